@@ -1,0 +1,108 @@
+"""Analyzers: tokenizer + filters, named presets, and the per-token cache that makes them fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..errors import ConfigError
+from .filters import ENGLISH_STOP_WORDS, fold_accents, make_stemmer, strip_possessive
+from .tokenizer import MAX_TOKEN_CHARS, Token, raw_tokens, tokens_with_offsets
+
+#: Distinct surface tokens remembered per analyzer before the cache starts over.
+CACHE_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class AnalyzerSpec:
+    """What an analyzer does, as plain data (stored in the index so queries analyze alike)."""
+
+    fold: bool = True
+    stop_words: str = "english"  # "english" or "none"
+    stemmer: str = "snowball"  # "snowball", "porter" or "none"
+
+    def to_dict(self) -> dict:
+        return {"fold": self.fold, "stop_words": self.stop_words, "stemmer": self.stemmer}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AnalyzerSpec":
+        unknown = set(data) - {"fold", "stop_words", "stemmer"}
+        if unknown:
+            raise ConfigError(f"unknown analyzer option(s): {', '.join(sorted(unknown))}")
+        spec = cls(**data)
+        if spec.stop_words not in ("english", "none"):
+            raise ConfigError(f"stop_words must be 'english' or 'none', got {spec.stop_words!r}")
+        make_stemmer(spec.stemmer)  # validates the name
+        return spec
+
+
+#: Named presets, usable by name in YAML (``analyzer: english``).
+PRESETS: dict[str, AnalyzerSpec] = {
+    "english": AnalyzerSpec(),
+    "english_porter": AnalyzerSpec(stemmer="porter"),
+    "english_nostem": AnalyzerSpec(stemmer="none"),
+    "simple": AnalyzerSpec(stop_words="none", stemmer="none"),
+}
+
+
+class Analyzer:
+    """Turns text into index terms. The same analyzer serves indexing and queries.
+
+    Every distinct surface token is normalized once (possessive, folding, stop words, stem) and
+    remembered, so the per-token cost of analysis is one dict lookup.
+    """
+
+    def __init__(self, spec: AnalyzerSpec | str = "english"):
+        if isinstance(spec, str):
+            if spec not in PRESETS:
+                raise ConfigError(f"unknown analyzer {spec!r}; presets: {', '.join(PRESETS)}")
+            spec = PRESETS[spec]
+        self.spec = spec
+        self._stop = ENGLISH_STOP_WORDS if spec.stop_words == "english" else frozenset()
+        self._stem = make_stemmer(spec.stemmer)
+        self._cache: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:
+        return f"Analyzer({self.spec!r})"
+
+    def normalize(self, token: str) -> str | None:
+        """The index term for one lowercased surface token, or None for a stop word."""
+        term = self._cache.get(token, "")
+        if term != "":
+            return term
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        term = self._normalize_uncached(token)
+        self._cache[token] = term
+        return term
+
+    def _normalize_uncached(self, token: str) -> str | None:
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        token = strip_possessive(token)
+        if self.spec.fold:
+            token = fold_accents(token)
+        if not token or token in self._stop:
+            return None
+        return self._stem(token) or None
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of ``text`` in order, stop words dropped."""
+        normalize = self.normalize
+        return [t for t in map(normalize, raw_tokens(text)) if t is not None]
+
+    def terms_with_positions(self, text: str) -> list[tuple[str, int]]:
+        """``(term, position)`` pairs; positions count stop words, as the index does."""
+        normalize = self.normalize
+        return [
+            (term, pos)
+            for pos, term in enumerate(map(normalize, raw_tokens(text)))
+            if term is not None
+        ]
+
+    def tokens(self, text: str) -> Iterator[tuple[Token, str]]:
+        """Each token with offsets into ``text`` and its term (stop words skipped): for snippets."""
+        for token in tokens_with_offsets(text):
+            term = self.normalize(token.text)
+            if term is not None:
+                yield token, term

@@ -1,0 +1,46 @@
+"""Token filters: possessives, accent folding, stop words and stemming (nltk, offline)."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Callable
+
+# Lucene's EnglishAnalyzer default stop set: short, safe for news queries, and the set the peers
+# in our benchmarks use, so ranking comparisons are like for like. nltk's stop-word corpus is a
+# download and is deliberately not used.
+ENGLISH_STOP_WORDS = frozenset(
+    """a an and are as at be but by for if in into is it no not of on or such that the their
+    then there these they this to was will with""".split()
+)
+
+
+def strip_possessive(token: str) -> str:
+    """``regime's`` -> ``regime`` (both ASCII and typographic apostrophes)."""
+    if len(token) > 2 and token[-2] in "'\u2019" and token[-1] == "s":
+        return token[:-2]
+    return token
+
+
+def fold_accents(token: str) -> str:
+    """``café`` -> ``cafe``, ``Türkiye`` -> ``turkiye``; ASCII passes through untouched."""
+    if token.isascii():
+        return token
+    decomposed = unicodedata.normalize("NFKD", token)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def make_stemmer(name: str) -> Callable[[str], str]:
+    """A stemming function by name: ``snowball`` (English Porter2), ``porter`` or ``none``."""
+    if name == "none":
+        return lambda token: token
+    if name == "snowball":
+        from nltk.stem.snowball import EnglishStemmer
+
+        return EnglishStemmer().stem
+    if name == "porter":
+        from nltk.stem.porter import PorterStemmer
+
+        return PorterStemmer().stem
+    from ..errors import ConfigError
+
+    raise ConfigError(f"unknown stemmer {name!r}; choose one of: snowball, porter, none")

@@ -1,0 +1,166 @@
+"""The unit of indexing: one news article, validated on construction."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from .errors import ArticleError
+
+#: Longest accepted id, in characters.
+MAX_ID_LENGTH = 512
+#: Largest accepted text field (title, body, ...), in characters.
+MAX_FIELD_CHARS = 5_000_000
+
+TEXT_FIELDS = ("title", "body")
+KEYWORD_FIELDS = ("source", "section")
+OPTIONAL_STRINGS = ("title", "body", "source", "section", "author", "url")
+ARTICLE_FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", "extra")
+
+Date = _dt.date  # a datetime is a date too
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A news article.
+
+    ``id`` is required and unique within an index; adding an article whose id is already indexed
+    replaces the old version. ``date`` is a :class:`datetime.date` or :class:`datetime.datetime`
+    (ISO 8601 strings are accepted by :meth:`from_dict`). ``extra`` holds anything else, as
+    ``str -> str | list[str]``.
+    """
+
+    id: str
+    title: str = ""
+    body: str = ""
+    date: _dt.date | None = None
+    source: str | None = None
+    section: str | None = None
+    author: str | None = None
+    url: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        for name in OPTIONAL_STRINGS:
+            value = getattr(self, name)
+            if value is None:
+                if name in TEXT_FIELDS:
+                    object.__setattr__(self, name, "")
+                continue
+            if not isinstance(value, str):
+                raise ArticleError(
+                    f"field {name!r} must be a string, got {type(value).__name__}", field=name
+                )
+            if len(value) > MAX_FIELD_CHARS:
+                raise ArticleError(
+                    f"field {name!r} has {len(value):,} characters, over the limit of "
+                    f"{MAX_FIELD_CHARS:,}",
+                    field=name,
+                )
+        if self.date is not None and not isinstance(self.date, _dt.date):
+            raise ArticleError(
+                f"field 'date' must be a date or datetime, got {type(self.date).__name__}",
+                field="date",
+            )
+        _check_extra(self.extra)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Article":
+        """Build an article from a mapping with the keys of :data:`ARTICLE_FIELDS`.
+
+        ``date`` may be an ISO 8601 string (``2016-11-09``, ``2016-11-09T10:30:00``, with or
+        without a zone); unknown keys raise :class:`ArticleError` so typos do not pass silently.
+        """
+        if isinstance(data, Article):
+            return data
+        if not isinstance(data, Mapping):
+            raise ArticleError(f"an article must be a mapping, got {type(data).__name__}")
+        unknown = set(data) - set(ARTICLE_FIELDS)
+        if unknown:
+            raise ArticleError(
+                f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; "
+                f"known: {', '.join(ARTICLE_FIELDS)}",
+                field=sorted(map(str, unknown))[0],
+            )
+        if "id" not in data or data["id"] is None:
+            raise ArticleError("missing required field 'id'", field="id")
+        values = dict(data)
+        if isinstance(values["id"], int) and not isinstance(values["id"], bool):
+            values["id"] = str(values["id"])
+        values["date"] = parse_date(values.get("date"))
+        if values.get("extra") is None:
+            values["extra"] = {}
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the date as an ISO 8601 string)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.date is not None:
+            out["date"] = self.date.isoformat()
+        out["extra"] = dict(self.extra)
+        return out
+
+    @property
+    def day(self) -> _dt.date | None:
+        """The calendar day of :attr:`date` (a datetime's time dropped)."""
+        if isinstance(self.date, _dt.datetime):
+            return self.date.date()
+        return self.date
+
+
+def parse_date(value: Any) -> _dt.date | None:
+    """Accept a date, a datetime, an ISO 8601 string or None; anything else is an ArticleError."""
+    if value is None or isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            if len(text) == 10:
+                return _dt.date.fromisoformat(text)
+            return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ArticleError(
+                f"field 'date': {value!r} is not an ISO 8601 date (e.g. 2016-11-09 or "
+                "2016-11-09T10:30:00Z)",
+                field="date",
+            ) from None
+    raise ArticleError(
+        f"field 'date' must be a date or an ISO 8601 string, got {type(value).__name__}",
+        field="date",
+    )
+
+
+def _check_id(value: Any) -> None:
+    if not isinstance(value, str):
+        raise ArticleError(f"field 'id' must be a string, got {type(value).__name__}", field="id")
+    if not value.strip():
+        raise ArticleError("field 'id' must not be empty", field="id")
+    if len(value) > MAX_ID_LENGTH:
+        raise ArticleError(
+            f"field 'id' has {len(value)} characters, over the limit of {MAX_ID_LENGTH}", field="id"
+        )
+
+
+def _check_extra(extra: Any) -> None:
+    if not isinstance(extra, Mapping):
+        raise ArticleError(
+            f"field 'extra' must be a mapping, got {type(extra).__name__}", field="extra"
+        )
+    for key, value in extra.items():
+        if not isinstance(key, str):
+            raise ArticleError(f"field 'extra' has a non-string key {key!r}", field="extra")
+        if value is None or isinstance(value, (str, int, float, bool)):
+            continue
+        if isinstance(value, (list, tuple)) and all(
+            isinstance(v, (str, int, float, bool)) or v is None for v in value
+        ):
+            continue
+        raise ArticleError(
+            f"field 'extra.{key}' must be a string, number or list of them, "
+            f"got {type(value).__name__}",
+            field=f"extra.{key}",
+        )

@@ -1,0 +1,77 @@
+"""The query plan: what the executor runs. Built by the query compiler or by free text.
+
+Nodes are small frozen dataclasses holding *analyzed* terms. Scoring nodes (:class:`Term`,
+:class:`Phrase`) contribute BM25F scores; filter nodes (:class:`DateRange`, :class:`Keyword`,
+:class:`MatchAll`) only restrict. :class:`Bool` combines them with Lucene's semantics:
+
+- ``must``: every clause matches, scores add up;
+- ``should``: scores add up; when there is no ``must`` and no ``filter``, at least one
+  ``should`` clause must match;
+- ``filter``: every clause matches, no score;
+- ``must_not``: no clause matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..schema import TEXT_FIELDS
+
+
+@dataclass(frozen=True)
+class Term:
+    """An analyzed term scored with BM25F over ``fields`` (both text fields by default)."""
+
+    term: str
+    fields: tuple[str, ...] = TEXT_FIELDS
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Analyzed terms at relative ``offsets`` (stop-word gaps kept), within ``slop`` moves."""
+
+    terms: tuple[str, ...]
+    offsets: tuple[int, ...]
+    fields: tuple[str, ...] = TEXT_FIELDS
+    slop: int = 0
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Articles whose day number (see :func:`newsindex.schema.day_number`) is in [start, end]."""
+
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """Articles whose keyword ``field`` matches one of ``keys`` (normalized keyword keys)."""
+
+    field: str
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MatchAll:
+    """Every live article (the base of filter-only queries)."""
+
+
+@dataclass(frozen=True)
+class MatchNone:
+    """No article (e.g. a term that analyzes to nothing inside a must clause)."""
+
+
+@dataclass(frozen=True)
+class Bool:
+    must: tuple = ()
+    should: tuple = ()
+    filter: tuple = ()
+    must_not: tuple = ()
+    boost: float = 1.0
+
+
+Node = Term | Phrase | DateRange | Keyword | MatchAll | MatchNone | Bool
+SCORING = (Term, Phrase)
