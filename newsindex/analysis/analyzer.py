@@ -84,6 +84,8 @@ class Analyzer:
             token = fold_accents(token)
         if not token or token in self._stop:
             return None
+        if token.isdigit():  # stemmers leave digits alone; skip their cost
+            return token
         return self._stem(token) or None
 
     def terms(self, text: str) -> list[str]:

@@ -15,10 +15,10 @@ ENGLISH_STOP_WORDS = frozenset(
 
 
 def strip_possessive(token: str) -> str:
-    """``regime's`` -> ``regime`` (both ASCII and typographic apostrophes)."""
+    """``regime's`` -> ``regime``, ``rebels'`` -> ``rebels``, ``'quoted'`` -> ``quoted``."""
     if len(token) > 2 and token[-2] in "'\u2019" and token[-1] == "s":
-        return token[:-2]
-    return token
+        token = token[:-2]
+    return token.strip("'\u2019")
 
 
 def fold_accents(token: str) -> str:

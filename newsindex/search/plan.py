@@ -9,6 +9,10 @@ Nodes are small frozen dataclasses holding *analyzed* terms. Scoring nodes (:cla
   ``should`` clause must match;
 - ``filter``: every clause matches, no score;
 - ``must_not``: no clause matches.
+
+A Bool with no ``must``, ``should`` or ``filter`` clause matches nothing; a purely negative
+query is ``Bool(must=(MatchAll(),), must_not=...)``. A Bool with only filters (and MatchAll)
+matches every document they allow, with score 0.
 """
 
 from __future__ import annotations

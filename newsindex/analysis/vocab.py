@@ -1,0 +1,51 @@
+"""Term ids for indexing: the hot loop of analysis, one dict lookup per token."""
+
+from __future__ import annotations
+
+from .analyzer import Analyzer
+from .tokenizer import raw_tokens
+
+STOP = -1
+
+
+class Vocabulary:
+    """Maps analyzed terms to dense integer ids shared by every field of a writer.
+
+    ``ids(text, analyzer)`` returns one id per surface token (``-1`` for a dropped token, so
+    positions still count stop words). Each analyzer gets its own surface-token cache, because
+    two fields may analyze the same token differently.
+    """
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []
+        self._term_ids: dict[str, int] = {}
+        self._caches: dict[object, dict[str, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def term_id(self, term: str) -> int:
+        """The id of an analyzed term, assigned if new."""
+        tid = self._term_ids.get(term)
+        if tid is None:
+            tid = self._term_ids[term] = len(self.terms)
+            self.terms.append(term)
+        return tid
+
+    def ids(self, text: str, analyzer: Analyzer) -> list[int]:
+        cache = self._caches.get(analyzer.spec)
+        if cache is None:
+            cache = self._caches[analyzer.spec] = {}
+        tokens = raw_tokens(text)
+        try:
+            return list(map(cache.__getitem__, tokens))
+        except KeyError:
+            pass
+        for token in tokens:
+            if token not in cache:
+                term = analyzer.normalize(token)
+                if term is None:
+                    cache[token] = STOP
+                    continue
+                cache[token] = self.term_id(term)
+        return list(map(cache.__getitem__, tokens))

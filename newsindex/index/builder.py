@@ -1,0 +1,153 @@
+"""Build one immutable segment from a batch of articles, with whole-array numpy operations.
+
+Per-token Python work is one dict lookup (see :class:`~newsindex.analysis.vocab.Vocabulary`);
+everything after that — grouping tokens into postings, term frequencies per field, positions,
+columns — is a handful of sorts and reductions over the whole batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..analysis import Analyzer
+from ..analysis.vocab import Vocabulary
+from ..article import Article
+from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
+from . import strtable
+from .analyze import analyze
+from .arrays import write_arrays
+from .docstore import write_store
+
+#: Positions of field i start at POSITION_BASE * i, so one positions array serves all fields
+#: and a phrase can never match across the title/body boundary.
+POSITION_BASE = 1 << 24
+
+
+def build_segment(
+    folder: Path,
+    name: str,
+    articles: Sequence[Article],
+    analyzers: Mapping[str, Analyzer],
+    vocab: Vocabulary,
+    workers: int = 1,
+) -> dict:
+    """Write segment ``name`` into ``folder``; return its manifest entry."""
+    days = np.fromiter((day_number(a.date) for a in articles), dtype=np.int64, count=len(articles))
+    order = np.argsort(days, kind="stable")  # date order: date filters become doc-id ranges
+    articles = [articles[i] for i in order]
+    days = days[order].astype(np.int32)
+    n = len(articles)
+
+    arrays: dict[str, np.ndarray] = {"date": days}
+    ids, docs, positions, fields = [], [], [], []
+    field_lengths = {}
+    analyzed = analyze(articles, analyzers, vocab, workers)
+    for fi, fname in enumerate(TEXT_FIELDS):
+        f_ids, f_docs, f_pos = _field_tokens(*analyzed[fi], n)
+        lengths = np.bincount(f_docs, minlength=n).astype(np.int32)
+        arrays[f"len.{fname}"] = lengths
+        field_lengths[fname] = int(lengths.sum(dtype=np.int64))
+        ids.append(f_ids)
+        docs.append(f_docs)
+        positions.append(f_pos + np.uint32(POSITION_BASE * fi))
+        fields.append(np.full(len(f_ids), fi, dtype=np.uint8))
+    arrays.update(_postings(np.concatenate(ids), np.concatenate(docs), np.concatenate(positions),
+                            np.concatenate(fields), n, vocab))
+    arrays.update(strtable.build("ids", [a.id for a in articles]))
+    for kname in KEYWORD_FIELDS:
+        codes, values = _encode_keyword([getattr(a, kname) for a in articles])
+        arrays[f"kw.{kname}"] = codes
+        arrays.update(strtable.build(f"kwv.{kname}", values))
+
+    store_offsets, store_file = write_store(folder / f"{name}.doc", articles)
+    arrays["store.offs"] = store_offsets
+    arr_file = write_arrays(folder / f"{name}.arr", arrays)
+    dated = days[days != np.iinfo(np.int32).min]
+    return {
+        "name": name,
+        "docs": n,
+        "terms": int(len(arrays["terms.offs"]) - 1),
+        "postings": int(len(arrays["post.docs"])),
+        "field_lengths": field_lengths,
+        "min_day": int(dated[0]) if len(dated) else None,
+        "max_day": int(dated[-1]) if len(dated) else None,
+        "files": {f"{name}.arr": arr_file, f"{name}.doc": store_file},
+    }
+
+
+def _field_tokens(term_ids, counts, n):
+    """Term ids, doc numbers and positions of one field's kept tokens, in doc order."""
+    docs = np.repeat(np.arange(n, dtype=np.int32), counts)
+    starts = np.cumsum(counts) - counts
+    positions = (np.arange(len(term_ids), dtype=np.int64) - np.repeat(starts, counts)).astype(
+        np.uint32
+    )
+    keep = term_ids >= 0
+    return term_ids[keep], docs[keep], positions[keep]
+
+
+def _postings(term_ids, docs, positions, fields, n, vocab):
+    """Group tokens into postings sorted by (term, doc), with per-field tf and positions."""
+    used = np.flatnonzero(np.bincount(term_ids, minlength=len(vocab)))
+    strings = [vocab.terms[i] for i in used.tolist()]
+    perm = sorted(range(len(strings)), key=strings.__getitem__)
+    remap = np.full(len(vocab), -1, dtype=np.int64)
+    remap[used[perm]] = np.arange(len(perm))
+    terms = [strings[i] for i in perm]
+    nterms = len(terms)
+
+    # Tokens arrive field by field, each field in (doc, position) order. A stable sort by doc
+    # (two sorted runs: linear) then a stable radix sort by term yields (term, doc, field,
+    # position) order without ever sorting 64-bit keys.
+    by_doc = np.argsort(docs, kind="stable")
+    local = remap[term_ids[by_doc]]
+    by_term = _radix_argsort(local, nterms)
+    order = by_doc[by_term]
+    t_sorted = local[by_term]
+    d_sorted = docs[order]
+    ntok = len(order)
+    if ntok:
+        change = (t_sorted[1:] != t_sorted[:-1]) | (d_sorted[1:] != d_sorted[:-1])
+        starts = np.flatnonzero(np.concatenate(([True], change)))
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    post_term = t_sorted[starts]
+    sorted_fields = fields[order]
+    out = {
+        "post.docs": d_sorted[starts].astype(np.int32),
+        "pos": positions[order],
+    }
+    for fi, fname in enumerate(TEXT_FIELDS):
+        tf = np.add.reduceat((sorted_fields == fi).astype(np.uint32), starts) if ntok else (
+            np.zeros(0, dtype=np.uint32)
+        )
+        dtype = np.uint16 if (len(tf) == 0 or tf.max() < 65535) else np.uint32
+        out[f"post.tf.{fname}"] = tf.astype(dtype)
+    post_offs = np.searchsorted(post_term, np.arange(nterms + 1)).astype(np.int64)
+    out["post.offs"] = post_offs
+    out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]
+    out.update(strtable.build("terms", terms))
+    return out
+
+
+def _radix_argsort(values: np.ndarray, bound: int) -> np.ndarray:
+    """Stable argsort of non-negative ints below ``bound`` using numpy's 16-bit radix sort."""
+    if bound <= 1 << 16:
+        return np.argsort(values.astype(np.uint16), kind="stable")
+    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((values[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
+
+
+def _encode_keyword(values):
+    """Small-integer codes for a keyword column (-1 = no value) and the table of values."""
+    table: dict[str, int] = {}
+    codes = np.fromiter(
+        (-1 if v is None else table.setdefault(v, len(table)) for v in values),
+        dtype=np.int32,
+        count=len(values),
+    )
+    return codes, list(table)

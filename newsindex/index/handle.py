@@ -1,0 +1,300 @@
+"""The public ``Index``: create or open an index folder, write to it, search a snapshot."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..analysis import Analyzer
+from ..article import Article
+from ..config import IndexSettings, Scoring
+from ..errors import ConfigError, IndexExistsError, IndexNotFoundError
+from ..results.hits import Hit, Results
+from ..schema import TEXT_FIELDS, day_from_number
+from ..search import plan as P
+from ..search.query import to_plan
+from ..search.scoring import Explanation
+from ..search.searcher import Searcher
+from ..search.topk import SORTS, select
+from . import manifest as mf
+from .lock import WriteLock
+from .segment import Segment
+from .writer import IndexWriter
+
+#: Largest ``limit + offset`` a search may ask for.
+MAX_RESULTS = 100_000
+#: Most terms a prefix query may expand to.
+DEFAULT_PREFIX_LIMIT = 1000
+
+
+class Index:
+    """An index folder, opened on a snapshot of its latest commit.
+
+    Searches see that snapshot until :meth:`refresh` (a writer opened from this object
+    refreshes it when it commits). Opening maps segment files; it does not read them.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._segments: dict[tuple, Segment] = {}
+        self._manifest: dict = {}
+        self._searcher: Searcher | None = None
+        self.refresh()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        settings: IndexSettings | Mapping[str, Any] | str | Path | None = None,
+        *,
+        exist_ok: bool = False,
+    ) -> "Index":
+        """Create an empty index in ``path`` (made if missing) and open it.
+
+        ``settings``: an :class:`IndexSettings`, a mapping, or a YAML file path. With
+        ``exist_ok=True`` an existing index is opened instead of raising IndexExistsError.
+        """
+        folder = Path(path)
+        if isinstance(settings, (str, Path)):
+            settings = IndexSettings.from_yaml(settings)
+        elif isinstance(settings, Mapping):
+            settings = IndexSettings.from_dict(settings)
+        elif settings is None:
+            settings = IndexSettings()
+        elif not isinstance(settings, IndexSettings):
+            raise ConfigError(f"settings must be IndexSettings, a mapping or a YAML path, got {type(settings).__name__}")
+        if folder.exists() and not folder.is_dir():
+            raise IndexExistsError(f"{folder}: exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = WriteLock(folder)
+        try:
+            if mf.generations(folder):
+                if exist_ok:
+                    return cls(folder)
+                raise IndexExistsError(f"{folder}: an index already exists here")
+            mf.write(
+                folder,
+                {
+                    "format": mf.FORMAT_VERSION,
+                    "generation": 0,
+                    "next_segment": 1,
+                    "settings": settings.to_dict(),
+                    "segments": [],
+                    "doc_count": 0,
+                },
+            )
+        finally:
+            lock.release()
+        return cls(folder)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Index":
+        """Open the index in ``path`` on its latest commit."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise IndexNotFoundError(f"{folder}: no such index folder")
+        return cls(folder)
+
+    def refresh(self) -> bool:
+        """Move to the newest commit; return whether anything changed."""
+        manifest = mf.read_latest(self.path)
+        if self._manifest and manifest["generation"] == self._manifest["generation"]:
+            return False
+        self._settings = IndexSettings.from_dict(manifest["settings"])
+        self._analyzers = {f: Analyzer(self._settings.analyzers[f]) for f in TEXT_FIELDS}
+        opened: dict[tuple, Segment] = {}
+        for entry in manifest["segments"]:
+            key = (entry["name"], entry.get("del_file"))
+            opened[key] = self._segments.get(key) or Segment(self.path, entry)
+        # Segments no longer in the snapshot are simply dropped: their maps close when the last
+        # reference (e.g. a Results object still loading articles) goes away.
+        self._segments = opened
+        self._manifest = manifest
+        self._searcher = Searcher(list(opened.values()))
+        return True
+
+    def close(self) -> None:
+        for seg in self._segments.values():
+            seg.close()
+        self._segments = {}
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def settings(self) -> IndexSettings:
+        return self._settings
+
+    @property
+    def generation(self) -> int:
+        """The commit generation this snapshot shows."""
+        return int(self._manifest["generation"])
+
+    @property
+    def doc_count(self) -> int:
+        return self._searcher.doc_count
+
+    def __len__(self) -> int:
+        return self.doc_count
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r}, docs={self.doc_count}, generation={self.generation})"
+
+    def analyzer(self, field: str = "body") -> Analyzer:
+        return self._analyzers[field]
+
+    # -- writing ------------------------------------------------------------------------------
+    def writer(self, *, timeout: float = 0.0, **options: Any) -> IndexWriter:
+        """The index's single writer; LockError if another one is open (after ``timeout`` s)."""
+        return IndexWriter(self, timeout=timeout, **options)
+
+    # -- reading ------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str | P.Node,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        syntax: str = "query",
+        default_operator: str = "or",
+        scoring: Scoring | None = None,
+        today: _dt.date | None = None,
+    ) -> Results:
+        """Search the snapshot.
+
+        ``query`` is query-language text (see docs/query-syntax.md), or any text run as plain
+        OR-ed words with ``syntax="plain"`` (no operators, no fields: for natural-language
+        questions). ``sort``: ``"relevance"``, ``"date"`` (newest first) or ``"oldest"``.
+        ``scoring`` overrides the index's BM25F parameters for this search.
+        """
+        started = time.perf_counter()
+        _check_page(limit, offset, sort)
+        node = self._plan(query, syntax, default_operator, today)
+        searcher = self._searcher
+        scoring = scoring or self._settings.scoring
+        picked, total = select(searcher.execute(node, scoring), searcher.segments, limit + offset, sort)
+        hits = [
+            self._hit(si, doc, score, rank)
+            for rank, (si, doc, score) in enumerate(picked[offset:], start=offset + 1)
+        ]
+        took = (time.perf_counter() - started) * 1000.0
+        return Results(hits=hits, total=total, took_ms=took, offset=offset)
+
+    def count(self, query: str | P.Node, *, syntax: str = "query", today: _dt.date | None = None) -> int:
+        """How many articles match ``query``."""
+        node = self._plan(query, syntax, "or", today)
+        return sum(len(m.docs) for _, m in self._searcher.execute(node, self._settings.scoring))
+
+    def explain(
+        self,
+        query: str | P.Node,
+        article_id: str,
+        *,
+        syntax: str = "query",
+        default_operator: str = "or",
+        scoring: Scoring | None = None,
+        today: _dt.date | None = None,
+    ) -> Explanation:
+        """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score."""
+        node = self._plan(query, syntax, default_operator, today)
+        scoring = scoring or self._settings.scoring
+        searcher = self._searcher
+        where = self._locate(article_id)
+        if where is None:
+            return Explanation(0.0, f"article {article_id!r} is not in the index")
+        si, doc = where
+        matches = [m for _, m in searcher.execute(node, scoring, only=(si, doc))]
+        if not matches or not len(matches[0].docs):
+            return Explanation(0.0, f"article {article_id!r} does not match the query")
+        total = float(matches[0].scores[0])
+        leaves = searcher.explain_leaves(node, scoring, si, doc)
+        return Explanation(total, f"score of {article_id!r}: sum of the matching clauses", leaves)
+
+    def get(self, article_id: str) -> Article | None:
+        """The stored article with this id, or None."""
+        where = self._locate(article_id)
+        return None if where is None else self._searcher.segments[where[0]].article(where[1])
+
+    def __contains__(self, article_id: str) -> bool:
+        return self._locate(article_id) is not None
+
+    def stats(self) -> dict[str, Any]:
+        """Documents, segments, date range, sizes: a summary of the snapshot."""
+        segs = self._searcher.segments
+        days = [(s.entry.get("min_day"), s.entry.get("max_day")) for s in segs]
+        lo = min((d[0] for d in days if d[0] is not None), default=None)
+        hi = max((d[1] for d in days if d[1] is not None), default=None)
+        size = sum(
+            f.get("size", 0) for s in self._manifest["segments"] for f in s["files"].values()
+        )
+        return {
+            "path": str(self.path),
+            "generation": self.generation,
+            "documents": self.doc_count,
+            "deleted": sum(s.ndeleted for s in segs),
+            "segments": len(segs),
+            "terms": sum(s.entry["terms"] for s in segs),
+            "postings": sum(s.entry["postings"] for s in segs),
+            "date_min": day_from_number(lo).isoformat() if lo is not None else None,
+            "date_max": day_from_number(hi).isoformat() if hi is not None else None,
+            "size_bytes": size,
+            "avg_lengths": dict(zip(TEXT_FIELDS, self._searcher.avg_lengths)),
+            "settings": self._settings.to_dict(),
+        }
+
+    # -- internals ----------------------------------------------------------------------------
+    def _plan(self, query, syntax, default_operator, today):
+        return to_plan(
+            query,
+            syntax=syntax,
+            analyzers=self._analyzers,
+            default_operator=default_operator,
+            expand_prefix=self._expand_prefix,
+            today=today,
+        )
+
+    def _expand_prefix(self, prefix: str, fields: tuple[str, ...]) -> list[str]:
+        """Distinct indexed terms starting with ``prefix`` (any segment), sorted."""
+        found: set[str] = set()
+        for seg in self._searcher.segments:
+            lo, hi = seg.terms.prefix_range(prefix)
+            if hi - lo > DEFAULT_PREFIX_LIMIT * 10:
+                hi = lo + DEFAULT_PREFIX_LIMIT * 10  # enough to trip the caller's limit
+            found.update(seg.terms[i] for i in range(lo, hi))
+        return sorted(found)
+
+    def _locate(self, article_id: str) -> tuple[int, int] | None:
+        for si, seg in enumerate(self._searcher.segments):
+            doc = seg.find_id(article_id)
+            if doc >= 0:
+                return si, doc
+        return None
+
+    def _hit(self, si: int, doc: int, score: float, rank: int) -> Hit:
+        seg = self._searcher.segments[si]
+        return Hit(
+            id=seg.ids[doc],
+            score=score,
+            rank=rank,
+            date_day=int(seg.dates[doc]),
+            _load=lambda seg=seg, doc=doc: seg.article(doc),
+        )
+
+
+def _check_page(limit: int, offset: int, sort: str) -> None:
+    if not isinstance(limit, int) or limit < 0:
+        raise ConfigError(f"limit must be an integer >= 0, got {limit!r}")
+    if not isinstance(offset, int) or offset < 0:
+        raise ConfigError(f"offset must be an integer >= 0, got {offset!r}")
+    if limit + offset > MAX_RESULTS:
+        raise ConfigError(f"limit + offset must be <= {MAX_RESULTS:,}, got {limit + offset:,}")
+    if sort not in SORTS:
+        raise ConfigError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")

@@ -1,0 +1,119 @@
+"""Read side of a segment: mmap'd arrays, term and id tables, columns, deletions, stored fields."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..article import Article
+from ..errors import IndexCorruptError
+from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, normalize_keyword
+from .arrays import ArrayFile
+from .docstore import DocStore
+from .strtable import StringTable
+
+
+class Segment:
+    """One immutable segment as of one commit (its deletions are those of that commit)."""
+
+    def __init__(self, folder: Path, entry: dict):
+        self.name: str = entry["name"]
+        self.entry = entry
+        self.ndocs: int = int(entry["docs"])
+        arr = self._arrays = ArrayFile(folder / f"{self.name}.arr")
+        self.terms = StringTable(arr, "terms")
+        self.ids = StringTable(arr, "ids")
+        self.post_offs = arr["post.offs"]
+        self.post_docs = arr["post.docs"]
+        self.post_tf = tuple(arr[f"post.tf.{f}"] for f in TEXT_FIELDS)
+        self.pos = arr["pos"]
+        self.pos_offs = arr["pos.offs"]
+        self.dates = arr["date"]
+        self.lengths = tuple(arr[f"len.{f}"] for f in TEXT_FIELDS)
+        self.keyword_codes = {k: arr[f"kw.{k}"] for k in KEYWORD_FIELDS}
+        self._keyword_values = {k: StringTable(arr, f"kwv.{k}") for k in KEYWORD_FIELDS}
+        if len(self.dates) != self.ndocs or len(self.ids) != self.ndocs:
+            raise IndexCorruptError(
+                f"{arr.path}: holds {len(self.dates)} documents, the manifest says {self.ndocs}"
+            )
+        self.store = DocStore(folder / f"{self.name}.doc", arr["store.offs"])
+        self.deleted = _load_deletes(folder, entry.get("del_file"), self.ndocs)
+        self.ndeleted = len(self.deleted)
+        self.live: np.ndarray | None = None  # None: every document is live
+        if self.ndeleted:
+            live = np.ones(self.ndocs, dtype=bool)
+            live[self.deleted] = False
+            self.live = live
+        self._term_cache: dict[str, int] = {}
+
+    @property
+    def nlive(self) -> int:
+        return self.ndocs - self.ndeleted
+
+    def term_range(self, term: str) -> tuple[int, int]:
+        """``[start, end)`` of ``term``'s postings (empty when absent)."""
+        tid = self._term_cache.get(term)
+        if tid is None:
+            tid = self.terms.find(term)
+            if len(self._term_cache) > 100_000:
+                self._term_cache.clear()
+            self._term_cache[term] = tid
+        if tid < 0:
+            return 0, 0
+        return int(self.post_offs[tid]), int(self.post_offs[tid + 1])
+
+    def find_id(self, article_id: str) -> int:
+        """Local doc number of a live article id, or -1."""
+        doc = self.ids.find(article_id)
+        if doc >= 0 and self.live is not None and not self.live[doc]:
+            return -1
+        return doc
+
+    def article(self, doc: int) -> Article:
+        return self.store.get(doc)
+
+    def keyword_values(self, kname: str) -> list[str]:
+        table = self._keyword_values[kname]
+        return [table[i] for i in range(len(table))]
+
+    @cached_property
+    def _keyword_keys(self) -> dict[str, list[str]]:
+        return {k: self.keyword_values(k) for k in KEYWORD_FIELDS}
+
+    def keyword_codes_matching(self, kname: str, predicate) -> np.ndarray:
+        """Codes of the values of column ``kname`` for which ``predicate(value)`` holds."""
+        values = self._keyword_keys[kname]
+        return np.array([i for i, v in enumerate(values) if predicate(v)], dtype=np.int32)
+
+    def positions(self, start: int, end: int, term_start: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-posting position ranges for postings ``[start, end)`` of a term whose first
+        posting is ``term_start``: returns (begin, count) arrays into :attr:`pos`."""
+        tid_pos = int(self.pos_offs[np.searchsorted(self.post_offs, term_start, "right") - 1])
+        total = sum(tf[term_start:end].astype(np.int64) for tf in self.post_tf)
+        ends = np.cumsum(total) + tid_pos
+        counts = total[start - term_start :]
+        begins = ends[start - term_start :] - counts
+        return begins, counts
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
+    if not del_file:
+        return np.zeros(0, dtype=np.int32)
+    path = folder / del_file
+    try:
+        deleted = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{path}: deletions file is missing") from None
+    except ValueError as exc:
+        raise IndexCorruptError(f"{path}: unreadable deletions file ({exc})") from None
+    if deleted.ndim != 1 or (len(deleted) and (deleted.min() < 0 or deleted.max() >= ndocs)):
+        raise IndexCorruptError(f"{path}: deletions out of range for {ndocs} documents")
+    return deleted.astype(np.int32)
+
+
+__all__ = ["Segment", "normalize_keyword"]

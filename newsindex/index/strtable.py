@@ -1,0 +1,91 @@
+"""Sorted string tables with O(log n) lookup straight from mmap'd arrays.
+
+Used for the term dictionary and the article ids of a segment. Strings are stored as one UTF-8
+blob with offsets (in sorted order for terms, so a prefix is a contiguous range), plus their
+64-bit hashes sorted with the index they point to: a lookup is one hash, one ``searchsorted``
+and one byte comparison, with no per-index dictionary to build when an index is opened.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+
+def string_hash(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
+    """Arrays for a table of ``strings`` (kept in the given order; index i is string i)."""
+    encoded = [s.encode("utf-8") for s in strings]
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    hashes = np.fromiter(map(string_hash, encoded), dtype=np.uint64, count=len(encoded))
+    order = np.argsort(hashes, kind="stable")
+    return {
+        f"{prefix}.blob": blob,
+        f"{prefix}.offs": offsets,
+        f"{prefix}.hash": hashes[order],
+        f"{prefix}.hord": order.astype(np.int32),
+    }
+
+
+class StringTable:
+    """Read side of :func:`build`."""
+
+    def __init__(self, arrays, prefix: str):
+        self._blob = arrays[f"{prefix}.blob"]
+        self._offs = arrays[f"{prefix}.offs"]
+        self._hash = arrays[f"{prefix}.hash"]
+        self._hord = arrays[f"{prefix}.hord"]
+        self._raw = memoryview(self._blob) if len(self._blob) else memoryview(b"")
+        self.size = len(self._offs) - 1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> str:
+        return self.raw(i).decode("utf-8")
+
+    def raw(self, i: int) -> bytes:
+        return bytes(self._raw[self._offs[i] : self._offs[i + 1]])
+
+    def find(self, s: str) -> int:
+        """The index of ``s``, or -1."""
+        data = s.encode("utf-8")
+        h = np.uint64(string_hash(data))
+        hashes = self._hash
+        i = int(hashes.searchsorted(h))
+        while i < self.size and hashes[i] == h:
+            j = int(self._hord[i])
+            if self.raw(j) == data:
+                return j
+            i += 1
+        return -1
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """``[lo, hi)`` of the strings starting with ``prefix`` (table must be sorted)."""
+        data = prefix.encode("utf-8")
+        keys = _Keys(self)
+        lo = bisect.bisect_left(keys, data)
+        hi = bisect.bisect_left(keys, data + b"\xff\xff\xff\xff", lo)
+        return lo, hi
+
+
+class _Keys:
+    """A sequence view of the raw strings, for :mod:`bisect`."""
+
+    def __init__(self, table: StringTable):
+        self._t = table
+
+    def __len__(self) -> int:
+        return self._t.size
+
+    def __getitem__(self, i: int) -> bytes:
+        return self._t.raw(i)

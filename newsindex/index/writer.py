@@ -1,0 +1,234 @@
+"""The index writer: buffers articles, builds segments, commits atomically or rolls back."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from ..analysis import Analyzer
+from ..analysis.vocab import Vocabulary
+from ..article import Article
+from ..errors import WriterClosedError
+from . import manifest as mf
+from .analyze import default_workers
+from .builder import build_segment
+from .lock import WriteLock
+from .segment import Segment
+
+if TYPE_CHECKING:
+    from .handle import Index
+
+#: Articles buffered in memory before they are written out as a segment.
+DEFAULT_BUFFER_DOCS = 200_000
+#: ... or characters of title + body, whichever comes first.
+DEFAULT_BUFFER_CHARS = 400_000_000
+
+
+class IndexWriter:
+    """Adds, replaces and deletes articles; nothing is visible to readers before :meth:`commit`.
+
+    Use it as a context manager: leaving the block normally commits, an exception rolls back::
+
+        with index.writer() as w:
+            w.add({"id": "1", "title": "...", "body": "..."})
+            w.delete("2")
+    """
+
+    def __init__(
+        self,
+        index: "Index",
+        *,
+        timeout: float = 0.0,
+        buffer_docs: int = DEFAULT_BUFFER_DOCS,
+        buffer_chars: int = DEFAULT_BUFFER_CHARS,
+        workers: int | None = None,
+    ):
+        self._index = index
+        self._folder: Path = index.path
+        self._lock = WriteLock(self._folder, timeout)
+        try:
+            self._base = mf.read_latest(self._folder)
+            self._base_segments = [Segment(self._folder, e) for e in self._base["segments"]]
+        except BaseException:
+            self._lock.release()
+            raise
+        settings = index.settings
+        self._analyzers = {f: Analyzer(spec) for f, spec in settings.analyzers.items()}
+        self._vocab = Vocabulary()
+        self._buffer: dict[str, Article] = {}
+        self._buffer_chars = 0
+        self._buffer_docs_limit = buffer_docs
+        self._buffer_chars_limit = buffer_chars
+        self._workers = default_workers() if workers is None else max(1, int(workers))
+        self._removed: set[str] = set()  # ids whose committed versions go away
+        self._new: list[dict] = []  # segments flushed by this writer, not yet committed
+        self._new_ids: list[dict[str, int]] = []  # their id -> doc maps
+        self._new_deletes: list[set[int]] = []
+        self._next_segment = int(self._base["next_segment"])
+        self.added = 0
+        self.replaced = 0
+        self._closed = False
+
+    # -- editing ------------------------------------------------------------------------------
+    def add(self, article: Article | Mapping[str, Any]) -> None:
+        """Add an article (an :class:`Article` or a dict); an existing id is replaced."""
+        self._check_open()
+        art = Article.from_dict(article)
+        self._forget(art.id)
+        self._buffer[art.id] = art
+        self._buffer_chars += len(art.title) + len(art.body)
+        self.added += 1
+        if (
+            len(self._buffer) >= self._buffer_docs_limit
+            or self._buffer_chars >= self._buffer_chars_limit
+        ):
+            self.flush()
+
+    def delete(self, article_id: str) -> None:
+        """Delete the article with this id (no error if there is none)."""
+        self._check_open()
+        self._forget(article_id)
+
+    def _forget(self, article_id: str) -> None:
+        if self._buffer.pop(article_id, None) is not None:
+            return
+        for ids, deletes in zip(self._new_ids, self._new_deletes):
+            doc = ids.get(article_id)
+            if doc is not None and doc not in deletes:
+                deletes.add(doc)
+                return
+        self._removed.add(article_id)
+
+    def flush(self) -> None:
+        """Write the buffered articles out as a segment (still invisible until commit)."""
+        self._check_open()
+        if not self._buffer:
+            return
+        name = f"seg-{self._next_segment:06d}-{secrets.token_hex(3)}"
+        self._next_segment += 1
+        articles = list(self._buffer.values())
+        entry = build_segment(
+            self._folder, name, articles, self._analyzers, self._vocab, self._workers
+        )
+        seg = Segment(self._folder, entry)
+        self._new.append(entry)
+        self._new_ids.append({seg.ids[i]: i for i in range(seg.ndocs)})
+        self._new_deletes.append(set())
+        seg.close()
+        self._buffer.clear()
+        self._buffer_chars = 0
+
+    # -- commit / rollback --------------------------------------------------------------------
+    def commit(self) -> None:
+        """Make every change visible atomically, then release the write lock."""
+        self._check_open()
+        try:
+            self.flush()
+            generation = int(self._base["generation"]) + 1
+            segments = []
+            for seg in self._base_segments:
+                gone = [d for d in (seg.find_id(i) for i in self._removed) if d >= 0]
+                self.replaced += len(gone)
+                segments.append(self._with_deletes(seg.entry, seg.deleted, gone, generation))
+            for entry, deletes in zip(self._new, self._new_deletes):
+                segments.append(
+                    self._with_deletes(entry, np.zeros(0, np.int32), sorted(deletes), generation)
+                )
+            segments = [s for s in segments if s["docs"] > s.get("deleted", 0)]
+            manifest = {
+                "format": mf.FORMAT_VERSION,
+                "generation": generation,
+                "next_segment": self._next_segment,
+                "settings": self._base["settings"],
+                "segments": segments,
+                "doc_count": sum(s["docs"] - s.get("deleted", 0) for s in segments),
+                "committed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            }
+            mf.write(self._folder, manifest)
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            # Still under the lock, so no other writer's fresh files can be mistaken for garbage.
+            _collect_garbage(self._folder, keep_generations=2)
+        finally:
+            self._close()
+        self._index.refresh()
+
+    def _with_deletes(self, entry: dict, old: np.ndarray, new: list[int], generation: int) -> dict:
+        if not new:
+            return entry
+        deleted = np.union1d(old, np.asarray(new, dtype=np.int32)).astype(np.int32)
+        del_file = f"{entry['name']}.del-{generation:08d}.npy"
+        path = self._folder / del_file
+        with open(path, "wb") as fh:
+            np.save(fh, deleted, allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        files = {k: v for k, v in entry["files"].items() if ".del-" not in k}
+        files[del_file] = {"size": path.stat().st_size}
+        return {**entry, "deleted": int(len(deleted)), "del_file": del_file, "files": files}
+
+    def rollback(self) -> None:
+        """Discard every change since the writer was opened and release the write lock."""
+        if self._closed:
+            return
+        for entry in self._new:
+            for fname in entry["files"]:
+                _unlink(self._folder / fname)
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        for seg in self._base_segments:
+            seg.close()
+        self._lock.release()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise WriterClosedError("this writer was already committed or rolled back")
+
+    def __enter__(self) -> "IndexWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._closed:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+
+def _collect_garbage(folder: Path, keep_generations: int) -> None:
+    """Remove manifests older than the last ``keep_generations`` and files none of them name.
+
+    Readers hold their segment files open (mmap / fd), so unlinking never breaks a search in
+    progress on POSIX systems.
+    """
+    gens = mf.generations(folder)
+    keep = gens[-keep_generations:]
+    referenced: set[str] = set()
+    for g in keep:
+        try:
+            for seg in mf.read(folder, g)["segments"]:
+                referenced.update(seg["files"])
+        except Exception:  # an unreadable old manifest must not stop the cleanup
+            return
+    for g in gens[:-keep_generations]:
+        _unlink(folder / mf.manifest_name(g))
+    for name in os.listdir(folder):
+        if name.startswith("seg-") and name not in referenced:
+            _unlink(folder / name)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,56 @@
+"""BM25F as small pure functions of named statistics, shared by search and explain.
+
+score(term, doc) = idf(df, N) * tfn / (tfn + k1), with the field-weighted, length-normalised
+term frequency tfn = sum_f w_f * tf_f / (1 - b_f + b_f * len_f / avglen_f)
+(Robertson & Zaragoza's simple BM25F; Lucene's idf; Lucene 8+'s score without the constant
+``k1 + 1`` factor, which does not change the ranking). A query term repeated n times counts n
+times.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def idf(df: int, n: int) -> float:
+    """Lucene's BM25 idf: ``ln(1 + (N - df + 0.5) / (df + 0.5))``, always > 0."""
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def length_norm(lengths: np.ndarray, avg_length: float, b: float) -> np.ndarray:
+    """``1 - b + b * len / avglen`` per document (1 for every doc when the field is empty)."""
+    if avg_length <= 0:
+        return np.ones(len(lengths), dtype=np.float64)
+    return (1.0 - b) + (b / avg_length) * lengths.astype(np.float64)
+
+
+def saturate(tfn, k1: float):
+    """``tfn / (tfn + k1)``: works on scalars and arrays."""
+    return tfn / (tfn + k1)
+
+
+@dataclass
+class Explanation:
+    """A score and how it was made; ``value`` of a node is the sum (or product) of details."""
+
+    value: float
+    description: str
+    details: list["Explanation"] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines(0))
+
+    def _lines(self, depth: int):
+        yield f"{'  ' * depth}{self.value:.6f}  {self.description}"
+        for d in self.details:
+            yield from d._lines(depth + 1)
+
+    def to_dict(self) -> dict:
+        return {
+            "value": self.value,
+            "description": self.description,
+            "details": [d.to_dict() for d in self.details],
+        }

@@ -1,0 +1,54 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsindex.analysis import Analyzer, raw_tokens, tokens_with_offsets
+from newsindex.analysis.tokenizer import TOKEN_PATTERN
+
+
+def test_tokenizer_rules_from_the_seed_article():
+    a = Analyzer("english")
+    text = "Russian-backed regime forces took the regime's 1070 Apartments district"
+    assert a.terms(text) == ["russian", "back", "regim", "forc", "took", "regim", "1070", "apart", "district"]
+
+
+def test_numbers_split_on_separators_like_tantivy():
+    assert raw_tokens("155,221 bags of 5.93 mln") == ["155", "221", "bags", "of", "5", "93", "mln"]
+
+
+def test_accents_fold_and_stems_apply_after_folding():
+    a = Analyzer("english")
+    assert a.terms("Türkiye café") == ["turkiy", "cafe"]
+    assert Analyzer("simple").terms("Türkiye Café") == ["turkiye", "cafe"]
+
+
+def test_stop_words_keep_their_positions():
+    a = Analyzer("english")
+    assert a.terms_with_positions("battle for the district") == [("battl", 0), ("district", 3)]
+
+
+def test_offsets_point_into_the_original_text():
+    text = "Syrian regime's FORCES, fighting."
+    toks = list(tokens_with_offsets(text))
+    assert [text[t.start:t.end] for t in toks] == ["Syrian", "regime's", "FORCES", "fighting"]
+    assert [t.text for t in toks] == ["syrian", "regime's", "forces", "fighting"]
+    assert [t.position for t in toks] == [0, 1, 2, 3]
+
+
+def test_snippet_tokens_carry_terms():
+    a = Analyzer("english")
+    pairs = [(tok.text, term) for tok, term in a.tokens("The fighting continues")]
+    assert pairs == [("fighting", "fight"), ("continues", "continu")]
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_fast_path_equals_the_regex(text):
+    assert raw_tokens(text) == TOKEN_PATTERN.findall(text.lower())
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=100))
+def test_offsets_and_fast_path_agree_on_token_count(text):
+    # Positions in the index come from raw_tokens; snippets from tokens_with_offsets.
+    if len(text.lower()) == len(text):
+        assert len(raw_tokens(text)) == len(list(tokens_with_offsets(text)))

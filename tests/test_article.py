@@ -1,0 +1,40 @@
+import datetime as dt
+
+import pytest
+
+from newsindex import Article, ArticleError
+
+
+def test_from_dict_parses_iso_dates_and_fills_defaults():
+    a = Article.from_dict({"id": "1", "title": "T", "date": "2016-11-09"})
+    assert a.date == dt.date(2016, 11, 9)
+    assert a.body == "" and a.source is None and a.extra == {}
+    b = Article.from_dict({"id": 7, "date": "1987-02-26T15:01:01.790"})
+    assert b.id == "7" and b.day == dt.date(1987, 2, 26)
+
+
+@pytest.mark.parametrize(
+    "data, field, words",
+    [
+        ({"title": "x"}, "id", "missing required field 'id'"),
+        ({"id": ""}, "id", "must not be empty"),
+        ({"id": "1", "title": 5}, "title", "must be a string, got int"),
+        ({"id": "1", "date": "2016-13-40"}, "date", "not an ISO 8601 date"),
+        ({"id": "1", "tittle": "typo"}, "tittle", "unknown field(s) tittle"),
+        ({"id": "1", "extra": {"k": {"nested": 1}}}, "extra.k", "must be a string, number or list"),
+        ({"id": ["1"]}, "id", "must be a string, got list"),
+    ],
+)
+def test_invalid_articles_name_the_field(data, field, words):
+    with pytest.raises(ArticleError) as err:
+        Article.from_dict(data)
+    assert err.value.field == field
+    assert words in str(err.value)
+
+
+def test_to_dict_round_trips():
+    a = Article.from_dict(
+        {"id": "x", "title": "t", "body": "b", "date": "2016-11-09T10:30:00", "source": "S",
+         "section": "World", "author": "A", "url": "http://u", "extra": {"tags": ["a", "b"]}}
+    )
+    assert Article.from_dict(a.to_dict()) == a

@@ -1,0 +1,214 @@
+"""Index lifecycle: create/open, writer semantics, snapshots, round trips across processes."""
+
+import json
+import subprocess
+import sys
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex import (
+    ArticleError,
+    Index,
+    IndexExistsError,
+    IndexNotFoundError,
+    LockError,
+    WriterClosedError,
+)
+
+SEED = {
+    "id": "seed",
+    "title": "Battle for strategic district in Aleppo continues",
+    "body": "Syrian regime forces are claiming to have taken over a strategic district in Aleppo. "
+    "The clashes around 1070 Apartments are still going on.",
+    "date": "2016-11-09",
+    "source": "TRT World",
+    "section": "World",
+}
+
+
+def test_create_add_search_and_read_back(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        w.add(SEED)
+    res = ix.search("aleppo battle", syntax="plain")
+    assert res.total == 1
+    hit = res.hits[0]
+    assert hit.id == "seed" and hit.rank == 1 and hit.score > 0
+    assert hit.article.title == SEED["title"]
+    assert hit.article.date == dt.date(2016, 11, 9)
+    assert hit.article.source == "TRT World"
+    assert ix.get("seed").body == SEED["body"]
+    assert "seed" in ix and "nope" not in ix
+
+
+def test_create_refuses_an_existing_index_and_open_needs_one(tmp_path):
+    Index.create(tmp_path / "idx")
+    with pytest.raises(IndexExistsError):
+        Index.create(tmp_path / "idx")
+    assert Index.create(tmp_path / "idx", exist_ok=True).doc_count == 0
+    with pytest.raises(IndexNotFoundError):
+        Index.open(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexNotFoundError, match="no manifest"):
+        Index.open(tmp_path / "empty")
+
+
+def test_an_error_inside_the_writer_block_rolls_back(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        w.add(SEED)
+    with pytest.raises(RuntimeError):
+        with ix.writer() as w:
+            w.add({**SEED, "id": "two"})
+            w.delete("seed")
+            raise RuntimeError("boom")
+    reopened = Index.open(tmp_path / "idx")
+    assert reopened.doc_count == 1 and "seed" in reopened and "two" not in reopened
+    # No stray segment files from the rolled-back writer.
+    names = {p.name for p in (tmp_path / "idx").iterdir()}
+    live = {f for s in json.loads(max((tmp_path / "idx").glob("manifest-*.json")).read_text())["segments"] for f in s["files"]}
+    assert {n for n in names if n.startswith("seg-")} == live
+
+
+def test_bad_article_raises_and_commits_nothing(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    with pytest.raises(ArticleError, match="'title' must be a string"):
+        with ix.writer() as w:
+            w.add(SEED)
+            w.add({"id": "bad", "title": 12})
+    assert ix.doc_count == 0
+
+
+def test_one_writer_at_a_time(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    w = ix.writer()
+    with pytest.raises(LockError, match="another writer"):
+        ix.writer()
+    with pytest.raises(LockError, match="waited"):
+        ix.writer(timeout=0.2)
+    w.rollback()
+    with pytest.raises(WriterClosedError):
+        w.add(SEED)
+    ix.writer().rollback()  # the lock was released
+
+
+def test_replace_keeps_one_version(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        w.add(SEED)
+    with ix.writer() as w:
+        w.add({**SEED, "title": "Corrected: battle for Aleppo goes on"})
+    assert ix.doc_count == 1
+    assert ix.get("seed").title.startswith("Corrected")
+    assert ix.search("corrected", syntax="plain").total == 1
+    assert ix.search("strategic", syntax="plain").total == 1  # body still there, once
+
+
+def test_snapshot_is_stable_until_refresh(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    reader = Index.open(tmp_path / "idx")
+    with ix.writer() as w:
+        w.add(SEED)
+    assert reader.doc_count == 0 and reader.search("aleppo", syntax="plain").total == 0
+    assert reader.refresh() is True
+    assert reader.search("aleppo", syntax="plain").total == 1
+    assert reader.refresh() is False
+
+
+def test_sort_by_date_and_pagination(sample_index):
+    newest = sample_index.search("oil", syntax="plain", sort="date", limit=20)
+    days = [h.date_day for h in newest.hits]
+    assert days == sorted(days, reverse=True) and len(days) == 20
+    oldest = sample_index.search("oil", syntax="plain", sort="oldest", limit=5)
+    assert [h.date_day for h in oldest.hits] == sorted(h.date_day for h in oldest.hits)
+    assert oldest.hits[0].date_day <= days[-1]
+    page1 = sample_index.search("oil prices", syntax="plain", limit=10)
+    page2 = sample_index.search("oil prices", syntax="plain", limit=10, offset=10)
+    both = sample_index.search("oil prices", syntax="plain", limit=20)
+    assert [h.id for h in page1.hits + page2.hits] == [h.id for h in both.hits]
+    assert [h.rank for h in page2.hits] == list(range(11, 21))
+    scores = [h.score for h in both.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_round_trip_in_a_new_process(tmp_path, sample_docs):
+    path = tmp_path / "idx"
+    ix = Index.create(path)
+    with ix.writer() as w:
+        for d in sample_docs[:200]:
+            w.add(d)
+    here = [(h.id, h.score) for h in ix.search("trade deficit", syntax="plain").hits]
+    code = (
+        "import json, newsindex\n"
+        f"ix = newsindex.Index.open({str(path)!r})\n"
+        "r = ix.search('trade deficit', syntax='plain')\n"
+        "print(json.dumps([ix.doc_count, [[h.id, h.score] for h in r.hits]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    count, hits = json.loads(out.stdout)
+    assert count == 200
+    assert [tuple(h) for h in hits] == here and len(here) > 0
+
+
+def test_parallel_and_serial_analysis_build_identical_indexes(tmp_path, sample_docs):
+    from newsindex.index import analyze
+
+    results = []
+    old = analyze.MIN_PARALLEL_DOCS
+    analyze.MIN_PARALLEL_DOCS = 10
+    try:
+        for workers in (1, 2):
+            ix = Index.create(tmp_path / f"w{workers}")
+            with ix.writer(workers=workers) as w:
+                for d in sample_docs:
+                    w.add(d)
+            r = ix.search("bank rate cut interest", syntax="plain", limit=50)
+            results.append(([(h.id, h.score) for h in r.hits], r.total, ix.stats()["postings"]))
+    finally:
+        analyze.MIN_PARALLEL_DOCS = old
+    assert results[0] == results[1]
+
+
+# -- add / replace / delete / reopen keep exactly the expected ids -------------------------------
+ops = st.lists(
+    st.tuples(st.sampled_from(["add", "delete", "commit", "flush"]), st.integers(0, 12)),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=ops)
+def test_edits_keep_exactly_the_expected_ids(tmp_path_factory, ops):
+    path = tmp_path_factory.mktemp("ops") / "idx"
+    ix = Index.create(path)
+    expected: dict[str, str] = {}
+    committed: dict[str, str] = {}
+    w = ix.writer(buffer_docs=3)
+    version = 0
+    for op, k in ops:
+        doc_id = f"d{k}"
+        if op == "add":
+            version += 1
+            w.add({"id": doc_id, "title": f"story {k}", "body": f"word{version} shared text"})
+            expected[doc_id] = f"word{version}"
+        elif op == "delete":
+            w.delete(doc_id)
+            expected.pop(doc_id, None)
+        elif op == "flush":
+            w.flush()
+        else:
+            w.commit()
+            committed = dict(expected)
+            w = ix.writer(buffer_docs=3)
+    w.rollback()
+    for reader in (ix, Index.open(path)):
+        assert reader.doc_count == len(committed)
+        hits = reader.search("shared", syntax="plain", limit=100).hits
+        assert sorted(h.id for h in hits) == sorted(committed)
+        for doc_id, word in committed.items():
+            assert word in reader.get(doc_id).body
+            assert [h.id for h in reader.search(word, syntax="plain").hits] == [doc_id]
