@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -55,6 +56,10 @@ class Scoring:
         return replace(self, **changes)
 
     def key(self) -> tuple:
+        return self._key
+
+    @cached_property
+    def _key(self) -> tuple:
         return (
             float(self.k1),
             tuple(sorted((k, float(v)) for k, v in self.weights.items())),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,6 +12,7 @@ from ..analysis import Analyzer
 from ..article import Article
 from ..config import IndexSettings, Scoring
 from ..errors import ConfigError, IndexExistsError, IndexNotFoundError
+from ..results.facets import compute_facets
 from ..results.hits import Hit, Results
 from ..schema import TEXT_FIELDS, day_from_number
 from ..search import plan as P
@@ -167,26 +169,34 @@ class Index:
         default_operator: str = "or",
         scoring: Scoring | None = None,
         today: _dt.date | None = None,
+        facets: bool = False,
+        date_bucket: str | None = None,
     ) -> Results:
         """Search the snapshot.
 
         ``query`` is query-language text (see docs/query-syntax.md), or any text run as plain
         OR-ed words with ``syntax="plain"`` (no operators, no fields: for natural-language
         questions). ``sort``: ``"relevance"``, ``"date"`` (newest first) or ``"oldest"``.
-        ``scoring`` overrides the index's BM25F parameters for this search.
+        ``scoring`` overrides the index's BM25F parameters for this search. ``facets=True`` adds
+        counts of all matching articles by source, section, author and date
+        (``date_bucket`` = ``"day"``, ``"month"`` or ``"year"``; chosen from the span if None).
         """
         started = time.perf_counter()
         _check_page(limit, offset, sort)
         node = self._plan(query, syntax, default_operator, today)
         searcher = self._searcher
         scoring = scoring or self._settings.scoring
-        picked, total = select(searcher.execute(node, scoring), searcher.segments, limit + offset, sort)
-        hits = [
-            self._hit(si, doc, score, rank)
-            for rank, (si, doc, score) in enumerate(picked[offset:], start=offset + 1)
-        ]
+        matches = searcher.execute(node, scoring)
+        counted = None
+        if facets:
+            matches = counted = list(matches)
+        picked, total = select(matches, searcher.segments, limit + offset, sort)
+        hits = self._hits(picked[offset:], offset)
+        facet_counts = (
+            compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
+        )
         took = (time.perf_counter() - started) * 1000.0
-        return Results(hits=hits, total=total, took_ms=took, offset=offset)
+        return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
 
     def count(self, query: str | P.Node, *, syntax: str = "query", today: _dt.date | None = None) -> int:
         """How many articles match ``query``."""
@@ -278,15 +288,21 @@ class Index:
                 return si, doc
         return None
 
-    def _hit(self, si: int, doc: int, score: float, rank: int) -> Hit:
-        seg = self._searcher.segments[si]
-        return Hit(
-            id=seg.ids[doc],
-            score=score,
-            rank=rank,
-            date_day=int(seg.dates[doc]),
-            _load=lambda seg=seg, doc=doc: seg.article(doc),
-        )
+    def _hits(self, picked: list[tuple[int, int, float]], offset: int) -> list[Hit]:
+        segments = self._searcher.segments
+        hits = []
+        for rank, (si, doc, score) in enumerate(picked, start=offset + 1):
+            seg = segments[si]
+            hits.append(
+                Hit(
+                    id=seg.ids[doc],
+                    score=score,
+                    rank=rank,
+                    date_day=int(seg.dates[doc]),
+                    _load=partial(seg.article, doc),
+                )
+            )
+        return hits
 
 
 def _check_page(limit: int, offset: int, sort: str) -> None:

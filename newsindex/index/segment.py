@@ -74,6 +74,9 @@ class Segment:
     def article(self, doc: int) -> Article:
         return self.store.get(doc)
 
+    def keyword_value(self, kname: str, code: int) -> str:
+        return self._keyword_values[kname][code]
+
     def keyword_values(self, kname: str) -> list[str]:
         table = self._keyword_values[kname]
         return [table[i] for i in range(len(table))]
@@ -86,16 +89,6 @@ class Segment:
         """Codes of the values of column ``kname`` for which ``predicate(value)`` holds."""
         values = self._keyword_keys[kname]
         return np.array([i for i, v in enumerate(values) if predicate(v)], dtype=np.int32)
-
-    def positions(self, start: int, end: int, term_start: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per-posting position ranges for postings ``[start, end)`` of a term whose first
-        posting is ``term_start``: returns (begin, count) arrays into :attr:`pos`."""
-        tid_pos = int(self.pos_offs[np.searchsorted(self.post_offs, term_start, "right") - 1])
-        total = sum(tf[term_start:end].astype(np.int64) for tf in self.post_tf)
-        ends = np.cumsum(total) + tid_pos
-        counts = total[start - term_start :]
-        begins = ends[start - term_start :] - counts
-        return begins, counts
 
     def close(self) -> None:
         self.store.close()

@@ -46,6 +46,7 @@ class StringTable:
         self._hord = arrays[f"{prefix}.hord"]
         self._raw = memoryview(self._blob) if len(self._blob) else memoryview(b"")
         self.size = len(self._offs) - 1
+        self._starts = memoryview(self._offs)  # plain-int indexing, cheaper than numpy scalars
 
     def __len__(self) -> int:
         return self.size
@@ -54,7 +55,7 @@ class StringTable:
         return self.raw(i).decode("utf-8")
 
     def raw(self, i: int) -> bytes:
-        return bytes(self._raw[self._offs[i] : self._offs[i + 1]])
+        return bytes(self._raw[self._starts[i] : self._starts[i + 1]])
 
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""

@@ -39,10 +39,13 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
         cand_day.append(segments[si].dates[docs].astype(np.int64))
     if not cand_seg:
         return [], total
-    seg = np.concatenate(cand_seg)
-    doc = np.concatenate(cand_doc)
-    score = np.concatenate(cand_score)
-    day = np.concatenate(cand_day)
+    if len(cand_seg) == 1:
+        seg, doc, score, day = cand_seg[0], cand_doc[0], cand_score[0], cand_day[0]
+    else:
+        seg = np.concatenate(cand_seg)
+        doc = np.concatenate(cand_doc)
+        score = np.concatenate(cand_score)
+        day = np.concatenate(cand_day)
     if sort == "relevance":
         order = np.lexsort((-doc, -seg, -day, -score))
     elif sort == "date":

@@ -1,0 +1,260 @@
+"""The ``newsindex`` command: thin over the public API.
+
+Exit codes: 0 success, 1 an error newsindex reports (bad input, corrupt index, lock held),
+2 a usage or query-syntax error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
+from .index.handle import Index
+
+DATA = Path(__file__).parent / "data"
+DEMO_QUERIES = (
+    "aleppo battle",
+    '"1070 apartments"',
+    "oil prices opec",
+    "coffee export quotas date:1987-03",
+    "bank rate cut section:interest",
+    "title:gold -section:gold",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except QuerySyntaxError as err:
+        print(f"newsindex: query error: {err.message}", file=sys.stderr)
+        print(_indent(err.caret()), file=sys.stderr)
+        return 2
+    except NewsIndexError as err:
+        print(f"newsindex: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("newsindex: interrupted; the last commit is intact", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `newsindex search ... | head`
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newsindex", description="Full-text search for news archives.")
+    p.add_argument("--version", action="version", version=f"newsindex {__version__}")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    s = sub.add_parser("index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    s.add_argument("--format", default="auto", help="auto (by extension), raw, jsonl, csv or yaml")
+    s.add_argument("--map", type=Path, help="YAML file renaming input fields to article fields")
+    s.add_argument("--on-error", choices=("fail", "skip"), default="fail")
+    s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")
+    s.add_argument("--settings", type=Path, help="YAML settings for a new index")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("search", help="search an index")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("query")
+    s.add_argument("--limit", type=int, default=10)
+    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance")
+    s.add_argument("--plain", action="store_true", help="treat the query as plain words (no operators)")
+    s.add_argument("--and", dest="default_and", action="store_true", help="all words must match")
+    s.add_argument("--json", action="store_true", help="one JSON object per hit")
+    s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("stats", help="show what an index holds")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_stats)
+
+    s = sub.add_parser("demo", help="index the bundled sample and run example queries")
+    s.add_argument("--dir", type=Path, help="where to build the demo index (default: a temp folder)")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    from .ingest import IngestError, Problem, count_hint, iter_records, load_mapping
+
+    if args.batch_size < 1:
+        raise SystemExit("newsindex: --batch-size must be >= 1")
+    ix = _open_or_create(args.index_dir, args.settings)
+    mapping = load_mapping(args.map) if args.map else None
+    records = iter_records(args.paths, format=args.format, mapping=mapping, on_error=args.on_error)
+    started = time.perf_counter()
+    problems: list = []
+    added = replaced = 0
+    show = sys.stderr.isatty()
+    progress = _progress(count_hint(args.paths)) if show else None
+    writer = ix.writer()
+    try:
+        in_batch = 0
+        for item in records:
+            if isinstance(item, Problem):
+                problems.append(item)
+                continue
+            writer.add(item.article)
+            in_batch += 1
+            if progress:
+                progress.advance()
+            if in_batch >= args.batch_size:
+                writer.commit()
+                added += writer.added
+                replaced += writer.replaced
+                writer = ix.writer()
+                in_batch = 0
+        writer.commit()
+        added += writer.added
+        replaced += writer.replaced
+    except BaseException as exc:
+        writer.rollback()
+        if progress:
+            progress.stop()
+        if isinstance(exc, IngestError):
+            print(f"newsindex: {exc}", file=sys.stderr)
+            print("newsindex: nothing from the failing batch was committed", file=sys.stderr)
+            return 1
+        raise
+    if progress:
+        progress.stop()
+    elapsed = time.perf_counter() - started
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    rate = added / elapsed if elapsed > 0 else 0.0
+    print(
+        f"indexed {added:,} articles ({added - replaced:,} new, {replaced:,} replaced), "
+        f"skipped {len(problems):,}, in {elapsed:.2f}s ({rate:,.0f} docs/s); "
+        f"the index holds {ix.doc_count:,}"
+    )
+    return 0
+
+
+def cmd_search(args) -> int:
+    ix = Index.open(args.index_dir)
+    res = ix.search(
+        args.query,
+        limit=args.limit,
+        offset=args.offset,
+        sort=args.sort,
+        syntax="plain" if args.plain else "query",
+        default_operator="and" if args.default_and else "or",
+    )
+    if args.json:
+        for hit in res.hits:
+            print(json.dumps(hit.to_dict(), ensure_ascii=False))
+        return 0
+    _print_results(args.query, res)
+    return 0
+
+
+def cmd_stats(args) -> int:
+    stats = Index.open(args.index_dir).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for key in ("path", "documents", "deleted", "segments", "terms", "postings", "date_min", "date_max"):
+        print(f"{key:>10}: {stats[key]}")
+    print(f"{'size':>10}: {stats['size_bytes'] / 1e6:.2f} MB")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .ingest import iter_records
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="newsindex-demo-")) / "index"
+    ix = Index.create(folder, exist_ok=True)
+    started = time.perf_counter()
+    with ix.writer() as w:
+        for record in iter_records([DATA / "seed-article.txt", DATA / "reuters-sample.jsonl.gz"]):
+            w.add(record.article)
+    took = time.perf_counter() - started
+    print(f"Indexed {ix.doc_count:,} articles into {folder} in {took:.2f}s")
+    print("(the seed article + 1,000 stories of Reuters-21578, Distribution 1.0; research use)\n")
+    for query in DEMO_QUERIES:
+        print(f"$ newsindex search {folder} {_shell_quote(query)}")
+        _print_results(query, ix.search(query, limit=3))
+        print()
+    print(f"Try your own: newsindex search {folder} 'your words here'")
+    return 0
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _open_or_create(folder: Path, settings: Path | None) -> Index:
+    try:
+        ix = Index.open(folder)
+    except IndexNotFoundError:
+        return Index.create(folder, settings)
+    if settings:
+        print("newsindex: note: --settings only applies to a new index; ignored", file=sys.stderr)
+    return ix
+
+
+def _print_results(query: str, res) -> None:
+    print(f"{res.total:,} matching articles for {query!r} ({res.took_ms:.1f} ms)")
+    for hit in res.hits:
+        art = hit.article
+        day = art.date.isoformat()[:10] if art.date else "----------"
+        where = " / ".join(x for x in (art.source, art.section) if x)
+        print(f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}" + (f"  [{where}]" if where else ""))
+
+
+def _progress(total: int | None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    class _Bar:
+        def __init__(self):
+            self._p = Progress(
+                TextColumn("indexing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.speed:,.0f} docs/s" if False else "{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+                console=__import__("rich.console").console.Console(stderr=True),
+            )
+            self._task = self._p.add_task("index", total=total, rate="")
+            self._start = time.perf_counter()
+            self._n = 0
+            self._p.start()
+
+        def advance(self):
+            self._n += 1
+            if self._n % 256 == 0:
+                rate = self._n / max(time.perf_counter() - self._start, 1e-9)
+                self._p.update(self._task, advance=256, rate=f"{rate:,.0f} docs/s")
+
+        def stop(self):
+            self._p.stop()
+
+    return _Bar()
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
