@@ -44,7 +44,12 @@ def build_segment(
     arrays: dict[str, np.ndarray] = {"date": days}
     ids, docs, positions, fields = [], [], [], []
     field_lengths = {}
-    analyzed = analyze(articles, analyzers, vocab, workers)
+    stored = {}
+
+    def write_stored_fields():
+        stored["offsets"], stored["file"] = write_store(folder / f"{name}.doc", articles)
+
+    analyzed = analyze(articles, analyzers, vocab, workers, side_task=write_stored_fields)
     for fi, fname in enumerate(TEXT_FIELDS):
         f_ids, f_docs, f_pos = _field_tokens(*analyzed[fi], n)
         lengths = np.bincount(f_docs, minlength=n).astype(np.int32)
@@ -62,8 +67,7 @@ def build_segment(
         arrays[f"kw.{kname}"] = codes
         arrays.update(strtable.build(f"kwv.{kname}", values))
 
-    store_offsets, store_file = write_store(folder / f"{name}.doc", articles)
-    arrays["store.offs"] = store_offsets
+    arrays["store.offs"] = stored["offsets"]
     arr_file = write_arrays(folder / f"{name}.arr", arrays)
     dated = days[days != np.iinfo(np.int32).min]
     return {
@@ -74,7 +78,7 @@ def build_segment(
         "field_lengths": field_lengths,
         "min_day": int(dated[0]) if len(dated) else None,
         "max_day": int(dated[-1]) if len(dated) else None,
-        "files": {f"{name}.arr": arr_file, f"{name}.doc": store_file},
+        "files": {f"{name}.arr": arr_file, f"{name}.doc": stored["file"]},
     }
 
 
