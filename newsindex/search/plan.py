@@ -10,9 +10,9 @@ Nodes are small frozen dataclasses holding *analyzed* terms. Scoring nodes (:cla
 - ``filter``: every clause matches, no score;
 - ``must_not``: no clause matches.
 
-A Bool with no ``must``, ``should`` or ``filter`` clause matches nothing; a purely negative
-query is ``Bool(must=(MatchAll(),), must_not=...)``. A Bool with only filters (and MatchAll)
-matches every document they allow, with score 0.
+A Bool with no ``must`` and no ``should`` clause matches every live document its filters
+allow and its ``must_not`` clauses do not exclude, with score 0 (so ``-section:sport`` alone
+lists everything but sport); a Bool with no clause at all matches nothing.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ SYNTAXES = ("query", "plain")
 
 def plain_plan(text: str, analyzer: Analyzer) -> P.Node:
     """Every word of ``text`` OR-ed and ranked; a repeated word counts each time."""
-    return P.Bool(should=tuple(P.Term(t, TEXT_FIELDS) for t in analyzer.terms(text)))
+    terms = analyzer.terms(text)
+    if not terms:
+        return P.MatchNone()
+    return P.Bool(should=tuple(P.Term(t, TEXT_FIELDS) for t in terms))
 
 
 def to_plan(
@@ -36,7 +39,7 @@ def to_plan(
         raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
     if syntax == "plain":
         node = plain_plan(query, analyzers["body"])
-        if default_operator == "and":
+        if default_operator == "and" and isinstance(node, P.Bool):
             node = P.Bool(must=node.should)
         return node
     from .. import querylang
@@ -48,4 +51,5 @@ def to_plan(
         default_operator=default_operator,
         expand_prefix=expand_prefix,
         today=today,
+        query=query,
     )

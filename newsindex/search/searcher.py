@@ -185,9 +185,7 @@ class _Context:
     # -- boolean ------------------------------------------------------------------------------
     def _bool(self, node: P.Bool, si: int, r: Restrict) -> SegmentMatches:
         n = self.searcher.segments[si].ndocs
-        if not (node.must or node.should or node.filter):
-            # As in Lucene: nothing required and nothing optional matches nothing (a purely
-            # negative query needs an explicit MatchAll to subtract from).
+        if not (node.must or node.should or node.filter or node.must_not):
             return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
         for f in node.filter:
             r = self.restrict(f, si, r)

@@ -1,0 +1,230 @@
+"""AST to plan: analysis, prefix expansion, keyword keys, date ranges and occur placement.
+
+The rules (docs/query-syntax.md, "How a query runs", is the user-facing version):
+
+- a word is analyzed with its field's analyzer (unfielded: "body", searching both text
+  fields); nothing left (a stop word) drops the word, also from a MUST clause; several terms
+  ("russian-backed") become a :class:`Phrase`; a phrase keeps stop-word gaps in its offsets;
+- filters (keyword, date, and combinations of them) go to ``Bool.filter`` / ``must_not`` and
+  never score; joined by a space they always restrict, even under the "or" operator;
+- a filter-only query is ``Bool(filter=...)`` and a negation-only one ``Bool(must_not=...)``
+  (plus filters), which the engine reads as "every article passing them"; ``MatchAll`` is
+  never emitted; a query left with nothing to run is :class:`MatchNone`.
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as _dt
+from collections.abc import Callable, Mapping
+
+from ..analysis.analyzer import Analyzer
+from ..analysis.filters import fold_accents
+from ..analysis.tokenizer import raw_tokens
+from ..errors import ConfigError, QuerySyntaxError
+from ..schema import TEXT_FIELDS, normalize_keyword
+from ..search import plan
+from . import dates
+from .ast import BoolQ, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
+
+ExpandPrefix = Callable[[str, tuple[str, ...]], list[str]]
+DEFAULT_PREFIX_LIMIT = 1000
+
+
+def compile(
+    ast: Node,
+    *,
+    analyzers: Mapping[str, Analyzer],
+    default_operator: str = "or",
+    expand_prefix: ExpandPrefix | None = None,
+    prefix_limit: int = DEFAULT_PREFIX_LIMIT,
+    today: _dt.date | None = None,
+    query: str = "",
+) -> plan.Node:
+    """Compile a query AST to a plan node the engine executes.
+
+    ``analyzers`` maps text field names to their analyzers ("body" is required; it serves
+    unfielded words). ``default_operator`` ("or" or "and") decides :attr:`Occur.DEFAULT`
+    clauses. ``expand_prefix(prefix, fields)`` lists the index terms starting with a prefix;
+    more than ``prefix_limit`` of them is an error. ``today`` anchors relative dates (default:
+    the system date). ``query`` is the parsed text, only used in error messages.
+
+    Raises :class:`QuerySyntaxError` for a prefix that matches too many terms or cannot be
+    expanded, and for a relative date range that resolves to nothing.
+    """
+    if default_operator not in ("or", "and"):
+        raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
+    if "body" not in analyzers:
+        raise ConfigError("analyzers must include 'body' (used for unfielded words)")
+    compiler = _Compiler(analyzers, default_operator, expand_prefix, prefix_limit, today, query)
+    node = compiler.node(ast)
+    if node is None:
+        return plan.MatchNone()
+    if (
+        _filterish(node)
+        and not isinstance(node, plan.MatchNone)
+        and not (isinstance(node, plan.Bool) and not node.must and not node.should)
+    ):
+        node = plan.Bool(filter=(node,))  # one shape for "filters only" at the top
+    return node
+
+
+def _filterish(node: plan.Node) -> bool:
+    """Whether ``node`` never scores (it only says which articles pass)."""
+    if isinstance(node, plan.Bool):
+        return all(_filterish(n) for n in node.must + node.should)
+    return not isinstance(node, plan.SCORING)
+
+
+def _boosted(node: plan.Node, boost: float) -> plan.Node:
+    if boost == 1 or not isinstance(node, (plan.Term, plan.Phrase, plan.Bool)) or _filterish(node):
+        return node
+    return dc.replace(node, boost=node.boost * boost)
+
+
+def _merge_keywords(nodes: list[plan.Node]) -> list[plan.Node]:
+    """Keyword filters on one field merged: alternatives (should) or exclusions (must_not)."""
+    merged: list[plan.Node] = []
+    where: dict[str, int] = {}
+    for node in nodes:
+        if isinstance(node, plan.Keyword):
+            if node.field in where:
+                i = where[node.field]
+                merged[i] = plan.Keyword(node.field, merged[i].keys | node.keys)  # type: ignore
+                continue
+            where[node.field] = len(merged)
+        merged.append(node)
+    return merged
+
+
+def _as_should(node: plan.Node) -> plan.Node:
+    """A bare filter as an alternative: wrapped, so that filters only ever sit in filter."""
+    if isinstance(node, plan.Bool) or not _filterish(node):
+        return node
+    return plan.Bool(filter=(node,))
+
+
+class _Compiler:
+    def __init__(self, analyzers, default_operator, expand_prefix, prefix_limit, today, query):
+        self.analyzers = analyzers
+        self.op = default_operator
+        self.expand_prefix = expand_prefix
+        self.prefix_limit = prefix_limit
+        self.today = today
+        self.query = query
+
+    def error(self, message: str, node: Node) -> QuerySyntaxError:
+        return QuerySyntaxError(message, self.query, max(node.pos, 0))
+
+    def node(self, node: Node) -> plan.Node | None:
+        """The plan for ``node``; None when nothing is left of it (stop words only)."""
+        if isinstance(node, Word):
+            return self.word(node)
+        if isinstance(node, PhraseQ):
+            fields, analyzer = self.target(node.field)
+            return self.terms(
+                analyzer.terms_with_positions(node.text), fields, node.slop, node.boost
+            )
+        if isinstance(node, FieldFilter):
+            key = normalize_keyword(node.value)
+            return plan.Keyword(node.field, frozenset({key})) if key else plan.MatchNone()
+        if isinstance(node, DateFilter):
+            return self.date(node)
+        if isinstance(node, BoolQ):
+            return self.bool(node)
+        raise TypeError(f"not a query node: {node!r}")
+
+    def target(self, field: str | None) -> tuple[tuple[str, ...], Analyzer]:
+        if field is None:
+            return TEXT_FIELDS, self.analyzers["body"]
+        return (field,), self.analyzers.get(field) or self.analyzers["body"]
+
+    @staticmethod
+    def terms(pairs: list[tuple[str, int]], fields: tuple[str, ...], slop: int, boost: float):
+        if not pairs:
+            return None
+        if len(pairs) == 1:
+            return plan.Term(pairs[0][0], fields, boost)
+        first = pairs[0][1]
+        return plan.Phrase(
+            tuple(t for t, _ in pairs), tuple(p - first for _, p in pairs), fields, slop, boost
+        )
+
+    def word(self, word: Word) -> plan.Node | None:
+        fields, analyzer = self.target(word.field)
+        if not word.prefix:
+            return self.terms(analyzer.terms_with_positions(word.text), fields, 0, word.boost)
+        tokens = raw_tokens(word.text)
+        if len(tokens) != 1:
+            raise self.error("a prefix query (word*) needs exactly one word before '*'", word)
+        # Prefixes are folded like index terms but not stemmed: a stem of a prefix is no prefix.
+        prefix = fold_accents(tokens[0]) if analyzer.spec.fold else tokens[0]
+        if self.expand_prefix is None:
+            raise self.error(f"prefix queries ({word.text}*) need an index to expand them", word)
+        expanded = list(self.expand_prefix(prefix, fields))
+        if len(expanded) > self.prefix_limit:
+            raise self.error(
+                f"the prefix '{word.text}*' matches too many terms (more than "
+                f"{self.prefix_limit}); type more letters before '*'",
+                word,
+            )
+        if not expanded:
+            return plan.MatchNone()
+        if len(expanded) == 1:
+            return plan.Term(expanded[0], fields, word.boost)
+        return plan.Bool(should=tuple(plan.Term(t, fields) for t in expanded), boost=word.boost)
+
+    def date(self, node: DateFilter) -> plan.Node:
+        try:
+            spec = dates.parse_spec(node.spec)
+            start, end = spec.resolve(self.today or _dt.date.today())
+        except dates.DateSpecError as exc:
+            raise self.error(f"bad date {node.spec!r}: {exc.reason}", node) from None
+        return plan.DateRange(start, end)
+
+    def bool(self, query: BoolQ) -> plan.Node | None:
+        must: list[plan.Node] = []
+        should: list[plan.Node] = []
+        filters: list[plan.Node] = []
+        must_not: list[plan.Node] = []
+        for clause in query.clauses:
+            node = self.node(clause.node)
+            if node is None:
+                continue  # nothing left to match (stop words): dropped, never "match nothing"
+            nothing = isinstance(node, plan.MatchNone)
+            occur = clause.occur
+            if occur is Occur.DEFAULT:
+                # Filters joined by a space restrict; a word matching no term (MatchNone) is a
+                # word like any other and follows the operator.
+                required = self.op == "and" or (_filterish(node) and not nothing)
+                occur = Occur.MUST if required else Occur.SHOULD
+            if occur is Occur.MUST_NOT:
+                if not nothing:
+                    must_not.append(node)
+            elif occur is Occur.MUST:
+                if nothing:
+                    return plan.MatchNone()
+                (filters if _filterish(node) else must).append(node)
+            elif not nothing:
+                should.append(node)
+        should = _merge_keywords(should)
+        must_not = _merge_keywords(must_not)
+        if should and filters and not must:
+            # Lucene would make alternatives optional next to a filter; here "aleppo syria
+            # section:world" must still match aleppo or syria.
+            either = (
+                should[0]
+                if len(should) == 1
+                else plan.Bool(should=tuple(_as_should(n) for n in should))
+            )
+            (filters if _filterish(either) else must).append(either)
+            should = []
+        if not (must or should or filters or must_not):
+            return None
+        only = must + should + filters
+        if len(only) == 1 and not must_not:
+            return _boosted(only[0], query.boost)
+        result = plan.Bool(
+            tuple(must), tuple(_as_should(n) for n in should), tuple(filters), tuple(must_not)
+        )
+        return _boosted(result, query.boost)

@@ -1,0 +1,200 @@
+"""The query language run by the engine: known answers, and a differential check of the
+vectorized executor against a plain-Python evaluation over the stored articles."""
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex import QuerySyntaxError
+from newsindex.ingest import iter_records
+from newsindex.schema import keyword_matches, normalize_keyword
+from conftest import load_sample
+
+SEED_FILE = Path(__file__).resolve().parents[1] / "seeds" / "000_bd656d18b2dd3dcd.txt"
+TODAY = dt.date(2016, 11, 12)
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory):
+    index = newsindex.Index.create(tmp_path_factory.mktemp("q") / "idx")
+    with index.writer() as w:
+        for rec in iter_records([SEED_FILE]):
+            w.add(rec.article)
+        for d in load_sample(300):
+            w.add(d)
+    return index
+
+
+def ids(ix, q, **kw):
+    return {h.id for h in ix.search(q, limit=10_000, today=TODAY, **kw).hits}
+
+
+@pytest.fixture(scope="module")
+def seed_id(ix):
+    hits = ix.search("title:aleppo").hits
+    assert len(hits) == 1
+    return hits[0].id
+
+
+@pytest.mark.parametrize("query", [
+    "aleppo date:2016-11 section:world",
+    '"1070 apartments"',
+    "source:trtworld",
+    'source:"TRT World" aleppo',
+    "title:aleppo",
+    'body:"1070 apartments"',
+    "aleppo date:2016-11-01..2016-11-30",
+    "aleppo date:>=2016-11-09",
+    "aleppo date:..2016-11-09",
+    "aleppo date:last-7d",
+    "author:\"staff reporter\"",
+    "author:staff",
+    "aleppo AND (rebels OR regime) -sport",
+    '"battle aleppo"~4',
+    "alepp*",
+    "section:(world OR business)",
+    "-section:sport aleppo",
+])
+def test_the_seed_matches(ix, seed_id, query):
+    assert seed_id in ids(ix, query)
+
+
+@pytest.mark.parametrize("query", [
+    "aleppo -section:world",
+    "aleppo date:2017",
+    "aleppo date:<2016-11-09",
+    "aleppo date:last-1d",
+    '"apartments 1070"',
+    "title:apartments",
+    "source:reuters aleppo",
+    "aleppo AND NOT rebels",
+])
+def test_the_seed_does_not_match(ix, seed_id, query):
+    assert seed_id not in ids(ix, query)
+
+
+def test_a_filter_alone_lists_newest_first(ix):
+    res = ix.search("section:crude", limit=50)
+    assert res.total > 3
+    assert all(h.article.section == "crude" for h in res.hits)
+    days = [h.date_day for h in res.hits]
+    assert days == sorted(days, reverse=True)
+
+
+def test_negation_only_lists_everything_else(ix):
+    assert ix.count("-section:earn") == ix.doc_count - ix.count("section:earn")
+
+
+def test_filters_do_not_change_scores(ix):
+    plain = {h.id: h.score for h in ix.search("oil prices", limit=1000).hits}
+    filtered = ix.search("oil prices date:1987-03 section:crude", limit=1000).hits
+    assert filtered
+    for h in filtered:
+        assert h.score == pytest.approx(plain[h.id], rel=1e-12)
+
+
+def test_default_operator_and(ix):
+    either = ids(ix, "oil opec")
+    both = ids(ix, "oil opec", default_operator="and")
+    assert both < either and both == ids(ix, "oil") & ids(ix, "opec")
+
+
+def test_syntax_errors_have_positions(ix):
+    with pytest.raises(QuerySyntaxError) as err:
+        ix.search("aleppo AND")
+    assert err.value.position >= 7
+    with pytest.raises(QuerySyntaxError, match="unknown field"):
+        ix.search("colour:red")
+    with pytest.raises(QuerySyntaxError):
+        ix.search("date:2016-13-40")
+
+
+def test_plain_syntax_takes_anything(ix):
+    res = ix.search('What did "OPEC" decide AND (why) -- section:???', syntax="plain")
+    assert res.total > 0
+
+
+# -- differential: the executor vs a plain-Python evaluation -------------------------------------
+WORDS = ["oil", "bank", "rate", "trade", "price", "dollar", "share", "stock", "japan", "export",
+         "profit", "zzzabsent"]
+SECTIONS = ["earn", "acq", "crude", "trade", "interest", "money-fx"]
+
+leaf = st.one_of(
+    st.sampled_from(WORDS).map(lambda w: ("word", w)),
+    st.sampled_from(SECTIONS).map(lambda s: ("section", s)),
+    st.sampled_from(["1987-03", "1987-04", "1987-02-26..1987-03-15", ">=1987-06-01", "<1987-03-10"]).map(
+        lambda d: ("date", d)
+    ),
+)
+tree = st.recursive(
+    leaf,
+    lambda kids: st.one_of(
+        st.tuples(st.just("AND"), kids, kids),
+        st.tuples(st.just("OR"), kids, kids),
+        st.tuples(st.just("NOT"), kids, kids),
+    ),
+    max_leaves=6,
+)
+
+
+def to_text(node):
+    kind = node[0]
+    if kind == "word":
+        return node[1]
+    if kind == "section":
+        return f"section:{node[1]}"
+    if kind == "date":
+        return f"date:{node[1]}"
+    left, right = to_text(node[1]), to_text(node[2])
+    return f"({left} {kind} {right})"
+
+
+def _date_ok(day, spec):
+    if day is None:
+        return False
+    s = day.isoformat()
+    if ".." in spec:
+        a, b = spec.split("..")
+        return a <= s <= b
+    if spec.startswith(">="):
+        return s >= spec[2:]
+    if spec.startswith("<"):
+        return s < spec[1:]
+    return s.startswith(spec)
+
+
+def evaluate(node, art, analyzer):
+    kind = node[0]
+    if kind == "word":
+        terms = set(analyzer.terms(art.title)) | set(analyzer.terms(art.body))
+        return analyzer.terms(node[1])[0] in terms
+    if kind == "section":
+        return art.section is not None and keyword_matches(art.section, normalize_keyword(node[1]))
+    if kind == "date":
+        return _date_ok(art.day, node[1])
+    a, b = evaluate(node[1], art, analyzer), evaluate(node[2], art, analyzer)
+    return {"AND": a and b, "OR": a or b, "NOT": a and not b}[kind]
+
+
+@pytest.fixture(scope="module")
+def stored(ix):
+    arts = []
+    for seg in ix._searcher.segments:
+        arts.extend(seg.article(d) for d in range(seg.ndocs))
+    return arts
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(node=tree)
+def test_vectorized_results_equal_plain_evaluation(ix, stored, node):
+    analyzer = ix.analyzer()
+    query = to_text(node)
+    expected = {a.id for a in stored if evaluate(node, a, analyzer)}
+    got = ids(ix, query)
+    # A query that is only a negation of filters/words is answered too (everything else).
+    assert got == expected, query
