@@ -1,0 +1,300 @@
+"""Walk files and folders, pick a reader per file, apply the ``on_error`` policy.
+
+Readers yield :class:`Problem` objects instead of raising; here, and only here, a problem either
+becomes an :class:`IngestError` (``on_error="fail"``) or is passed to the caller (``"skip"``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Union
+
+from .csvfile import read_csv
+from .decode import file_problem
+from .fields import check_mapping
+from .jsonl import read_jsonl
+from .rawtext import read_raw
+from .records import IngestError, Problem, Record
+from .yamldocs import read_front_matter, read_yaml_list
+
+__all__ = ["FORMATS", "count_hint", "format_for_path", "iter_records"]
+
+PathArg = Union[str, "os.PathLike[str]"]
+Reader = Callable[..., Iterator[Record | Problem]]
+
+#: Format names accepted by ``iter_records(format=...)``.
+FORMATS = ("auto", "jsonl", "csv", "tsv", "yaml", "frontmatter", "raw", "txt")
+ON_ERROR = ("fail", "skip")
+
+# Longest suffix first, so ".jsonl.gz" wins over ".gz".
+_SUFFIXES = (
+    (".jsonl.gz", "jsonl"),
+    (".json.gz", "jsonl"),
+    (".ndjson.gz", "jsonl"),
+    (".jsonl", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".csv", "csv"),
+    (".tsv", "tsv"),
+    (".yaml", "yaml"),
+    (".yml", "yaml"),
+    (".md", "frontmatter"),
+    (".markdown", "frontmatter"),
+    (".txt", "txt"),
+)
+
+
+def format_for_path(path: PathArg) -> str | None:
+    """The format ``"auto"`` picks for a file name, or None when its extension is not known.
+
+    Example:
+        >>> format_for_path("feeds/2016.jsonl.gz")
+        'jsonl'
+    """
+    name = os.fspath(path).lower()
+    return next((fmt for suffix, fmt in _SUFFIXES if name.endswith(suffix)), None)
+
+
+def iter_records(
+    paths: PathArg | Iterable[PathArg],
+    *,
+    format: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    on_error: str = "fail",
+    max_record_bytes: int = 10_000_000,
+) -> Iterator[Record | Problem]:
+    """Read articles from files and folders.
+
+    Folders are walked recursively in sorted order, skipping hidden files and folders (names
+    starting with ``.``). With ``format="auto"`` the reader is chosen by extension: ``.jsonl``,
+    ``.jsonl.gz``, ``.json.gz`` (JSONL), ``.csv``, ``.tsv``, ``.yaml``/``.yml`` (a list of
+    articles), ``.md`` (front matter), ``.txt`` (front matter if it starts with ``---``, else a
+    scraped page); files with other extensions inside folders are ignored. A named format applies
+    to every file given or found. Input fields that are neither article fields nor mapped are
+    kept in the article's ``extra`` (see :mod:`newsindex.ingest.fields` for why).
+
+    Args:
+        paths: one path or several; files or folders.
+        format: one of :data:`FORMATS`.
+        mapping: input field -> article field (see :func:`load_mapping`); not used by raw pages.
+        on_error: ``"fail"`` raises :class:`IngestError` at the first problem; ``"skip"`` yields a
+            :class:`Problem` for it and goes on.
+        max_record_bytes: largest accepted record (a JSONL line, a CSV row, a YAML item, a whole
+            page or YAML file).
+
+    Returns:
+        An iterator of :class:`Record` (and of :class:`Problem` with ``on_error="skip"``).
+
+    Raises:
+        ValueError: an unknown ``format`` or ``on_error``, or a bad ``max_record_bytes`` (at call
+            time); ``ConfigError`` for an invalid mapping.
+        IngestError: while iterating, with ``on_error="fail"``.
+
+    Example:
+        >>> for item in iter_records("feeds/", on_error="skip"):  # doctest: +SKIP
+        ...     print(item if isinstance(item, Problem) else item.article.title)
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    if type(max_record_bytes) is not int or max_record_bytes < 1:  # bool is an int: refused too
+        raise ValueError(f"max_record_bytes must be a positive integer, got {max_record_bytes!r}")
+    checked = check_mapping(mapping) if mapping is not None else None
+    return _iterate(_as_list(paths), format, checked, on_error == "fail", max_record_bytes)
+
+
+def count_hint(paths: PathArg | Iterable[PathArg], *, format: str = "auto") -> int | None:
+    """A cheap estimate of how many records :func:`iter_records` will yield, for progress bars.
+
+    Raw pages and front-matter files count one each; JSONL and CSV count lines (blank lines and
+    cells holding newlines make it an over-estimate), exactly up to 64 MiB, else scaled up from
+    the first 4 MiB (of decompressed text, for gzip); YAML lists count their top-level ``- ``
+    items. None when some file cannot be estimated (e.g. a flow-style YAML list).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    total = 0
+    for path in _as_list(paths):
+        for item in _files(path, format):
+            if isinstance(item, Problem):
+                continue  # iter_records will report it; it holds no records
+            fmt = format if format != "auto" else format_for_path(item)
+            try:
+                count = _count_file(item, fmt)
+            except (OSError, EOFError, ValueError, zlib.error):  # unreadable: no estimate
+                count = None
+            if count is None:
+                return None
+            total += count
+    return total
+
+
+def _as_list(paths: PathArg | Iterable[PathArg]) -> list[str]:
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        return [os.fsdecode(paths)]
+    return [os.fsdecode(p) for p in paths]
+
+
+def _iterate(
+    paths: list[str], fmt: str, mapping: dict[str, str | None] | None, fail: bool, max_bytes: int
+) -> Iterator[Record | Problem]:
+    for root in paths:
+        for item in _files(root, fmt):
+            found = [item] if isinstance(item, Problem) else _read(item, fmt, mapping, max_bytes)
+            for result in found:
+                if isinstance(result, Problem) and fail:
+                    raise IngestError(result)
+                yield result
+
+
+def _read(
+    path: str, fmt: str, mapping: dict[str, str | None] | None, max_bytes: int
+) -> Iterator[Record | Problem]:
+    chosen = fmt if fmt != "auto" else format_for_path(path)
+    if chosen is None:
+        known = ", ".join(suffix for suffix, _ in _SUFFIXES)
+        yield Problem(
+            path,
+            0,
+            None,
+            f"cannot tell the format from the file name (known extensions: {known}); pass format=",
+        )
+        return
+    if chosen == "txt":
+        chosen = _txt_kind(path)
+    if chosen == "raw":
+        yield from read_raw(path, max_record_bytes=max_bytes)
+    else:
+        yield from _READERS[chosen](path, mapping=mapping, max_record_bytes=max_bytes)
+
+
+_READERS: dict[str, Reader] = {
+    "jsonl": read_jsonl,
+    "csv": read_csv,
+    "tsv": functools.partial(read_csv, delimiter="\t"),
+    "yaml": read_yaml_list,
+    "frontmatter": read_front_matter,
+}
+
+
+def _txt_kind(path: str) -> str:
+    """``.txt`` is front matter when its first line is ``---``, else a scraped page."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip(b"\xef\xbb\xbf")
+    except OSError:
+        return "raw"  # the raw reader reports the error
+    first = head.split(b"\n", 1)[0].strip()
+    return "frontmatter" if first == b"---" else "raw"
+
+
+def _files(root: str, fmt: str) -> Iterator[str | Problem]:
+    """The files under ``root`` to read, sorted, or problems for what cannot be read."""
+    try:
+        is_dir = stat.S_ISDIR(os.stat(root).st_mode)
+    except OSError as exc:
+        yield file_problem(root, exc)
+        return
+    if not is_dir:
+        yield _check_file(root) or root
+        return
+    errors: list[Problem] = []
+    found: list[tuple[tuple[str, ...], str]] = []
+    ignored = 0
+    for folder, dirs, names in os.walk(root, onerror=lambda exc: errors.append(_walk_problem(exc))):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith("."):
+                continue
+            full = os.path.join(folder, name)
+            if fmt == "auto" and format_for_path(name) is None:
+                ignored += 1
+                continue
+            found.append((Path(os.path.relpath(full, root)).parts, full))
+    yield from errors
+    for _, full in sorted(found):
+        yield _check_file(full) or full
+    if not found and not errors:
+        note = f"; ignored {ignored} file(s) with other extensions" if ignored else ""
+        yield Problem(root, 0, None, f"no files to ingest in this folder{note}")
+
+
+def _check_file(path: str) -> Problem | None:
+    """Why ``path`` cannot be read as a file, if it cannot: opening a FIFO would block forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:  # a dangling symlink, a file removed while walking
+        return file_problem(path, exc)
+    return None if stat.S_ISREG(mode) else Problem(path, 0, None, "not a regular file or folder")
+
+
+def _walk_problem(exc: OSError) -> Problem:
+    return file_problem(exc.filename or "?", exc)
+
+
+def _count_file(path: str, fmt: str | None) -> int | None:
+    if fmt == "txt":
+        fmt = _txt_kind(path)
+    if fmt in ("raw", "frontmatter"):
+        return 1
+    if fmt == "jsonl":
+        return _count_lines(path, header=False)
+    if fmt in ("csv", "tsv"):
+        return _count_lines(path, header=True)
+    if fmt == "yaml":
+        with open(path, "rb") as f:
+            count = sum(1 for line in f if line.startswith(b"- "))
+        return count or None
+    return None
+
+
+_SAMPLE = 4 << 20  # bytes of (decompressed) text read when a file is too big to count
+_EXACT_LIMIT = 64 << 20
+_CHUNK = 16 << 10
+
+
+def _count_lines(path: str, *, header: bool) -> int:
+    """Lines of a text file (gzip or not): counted when small, else extrapolated from a sample."""
+    size = os.stat(path).st_size
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        limit = _SAMPLE if gzipped or size > _EXACT_LIMIT else size + 1
+        lines, text_bytes, used, at_end, last = _sample_lines(raw, limit, gzipped)
+    if at_end:  # the whole file was read: the count is exact
+        return max(lines + (text_bytes > 0 and last != b"\n") - header, 0)
+    # Scale the sample's lines by the share of the file's (compressed) bytes it used.
+    return max(round(lines * size / max(used, 1)) - header, 0)
+
+
+def _sample_lines(raw: IO[bytes], limit: int, gzipped: bool) -> tuple[int, int, int, bool, bytes]:
+    """(newlines, text bytes, file bytes used, reached the end, last text byte) of a prefix.
+
+    Gzip is decompressed chunk by chunk with zlib so the compressed bytes behind the sample are
+    known to within a chunk (GzipFile reads ahead by 128 KiB, too coarse for small files).
+    """
+    inflate = zlib.decompressobj(wbits=31) if gzipped else None
+    lines = text_bytes = used = 0
+    last = b"\n"
+    while text_bytes < limit:
+        chunk = raw.read(_CHUNK)
+        if not chunk:
+            return lines, text_bytes, used, True, last
+        used += len(chunk)
+        while inflate is not None and chunk:
+            data, chunk = inflate.decompress(chunk), b""
+            if inflate.eof:  # concatenated gzip members: start the next one on what is left
+                chunk, inflate = inflate.unused_data, zlib.decompressobj(wbits=31)
+            lines, text_bytes, last = _tally(data, lines, text_bytes, last)
+        if inflate is None:
+            lines, text_bytes, last = _tally(chunk, lines, text_bytes, last)
+    return lines, text_bytes, used, raw.read(1) == b"", last
+
+
+def _tally(data: bytes, lines: int, size: int, last: bytes) -> tuple[int, int, bytes]:
+    return lines + data.count(b"\n"), size + len(data), data[-1:] or last
