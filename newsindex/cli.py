@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index")
     s.add_argument("index_dir", type=Path)
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    s.add_argument("--format", default="auto", help="auto (by extension), raw, jsonl, csv or yaml")
+    s.add_argument("--format", default="auto", help="auto (by extension), jsonl, csv, tsv, yaml, frontmatter, raw or txt")
     s.add_argument("--map", type=Path, help="YAML file renaming input fields to article fields")
     s.add_argument("--on-error", choices=("fail", "skip"), default="fail")
     s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")
@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="index the bundled sample and run example queries")
     s.add_argument("--dir", type=Path, help="where to build the demo index (default: a temp folder)")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("shell", help="search an index interactively (snippets, facets, explain)")
+    s.add_argument("index_dir", type=Path)
+    s.set_defaults(func=cmd_shell)
     return p
 
 
@@ -173,6 +177,12 @@ def cmd_stats(args) -> int:
         print(f"{key:>10}: {stats[key]}")
     print(f"{'size':>10}: {stats['size_bytes'] / 1e6:.2f} MB")
     return 0
+
+
+def cmd_shell(args) -> int:
+    from .shell import run  # rich and readline only load for the shell
+
+    return run(args.index_dir)
 
 
 def cmd_demo(args) -> int:
