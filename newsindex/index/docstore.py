@@ -53,6 +53,16 @@ def _row(a: Article) -> list:
     ]
 
 
+def _article(row) -> Article:
+    try:
+        values = dict(zip(_FIELDS, row, strict=True))
+        values["date"] = parse_date(values["date"])
+        values["extra"] = values["extra"] or {}
+        return Article(**values)
+    except (TypeError, ValueError) as exc:
+        raise IndexCorruptError(f"stored article is malformed: {exc}") from None
+
+
 class DocStore:
     """Read side: ``get(doc)`` decompresses the block holding ``doc``."""
 
@@ -69,18 +79,26 @@ class DocStore:
             raise IndexCorruptError(f"{path}: truncated ({size} of {int(block_offsets[-1])} bytes)")
 
     def get(self, doc: int) -> Article:
-        block = doc // BLOCK_DOCS
+        return _article(self._rows(doc // BLOCK_DOCS)[doc % BLOCK_DOCS])
+
+    def iter_articles(self, live=None):
+        """Every stored article in doc order (``live``: a boolean mask to skip deleted docs)."""
+        for block in range(len(self._offsets) - 1):
+            for i, row in enumerate(self._rows(block)):
+                doc = block * BLOCK_DOCS + i
+                if live is None or live[doc]:
+                    yield _article(row)
+
+    def _rows(self, block: int) -> list:
         start, end = int(self._offsets[block]), int(self._offsets[block + 1])
         data = os.pread(self._fd, end - start, start)
         try:
             rows = json.loads(self._decompress(data))
-            row = rows[doc % BLOCK_DOCS]
-        except (zstandard.ZstdError, ValueError, IndexError):
+        except (zstandard.ZstdError, ValueError):
             raise IndexCorruptError(f"{self.path}: block {block} is corrupt") from None
-        values = dict(zip(_FIELDS, row))
-        values["date"] = parse_date(values["date"])
-        values["extra"] = values["extra"] or {}
-        return Article(**values)
+        if not isinstance(rows, list) or not rows or len(rows) > BLOCK_DOCS:
+            raise IndexCorruptError(f"{self.path}: block {block} is corrupt")
+        return rows
 
     def close(self) -> None:
         if self._fd >= 0:

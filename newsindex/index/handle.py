@@ -157,6 +157,11 @@ class Index:
         """The index's single writer; LockError if another one is open (after ``timeout`` s)."""
         return IndexWriter(self, timeout=timeout, **options)
 
+    def optimize(self, *, timeout: float = 0.0) -> None:
+        """Merge every segment into one (dropping deleted articles) and commit."""
+        with self.writer(timeout=timeout) as w:
+            w.optimize()
+
     # -- reading ------------------------------------------------------------------------------
     def search(
         self,

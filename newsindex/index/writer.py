@@ -18,6 +18,7 @@ from . import manifest as mf
 from .analyze import default_workers
 from .builder import build_segment
 from .lock import WriteLock
+from .merge import merge, plan_merges
 from .segment import Segment
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class IndexWriter:
         self._next_segment = int(self._base["next_segment"])
         self.added = 0
         self.replaced = 0
+        self._optimize = False
         self._closed = False
 
     # -- editing ------------------------------------------------------------------------------
@@ -109,8 +111,7 @@ class IndexWriter:
         self._check_open()
         if not self._buffer:
             return
-        name = f"seg-{self._next_segment:06d}-{secrets.token_hex(3)}"
-        self._next_segment += 1
+        name = self._segment_name()
         articles = list(self._buffer.values())
         entry = build_segment(
             self._folder, name, articles, self._analyzers, self._vocab, self._workers
@@ -140,6 +141,7 @@ class IndexWriter:
                     self._with_deletes(entry, np.zeros(0, np.int32), sorted(deletes), generation)
                 )
             segments = [s for s in segments if s["docs"] > s.get("deleted", 0)]
+            segments = self._merged(segments, everything=self._optimize)
             manifest = {
                 "format": mf.FORMAT_VERSION,
                 "generation": generation,
@@ -159,6 +161,39 @@ class IndexWriter:
         finally:
             self._close()
         self._index.refresh()
+
+    def optimize(self) -> None:
+        """Merge the whole index into one segment when this writer commits."""
+        self._check_open()
+        self._optimize = True
+
+    def _merged(self, segments: list[dict], everything: bool) -> list[dict]:
+        """Apply the merge policy (or merge everything) to the segments about to commit."""
+        while True:
+            if everything:
+                groups = [list(range(len(segments)))] if len(segments) > 1 or any(
+                    s.get("deleted") for s in segments
+                ) else []
+            else:
+                groups = plan_merges(segments)
+            if not groups:
+                return segments
+            merged = []
+            for group in groups:
+                name = self._segment_name()
+                entry = merge(self._folder, name, [segments[i] for i in group],
+                              self._analyzers, self._vocab, self._workers)
+                self._new.append(entry)  # so a rollback removes it
+                merged.append(entry)
+            drop = {i for g in groups for i in g}
+            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+            if everything:
+                return segments
+
+    def _segment_name(self) -> str:
+        name = f"seg-{self._next_segment:06d}-{secrets.token_hex(3)}"
+        self._next_segment += 1
+        return name
 
     def _with_deletes(self, entry: dict, old: np.ndarray, new: list[int], generation: int) -> dict:
         if not new:
