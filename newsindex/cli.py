@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stats)
 
+    s = sub.add_parser("check", help="verify an index's files (checksums and structure)")
+    s.add_argument("index_dir", type=Path)
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("optimize", help="merge an index into one segment, dropping deleted articles")
+    s.add_argument("index_dir", type=Path)
+    s.set_defaults(func=cmd_optimize)
+
     s = sub.add_parser("demo", help="index the bundled sample and run example queries")
     s.add_argument("--dir", type=Path, help="where to build the demo index (default: a temp folder)")
     s.set_defaults(func=cmd_demo)
@@ -183,6 +191,29 @@ def cmd_shell(args) -> int:
     from .shell import run  # rich and readline only load for the shell
 
     return run(args.index_dir)
+
+
+def cmd_check(args) -> int:
+    from .index.check import check_index
+
+    if not args.index_dir.is_dir():
+        raise IndexNotFoundError(f"{args.index_dir}: no such index folder")
+    problems = check_index(args.index_dir)
+    for problem in problems:
+        print(f"problem: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s) found in {args.index_dir}", file=sys.stderr)
+        return 1
+    print(f"{args.index_dir}: ok")
+    return 0
+
+
+def cmd_optimize(args) -> int:
+    ix = Index.open(args.index_dir)
+    before = ix.stats()["segments"]
+    ix.optimize()
+    print(f"merged {before} segment(s) into {ix.stats()['segments']}; {ix.doc_count:,} articles")
+    return 0
 
 
 def cmd_demo(args) -> int:

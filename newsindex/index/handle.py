@@ -21,6 +21,7 @@ from ..search.scoring import Explanation
 from ..search.searcher import Searcher
 from ..search.topk import SORTS, select
 from . import manifest as mf
+from .check import check_index
 from .lock import WriteLock
 from .segment import Segment
 from .writer import IndexWriter
@@ -156,6 +157,10 @@ class Index:
     def writer(self, *, timeout: float = 0.0, **options: Any) -> IndexWriter:
         """The index's single writer; LockError if another one is open (after ``timeout`` s)."""
         return IndexWriter(self, timeout=timeout, **options)
+
+    def check(self) -> list[str]:
+        """Verify every file of the latest commit (checksums, structure); return the problems."""
+        return check_index(self.path)
 
     def optimize(self, *, timeout: float = 0.0) -> None:
         """Merge every segment into one (dropping deleted articles) and commit."""

@@ -22,6 +22,7 @@ class Segment:
         self.name: str = entry["name"]
         self.entry = entry
         self.ndocs: int = int(entry["docs"])
+        _check_sizes(folder, entry)
         arr = self._arrays = ArrayFile(folder / f"{self.name}.arr")
         self.terms = StringTable(arr, "terms")
         self.ids = StringTable(arr, "ids")
@@ -92,6 +93,20 @@ class Segment:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _check_sizes(folder: Path, entry: dict) -> None:
+    """The cheap check on open: every file exists with the size the manifest recorded."""
+    for fname, meta in entry.get("files", {}).items():
+        path = folder / fname
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise IndexCorruptError(f"{path}: file is missing") from None
+        if "size" in meta and size != meta["size"]:
+            raise IndexCorruptError(
+                f"{path}: {size} bytes, the manifest says {meta['size']} (truncated or replaced)"
+            )
 
 
 def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from ..errors import WriterClosedError
 from . import manifest as mf
 from .analyze import default_workers
 from .builder import build_segment
+from .check import file_crc32
 from .lock import WriteLock
 from .merge import merge, plan_merges
 from .segment import Segment
@@ -206,7 +207,7 @@ class IndexWriter:
             fh.flush()
             os.fsync(fh.fileno())
         files = {k: v for k, v in entry["files"].items() if ".del-" not in k}
-        files[del_file] = {"size": path.stat().st_size}
+        files[del_file] = {"size": path.stat().st_size, "crc32": file_crc32(path)}
         return {**entry, "deleted": int(len(deleted)), "del_file": del_file, "files": files}
 
     def rollback(self) -> None:

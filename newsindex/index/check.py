@@ -1,0 +1,86 @@
+"""``newsindex check``: every file against its manifest checksum, then each segment's structure."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NewsIndexError
+from ..schema import TEXT_FIELDS
+from . import manifest as mf
+from .segment import Segment
+
+_CHUNK = 1 << 20
+
+
+def file_crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def check_index(folder: Path) -> list[str]:
+    """Problems found in the latest commit of the index in ``folder`` (empty: all good)."""
+    try:
+        manifest = mf.read_latest(folder)
+    except NewsIndexError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    for entry in manifest.get("segments", []):
+        bad_file = False
+        for fname, meta in entry.get("files", {}).items():
+            path = folder / fname
+            if not path.exists():
+                problems.append(f"{path}: file is missing")
+                bad_file = True
+                continue
+            size = path.stat().st_size
+            if size != meta.get("size"):
+                problems.append(f"{path}: {size} bytes, the manifest says {meta.get('size')}")
+                bad_file = True
+            elif "crc32" in meta and file_crc32(path) != meta["crc32"]:
+                problems.append(f"{path}: checksum mismatch (the file's content changed)")
+                bad_file = True
+        if bad_file:
+            continue
+        try:
+            seg = Segment(folder, entry)
+        except NewsIndexError as exc:
+            problems.append(str(exc))
+            continue
+        try:
+            problems.extend(_structure(seg, folder))
+        finally:
+            seg.close()
+    return problems
+
+
+def _structure(seg: Segment, folder: Path) -> list[str]:
+    where = folder / f"{seg.name}.arr"
+    out = []
+    npost = len(seg.post_docs)
+    offs = seg.post_offs
+    if len(offs) and (offs[0] != 0 or offs[-1] != npost or np.any(np.diff(offs) < 0)):
+        out.append(f"{where}: postings offsets are inconsistent")
+    if npost and (seg.post_docs.min() < 0 or seg.post_docs.max() >= seg.ndocs):
+        out.append(f"{where}: postings name documents out of range")
+    if any(len(tf) != npost for tf in seg.post_tf):
+        out.append(f"{where}: term frequency arrays do not match the postings")
+    total_tf = sum(int(tf.sum(dtype=np.int64)) for tf in seg.post_tf)
+    if total_tf != len(seg.pos):
+        out.append(f"{where}: {len(seg.pos)} positions for {total_tf} occurrences")
+    if any(len(lengths) != seg.ndocs for lengths in seg.lengths) or len(TEXT_FIELDS) != len(seg.lengths):
+        out.append(f"{where}: field length columns do not match the documents")
+    if seg.ndocs and np.any(np.diff(seg.dates.astype(np.int64)) < 0):
+        out.append(f"{where}: documents are not in date order")
+    try:
+        count = sum(1 for _ in seg.store.iter_articles())
+        if count != seg.ndocs:
+            out.append(f"{folder / seg.name}.doc: {count} stored articles, expected {seg.ndocs}")
+    except NewsIndexError as exc:
+        out.append(str(exc))
+    return out

@@ -1,0 +1,86 @@
+"""Corruption is detected and named: truncation, bit flips, missing files, newer formats."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from newsindex import Index, IndexCorruptError, IndexFormatError
+
+
+@pytest.fixture
+def built(tmp_path, sample_docs):
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        for d in sample_docs[:200]:
+            w.add(d)
+    with ix.writer() as w:
+        w.delete(sample_docs[0]["id"])
+    return tmp_path / "idx"
+
+
+def _files(folder, suffix):
+    return sorted(p for p in folder.iterdir() if p.name.endswith(suffix) or suffix in p.name)
+
+
+def check(folder):
+    return subprocess.run([sys.executable, "-m", "newsindex", "check", str(folder)],
+                          capture_output=True, text=True)
+
+
+def test_a_healthy_index_checks_clean(built):
+    assert Index.open(built).check() == []
+    out = check(built)
+    assert out.returncode == 0 and "ok" in out.stdout
+
+
+@pytest.mark.parametrize("suffix", [".arr", ".doc", ".npy"])
+def test_truncation_is_named_on_open_and_by_check(built, suffix):
+    path = _files(built, suffix)[0]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorruptError, match=path.name):
+        Index.open(built)
+    out = check(built)
+    assert out.returncode == 1 and path.name in out.stdout and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("suffix", [".arr", ".doc", ".npy"])
+def test_bit_flips_fail_the_checksum(built, suffix):
+    path = _files(built, suffix)[0]
+    data = bytearray(path.read_bytes())
+    data[len(data) * 2 // 3] ^= 0x10
+    path.write_bytes(bytes(data))
+    problems = Index(built).check() if suffix != ".npy" else check_problems(built)
+    assert any(path.name in p and "checksum" in p for p in problems)
+
+
+def check_problems(folder):
+    from newsindex.index.check import check_index
+    return check_index(folder)
+
+
+@pytest.mark.parametrize("suffix", [".arr", ".doc"])
+def test_missing_files_are_named(built, suffix):
+    path = _files(built, suffix)[0]
+    path.unlink()
+    with pytest.raises(IndexCorruptError, match="missing"):
+        Index.open(built)
+    assert any("missing" in p for p in check_problems(built))
+
+
+def test_a_newer_format_is_refused_with_both_versions(built):
+    manifest = max(built.glob("manifest-*.json"))
+    data = json.loads(manifest.read_text())
+    data["format"] = 99
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(IndexFormatError, match="99.*1"):
+        Index.open(built)
+
+
+def test_a_garbled_manifest_is_named(built):
+    manifest = max(built.glob("manifest-*.json"))
+    manifest.write_text("{not json")
+    with pytest.raises(IndexCorruptError, match=manifest.name):
+        Index.open(built)
