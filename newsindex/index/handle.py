@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from ..analysis import Analyzer
 from ..article import Article
 from ..config import IndexSettings, Scoring
-from ..errors import ConfigError, IndexExistsError, IndexNotFoundError
+from ..errors import ConfigError, IndexCorruptError, IndexExistsError, IndexNotFoundError
 from ..results.facets import compute_facets
 from ..results.hits import Hit, Results
 from ..schema import TEXT_FIELDS, day_from_number
@@ -28,6 +28,8 @@ from .writer import IndexWriter
 
 #: Largest ``limit + offset`` a search may ask for.
 MAX_RESULTS = 100_000
+#: Attempts to open the newest commit when a concurrent commit removes files under us.
+_OPEN_RETRIES = 5
 #: Most terms a prefix query may expand to.
 DEFAULT_PREFIX_LIMIT = 1000
 
@@ -103,21 +105,39 @@ class Index:
 
     def refresh(self) -> bool:
         """Move to the newest commit; return whether anything changed."""
-        manifest = mf.read_latest(self.path)
-        if self._manifest and manifest["generation"] == self._manifest["generation"]:
-            return False
-        self._settings = IndexSettings.from_dict(manifest["settings"])
-        self._analyzers = {f: Analyzer(self._settings.analyzers[f]) for f in TEXT_FIELDS}
+        for attempt in range(_OPEN_RETRIES):
+            manifest = mf.read_latest(self.path)
+            if self._manifest and manifest["generation"] == self._manifest["generation"]:
+                return False
+            try:
+                self._open_snapshot(manifest)
+                return True
+            except IndexCorruptError:
+                # A writer may have committed and collected this generation's files between
+                # our reading the manifest and opening them: retry on the newer commit.
+                if attempt + 1 == _OPEN_RETRIES or mf.generations(self.path)[-1] == manifest["generation"]:
+                    raise
+        return False  # unreachable
+
+    def _open_snapshot(self, manifest: dict) -> None:
+        settings = IndexSettings.from_dict(manifest["settings"])
         opened: dict[tuple, Segment] = {}
-        for entry in manifest["segments"]:
-            key = (entry["name"], entry.get("del_file"))
-            opened[key] = self._segments.get(key) or Segment(self.path, entry)
-        # Segments no longer in the snapshot are simply dropped: their maps close when the last
-        # reference (e.g. a Results object still loading articles) goes away.
+        try:
+            for entry in manifest["segments"]:
+                key = (entry["name"], entry.get("del_file"))
+                opened[key] = self._segments.get(key) or Segment(self.path, entry)
+        except BaseException:
+            for key, seg in opened.items():
+                if key not in self._segments:
+                    seg.close()
+            raise
+        self._settings = settings
+        self._analyzers = {f: Analyzer(settings.analyzers[f]) for f in TEXT_FIELDS}
+        # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
+        # anything (a Results object loading articles) still holding its Segment.
         self._segments = opened
         self._manifest = manifest
         self._searcher = Searcher(list(opened.values()))
-        return True
 
     def close(self) -> None:
         for seg in self._segments.values():
