@@ -131,8 +131,9 @@ class Index:
                 if key not in self._segments:
                     seg.close()
             raise
+        if getattr(self, "_settings", None) != settings:  # keep the analyzers' token caches
+            self._analyzers = {f: Analyzer(settings.analyzers[f]) for f in TEXT_FIELDS}
         self._settings = settings
-        self._analyzers = {f: Analyzer(settings.analyzers[f]) for f in TEXT_FIELDS}
         # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
         # anything (a Results object loading articles) still holding its Segment.
         self._segments = opened
