@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..article import Article
 from ..errors import IndexCorruptError
-from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, normalize_keyword
+from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_words, normalize_keyword
 from .arrays import ArrayFile
 from .docstore import DocStore
 from .strtable import StringTable
@@ -48,6 +47,7 @@ class Segment:
             live[self.deleted] = False
             self.live = live
         self._term_cache: dict[str, int] = {}
+        self._keyword_index: dict[str, dict[str, list[int]]] = {}
 
     @property
     def nlive(self) -> int:
@@ -82,17 +82,27 @@ class Segment:
         table = self._keyword_values[kname]
         return [table[i] for i in range(len(table))]
 
-    @cached_property
-    def _keyword_keys(self) -> dict[str, list[str]]:
-        return {k: self.keyword_values(k) for k in KEYWORD_FIELDS}
-
-    def keyword_codes_matching(self, kname: str, predicate) -> np.ndarray:
-        """Codes of the values of column ``kname`` for which ``predicate(value)`` holds."""
-        values = self._keyword_keys[kname]
-        return np.array([i for i, v in enumerate(values) if predicate(v)], dtype=np.int32)
+    def keyword_codes_for(self, kname: str, keys) -> np.ndarray:
+        """Codes of column ``kname`` whose value matches one of the normalized ``keys``
+        (the whole value, or one of its words: see :func:`~newsindex.schema.keyword_matches`)."""
+        index = self._keyword_index.get(kname)
+        if index is None:
+            index = self._keyword_index[kname] = _keyword_index(self.keyword_values(kname))
+        found = sorted({code for key in keys for code in index.get(key, ())})
+        return np.asarray(found, dtype=np.int32)
 
     def close(self) -> None:
         self.store.close()
+
+
+def _keyword_index(values: list[str]) -> dict[str, list[int]]:
+    """normalized key -> codes, for whole values and for each of their words."""
+    index: dict[str, list[int]] = {}
+    for code, value in enumerate(values):
+        keys = {normalize_keyword(value), *keyword_words(value)}
+        for key in keys:
+            index.setdefault(key, []).append(code)
+    return index
 
 
 def _check_sizes(folder: Path, entry: dict) -> None:
@@ -124,4 +134,3 @@ def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
     return deleted.astype(np.int32)
 
 
-__all__ = ["Segment", "normalize_keyword"]

@@ -23,6 +23,8 @@ _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _INT = re.compile(r"\d+")
 #: Characters that end a bare word (besides whitespace). ':' is not one: "10:30" is a word.
 _WORD_END = frozenset('()"^~')
+# The common case: a run of word characters with no escapes, matched in one regex call.
+_PLAIN_RUN = re.compile(r'[^\s()"^~\\]+')
 
 Report = Callable[[str, int], None]
 
@@ -124,6 +126,9 @@ def _phrase(text: str, start: int, tokens: list[Token], report: Report) -> int:
 
 
 def _word(text: str, start: int, value_mode: bool, tokens: list[Token], report: Report) -> int:
+    m = _PLAIN_RUN.match(text, start)
+    if m is not None and (m.end() == len(text) or text[m.end()] != "\\"):
+        return _plain_word(m.group(), start, m.end(), value_mode, tokens)
     chars: list[str] = []
     escaped: list[bool] = []
     i, n = start, len(text)
@@ -159,3 +164,18 @@ def _word(text: str, start: int, value_mode: bool, tokens: list[Token], report: 
         kind = word
     tokens.append(Token(kind, word, start, i, prefix=prefix, sign=sign))
     return i
+
+
+def _plain_word(word: str, start: int, end: int, value_mode: bool, tokens: list[Token]) -> int:
+    """:func:`_word` for a word without escapes (same rules, no per-character loop)."""
+    prefix = word.endswith("*")
+    if prefix:
+        word = word[:-1]
+    sign = ""
+    if value_mode and word[:1] in ("+", "-") and word:
+        sign, word = word[0], word[1:]
+    kind = WORD
+    if not value_mode and not prefix and word in (AND, OR, NOT):
+        kind = word
+    tokens.append(Token(kind, word, start, end, prefix=prefix, sign=sign))
+    return end

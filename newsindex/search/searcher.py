@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import Scoring
 from ..index.segment import Segment
-from ..schema import NO_DATE, TEXT_FIELDS, keyword_matches
+from ..schema import NO_DATE, TEXT_FIELDS
 from . import plan as P
 from .scoring import Explanation, idf, length_norm, saturate
 
@@ -25,16 +25,40 @@ _EMPTY_SCORES = np.zeros(0, dtype=np.float64)
 _ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
 
 
+@dataclass(frozen=True)
+class ColumnTest:
+    """A keyword filter applied lazily to candidate docs: ``column[doc] in codes``."""
+
+    column: np.ndarray
+    codes: np.ndarray
+    negate: bool = False
+
+    def allowed(self, docs: np.ndarray) -> np.ndarray:
+        values = self.column[docs]
+        if len(self.codes) == 1:
+            ok = values == self.codes[0]
+        else:
+            ok = np.isin(values, self.codes)
+        return ~ok if self.negate else ok
+
+
 @dataclass
 class Restrict:
-    """Documents a clause may match in one segment: ``[lo, hi)`` and, if set, ``mask``."""
+    """Documents a clause may match in one segment: ``[lo, hi)``, and if set, ``mask`` and
+    the column ``tests`` (checked on candidates only, never over the whole segment)."""
 
     lo: int
     hi: int
     mask: np.ndarray | None
+    tests: tuple[ColumnTest, ...] = ()
 
-    def is_full(self, n: int) -> bool:
-        return self.lo == 0 and self.hi == n and self.mask is None
+    def allowed(self, docs: np.ndarray) -> np.ndarray | None:
+        """Boolean mask over ``docs`` (None: all allowed), ignoring the range."""
+        keep = None if self.mask is None else self.mask[docs]
+        for test in self.tests:
+            ok = test.allowed(docs)
+            keep = ok if keep is None else (keep & ok)
+        return keep
 
 
 @dataclass
@@ -149,16 +173,24 @@ class _Context:
         seg = self.searcher.segments[si]
         if isinstance(node, P.DateRange) and not negate:
             lo, hi = _date_bounds(seg, node)
-            return Restrict(max(r.lo, lo), min(r.hi, hi), r.mask)
+            return Restrict(max(r.lo, lo), min(r.hi, hi), r.mask, r.tests)
         if isinstance(node, P.MatchAll):
-            return r if not negate else Restrict(r.lo, r.lo, r.mask)
+            return r if not negate else Restrict(r.lo, r.lo, r.mask, r.tests)
         if isinstance(node, P.MatchNone):
-            return Restrict(r.lo, r.lo, r.mask) if not negate else r
+            return Restrict(r.lo, r.lo, r.mask, r.tests) if not negate else r
+        if isinstance(node, P.Keyword):
+            codes = seg.keyword_codes_for(node.field, node.keys)
+            if not len(codes) and not negate:
+                return Restrict(r.lo, r.lo, r.mask, r.tests)
+            if len(codes):
+                test = ColumnTest(seg.keyword_codes[node.field], codes, negate)
+                return Restrict(r.lo, r.hi, r.mask, r.tests + (test,))
+            return r
         allowed = self.filter_mask(node, si)
         if negate:
             allowed = ~allowed
         mask = allowed if r.mask is None else (r.mask & allowed)
-        return Restrict(r.lo, r.hi, mask)
+        return Restrict(r.lo, r.hi, mask, r.tests)
 
     def filter_mask(self, node, si: int) -> np.ndarray:
         """A boolean mask over segment ``si`` of the docs ``node`` matches (scores ignored)."""
@@ -170,9 +202,7 @@ class _Context:
             mask[lo:hi] = True
             return mask
         if isinstance(node, P.Keyword):
-            codes = seg.keyword_codes_matching(
-                node.field, lambda v: any(keyword_matches(v, k) for k in node.keys)
-            )
+            codes = seg.keyword_codes_for(node.field, node.keys)
             return np.isin(seg.keyword_codes[node.field], codes)
         if isinstance(node, P.MatchAll):
             return np.ones(n, dtype=bool)
@@ -267,8 +297,8 @@ class _TermLeaf:
             docs = docs[a:b]
         tfs = [seg.post_tf[fi][s:e] for fi in self.fields]
         keep = self._field_filter(seg, s, e)
-        if r.mask is not None:
-            allowed = r.mask[docs]
+        allowed = r.allowed(docs)
+        if allowed is not None:
             keep = allowed if keep is None else (keep & allowed)
         if keep is not None:
             docs = docs[keep]
@@ -421,8 +451,9 @@ def _difference(a: SegmentMatches, remove: np.ndarray) -> SegmentMatches:
 
 def _all_docs(r: Restrict) -> SegmentMatches:
     docs = np.arange(r.lo, max(r.lo, r.hi), dtype=np.int32)
-    if r.mask is not None:
-        docs = docs[r.mask[r.lo : r.hi]] if r.hi > r.lo else docs
+    keep = r.allowed(docs) if len(docs) else None
+    if keep is not None:
+        docs = docs[keep]
     return SegmentMatches(docs, np.zeros(len(docs), dtype=np.float64))
 
 
