@@ -14,6 +14,7 @@ from ..config import IndexSettings, Scoring
 from ..errors import ConfigError, IndexCorruptError, IndexExistsError, IndexNotFoundError
 from ..results.facets import compute_facets
 from ..results.hits import Hit, Results
+from ..results.snippets import LazyHighlighter
 from ..schema import TEXT_FIELDS, day_from_number
 from ..search import plan as P
 from ..search.query import to_plan
@@ -222,7 +223,7 @@ class Index:
         if facets:
             matches = counted = list(matches)
         picked, total = select(matches, searcher.segments, limit + offset, sort)
-        hits = self._hits(picked[offset:], offset)
+        hits = self._hits(picked[offset:], offset, LazyHighlighter(node, self._analyzers))
         facet_counts = (
             compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
         )
@@ -298,12 +299,13 @@ class Index:
             syntax=syntax,
             analyzers=self._analyzers,
             default_operator=default_operator,
-            expand_prefix=self._expand_prefix,
+            expand_prefix=self.expand_prefix,
             today=today,
         )
 
-    def _expand_prefix(self, prefix: str, fields: tuple[str, ...]) -> list[str]:
-        """Distinct indexed terms starting with ``prefix`` (any segment), sorted."""
+    def expand_prefix(self, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS) -> list[str]:
+        """Distinct indexed terms starting with ``prefix`` (any segment), sorted (bounded:
+        a prefix matching very many terms returns enough of them to trip the query limit)."""
         found: set[str] = set()
         for seg in self._searcher.segments:
             lo, hi = seg.terms.prefix_range(prefix)
@@ -319,7 +321,9 @@ class Index:
                 return si, doc
         return None
 
-    def _hits(self, picked: list[tuple[int, int, float]], offset: int) -> list[Hit]:
+    def _hits(
+        self, picked: list[tuple[int, int, float]], offset: int, highlighter: LazyHighlighter
+    ) -> list[Hit]:
         segments = self._searcher.segments
         hits = []
         for rank, (si, doc, score) in enumerate(picked, start=offset + 1):
@@ -331,6 +335,7 @@ class Index:
                     rank=rank,
                     date_day=int(seg.dates[doc]),
                     _load=partial(seg.article, doc),
+                    _highlighter=highlighter,
                 )
             )
         return hits

@@ -18,12 +18,25 @@ class Hit:
     date_day: int
     _load: Callable[[], Article] = field(repr=False)
     _article: Article | None = field(default=None, repr=False)
+    _highlighter: Any = field(default=None, repr=False)  # the query, set by Index.search
 
     @property
     def article(self) -> Article:
         if self._article is None:
             self._article = self._load()
         return self._article
+
+    def snippet(self, **options: Any) -> Any:
+        """The body's best passage(s) with the query's terms marked.
+
+        Options: ``max_chars`` (240), ``passages`` (1), ``field`` ("body"), ``formatter``
+        ("plain", "brackets", "ansi", "html", "rich" or a formatter object); see
+        :class:`newsindex.results.snippets.Highlighter`. Returns a ``Snippet``
+        (``str()`` gives the marked text).
+        """
+        from .snippets import snippet_of
+
+        return snippet_of(self, **options)
 
     def to_dict(self) -> dict[str, Any]:
         """rank, id, score, title, date, source, section: the CLI's ``--json`` record."""

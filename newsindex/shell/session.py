@@ -1,0 +1,223 @@
+"""The shell's state and actions, without any rendering: the query, its page, the options."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import querylang
+from ..config import Scoring
+from ..errors import ConfigError, QuerySyntaxError
+from ..index.handle import Index
+from ..results.facets import Facets
+from ..results.hits import Hit, Results
+from ..results.snippets import Highlighter
+from ..schema import TEXT_FIELDS
+from ..search import plan as P
+from ..search.scoring import Explanation
+
+SORTS = ("relevance", "date", "oldest")
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 1000
+#: ``:set`` names: BM25F saturation, length normalisation, and per-field weights and b.
+SCORING_KEYS = ("k1", "b") + TEXT_FIELDS + tuple(f"{f}.b" for f in TEXT_FIELDS)
+
+
+class ShellError(Exception):
+    """A command that cannot be done as asked; the message is for the user."""
+
+
+@dataclass
+class Search:
+    """The query being looked at: its text, plan, lenient-parse warnings and current page."""
+
+    text: str
+    plan: Any
+    warnings: list[QuerySyntaxError] = field(default_factory=list)
+    page: int = 0
+    results: Results | None = None
+
+
+class Session:
+    """One shell session on one index: options live here, not in the index."""
+
+    def __init__(self, index: Index, *, today: _dt.date | None = None):
+        self.index = index
+        self.analyzers = {f: index.analyzer(f) for f in TEXT_FIELDS}
+        self.today = today
+        self.page_size = DEFAULT_PAGE_SIZE
+        self.sort = "relevance"
+        self.facets = True
+        self.scoring: Scoring | None = None  # None: the index's own
+        self.current: Search | None = None
+        self._overview: Facets | None = None
+
+    # -- queries ------------------------------------------------------------------------------
+    def compile(self, text: str) -> tuple[Any, list[QuerySyntaxError]]:
+        """The plan of ``text`` and the problems lenient parsing worked around.
+
+        Raises QuerySyntaxError for what even lenient parsing cannot run (e.g. a prefix that
+        matches too many terms).
+        """
+        lenient = getattr(querylang, "parse_lenient", None)
+        if lenient is not None:
+            ast, warnings = lenient(text)
+        else:  # an older query language: strict parsing, errors raised
+            ast, warnings = querylang.parse(text), []
+        plan = querylang.compile(
+            ast,
+            analyzers=self.analyzers,
+            # Index has no public prefix expander; the shell wants the same as search().
+            expand_prefix=self.index.expand_prefix,
+            today=self.today,
+            query=text,
+        )
+        return plan, list(warnings)
+
+    def search(self, text: str) -> Search:
+        """Run ``text`` as the new current query, first page."""
+        plan, warnings = self.compile(text)
+        self.current = Search(text, plan, warnings)
+        self.fetch()
+        return self.current
+
+    def fetch(self) -> Results:
+        """(Re)run the current query for its current page with the session's options."""
+        search = self.current
+        if search is None:
+            raise ShellError("no query yet: type some words first")
+        search.results = self.index.search(
+            search.plan,
+            limit=self.page_size,
+            offset=search.page * self.page_size,
+            sort=self.sort,
+            scoring=self.scoring,
+            facets=self.facets,
+            date_bucket="month",
+        )
+        return search.results
+
+    def turn(self, pages: int) -> Results:
+        """Move ``pages`` pages forward (negative: back)."""
+        search = self._need_query()
+        target = search.page + pages
+        if target < 0:
+            raise ShellError("already on the first page")
+        if target * self.page_size >= max(search.results.total, 1):
+            raise ShellError("no more results")
+        search.page = target
+        return self.fetch()
+
+    def hit(self, rank: int) -> Hit:
+        """The hit ranked ``rank`` (1-based, as the table shows) for the current query."""
+        search = self._need_query()
+        for hit in search.results.hits:
+            if hit.rank == rank:
+                return hit
+        if not 1 <= rank <= search.results.total:
+            total = search.results.total
+            raise ShellError(f"no hit {rank}: the query has {total:,} result{'s' * (total != 1)}")
+        # Not on this page: fetch that one hit with the same options.
+        res = self.index.search(search.plan, limit=1, offset=rank - 1, sort=self.sort,
+                                scoring=self.scoring)
+        return res.hits[0]
+
+    def explain(self, rank: int) -> tuple[Hit, Explanation]:
+        """Hit ``rank`` and how its score was made."""
+        hit = self.hit(rank)
+        plan = self._need_query().plan
+        return hit, self.index.explain(plan, hit.id, scoring=self.scoring)
+
+    def highlighter(self) -> Highlighter:
+        """Marks the current query's terms (nothing is marked without a query)."""
+        plan = self.current.plan if self.current else P.MatchNone()
+        return Highlighter(plan, self.analyzers)
+
+    def _need_query(self) -> Search:
+        if self.current is None or self.current.results is None:
+            raise ShellError("no query yet: type some words first")
+        return self.current
+
+    # -- options ------------------------------------------------------------------------------
+    def set_sort(self, value: str) -> None:
+        if value not in SORTS:
+            raise ShellError(f"sort must be one of {', '.join(SORTS)}")
+        self.sort = value
+        self._first_page()
+
+    def set_page_size(self, value: str) -> None:
+        try:
+            size = int(value)
+        except ValueError:
+            raise ShellError(f"limit must be a whole number, got {value!r}") from None
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise ShellError(f"limit must be in 1..{MAX_PAGE_SIZE}")
+        self.page_size = size
+        self._first_page()
+
+    def set_facets(self, value: str) -> None:
+        if value not in ("on", "off"):
+            raise ShellError("facets must be 'on' or 'off'")
+        self.facets = value == "on"
+        if self.current is not None and self.current.results is not None:
+            self.fetch()
+
+    def set_scoring(self, assignments: list[str]) -> Scoring:
+        """Apply ``k1=0.9 b=0.5 title=3 body.b=0.6`` (or ``reset``) for this session."""
+        base = self.index.settings.scoring
+        if assignments == ["reset"]:
+            self.scoring = None
+            self._first_page()
+            return base
+        current = self.scoring or base
+        values: dict[str, Any] = {"k1": current.k1, "b": current.b,
+                                  "weights": dict(current.weights), "field_b": dict(current.field_b)}
+        for item in assignments:
+            name, sep, raw = item.partition("=")
+            if not sep or name not in SCORING_KEYS:
+                names = ", ".join(SCORING_KEYS)
+                raise ShellError(f"expected name=number, a name among {names}; got {item!r}")
+            try:
+                number = float(raw)
+            except ValueError:
+                raise ShellError(f"{name}: {raw!r} is not a number") from None
+            if name in ("k1", "b"):
+                values[name] = number
+            elif name.endswith(".b"):
+                values["field_b"][name[:-2]] = number
+            else:
+                values["weights"][name] = number
+        try:
+            self.scoring = Scoring(**values)
+        except ConfigError as exc:
+            raise ShellError(str(exc)) from None
+        self._first_page()
+        return self.scoring
+
+    def effective_scoring(self) -> Scoring:
+        return self.scoring or self.index.settings.scoring
+
+    def _first_page(self) -> None:
+        if self.current is not None and self.current.results is not None:
+            self.current.page = 0
+            self.fetch()
+
+    # -- the index ----------------------------------------------------------------------------
+    def overview(self) -> Facets:
+        """Sources, sections and months of the whole index (computed once per session)."""
+        if self._overview is None:
+            res = self.index.search(P.MatchAll(), limit=0, facets=True, date_bucket="month")
+            self._overview = res.facets
+        return self._overview
+
+    def keyword_values(self, field_name: str) -> list[str]:
+        """Values of ``source``/``section``/``author`` as typed in a query (``trt-world``)."""
+        facets = self.overview()
+        pairs = {"source": facets.sources, "section": facets.sections, "author": facets.authors}
+        return sorted({_query_word(v) for v, _ in pairs.get(field_name, [])} - {""})
+
+
+def _query_word(value: str) -> str:
+    """A keyword value as one query word: the keyword key ignores case, spaces and dashes."""
+    return "-".join("".join(c if c.isalnum() else " " for c in value.lower()).split())
