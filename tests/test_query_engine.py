@@ -198,3 +198,18 @@ def test_vectorized_results_equal_plain_evaluation(ix, stored, node):
     got = ids(ix, query)
     # A query that is only a negation of filters/words is answered too (everything else).
     assert got == expected, query
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(WORDS + ["the", "of", "Bank", "Rate", "and", "1987"]), min_size=1, max_size=6),
+       op=st.sampled_from(["or", "and"]))
+def test_plain_word_fast_path_equals_the_parsed_plan(ix, words, op):
+    from newsindex import querylang
+
+    text = " ".join(words)
+    parsed = querylang.compile(querylang.parse(text, default_operator=op), analyzers=ix._analyzers,
+                               default_operator=op)
+    fast = ix.search(text, default_operator=op, limit=500)
+    slow = ix.search(parsed, limit=500)
+    assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
+    assert fast.total == slow.total

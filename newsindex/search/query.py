@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Callable, Mapping
 
 from ..analysis import Analyzer
@@ -11,6 +12,9 @@ from ..schema import TEXT_FIELDS
 from . import plan as P
 
 SYNTAXES = ("query", "plain")
+# Queries made only of plain words need no parser: the language reads them as OR-ed words.
+_PLAIN_WORDS = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*")
+_OPERATORS = {"AND", "OR", "NOT"}
 
 
 def plain_plan(text: str, analyzer: Analyzer) -> P.Node:
@@ -37,7 +41,9 @@ def to_plan(
         raise ConfigError(f"syntax must be one of {', '.join(SYNTAXES)}, got {syntax!r}")
     if default_operator not in ("or", "and"):
         raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
-    if syntax == "plain":
+    if syntax == "plain" or (
+        _PLAIN_WORDS.fullmatch(query) and _OPERATORS.isdisjoint(query.split())
+    ):
         node = plain_plan(query, analyzers["body"])
         if default_operator == "and" and isinstance(node, P.Bool):
             node = P.Bool(must=node.should)
