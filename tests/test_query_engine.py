@@ -201,15 +201,24 @@ def test_vectorized_results_equal_plain_evaluation(ix, stored, node):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.sampled_from(WORDS + ["the", "of", "Bank", "Rate", "and", "1987"]), min_size=1, max_size=6),
-       op=st.sampled_from(["or", "and"]))
-def test_plain_word_fast_path_equals_the_parsed_plan(ix, words, op):
+@given(words=st.lists(st.sampled_from(WORDS + ["the", "of", "Bank", "Rate", "and", "1987"]), max_size=5),
+       filters=st.lists(st.sampled_from([
+           "section:crude", "section:money-fx", "section:Earn", "source:reuters", "source:trt-world",
+           "author:staff", "section:nosuch", "date:1987-03", "date:1987-03-01..1987-04-15",
+           "date:>=1987-06-01", "date:<1987-03-10", "date:..1987-03-05", "date:2016", "date:last-7d",
+           "date:today"]), max_size=3),
+       op=st.sampled_from(["or", "and"]), data=st.randoms(use_true_random=False))
+def test_simple_query_fast_path_equals_the_parsed_plan(ix, words, filters, op, data):
     from newsindex import querylang
 
-    text = " ".join(words)
+    tokens = words + filters
+    data.shuffle(tokens)
+    text = " ".join(tokens)
+    if not text:
+        return
     parsed = querylang.compile(querylang.parse(text, default_operator=op), analyzers=ix._analyzers,
-                               default_operator=op)
-    fast = ix.search(text, default_operator=op, limit=500)
+                               default_operator=op, today=TODAY)
+    fast = ix.search(text, default_operator=op, limit=500, today=TODAY)
     slow = ix.search(parsed, limit=500)
     assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
     assert fast.total == slow.total

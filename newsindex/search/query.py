@@ -8,12 +8,15 @@ from typing import Callable, Mapping
 
 from ..analysis import Analyzer
 from ..errors import ConfigError
-from ..schema import TEXT_FIELDS
+from ..schema import TEXT_FIELDS, normalize_keyword
 from . import plan as P
 
 SYNTAXES = ("query", "plain")
-# Queries made only of plain words need no parser: the language reads them as OR-ed words.
-_PLAIN_WORDS = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*")
+# Queries made only of plain words and simple filters (the shape of most searches) need no
+# parser: they are planned directly, with the same semantics as the compiled language (a
+# differential test holds the two together).
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+_SIMPLE_FILTER = re.compile(r"(source|section|author):([^\W_][\w.-]*)|date:([\w.<>=-]+)")
 _OPERATORS = {"AND", "OR", "NOT"}
 
 
@@ -23,6 +26,49 @@ def plain_plan(text: str, analyzer: Analyzer) -> P.Node:
     if not terms:
         return P.MatchNone()
     return P.Bool(should=tuple(P.Term(t, TEXT_FIELDS) for t in terms))
+
+
+def _words_plan(terms: list[str], default_operator: str) -> P.Node:
+    if not terms:
+        return P.MatchNone()
+    clauses = tuple(P.Term(t, TEXT_FIELDS) for t in terms)
+    return P.Bool(must=clauses) if default_operator == "and" else P.Bool(should=clauses)
+
+
+def _simple_plan(query: str, analyzer: Analyzer, default_operator: str, today) -> P.Node | None:
+    """The plan of ``words... field:value...`` queries, or None for anything else."""
+    words: list[str] = []
+    filters: list[P.Node] = []
+    for token in query.split():
+        if _PLAIN_WORD.fullmatch(token):
+            if token in _OPERATORS:
+                return None
+            words.append(token)
+            continue
+        m = _SIMPLE_FILTER.fullmatch(token)
+        if m is None:
+            return None
+        if m.group(1):
+            key = normalize_keyword(m.group(2))
+            if not key:
+                return None
+            filters.append(P.Keyword(m.group(1), frozenset((key,))))
+        else:
+            from ..querylang.dates import resolve
+
+            try:
+                start, end = resolve(m.group(3).lower(), today or _dt.date.today())
+            except ValueError:
+                return None  # the parser reports it, with its position
+            filters.append(P.DateRange(start, end))
+    terms = [t for w in words for t in analyzer.terms(w)]
+    if not filters:
+        return _words_plan(terms, default_operator)
+    if not terms:
+        return P.Bool(filter=tuple(filters)) if not words else None
+    if len(terms) == 1:
+        return P.Bool(must=(P.Term(terms[0], TEXT_FIELDS),), filter=tuple(filters))
+    return P.Bool(must=(_words_plan(terms, default_operator),), filter=tuple(filters))
 
 
 def to_plan(
@@ -41,13 +87,11 @@ def to_plan(
         raise ConfigError(f"syntax must be one of {', '.join(SYNTAXES)}, got {syntax!r}")
     if default_operator not in ("or", "and"):
         raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
-    if syntax == "plain" or (
-        _PLAIN_WORDS.fullmatch(query) and _OPERATORS.isdisjoint(query.split())
-    ):
-        node = plain_plan(query, analyzers["body"])
-        if default_operator == "and" and isinstance(node, P.Bool):
-            node = P.Bool(must=node.should)
-        return node
+    if syntax == "plain":
+        return _words_plan(analyzers["body"].terms(query), default_operator)
+    simple = _simple_plan(query, analyzers["body"], default_operator, today)
+    if simple is not None:
+        return simple
     from .. import querylang
 
     ast = querylang.parse(query, default_operator=default_operator)
