@@ -30,17 +30,30 @@ def fold_accents(token: str) -> str:
 
 
 def make_stemmer(name: str) -> Callable[[str], str]:
-    """A stemming function by name: ``snowball`` (English Porter2), ``porter`` or ``none``."""
+    """A stemming function by name: ``snowball`` (English Porter2), ``porter`` or ``none``.
+
+    nltk is imported on the first call, not here: importing it pulls in much of nltk (and
+    scipy when installed), close to a second, which opening an index must not pay.
+    """
     if name == "none":
         return lambda token: token
-    if name == "snowball":
-        from nltk.stem.snowball import EnglishStemmer
+    if name not in ("snowball", "porter"):
+        from ..errors import ConfigError
 
-        return EnglishStemmer().stem
-    if name == "porter":
-        from nltk.stem.porter import PorterStemmer
+        raise ConfigError(f"unknown stemmer {name!r}; choose one of: snowball, porter, none")
+    stem: Callable[[str], str] | None = None
 
-        return PorterStemmer().stem
-    from ..errors import ConfigError
+    def lazy_stem(token: str) -> str:
+        nonlocal stem
+        if stem is None:
+            if name == "snowball":
+                from nltk.stem.snowball import EnglishStemmer
 
-    raise ConfigError(f"unknown stemmer {name!r}; choose one of: snowball, porter, none")
+                stem = EnglishStemmer().stem
+            else:
+                from nltk.stem.porter import PorterStemmer
+
+                stem = PorterStemmer().stem
+        return stem(token)
+
+    return lazy_stem
