@@ -56,6 +56,8 @@ def seed_id(ix):
     "author:staff",
     "aleppo AND (rebels OR regime) -sport",
     '"battle aleppo"~4',
+    'title:"aleppo continues"',
+    '"syrian regime forces are claiming"',
     "alepp*",
     "section:(world OR business)",
     "-section:sport aleppo",
@@ -70,6 +72,7 @@ def test_the_seed_matches(ix, seed_id, query):
     "aleppo date:<2016-11-09",
     "aleppo date:last-1d",
     '"apartments 1070"',
+    '"aleppo continues syrian regime"',  # title end + body start: phrases never cross fields
     "title:apartments",
     "source:reuters aleppo",
     "aleppo AND NOT rebels",

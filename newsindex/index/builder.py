@@ -21,9 +21,6 @@ from .analyze import analyze
 from .arrays import write_arrays
 from .docstore import write_store
 
-#: Positions of field i start at POSITION_BASE * i, so one positions array serves all fields
-#: and a phrase can never match across the title/body boundary.
-POSITION_BASE = 1 << 24
 
 
 def build_segment(
@@ -57,7 +54,7 @@ def build_segment(
         field_lengths[fname] = int(lengths.sum(dtype=np.int64))
         ids.append(f_ids)
         docs.append(f_docs)
-        positions.append(f_pos + np.uint32(POSITION_BASE * fi))
+        positions.append(f_pos)
         fields.append(np.full(len(f_ids), fi, dtype=np.uint8))
     arrays.update(_postings(np.concatenate(ids), np.concatenate(docs), np.concatenate(positions),
                             np.concatenate(fields), n, vocab))
@@ -120,21 +117,31 @@ def _postings(term_ids, docs, positions, fields, n, vocab):
         starts = np.zeros(0, dtype=np.int64)
     post_term = t_sorted[starts]
     sorted_fields = fields[order]
+    # Positions are relative to their field: within a posting, the first tf[title] positions
+    # are the title's, the next tf[body] the body's. Small dtypes where the values allow.
     out = {
         "post.docs": d_sorted[starts].astype(np.int32),
-        "pos": positions[order],
+        "pos": _narrow(positions[order]),
     }
     for fi, fname in enumerate(TEXT_FIELDS):
         tf = np.add.reduceat((sorted_fields == fi).astype(np.uint32), starts) if ntok else (
             np.zeros(0, dtype=np.uint32)
         )
-        dtype = np.uint16 if (len(tf) == 0 or tf.max() < 65535) else np.uint32
-        out[f"post.tf.{fname}"] = tf.astype(dtype)
+        out[f"post.tf.{fname}"] = _narrow(tf)
     post_offs = np.searchsorted(post_term, np.arange(nterms + 1)).astype(np.int64)
     out["post.offs"] = post_offs
     out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]
     out.update(strtable.build("terms", terms))
     return out
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """The smallest unsigned dtype that holds ``values``."""
+    top = int(values.max()) if len(values) else 0
+    for dtype in (np.uint8, np.uint16):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values.astype(np.uint32)
 
 
 def _radix_argsort(values: np.ndarray, bound: int) -> np.ndarray:

@@ -459,25 +459,29 @@ def _all_docs(r: Restrict) -> SegmentMatches:
 
 # -- phrases -----------------------------------------------------------------------------------
 def _position_keys(seg: Segment, term: _TermLeaf, si: int, tdocs: np.ndarray, docs: np.ndarray):
-    """``doc << 32 | position`` for every occurrence of ``term`` in ``docs`` (sorted)."""
+    """``doc << 32 | field << 24 | position`` for every occurrence of ``term`` in ``docs``."""
     s, e = term.slices[si]
-    all_docs = seg.post_docs[s:e]
-    idx = np.searchsorted(all_docs, docs)  # postings of the wanted docs, within the term
-    totals = sum(seg.post_tf[fi][s:e].astype(np.int64) for fi in _ALL_FIELDS)
-    ends = np.cumsum(totals)
+    idx = np.searchsorted(seg.post_docs[s:e], docs)  # the wanted postings, within the term
+    tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
+    totals = sum(tfs)
     term_pos_start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
     counts = totals[idx]
-    begins = term_pos_start + ends[idx] - counts
+    begins = term_pos_start + np.cumsum(totals)[idx] - counts
     # Gather the position runs of every wanted posting at once.
-    run_starts = np.repeat(begins - np.cumsum(counts) + counts, counts)
-    flat = np.arange(int(counts.sum()), dtype=np.int64) + run_starts
-    positions = seg.pos[flat].astype(np.int64)
+    run_offsets = np.cumsum(counts) - counts
+    rel = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(run_offsets, counts)
+    positions = seg.pos[np.repeat(begins, counts) + rel].astype(np.int64)
+    # Within a posting the title's positions come first, then the body's.
+    field_of = np.zeros(len(rel), dtype=np.int64)
+    bound = np.zeros(len(idx), dtype=np.int64)
+    for tf in tfs[:-1]:
+        bound += tf[idx]
+        field_of += rel >= np.repeat(bound, counts)
     owners = np.repeat(docs.astype(np.int64), counts)
     if term.fields != _ALL_FIELDS:
-        field_of = positions >> 24
         keep = np.isin(field_of, term.fields)
-        positions, owners = positions[keep], owners[keep]
-    return (owners << 32) | positions
+        positions, owners, field_of = positions[keep], owners[keep], field_of[keep]
+    return (owners << 32) | (field_of << 24) | positions
 
 
 def _near(anchors: np.ndarray, keys: np.ndarray, slop: int) -> np.ndarray:
