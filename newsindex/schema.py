@@ -36,9 +36,16 @@ def keyword_words(value: str) -> list[str]:
     return [w for w in _NON_ALNUM.split(fold_accents(value.lower())) if w]
 
 
-def keyword_matches(value: str, key: str) -> bool:
-    """Whether a stored keyword value matches a query key (whole value, or one of its words)."""
-    return normalize_keyword(value) == key or key in keyword_words(value)
+#: Keyword fields whose single words match too (``author:smith`` finds "John Smith"); sections
+#: and sources match whole values only, so ``section:gas`` does not find "nat-gas".
+WORD_MATCHED = frozenset({"author"})
+
+
+def keyword_matches(value: str, key: str, field: str = "author") -> bool:
+    """Whether a stored keyword value of ``field`` matches a normalized query key."""
+    if normalize_keyword(value) == key:
+        return True
+    return field in WORD_MATCHED and key in keyword_words(value)
 
 
 def day_number(day: _dt.date | None) -> int:

@@ -89,6 +89,14 @@ def test_a_filter_alone_lists_newest_first(ix):
     assert days == sorted(days, reverse=True)
 
 
+def test_sections_match_whole_values_authors_match_words(ix):
+    fx = ix.count("section:money-fx")
+    assert fx > 0 and ix.count("section:moneyfx") == fx == ix.count("section:Money-FX")
+    assert ix.count("section:money") == 0  # not "money-fx" nor "money-supply"
+    assert all(h.article.section == "money-fx" for h in ix.search("section:money-fx", limit=100).hits)
+    assert ix.count("author:reporter") == ix.count('author:"staff reporter"') >= 1
+
+
 def test_negation_only_lists_everything_else(ix):
     assert ix.count("-section:earn") == ix.doc_count - ix.count("section:earn")
 
@@ -177,7 +185,7 @@ def evaluate(node, art, analyzer):
         terms = set(analyzer.terms(art.title)) | set(analyzer.terms(art.body))
         return analyzer.terms(node[1])[0] in terms
     if kind == "section":
-        return art.section is not None and keyword_matches(art.section, normalize_keyword(node[1]))
+        return art.section is not None and keyword_matches(art.section, normalize_keyword(node[1]), "section")
     if kind == "date":
         return _date_ok(art.day, node[1])
     a, b = evaluate(node[1], art, analyzer), evaluate(node[2], art, analyzer)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..article import Article
 from ..errors import IndexCorruptError
-from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_words, normalize_keyword
+from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, WORD_MATCHED, keyword_words, normalize_keyword
 from .arrays import ArrayFile
 from .docstore import DocStore
 from .strtable import StringTable
@@ -84,10 +84,12 @@ class Segment:
 
     def keyword_codes_for(self, kname: str, keys) -> np.ndarray:
         """Codes of column ``kname`` whose value matches one of the normalized ``keys``
-        (the whole value, or one of its words: see :func:`~newsindex.schema.keyword_matches`)."""
+        (see :func:`~newsindex.schema.keyword_matches`)."""
         index = self._keyword_index.get(kname)
         if index is None:
-            index = self._keyword_index[kname] = _keyword_index(self.keyword_values(kname))
+            index = self._keyword_index[kname] = _keyword_index(
+                self.keyword_values(kname), kname in WORD_MATCHED
+            )
         found = sorted({code for key in keys for code in index.get(key, ())})
         return np.asarray(found, dtype=np.int32)
 
@@ -95,11 +97,11 @@ class Segment:
         self.store.close()
 
 
-def _keyword_index(values: list[str]) -> dict[str, list[int]]:
-    """normalized key -> codes, for whole values and for each of their words."""
+def _keyword_index(values: list[str], by_word: bool) -> dict[str, list[int]]:
+    """normalized key -> codes, for whole values (and each of their words if ``by_word``)."""
     index: dict[str, list[int]] = {}
     for code, value in enumerate(values):
-        keys = {normalize_keyword(value), *keyword_words(value)}
+        keys = {normalize_keyword(value), *(keyword_words(value) if by_word else ())}
         for key in keys:
             index.setdefault(key, []).append(code)
     return index
