@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("index_dir", type=Path)
     s.set_defaults(func=cmd_optimize)
 
+    s = sub.add_parser(
+        "bench",
+        help="benchmarks beside whoosh, bm25s, tantivy and SQLite FTS5 (from a source checkout)",
+        add_help=False,
+    )
+    s.add_argument("bench_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_bench)
+
     s = sub.add_parser("demo", help="index the bundled sample and run example queries")
     s.add_argument("--dir", type=Path, help="where to build the demo index (default: a temp folder)")
     s.set_defaults(func=cmd_demo)
@@ -214,6 +222,19 @@ def cmd_optimize(args) -> int:
     ix.optimize()
     print(f"merged {before} segment(s) into {ix.stats()['segments']}; {ix.doc_count:,} articles")
     return 0
+
+
+def cmd_bench(args) -> int:
+    try:
+        import benchmarks
+    except ImportError:
+        print(
+            "newsindex: bench needs the benchmarks/ folder of a source checkout: run it from "
+            "the repository root (pip install -e '.[bench]' installs the peers)",
+            file=sys.stderr,
+        )
+        return 1
+    return benchmarks.main(args.bench_args)
 
 
 def cmd_demo(args) -> int:

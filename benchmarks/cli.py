@@ -1,0 +1,171 @@
+"""Command line: ``python -m benchmarks {run,judged,queries,scale,report,engines,tune} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import querygen
+from .engines import REGISTRY, parse_engines
+from .runner import OUT, log
+
+
+def _common(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--out", default=str(OUT), help="output folder (default benchmarks/out, gitignored)")
+
+
+def cmd_run(a) -> int:
+    from .corpus import resolve_corpus
+    from .report import save_speed
+    from .runner import run_benchmark
+
+    corpus = resolve_corpus(a.corpus)
+    kinds = tuple(k for k in a.kinds.split(",") if k)
+    result = run_benchmark(
+        corpus, parse_engines(a.engines), queries=a.queries, n_queries=a.n_queries, seed=a.seed, k=a.k,
+        repeat=a.repeat, warmup=a.warmup, limit=a.limit, out_dir=Path(a.out), timeout=a.timeout,
+        in_process=a.in_process, keep_index=a.keep_index, kinds=kinds,
+        params={"newsindex": {"workers": a.newsindex_workers}},
+    )
+    paths = save_speed(result, a.out, a.name)
+    print(Path(paths["md"]).read_text())
+    for kind, p in paths.items():
+        print(f"{kind}: {p}")
+    return 0 if result["engines"] else 1
+
+
+def cmd_judged(a) -> int:
+    from .judged import run_judged
+    from .report import judged_markdown, save_judged
+
+    sets = [s for s in a.sets.split(",") if s]
+    result = run_judged(sets, parse_engines(a.engines), depth=a.depth, k1=a.k1, b=a.b, out_dir=Path(a.out))
+    paths = save_judged(result, a.out)
+    print(judged_markdown(result))
+    for kind, p in paths.items():
+        print(f"{kind}: {p}")
+    return 0
+
+
+def cmd_queries(a) -> int:
+    from .corpus import corpus_meta, load_docs, resolve_corpus
+
+    corpus = resolve_corpus(a.corpus)
+    qs = querygen.generate(load_docs(corpus), n=a.n, seed=a.seed, phrases=a.phrases)
+    meta = {"corpus": str(corpus), "n": a.n, "seed": a.seed, "synthetic": corpus_meta(corpus)["synthetic"]}
+    path = querygen.save(qs, a.output, meta)
+    counts = {k: len(v) for k, v in querygen.by_kind(qs).items()}
+    print(f"wrote {path}: {counts}")
+    return 0
+
+
+def cmd_scale(a) -> int:
+    from .corpus import resolve_corpus
+    from .scale import generate
+
+    source = resolve_corpus(a.source)
+    out = Path(a.output) if a.output else Path(a.out) / "corpora" / f"{source.parent.name}-syn{a.docs}.jsonl.gz"
+    log(f"writing {a.docs:,} synthetic docs from {source} to {out} (seed {a.seed})")
+    meta = generate(source, a.docs, out, seed=a.seed)
+    print(json.dumps({"path": str(out), **meta}, indent=1))
+    return 0
+
+
+def cmd_report(a) -> int:
+    from .report import judged_markdown, speed_chart, speed_markdown
+
+    results = [json.loads(Path(p).read_text()) for p in a.results]
+    for r in results:
+        print(judged_markdown(r) if r.get("kind") == "judged" else speed_markdown(r))
+    speed = [r for r in results if r.get("kind") == "speed" and r["engines"]]
+    from .report import have_matplotlib
+
+    if speed and have_matplotlib():
+        out = a.chart or str(Path(a.out) / "speed-combined.png")
+        print(f"chart: {speed_chart(speed, out)}")
+    return 0
+
+
+def cmd_engines(a) -> int:
+    from .runner import describe_engines
+
+    for name, d in describe_engines(list(REGISTRY)).items():
+        print(f"{name}:")
+        for k, v in d.items():
+            print(f"  {k}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description="newsindex benchmark harness")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("run", help="speed: build + query every engine, each in its own processes")
+    p.add_argument("--corpus", help="docs.jsonl[.gz] path or data-set name (default: bundled sample)")
+    p.add_argument("--engines", default="all", help=f"comma list from: {', '.join(REGISTRY)} (default all)")
+    p.add_argument("--queries", help="query JSONL to use (default: generate and keep one)")
+    p.add_argument("--n-queries", type=int, default=1200)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--kinds", default=",".join(querygen.KINDS), help="query kinds to time")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--repeat", type=int, default=3, help="timed passes (median reported)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed passes before timing")
+    p.add_argument("--limit", type=int, help="index only the first N docs")
+    p.add_argument("--timeout", type=float, help="seconds per engine phase")
+    p.add_argument("--in-process", action="store_true", help="no subprocesses (RSS not per engine)")
+    p.add_argument("--keep-index", action="store_true", help="keep the built indexes under OUT/index")
+    p.add_argument("--name", help="report file stem (default speed-<corpus>[-<engines>])")
+    p.add_argument("--newsindex-workers", type=int, default=1,
+                   help="newsindex writer processes (default 1, like every peer's single indexing thread)")
+    _common(p)
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("judged", help="nDCG@10 / MAP / recall@100 on the judged collections")
+    p.add_argument("--sets", default="cacm,cisi,cranfield,lisa,adi")
+    p.add_argument("--engines", default="all")
+    p.add_argument("--depth", type=int, default=100)
+    p.add_argument("--k1", type=float, default=1.2, help="peers' k1 (newsindex uses its defaults)")
+    p.add_argument("--b", type=float, default=0.75, help="peers' b")
+    _common(p)
+    p.set_defaults(fn=cmd_judged)
+
+    p = sub.add_parser("queries", help="generate a seeded query file from a corpus")
+    p.add_argument("--corpus")
+    p.add_argument("--n", type=int, default=1200, help="terms queries (each also gets a filtered twin)")
+    p.add_argument("--phrases", type=int, help="phrase queries (default n/4)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(fn=cmd_queries)
+
+    p = sub.add_parser("scale", help="write a seeded synthetic corpus built from a real one")
+    p.add_argument("--source", default="reuters21578", help="real corpus (path or data-set name)")
+    p.add_argument("--docs", type=int, required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("-o", "--output", help="default OUT/corpora/<source>-syn<docs>.jsonl.gz")
+    _common(p)
+    p.set_defaults(fn=cmd_scale)
+
+    p = sub.add_parser("report", help="re-render markdown from result JSONs; one chart over all of them")
+    p.add_argument("results", nargs="+")
+    p.add_argument("--chart", help="PNG path (default OUT/speed-combined.png)")
+    _common(p)
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("engines", help="list engines, whether they are installed, and their configuration")
+    p.set_defaults(fn=cmd_engines)
+
+    # Listed for --help only: main() hands "tune ..." straight to benchmarks.tune.main.
+    sub.add_parser("tune", help="k1 / b / title-weight search for newsindex (python -m benchmarks tune --help)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["tune"]:  # tune.py owns its options; argparse REMAINDER would eat none of them
+        from . import tune
+
+        return tune.main(argv[1:])
+    a = build_parser().parse_args(argv)
+    return a.fn(a)

@@ -1,0 +1,147 @@
+"""newsindex itself, through its public API only (``Index.create/open``, ``writer``, ``search``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from .base import Engine, EngineUnavailable, version_of
+
+SUBDIR = "newsindex"
+
+
+def _quote(value: str) -> str:
+    """A section value as a query-language token: bare when it is a plain word, else quoted."""
+    if value.replace("-", "").replace("_", "").isalnum():
+        return value
+    return '"' + value.replace('"', "") + '"'
+
+
+class NewsindexEngine(Engine):
+    name = "newsindex"
+    requires = ("newsindex",)
+    supports_phrase = True
+
+    @classmethod
+    def missing(cls) -> str | None:
+        reason = super().missing()
+        if reason:
+            return reason
+        import newsindex
+
+        if not hasattr(newsindex, "Index"):
+            return "newsindex: newsindex.Index does not exist yet"
+        return None
+
+    def __init__(self, k1=None, b=None, title_weight=None, scoring=None, workers: int = 1):
+        # None means "newsindex's own defaults": the point of the benchmark is to measure what a
+        # user gets out of the box. Explicit values become a newsindex.Scoring (used by tune.py).
+        # workers=1: the writer otherwise forks analysis workers (one per core), and every peer
+        # indexes with one thread; ``--newsindex-workers`` measures the multi-core writer.
+        super().__init__(k1, b, title_weight)
+        self.workers = workers
+        self.scoring = scoring
+        if scoring is None and any(v is not None for v in (k1, b, title_weight)):
+            import newsindex
+
+            kwargs = {}
+            if k1 is not None:
+                kwargs["k1"] = k1
+            if b is not None:
+                kwargs["b"] = b
+            if title_weight is not None:
+                kwargs["weights"] = {"title": title_weight, "body": 1.0}
+            self.scoring = newsindex.Scoring(**kwargs)
+        self.ix = None
+        self._plain = True
+
+    def describe(self) -> dict:
+        info = {
+            "engine": f"newsindex {version_of('newsindex')}",
+            "analysis": "newsindex default analyzer (Unicode word tokenizer, accent folding, "
+            "Lucene 33 stop words, Snowball English stemmer); fields title + body",
+            "scoring": "BM25F, newsindex defaults" if self.scoring is None else f"BM25F {self.scoring!r}",
+            "filters": "query language: date:FROM..TO section:NAME",
+            "stored": "full documents (for snippets and display)",
+            "threads": f"writer workers={self.workers}; single-threaded search",
+        }
+        settings = getattr(self.ix, "settings", None) if self.ix is not None else None
+        if settings is not None and hasattr(settings, "to_dict"):
+            d = settings.to_dict()
+            info["analysis"] = f"analyzers {d.get('analyzers')}; fields title + body"
+            if self.scoring is None:
+                info["scoring"] = f"BM25F defaults {d.get('scoring')}"
+        return info
+
+    def build(self, docs: Iterable[dict], workdir: Path) -> dict:
+        import newsindex
+
+        self.workdir = Path(workdir)
+        ix = newsindex.Index.create(str(self.workdir / SUBDIR))
+        n = 0
+        try:
+            writer = ix.writer(workers=self.workers)
+        except TypeError:  # a build whose writer takes no workers option
+            writer = ix.writer()
+        with writer as w:
+            for doc in docs:
+                w.add(doc)
+                n += 1
+        close = getattr(ix, "close", None)
+        if close:
+            close()
+        return {"docs": n}
+
+    def open(self, workdir: Path) -> None:
+        import newsindex
+
+        self.workdir = Path(workdir)
+        self.ix = newsindex.Index.open(str(self.workdir / SUBDIR))
+
+    def _search(self, text: str, k: int, plain: bool):
+        kwargs = {"limit": k}
+        if self.scoring is not None:
+            kwargs["scoring"] = self.scoring
+        if plain and self._plain:
+            try:
+                return self.ix.search(text, syntax="plain", **kwargs)
+            except TypeError:
+                # An early build without syntax=: our query strings are plain words anyway.
+                self._plain = False
+        return self.ix.search(text, **kwargs)
+
+    def search(self, query: str, k: int) -> list[str]:
+        if not query.strip():
+            return []
+        return [str(h.id) for h in self._search(query, k, plain=True).hits]
+
+    def search_filtered(self, query, k, date_from, date_to, section) -> list[str]:
+        if not query.strip():
+            return []
+        parts = [query]
+        if date_from or date_to:
+            lo = date_from.isoformat() if date_from else ""
+            hi = date_to.isoformat() if date_to else ""
+            parts.append(f"date:{lo}..{hi}")
+        if section:
+            parts.append(f"section:{_quote(section)}")
+        try:
+            res = self._search(" ".join(parts), k, plain=False)
+        except Exception as exc:  # noqa: BLE001 - the query language may land after the core
+            raise EngineUnavailable(f"newsindex: filtered query failed ({type(exc).__name__}: {exc})") from exc
+        return [str(h.id) for h in res.hits]
+
+    def search_phrase(self, query: str, k: int) -> list[str]:
+        if not query.strip():
+            return []
+        try:
+            res = self._search(f'"{query}"', k, plain=False)
+        except Exception as exc:  # noqa: BLE001
+            raise EngineUnavailable(f"newsindex: phrase query failed ({type(exc).__name__}: {exc})") from exc
+        return [str(h.id) for h in res.hits]
+
+    def close(self) -> None:
+        close = getattr(self.ix, "close", None)
+        if close:
+            close()
+        self.ix = None

@@ -1,0 +1,89 @@
+"""Query generator and synthetic-corpus generator: seeded, well-formed, labelled."""
+
+import datetime as dt
+import gzip
+import json
+import sys
+from pathlib import Path
+
+# The harness lives in benchmarks/ at the repository root; make it importable under plain
+# `pytest` too (python -m pytest puts the working directory on sys.path, pytest does not).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import querygen
+from benchmarks.corpus import corpus_meta, iter_docs
+from benchmarks.scale import generate, sentences
+from benchmarks.textutil import LUCENE_STOP_WORDS, clean_query
+
+DOCS = [
+    {"id": str(i), "title": f"The {w} market report: prices of {w} rise",
+     "body": f"Prices rose. The {w} trade grew! More {w} news.",
+     "date": f"1987-0{1 + i % 9}-1{i % 10}", "section": ["a", "b", "c"][i % 3], "source": "S"}
+    for i, w in enumerate(["cocoa", "sugar", "coffee", "wheat", "copper", "zinc", "gold", "tin"] * 5)
+]
+
+
+def test_queries_seeded_and_well_formed():
+    q1 = querygen.generate(DOCS, n=30, seed=5)
+    assert q1 == querygen.generate(DOCS, n=30, seed=5)
+    assert q1 != querygen.generate(DOCS, n=30, seed=6)
+    kinds = querygen.by_kind(q1)
+    assert len(kinds["terms"]) == 30 and len(kinds["filtered"]) == 30 and len(kinds["phrase"]) == 7
+    for q in kinds["terms"]:
+        ws = q["text"].split()
+        assert 1 <= len(ws) <= 4 and not set(ws) & LUCENE_STOP_WORDS
+    span = (dt.date(1987, 9, 18) - dt.date(1987, 1, 10)).days + 1
+    for q, t in zip(kinds["filtered"], kinds["terms"]):
+        assert q["text"] == t["text"] and q["section"] in {"a", "b", "c"}
+        lo, hi, _ = querygen.filter_args(q)
+        assert dt.date(1987, 1, 10) <= lo <= hi <= dt.date(1987, 9, 18)
+        assert (hi - lo).days + 1 == round(span / 4)
+    for q in kinds["phrase"]:
+        assert 2 <= len(q["text"].split()) <= 3
+
+
+def test_query_file_roundtrip_and_plain_queries(tmp_path):
+    qs = querygen.generate(DOCS, n=5, seed=1)
+    path = querygen.save(qs, tmp_path / "q.jsonl")
+    assert querygen.load(path) == qs
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"id": 7, "text": "What are the effects of the regime's policy?"}) + "\n")
+    (q,) = querygen.load(plain)
+    assert q["kind"] == "terms" and q["id"] == "7" and q["text"] == "what effects regime policy"
+    assert clean_query("U.S. oil-prices") == "u s oil prices"
+
+
+def test_sentences():
+    assert sentences("Oil rose. Gold fell!  Tin\nwas flat.") == ["Oil rose.", "Gold fell!", "Tin was flat."]
+
+
+def test_scale_generator_seeded_and_labelled(tmp_path):
+    src = tmp_path / "src.jsonl.gz"
+    with gzip.open(src, "wt") as fh:
+        for d in DOCS:
+            fh.write(json.dumps(d) + "\n")
+    out1, out2 = tmp_path / "syn1.jsonl.gz", tmp_path / "syn2.jsonl.gz"
+    generate(src, 50, out1, seed=3)
+    generate(src, 50, out2, seed=3)
+    a, b = list(iter_docs(out1)), list(iter_docs(out2))
+    assert a == b and len(a) == 50
+    assert len({d["id"] for d in a}) == 50
+    real_sentences = {s for d in DOCS for s in sentences(d["body"])}
+    for d in a:
+        assert d["extra"]["synthetic"] is True
+        assert all(s in real_sentences for s in sentences(d["body"]))
+        assert d["date"] in {x["date"] for x in DOCS}
+    meta = corpus_meta(out1)
+    assert meta["synthetic"] is True and meta["docs"] == 50 and meta["seed"] == 3
+
+
+def test_cli_entry_point_writes_queries(tmp_path, capsys):
+    import benchmarks
+
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(d) + "\n" for d in DOCS))
+    out = tmp_path / "q.jsonl"
+    assert benchmarks.main(["queries", "--corpus", str(src), "--n", "12", "--seed", "2", "-o", str(out)]) == 0
+    assert len(querygen.by_kind(querygen.load(out))["terms"]) == 12
+    assert benchmarks.main(["engines"]) == 0
+    assert "tantivy" in capsys.readouterr().out
