@@ -225,6 +225,8 @@ def cmd_optimize(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if (Path.cwd() / "benchmarks" / "__init__.py").exists():
+        sys.path.insert(0, str(Path.cwd()))  # the checkout's harness, not an installed package
     try:
         import benchmarks
     except ImportError:
