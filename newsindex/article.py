@@ -53,6 +53,8 @@ class Article:
                 raise ArticleError(
                     f"field {name!r} must be a string, got {type(value).__name__}", field=name
                 )
+            if not value.isascii():
+                _check_encodable(value, name)
             if len(value) > MAX_FIELD_CHARS:
                 raise ArticleError(
                     f"field {name!r} has {len(value):,} characters, over the limit of "
@@ -79,10 +81,12 @@ class Article:
             raise ArticleError(f"an article must be a mapping, got {type(data).__name__}")
         unknown = set(data) - set(ARTICLE_FIELDS)
         if unknown:
+            names = sorted(map(str, unknown))
+            shown = ", ".join(n[:40] for n in names[:5])
+            more = f" and {len(names) - 5:,} more" if len(names) > 5 else ""
             raise ArticleError(
-                f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; "
-                f"known: {', '.join(ARTICLE_FIELDS)}",
-                field=sorted(map(str, unknown))[0],
+                f"unknown field(s) {shown}{more}; known: {', '.join(ARTICLE_FIELDS)}",
+                field=names[0],
             )
         if "id" not in data or data["id"] is None:
             raise ArticleError("missing required field 'id'", field="id")
@@ -134,9 +138,24 @@ def parse_date(value: Any) -> _dt.date | None:
     )
 
 
+def _check_encodable(value: str, name: str) -> None:
+    """Lone surrogates (e.g. JSON "\\ud800") cannot be stored as UTF-8: refuse them here, naming
+    the field, rather than fail the whole commit later."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ArticleError(
+            f"field {name!r} holds a character that is not valid Unicode text "
+            f"({value[exc.start]!r} at offset {exc.start})",
+            field=name,
+        ) from None
+
+
 def _check_id(value: Any) -> None:
     if not isinstance(value, str):
         raise ArticleError(f"field 'id' must be a string, got {type(value).__name__}", field="id")
+    if not value.isascii():
+        _check_encodable(value, "id")
     if not value.strip():
         raise ArticleError("field 'id' must not be empty", field="id")
     if len(value) > MAX_ID_LENGTH:
@@ -156,11 +175,16 @@ def _check_extra(extra: Any) -> None:
     for key, value in extra.items():
         kind = type(value)
         if kind in _SCALARS and type(key) is str:
+            if kind is str and not value.isascii():
+                _check_encodable(value, f"extra.{key}")
             continue
         if not isinstance(key, str):
             raise ArticleError(f"field 'extra' has a non-string key {key!r}", field="extra")
         # set(map(type, ...)) keeps the check at C speed for the long lists news feeds carry.
         if kind in (list, tuple) and set(map(type, value)) <= _SCALARS:
+            for item in value:
+                if type(item) is str and not item.isascii():
+                    _check_encodable(item, f"extra.{key}")
             continue
         raise ArticleError(
             f"field 'extra.{key}' must be a string, number or list of them, "

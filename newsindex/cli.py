@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsIndexError as err:
         print(f"newsindex: error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # a full disk, a permission problem: no traceback, no data lost
+        print(f"newsindex: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("newsindex: interrupted; the last commit is intact", file=sys.stderr)
         return 130

@@ -23,8 +23,21 @@ def file_crc32(path: Path) -> int:
     return crc
 
 
-def check_index(folder: Path) -> list[str]:
-    """Problems found in the latest commit of the index in ``folder`` (empty: all good)."""
+def check_index(folder: Path, attempts: int = 3) -> list[str]:
+    """Problems found in the latest commit of the index in ``folder`` (empty: all good).
+
+    A commit running meanwhile may remove the files of the generation being checked; then the
+    newer generation is checked instead, so a live index is not reported corrupt.
+    """
+    for _ in range(attempts):
+        before = mf.generations(folder) if folder.is_dir() else []
+        problems = _check_latest(folder)
+        if not problems or (folder.is_dir() and mf.generations(folder) == before):
+            return problems
+    return problems
+
+
+def _check_latest(folder: Path) -> list[str]:
     try:
         manifest = mf.read_latest(folder)
     except NewsIndexError as exc:

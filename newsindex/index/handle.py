@@ -107,16 +107,17 @@ class Index:
     def refresh(self) -> bool:
         """Move to the newest commit; return whether anything changed."""
         for attempt in range(_OPEN_RETRIES):
-            manifest = mf.read_latest(self.path)
-            if self._manifest and manifest["generation"] == self._manifest["generation"]:
-                return False
+            seen = mf.generations(self.path)
             try:
+                manifest = mf.read_latest(self.path)
+                if self._manifest and manifest["generation"] == self._manifest["generation"]:
+                    return False
                 self._open_snapshot(manifest)
                 return True
             except IndexCorruptError:
-                # A writer may have committed and collected this generation's files between
-                # our reading the manifest and opening them: retry on the newer commit.
-                if attempt + 1 == _OPEN_RETRIES or mf.generations(self.path)[-1] == manifest["generation"]:
+                # Writers may have committed and collected the files of the generation we
+                # were reading: retry on the newer commit; if nothing moved, it is real.
+                if attempt + 1 == _OPEN_RETRIES or mf.generations(self.path) == seen:
                     raise
         return False  # unreachable
 

@@ -15,6 +15,24 @@ from ..errors import LockError
 
 LOCK_NAME = "write.lock"
 
+# Lock descriptors held by this process. A forked child (an analysis worker) must not keep
+# the lock alive after its parent dies, so children close them (close, not unlock: unlocking
+# would release the parent's lock too).
+_HELD: set[int] = set()
+
+
+def _close_inherited() -> None:
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited)
+
 
 class WriteLock:
     def __init__(self, folder: Path, timeout: float = 0.0):
@@ -36,6 +54,7 @@ class WriteLock:
                         + (f"; waited {timeout:g}s" if timeout else "")
                     ) from None
                 time.sleep(0.05)
+        _HELD.add(self._fd)
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, str(os.getpid()).encode(), 0)
 
@@ -47,6 +66,7 @@ class WriteLock:
 
     def release(self) -> None:
         if self._fd >= 0:
+            _HELD.discard(self._fd)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = -1

@@ -63,11 +63,18 @@ def write(folder: Path, manifest: dict) -> Path:
     final = folder / manifest_name(manifest["generation"])
     tmp = folder / (final.name + ".tmp")
     data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
     fsync_dir(folder)
     return final
 

@@ -75,6 +75,7 @@ class IndexWriter:
         self.added = 0
         self.replaced = 0
         self._optimize = False
+        self._written: list[Path] = []  # deletion files of the commit in progress
         self._closed = False
 
     # -- editing ------------------------------------------------------------------------------
@@ -114,8 +115,8 @@ class IndexWriter:
             return
         name = self._segment_name()
         articles = list(self._buffer.values())
-        entry = build_segment(
-            self._folder, name, articles, self._analyzers, self._vocab, self._workers
+        entry = self._build(
+            build_segment, name, articles, self._analyzers, self._vocab, self._workers
         )
         seg = Segment(self._folder, entry)
         self._new.append(entry)
@@ -182,14 +183,23 @@ class IndexWriter:
             merged = []
             for group in groups:
                 name = self._segment_name()
-                entry = merge(self._folder, name, [segments[i] for i in group],
-                              self._analyzers, self._vocab, self._workers)
+                entry = self._build(merge, name, [segments[i] for i in group],
+                                    self._analyzers, self._vocab, self._workers)
                 self._new.append(entry)  # so a rollback removes it
                 merged.append(entry)
             drop = {i for g in groups for i in g}
             segments = [s for i, s in enumerate(segments) if i not in drop] + merged
             if everything:
                 return segments
+
+    def _build(self, build, name: str, *args) -> dict:
+        """Run a segment build; on failure (a full disk...) remove whatever it wrote."""
+        try:
+            return build(self._folder, name, *args)
+        except BaseException:
+            for suffix in (".arr", ".doc"):
+                _unlink(self._folder / f"{name}{suffix}")
+            raise
 
     def _segment_name(self) -> str:
         name = f"seg-{self._next_segment:06d}-{secrets.token_hex(3)}"
@@ -202,6 +212,7 @@ class IndexWriter:
         deleted = np.union1d(old, np.asarray(new, dtype=np.int32)).astype(np.int32)
         del_file = f"{entry['name']}.del-{generation:08d}.npy"
         path = self._folder / del_file
+        self._written.append(path)  # uncommitted: a rollback removes it
         with open(path, "wb") as fh:
             np.save(fh, deleted, allow_pickle=False)
             fh.flush()
@@ -217,6 +228,8 @@ class IndexWriter:
         for entry in self._new:
             for fname in entry["files"]:
                 _unlink(self._folder / fname)
+        for path in self._written:
+            _unlink(path)
         self._close()
 
     def _close(self) -> None:

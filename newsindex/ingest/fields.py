@@ -176,6 +176,8 @@ def _extra(explicit: Any, unknown: dict[str, Any], extra_as_json: bool) -> dict[
             raise ArticleError(
                 f"field 'extra' is not a JSON object: {exc}", field="extra"
             ) from None
+        except RecursionError:
+            raise ArticleError("field 'extra' is nested too deeply", field="extra") from None
         if not isinstance(merged, dict):
             raise ArticleError(
                 f"field 'extra' must be a JSON object, got {type(merged).__name__}", field="extra"

@@ -107,6 +107,8 @@ def _record(
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return Problem(path, lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    except RecursionError:
+        return Problem(path, lineno, None, "invalid JSON: nested too deeply")
     if not isinstance(data, dict):
         return Problem(
             path, lineno, None, f"expected a JSON object (one article), got {_json_type(data)}"

@@ -50,6 +50,9 @@ def read_yaml_list(
     except yaml.YAMLError as exc:
         yield Problem(path, _error_line(exc), None, f"invalid YAML: {_yaml_message(exc)}")
         return
+    except RecursionError:
+        yield Problem(path, 1, None, "invalid YAML: nested too deeply")
+        return
     if data is None:
         return  # an empty file holds no articles
     if isinstance(data, dict):
@@ -99,6 +102,9 @@ def read_front_matter(
     except yaml.YAMLError as exc:
         line = _error_line(exc) + 1  # + 1: the opening fence
         yield Problem(path, line, None, f"invalid YAML front matter: {_yaml_message(exc)}")
+        return
+    except RecursionError:
+        yield Problem(path, 2, None, "invalid YAML front matter: nested too deeply")
         return
     if meta is None:
         meta = {}

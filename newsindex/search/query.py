@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from itertools import islice
 from typing import Callable, Mapping
 
 from ..analysis import Analyzer
+from ..analysis.tokenizer import TOKEN_PATTERN
 from ..errors import ConfigError
 from ..schema import TEXT_FIELDS, normalize_keyword
 from . import plan as P
@@ -26,6 +28,18 @@ def plain_plan(text: str, analyzer: Analyzer) -> P.Node:
     if not terms:
         return P.MatchNone()
     return P.Bool(should=tuple(P.Term(t, TEXT_FIELDS) for t in terms))
+
+
+#: Plain text keeps its first this-many terms (as querylang.plain_words does); the rest of a
+#: pasted article is ignored, so no input makes a query unbounded.
+PLAIN_MAX_TERMS = 1024
+
+
+def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:
+    if len(text) <= 20 * PLAIN_MAX_TERMS:
+        return analyzer.terms(text)[:PLAIN_MAX_TERMS]
+    tokens = (m.group().lower() for m in TOKEN_PATTERN.finditer(text))
+    return list(islice(filter(None, map(analyzer.normalize, tokens)), PLAIN_MAX_TERMS))
 
 
 def _words_plan(terms: list[str], default_operator: str) -> P.Node:
@@ -88,10 +102,14 @@ def to_plan(
     if default_operator not in ("or", "and"):
         raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
     if syntax == "plain":
-        return _words_plan(analyzers["body"].terms(query), default_operator)
-    simple = _simple_plan(query, analyzers["body"], default_operator, today)
-    if simple is not None:
-        return simple
+        return _words_plan(_capped_terms(query, analyzers["body"]), default_operator)
+    from ..querylang.parser import MAX_CLAUSES, MAX_QUERY_LENGTH
+
+    # Over the limits, the parser (below) refuses the query with the documented error.
+    if len(query) <= MAX_QUERY_LENGTH and len(query.split()) <= MAX_CLAUSES:
+        simple = _simple_plan(query, analyzers["body"], default_operator, today)
+        if simple is not None:
+            return simple
     from .. import querylang
 
     ast = querylang.parse(query, default_operator=default_operator)
