@@ -174,7 +174,9 @@ def test_session_options(session):
     base = session.search("aleppo battle").results.hits[0].score
     session.set_scoring(["k1=0.9", "title=3", "body.b=0.5"])
     assert session.current.results.hits[0].score != base
-    assert render.describe_scoring(session.scoring) == "k1=0.9 b=0.75 title=3 body=1 body.b=0.5"
+    from newsindex.config import DEFAULT_B
+
+    assert render.describe_scoring(session.scoring) == f"k1=0.9 b={DEFAULT_B:g} title=3 body=1 body.b=0.5"
     for bad in (["k2=1"], ["b=x"], ["b=2"]):
         with pytest.raises(ShellError):
             session.set_scoring(bad)
