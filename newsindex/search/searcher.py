@@ -23,6 +23,8 @@ from .scoring import Explanation, idf, length_norm, saturate
 _EMPTY_DOCS = np.zeros(0, dtype=np.int32)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float64)
 _ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
+#: Memory for per-term score arrays kept by a snapshot (cleared when full).
+IMPACT_CACHE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class Searcher:
         n = max(self.doc_count, 1)
         self.avg_lengths = tuple(float(t) / n for t in totals)
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
+        self._impacts: dict[tuple, np.ndarray] = {}
+        self._impact_bytes = 0
 
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
@@ -100,6 +104,28 @@ class Searcher:
                 self._norms.clear()
             self._norms[key] = cached
         return cached
+
+    def term_impacts(self, si: int, leaf: "_TermLeaf", s: int, e: int) -> np.ndarray:
+        """Unboosted scores of the postings ``[s, e)`` of a whole-document term (read-only)."""
+        key = (si, leaf.node.term, leaf.ctx.scoring.key())
+        found = self._impacts.get(key)
+        if found is None:
+            seg = self.segments[si]
+            docs = seg.post_docs[s:e]
+            tfs = [seg.post_tf[fi][s:e] for fi in _ALL_FIELDS]
+            norms = leaf.ctx.norms(si)
+            tfn = tfs[0] * norms[0][docs]
+            for fi in _ALL_FIELDS[1:]:
+                tfn += tfs[fi] * norms[fi][docs]
+            found = saturate(tfn, leaf.ctx.scoring.k1)
+            found *= leaf.idf
+            found.flags.writeable = False  # shared by every query that slices it
+            if self._impact_bytes > IMPACT_CACHE_BYTES:
+                self._impacts.clear()
+                self._impact_bytes = 0
+            self._impacts[key] = found
+            self._impact_bytes += found.nbytes
+        return found
 
     def base_restrict(self, si: int) -> Restrict:
         seg = self.segments[si]
@@ -306,10 +332,29 @@ class _TermLeaf:
         return docs, tfs
 
     def match(self, si: int, r: Restrict) -> SegmentMatches:
-        docs, tfs = self.postings(si, r)
-        if not len(docs):
+        if self.fields != _ALL_FIELDS:
+            docs, tfs = self.postings(si, r)
+            if not len(docs):
+                return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
+            return SegmentMatches(docs, self.score(si, docs, tfs))
+        # The common case: whole-document terms, scored once per snapshot and scoring (like
+        # the impacts other engines precompute at index time), then sliced per query.
+        seg = self.ctx.searcher.segments[si]
+        s, e = self.slices[si]
+        if e <= s:
             return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
-        return SegmentMatches(docs, self.score(si, docs, tfs))
+        docs = seg.post_docs[s:e]
+        scores = self.ctx.searcher.term_impacts(si, self, s, e)
+        if r.lo > 0 or r.hi < seg.ndocs:
+            a = int(docs.searchsorted(r.lo))
+            b = int(docs.searchsorted(r.hi))
+            docs, scores = docs[a:b], scores[a:b]
+        keep = r.allowed(docs)
+        if keep is not None:
+            docs, scores = docs[keep], scores[keep]
+        if self.node.boost != 1.0:
+            scores = scores * self.node.boost
+        return SegmentMatches(docs, scores)
 
     def score(self, si: int, docs: np.ndarray, tfs) -> np.ndarray:
         norms = self.ctx.norms(si)
