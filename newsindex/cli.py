@@ -283,7 +283,16 @@ def _print_results(query: str, res) -> None:
 
 
 def _progress(total: int | None):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     class _Bar:
         def __init__(self):
@@ -292,11 +301,11 @@ def _progress(total: int | None):
                 BarColumn(),
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
-                TextColumn("{task.speed:,.0f} docs/s" if False else "{task.fields[rate]}"),
+                TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 transient=True,
-                console=__import__("rich.console").console.Console(stderr=True),
+                console=Console(stderr=True),
             )
             self._task = self._p.add_task("index", total=total, rate="")
             self._start = time.perf_counter()
