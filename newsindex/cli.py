@@ -138,11 +138,17 @@ def cmd_index(args) -> int:
             if progress:
                 progress.advance()
             if in_batch >= args.batch_size:
+                if progress:
+                    progress.phase("committing")
                 writer.commit()
+                if progress:
+                    progress.phase("reading")
                 added += writer.added
                 replaced += writer.replaced
                 writer = ix.writer()
                 in_batch = 0
+        if progress:
+            progress.phase("committing")
         writer.commit()
         added += writer.added
         replaced += writer.replaced
@@ -297,7 +303,7 @@ def _progress(total: int | None):
     class _Bar:
         def __init__(self):
             self._p = Progress(
-                TextColumn("indexing"),
+                TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
@@ -307,7 +313,7 @@ def _progress(total: int | None):
                 transient=True,
                 console=Console(stderr=True),
             )
-            self._task = self._p.add_task("index", total=total, rate="")
+            self._task = self._p.add_task("reading", total=total, rate="")
             self._start = time.perf_counter()
             self._n = 0
             self._p.start()
@@ -317,6 +323,10 @@ def _progress(total: int | None):
             if self._n % 256 == 0:
                 rate = self._n / max(time.perf_counter() - self._start, 1e-9)
                 self._p.update(self._task, advance=256, rate=f"{rate:,.0f} docs/s")
+
+        def phase(self, text: str):
+            """Name the current step: the index is built at commit, after reading."""
+            self._p.update(self._task, description=text)
 
         def stop(self):
             self._p.stop()
