@@ -22,14 +22,6 @@ _SIMPLE_FILTER = re.compile(r"(source|section|author):([^\W_][\w.-]*)|date:([\w.
 _OPERATORS = {"AND", "OR", "NOT"}
 
 
-def plain_plan(text: str, analyzer: Analyzer) -> P.Node:
-    """Every word of ``text`` OR-ed and ranked; a repeated word counts each time."""
-    terms = analyzer.terms(text)
-    if not terms:
-        return P.MatchNone()
-    return P.Bool(should=tuple(P.Term(t, TEXT_FIELDS) for t in terms))
-
-
 #: Plain text keeps its first this-many terms (as querylang.plain_words does); the rest of a
 #: pasted article is ignored, so no input makes a query unbounded.
 PLAIN_MAX_TERMS = 1024
