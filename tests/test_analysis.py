@@ -52,3 +52,22 @@ def test_offsets_and_fast_path_agree_on_token_count(text):
     # Positions in the index come from raw_tokens; snippets from tokens_with_offsets.
     if len(text.lower()) == len(text):
         assert len(raw_tokens(text)) == len(list(tokens_with_offsets(text)))
+
+
+def test_one_letter_terms_are_dropped_but_keep_their_position():
+    a = Analyzer("english")
+    assert a.terms_with_positions("U.S. trade, Class B shares") == [
+        ("trade", 2), ("class", 3), ("share", 5)]
+    assert Analyzer("simple").terms("U.S. B") == ["u", "s", "b"]
+
+
+def test_min_length_is_a_setting():
+    from newsindex import IndexSettings
+    from newsindex.errors import ConfigError
+    import pytest
+
+    s = IndexSettings.from_dict({"analyzer": {"min_length": 1}})
+    assert s.analyzers["body"].min_length == 1 and s.analyzers["body"].stemmer == "snowball"
+    assert IndexSettings.from_dict(s.to_dict()) == s
+    with pytest.raises(ConfigError, match="min_length"):
+        IndexSettings.from_dict({"analyzer": {"min_length": 0}})

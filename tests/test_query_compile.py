@@ -250,7 +250,8 @@ def test_compile_query_is_parse_then_compile():
     question = 'What did Russia say about "Aleppo" AND the U.S.?'
     plain = compile_query(question, syntax="plain", analyzers=ANALYZERS)
     assert plain == Bool(
-        should=tuple(Term(t) for t in ["what", "did", "russia", "say", "about", "aleppo", "u", "s"])
+        # "U.S." gives the one-letter terms u and s, which the english preset drops
+        should=tuple(Term(t) for t in ["what", "did", "russia", "say", "about", "aleppo"])
     )
     with pytest.raises(QuerySyntaxError):
         compile_query("aleppo AND", analyzers=ANALYZERS)
