@@ -9,7 +9,6 @@ per segment, never per posting or per candidate document.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -18,57 +17,23 @@ from ..config import Scoring
 from ..index.segment import Segment
 from ..schema import NO_DATE, TEXT_FIELDS
 from . import plan as P
-from .scoring import Explanation, idf, length_norm, saturate
+from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf
+from .matches import (
+    EMPTY_DOCS,
+    EMPTY_SCORES,
+    ColumnTest,
+    Restrict,
+    SegmentMatches,
+    add_optional,
+    all_docs,
+    difference,
+    intersect,
+    union,
+)
+from .scoring import Explanation, length_norm, saturate
 
-_EMPTY_DOCS = np.zeros(0, dtype=np.int32)
-_EMPTY_SCORES = np.zeros(0, dtype=np.float64)
-_ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
 #: Memory for per-term score arrays kept by a snapshot (cleared when full).
 IMPACT_CACHE_BYTES = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ColumnTest:
-    """A keyword filter applied lazily to candidate docs: ``column[doc] in codes``."""
-
-    column: np.ndarray
-    codes: np.ndarray
-    negate: bool = False
-
-    def allowed(self, docs: np.ndarray) -> np.ndarray:
-        values = self.column[docs]
-        if len(self.codes) == 1:
-            ok = values == self.codes[0]
-        else:
-            ok = np.isin(values, self.codes)
-        return ~ok if self.negate else ok
-
-
-@dataclass
-class Restrict:
-    """Documents a clause may match in one segment: ``[lo, hi)``, and if set, ``mask`` and
-    the column ``tests`` (checked on candidates only, never over the whole segment)."""
-
-    lo: int
-    hi: int
-    mask: np.ndarray | None
-    tests: tuple[ColumnTest, ...] = ()
-
-    def allowed(self, docs: np.ndarray) -> np.ndarray | None:
-        """Boolean mask over ``docs`` (None: all allowed), ignoring the range."""
-        keep = None if self.mask is None else self.mask[docs]
-        for test in self.tests:
-            ok = test.allowed(docs)
-            keep = ok if keep is None else (keep & ok)
-        return keep
-
-
-@dataclass
-class SegmentMatches:
-    """Matching docs of one segment (sorted, unique) with their scores."""
-
-    docs: np.ndarray
-    scores: np.ndarray
 
 
 class Searcher:
@@ -105,17 +70,17 @@ class Searcher:
             self._norms[key] = cached
         return cached
 
-    def term_impacts(self, si: int, leaf: "_TermLeaf", s: int, e: int) -> np.ndarray:
+    def term_impacts(self, si: int, leaf: "TermLeaf", s: int, e: int) -> np.ndarray:
         """Unboosted scores of the postings ``[s, e)`` of a whole-document term (read-only)."""
         key = (si, leaf.node.term, leaf.ctx.scoring.key())
         found = self._impacts.get(key)
         if found is None:
             seg = self.segments[si]
             docs = seg.post_docs[s:e]
-            tfs = [seg.post_tf[fi][s:e] for fi in _ALL_FIELDS]
+            tfs = [seg.post_tf[fi][s:e] for fi in ALL_FIELDS]
             norms = leaf.ctx.norms(si)
             tfn = tfs[0] * norms[0][docs]
-            for fi in _ALL_FIELDS[1:]:
+            for fi in ALL_FIELDS[1:]:
                 tfn += tfs[fi] * norms[fi][docs]
             found = saturate(tfn, leaf.ctx.scoring.k1)
             found *= leaf.idf
@@ -181,7 +146,7 @@ class _Context:
     def leaf(self, node):
         leaf = self._leaves.get(node)
         if leaf is None:
-            cls = _TermLeaf if isinstance(node, P.Term) else _PhraseLeaf
+            cls = TermLeaf if isinstance(node, P.Term) else PhraseLeaf
             leaf = self._leaves[node] = cls(node, self)
         return leaf
 
@@ -191,7 +156,7 @@ class _Context:
         if isinstance(node, P.Bool):
             return self._bool(node, si, restrict)
         # A bare filter: every doc it allows, unscored.
-        return _all_docs(self.restrict(node, si, restrict))
+        return all_docs(self.restrict(node, si, restrict))
 
     # -- filters ------------------------------------------------------------------------------
     def restrict(self, node, si: int, r: Restrict, negate: bool = False) -> Restrict:
@@ -242,7 +207,7 @@ class _Context:
     def _bool(self, node: P.Bool, si: int, r: Restrict) -> SegmentMatches:
         n = self.searcher.segments[si].ndocs
         if not (node.must or node.should or node.filter or node.must_not):
-            return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
+            return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
         for f in node.filter:
             r = self.restrict(f, si, r)
         scoring_not = []
@@ -254,290 +219,29 @@ class _Context:
             else:
                 scoring_not.append(f)
         if r.lo >= r.hi:
-            return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
+            return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
         scored_must = [c for c in node.must if not _is_match_all(c)]
         if scored_must:
             result = self.evaluate(scored_must[0], si, r)
             for c in scored_must[1:]:
                 if not len(result.docs):
                     break
-                result = _intersect(result, self.evaluate(c, si, r))
+                result = intersect(result, self.evaluate(c, si, r))
             if node.should and len(result.docs):
-                result = _add_optional(result, [self.evaluate(c, si, r) for c in node.should])
+                result = add_optional(result, [self.evaluate(c, si, r) for c in node.should])
         elif node.should and not node.must and not node.filter:
-            result = _union([self.evaluate(c, si, r) for c in node.should], n)
+            result = union([self.evaluate(c, si, r) for c in node.should], n)
         else:  # filters (or MatchAll) only, maybe with optional should clauses
-            result = _all_docs(r)
+            result = all_docs(r)
             if node.should:
-                result = _add_optional(result, [self.evaluate(c, si, r) for c in node.should])
+                result = add_optional(result, [self.evaluate(c, si, r) for c in node.should])
         for c in scoring_not:
             if not len(result.docs):
                 break
-            result = _difference(result, self.evaluate(c, si, r).docs)
+            result = difference(result, self.evaluate(c, si, r).docs)
         if node.boost != 1.0:
             result = SegmentMatches(result.docs, result.scores * node.boost)
         return result
-
-
-class _TermLeaf:
-    """One term: its postings slice per segment, its global df and idf."""
-
-    def __init__(self, node: P.Term, ctx: _Context):
-        self.node = node
-        self.ctx = ctx
-        self.fields = _field_indices(node.fields)
-        searcher = ctx.searcher
-        self.slices = []
-        df = 0
-        for seg in searcher.segments:
-            s, e = seg.term_range(node.term)
-            self.slices.append((s, e))
-            if e > s:
-                docs = seg.post_docs[s:e]
-                sel = self._field_filter(seg, s, e)
-                if sel is not None:
-                    docs = docs[sel]
-                df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live[docs]))
-        self.df = df
-        self.idf = idf(df, searcher.doc_count) if df else 0.0
-
-    def _field_filter(self, seg: Segment, s: int, e: int):
-        if self.fields == _ALL_FIELDS:
-            return None
-        sel = seg.post_tf[self.fields[0]][s:e] > 0
-        for fi in self.fields[1:]:
-            sel |= seg.post_tf[fi][s:e] > 0
-        return sel
-
-    def postings(self, si: int, r: Restrict):
-        """(docs, [tf per field]) of the postings allowed by ``r``."""
-        seg = self.ctx.searcher.segments[si]
-        s, e = self.slices[si]
-        if e <= s:
-            return _EMPTY_DOCS, None
-        docs = seg.post_docs[s:e]
-        if r.lo > 0 or r.hi < seg.ndocs:
-            a = int(docs.searchsorted(r.lo))
-            b = int(docs.searchsorted(r.hi))
-            s, e = s + a, s + b
-            docs = docs[a:b]
-        tfs = [seg.post_tf[fi][s:e] for fi in self.fields]
-        keep = self._field_filter(seg, s, e)
-        allowed = r.allowed(docs)
-        if allowed is not None:
-            keep = allowed if keep is None else (keep & allowed)
-        if keep is not None:
-            docs = docs[keep]
-            tfs = [tf[keep] for tf in tfs]
-        return docs, tfs
-
-    def match(self, si: int, r: Restrict) -> SegmentMatches:
-        if self.fields != _ALL_FIELDS:
-            docs, tfs = self.postings(si, r)
-            if not len(docs):
-                return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
-            return SegmentMatches(docs, self.score(si, docs, tfs))
-        # The common case: whole-document terms, scored once per snapshot and scoring (like
-        # the impacts other engines precompute at index time), then sliced per query.
-        seg = self.ctx.searcher.segments[si]
-        s, e = self.slices[si]
-        if e <= s:
-            return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
-        docs = seg.post_docs[s:e]
-        scores = self.ctx.searcher.term_impacts(si, self, s, e)
-        if r.lo > 0 or r.hi < seg.ndocs:
-            a = int(docs.searchsorted(r.lo))
-            b = int(docs.searchsorted(r.hi))
-            docs, scores = docs[a:b], scores[a:b]
-        keep = r.allowed(docs)
-        if keep is not None:
-            docs, scores = docs[keep], scores[keep]
-        if self.node.boost != 1.0:
-            scores = scores * self.node.boost
-        return SegmentMatches(docs, scores)
-
-    def score(self, si: int, docs: np.ndarray, tfs) -> np.ndarray:
-        norms = self.ctx.norms(si)
-        tfn = tfs[0] * norms[self.fields[0]][docs]
-        for tf, fi in zip(tfs[1:], self.fields[1:]):
-            tfn += tf * norms[fi][docs]
-        scores = saturate(tfn, self.ctx.scoring.k1)
-        scores *= self.idf * self.node.boost
-        return scores
-
-    def explain(self, si: int, doc: int, value: float) -> Explanation:
-        docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
-        return _explain_leaf(self, f"term {self.node.term!r}", si, doc, [int(t[0]) for t in tfs], value)
-
-
-class _PhraseLeaf:
-    """A phrase: docs holding all its terms at the right relative positions (within slop)."""
-
-    def __init__(self, node: P.Phrase, ctx: _Context):
-        self.node = node
-        self.ctx = ctx
-        self.fields = _field_indices(node.fields)
-        self.terms = [ctx.leaf(P.Term(t, node.fields)) for t in node.terms]
-        self.idf = sum(t.idf for t in self.terms)
-
-    def postings(self, si: int, r: Restrict):
-        seg = self.ctx.searcher.segments[si]
-        per_term = [t.postings(si, r) for t in self.terms]
-        docs = per_term[0][0]
-        for d, _ in per_term[1:]:
-            docs = np.intersect1d(docs, d, assume_unique=True)
-            if not len(docs):
-                return _EMPTY_DOCS, None
-        if not len(docs):
-            return _EMPTY_DOCS, None
-        anchors = None
-        for (tdocs, _), term, offset in zip(per_term, self.terms, self.node.offsets):
-            keys = _position_keys(seg, term, si, tdocs, docs) - offset
-            if anchors is None:
-                anchors = keys
-            else:
-                anchors = anchors[_near(anchors, keys, self.node.slop)]
-            if not len(anchors):
-                return _EMPTY_DOCS, None
-        # anchors: (doc << 32 | position of the phrase start), one per occurrence.
-        occ_docs = (anchors >> 32).astype(np.int32)
-        occ_field = ((anchors & 0xFFFFFFFF) >> 24).astype(np.int64)
-        found, inverse = np.unique(occ_docs, return_inverse=True)
-        tfs = []
-        for fi in self.fields:
-            tfs.append(np.bincount(inverse, weights=(occ_field == fi), minlength=len(found)))
-        return found, tfs
-
-    def match(self, si: int, r: Restrict) -> SegmentMatches:
-        docs, tfs = self.postings(si, r)
-        if not len(docs):
-            return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
-        return SegmentMatches(docs, _TermLeaf.score(self, si, docs, tfs))
-
-    def explain(self, si: int, doc: int, value: float) -> Explanation:
-        docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
-        name = f"phrase {' '.join(self.node.terms)!r}" + (f"~{self.node.slop}" if self.node.slop else "")
-        return _explain_leaf(self, name, si, doc, [int(t[0]) for t in tfs], value)
-
-
-def _explain_leaf(leaf, name: str, si: int, doc: int, tfs: list[int], value: float) -> Explanation:
-    searcher, scoring = leaf.ctx.searcher, leaf.ctx.scoring
-    seg = searcher.segments[si]
-    df = f"df={leaf.df}" if isinstance(leaf, _TermLeaf) else "sum of the terms' idf"
-    details = [Explanation(leaf.idf, f"idf ({df}, N={searcher.doc_count})")]
-    norms = searcher.weighted_norms(si, scoring)
-    tfn = 0.0
-    for fi, tf in zip(leaf.fields, tfs):
-        fname = TEXT_FIELDS[fi]
-        part = tf * float(norms[fi][doc])
-        tfn += part
-        details.append(
-            Explanation(
-                part,
-                f"{fname}: tf={tf} x weight {scoring.weight(fname):g} / norm "
-                f"(len={int(seg.lengths[fi][doc])}, avglen={searcher.avg_lengths[fi]:.2f}, "
-                f"b={scoring.b_for(fname):g})",
-            )
-        )
-    details.append(Explanation(saturate(tfn, scoring.k1), f"tfn/(tfn+k1), tfn={tfn:.6f}, k1={scoring.k1:g}"))
-    if leaf.node.boost != 1.0:
-        details.append(Explanation(leaf.node.boost, "boost"))
-    return Explanation(value, f"{name} (BM25F)", details)
-
-
-# -- set operations on sorted doc arrays ---------------------------------------------------
-def _union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
-    matches = [m for m in matches if len(m.docs)]
-    if not matches:
-        return SegmentMatches(_EMPTY_DOCS, _EMPTY_SCORES)
-    if len(matches) == 1:
-        return matches[0]
-    total = sum(len(m.docs) for m in matches)
-    if total * 2 >= n:  # measured: dense accumulation beats sorting past ~n/2 postings
-        acc = np.zeros(n, dtype=np.float64)
-        hit = np.zeros(n, dtype=bool)
-        for m in matches:
-            acc[m.docs] += m.scores
-            hit[m.docs] = True
-        docs = np.flatnonzero(hit).astype(np.int32)
-        return SegmentMatches(docs, acc[docs])
-    docs = np.concatenate([m.docs for m in matches])
-    scores = np.concatenate([m.scores for m in matches])
-    order = np.argsort(docs, kind="stable")
-    docs, scores = docs[order], scores[order]
-    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
-    return SegmentMatches(docs[starts], np.add.reduceat(scores, starts))
-
-
-def _intersect(a: SegmentMatches, b: SegmentMatches) -> SegmentMatches:
-    docs, ia, ib = np.intersect1d(a.docs, b.docs, assume_unique=True, return_indices=True)
-    return SegmentMatches(docs.astype(np.int32), a.scores[ia] + b.scores[ib])
-
-
-def _add_optional(base: SegmentMatches, extras: list[SegmentMatches]) -> SegmentMatches:
-    scores = base.scores.copy()
-    for m in extras:
-        if not len(m.docs):
-            continue
-        idx = np.searchsorted(base.docs, m.docs)
-        idx_c = np.minimum(idx, len(base.docs) - 1)
-        found = base.docs[idx_c] == m.docs
-        scores[idx_c[found]] += m.scores[found]
-    return SegmentMatches(base.docs, scores)
-
-
-def _difference(a: SegmentMatches, remove: np.ndarray) -> SegmentMatches:
-    if not len(remove):
-        return a
-    idx = np.minimum(np.searchsorted(remove, a.docs), len(remove) - 1)
-    keep = remove[idx] != a.docs
-    return SegmentMatches(a.docs[keep], a.scores[keep])
-
-
-def _all_docs(r: Restrict) -> SegmentMatches:
-    docs = np.arange(r.lo, max(r.lo, r.hi), dtype=np.int32)
-    keep = r.allowed(docs) if len(docs) else None
-    if keep is not None:
-        docs = docs[keep]
-    return SegmentMatches(docs, np.zeros(len(docs), dtype=np.float64))
-
-
-# -- phrases -----------------------------------------------------------------------------------
-def _position_keys(seg: Segment, term: _TermLeaf, si: int, tdocs: np.ndarray, docs: np.ndarray):
-    """``doc << 32 | field << 24 | position`` for every occurrence of ``term`` in ``docs``."""
-    s, e = term.slices[si]
-    idx = np.searchsorted(seg.post_docs[s:e], docs)  # the wanted postings, within the term
-    tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
-    totals = sum(tfs)
-    term_pos_start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
-    counts = totals[idx]
-    begins = term_pos_start + np.cumsum(totals)[idx] - counts
-    # Gather the position runs of every wanted posting at once.
-    run_offsets = np.cumsum(counts) - counts
-    rel = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(run_offsets, counts)
-    positions = seg.pos[np.repeat(begins, counts) + rel].astype(np.int64)
-    # Within a posting the title's positions come first, then the body's.
-    field_of = np.zeros(len(rel), dtype=np.int64)
-    bound = np.zeros(len(idx), dtype=np.int64)
-    for tf in tfs[:-1]:
-        bound += tf[idx]
-        field_of += rel >= np.repeat(bound, counts)
-    owners = np.repeat(docs.astype(np.int64), counts)
-    if term.fields != _ALL_FIELDS:
-        keep = np.isin(field_of, term.fields)
-        positions, owners, field_of = positions[keep], owners[keep], field_of[keep]
-    return (owners << 32) | (field_of << 24) | positions
-
-
-def _near(anchors: np.ndarray, keys: np.ndarray, slop: int) -> np.ndarray:
-    """Mask of anchors that have a key within ``slop`` positions (keys sorted)."""
-    keys = np.sort(keys)
-    if slop == 0:
-        idx = np.minimum(np.searchsorted(keys, anchors), len(keys) - 1)
-        return keys[idx] == anchors
-    lo = np.searchsorted(keys, anchors - slop)
-    hi = np.searchsorted(keys, anchors + slop, "right")
-    return hi > lo
 
 
 # -- plan utilities ----------------------------------------------------------------------------
@@ -588,10 +292,6 @@ def _has_scoring(node) -> bool:
 
 def _is_match_all(node) -> bool:
     return isinstance(node, P.MatchAll)
-
-
-def _field_indices(fields: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(i for i, f in enumerate(TEXT_FIELDS) if f in fields)
 
 
 def _date_bounds(seg: Segment, node: P.DateRange) -> tuple[int, int]:

@@ -1,0 +1,222 @@
+"""Scoring leaves: a term (its postings slice, df, idf; scores from the snapshot's impacts)
+and a phrase (position joins within slop), each with its explanation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import schema
+from ..index.segment import Segment
+from . import plan as P
+from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
+from .scoring import Explanation, idf, saturate
+
+TEXT_FIELDS = schema.TEXT_FIELDS
+ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
+
+
+class TermLeaf:
+    """One term: its postings slice per segment, its global df and idf."""
+
+    def __init__(self, node: P.Term, ctx):
+        self.node = node
+        self.ctx = ctx
+        self.fields = field_indices(node.fields)
+        searcher = ctx.searcher
+        self.slices = []
+        df = 0
+        for seg in searcher.segments:
+            s, e = seg.term_range(node.term)
+            self.slices.append((s, e))
+            if e > s:
+                docs = seg.post_docs[s:e]
+                sel = self._field_filter(seg, s, e)
+                if sel is not None:
+                    docs = docs[sel]
+                df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live[docs]))
+        self.df = df
+        self.idf = idf(df, searcher.doc_count) if df else 0.0
+
+    def _field_filter(self, seg: Segment, s: int, e: int):
+        if self.fields == ALL_FIELDS:
+            return None
+        sel = seg.post_tf[self.fields[0]][s:e] > 0
+        for fi in self.fields[1:]:
+            sel |= seg.post_tf[fi][s:e] > 0
+        return sel
+
+    def postings(self, si: int, r: Restrict):
+        """(docs, [tf per field]) of the postings allowed by ``r``."""
+        seg = self.ctx.searcher.segments[si]
+        s, e = self.slices[si]
+        if e <= s:
+            return EMPTY_DOCS, None
+        docs = seg.post_docs[s:e]
+        if r.lo > 0 or r.hi < seg.ndocs:
+            a = int(docs.searchsorted(r.lo))
+            b = int(docs.searchsorted(r.hi))
+            s, e = s + a, s + b
+            docs = docs[a:b]
+        tfs = [seg.post_tf[fi][s:e] for fi in self.fields]
+        keep = self._field_filter(seg, s, e)
+        allowed = r.allowed(docs)
+        if allowed is not None:
+            keep = allowed if keep is None else (keep & allowed)
+        if keep is not None:
+            docs = docs[keep]
+            tfs = [tf[keep] for tf in tfs]
+        return docs, tfs
+
+    def match(self, si: int, r: Restrict) -> SegmentMatches:
+        if self.fields != ALL_FIELDS:
+            docs, tfs = self.postings(si, r)
+            if not len(docs):
+                return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
+            return SegmentMatches(docs, self.score(si, docs, tfs))
+        # The common case: whole-document terms, scored once per snapshot and scoring (like
+        # the impacts other engines precompute at index time), then sliced per query.
+        seg = self.ctx.searcher.segments[si]
+        s, e = self.slices[si]
+        if e <= s:
+            return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
+        docs = seg.post_docs[s:e]
+        scores = self.ctx.searcher.term_impacts(si, self, s, e)
+        if r.lo > 0 or r.hi < seg.ndocs:
+            a = int(docs.searchsorted(r.lo))
+            b = int(docs.searchsorted(r.hi))
+            docs, scores = docs[a:b], scores[a:b]
+        keep = r.allowed(docs)
+        if keep is not None:
+            docs, scores = docs[keep], scores[keep]
+        if self.node.boost != 1.0:
+            scores = scores * self.node.boost
+        return SegmentMatches(docs, scores)
+
+    def score(self, si: int, docs: np.ndarray, tfs) -> np.ndarray:
+        norms = self.ctx.norms(si)
+        tfn = tfs[0] * norms[self.fields[0]][docs]
+        for tf, fi in zip(tfs[1:], self.fields[1:]):
+            tfn += tf * norms[fi][docs]
+        scores = saturate(tfn, self.ctx.scoring.k1)
+        scores *= self.idf * self.node.boost
+        return scores
+
+    def explain(self, si: int, doc: int, value: float) -> Explanation:
+        docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
+        return _explain_leaf(self, f"term {self.node.term!r}", si, doc, [int(t[0]) for t in tfs], value)
+
+
+class PhraseLeaf:
+    """A phrase: docs holding all its terms at the right relative positions (within slop)."""
+
+    def __init__(self, node: P.Phrase, ctx):
+        self.node = node
+        self.ctx = ctx
+        self.fields = field_indices(node.fields)
+        self.terms = [ctx.leaf(P.Term(t, node.fields)) for t in node.terms]
+        self.idf = sum(t.idf for t in self.terms)
+
+    def postings(self, si: int, r: Restrict):
+        seg = self.ctx.searcher.segments[si]
+        per_term = [t.postings(si, r) for t in self.terms]
+        docs = per_term[0][0]
+        for d, _ in per_term[1:]:
+            docs = np.intersect1d(docs, d, assume_unique=True)
+            if not len(docs):
+                return EMPTY_DOCS, None
+        if not len(docs):
+            return EMPTY_DOCS, None
+        anchors = None
+        for (tdocs, _), term, offset in zip(per_term, self.terms, self.node.offsets):
+            keys = _position_keys(seg, term, si, tdocs, docs) - offset
+            if anchors is None:
+                anchors = keys
+            else:
+                anchors = anchors[_near(anchors, keys, self.node.slop)]
+            if not len(anchors):
+                return EMPTY_DOCS, None
+        # anchors: (doc << 32 | position of the phrase start), one per occurrence.
+        occ_docs = (anchors >> 32).astype(np.int32)
+        occ_field = ((anchors & 0xFFFFFFFF) >> 24).astype(np.int64)
+        found, inverse = np.unique(occ_docs, return_inverse=True)
+        tfs = []
+        for fi in self.fields:
+            tfs.append(np.bincount(inverse, weights=(occ_field == fi), minlength=len(found)))
+        return found, tfs
+
+    def match(self, si: int, r: Restrict) -> SegmentMatches:
+        docs, tfs = self.postings(si, r)
+        if not len(docs):
+            return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
+        return SegmentMatches(docs, TermLeaf.score(self, si, docs, tfs))
+
+    def explain(self, si: int, doc: int, value: float) -> Explanation:
+        docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
+        name = f"phrase {' '.join(self.node.terms)!r}" + (f"~{self.node.slop}" if self.node.slop else "")
+        return _explain_leaf(self, name, si, doc, [int(t[0]) for t in tfs], value)
+
+
+def _explain_leaf(leaf, name: str, si: int, doc: int, tfs: list[int], value: float) -> Explanation:
+    searcher, scoring = leaf.ctx.searcher, leaf.ctx.scoring
+    seg = searcher.segments[si]
+    df = f"df={leaf.df}" if isinstance(leaf, TermLeaf) else "sum of the terms' idf"
+    details = [Explanation(leaf.idf, f"idf ({df}, N={searcher.doc_count})")]
+    norms = searcher.weighted_norms(si, scoring)
+    tfn = 0.0
+    for fi, tf in zip(leaf.fields, tfs):
+        fname = TEXT_FIELDS[fi]
+        part = tf * float(norms[fi][doc])
+        tfn += part
+        details.append(
+            Explanation(
+                part,
+                f"{fname}: tf={tf} x weight {scoring.weight(fname):g} / norm "
+                f"(len={int(seg.lengths[fi][doc])}, avglen={searcher.avg_lengths[fi]:.2f}, "
+                f"b={scoring.b_for(fname):g})",
+            )
+        )
+    details.append(Explanation(saturate(tfn, scoring.k1), f"tfn/(tfn+k1), tfn={tfn:.6f}, k1={scoring.k1:g}"))
+    if leaf.node.boost != 1.0:
+        details.append(Explanation(leaf.node.boost, "boost"))
+    return Explanation(value, f"{name} (BM25F)", details)
+
+
+def _position_keys(seg: Segment, term: TermLeaf, si: int, tdocs: np.ndarray, docs: np.ndarray):
+    """``doc << 32 | field << 24 | position`` for every occurrence of ``term`` in ``docs``."""
+    s, e = term.slices[si]
+    idx = np.searchsorted(seg.post_docs[s:e], docs)  # the wanted postings, within the term
+    tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
+    totals = sum(tfs)
+    term_pos_start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
+    counts = totals[idx]
+    begins = term_pos_start + np.cumsum(totals)[idx] - counts
+    # Gather the position runs of every wanted posting at once.
+    run_offsets = np.cumsum(counts) - counts
+    rel = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(run_offsets, counts)
+    positions = seg.pos[np.repeat(begins, counts) + rel].astype(np.int64)
+    # Within a posting the title's positions come first, then the body's.
+    field_of = np.zeros(len(rel), dtype=np.int64)
+    bound = np.zeros(len(idx), dtype=np.int64)
+    for tf in tfs[:-1]:
+        bound += tf[idx]
+        field_of += rel >= np.repeat(bound, counts)
+    owners = np.repeat(docs.astype(np.int64), counts)
+    if term.fields != ALL_FIELDS:
+        keep = np.isin(field_of, term.fields)
+        positions, owners, field_of = positions[keep], owners[keep], field_of[keep]
+    return (owners << 32) | (field_of << 24) | positions
+
+
+def _near(anchors: np.ndarray, keys: np.ndarray, slop: int) -> np.ndarray:
+    """Mask of anchors that have a key within ``slop`` positions (keys sorted)."""
+    keys = np.sort(keys)
+    if slop == 0:
+        idx = np.minimum(np.searchsorted(keys, anchors), len(keys) - 1)
+        return keys[idx] == anchors
+    lo = np.searchsorted(keys, anchors - slop)
+    hi = np.searchsorted(keys, anchors + slop, "right")
+    return hi > lo
+
+
+def field_indices(fields: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(i for i, f in enumerate(TEXT_FIELDS) if f in fields)

@@ -1,0 +1,111 @@
+"""What a clause matches in one segment, and the sorted-array set operations that combine
+matches (union with score sums, intersection, optional clauses, difference)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EMPTY_DOCS = np.zeros(0, dtype=np.int32)
+EMPTY_SCORES = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ColumnTest:
+    """A keyword filter applied lazily to candidate docs: ``column[doc] in codes``."""
+
+    column: np.ndarray
+    codes: np.ndarray
+    negate: bool = False
+
+    def allowed(self, docs: np.ndarray) -> np.ndarray:
+        values = self.column[docs]
+        if len(self.codes) == 1:
+            ok = values == self.codes[0]
+        else:
+            ok = np.isin(values, self.codes)
+        return ~ok if self.negate else ok
+
+
+@dataclass
+class Restrict:
+    """Documents a clause may match in one segment: ``[lo, hi)``, and if set, ``mask`` and
+    the column ``tests`` (checked on candidates only, never over the whole segment)."""
+
+    lo: int
+    hi: int
+    mask: np.ndarray | None
+    tests: tuple[ColumnTest, ...] = ()
+
+    def allowed(self, docs: np.ndarray) -> np.ndarray | None:
+        """Boolean mask over ``docs`` (None: all allowed), ignoring the range."""
+        keep = None if self.mask is None else self.mask[docs]
+        for test in self.tests:
+            ok = test.allowed(docs)
+            keep = ok if keep is None else (keep & ok)
+        return keep
+
+
+@dataclass
+class SegmentMatches:
+    """Matching docs of one segment (sorted, unique) with their scores."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+
+def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
+    matches = [m for m in matches if len(m.docs)]
+    if not matches:
+        return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
+    if len(matches) == 1:
+        return matches[0]
+    total = sum(len(m.docs) for m in matches)
+    if total * 2 >= n:  # measured: dense accumulation beats sorting past ~n/2 postings
+        acc = np.zeros(n, dtype=np.float64)
+        hit = np.zeros(n, dtype=bool)
+        for m in matches:
+            acc[m.docs] += m.scores
+            hit[m.docs] = True
+        docs = np.flatnonzero(hit).astype(np.int32)
+        return SegmentMatches(docs, acc[docs])
+    docs = np.concatenate([m.docs for m in matches])
+    scores = np.concatenate([m.scores for m in matches])
+    order = np.argsort(docs, kind="stable")
+    docs, scores = docs[order], scores[order]
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    return SegmentMatches(docs[starts], np.add.reduceat(scores, starts))
+
+
+def intersect(a: SegmentMatches, b: SegmentMatches) -> SegmentMatches:
+    docs, ia, ib = np.intersect1d(a.docs, b.docs, assume_unique=True, return_indices=True)
+    return SegmentMatches(docs.astype(np.int32), a.scores[ia] + b.scores[ib])
+
+
+def add_optional(base: SegmentMatches, extras: list[SegmentMatches]) -> SegmentMatches:
+    scores = base.scores.copy()
+    for m in extras:
+        if not len(m.docs):
+            continue
+        idx = np.searchsorted(base.docs, m.docs)
+        idx_c = np.minimum(idx, len(base.docs) - 1)
+        found = base.docs[idx_c] == m.docs
+        scores[idx_c[found]] += m.scores[found]
+    return SegmentMatches(base.docs, scores)
+
+
+def difference(a: SegmentMatches, remove: np.ndarray) -> SegmentMatches:
+    if not len(remove):
+        return a
+    idx = np.minimum(np.searchsorted(remove, a.docs), len(remove) - 1)
+    keep = remove[idx] != a.docs
+    return SegmentMatches(a.docs[keep], a.scores[keep])
+
+
+def all_docs(r: Restrict) -> SegmentMatches:
+    docs = np.arange(r.lo, max(r.lo, r.hi), dtype=np.int32)
+    keep = r.allowed(docs) if len(docs) else None
+    if keep is not None:
+        docs = docs[keep]
+    return SegmentMatches(docs, np.zeros(len(docs), dtype=np.float64))
