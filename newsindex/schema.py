@@ -41,11 +41,17 @@ def keyword_words(value: str) -> list[str]:
 WORD_MATCHED = frozenset({"author"})
 
 
+def keyword_keys(value: str, field: str) -> set[str]:
+    """The normalized query keys that match a stored keyword value of ``field``."""
+    keys = {normalize_keyword(value)}
+    if field in WORD_MATCHED:
+        keys.update(keyword_words(value))
+    return keys
+
+
 def keyword_matches(value: str, key: str, field: str = "author") -> bool:
     """Whether a stored keyword value of ``field`` matches a normalized query key."""
-    if normalize_keyword(value) == key:
-        return True
-    return field in WORD_MATCHED and key in keyword_words(value)
+    return key in keyword_keys(value, field)
 
 
 def day_number(day: _dt.date | None) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..article import Article
 from ..errors import IndexCorruptError
-from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, WORD_MATCHED, keyword_words, normalize_keyword
+from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from .arrays import ArrayFile
 from .docstore import DocStore
 from .strtable import StringTable
@@ -87,9 +87,7 @@ class Segment:
         (see :func:`~newsindex.schema.keyword_matches`)."""
         index = self._keyword_index.get(kname)
         if index is None:
-            index = self._keyword_index[kname] = _keyword_index(
-                self.keyword_values(kname), kname in WORD_MATCHED
-            )
+            index = self._keyword_index[kname] = _keyword_index(self.keyword_values(kname), kname)
         found = sorted({code for key in keys for code in index.get(key, ())})
         return np.asarray(found, dtype=np.int32)
 
@@ -97,12 +95,11 @@ class Segment:
         self.store.close()
 
 
-def _keyword_index(values: list[str], by_word: bool) -> dict[str, list[int]]:
-    """normalized key -> codes, for whole values (and each of their words if ``by_word``)."""
+def _keyword_index(values: list[str], kname: str) -> dict[str, list[int]]:
+    """normalized query key -> codes of the values it matches."""
     index: dict[str, list[int]] = {}
     for code, value in enumerate(values):
-        keys = {normalize_keyword(value), *(keyword_words(value) if by_word else ())}
-        for key in keys:
+        for key in keyword_keys(value, kname):
             index.setdefault(key, []).append(code)
     return index
 
