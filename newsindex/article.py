@@ -43,24 +43,12 @@ class Article:
 
     def __post_init__(self) -> None:
         _check_id(self.id)
-        for name in OPTIONAL_STRINGS:
-            value = getattr(self, name)
-            if value is None:
-                if name in TEXT_FIELDS:
-                    object.__setattr__(self, name, "")
-                continue
-            if type(value) is not str and not isinstance(value, str):
-                raise ArticleError(
-                    f"field {name!r} must be a string, got {type(value).__name__}", field=name
-                )
-            if not value.isascii():
-                _check_encodable(value, name)
-            if len(value) > MAX_FIELD_CHARS:
-                raise ArticleError(
-                    f"field {name!r} has {len(value):,} characters, over the limit of "
-                    f"{MAX_FIELD_CHARS:,}",
-                    field=name,
-                )
+        values = (self.title, self.body, self.source, self.section, self.author, self.url)
+        for name, value in zip(OPTIONAL_STRINGS, values):
+            # The common case (ASCII text of sane size) costs three C calls; anything else
+            # takes the careful path that knows every error message.
+            if type(value) is not str or len(value) > MAX_FIELD_CHARS or not value.isascii():
+                _check_optional_string(self, name, value)
         if self.date is not None and not isinstance(self.date, _dt.date):
             raise ArticleError(
                 f"field 'date' must be a date or datetime, got {type(self.date).__name__}",
@@ -79,8 +67,8 @@ class Article:
             return data
         if not isinstance(data, Mapping):
             raise ArticleError(f"an article must be a mapping, got {type(data).__name__}")
-        unknown = set(data) - set(ARTICLE_FIELDS)
-        if unknown:
+        if not _KNOWN_FIELDS.issuperset(data):
+            unknown = set(data) - _KNOWN_FIELDS
             names = sorted(map(str, unknown))
             shown = ", ".join(n[:40] for n in names[:5])
             more = f" and {len(names) - 5:,} more" if len(names) > 5 else ""
@@ -138,6 +126,28 @@ def parse_date(value: Any) -> _dt.date | None:
     )
 
 
+_KNOWN_FIELDS = frozenset(ARTICLE_FIELDS)
+
+
+def _check_optional_string(article: Article, name: str, value: Any) -> None:
+    if value is None:
+        if name in TEXT_FIELDS:
+            object.__setattr__(article, name, "")
+        return
+    if not isinstance(value, str):
+        raise ArticleError(
+            f"field {name!r} must be a string, got {type(value).__name__}", field=name
+        )
+    if not value.isascii():
+        _check_encodable(value, name)
+    if len(value) > MAX_FIELD_CHARS:
+        raise ArticleError(
+            f"field {name!r} has {len(value):,} characters, over the limit of "
+            f"{MAX_FIELD_CHARS:,}",
+            field=name,
+        )
+
+
 def _check_encodable(value: str, name: str) -> None:
     """Lone surrogates (e.g. JSON "\\ud800") cannot be stored as UTF-8: refuse them here, naming
     the field, rather than fail the whole commit later."""
@@ -174,20 +184,40 @@ def _check_extra(extra: Any) -> None:
         )
     for key, value in extra.items():
         kind = type(value)
-        if kind in _SCALARS and type(key) is str:
-            if kind is str and not value.isascii():
-                _check_encodable(value, f"extra.{key}")
-            continue
-        if not isinstance(key, str):
-            raise ArticleError(f"field 'extra' has a non-string key {key!r}", field="extra")
-        # set(map(type, ...)) keeps the check at C speed for the long lists news feeds carry.
-        if kind in (list, tuple) and set(map(type, value)) <= _SCALARS:
-            for item in value:
-                if type(item) is str and not item.isascii():
-                    _check_encodable(item, f"extra.{key}")
-            continue
-        raise ArticleError(
-            f"field 'extra.{key}' must be a string, number or list of them, "
-            f"got {kind.__name__}",
-            field=f"extra.{key}",
-        )
+        if type(key) is str:
+            if kind is str:
+                if not value.isascii():
+                    _check_encodable(value, f"extra.{key}")
+                continue
+            if kind is list:
+                # join() succeeds only on a list of strings: one C call checks the types
+                # and yields the text whose ASCII-ness covers every item.
+                try:
+                    if "".join(value).isascii():
+                        continue
+                except TypeError:
+                    pass
+            elif kind in _SCALARS:
+                continue
+        _check_extra_value(key, value)
+
+
+def _check_extra_value(key: Any, value: Any) -> None:
+    kind = type(value)
+    if not isinstance(key, str):
+        raise ArticleError(f"field 'extra' has a non-string key {key!r}", field="extra")
+    if kind in _SCALARS:
+        if kind is str and not value.isascii():
+            _check_encodable(value, f"extra.{key}")
+        return
+    # set(map(type, ...)) keeps the check at C speed for the long lists news feeds carry.
+    if kind in (list, tuple) and set(map(type, value)) <= _SCALARS:
+        for item in value:
+            if type(item) is str and not item.isascii():
+                _check_encodable(item, f"extra.{key}")
+        return
+    raise ArticleError(
+        f"field 'extra.{key}' must be a string, number or list of them, "
+        f"got {kind.__name__}",
+        field=f"extra.{key}",
+    )

@@ -23,6 +23,12 @@ def test_from_dict_parses_iso_dates_and_fills_defaults():
         ({"id": "1", "tittle": "typo"}, "tittle", "unknown field(s) tittle"),
         ({"id": "1", "extra": {"k": {"nested": 1}}}, "extra.k", "must be a string, number or list"),
         ({"id": ["1"]}, "id", "must be a string, got list"),
+        ({"id": "1", "extra": {"tags": ["a", {"b": 1}]}}, "extra.tags", "must be a string, number"),
+        ({"id": "1", "extra": {"tags": ["ok", "bad\ud800"]}}, "extra.tags", "not valid Unicode"),
+        ({"id": "1", "extra": {"k": "bad\udfff"}}, "extra.k", "not valid Unicode"),
+        ({"id": "1", "extra": {3: "x"}}, "extra", "non-string key 3"),
+        ({"id": "1", "body": "caf\u00e9 \ud800"}, "body", "not valid Unicode"),
+        ({"id": "1", "url": 3.5}, "url", "must be a string, got float"),
     ],
 )
 def test_invalid_articles_name_the_field(data, field, words):
@@ -30,6 +36,17 @@ def test_invalid_articles_name_the_field(data, field, words):
         Article.from_dict(data)
     assert err.value.field == field
     assert words in str(err.value)
+
+
+def test_extra_accepts_strings_numbers_and_lists_of_them():
+    extra = {"tags": ["Türkiye", "a"], "mixed": ["a", 1, 2.5, None, True], "t": ("x", 1),
+             "n": 3, "f": 0.5, "b": False, "none": None, "empty": [], "s": "café"}
+    assert dict(Article.from_dict({"id": "1", "extra": extra}).extra) == extra
+
+
+def test_missing_text_fields_become_empty_strings():
+    a = Article(id="1", title=None, body=None)
+    assert a.title == "" and a.body == ""
 
 
 def test_to_dict_round_trips():
