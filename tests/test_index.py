@@ -45,6 +45,24 @@ def test_create_add_search_and_read_back(tmp_path):
     assert "seed" in ix and "nope" not in ix
 
 
+def test_stored_text_round_trips_exactly_ascii_or_not(tmp_path):
+    """Stored blocks are ASCII JSON unless they hold non-ASCII text: both read back the same,
+    including text that itself looks like a JSON escape."""
+    texts = {
+        "plain": "Plain ASCII news, with a literal \\u00e9 that is not an escape.",
+        "accents": "Türkiye: İstanbul café, Ελλάδα, 東京, emoji 📰",
+        "mixed": "C:\\path\\u and \u00e9\n\"quoted\"\t",
+    }
+    ix = Index.create(tmp_path / "idx")
+    for key, text in texts.items():  # one commit each: each text gets a block of its own
+        with ix.writer() as w:
+            w.add({"id": key, "title": text[:20], "body": text, "extra": {"k": [text]}})
+    ix = Index.open(tmp_path / "idx")
+    for key, text in texts.items():
+        art = ix.get(key)
+        assert (art.title, art.body, art.extra["k"]) == (text[:20], text, [text])
+
+
 def test_create_refuses_an_existing_index_and_open_needs_one(tmp_path):
     Index.create(tmp_path / "idx")
     with pytest.raises(IndexExistsError):

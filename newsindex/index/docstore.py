@@ -30,7 +30,12 @@ def write_store(path: Path, articles: Sequence[Article]) -> tuple[np.ndarray, di
     with open(path, "wb") as fh:
         for start in range(0, len(articles), BLOCK_DOCS):
             rows = [_row(a) for a in articles[start : start + BLOCK_DOCS]]
-            block = compress(json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+            # ASCII-escaped JSON encodes ~1.5x faster; a block with non-ASCII text is redone as
+            # UTF-8, where \u escapes would bloat it (readers take either).
+            text = json.dumps(rows)
+            if "\\u" in text:
+                text = json.dumps(rows, ensure_ascii=False)
+            block = compress(text.encode("utf-8"))
             fh.write(block)
             crc = zlib.crc32(block, crc)
             offsets.append(offsets[-1] + len(block))
