@@ -41,9 +41,23 @@ class Vocabulary:
             return list(map(cache.__getitem__, tokens))
         except KeyError:
             pass
-        # Only the tokens this cache has not seen need analysis; the set difference finds them
-        # at C speed instead of a Python loop over every token of the text.
-        for token in set(tokens).difference(cache):
-            term = analyzer.normalize(token)
-            cache[token] = STOP if term is None else self.term_id(term)
-        return list(map(cache.__getitem__, tokens))
+        # A text with unseen tokens (most texts early in a batch have a few): find just those,
+        # at C speed (a search for None), rather than analyze a set of the whole text.
+        ids = list(map(cache.get, tokens))
+        self._fill(ids, tokens, cache, analyzer)
+        return ids
+
+    def _fill(self, ids: list, tokens: list[str], cache: dict[str, int], analyzer: Analyzer):
+        index = ids.index
+        i = index(None)
+        while True:
+            token = tokens[i]
+            tid = cache.get(token)
+            if tid is None:
+                term = analyzer.normalize(token)
+                tid = cache[token] = STOP if term is None else self.term_id(term)
+            ids[i] = tid
+            try:
+                i = index(None, i + 1)
+            except ValueError:
+                return
