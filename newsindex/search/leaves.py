@@ -3,13 +3,15 @@ and a phrase (position joins within slop), each with its explanation."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .. import schema
 from ..index.segment import Segment
 from . import plan as P
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
-from .scoring import Explanation, idf, saturate
+from .scoring import Explanation, saturate
 
 TEXT_FIELDS = schema.TEXT_FIELDS
 ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
@@ -22,28 +24,10 @@ class TermLeaf:
         self.node = node
         self.ctx = ctx
         self.fields = field_indices(node.fields)
-        searcher = ctx.searcher
-        self.slices = []
-        df = 0
-        for seg in searcher.segments:
-            s, e = seg.term_range(node.term)
-            self.slices.append((s, e))
-            if e > s:
-                docs = seg.post_docs[s:e]
-                sel = self._field_filter(seg, s, e)
-                if sel is not None:
-                    docs = docs[sel]
-                df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live[docs]))
-        self.df = df
-        self.idf = idf(df, searcher.doc_count) if df else 0.0
+        self.slices, self.df, self.idf = ctx.searcher.term_stats(node.term, self.fields)
 
     def _field_filter(self, seg: Segment, s: int, e: int):
-        if self.fields == ALL_FIELDS:
-            return None
-        sel = seg.post_tf[self.fields[0]][s:e] > 0
-        for fi in self.fields[1:]:
-            sel |= seg.post_tf[fi][s:e] > 0
-        return sel
+        return field_filter(seg, self.fields, s, e)
 
     def postings(self, si: int, r: Restrict):
         """(docs, [tf per field]) of the postings allowed by ``r``."""
@@ -218,5 +202,16 @@ def _near(anchors: np.ndarray, keys: np.ndarray, slop: int) -> np.ndarray:
     return hi > lo
 
 
+@lru_cache(maxsize=64)
 def field_indices(fields: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(i for i, f in enumerate(TEXT_FIELDS) if f in fields)
+
+
+def field_filter(seg: Segment, fields: tuple[int, ...], s: int, e: int):
+    """Mask of the postings ``[s, e)`` with an occurrence in one of ``fields`` (None: all)."""
+    if fields == ALL_FIELDS:
+        return None
+    sel = seg.post_tf[fields[0]][s:e] > 0
+    for fi in fields[1:]:
+        sel |= seg.post_tf[fi][s:e] > 0
+    return sel

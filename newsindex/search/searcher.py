@@ -17,7 +17,7 @@ from ..config import Scoring
 from ..index.segment import Segment
 from ..schema import NO_DATE, TEXT_FIELDS
 from . import plan as P
-from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf
+from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf, field_filter
 from .matches import (
     EMPTY_DOCS,
     EMPTY_SCORES,
@@ -30,10 +30,12 @@ from .matches import (
     intersect,
     union,
 )
-from .scoring import Explanation, length_norm, saturate
+from .scoring import Explanation, idf, length_norm, saturate
 
 #: Memory for per-term score arrays kept by a snapshot (cleared when full).
 IMPACT_CACHE_BYTES = 256 * 1024 * 1024
+#: Terms whose postings slices and df a snapshot keeps (cleared when full).
+TERM_STATS_CACHE_SIZE = 100_000
 
 
 class Searcher:
@@ -53,6 +55,7 @@ class Searcher:
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
         self._impacts: dict[tuple, np.ndarray] = {}
         self._impact_bytes = 0
+        self._term_stats: dict[tuple, tuple] = {}
 
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
@@ -69,6 +72,32 @@ class Searcher:
                 self._norms.clear()
             self._norms[key] = cached
         return cached
+
+    def term_stats(self, term: str, fields: tuple[int, ...]) -> tuple[tuple, int, float]:
+        """(postings slice per segment, df over live docs, idf) of ``term`` in ``fields``.
+
+        Kept per snapshot: they depend on nothing else, and working them out is most of the
+        fixed cost of a term in a short query.
+        """
+        key = (term, fields)
+        found = self._term_stats.get(key)
+        if found is None:
+            slices = []
+            df = 0
+            for seg in self.segments:
+                s, e = seg.term_range(term)
+                slices.append((s, e))
+                if e > s:
+                    docs = seg.post_docs[s:e]
+                    sel = field_filter(seg, fields, s, e)
+                    if sel is not None:
+                        docs = docs[sel]
+                    df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live[docs]))
+            found = (tuple(slices), df, idf(df, self.doc_count) if df else 0.0)
+            if len(self._term_stats) >= TERM_STATS_CACHE_SIZE:
+                self._term_stats.clear()
+            self._term_stats[key] = found
+        return found
 
     def term_impacts(self, si: int, leaf: "TermLeaf", s: int, e: int) -> np.ndarray:
         """Unboosted scores of the postings ``[s, e)`` of a whole-document term (read-only)."""
