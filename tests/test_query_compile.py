@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsindex.analysis import Analyzer
 from newsindex.errors import ConfigError, QuerySyntaxError
@@ -256,3 +258,31 @@ def test_compile_query_is_parse_then_compile():
     with pytest.raises(QuerySyntaxError):
         compile_query("aleppo AND", analyzers=ANALYZERS)
     assert compile_query("aleppo AND", lenient=True, analyzers=ANALYZERS) == Term("aleppo")
+
+
+_digits = st.text(st.sampled_from("0123456789"), min_size=1, max_size=5)
+_day_like = st.one_of(
+    st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).map(lambda d: d.isoformat()),
+    st.builds(lambda y, m, d: f"{y}-{m}-{d}", _digits, _digits, _digits),
+    st.sampled_from(["", "2016", "2016-02", "today", "1987-02-29", "0000-01-01", "１９８７-01-01"]),
+)
+_range_like = st.one_of(
+    st.builds(lambda a, b: f"{a}..{b}", _day_like, _day_like),
+    _day_like,
+    st.builds(lambda op, a: op + a, st.sampled_from([">", ">=", "<", "<=", "..."]), _day_like),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(spec=_range_like, today=st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)))
+def test_resolve_equals_the_parsed_spec(spec, today):
+    """``resolve`` reads plain day ranges without the DateSpec parser: same days, same errors."""
+    from newsindex.querylang.dates import DateSpecError, parse_spec
+
+    try:
+        expected = parse_spec(spec).resolve(today)
+    except DateSpecError:
+        with pytest.raises(DateSpecError):
+            resolve(spec, today)
+    else:
+        assert resolve(spec, today) == expected

@@ -22,6 +22,7 @@ from ..schema import day_number
 
 _POINT = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _LAST = re.compile(r"last-(\d{1,6})([dwmy])")
+_DAY_RANGE = re.compile(r"(?:(\d{4})-(\d{2})-(\d{2}))?\.\.(?:(\d{4})-(\d{2})-(\d{2}))?")
 EXPECTED = (
     "expected a date such as 2016, 2016-11, 2016-11-09, 2016-11-01..2016-11-30, >=2016-11-01, "
     "<2017, today, yesterday or last-7d (d, w, m, y)"
@@ -164,6 +165,28 @@ def parse_spec(spec: str) -> DateSpec:
     return parsed
 
 
-def resolve(spec: str, today: _dt.date) -> tuple[int | None, int | None]:
-    """Inclusive (start, end) day numbers of a date value, ``today`` anchoring relative dates."""
-    return parse_spec(spec).resolve(today)
+def resolve(spec: str, today: _dt.date | None) -> tuple[int | None, int | None]:
+    """Inclusive (start, end) day numbers of a date value, ``today`` (None: the system date)
+    anchoring relative dates."""
+    days = _day_range(spec)
+    if days is not None:
+        return days
+    return parse_spec(spec).resolve(today or _dt.date.today())
+
+
+def _day_range(spec: str) -> tuple[int | None, int | None] | None:
+    """``YYYY-MM-DD..YYYY-MM-DD`` (either end may be left out), the shape programs send, read
+    without building a DateSpec; None for anything else, or anything wrong (the general path
+    then says what)."""
+    m = _DAY_RANGE.fullmatch(spec)
+    if m is None or not (m.group(1) or m.group(4)):
+        return None
+    y1, m1, d1, y2, m2, d2 = m.groups()
+    try:
+        start = day_number(_dt.date(int(y1), int(m1), int(d1))) if y1 else None
+        end = day_number(_dt.date(int(y2), int(m2), int(d2))) if y2 else None
+    except ValueError:
+        return None
+    if start is not None and end is not None and end < start:
+        return None
+    return start, end

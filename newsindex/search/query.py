@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from functools import lru_cache, partial
 from itertools import islice
 from typing import Callable, Mapping
 
@@ -34,10 +35,14 @@ def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:
     return list(islice(filter(None, map(analyzer.normalize, tokens)), PLAIN_MAX_TERMS))
 
 
+# Plan nodes are immutable, so queries share them: a frozen dataclass costs ~1 us to build.
+_term_node = lru_cache(maxsize=4096)(partial(P.Term, fields=TEXT_FIELDS))
+
+
 def _words_plan(terms: list[str], default_operator: str) -> P.Node:
     if not terms:
         return P.MatchNone()
-    clauses = tuple(P.Term(t, TEXT_FIELDS) for t in terms)
+    clauses = tuple(map(_term_node, terms))
     return P.Bool(must=clauses) if default_operator == "and" else P.Bool(should=clauses)
 
 
@@ -63,7 +68,7 @@ def _simple_plan(query: str, analyzer: Analyzer, default_operator: str, today) -
             from ..querylang.dates import resolve
 
             try:
-                start, end = resolve(m.group(3).lower(), today or _dt.date.today())
+                start, end = resolve(m.group(3).lower(), today)
             except ValueError:
                 return None  # the parser reports it, with its position
             filters.append(P.DateRange(start, end))
@@ -73,7 +78,7 @@ def _simple_plan(query: str, analyzer: Analyzer, default_operator: str, today) -
     if not terms:
         return P.Bool(filter=tuple(filters)) if not words else None
     if len(terms) == 1:
-        return P.Bool(must=(P.Term(terms[0], TEXT_FIELDS),), filter=tuple(filters))
+        return P.Bool(must=(_term_node(terms[0]),), filter=tuple(filters))
     return P.Bool(must=(_words_plan(terms, default_operator),), filter=tuple(filters))
 
 
