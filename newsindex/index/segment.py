@@ -13,6 +13,9 @@ from .arrays import ArrayFile
 from .docstore import DocStore
 from .strtable import StringTable
 
+#: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
+_KEYWORD_CODES_CACHE_SIZE = 4096
+
 
 class Segment:
     """One immutable segment as of one commit (its deletions are those of that commit)."""
@@ -48,6 +51,7 @@ class Segment:
             self.live = live
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
+        self._keyword_codes: dict[tuple, np.ndarray] = {}
 
     @property
     def nlive(self) -> int:
@@ -85,11 +89,20 @@ class Segment:
     def keyword_codes_for(self, kname: str, keys) -> np.ndarray:
         """Codes of column ``kname`` whose value matches one of the normalized ``keys``
         (see :func:`~newsindex.schema.keyword_matches`)."""
+        if not isinstance(keys, frozenset):  # a hand-built plan may pass any collection
+            keys = frozenset(keys)
+        cached = self._keyword_codes.get((kname, keys))
+        if cached is not None:
+            return cached
         index = self._keyword_index.get(kname)
         if index is None:
             index = self._keyword_index[kname] = _keyword_index(self.keyword_values(kname), kname)
-        found = sorted({code for key in keys for code in index.get(key, ())})
-        return np.asarray(found, dtype=np.int32)
+        found = np.asarray(sorted({code for key in keys for code in index.get(key, ())}), dtype=np.int32)
+        found.flags.writeable = False  # shared by every query with these keys
+        if len(self._keyword_codes) >= _KEYWORD_CODES_CACHE_SIZE:
+            self._keyword_codes.clear()
+        self._keyword_codes[(kname, keys)] = found
+        return found
 
     def close(self) -> None:
         self.store.close()

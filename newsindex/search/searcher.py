@@ -278,31 +278,36 @@ def _normalize(node):
     """Merge repeated identical should-leaves into one with a multiplied boost."""
     if not isinstance(node, P.Bool):
         return node
-    if not (node.must or node.filter or node.must_not) and all(
-        type(c) is P.Term for c in node.should
-    ):
-        if len(set(node.should)) == len(node.should):  # the plain-words fast path
-            return node
-    should = [_normalize(c) for c in node.should]
-    counts = Counter(c for c in should if isinstance(c, P.SCORING))
-    merged = []
-    seen = set()
-    for c in should:
-        if isinstance(c, P.SCORING):
-            if c in seen:
-                continue
-            seen.add(c)
-            k = counts[c]
-            if k > 1:
-                c = type(c)(**{**c.__dict__, "boost": c.boost * k})
-        merged.append(c)
-    return P.Bool(
-        must=tuple(_normalize(c) for c in node.must),
-        should=tuple(merged),
-        filter=tuple(_normalize(c) for c in node.filter),
-        must_not=tuple(_normalize(c) for c in node.must_not),
-        boost=node.boost,
-    )
+    must, filter_, must_not = _normalized(node.must), _normalized(node.filter), _normalized(node.must_not)
+    should = _normalized(node.should)
+    scoring = [c for c in should if isinstance(c, P.SCORING)]
+    if len(scoring) > 1 and len(set(scoring)) < len(scoring):
+        counts = Counter(scoring)
+        merged = []
+        seen = set()
+        for c in should:
+            if isinstance(c, P.SCORING):
+                if c in seen:
+                    continue
+                seen.add(c)
+                k = counts[c]
+                if k > 1:
+                    c = type(c)(**{**c.__dict__, "boost": c.boost * k})
+            merged.append(c)
+        should = tuple(merged)
+    if must is node.must and should is node.should and filter_ is node.filter and must_not is node.must_not:
+        return node  # most plans need no change: rebuilding them is a few us per query
+    return P.Bool(must=must, should=should, filter=filter_, must_not=must_not, boost=node.boost)
+
+
+def _normalized(clauses: tuple) -> tuple:
+    """``clauses`` normalized, as a tuple; the same tuple when no clause changes."""
+    if type(clauses) is not tuple:  # a hand-built plan may hold lists
+        return tuple(map(_normalize, clauses))
+    if not any(isinstance(c, P.Bool) for c in clauses):
+        return clauses
+    out = tuple(map(_normalize, clauses))
+    return clauses if all(a is b for a, b in zip(out, clauses)) else out
 
 
 def _leaves(node):
