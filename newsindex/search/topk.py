@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import numpy as np
 
 SORTS = ("relevance", "date", "oldest")
+#: Up to this many candidates, the final order is a Python sort of tuples: on a page of hits
+#: that beats a dozen numpy calls on tiny arrays.
+_PYTHON_SORT_MAX = 64
 
 
 def select(matches_by_segment: Iterable, segments, k: int, sort: str):
@@ -14,7 +18,7 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
 
     Ties on score go to the newer article, so equal scores list news newest first.
     """
-    cand_seg, cand_doc, cand_score, cand_day = [], [], [], []
+    cands = []
     total = 0
     for si, m in matches_by_segment:
         n = len(m.docs)
@@ -28,24 +32,43 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
                 sel = np.flatnonzero(scores >= kth)
                 if len(sel) > k:  # ties at the boundary: keep the newest (highest doc ids)
                     sel = sel[np.lexsort((-docs[sel], -scores[sel]))[:k]]
+                docs, scores = docs[sel], scores[sel]
             elif sort == "date":
-                sel = np.arange(n - k, n)
+                docs, scores = docs[n - k :], scores[n - k :]
             else:
-                sel = np.arange(k)
-            docs, scores = docs[sel], scores[sel]
-        cand_seg.append(np.full(len(docs), si, dtype=np.int64))
-        cand_doc.append(docs.astype(np.int64))
-        cand_score.append(scores)
-        cand_day.append(segments[si].dates[docs].astype(np.int64))
-    if not cand_seg:
+                docs, scores = docs[:k], scores[:k]
+        cands.append((si, docs, scores, segments[si].dates[docs]))
+    if not cands:
         return [], total
-    if len(cand_seg) == 1:
-        seg, doc, score, day = cand_seg[0], cand_doc[0], cand_score[0], cand_day[0]
-    else:
-        seg = np.concatenate(cand_seg)
-        doc = np.concatenate(cand_doc)
-        score = np.concatenate(cand_score)
-        day = np.concatenate(cand_day)
+    if sum(len(c[1]) for c in cands) <= _PYTHON_SORT_MAX:
+        picked = _python_order(cands, k, sort)
+        if picked is not None:
+            return picked, total
+    return _numpy_order(cands, k, sort), total
+
+
+def _python_order(cands, k: int, sort: str):
+    """The same orders as _numpy_order's lexsorts ((segment, doc) is unique, so no ties are
+    left); None when a score is NaN, which only numpy orders consistently."""
+    rows = []
+    for si, docs, scores, days in cands:
+        rows.extend(zip(scores.tolist(), days.tolist(), [si] * len(docs), docs.tolist()))
+    if math.isnan(sum(r[0] for r in rows)):
+        return None
+    if sort == "relevance":  # score, day, segment, doc: all descending
+        rows.sort(reverse=True)
+    elif sort == "date":  # day, score, segment, doc: all descending
+        rows.sort(key=lambda r: (r[1], r[0], r[2], r[3]), reverse=True)
+    else:  # day ascending, score descending, segment and doc ascending
+        rows.sort(key=lambda r: (r[1], -r[0], r[2], r[3]))
+    return [(si, doc, score) for score, _, si, doc in rows[:k]]
+
+
+def _numpy_order(cands, k: int, sort: str):
+    seg = np.concatenate([np.full(len(c[1]), c[0], dtype=np.int64) for c in cands])
+    doc = np.concatenate([c[1].astype(np.int64) for c in cands])
+    score = np.concatenate([c[2] for c in cands])
+    day = np.concatenate([c[3].astype(np.int64) for c in cands])
     if sort == "relevance":
         order = np.lexsort((-doc, -seg, -day, -score))
     elif sort == "date":
@@ -53,4 +76,4 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
     else:
         order = np.lexsort((doc, seg, -score, day))
     order = order[:k]
-    return list(zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist())), total
+    return list(zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist()))
