@@ -280,7 +280,7 @@ def _normalize(node):
         return node
     must, filter_, must_not = _normalized(node.must), _normalized(node.filter), _normalized(node.must_not)
     should = _normalized(node.should)
-    scoring = [c for c in should if isinstance(c, P.SCORING)]
+    scoring = [c for c in should if isinstance(c, P.SCORING)] if len(should) > 1 else ()
     if len(scoring) > 1 and len(set(scoring)) < len(scoring):
         counts = Counter(scoring)
         merged = []
@@ -302,12 +302,16 @@ def _normalize(node):
 
 def _normalized(clauses: tuple) -> tuple:
     """``clauses`` normalized, as a tuple; the same tuple when no clause changes."""
-    if type(clauses) is not tuple:  # a hand-built plan may hold lists
-        return tuple(map(_normalize, clauses))
-    if not any(isinstance(c, P.Bool) for c in clauses):
-        return clauses
+    if type(clauses) is tuple:  # (a hand-built plan may hold lists)
+        for c in clauses:
+            if isinstance(c, P.Bool):
+                break
+        else:
+            return clauses
     out = tuple(map(_normalize, clauses))
-    return clauses if all(a is b for a, b in zip(out, clauses)) else out
+    if type(clauses) is tuple and all(a is b for a, b in zip(out, clauses)):
+        return clauses
+    return out
 
 
 def _leaves(node):
