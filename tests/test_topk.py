@@ -44,5 +44,5 @@ def test_python_and_numpy_orders_agree(data, k, sort):
     finally:
         topk._PYTHON_SORT_MAX = saved
     assert fast[1] == slow[1]
-    assert [(si, doc) for si, doc, _ in fast[0]] == [(si, doc) for si, doc, _ in slow[0]]
-    np.testing.assert_array_equal([s for *_, s in fast[0]], [s for *_, s in slow[0]])
+    assert [(si, doc, day) for si, doc, _, day in fast[0]] == [(si, doc, day) for si, doc, _, day in slow[0]]
+    np.testing.assert_array_equal([r[2] for r in fast[0]], [r[2] for r in slow[0]])

@@ -323,23 +323,14 @@ class Index:
         return None
 
     def _hits(
-        self, picked: list[tuple[int, int, float]], offset: int, highlighter: LazyHighlighter
+        self, picked: list[tuple[int, int, float, int]], offset: int, highlighter: LazyHighlighter
     ) -> list[Hit]:
         segments = self._searcher.segments
-        hits = []
-        for rank, (si, doc, score) in enumerate(picked, start=offset + 1):
-            seg = segments[si]
-            hits.append(
-                Hit(
-                    id=seg.ids[doc],
-                    score=score,
-                    rank=rank,
-                    date_day=int(seg.dates[doc]),
-                    _load=partial(seg.article, doc),
-                    _highlighter=highlighter,
-                )
-            )
-        return hits
+        # Positional arguments: a page of hits is built on every search.
+        return [
+            Hit(segments[si].ids[doc], score, rank, day, partial(segments[si].article, doc), None, highlighter)
+            for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
+        ]
 
 
 def _check_page(limit: int, offset: int, sort: str) -> None:

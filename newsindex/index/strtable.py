@@ -52,7 +52,7 @@ class StringTable:
         return self.size
 
     def __getitem__(self, i: int) -> str:
-        return self.raw(i).decode("utf-8")
+        return str(self._raw[self._starts[i] : self._starts[i + 1]], "utf-8")
 
     def raw(self, i: int) -> bytes:
         return bytes(self._raw[self._starts[i] : self._starts[i + 1]])

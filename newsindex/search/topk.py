@@ -14,7 +14,7 @@ _PYTHON_SORT_MAX = 64
 
 
 def select(matches_by_segment: Iterable, segments, k: int, sort: str):
-    """The best ``k`` (segment index, doc, score) of all segments and the total match count.
+    """The best ``k`` (segment index, doc, score, day) of all segments and the total match count.
 
     Ties on score go to the newer article, so equal scores list news newest first.
     """
@@ -61,7 +61,7 @@ def _python_order(cands, k: int, sort: str):
         rows.sort(key=lambda r: (r[1], r[0], r[2], r[3]), reverse=True)
     else:  # day ascending, score descending, segment and doc ascending
         rows.sort(key=lambda r: (r[1], -r[0], r[2], r[3]))
-    return [(si, doc, score) for score, _, si, doc in rows[:k]]
+    return [(si, doc, score, day) for score, day, si, doc in rows[:k]]
 
 
 def _numpy_order(cands, k: int, sort: str):
@@ -76,4 +76,4 @@ def _numpy_order(cands, k: int, sort: str):
     else:
         order = np.lexsort((doc, seg, -score, day))
     order = order[:k]
-    return list(zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist()))
+    return list(zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist(), day[order].tolist()))
