@@ -37,8 +37,7 @@ class TermLeaf:
             return EMPTY_DOCS, None
         docs = seg.post_docs[s:e]
         if r.lo > 0 or r.hi < seg.ndocs:
-            a = int(docs.searchsorted(r.lo))
-            b = int(docs.searchsorted(r.hi))
+            a, b = r.span(docs)
             s, e = s + a, s + b
             docs = docs[a:b]
         tfs = [seg.post_tf[fi][s:e] for fi in self.fields]
@@ -66,12 +65,12 @@ class TermLeaf:
         docs = seg.post_docs[s:e]
         scores = self.ctx.searcher.term_impacts(si, self, s, e)
         if r.lo > 0 or r.hi < seg.ndocs:
-            a = int(docs.searchsorted(r.lo))
-            b = int(docs.searchsorted(r.hi))
+            a, b = r.span(docs)
             docs, scores = docs[a:b], scores[a:b]
         keep = r.allowed(docs)
         if keep is not None:
-            docs, scores = docs[keep], scores[keep]
+            sel = keep.nonzero()[0]  # found once, taken twice: cheaper than two mask indexings
+            docs, scores = docs.take(sel), scores.take(sel)
         if self.node.boost != 1.0:
             scores = scores * self.node.boost
         return SegmentMatches(docs, scores)

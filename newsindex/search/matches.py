@@ -3,7 +3,7 @@ matches (union with score sums, intersection, optional clauses, difference)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,7 @@ class ColumnTest:
     negate: bool = False
 
     def allowed(self, docs: np.ndarray) -> np.ndarray:
-        values = self.column[docs]
+        values = self.column.take(docs)  # take: ~2x faster than [] with int32 indices
         if len(self.codes) == 1:
             ok = values == self.codes[0]
         else:
@@ -37,10 +37,21 @@ class Restrict:
     hi: int
     mask: np.ndarray | None
     tests: tuple[ColumnTest, ...] = ()
+    _bounds: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def span(self, docs: np.ndarray) -> tuple[int, int]:
+        """``(a, b)`` such that ``docs[a:b]`` are the (sorted) ``docs`` inside ``[lo, hi)``."""
+        if docs.dtype != np.int32:
+            return int(docs.searchsorted(self.lo)), int(docs.searchsorted(self.hi))
+        # One call for both ends, with the bounds made once for every term of the query.
+        if self._bounds is None:
+            self._bounds = np.array((self.lo, self.hi), dtype=np.int32)
+        a, b = docs.searchsorted(self._bounds).tolist()
+        return a, b
 
     def allowed(self, docs: np.ndarray) -> np.ndarray | None:
         """Boolean mask over ``docs`` (None: all allowed), ignoring the range."""
-        keep = None if self.mask is None else self.mask[docs]
+        keep = None if self.mask is None else self.mask.take(docs)
         for test in self.tests:
             ok = test.allowed(docs)
             keep = ok if keep is None else (keep & ok)
@@ -68,13 +79,13 @@ def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
         for m in matches:
             acc[m.docs] += m.scores
             hit[m.docs] = True
-        docs = np.flatnonzero(hit).astype(np.int32)
-        return SegmentMatches(docs, acc[docs])
+        docs = hit.nonzero()[0].astype(np.int32)
+        return SegmentMatches(docs, acc.take(docs))
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
     order = np.argsort(docs, kind="stable")
     docs, scores = docs[order], scores[order]
-    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    starts = np.concatenate(([True], docs[1:] != docs[:-1])).nonzero()[0]
     return SegmentMatches(docs[starts], np.add.reduceat(scores, starts))
 
 

@@ -29,7 +29,7 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
         if n > k:
             if sort == "relevance":
                 kth = np.partition(scores, n - k)[n - k]
-                sel = np.flatnonzero(scores >= kth)
+                sel = (scores >= kth).nonzero()[0]
                 if len(sel) > k:  # ties at the boundary: keep the newest (highest doc ids)
                     sel = sel[np.lexsort((-docs[sel], -scores[sel]))[:k]]
                 docs, scores = docs[sel], scores[sel]
@@ -37,7 +37,7 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
                 docs, scores = docs[n - k :], scores[n - k :]
             else:
                 docs, scores = docs[:k], scores[:k]
-        cands.append((si, docs, scores, segments[si].dates[docs]))
+        cands.append((si, docs, scores, segments[si].dates.take(docs)))
     if not cands:
         return [], total
     if sum(len(c[1]) for c in cands) <= _PYTHON_SORT_MAX:
