@@ -52,6 +52,7 @@ class Segment:
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple, np.ndarray] = {}
+        self._day_starts: tuple[list[int], list[int]] | None = None
 
     @property
     def nlive(self) -> int:
@@ -68,6 +69,14 @@ class Segment:
         if tid < 0:
             return 0, 0
         return int(self.post_offs[tid]), int(self.post_offs[tid + 1])
+
+    def day_starts(self) -> tuple[list[int], list[int]]:
+        """The distinct dates of the (date-sorted) documents, and the first doc of each: a date
+        range becomes a doc range with two ``bisect`` calls on short lists."""
+        if self._day_starts is None:
+            days, starts = np.unique(self.dates, return_index=True)
+            self._day_starts = (days.tolist(), starts.tolist())
+        return self._day_starts
 
     def find_id(self, article_id: str) -> int:
         """Local doc number of a live article id, or -1."""

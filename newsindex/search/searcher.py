@@ -8,6 +8,7 @@ per segment, never per posting or per candidate document.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from typing import Sequence
 
@@ -334,9 +335,12 @@ def _is_match_all(node) -> bool:
 
 def _date_bounds(seg: Segment, node: P.DateRange) -> tuple[int, int]:
     start = NO_DATE + 1 if node.start is None else max(node.start, NO_DATE + 1)
-    lo = int(seg.dates.searchsorted(np.int32(start), "left")) if start > -(2**31) else 0
+    days, starts = seg.day_starts()
+    i = bisect_left(days, start)
+    lo = starts[i] if i < len(starts) else seg.ndocs
     if node.end is None:
         hi = seg.ndocs
     else:
-        hi = int(seg.dates.searchsorted(np.int64(node.end), "right"))
+        i = bisect_right(days, node.end)
+        hi = starts[i] if i < len(starts) else seg.ndocs
     return lo, max(lo, hi)
