@@ -279,8 +279,16 @@ def _normalize(node):
     """Merge repeated identical should-leaves into one with a multiplied boost."""
     if not isinstance(node, P.Bool):
         return node
-    must, filter_, must_not = _normalized(node.must), _normalized(node.filter), _normalized(node.must_not)
-    should = _normalized(node.should)
+    must, should, filter_, must_not = node.must, node.should, node.filter, node.must_not
+    # (An empty tuple needs no call: most plans leave two or three of the four empty.)
+    if must or type(must) is not tuple:
+        must = _normalized(must)
+    if should or type(should) is not tuple:
+        should = _normalized(should)
+    if filter_ or type(filter_) is not tuple:
+        filter_ = _normalized(filter_)
+    if must_not or type(must_not) is not tuple:
+        must_not = _normalized(must_not)
     scoring = [c for c in should if isinstance(c, P.SCORING)] if len(should) > 1 else ()
     if len(scoring) > 1 and len(set(scoring)) < len(scoring):
         counts = Counter(scoring)
