@@ -85,7 +85,10 @@ def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
     scores = np.concatenate([m.scores for m in matches])
     order = np.argsort(docs, kind="stable")
     docs, scores = docs[order], scores[order]
-    starts = np.concatenate(([True], docs[1:] != docs[:-1])).nonzero()[0]
+    first = np.empty(len(docs), dtype=bool)  # each doc's first row
+    first[0] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    starts = first.nonzero()[0]
     return SegmentMatches(docs[starts], np.add.reduceat(scores, starts))
 
 
