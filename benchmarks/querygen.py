@@ -1,7 +1,8 @@
 """Seeded query sets: title words, title phrases, and filtered variants, saved as JSONL.
 
 Every record is self-contained so that a file can be rerun later against any engine:
-``{"id", "kind": "terms"|"phrase"|"filtered", "text", "date_from"?, "date_to"?, "section"?}``.
+``{"id", "kind": "terms"|"phrase"|"filtered"|"filtered_hit", "text", "date_from"?, "date_to"?,
+"section"?}``.
 A test collection's ``queries.jsonl`` (``{"id", "text"}``) loads as ``terms`` queries.
 """
 
@@ -17,7 +18,11 @@ from typing import Sequence
 from .corpus import doc_day, open_text
 from .textutil import clean_query, is_content_word, words
 
-KINDS = ("terms", "filtered", "phrase")
+KINDS = ("terms", "filtered", "filtered_hit", "phrase")
+#: Kinds whose records carry filters (run through ``search_filtered``).
+FILTERED_KINDS = ("filtered", "filtered_hit")
+#: Bumped when ``generate`` makes new kinds, so kept query files are made again.
+VERSION = 2
 
 
 def _title_tokens(doc: dict) -> list[str]:
@@ -63,11 +68,16 @@ def _windows(docs: Sequence[dict]):
 
 
 def generate(docs: Sequence[dict], n: int = 1200, seed: int = 42, phrases: int | None = None) -> list[dict]:
-    """``n`` terms queries, one filtered twin per terms query, and ``phrases`` phrase queries.
+    """``n`` terms queries, two filtered twins per terms query, and ``phrases`` phrase queries.
 
-    Filters: a date window a quarter of the corpus span long, placed uniformly at random inside
-    it, plus one section drawn from the corpus's section distribution (weighted by doc count).
-    A corpus without dates or sections gets only the filter parts it can have.
+    ``filtered``: a date window a quarter of the corpus span long, placed uniformly at random
+    inside it, plus one section drawn from the corpus's section distribution (weighted by doc
+    count). Independent of the words, about half of these match nothing on Reuters-21578.
+    ``filtered_hit``: the same window length placed at random among those holding the date of
+    the story the words came from, and that story's section, so every query matches at least
+    that story (the case of a reader narrowing a search they know has answers).
+    A corpus without dates or sections gets only the filter parts it can have. Kinds are drawn
+    from separate random streams, so adding one leaves the others' queries unchanged.
     """
     rng = random.Random(seed)
     phrases = n // 4 if phrases is None else phrases
@@ -76,12 +86,15 @@ def generate(docs: Sequence[dict], n: int = 1200, seed: int = 42, phrases: int |
     width = max(1, round((span + 1) / 4))
     out: list[dict] = []
     terms: list[str] = []
+    sources: list[dict] = []
     attempts = 0
     while len(terms) < n and attempts < 50 * n + 1000:
         attempts += 1
-        text = _terms(rng, _title_tokens(rng.choice(docs)))
+        doc = rng.choice(docs)
+        text = _terms(rng, _title_tokens(doc))
         if text:
             terms.append(text)
+            sources.append(doc)
     for i, text in enumerate(terms, 1):
         out.append({"id": f"t{i:05d}", "kind": "terms", "text": text})
     if first or names:
@@ -102,6 +115,21 @@ def generate(docs: Sequence[dict], n: int = 1200, seed: int = 42, phrases: int |
         if text:
             found += 1
             out.append({"id": f"p{found:05d}", "kind": "phrase", "text": text})
+    hit_rng = random.Random(f"{seed}:filtered_hit")
+    for i, (text, doc) in enumerate(zip(terms, sources), 1):
+        q = {"id": f"h{i:05d}", "kind": "filtered_hit", "text": text}
+        day = doc_day(doc)
+        if first and day:
+            # ``width`` days inclusive, inside [first, last], holding ``day``.
+            lo = max(first, day - dt.timedelta(days=width - 1))
+            hi = min(day, last - dt.timedelta(days=width - 1))
+            start = lo + dt.timedelta(days=hit_rng.randint(0, max(0, (hi - lo).days)))
+            q["date_from"] = start.isoformat()
+            q["date_to"] = (start + dt.timedelta(days=width - 1)).isoformat()
+        if doc.get("section"):
+            q["section"] = doc["section"]
+        if len(q) > 3:
+            out.append(q)
     return out
 
 

@@ -9,7 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-KIND_LABEL = {"terms": "top-10", "filtered": "filtered", "phrase": "phrase"}
+from . import querygen
+
+KIND_LABEL = {"terms": "top-10", "filtered": "filtered", "filtered_hit": "filtered (hits)", "phrase": "phrase"}
 
 
 def _f(x, digits: int = 0, none: str = "-") -> str:
@@ -61,7 +63,7 @@ def speed_markdown(result: dict) -> str:
     lines += ["", "## Querying", "",
               "q/s = queries / wall seconds of a pass; (CPU) = queries / CPU seconds of the same pass, "
               "less sensitive to other load on the machine; latency in ms.", ""]
-    kinds = [k for k in ("terms", "filtered", "phrase") if k in result["queries"]["counts"]]
+    kinds = [k for k in querygen.KINDS if k in result["queries"]["counts"]]
     head = " | ".join(f"{KIND_LABEL[k]} q/s (CPU) | {KIND_LABEL[k]} p50/p95/p99" for k in kinds)
     lines.append(f"| engine | {head} |")
     lines.append("|---|" + "---:|---:|" * len(kinds))
@@ -118,7 +120,7 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
         ax1.bar_label(bars, fmt="{:,.0f}", fontsize=8)
         ax1.set_xticks(list(xs), names, rotation=20)
         ax1.set_ylabel("documents / s (build, 1 thread)")
-        kinds = [k for k in ("terms", "filtered", "phrase") if k in r["queries"]["counts"]]
+        kinds = [k for k in querygen.KINDS if k in r["queries"]["counts"]]
         width = 0.8 / max(1, len(kinds))
         for i, kind in enumerate(kinds):
             vals = [r["engines"][n].get("kinds", {}).get(kind, {}).get("qps") or 0 for n in names]

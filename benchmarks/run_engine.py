@@ -123,7 +123,7 @@ def _summary(lat_ns: list[int]) -> dict:
 
 def _query_args(kind: str, queries: list[dict], k: int) -> list[tuple[str, tuple]]:
     """Arguments prepared before timing (dates parsed here, not inside the measured loop)."""
-    if kind == "filtered":
+    if kind in querygen.FILTERED_KINDS:
         return [(q["id"], (q["text"], k, *querygen.filter_args(q))) for q in queries]
     return [(q["id"], (q["text"], k)) for q in queries]
 
@@ -153,7 +153,8 @@ def do_search(
     eng.open(Path(workdir))
     open_s = time.perf_counter() - t0
     out = {"engine": eng.name, "import_s": import_s, "open_s": open_s, "rss_start_mib": rss_start, "kinds": {}}
-    methods = {"terms": eng.search, "filtered": eng.search_filtered, "phrase": eng.search_phrase}
+    methods = {"terms": eng.search, "filtered": eng.search_filtered,
+               "filtered_hit": eng.search_filtered, "phrase": eng.search_phrase}
     for kind in kinds:
         qs = groups.get(kind)
         if not qs:

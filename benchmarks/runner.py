@@ -33,12 +33,21 @@ def ensure_queries(
     meta = corpus_meta(corpus)
     tag = meta["tag"] + (f".first{limit}" if limit else "")
     path = out_dir / "queries" / f"{tag}.n{n}.s{seed}.jsonl"
-    if not path.is_file():
+    if not path.is_file() or _query_version(path) < querygen.VERSION:
         log(f"generating {n} queries (seed {seed}) from {corpus}" + (f", first {limit} docs" if limit else ""))
         qs = querygen.generate(load_docs(corpus, limit), n=n, seed=seed)
-        meta = {"corpus": str(corpus), "limit": limit, "n": n, "seed": seed, "synthetic": meta["synthetic"]}
+        meta = {"corpus": str(corpus), "limit": limit, "n": n, "seed": seed, "synthetic": meta["synthetic"],
+                "version": querygen.VERSION}
         querygen.save(qs, path, meta)
     return path
+
+
+def _query_version(path: Path) -> int:
+    meta = path.with_suffix(".meta.json")
+    try:
+        return int(json.loads(meta.read_text()).get("version", 1))
+    except (OSError, ValueError):
+        return 1
 
 
 def _subprocess(args: list[str], timeout: float | None) -> dict:

@@ -69,9 +69,11 @@ def test_harness_smoke(newsindex_ready, tmp_path):
     run = json.loads(paths["json"].read_text())["engines"]["newsindex"]["kinds"]["terms"]
     assert open(run["run_file"]).read().strip()
     # Filtered/phrase need the query language; until it lands they are skipped with a reason.
-    for kind in ("filtered", "phrase"):
+    for kind in ("filtered", "filtered_hit", "phrase"):
         fig = e["kinds"].get(kind, {})
         assert ("qps" in fig and fig["qps"] > 0) or "skipped" in fig
+    # filtered_hit keeps each query's source story inside its filters.
+    assert e["kinds"]["filtered_hit"]["empty"] == 0
 
 
 def test_query_file_is_reused(tmp_path):

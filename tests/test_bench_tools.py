@@ -42,6 +42,29 @@ def test_queries_seeded_and_well_formed():
         assert 2 <= len(q["text"].split()) <= 3
 
 
+def test_filtered_hit_queries_hold_their_source_story():
+    """Each filtered_hit query keeps its terms twin's words, a quarter-span window and a
+    section such that some story has every word in its title, its date in the window and
+    that section; adding the kind left the other kinds' queries as they were."""
+    qs = querygen.generate(DOCS, n=30, seed=5)
+    kinds = querygen.by_kind(qs)
+    assert len(kinds["filtered_hit"]) == 30
+    span = (dt.date(1987, 9, 18) - dt.date(1987, 1, 10)).days + 1
+    for q, t in zip(kinds["filtered_hit"], kinds["terms"]):
+        assert q["text"] == t["text"]
+        lo, hi, section = querygen.filter_args(q)
+        assert dt.date(1987, 1, 10) <= lo <= hi <= dt.date(1987, 9, 18)
+        assert (hi - lo).days + 1 == round(span / 4)
+        words = set(q["text"].split())
+        assert any(
+            words <= set(d["title"].lower().replace(":", " ").split())
+            and lo <= dt.date.fromisoformat(d["date"]) <= hi and d["section"] == section
+            for d in DOCS
+        ), q
+    without = [q for q in qs if q["kind"] != "filtered_hit"]
+    assert [q["kind"] for q in without] == ["terms"] * 30 + ["filtered"] * 30 + ["phrase"] * 7
+
+
 def test_query_file_roundtrip_and_plain_queries(tmp_path):
     qs = querygen.generate(DOCS, n=5, seed=1)
     path = querygen.save(qs, tmp_path / "q.jsonl")
