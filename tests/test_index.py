@@ -230,3 +230,26 @@ def test_edits_keep_exactly_the_expected_ids(tmp_path_factory, ops):
         for doc_id, word in committed.items():
             assert word in reader.get(doc_id).body
             assert [h.id for h in reader.search(word, syntax="plain").hits] == [doc_id]
+
+
+def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread(
+    tmp_path, monkeypatch, sample_docs
+):
+    """The background compressor (C backend) and the in-thread fallback (CFFI backend) write
+    identical files: the thread changes when blocks are compressed, never what is written."""
+    from newsindex.article import Article
+    from newsindex.index import docstore
+
+    articles = [Article.from_dict(d) for d in sample_docs[:700]]
+    monkeypatch.setattr(docstore, "_BATCH_BLOCKS", 4)  # 44 blocks: 11 batches through the queue
+    threaded = docstore.write_store(tmp_path / "a.doc", articles)
+    monkeypatch.setattr(docstore.zstandard, "backend", "cffi")
+    inline = docstore.write_store(tmp_path / "b.doc", articles)
+    assert (tmp_path / "a.doc").read_bytes() == (tmp_path / "b.doc").read_bytes()
+    assert threaded[1] == inline[1] and (threaded[0] == inline[0]).all()
+    store = docstore.DocStore(tmp_path / "a.doc", threaded[0])
+    try:
+        assert [a.id for a in store.iter_articles()] == [a.id for a in articles]
+        assert store.get(699) == articles[699]
+    finally:
+        store.close()

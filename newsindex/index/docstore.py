@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import zlib
 
 import zstandard
@@ -23,25 +25,102 @@ _FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", 
 
 
 def write_store(path: Path, articles: Sequence[Article]) -> tuple[np.ndarray, dict]:
-    """Write the articles (in segment order); return block offsets and the file's size/crc."""
-    offsets = [0]
-    crc = 0
-    compress = zstandard.ZstdCompressor(level=_LEVEL).compress
+    """Write the articles (in segment order); return block offsets and the file's size/crc.
+
+    As in tantivy's store writer, compression runs on a thread of its own: this thread encodes
+    blocks of JSON (Python, holding the GIL) while the other compresses and writes the previous
+    batch inside one zstd call that releases the GIL, so the two overlap.
+    """
     with open(path, "wb") as fh:
-        for start in range(0, len(articles), BLOCK_DOCS):
-            rows = [_row(a) for a in articles[start : start + BLOCK_DOCS]]
-            # ASCII-escaped JSON encodes ~1.5x faster; a block with non-ASCII text is redone as
-            # UTF-8, where \u escapes would bloat it (readers take either).
-            text = json.dumps(rows)
-            if "\\u" in text:
-                text = json.dumps(rows, ensure_ascii=False)
-            block = compress(text.encode("utf-8"))
-            fh.write(block)
-            crc = zlib.crc32(block, crc)
-            offsets.append(offsets[-1] + len(block))
+        sink = _BlockSink(fh)
+        try:
+            batch: list[bytes] = []
+            for start in range(0, len(articles), BLOCK_DOCS):
+                batch.append(_encode_block(articles[start : start + BLOCK_DOCS]))
+                if len(batch) == _BATCH_BLOCKS:
+                    sink.put(batch)
+                    batch = []
+            if batch:
+                sink.put(batch)
+        finally:
+            sink.close()
         fh.flush()
         os.fsync(fh.fileno())
-    return np.asarray(offsets, dtype=np.int64), {"size": offsets[-1], "crc32": crc}
+    return np.asarray(sink.offsets, dtype=np.int64), {"size": sink.offsets[-1], "crc32": sink.crc}
+
+
+#: Blocks handed to the compressor at a time: big enough that its GIL-free call covers the
+#: encoding of the next batch, small enough that little waits at the end.
+_BATCH_BLOCKS = 128
+
+
+def _encode_block(articles: Sequence[Article]) -> bytes:
+    rows = [_row(a) for a in articles]
+    # ASCII-escaped JSON encodes ~1.5x faster; a block with non-ASCII text is redone as UTF-8,
+    # where \u escapes would bloat it (readers take either).
+    text = json.dumps(rows)
+    if "\\u" in text:
+        text = json.dumps(rows, ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+class _BlockSink:
+    """Compresses and writes batches of blocks, in order, on a background thread.
+
+    An error there (a full disk) stops the writing and is raised again by :meth:`close`.
+    Without the C backend's batch call (the CFFI backend lacks it), everything happens in
+    the calling thread.
+    """
+
+    def __init__(self, fh):
+        self._fh = fh
+        self.offsets = [0]
+        self.crc = 0
+        self._error: BaseException | None = None
+        self._cctx = zstandard.ZstdCompressor(level=_LEVEL)
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if zstandard.backend == "cext":
+            # Bounded: the encoder never runs more than two batches ahead of the disk.
+            self._queue = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._run, name="newsindex-store", daemon=True)
+            self._thread.start()
+
+    def put(self, blocks: list[bytes]) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._queue is None:
+            self._write([self._cctx.compress(b) for b in blocks])
+        else:
+            self._queue.put(blocks)
+
+    def close(self) -> None:
+        """Wait for the queued batches; raise the background error, if any."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            blocks = self._queue.get()
+            if blocks is None:
+                return
+            if self._error is not None:
+                continue  # keep draining so the producer never blocks on a full queue
+            try:
+                self._write(self._cctx.multi_compress_to_buffer(blocks, threads=1))
+            except BaseException as exc:  # handed to the producer by close()/put()
+                self._error = exc
+
+    def _write(self, compressed) -> None:
+        for block in compressed:
+            data = memoryview(block)
+            self._fh.write(data)
+            self.crc = zlib.crc32(data, self.crc)
+            self.offsets.append(self.offsets[-1] + len(data))
 
 
 def _row(a: Article) -> list:
