@@ -173,22 +173,30 @@ def test_round_trip_in_a_new_process(tmp_path, sample_docs):
 
 
 def test_parallel_and_serial_analysis_build_identical_indexes(tmp_path, sample_docs):
+    """Forked workers (1 or 2 of them, each analyzing and compressing its part of the batch)
+    write byte-identical segment files to a single process."""
     from newsindex.index import analyze
 
-    results = []
+    results, files = [], []
     old = analyze.MIN_PARALLEL_DOCS
     analyze.MIN_PARALLEL_DOCS = 10
     try:
-        for workers in (1, 2):
+        for workers in (1, 2, 3):
             ix = Index.create(tmp_path / f"w{workers}")
             with ix.writer(workers=workers) as w:
                 for d in sample_docs:
                     w.add(d)
             r = ix.search("bank rate cut interest", syntax="plain", limit=50)
             results.append(([(h.id, h.score) for h in r.hits], r.total, ix.stats()["postings"]))
+            files.append({
+                p.suffix: p.read_bytes() for p in (tmp_path / f"w{workers}").glob("seg-*")
+            })
+            assert ix.check() == []
     finally:
         analyze.MIN_PARALLEL_DOCS = old
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
+    assert set(files[0]) == {".arr", ".doc"}
+    assert files[0] == files[1] == files[2]
 
 
 # -- add / replace / delete / reopen keep exactly the expected ids -------------------------------

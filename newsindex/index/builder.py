@@ -19,7 +19,7 @@ from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
 from . import strtable
 from .analyze import analyze
 from .arrays import write_arrays
-from .docstore import write_store
+from .docstore import StoreWriter
 
 
 
@@ -41,12 +41,9 @@ def build_segment(
     arrays: dict[str, np.ndarray] = {"date": days}
     ids, docs, positions, fields = [], [], [], []
     field_lengths = {}
-    stored = {}
-
-    def write_stored_fields():
-        stored["offsets"], stored["file"] = write_store(folder / f"{name}.doc", articles)
-
-    analyzed = analyze(articles, analyzers, vocab, workers, side_task=write_stored_fields)
+    with StoreWriter(folder / f"{name}.doc") as store:
+        analyzed = analyze(articles, analyzers, vocab, store, workers)
+        store_offsets, store_file = store.finish()
     for fi, fname in enumerate(TEXT_FIELDS):
         f_ids, f_docs, f_pos = _field_tokens(*analyzed[fi], n)
         lengths = np.bincount(f_docs, minlength=n).astype(np.int32)
@@ -64,7 +61,7 @@ def build_segment(
         arrays[f"kw.{kname}"] = codes
         arrays.update(strtable.build(f"kwv.{kname}", values))
 
-    arrays["store.offs"] = stored["offsets"]
+    arrays["store.offs"] = store_offsets
     arr_file = write_arrays(folder / f"{name}.arr", arrays)
     dated = days[days != np.iinfo(np.int32).min]
     return {
@@ -75,7 +72,7 @@ def build_segment(
         "field_lengths": field_lengths,
         "min_day": int(dated[0]) if len(dated) else None,
         "max_day": int(dated[-1]) if len(dated) else None,
-        "files": {f"{name}.arr": arr_file, f"{name}.doc": stored["file"]},
+        "files": {f"{name}.arr": arr_file, f"{name}.doc": store_file},
     }
 
 

@@ -25,28 +25,72 @@ _FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", 
 
 
 def write_store(path: Path, articles: Sequence[Article]) -> tuple[np.ndarray, dict]:
-    """Write the articles (in segment order); return block offsets and the file's size/crc.
+    """Write the articles (in segment order); return block offsets and the file's size/crc."""
+    with StoreWriter(path) as store:
+        store.write(articles)
+        return store.finish()
+
+
+class StoreWriter:
+    """Writes a segment's stored fields: articles encoded here, and blocks other processes
+    compressed (:func:`compress_blocks`) appended in order.
 
     As in tantivy's store writer, compression runs on a thread of its own: this thread encodes
     blocks of JSON (Python, holding the GIL) while the other compresses and writes the previous
     batch inside one zstd call that releases the GIL, so the two overlap.
     """
-    with open(path, "wb") as fh:
-        sink = _BlockSink(fh)
+
+    def __init__(self, path: Path):
+        self._fh = open(path, "wb")
+        self._sink = _BlockSink(self._fh)
+
+    def write(self, articles: Sequence[Article]) -> None:
+        """Append ``articles``; every call but the last must pass a multiple of BLOCK_DOCS."""
+        batch: list[bytes] = []
+        for start in range(0, len(articles), BLOCK_DOCS):
+            batch.append(_encode_block(articles[start : start + BLOCK_DOCS]))
+            if len(batch) == _BATCH_BLOCKS:
+                self._sink.put(batch)
+                batch = []
+        if batch:
+            self._sink.put(batch)
+
+    def append_compressed(self, blob: bytes, lengths: Sequence[int]) -> None:
+        """Append blocks made by :func:`compress_blocks` (after everything written so far)."""
+        self._sink.drain()
+        view = memoryview(blob)
+        start = 0
+        for length in lengths:
+            self._sink.write_block(view[start : start + length])
+            start += length
+
+    def finish(self) -> tuple[np.ndarray, dict]:
+        """Flush and fsync; return block offsets and the file's size/crc."""
+        self._sink.close()
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        offsets = self._sink.offsets
+        return np.asarray(offsets, dtype=np.int64), {"size": offsets[-1], "crc32": self._sink.crc}
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
         try:
-            batch: list[bytes] = []
-            for start in range(0, len(articles), BLOCK_DOCS):
-                batch.append(_encode_block(articles[start : start + BLOCK_DOCS]))
-                if len(batch) == _BATCH_BLOCKS:
-                    sink.put(batch)
-                    batch = []
-            if batch:
-                sink.put(batch)
+            self._sink.close(raise_error=exc[0] is None)
         finally:
-            sink.close()
-        fh.flush()
-        os.fsync(fh.fileno())
-    return np.asarray(sink.offsets, dtype=np.int64), {"size": sink.offsets[-1], "crc32": sink.crc}
+            self._fh.close()
+
+
+def compress_blocks(articles: Sequence[Article]) -> tuple[bytes, list[int]]:
+    """The compressed blocks of ``articles`` as one blob and the length of each block, for
+    :meth:`StoreWriter.append_compressed` in another process."""
+    cctx = zstandard.ZstdCompressor(level=_LEVEL)
+    blocks = [
+        cctx.compress(_encode_block(articles[start : start + BLOCK_DOCS]))
+        for start in range(0, len(articles), BLOCK_DOCS)
+    ]
+    return b"".join(blocks), [len(b) for b in blocks]
 
 
 #: Blocks handed to the compressor at a time: big enough that its GIL-free call covers the
@@ -78,49 +122,61 @@ class _BlockSink:
         self.crc = 0
         self._error: BaseException | None = None
         self._cctx = zstandard.ZstdCompressor(level=_LEVEL)
-        self._queue: queue.Queue | None = None
+        self._threaded = zstandard.backend == "cext"
+        # Bounded: the encoder never runs more than two batches ahead of the disk.
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
-        if zstandard.backend == "cext":
-            # Bounded: the encoder never runs more than two batches ahead of the disk.
-            self._queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(target=self._run, name="newsindex-store", daemon=True)
-            self._thread.start()
 
     def put(self, blocks: list[bytes]) -> None:
         if self._error is not None:
             raise self._error
-        if self._queue is None:
+        if not self._threaded:
             self._write([self._cctx.compress(b) for b in blocks])
-        else:
-            self._queue.put(blocks)
+            return
+        if self._thread is None:
+            # Started on first use, not with the writer: analysis workers fork before this
+            # process writes, and a fork should not copy a running thread.
+            self._thread = threading.Thread(target=self._run, name="newsindex-store", daemon=True)
+            self._thread.start()
+        self._queue.put(blocks)
 
-    def close(self) -> None:
-        """Wait for the queued batches; raise the background error, if any."""
+    def drain(self) -> None:
+        """Wait until every queued batch is written (the thread stays up)."""
+        if self._thread is not None:
+            self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self, raise_error: bool = True) -> None:
+        """Wait for the queued batches and stop the thread; raise its error, if any."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
-        if self._error is not None:
+        if raise_error and self._error is not None:
             raise self._error
 
     def _run(self) -> None:
         while True:
             blocks = self._queue.get()
-            if blocks is None:
-                return
-            if self._error is not None:
-                continue  # keep draining so the producer never blocks on a full queue
             try:
-                self._write(self._cctx.multi_compress_to_buffer(blocks, threads=1))
-            except BaseException as exc:  # handed to the producer by close()/put()
+                if blocks is None:
+                    return
+                if self._error is None:  # after an error, keep draining: put() never blocks
+                    self._write(self._cctx.multi_compress_to_buffer(blocks, threads=1))
+            except BaseException as exc:  # handed to the producer by put()/drain()/close()
                 self._error = exc
+            finally:
+                self._queue.task_done()
 
     def _write(self, compressed) -> None:
         for block in compressed:
-            data = memoryview(block)
-            self._fh.write(data)
-            self.crc = zlib.crc32(data, self.crc)
-            self.offsets.append(self.offsets[-1] + len(data))
+            self.write_block(memoryview(block))
+
+    def write_block(self, data) -> None:
+        self._fh.write(data)
+        self.crc = zlib.crc32(data, self.crc)
+        self.offsets.append(self.offsets[-1] + len(data))
 
 
 def _row(a: Article) -> list:
