@@ -261,3 +261,37 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
         assert store.get(699) == articles[699]
     finally:
         store.close()
+
+
+def test_words_the_index_has_seen_need_no_stemmer(tmp_path, sample_docs):
+    """Segments keep what analysis made of each surface token, so a query made of words the
+    index has seen is analyzed without the stemmer (nltk is never imported: a search process
+    stays small and starts fast), and gives exactly the results live stemming gives."""
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        for d in sample_docs[:300]:
+            w.add(d)
+    queries = ["cocoa prices", "bank's rates cut", "Oil exports rising", 'title:oil -body:"crude oil"',
+               "organizing shipments", "zzyzxqq untouchables", "déjà vu"]
+    script = (
+        "import json, sys, newsindex\n"
+        "ix = newsindex.Index.open(sys.argv[1])\n"
+        "seen = [[h.id for h in ix.search(q, limit=20).hits] for q in json.loads(sys.argv[2])]\n"
+        "before = 'nltk' in sys.modules\n"
+        "ix.analyzer('body').lexicon = ix.analyzer('title').lexicon = None\n"
+        "ix.analyzer('body')._cache.clear(); ix.analyzer('title')._cache.clear()\n"
+        "live = [[h.id for h in ix.search(q, limit=20).hits] for q in json.loads(sys.argv[2])]\n"
+        "print(json.dumps({'nltk_before': before, 'seen': seen, 'live': live}))\n"
+    )
+    def run(qs):
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "idx"), json.dumps(qs)],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    known = run(queries[:4])
+    assert known["nltk_before"] is False
+    assert known["seen"] == known["live"] and all(known["seen"])
+    unknown = run(queries)  # unseen words fall back to the stemmer
+    assert unknown["nltk_before"] is True
+    assert unknown["seen"] == unknown["live"]
+    assert unknown["seen"][4]  # "organizing" finds the stories' "organized"/"organization"...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import ConfigError
 from .filters import ENGLISH_STOP_WORDS, fold_accents, make_stemmer, strip_possessive
@@ -71,6 +71,9 @@ class Analyzer:
         self._stop = ENGLISH_STOP_WORDS if spec.stop_words == "english" else frozenset()
         self._stem = make_stemmer(spec.stemmer)
         self._cache: dict[str, str | None] = {}
+        #: Where an index remembers what it made of surface tokens (see ``Index``): consulted
+        #: before stemming, so words the index has seen need no stemmer.
+        self.lexicon: Callable[[str], str | None] | None = None
 
     def __repr__(self) -> str:
         return f"Analyzer({self.spec!r})"
@@ -82,7 +85,9 @@ class Analyzer:
             return term
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
-        term = self._normalize_uncached(token)
+        term = self.lexicon(token) if self.lexicon is not None else None
+        if term is None:
+            term = self._normalize_uncached(token)
         self._cache[token] = term
         return term
 

@@ -32,6 +32,11 @@ class Vocabulary:
             self.terms.append(term)
         return tid
 
+    def surface(self, spec) -> dict[str, int]:
+        """Every surface token analyzed so far with analyzer ``spec`` -> its term id (or STOP),
+        in first-seen order (the dict itself: do not modify)."""
+        return self._caches.setdefault(spec, {})
+
     def ids(self, text: str, analyzer: Analyzer) -> list[int]:
         cache = self._caches.get(analyzer.spec)
         if cache is None:

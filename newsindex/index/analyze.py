@@ -15,6 +15,7 @@ import json
 import os
 import struct
 import sys
+from itertools import islice
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -69,7 +70,7 @@ def analyze(
         child = _fork(articles[bounds[w] : bounds[w + 1]], analyzers, vocab, base)
         if child is None:  # fork failed: do the rest here
             for pid, fd in children:
-                _collect(pid, fd, vocab, base)
+                _collect(pid, fd, vocab, base, analyzers)
             store.write(articles)
             return _analyze_serial(articles, analyzers, vocab)
         children.append(child)
@@ -77,7 +78,7 @@ def analyze(
     parts = [_analyze_serial(head, analyzers, vocab)]
     store.write(head)
     for pid, fd in children:
-        analyzed, (blob, lengths) = _collect(pid, fd, vocab, base)
+        analyzed, (blob, lengths) = _collect(pid, fd, vocab, base, analyzers)
         parts.append(analyzed)
         store.append_compressed(blob, lengths)
     return [
@@ -113,10 +114,19 @@ def _fork(chunk, analyzers, vocab, base):
         status = 1
         try:
             os.close(read_fd)
+            caches = _surface_caches(analyzers, vocab)
+            known = [len(cache) for cache in caches.values()]
             parts = _analyze_serial(chunk, analyzers, vocab)
             blob, lengths = compress_blocks(chunk)
+            # The surface tokens this worker analyzed first go back too: the writer remembers
+            # them (no second stemming in a later batch) and the segment stores them.
+            tokens = {
+                field: list(islice(cache.items(), n, None))
+                for (field, cache), n in zip(caches.items(), known)
+            }
+            header = {"terms": vocab.terms[base:], "blocks": lengths, "tokens": tokens}
+            header = json.dumps(header).encode("utf-8")
             buf = io.BytesIO()
-            header = json.dumps({"terms": vocab.terms[base:], "blocks": lengths}).encode("utf-8")
             buf.write(struct.pack("<Q", len(header)))
             buf.write(header)
             for ids, counts in parts:
@@ -132,7 +142,19 @@ def _fork(chunk, analyzers, vocab, base):
     return pid, read_fd
 
 
-def _collect(pid, fd, vocab, base):
+def _surface_caches(analyzers, vocab) -> dict[str, dict[str, int]]:
+    """One token cache per distinct analyzer, named by the first field using it."""
+    caches: dict[str, dict[str, int]] = {}
+    seen = set()
+    for field in TEXT_FIELDS:
+        spec = analyzers[field].spec
+        if spec not in seen:
+            seen.add(spec)
+            caches[field] = vocab.surface(spec)
+    return caches
+
+
+def _collect(pid, fd, vocab, base, analyzers):
     with os.fdopen(fd, "rb") as inp:
         data = inp.read()
     _, status = os.waitpid(pid, 0)
@@ -143,6 +165,11 @@ def _collect(pid, fd, vocab, base):
     header = json.loads(buf.read(length))
     new_terms = header["terms"]
     remap = np.fromiter((vocab.term_id(t) for t in new_terms), dtype=np.int32, count=len(new_terms))
+    caches = _surface_caches(analyzers, vocab)
+    for field, pairs in header["tokens"].items():
+        cache = caches[field]
+        for token, tid in pairs:
+            cache.setdefault(token, int(remap[tid - base]) if tid >= base else tid)
     parts = []
     for _ in TEXT_FIELDS:
         ids = np.load(buf, allow_pickle=False)

@@ -7,6 +7,8 @@ columns — is a handful of sorts and reductions over the whole batch.
 
 from __future__ import annotations
 
+import json
+from itertools import compress
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -53,8 +55,10 @@ def build_segment(
         docs.append(f_docs)
         positions.append(f_pos)
         fields.append(np.full(len(f_ids), fi, dtype=np.uint8))
-    arrays.update(_postings(np.concatenate(ids), np.concatenate(docs), np.concatenate(positions),
-                            np.concatenate(fields), n, vocab))
+    postings, remap = _postings(np.concatenate(ids), np.concatenate(docs),
+                                np.concatenate(positions), np.concatenate(fields), n, vocab)
+    arrays.update(postings)
+    surface = _surface_tables(analyzers, vocab, remap, arrays)
     arrays.update(strtable.build("ids", [a.id for a in articles]))
     for kname in KEYWORD_FIELDS:
         codes, values = _encode_keyword([getattr(a, kname) for a in articles])
@@ -73,6 +77,7 @@ def build_segment(
         "min_day": int(dated[0]) if len(dated) else None,
         "max_day": int(dated[-1]) if len(dated) else None,
         "files": {f"{name}.arr": arr_file, f"{name}.doc": store_file},
+        "surface": surface,
     }
 
 
@@ -129,6 +134,33 @@ def _postings(term_ids, docs, positions, fields, n, vocab):
     out["post.offs"] = post_offs
     out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]
     out.update(strtable.build("terms", terms))
+    return out, remap
+
+
+def _surface_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
+    """The analyzers' token caches, kept in the segment: each surface token whose term the
+    segment holds, sorted, with that term's number. Queries made of words the index has seen
+    then need no stemmer (nor nltk's import, most of a search process's memory).
+
+    One table per distinct analyzer, named by the first field using it; returns, per field,
+    the table's name and the analyzer it was made with (a reader with other settings skips it).
+    """
+    out: dict[str, dict] = {}
+    made: dict = {}
+    for field in TEXT_FIELDS:
+        spec = analyzers[field].spec
+        if spec not in made:
+            cache = vocab.surface(spec)
+            tids = np.fromiter(cache.values(), dtype=np.int64, count=len(cache))
+            local = remap[np.maximum(tids, 0)] if len(remap) else np.full(len(tids), -1)
+            keep = (tids >= 0) & (local >= 0)
+            tokens = list(compress(cache, keep.tolist()))
+            order = sorted(range(len(tokens)), key=tokens.__getitem__)
+            arrays.update(strtable.build_sorted(f"surf.{field}", [tokens[i] for i in order]))
+            arrays[f"surf.{field}.term"] = local[keep][order].astype(np.int32)
+            made[spec] = field
+        # As JSON gives it back, so a reader compares like with like.
+        out[field] = {"table": made[spec], "analyzer": json.loads(json.dumps(spec.to_dict()))}
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import time
 from functools import partial
 from pathlib import Path
@@ -141,6 +142,10 @@ class Index:
         self._segments = opened
         self._manifest = manifest
         self._searcher = Searcher(list(opened.values()))
+        segments = list(opened.values())
+        for field, analyzer in self._analyzers.items():
+            spec = json.loads(json.dumps(analyzer.spec.to_dict()))
+            analyzer.lexicon = partial(_surface_term, segments, field, spec)
 
     def close(self) -> None:
         for seg in self._segments.values():
@@ -331,6 +336,15 @@ class Index:
             Hit(segments[si].ids[doc], score, rank, day, partial(segments[si].article, doc), None, highlighter)
             for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
         ]
+
+
+def _surface_term(segments: list[Segment], field: str, spec: dict, token: str) -> str | None:
+    """What the index made of ``token`` when it indexed it (None: no segment has seen it)."""
+    for seg in segments:
+        term = seg.surface_term(field, spec, token)
+        if term is not None:
+            return term
+    return None
 
 
 def _check_page(limit: int, offset: int, sort: str) -> None:

@@ -11,7 +11,7 @@ from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from .arrays import ArrayFile
 from .docstore import DocStore
-from .strtable import StringTable
+from .strtable import SortedStrings, StringTable
 
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
 _KEYWORD_CODES_CACHE_SIZE = 4096
@@ -49,6 +49,7 @@ class Segment:
             live = np.ones(self.ndocs, dtype=bool)
             live[self.deleted] = False
             self.live = live
+        self._surface = _surface_tables(arr, entry.get("surface") or {})
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple, np.ndarray] = {}
@@ -77,6 +78,16 @@ class Segment:
             days, starts = np.unique(self.dates, return_index=True)
             self._day_starts = (days.tolist(), starts.tolist())
         return self._day_starts
+
+    def surface_term(self, field: str, analyzer: dict, token: str) -> str | None:
+        """The term the index made of surface ``token`` in ``field`` when it was analyzed with
+        ``analyzer`` (a spec's dict), if this segment knows it; None otherwise."""
+        found = self._surface.get(field)
+        if found is None or found[0] != analyzer:
+            return None
+        _, table, terms = found
+        i = table.find(token)
+        return None if i < 0 else self.terms[int(terms[i])]
 
     def find_id(self, article_id: str) -> int:
         """Local doc number of a live article id, or -1."""
@@ -155,3 +166,12 @@ def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
     return deleted.astype(np.int32)
 
 
+def _surface_tables(arr, surface: dict) -> dict:
+    """field -> (analyzer spec dict, token table, term numbers) of the segment's token cache
+    (segments written before it existed have none)."""
+    out = {}
+    for field, info in surface.items():
+        prefix = f"surf.{info['table']}"
+        if f"{prefix}.term" in arr:
+            out[field] = (info["analyzer"], SortedStrings(arr, prefix), arr[f"{prefix}.term"])
+    return out

@@ -79,10 +79,38 @@ class StringTable:
         return lo, hi
 
 
+def build_sorted(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
+    """Arrays for a table of ``strings`` already in sorted (UTF-8 byte) order, looked up by
+    bisection (:class:`SortedStrings`): no hashes to compute when writing."""
+    encoded = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    return {f"{prefix}.blob": np.frombuffer(b"".join(encoded), dtype=np.uint8), f"{prefix}.offs": offsets}
+
+
+class SortedStrings:
+    """Read side of :func:`build_sorted`."""
+
+    def __init__(self, arrays, prefix: str):
+        blob = arrays[f"{prefix}.blob"]
+        self._raw = memoryview(blob) if len(blob) else memoryview(b"")
+        self._starts = memoryview(arrays[f"{prefix}.offs"])
+        self.size = len(self._starts) - 1
+
+    def raw(self, i: int) -> bytes:
+        return bytes(self._raw[self._starts[i] : self._starts[i + 1]])
+
+    def find(self, s: str) -> int:
+        """The index of ``s``, or -1."""
+        data = s.encode("utf-8")
+        i = bisect.bisect_left(_Keys(self), data)
+        return i if i < self.size and self.raw(i) == data else -1
+
+
 class _Keys:
     """A sequence view of the raw strings, for :mod:`bisect`."""
 
-    def __init__(self, table: StringTable):
+    def __init__(self, table: StringTable | SortedStrings):
         self._t = table
 
     def __len__(self) -> int:
