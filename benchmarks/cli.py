@@ -27,7 +27,7 @@ def cmd_run(a) -> int:
         corpus, parse_engines(a.engines), queries=a.queries, n_queries=a.n_queries, seed=a.seed, k=a.k,
         repeat=a.repeat, warmup=a.warmup, limit=a.limit, out_dir=Path(a.out), timeout=a.timeout,
         in_process=a.in_process, keep_index=a.keep_index, kinds=kinds,
-        params={"newsindex": {"workers": a.newsindex_workers}},
+        params={"newsindex": {"workers": a.newsindex_workers}}, build_repeat=a.build_repeat,
     )
     paths = save_speed(result, a.out, a.name)
     print(Path(paths["md"]).read_text())
@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--repeat", type=int, default=3, help="timed passes (median reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed passes before timing")
+    p.add_argument("--build-repeat", type=int, default=1,
+                   help="builds per engine, each in a fresh process (median reported)")
     p.add_argument("--limit", type=int, help="index only the first N docs")
     p.add_argument("--timeout", type=float, help="seconds per engine phase")
     p.add_argument("--in-process", action="store_true", help="no subprocesses (RSS not per engine)")

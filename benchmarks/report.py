@@ -45,7 +45,9 @@ def speed_markdown(result: dict) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['mem_gib']} GiB, Python {m['python']}; "
         f"load average at start {_load(m.get('loadavg'))}, at end {_load(result.get('loadavg_end'))}; "
         f"newsindex at {m.get('newsindex_source') or '?'}."
-        + (" In-process run: RSS figures are not per engine." if s.get("in_process") else ""),
+        + (" In-process run: RSS figures are not per engine." if s.get("in_process") else "")
+        + (f" Each engine built {s['build_repeat']} times, each in a fresh process: the median build"
+           " is shown, every build time in the JSON (`build_s_all`)." if s.get("build_repeat", 1) > 1 else ""),
         "",
         "## Indexing",
         "",

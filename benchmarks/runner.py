@@ -98,10 +98,12 @@ def run_benchmark(
     keep_index: bool = False,
     kinds: tuple[str, ...] = querygen.KINDS,
     params: dict[str, dict] | None = None,
+    build_repeat: int = 1,
 ) -> dict:
     """Build and search every engine; returns the result dict the report is made from.
 
     ``params``: per-engine constructor arguments, e.g. ``{"newsindex": {"workers": 2}}``.
+    ``build_repeat``: builds per engine (the median is reported; the last index is searched).
     """
     params = params or {}
     out_dir = Path(out_dir)
@@ -114,7 +116,8 @@ def run_benchmark(
         "corpus": {**meta, "tag": tag, "limit": limit},
         "queries": {"path": str(qpath),
                     "counts": {kd: len(v) for kd, v in querygen.by_kind(querygen.load(qpath)).items()}},
-        "settings": {"k": k, "repeat": repeat, "warmup": warmup, "in_process": in_process, "kinds": list(kinds),
+        "settings": {"k": k, "repeat": repeat, "warmup": warmup, "build_repeat": build_repeat,
+                     "in_process": in_process, "kinds": list(kinds),
                      "params": params, "engines": list(engines)},
         "machine": machine_info(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -129,16 +132,25 @@ def run_benchmark(
             result["skipped"][name] = reason
             continue
         workdir = out_dir / "index" / tag / name
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        log(f"{name}: building {tag}")
-        if in_process:
-            built = _in_process("build", engine=name, corpus=str(corpus), workdir=str(workdir), limit=limit,
-                                params=params.get(name))
-        else:
-            args = ["build", "--engine", name, "--corpus", str(corpus), "--workdir", str(workdir),
-                    "--params", json.dumps(params.get(name, {}))]
-            built = _subprocess(args + (["--limit", str(limit)] if limit else []), timeout)
+        log(f"{name}: building {tag}" + (f" ({build_repeat} times)" if build_repeat > 1 else ""))
+        builds = []
+        for _ in range(build_repeat):
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir(parents=True)
+            if in_process:
+                built = _in_process("build", engine=name, corpus=str(corpus), workdir=str(workdir),
+                                    limit=limit, params=params.get(name))
+            else:
+                args = ["build", "--engine", name, "--corpus", str(corpus), "--workdir", str(workdir),
+                        "--params", json.dumps(params.get(name, {}))]
+                built = _subprocess(args + (["--limit", str(limit)] if limit else []), timeout)
+            if "skipped" in built or "error" in built:
+                break
+            builds.append(built)
+        if len(builds) > 1:
+            # Each build in a fresh process; the median one is reported, with every time beside it.
+            times = [b["build_s"] for b in builds]
+            built = {**sorted(builds, key=lambda b: b["build_s"])[len(builds) // 2], "build_s_all": times}
         if "skipped" in built or "error" in built:
             reason = built.get("skipped") or built.get("error")
             log(f"{name}: {reason}")
