@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index")
     s.add_argument("index_dir", type=Path)
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    s.add_argument("--format", default="auto", help="auto (by extension), jsonl, csv, tsv, yaml, frontmatter, raw or txt")
+    s.add_argument("--format", default="auto", help="auto (by extension; a Whoosh index folder is recognised), jsonl, csv, tsv, yaml, frontmatter, raw, txt or whoosh")
     s.add_argument("--map", type=Path, help="YAML file renaming input fields to article fields")
     s.add_argument("--on-error", choices=("fail", "skip"), default="fail")
     s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")

@@ -20,6 +20,7 @@ from .fields import check_mapping
 from .jsonl import read_jsonl
 from .rawtext import read_raw
 from .records import IngestError, Problem, Record
+from .whooshdir import count_whoosh, is_whoosh_index, read_whoosh
 from .yamldocs import read_front_matter, read_yaml_list
 
 __all__ = ["FORMATS", "count_hint", "format_for_path", "iter_records"]
@@ -28,7 +29,7 @@ PathArg = Union[str, "os.PathLike[str]"]
 Reader = Callable[..., Iterator[Record | Problem]]
 
 #: Format names accepted by ``iter_records(format=...)``.
-FORMATS = ("auto", "jsonl", "csv", "tsv", "yaml", "frontmatter", "raw", "txt")
+FORMATS = ("auto", "jsonl", "csv", "tsv", "yaml", "frontmatter", "raw", "txt", "whoosh")
 ON_ERROR = ("fail", "skip")
 
 # Longest suffix first, so ".jsonl.gz" wins over ".gz".
@@ -73,7 +74,8 @@ def iter_records(
     starting with ``.``). With ``format="auto"`` the reader is chosen by extension: ``.jsonl``,
     ``.jsonl.gz``, ``.json.gz`` (JSONL), ``.csv``, ``.tsv``, ``.yaml``/``.yml`` (a list of
     articles), ``.md`` (front matter), ``.txt`` (front matter if it starts with ``---``, else a
-    scraped page); files with other extensions inside folders are ignored. A named format applies
+    scraped page); files with other extensions inside folders are ignored. A folder holding a
+    Whoosh index is read as one (its stored fields; see :mod:`newsindex.ingest.whooshdir`). A named format applies
     to every file given or found. Input fields that are neither article fields nor mapped are
     kept in the article's ``extra`` (see :mod:`newsindex.ingest.fields` for why).
 
@@ -156,6 +158,8 @@ def _read(
     path: str, fmt: str, mapping: dict[str, str | None] | None, max_bytes: int
 ) -> Iterator[Record | Problem]:
     chosen = fmt if fmt != "auto" else format_for_path(path)
+    if chosen is None and os.path.isdir(path):
+        chosen = "whoosh"  # _files passes a folder on only when it is a Whoosh index
     if chosen is None:
         known = ", ".join(suffix for suffix, _ in _SUFFIXES)
         yield Problem(
@@ -179,6 +183,7 @@ _READERS: dict[str, Reader] = {
     "tsv": functools.partial(read_csv, delimiter="\t"),
     "yaml": read_yaml_list,
     "frontmatter": read_front_matter,
+    "whoosh": read_whoosh,
 }
 
 
@@ -202,6 +207,9 @@ def _files(root: str, fmt: str) -> Iterator[str | Problem]:
         return
     if not is_dir:
         yield _check_file(root) or root
+        return
+    if fmt == "whoosh" or (fmt == "auto" and is_whoosh_index(root)):
+        yield root  # a Whoosh index folder is one source
         return
     errors: list[Problem] = []
     found: list[tuple[tuple[str, ...], str]] = []
@@ -238,6 +246,8 @@ def _walk_problem(exc: OSError) -> Problem:
 
 
 def _count_file(path: str, fmt: str | None) -> int | None:
+    if fmt == "whoosh" or os.path.isdir(path):
+        return count_whoosh(path)
     if fmt == "txt":
         fmt = _txt_kind(path)
     if fmt in ("raw", "frontmatter"):
