@@ -30,6 +30,8 @@ class Engine:
     name = "base"
     #: Importable modules the adapter needs; a missing one skips the engine with a message.
     requires: tuple[str, ...] = ()
+    #: What a search process imports up front (None: ``requires``), when it needs less.
+    search_requires: tuple[str, ...] | None = None
     #: Largest corpus the engine is run on (None: no limit).
     max_docs: int | None = None
     supports_phrase = False
