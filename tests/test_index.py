@@ -264,9 +264,10 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
 
 
 def test_words_the_index_has_seen_need_no_stemmer(tmp_path, sample_docs):
-    """Segments keep what analysis made of each surface token, so a query made of words the
-    index has seen is analyzed without the stemmer (nltk is never imported: a search process
-    stays small and starts fast), and gives exactly the results live stemming gives."""
+    """Segments keep the stem of every word they hold (keyed by the stemmer's input, so
+    "bank" is known from "bank's"), so a query made of words the index has seen is analyzed
+    without the stemmer (nltk is never imported: a search process stays small and starts
+    fast), and gives exactly the results live stemming gives."""
     ix = Index.create(tmp_path / "idx")
     with ix.writer() as w:
         for d in sample_docs[:300]:

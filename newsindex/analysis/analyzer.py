@@ -71,8 +71,8 @@ class Analyzer:
         self._stop = ENGLISH_STOP_WORDS if spec.stop_words == "english" else frozenset()
         self._stem = make_stemmer(spec.stemmer)
         self._cache: dict[str, str | None] = {}
-        #: Where an index remembers what it made of surface tokens (see ``Index``): consulted
-        #: before stemming, so words the index has seen need no stemmer.
+        #: Where an index remembers the stems of the words it holds (see ``Index``): consulted
+        #: before the stemmer, so words the index has seen need no stemmer (nor its import).
         self.lexicon: Callable[[str], str | None] | None = None
 
     def __repr__(self) -> str:
@@ -85,13 +85,13 @@ class Analyzer:
             return term
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
-        term = self.lexicon(token) if self.lexicon is not None else None
-        if term is None:
-            term = self._normalize_uncached(token)
+        term = self._normalize_uncached(token)
         self._cache[token] = term
         return term
 
-    def _normalize_uncached(self, token: str) -> str | None:
+    def stem_input(self, token: str) -> str | None:
+        """What the stemmer gets for a lowercased surface token (possessive stripped, accents
+        folded), or None when the token is dropped before stemming (a stop word)."""
         if len(token) > MAX_TOKEN_CHARS:
             return None
         token = strip_possessive(token)
@@ -99,10 +99,18 @@ class Analyzer:
             token = fold_accents(token)
         if not token or token in self._stop:
             return None
+        return token
+
+    def _normalize_uncached(self, token: str) -> str | None:
+        token = self.stem_input(token)
+        if token is None:
+            return None
         if token.isdigit():  # stemmers leave digits alone; skip their cost
             term = token
         else:
-            term = self._stem(token)
+            term = self.lexicon(token) if self.lexicon is not None else None
+            if term is None:
+                term = self._stem(token)
         return term if len(term) >= self.spec.min_length else None
 
     def terms(self, text: str) -> list[str]:

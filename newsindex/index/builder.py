@@ -138,9 +138,10 @@ def _postings(term_ids, docs, positions, fields, n, vocab):
 
 
 def _surface_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
-    """The analyzers' token caches, kept in the segment: each surface token whose term the
-    segment holds, sorted, with that term's number. Queries made of words the index has seen
-    then need no stemmer (nor nltk's import, most of a search process's memory).
+    """The stems of the segment's words: for every stemmer input (a word after possessive
+    stripping and accent folding) whose stem is a term of the segment, that term's number,
+    sorted by input. Queries look there before the stemmer, so words the index has seen need
+    no stemmer (nor nltk's import, most of a search process's memory).
 
     One table per distinct analyzer, named by the first field using it; returns, per field,
     the table's name and the analyzer it was made with (a reader with other settings skips it).
@@ -148,16 +149,23 @@ def _surface_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
     out: dict[str, dict] = {}
     made: dict = {}
     for field in TEXT_FIELDS:
-        spec = analyzers[field].spec
+        analyzer = analyzers[field]
+        spec = analyzer.spec
         if spec not in made:
             cache = vocab.surface(spec)
             tids = np.fromiter(cache.values(), dtype=np.int64, count=len(cache))
             local = remap[np.maximum(tids, 0)] if len(remap) else np.full(len(tids), -1)
             keep = (tids >= 0) & (local >= 0)
-            tokens = list(compress(cache, keep.tolist()))
-            order = sorted(range(len(tokens)), key=tokens.__getitem__)
-            arrays.update(strtable.build_sorted(f"surf.{field}", [tokens[i] for i in order]))
-            arrays[f"surf.{field}.term"] = local[keep][order].astype(np.int32)
+            stems: dict[str, int] = {}
+            for token, term in zip(compress(cache, keep.tolist()), local[keep].tolist()):
+                key = analyzer.stem_input(token)
+                if key is not None and not key.isdigit():  # digits are never stemmed
+                    stems[key] = term
+            keys = sorted(stems)
+            arrays.update(strtable.build_sorted(f"surf.{field}", keys))
+            arrays[f"surf.{field}.term"] = np.fromiter(
+                map(stems.__getitem__, keys), dtype=np.int32, count=len(keys)
+            )
             made[spec] = field
         # As JSON gives it back, so a reader compares like with like.
         out[field] = {"table": made[spec], "analyzer": json.loads(json.dumps(spec.to_dict()))}

@@ -145,7 +145,7 @@ class Index:
         segments = list(opened.values())
         for field, analyzer in self._analyzers.items():
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
-            analyzer.lexicon = partial(_surface_term, segments, field, spec)
+            analyzer.lexicon = partial(_stored_stem, segments, field, spec)
 
     def close(self) -> None:
         for seg in self._segments.values():
@@ -338,10 +338,10 @@ class Index:
         ]
 
 
-def _surface_term(segments: list[Segment], field: str, spec: dict, token: str) -> str | None:
-    """What the index made of ``token`` when it indexed it (None: no segment has seen it)."""
+def _stored_stem(segments: list[Segment], field: str, spec: dict, word: str) -> str | None:
+    """The stem the index gave ``word`` when it indexed it (None: no segment holds it)."""
     for seg in segments:
-        term = seg.surface_term(field, spec, token)
+        term = seg.stem_of(field, spec, word)
         if term is not None:
             return term
     return None

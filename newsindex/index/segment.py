@@ -49,7 +49,7 @@ class Segment:
             live = np.ones(self.ndocs, dtype=bool)
             live[self.deleted] = False
             self.live = live
-        self._surface = _surface_tables(arr, entry.get("surface") or {})
+        self._stems = _stem_tables(arr, entry.get("surface") or {})
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple, np.ndarray] = {}
@@ -79,14 +79,14 @@ class Segment:
             self._day_starts = (days.tolist(), starts.tolist())
         return self._day_starts
 
-    def surface_term(self, field: str, analyzer: dict, token: str) -> str | None:
-        """The term the index made of surface ``token`` in ``field`` when it was analyzed with
-        ``analyzer`` (a spec's dict), if this segment knows it; None otherwise."""
-        found = self._surface.get(field)
+    def stem_of(self, field: str, analyzer: dict, word: str) -> str | None:
+        """The stem ``field``'s analyzer (``analyzer``: its spec as a dict) gave ``word`` (a
+        stemmer input) when this segment was written, if the segment holds that word."""
+        found = self._stems.get(field)
         if found is None or found[0] != analyzer:
             return None
         _, table, terms = found
-        i = table.find(token)
+        i = table.find(word)
         return None if i < 0 else self.terms[int(terms[i])]
 
     def find_id(self, article_id: str) -> int:
@@ -166,9 +166,9 @@ def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
     return deleted.astype(np.int32)
 
 
-def _surface_tables(arr, surface: dict) -> dict:
-    """field -> (analyzer spec dict, token table, term numbers) of the segment's token cache
-    (segments written before it existed have none)."""
+def _stem_tables(arr, surface: dict) -> dict:
+    """field -> (analyzer spec dict, sorted stemmer inputs, their term numbers) (segments
+    written before these tables existed have none)."""
     out = {}
     for field, info in surface.items():
         prefix = f"surf.{info['table']}"
