@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import importlib
 import json
 import math
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from . import querygen
 from .corpus import load_docs
-from .engines import EngineUnavailable, Unsupported, engine_class, make_engine
+from .engines import EngineUnavailable, Unsupported, make_engine
 from .metrics import write_run
 
 
@@ -59,12 +58,9 @@ def current_rss_mib() -> float:
 def _import_engine(engine: str, params: dict | None, phase: str = "build"):
     """The adapter, with its packages imported first and timed apart: importing numpy or a Rust
     extension is a start-up cost, not indexing or opening (it is reported as ``import_s``)."""
-    cls = engine_class(engine)
-    modules = cls.search_requires if phase == "search" and cls.search_requires is not None else cls.requires
     t0 = time.perf_counter()
-    for module in modules:
-        importlib.import_module(module)
-    return make_engine(engine, **(params or {})), time.perf_counter() - t0
+    eng = make_engine(engine, phase, **(params or {}))  # imports the phase's packages
+    return eng, time.perf_counter() - t0
 
 
 def do_build(engine: str, corpus: str, workdir: str, limit: int | None = None, params: dict | None = None) -> dict:

@@ -110,3 +110,16 @@ def test_cli_entry_point_writes_queries(tmp_path, capsys):
     assert len(querygen.by_kind(querygen.load(out))["terms"]) == 12
     assert benchmarks.main(["engines"]) == 0
     assert "tantivy" in capsys.readouterr().out
+
+
+def test_a_newsindex_search_process_imports_no_stemmer():
+    """The harness's search process imports what searching needs: for newsindex not nltk
+    (stems of indexed words are stored), so its import time and RSS are not counted there."""
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from benchmarks.engines import make_engine;"
+            " make_engine('newsindex', 'search'); a = 'nltk' in sys.modules;"
+            " make_engine('newsindex', 'build'); print(a, 'nltk' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -29,10 +29,10 @@ def engine_class(name: str) -> type[Engine]:
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
 
-def make_engine(name: str, **params) -> Engine:
+def make_engine(name: str, phase: str = "build", **params) -> Engine:
     """An adapter instance, raising :class:`EngineUnavailable` if its package is missing."""
     cls = engine_class(name)
-    reason = cls.missing()
+    reason = cls.missing(phase)
     if reason:
         raise EngineUnavailable(reason)
     return cls(**params)

@@ -44,9 +44,11 @@ class Engine:
 
     # -- availability -------------------------------------------------------------------------
     @classmethod
-    def missing(cls) -> str | None:
-        """Why the engine cannot run here, or None if it can."""
-        for module in cls.requires:
+    def missing(cls, phase: str = "build") -> str | None:
+        """Why the engine cannot run here, or None if it can (``phase``: "build" or "search",
+        which imports ``search_requires`` when the engine sets it)."""
+        modules = cls.search_requires if phase == "search" and cls.search_requires is not None else cls.requires
+        for module in modules:
             try:
                 importlib.import_module(module)
             except ImportError as exc:

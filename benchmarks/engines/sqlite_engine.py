@@ -29,8 +29,8 @@ class SqliteFts5Engine(Engine):
     supports_phrase = True
 
     @classmethod
-    def missing(cls) -> str | None:
-        reason = super().missing()
+    def missing(cls, phase: str = "build") -> str | None:
+        reason = super().missing(phase)
         if reason:
             return reason
         try:
