@@ -28,9 +28,6 @@ from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
 
 #: Below this many articles a fork costs more than it saves.
 MIN_PARALLEL_DOCS = 4000
-#: This process's share of the batch, relative to an equal share: it also collects the
-#: workers' results and appends their stored fields (measured on Reuters-21578, 2 cores).
-HEAD_SHARE = 0.8
 
 
 def default_workers() -> int:

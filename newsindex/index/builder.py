@@ -58,7 +58,7 @@ def build_segment(
     postings, remap = _postings(np.concatenate(ids), np.concatenate(docs),
                                 np.concatenate(positions), np.concatenate(fields), n, vocab)
     arrays.update(postings)
-    surface = _surface_tables(analyzers, vocab, remap, arrays)
+    stems = _stem_tables(analyzers, vocab, remap, arrays)
     arrays.update(strtable.build("ids", [a.id for a in articles]))
     for kname in KEYWORD_FIELDS:
         codes, values = _encode_keyword([getattr(a, kname) for a in articles])
@@ -77,7 +77,7 @@ def build_segment(
         "min_day": int(dated[0]) if len(dated) else None,
         "max_day": int(dated[-1]) if len(dated) else None,
         "files": {f"{name}.arr": arr_file, f"{name}.doc": store_file},
-        "surface": surface,
+        "stems": stems,
     }
 
 
@@ -137,7 +137,7 @@ def _postings(term_ids, docs, positions, fields, n, vocab):
     return out, remap
 
 
-def _surface_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
+def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
     """The stems of the segment's words: for every stemmer input (a word after possessive
     stripping and accent folding) whose stem is a term of the segment, that term's number,
     sorted by input. Queries look there before the stemmer, so words the index has seen need
@@ -162,8 +162,8 @@ def _surface_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
                 if key is not None and not key.isdigit():  # digits are never stemmed
                     stems[key] = term
             keys = sorted(stems)
-            arrays.update(strtable.build_sorted(f"surf.{field}", keys))
-            arrays[f"surf.{field}.term"] = np.fromiter(
+            arrays.update(strtable.build_sorted(f"stem.{field}", keys))
+            arrays[f"stem.{field}.term"] = np.fromiter(
                 map(stems.__getitem__, keys), dtype=np.int32, count=len(keys)
             )
             made[spec] = field

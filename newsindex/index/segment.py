@@ -49,7 +49,7 @@ class Segment:
             live = np.ones(self.ndocs, dtype=bool)
             live[self.deleted] = False
             self.live = live
-        self._stems = _stem_tables(arr, entry.get("surface") or {})
+        self._stems = _stem_tables(arr, entry.get("stems") or {})
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple, np.ndarray] = {}
@@ -166,12 +166,12 @@ def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
     return deleted.astype(np.int32)
 
 
-def _stem_tables(arr, surface: dict) -> dict:
+def _stem_tables(arr, stems: dict) -> dict:
     """field -> (analyzer spec dict, sorted stemmer inputs, their term numbers) (segments
     written before these tables existed have none)."""
     out = {}
-    for field, info in surface.items():
-        prefix = f"surf.{info['table']}"
+    for field, info in stems.items():
+        prefix = f"stem.{info['table']}"
         if f"{prefix}.term" in arr:
             out[field] = (info["analyzer"], SortedStrings(arr, prefix), arr[f"{prefix}.term"])
     return out
