@@ -34,7 +34,8 @@ class Vocabulary:
 
     def surface(self, spec) -> dict[str, int]:
         """Every surface token analyzed so far with analyzer ``spec`` -> its term id (or STOP),
-        in first-seen order (the dict itself: do not modify)."""
+        in first-seen order: the cache itself, which the parallel writer extends with the
+        tokens its workers analyzed."""
         return self._caches.setdefault(spec, {})
 
     def ids(self, text: str, analyzer: Analyzer) -> list[int]:
