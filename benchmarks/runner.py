@@ -174,7 +174,10 @@ def run_benchmark(
             log(f"{name}: search failed: {searched}")
             result["engines"][name] = {**built, "search_error": searched.get("error") or searched.get("skipped")}
             continue
-        result["engines"][name] = {**built, **searched, "describe": searched.get("describe", built["describe"])}
+        # import_s is the build process's (what indexing needs); a search process may import
+        # less (newsindex: no stemmer), reported apart.
+        result["engines"][name] = {**built, **searched, "describe": searched.get("describe", built["describe"]),
+                                   "import_s": built.get("import_s"), "search_import_s": searched.get("import_s")}
         for kind, fig in searched["kinds"].items():
             if "qps" in fig:
                 log(f"{name}: {kind}: {fig['qps']:.0f} q/s, p50 {fig['p50_ms']:.3f} ms, empty {fig['empty']}")
