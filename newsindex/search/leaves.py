@@ -100,6 +100,58 @@ class PhraseLeaf:
         self.idf = sum(t.idf for t in self.terms)
 
     def postings(self, si: int, r: Restrict):
+        """(docs, [phrase frequency per field]) of the docs ``r`` allows."""
+        keys = [self.ctx.searcher.position_keys(si, t) for t in self.terms]
+        offsets = self.node.offsets
+        slop = self.node.slop
+        # Fewest occurrences first: anchors come from the rarest term, and the other terms are
+        # only searched for, so common words cost a binary search per candidate, not a scan.
+        order = sorted(range(len(keys)), key=lambda i: len(keys[i]))
+        if not len(keys[order[0]]):
+            return EMPTY_DOCS, None
+        if slop == 0:
+            # Exact offsets: an anchor (phrase start) is the same whichever term gives it.
+            base = order[0]
+        else:
+            # Within slop, the first term's occurrences are the anchors (each counts once).
+            base = 0
+        anchors = _allowed_keys(self.ctx.searcher.segments[si], keys[base], r)
+        if slop and len(anchors) and base != order[0]:
+            anchors = _in_docs_of(anchors, keys[order[0]])
+        if not len(anchors):
+            return EMPTY_DOCS, None
+        if offsets[base]:
+            anchors = anchors - offsets[base]
+        for i in order:
+            if i == base:
+                continue
+            found = keys[i]
+            if slop == 0:
+                want = anchors + offsets[i] if offsets[i] else anchors
+                idx = found.searchsorted(want)
+                np.minimum(idx, len(found) - 1, out=idx)
+                anchors = anchors[found.take(idx) == want]
+            else:
+                lo = found.searchsorted(anchors + (offsets[i] - slop))
+                hi = found.searchsorted(anchors + (offsets[i] + slop), "right")
+                anchors = anchors[hi > lo]
+            if not len(anchors):
+                return EMPTY_DOCS, None
+        # anchors: sorted (doc << 32 | field << 24 | position of the phrase start).
+        occ_docs = anchors >> 32
+        starts = np.flatnonzero(np.concatenate(([True], occ_docs[1:] != occ_docs[:-1])))
+        found_docs = occ_docs.take(starts).astype(np.int32)
+        if len(self.fields) == 1:
+            # Every anchor is in that field (its terms' keys were kept to it).
+            runs = np.diff(np.append(starts, len(anchors))).astype(np.float64)
+            return found_docs, [runs]
+        occ_field = (anchors & 0xFFFFFFFF) >> 24
+        tfs = [np.add.reduceat((occ_field == fi).astype(np.float64), starts) for fi in self.fields]
+        return found_docs, tfs
+
+    def general_postings(self, si: int, r: Restrict):
+        """The plain join ``postings`` must equal (kept for the tests that hold them equal):
+        docs holding every term, then each term's positions in those docs, joined in order."""
         seg = self.ctx.searcher.segments[si]
         per_term = [t.postings(si, r) for t in self.terms]
         docs = per_term[0][0]
@@ -188,6 +240,50 @@ def _position_keys(seg: Segment, term: TermLeaf, si: int, tdocs: np.ndarray, doc
         keep = np.isin(field_of, term.fields)
         positions, owners, field_of = positions[keep], owners[keep], field_of[keep]
     return (owners << 32) | (field_of << 24) | positions
+
+
+def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.ndarray:
+    """Sorted ``doc << 32 | field << 24 | position`` for every occurrence in the postings
+    ``[s, e)`` (one term's), kept to ``fields``."""
+    if e <= s:
+        return np.zeros(0, dtype=np.int64)
+    tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
+    totals = sum(tfs)
+    start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
+    positions = seg.pos[start : start + int(totals.sum())].astype(np.int64)
+    # Within a posting the title's positions come first, then the body's.
+    rel = np.arange(len(positions), dtype=np.int64) - np.repeat(np.cumsum(totals) - totals, totals)
+    field_of = np.zeros(len(rel), dtype=np.int64)
+    bound = np.zeros(len(totals), dtype=np.int64)
+    for tf in tfs[:-1]:
+        bound += tf
+        field_of += rel >= np.repeat(bound, totals)
+    owners = np.repeat(seg.post_docs[s:e].astype(np.int64), totals)
+    keys = (owners << 32) | (field_of << 24) | positions
+    if fields != ALL_FIELDS:
+        keys = keys[np.isin(field_of, fields)]
+    keys.sort()  # already sorted as written; the joins' binary searches rely on it
+    return keys
+
+
+def _allowed_keys(seg: Segment, keys: np.ndarray, r: Restrict) -> np.ndarray:
+    """The keys of the docs ``r`` allows."""
+    if r.lo > 0 or r.hi < seg.ndocs:
+        a, b = keys.searchsorted(np.array((r.lo, max(r.lo, r.hi)), dtype=np.int64) << 32).tolist()
+        keys = keys[a:b]
+    if r.mask is None and not r.tests:
+        return keys
+    keep = r.allowed(keys >> 32)
+    return keys if keep is None else keys[keep]
+
+
+def _in_docs_of(anchors: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The anchors whose doc has one of ``keys``: a phrase needs all its terms in a doc."""
+    docs = keys >> 32
+    docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
+    want = anchors >> 32
+    idx = np.minimum(docs.searchsorted(want), len(docs) - 1)
+    return anchors[docs.take(idx) == want]
 
 
 def _near(anchors: np.ndarray, keys: np.ndarray, slop: int) -> np.ndarray:

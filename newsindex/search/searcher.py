@@ -18,7 +18,7 @@ from ..config import Scoring
 from ..index.segment import Segment
 from ..schema import NO_DATE, TEXT_FIELDS
 from . import plan as P
-from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf, field_filter
+from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf, all_position_keys, field_filter
 from .matches import (
     EMPTY_DOCS,
     EMPTY_SCORES,
@@ -37,6 +37,8 @@ from .scoring import Explanation, idf, length_norm, saturate
 IMPACT_CACHE_BYTES = 256 * 1024 * 1024
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
+#: Memory for per-term position keys (phrase joins) kept by a snapshot (cleared when full).
+POSITION_KEYS_CACHE_BYTES = 256 * 1024 * 1024
 
 
 class Searcher:
@@ -57,6 +59,8 @@ class Searcher:
         self._impacts: dict[tuple, np.ndarray] = {}
         self._impact_bytes = 0
         self._term_stats: dict[tuple, tuple] = {}
+        self._position_keys: dict[tuple, np.ndarray] = {}
+        self._position_key_bytes = 0
 
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
@@ -120,6 +124,26 @@ class Searcher:
                 self._impact_bytes = 0
             self._impacts[key] = found
             self._impact_bytes += found.nbytes
+        return found
+
+    def position_keys(self, si: int, leaf: "TermLeaf") -> np.ndarray:
+        """Sorted ``doc << 32 | field << 24 | position`` of every occurrence of ``leaf``'s term
+        (in its fields) in segment ``si``, over all its postings (read-only).
+
+        Kept per snapshot like the impacts: unpacking a term's positions is most of the cost
+        of a phrase, and a phrase join then needs only ``searchsorted`` on these arrays.
+        """
+        key = (si, leaf.node.term, leaf.fields)
+        found = self._position_keys.get(key)
+        if found is None:
+            s, e = leaf.slices[si]
+            found = all_position_keys(self.segments[si], s, e, leaf.fields)
+            found.flags.writeable = False
+            if self._position_key_bytes > POSITION_KEYS_CACHE_BYTES:
+                self._position_keys.clear()
+                self._position_key_bytes = 0
+            self._position_keys[key] = found
+            self._position_key_bytes += found.nbytes
         return found
 
     def base_restrict(self, si: int) -> Restrict:

@@ -1,0 +1,115 @@
+"""The phrase join (rarest term first, over cached position keys) equals the plain join it
+replaced (docs holding every term, then each term's positions in those docs, in order)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex.search import plan as P
+from newsindex.search.matches import ColumnTest, Restrict
+from newsindex.search.searcher import _Context
+
+# Few distinct words, so that phrases (and repeats such as "new new") match often; the same
+# words in titles and bodies, so that a title's end and a body's start look like a phrase.
+VOCAB = ["alpha", "bravo", "cocoa", "delta", "echo", "foxtrot", "golf", "new", "york", "oil"]
+
+
+def _text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(VOCAB[: rng.randint(3, len(VOCAB))]) for _ in range(n))
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory):
+    rng = random.Random(7)
+    index = newsindex.Index.create(tmp_path_factory.mktemp("phrase") / "idx")
+    n = 0
+    for _ in range(3):  # several segments
+        with index.writer() as w:
+            for _ in range(60):
+                n += 1
+                w.add({
+                    "id": f"d{n}",
+                    "title": _text(rng, rng.randint(0, 6)),
+                    "body": _text(rng, rng.randint(0, 40)),
+                    "date": f"2016-11-{rng.randint(1, 28):02d}",
+                    "section": rng.choice(["world", "sport"]),
+                })
+    with index.writer() as w:  # deleted documents must never match
+        for i in range(1, n, 7):
+            w.delete(f"d{i}")
+    return newsindex.Index.open(index.path)
+
+
+def _restricts(seg, searcher, si):
+    base = searcher.base_restrict(si)
+    yield base
+    yield Restrict(seg.ndocs // 4, seg.ndocs // 2, base.mask)
+    yield Restrict(seg.ndocs // 3, seg.ndocs // 3 + 1, None)  # explain's shape
+    codes = seg.keyword_codes_for("section", frozenset({"world"}))
+    yield Restrict(0, seg.ndocs, base.mask, (ColumnTest(seg.keyword_codes["section"], codes),))
+
+
+def _same(a, b):
+    (docs_a, tfs_a), (docs_b, tfs_b) = a, b
+    assert docs_a.tolist() == docs_b.tolist()
+    if not len(docs_a):
+        return
+    assert [t.tolist() for t in tfs_a] == [t.tolist() for t in tfs_b]
+    assert [t.dtype for t in tfs_a] == [t.dtype for t in tfs_b]
+
+
+phrases = st.builds(
+    lambda terms, gaps, slop, fields: P.Phrase(
+        tuple(terms),
+        tuple(int(x) for x in np.cumsum([0] + gaps[: len(terms) - 1])),
+        fields,
+        slop,
+    ),
+    st.lists(st.sampled_from(VOCAB + ["absent"]), min_size=2, max_size=4),
+    st.lists(st.integers(1, 2), min_size=3, max_size=3),
+    st.sampled_from([0, 0, 1, 2, 5]),
+    st.sampled_from([("title", "body"), ("title",), ("body",)]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(node=phrases)
+def test_phrase_join_equals_the_plain_join(ix, node):
+    searcher = ix._searcher
+    ctx = _Context(searcher, ix.settings.scoring)
+    leaf = ctx.leaf(node)
+    for si, seg in enumerate(searcher.segments):
+        for r in _restricts(seg, searcher, si):
+            _same(leaf.postings(si, r), leaf.general_postings(si, r))
+
+
+@pytest.mark.parametrize("query", ['"new new"', '"new york"~2', '"new york"', '"york new"~1'])
+def test_phrases_match_within_one_field_of_live_documents(ix, query):
+    words = query.split('"')[1].split()
+    slop = int(query.rsplit("~", 1)[1]) if "~" in query else 0
+    hits = ix.search(query, limit=10_000).hits
+    assert hits  # the corpus is made so that these match
+    for hit in hits:
+        art = ix.get(hit.id)
+        assert art is not None
+        fields = [(art.title or "").split(), (art.body or "").split()]
+        assert any(_plain_phrase(f, words, slop) for f in fields), hit.id
+
+
+def _plain_phrase(tokens: list[str], words: list[str], slop: int) -> bool:
+    """The first word somewhere, each other word within ``slop`` of its place after it."""
+    for start, tok in enumerate(tokens):
+        if tok != words[0]:
+            continue
+        if all(
+            any(0 <= p < len(tokens) and tokens[p] == w for p in range(start + k - slop, start + k + slop + 1))
+            for k, w in enumerate(words[1:], 1)
+        ):
+            return True
+    return False
