@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import newsindex
+from newsindex.analysis import Analyzer
+from newsindex.errors import QuerySyntaxError
 from newsindex.search import plan as P
+from newsindex.search.query import _PLAIN_PHRASE, to_plan
 from newsindex.search.matches import ColumnTest, Restrict
 from newsindex.search.searcher import _Context
 
@@ -113,3 +116,44 @@ def _plain_phrase(tokens: list[str], words: list[str], slop: int) -> bool:
         ):
             return True
     return False
+
+
+# -------------------------------------------------- planning "quoted words" without the parser
+EN = Analyzer("english")
+ANALYZERS = {"title": EN, "body": EN}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    words=st.lists(
+        st.one_of(
+            st.sampled_from(["the", "of", "New", "new", "york", "Banks", "rates", "1987", "café", "a1"]),
+            st.from_regex(r"[^\W_]{1,8}", fullmatch=True),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    sep=st.sampled_from([" ", "  ", "\t", " \n ", "\u00a0"]),
+)
+def test_quoted_words_are_planned_as_the_parser_plans_them(words, sep):
+    from newsindex import querylang
+
+    text = '"' + sep.join(words) + '"'
+    assert _PLAIN_PHRASE.fullmatch(text) is not None  # the shape the fast path takes
+    parsed = querylang.compile(querylang.parse(text, default_operator="or"), analyzers=ANALYZERS,
+                               default_operator="or")
+    assert to_plan(text, syntax="query", analyzers=ANALYZERS) == parsed
+
+
+@pytest.mark.parametrize("text", ['"new york"~2', '"new york"^2', 'title:"new york"', '"new \\"york"',
+                                  '"new york" oil', '"new_york"', '""', '"new-york"'])
+def test_other_quoted_shapes_still_go_through_the_parser(text):
+    from newsindex import querylang
+
+    parsed = querylang.compile(querylang.parse(text, default_operator="or"), analyzers=ANALYZERS,
+                               default_operator="or") if text != '""' else None
+    if parsed is None:
+        with pytest.raises(QuerySyntaxError):  # as the parser says: no words between the quotes
+            to_plan(text, syntax="query", analyzers=ANALYZERS)
+        return
+    assert to_plan(text, syntax="query", analyzers=ANALYZERS) == parsed

@@ -21,6 +21,9 @@ SYNTAXES = ("query", "plain")
 _PLAIN_WORD = re.compile(r"[^\W_]+")
 _SIMPLE_FILTER = re.compile(r"(source|section|author):([^\W_][\w.-]*)|date:([\w.<>=-]+)")
 _OPERATORS = {"AND", "OR", "NOT"}
+# A quoted run of plain words (no escapes, slop, boost or field): the lexer reads it as one
+# phrase token whose text is what is between the quotes, so it too needs no parser.
+_PLAIN_PHRASE = re.compile(r'"([^\W_]+(?:\s+[^\W_]+)*)"')
 
 
 #: Plain text keeps its first this-many terms (as querylang.plain_words does); the rest of a
@@ -37,6 +40,21 @@ def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:
 
 # Plan nodes are immutable, so queries share them: a frozen dataclass costs ~1 us to build.
 _term_node = lru_cache(maxsize=4096)(partial(P.Term, fields=TEXT_FIELDS))
+
+
+_phrase_node = lru_cache(maxsize=4096)(partial(P.Phrase, fields=TEXT_FIELDS))
+
+
+def _phrase_plan(text: str, analyzer: Analyzer) -> P.Node:
+    """The plan of ``"text"``, as the compiler makes it: stop-word gaps kept in the offsets,
+    a single term as a term, nothing left as no match."""
+    pairs = analyzer.terms_with_positions(text)
+    if not pairs:
+        return P.MatchNone()
+    if len(pairs) == 1:
+        return _term_node(pairs[0][0])
+    first = pairs[0][1]
+    return _phrase_node(tuple(t for t, _ in pairs), tuple(p - first for _, p in pairs))
 
 
 def _words_plan(terms: list[str], default_operator: str) -> P.Node:
@@ -117,6 +135,10 @@ def to_plan(
     max_length, max_clauses = _parser_limits()
     # Over the limits, the parser (below) refuses the query with the documented error.
     if len(query) <= max_length and len(query.split()) <= max_clauses:
+        if query[:1] == '"':
+            m = _PLAIN_PHRASE.fullmatch(query)
+            if m is not None:
+                return _phrase_plan(m.group(1), analyzers["body"])
         simple = _simple_plan(query, analyzers["body"], default_operator, today)
         if simple is not None:
             return simple
