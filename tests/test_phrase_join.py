@@ -134,15 +134,16 @@ ANALYZERS = {"title": EN, "body": EN}
         max_size=5,
     ),
     sep=st.sampled_from([" ", "  ", "\t", " \n ", "\u00a0"]),
+    op=st.sampled_from(["or", "and"]),
 )
-def test_quoted_words_are_planned_as_the_parser_plans_them(words, sep):
+def test_quoted_words_are_planned_as_the_parser_plans_them(words, sep, op):
     from newsindex import querylang
 
     text = '"' + sep.join(words) + '"'
     assert _PLAIN_PHRASE.fullmatch(text) is not None  # the shape the fast path takes
-    parsed = querylang.compile(querylang.parse(text, default_operator="or"), analyzers=ANALYZERS,
-                               default_operator="or")
-    assert to_plan(text, syntax="query", analyzers=ANALYZERS) == parsed
+    parsed = querylang.compile(querylang.parse(text, default_operator=op), analyzers=ANALYZERS,
+                               default_operator=op)
+    assert to_plan(text, syntax="query", analyzers=ANALYZERS, default_operator=op) == parsed
 
 
 @pytest.mark.parametrize("text", ['"new york"~2', '"new york"^2', 'title:"new york"', '"new \\"york"',
