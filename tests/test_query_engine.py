@@ -233,3 +233,17 @@ def test_simple_query_fast_path_equals_the_parsed_plan(ix, words, filters, op, d
     slow = ix.search(parsed, limit=500)
     assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
     assert fast.total == slow.total
+
+
+def test_slop_examples_of_the_query_syntax_document(tmp_path):
+    """docs/query-syntax.md's slop examples, as written: each word may sit up to N places
+    from where the phrase puts it, and moves are not added up across words."""
+    ix = newsindex.Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        w.add({"id": "fwd", "title": "battle for Aleppo"})
+        w.add({"id": "abcd", "title": "alpha beta gamma delta"})
+    def ids(q):
+        return {h.id for h in ix.search(q).hits}
+    assert ids('"battle aleppo"') == set() and ids('"battle aleppo"~1') == {"fwd"}
+    assert ids('"aleppo battle"~2') == set() and ids('"aleppo battle"~3') == {"fwd"}
+    assert ids('"alpha gamma delta"~1') == {"abcd"} and ids('"alpha gamma delta"') == set()
