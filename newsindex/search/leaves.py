@@ -149,36 +149,6 @@ class PhraseLeaf:
         tfs = [np.add.reduceat((occ_field == fi).astype(np.float64), starts) for fi in self.fields]
         return found_docs, tfs
 
-    def general_postings(self, si: int, r: Restrict):
-        """The plain join ``postings`` must equal (kept for the tests that hold them equal):
-        docs holding every term, then each term's positions in those docs, joined in order."""
-        seg = self.ctx.searcher.segments[si]
-        per_term = [t.postings(si, r) for t in self.terms]
-        docs = per_term[0][0]
-        for d, _ in per_term[1:]:
-            docs = np.intersect1d(docs, d, assume_unique=True)
-            if not len(docs):
-                return EMPTY_DOCS, None
-        if not len(docs):
-            return EMPTY_DOCS, None
-        anchors = None
-        for (tdocs, _), term, offset in zip(per_term, self.terms, self.node.offsets):
-            keys = _position_keys(seg, term, si, tdocs, docs) - offset
-            if anchors is None:
-                anchors = keys
-            else:
-                anchors = anchors[_near(anchors, keys, self.node.slop)]
-            if not len(anchors):
-                return EMPTY_DOCS, None
-        # anchors: (doc << 32 | position of the phrase start), one per occurrence.
-        occ_docs = (anchors >> 32).astype(np.int32)
-        occ_field = ((anchors & 0xFFFFFFFF) >> 24).astype(np.int64)
-        found, inverse = np.unique(occ_docs, return_inverse=True)
-        tfs = []
-        for fi in self.fields:
-            tfs.append(np.bincount(inverse, weights=(occ_field == fi), minlength=len(found)))
-        return found, tfs
-
     def match(self, si: int, r: Restrict) -> SegmentMatches:
         docs, tfs = self.postings(si, r)
         if not len(docs):
@@ -214,32 +184,6 @@ def _explain_leaf(leaf, name: str, si: int, doc: int, tfs: list[int], value: flo
     if leaf.node.boost != 1.0:
         details.append(Explanation(leaf.node.boost, "boost"))
     return Explanation(value, f"{name} (BM25F)", details)
-
-
-def _position_keys(seg: Segment, term: TermLeaf, si: int, tdocs: np.ndarray, docs: np.ndarray):
-    """``doc << 32 | field << 24 | position`` for every occurrence of ``term`` in ``docs``."""
-    s, e = term.slices[si]
-    idx = np.searchsorted(seg.post_docs[s:e], docs)  # the wanted postings, within the term
-    tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
-    totals = sum(tfs)
-    term_pos_start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
-    counts = totals[idx]
-    begins = term_pos_start + np.cumsum(totals)[idx] - counts
-    # Gather the position runs of every wanted posting at once.
-    run_offsets = np.cumsum(counts) - counts
-    rel = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(run_offsets, counts)
-    positions = seg.pos[np.repeat(begins, counts) + rel].astype(np.int64)
-    # Within a posting the title's positions come first, then the body's.
-    field_of = np.zeros(len(rel), dtype=np.int64)
-    bound = np.zeros(len(idx), dtype=np.int64)
-    for tf in tfs[:-1]:
-        bound += tf[idx]
-        field_of += rel >= np.repeat(bound, counts)
-    owners = np.repeat(docs.astype(np.int64), counts)
-    if term.fields != ALL_FIELDS:
-        keep = np.isin(field_of, term.fields)
-        positions, owners, field_of = positions[keep], owners[keep], field_of[keep]
-    return (owners << 32) | (field_of << 24) | positions
 
 
 def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.ndarray:
@@ -284,17 +228,6 @@ def _in_docs_of(anchors: np.ndarray, keys: np.ndarray) -> np.ndarray:
     want = anchors >> 32
     idx = np.minimum(docs.searchsorted(want), len(docs) - 1)
     return anchors[docs.take(idx) == want]
-
-
-def _near(anchors: np.ndarray, keys: np.ndarray, slop: int) -> np.ndarray:
-    """Mask of anchors that have a key within ``slop`` positions (keys sorted)."""
-    keys = np.sort(keys)
-    if slop == 0:
-        idx = np.minimum(np.searchsorted(keys, anchors), len(keys) - 1)
-        return keys[idx] == anchors
-    lo = np.searchsorted(keys, anchors - slop)
-    hi = np.searchsorted(keys, anchors + slop, "right")
-    return hi > lo
 
 
 @lru_cache(maxsize=64)
