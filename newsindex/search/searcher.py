@@ -33,12 +33,33 @@ from .matches import (
 )
 from .scoring import Explanation, idf, length_norm, saturate
 
-#: Memory for per-term score arrays kept by a snapshot (cleared when full).
-IMPACT_CACHE_BYTES = 256 * 1024 * 1024
+#: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts") and position
+#: keys for phrase joins, together (all dropped at once when full).
+TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
-#: Memory for per-term position keys (phrase joins) kept by a snapshot (cleared when full).
-POSITION_KEYS_CACHE_BYTES = 256 * 1024 * 1024
+
+
+class _ArrayCache:
+    """Read-only arrays computed once and shared by every later query, within a byte budget
+    (past it, everything is dropped: simple, and a snapshot's working set refills fast)."""
+
+    def __init__(self, budget: int):
+        self._items: dict[tuple, np.ndarray] = {}
+        self._bytes = 0
+        self._budget = budget
+
+    def get(self, key: tuple, make) -> np.ndarray:
+        found = self._items.get(key)
+        if found is None:
+            found = make()
+            found.flags.writeable = False  # shared by every query that slices it
+            if self._bytes > self._budget:
+                self._items.clear()
+                self._bytes = 0
+            self._items[key] = found
+            self._bytes += found.nbytes
+        return found
 
 
 class Searcher:
@@ -56,11 +77,8 @@ class Searcher:
         n = max(self.doc_count, 1)
         self.avg_lengths = tuple(float(t) / n for t in totals)
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
-        self._impacts: dict[tuple, np.ndarray] = {}
-        self._impact_bytes = 0
+        self._term_arrays = _ArrayCache(TERM_ARRAYS_CACHE_BYTES)
         self._term_stats: dict[tuple, tuple] = {}
-        self._position_keys: dict[tuple, np.ndarray] = {}
-        self._position_key_bytes = 0
 
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
@@ -106,9 +124,7 @@ class Searcher:
 
     def term_impacts(self, si: int, leaf: "TermLeaf", s: int, e: int) -> np.ndarray:
         """Unboosted scores of the postings ``[s, e)`` of a whole-document term (read-only)."""
-        key = (si, leaf.node.term, leaf.ctx.scoring.key())
-        found = self._impacts.get(key)
-        if found is None:
+        def make() -> np.ndarray:
             seg = self.segments[si]
             docs = seg.post_docs[s:e]
             tfs = [seg.post_tf[fi][s:e] for fi in ALL_FIELDS]
@@ -118,13 +134,9 @@ class Searcher:
                 tfn += tfs[fi] * norms[fi][docs]
             found = saturate(tfn, leaf.ctx.scoring.k1)
             found *= leaf.idf
-            found.flags.writeable = False  # shared by every query that slices it
-            if self._impact_bytes > IMPACT_CACHE_BYTES:
-                self._impacts.clear()
-                self._impact_bytes = 0
-            self._impacts[key] = found
-            self._impact_bytes += found.nbytes
-        return found
+            return found
+
+        return self._term_arrays.get(("impacts", si, leaf.node.term, leaf.ctx.scoring.key()), make)
 
     def position_keys(self, si: int, leaf: "TermLeaf") -> np.ndarray:
         """Sorted ``doc << 32 | field << 24 | position`` of every occurrence of ``leaf``'s term
@@ -133,18 +145,11 @@ class Searcher:
         Kept per snapshot like the impacts: unpacking a term's positions is most of the cost
         of a phrase, and a phrase join then needs only ``searchsorted`` on these arrays.
         """
-        key = (si, leaf.node.term, leaf.fields)
-        found = self._position_keys.get(key)
-        if found is None:
-            s, e = leaf.slices[si]
-            found = all_position_keys(self.segments[si], s, e, leaf.fields)
-            found.flags.writeable = False
-            if self._position_key_bytes > POSITION_KEYS_CACHE_BYTES:
-                self._position_keys.clear()
-                self._position_key_bytes = 0
-            self._position_keys[key] = found
-            self._position_key_bytes += found.nbytes
-        return found
+        s, e = leaf.slices[si]
+        return self._term_arrays.get(
+            ("positions", si, leaf.node.term, leaf.fields),
+            lambda: all_position_keys(self.segments[si], s, e, leaf.fields),
+        )
 
     def base_restrict(self, si: int) -> Restrict:
         seg = self.segments[si]
