@@ -250,9 +250,14 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
 
     articles = [Article.from_dict(d) for d in sample_docs[:700]]
     monkeypatch.setattr(docstore, "_BATCH_BLOCKS", 4)  # 44 blocks: 11 batches through the queue
-    threaded = docstore.write_store(tmp_path / "a.doc", articles)
+    def write(path):
+        with docstore.StoreWriter(path) as store:
+            store.write(articles)
+            return store.finish()
+
+    threaded = write(tmp_path / "a.doc")
     monkeypatch.setattr(docstore.zstandard, "backend", "cffi")
-    inline = docstore.write_store(tmp_path / "b.doc", articles)
+    inline = write(tmp_path / "b.doc")
     assert (tmp_path / "a.doc").read_bytes() == (tmp_path / "b.doc").read_bytes()
     assert threaded[1] == inline[1] and (threaded[0] == inline[0]).all()
     store = docstore.DocStore(tmp_path / "a.doc", threaded[0])

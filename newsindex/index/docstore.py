@@ -24,13 +24,6 @@ _LEVEL = 3
 _FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", "extra")
 
 
-def write_store(path: Path, articles: Sequence[Article]) -> tuple[np.ndarray, dict]:
-    """Write the articles (in segment order); return block offsets and the file's size/crc."""
-    with StoreWriter(path) as store:
-        store.write(articles)
-        return store.finish()
-
-
 class StoreWriter:
     """Writes a segment's stored fields: articles encoded here, and blocks other processes
     compressed (:func:`compress_blocks`) appended in order.
