@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from .base import Engine, EngineUnavailable, version_of
+from .base import Engine, version_of
 
 SUBDIR = "newsindex"
 
@@ -28,17 +28,6 @@ class NewsindexEngine(Engine):
     search_requires = ("newsindex",)
     supports_phrase = True
 
-    @classmethod
-    def missing(cls, phase: str = "build") -> str | None:
-        reason = super().missing(phase)
-        if reason:
-            return reason
-        import newsindex
-
-        if not hasattr(newsindex, "Index"):
-            return "newsindex: newsindex.Index does not exist yet"
-        return None
-
     def __init__(self, k1=None, b=None, title_weight=None, scoring=None, workers: int = 1):
         # None means "newsindex's own defaults": the point of the benchmark is to measure what a
         # user gets out of the box. Explicit values become a newsindex.Scoring (used by tune.py).
@@ -59,7 +48,6 @@ class NewsindexEngine(Engine):
                 kwargs["weights"] = {"title": title_weight, "body": 1.0}
             self.scoring = newsindex.Scoring(**kwargs)
         self.ix = None
-        self._plain = True
 
     def describe(self) -> dict:
         info = {
@@ -71,9 +59,8 @@ class NewsindexEngine(Engine):
             "stored": "full documents (for snippets and display)",
             "threads": f"writer workers={self.workers}; single-threaded search",
         }
-        settings = getattr(self.ix, "settings", None) if self.ix is not None else None
-        if settings is not None and hasattr(settings, "to_dict"):
-            d = settings.to_dict()
+        if self.ix is not None:
+            d = self.ix.settings.to_dict()
             info["analysis"] = f"analyzers {d.get('analyzers')}; fields title + body"
             if self.scoring is None:
                 info["scoring"] = f"BM25F defaults {d.get('scoring')}"
@@ -85,17 +72,11 @@ class NewsindexEngine(Engine):
         self.workdir = Path(workdir)
         ix = newsindex.Index.create(str(self.workdir / SUBDIR))
         n = 0
-        try:
-            writer = ix.writer(workers=self.workers)
-        except TypeError:  # a build whose writer takes no workers option
-            writer = ix.writer()
-        with writer as w:
+        with ix.writer(workers=self.workers) as w:
             for doc in docs:
                 w.add(doc)
                 n += 1
-        close = getattr(ix, "close", None)
-        if close:
-            close()
+        ix.close()
         return {"docs": n}
 
     def open(self, workdir: Path) -> None:
@@ -108,13 +89,7 @@ class NewsindexEngine(Engine):
         kwargs = {"limit": k}
         if self.scoring is not None:
             kwargs["scoring"] = self.scoring
-        if plain and self._plain:
-            try:
-                return self.ix.search(text, syntax="plain", **kwargs)
-            except TypeError:
-                # An early build without syntax=: our query strings are plain words anyway.
-                self._plain = False
-        return self.ix.search(text, **kwargs)
+        return self.ix.search(text, syntax="plain" if plain else "query", **kwargs)
 
     def search(self, query: str, k: int) -> list[str]:
         if not query.strip():
@@ -131,23 +106,14 @@ class NewsindexEngine(Engine):
             parts.append(f"date:{lo}..{hi}")
         if section:
             parts.append(f"section:{_quote(section)}")
-        try:
-            res = self._search(" ".join(parts), k, plain=False)
-        except Exception as exc:  # noqa: BLE001 - the query language may land after the core
-            raise EngineUnavailable(f"newsindex: filtered query failed ({type(exc).__name__}: {exc})") from exc
-        return [str(h.id) for h in res.hits]
+        return [str(h.id) for h in self._search(" ".join(parts), k, plain=False).hits]
 
     def search_phrase(self, query: str, k: int) -> list[str]:
         if not query.strip():
             return []
-        try:
-            res = self._search(f'"{query}"', k, plain=False)
-        except Exception as exc:  # noqa: BLE001
-            raise EngineUnavailable(f"newsindex: phrase query failed ({type(exc).__name__}: {exc})") from exc
-        return [str(h.id) for h in res.hits]
+        return [str(h.id) for h in self._search(f'"{query}"', k, plain=False).hits]
 
     def close(self) -> None:
-        close = getattr(self.ix, "close", None)
-        if close:
-            close()
+        if self.ix is not None:
+            self.ix.close()
         self.ix = None
