@@ -1,8 +1,13 @@
-"""Term ids for indexing: the hot loop of analysis, one dict lookup per token."""
+"""Term ids for indexing: every token of a batch of texts mapped to its index term."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
+import numpy as np
+
 from .analyzer import Analyzer
+from .batch import chunks, tokenize_chunk
 from .tokenizer import raw_tokens
 
 STOP = -1
@@ -37,6 +42,22 @@ class Vocabulary:
         in first-seen order: the cache itself, which the parallel writer extends with the
         tokens its workers analyzed."""
         return self._caches.setdefault(spec, {})
+
+    def batch_ids(self, texts: Sequence[str], analyzer: Analyzer) -> tuple[np.ndarray, np.ndarray]:
+        """The term id of every token of ``texts`` (``-1`` for a dropped one) in order, and the
+        token count of each text: what :meth:`ids` gives text by text, at numpy speed."""
+        cache = self.surface(analyzer.spec)
+        ids, counts = [], []
+        for start, end in chunks(texts):
+            chunk = tokenize_chunk(texts[start:end])
+            term_ids = list(map(cache.get, chunk.distinct))
+            if None in term_ids:
+                self._fill(term_ids, chunk.distinct, cache, analyzer)
+            ids.append(np.array(term_ids, dtype=np.int32)[chunk.inverse])
+            counts.append(chunk.counts)
+        if not ids:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        return np.concatenate(ids), np.concatenate(counts).astype(np.int64)
 
     def ids(self, text: str, analyzer: Analyzer) -> list[int]:
         cache = self._caches.get(analyzer.spec)

@@ -85,18 +85,10 @@ def analyze(
 
 
 def _analyze_serial(articles, analyzers, vocab):
-    out = []
-    ids_of = vocab.ids
-    for fname in TEXT_FIELDS:
-        analyzer = analyzers[fname]
-        flat: list[int] = []
-        counts = np.empty(len(articles), dtype=np.int64)
-        for d, article in enumerate(articles):
-            token_ids = ids_of(getattr(article, fname), analyzer)
-            flat.extend(token_ids)
-            counts[d] = len(token_ids)
-        out.append((np.array(flat, dtype=np.int32), counts))
-    return out
+    return [
+        vocab.batch_ids([getattr(a, fname) for a in articles], analyzers[fname])
+        for fname in TEXT_FIELDS
+    ]
 
 
 def _fork(chunk, analyzers, vocab, base):

@@ -1,0 +1,178 @@
+"""Tokenizing many texts at once with whole-array numpy operations: the indexing hot path.
+
+Splitting a text into Python strings and looking each one up costs ~200 ns a token, which
+was a third of an index build. Here a group of texts is tokenized as one byte array: a
+``bytes.translate`` lowercases and blanks separators, token boundaries come from one
+comparison, and every token of up to 16 bytes becomes a 64-bit hash of its bytes and length,
+read through unaligned 8-byte views. Equal hashes are grouped by one sort, and only each
+group's first token becomes a Python string. Tokens longer than 16 bytes, which the hash
+does not cover, are few and are read as strings.
+
+Nothing here is approximate. Every token is checked against its group's representative
+(same bytes, same length), and a group of texts that fails the check is tokenized by
+:func:`raw_tokens` instead. Texts whose non-ASCII characters are separators (a "£", curly
+double quotes) are tokenized here with those characters blanked, which gives the same
+tokens. Other texts (accented letters, a curly apostrophe) go through :func:`raw_tokens`.
+A test holds the two tokenizers equal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from .tokenizer import raw_tokens
+
+#: Characters of text tokenized as one array: large enough to amortize numpy's call overhead,
+#: small enough that the temporaries stay in cache and are reused.
+CHUNK_CHARS = 1 << 20
+
+# ASCII letters, digits and the apostrophe map to themselves (lowercased); every other byte
+# to 0, the separator.
+_TABLE = bytes(
+    ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or chr(c) == "'") else 0
+    for c in range(256)
+)
+_K0 = np.uint64(0x9E3779B97F4A7C15)
+_K1 = np.uint64(0xC2B2AE3D27D4EB4F)
+_K2 = np.uint64(0x165667B19E3779F9)
+_PAD = "\0" * 8  # room for the 8-byte reads around the first and last tokens
+#: Longest token the hash covers; longer ones are read as strings.
+_KEY_BYTES = 16
+# A non-ASCII character that is neither a word character nor an apostrophe: a separator,
+# whatever it is, so blanking it changes no token.
+_NON_ASCII_SEPARATOR = re.compile(r"[^\x00-\x7f\w\u2019]")
+
+
+class TokenizedChunk(NamedTuple):
+    """A group of texts, tokenized: each token as an index into ``distinct``."""
+
+    #: Token count of each text.
+    counts: np.ndarray
+    #: For every token in text order, its index in ``distinct``.
+    inverse: np.ndarray
+    #: The distinct surface tokens (lowercased), each once.
+    distinct: list[str]
+
+
+def chunks(texts: Sequence[str], chunk_chars: int = CHUNK_CHARS) -> list[tuple[int, int]]:
+    """``(start, end)`` ranges of ``texts`` holding about ``chunk_chars`` characters each."""
+    bounds = []
+    start = size = 0
+    for i, text in enumerate(texts):
+        size += len(text) + 1
+        if size >= chunk_chars:
+            bounds.append((start, i + 1))
+            start, size = i + 1, 0
+    if start < len(texts) or not bounds:
+        bounds.append((start, len(texts)))
+    return bounds
+
+
+def tokenize_chunk(texts: Sequence[str]) -> TokenizedChunk:
+    """The tokens of ``texts``, exactly as :func:`raw_tokens` gives them."""
+    plain: list[str] = []
+    slow: list[int] = []
+    for i, text in enumerate(texts):
+        if not text.isascii():
+            text = _NON_ASCII_SEPARATOR.sub(" ", text)
+            if not text.isascii():
+                slow.append(i)
+                text = ""
+        plain.append(text)
+    chunk = _tokenize_ascii(plain)
+    if chunk is None:  # two different tokens share a hash: take the careful path
+        return _tokenize_slowly(texts)
+    if slow:
+        chunk = _splice(chunk, {i: raw_tokens(texts[i]) for i in slow})
+    return chunk
+
+
+def _tokenize_ascii(texts: list[str]) -> TokenizedChunk | None:
+    data = (_PAD + "\0".join(texts) + _PAD).encode("ascii").translate(_TABLE)
+    is_token = np.frombuffer(data, dtype=np.uint8).astype(bool)
+    # Token edges alternate: a start, then its end.
+    edges = np.flatnonzero(is_token[1:] != is_token[:-1]) + 1
+    starts, ends = edges[0::2], edges[1::2]
+    # Each text starts one byte after the previous one's end (the "\0" between them).
+    text_starts = np.cumsum([len(_PAD)] + [len(t) + 1 for t in texts])
+    counts = np.diff(np.searchsorted(starts, text_starts))
+    ntok = len(starts)
+    if not ntok:
+        return TokenizedChunk(counts, np.zeros(0, dtype=np.int32), [])
+
+    # A token of up to 16 bytes is exactly (its last 8 bytes, its first 8 when it has more
+    # than 8, its length). The 8-byte reads are unaligned views into the text; shifting drops
+    # the bytes before a short token, which belong to its neighbours.
+    lengths = ends - starts
+    words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+    tail = words[ends - 8] >> (np.maximum(8 - lengths, 0) << 3).astype(np.uint64)
+    head = words[starts] * (lengths > 8)
+    hashes = (tail * _K0) ^ (head * _K1) ^ (lengths.astype(np.uint64) * _K2)
+
+    # One sort groups equal hashes and orders each group by position: the low bits hold the
+    # token's number, the rest the top of its hash (44 bits for a 1 MiB chunk: a collision is
+    # rare, and the check below turns it into a fallback, never a wrong token).
+    bits = np.uint64(int(ntok).bit_length())
+    keyed = (hashes >> bits << bits) | np.arange(ntok, dtype=np.uint64)
+    keyed.sort()
+    order = (keyed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.int64)
+    first = np.empty(ntok, dtype=bool)
+    first[0] = True
+    keyed >>= bits
+    np.not_equal(keyed[1:], keyed[:-1], out=first[1:])
+    rep = order[first]  # each group's first token
+    inverse = np.empty(ntok, dtype=np.int32)
+    inverse[order] = np.cumsum(first, dtype=np.int32) - 1
+
+    # Exactness: every token equals its group's first on all it was hashed from.
+    if not (
+        np.array_equal(tail[rep][inverse], tail)
+        and np.array_equal(head[rep][inverse], head)
+        and np.array_equal(lengths[rep][inverse], lengths)
+    ):
+        return None
+    text = data.decode("ascii")
+    distinct = [text[s:e] for s, e in zip(starts[rep].tolist(), ends[rep].tolist())]
+    long = np.flatnonzero(lengths > _KEY_BYTES)
+    if len(long):
+        # The hash stops at 16 bytes, so long tokens are told apart by their text; a group's
+        # representative may itself be one of them.
+        seen = {distinct[g]: g for g in np.flatnonzero(lengths[rep] > _KEY_BYTES).tolist()}
+        for j, s, e in zip(long.tolist(), starts[long].tolist(), ends[long].tolist()):
+            token = text[s:e]
+            k = seen.get(token)
+            if k is None:
+                k = seen[token] = len(distinct)
+                distinct.append(token)
+            inverse[j] = k
+    return TokenizedChunk(counts, inverse, distinct)
+
+
+def _tokenize_slowly(texts: Sequence[str]) -> TokenizedChunk:
+    return _splice(
+        TokenizedChunk(np.zeros(len(texts), dtype=np.int64), np.zeros(0, dtype=np.int32), []),
+        {i: raw_tokens(t) for i, t in enumerate(texts)},
+    )
+
+
+def _splice(chunk: TokenizedChunk, tokens: dict[int, list[str]]) -> TokenizedChunk:
+    """``chunk`` with the tokens of some texts (which it counted as empty) put in place."""
+    distinct = list(chunk.distinct)
+    index = {token: k for k, token in enumerate(distinct)}
+    counts = chunk.counts.copy()
+    at = np.cumsum(counts) - counts  # where each text's tokens start
+    where, values = [], []
+    for i, text_tokens in tokens.items():
+        for token in text_tokens:
+            k = index.get(token)
+            if k is None:
+                k = index[token] = len(distinct)
+                distinct.append(token)
+            values.append(k)
+        where.extend([at[i]] * len(text_tokens))
+        counts[i] = len(text_tokens)
+    inverse = np.insert(chunk.inverse, np.asarray(where, dtype=np.int64), values).astype(np.int32)
+    return TokenizedChunk(counts, inverse, distinct)

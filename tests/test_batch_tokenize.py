@@ -1,0 +1,103 @@
+"""The batch tokenizer (numpy, the indexing path) against raw_tokens (the reference)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsindex.analysis import Analyzer, batch, raw_tokens
+from newsindex.analysis.vocab import Vocabulary
+
+
+def tokens_of(chunk):
+    return [chunk.distinct[i] for i in chunk.inverse.tolist()]
+
+
+def assert_same(texts, chunk_chars=batch.CHUNK_CHARS):
+    got_tokens, got_counts = [], []
+    for start, end in batch.chunks(texts, chunk_chars):
+        chunk = batch.tokenize_chunk(texts[start:end])
+        assert len(set(chunk.distinct)) == len(chunk.distinct)
+        assert chunk.inverse.dtype == np.int32
+        got_tokens += tokens_of(chunk)
+        got_counts += chunk.counts.tolist()
+    assert got_counts == [len(raw_tokens(t)) for t in texts]
+    assert got_tokens == [tok for t in texts for tok in raw_tokens(t)]
+
+
+@pytest.mark.parametrize("chunk_chars", [1, 5_000, 200_000, batch.CHUNK_CHARS])
+def test_real_stories_tokenize_as_raw_tokens_does(sample_docs, chunk_chars):
+    texts = [d.get("title") or "" for d in sample_docs] + [d.get("body") or "" for d in sample_docs]
+    assert_same(texts, chunk_chars)
+
+
+CLOSE_CALLS = [
+    # Longer than the hash covers: same length, same first and last 8 bytes.
+    "aaaaaaaabcdzzzzzzzz aaaaaaaabcezzzzzzzz aaaaaaaabcdzzzzzzzz",
+    # Same first and last 8 bytes, different lengths.
+    "aaaaaaaaa aaaaaaaaaa aaaaaaaaaaaaaaaa aaaaaaaaa",
+    # Same last 8 bytes and length, different heads; and prefixes of one another.
+    "xbcdefghij ybcdefghij abcdefghijklmnop abcdefghijklmnopq abcdefgh abcdefghi",
+]
+
+
+def test_tokens_the_hash_cannot_tell_apart_stay_apart():
+    assert_same(CLOSE_CALLS)
+    assert len(batch.tokenize_chunk(CLOSE_CALLS).distinct) == 11
+
+
+@pytest.mark.parametrize("part", ["_K0", "_K1", "_K2"])
+def test_each_part_of_a_token_is_checked(monkeypatch, part):
+    # With one part (last 8 bytes, first 8, length) left out of the hash, close calls share a
+    # hash: only the check tells them apart.
+    monkeypatch.setattr(batch, part, np.uint64(0))
+    assert_same(CLOSE_CALLS)
+
+
+def test_non_ascii_texts(monkeypatch):
+    texts = [
+        "£50 “quoted” – fine",  # separators only: tokenized as ASCII
+        "Türkiye’s café, İstanbul",  # word characters: the careful path
+        "K kelvin sign \u212a",  # lowercases to ASCII "k"
+        "",
+        "plain ASCII again, 1,750",
+    ]
+    assert_same(texts)
+
+
+def test_a_hash_collision_falls_back_to_the_careful_path(sample_docs, monkeypatch):
+    # Every token hashes alike: the check must notice and still give every token right.
+    for name in ("_K0", "_K1", "_K2"):
+        monkeypatch.setattr(batch, name, np.uint64(0))
+    texts = [d.get("body") or "" for d in sample_docs[:50]]
+    assert_same(texts)
+
+
+texts_strategy = st.lists(
+    st.text(
+        alphabet=st.sampled_from(list("abcXYZ019' ,.-\0\n") + ["£", "“", "’", "é", "İ", "\u212a", "_"]),
+        max_size=60,
+    )
+    | st.lists(st.sampled_from(["a" * 9, "a" * 10, "b" * 17, "ab" * 9, "x"]), max_size=8).map(" ".join),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=texts_strategy, chunk_chars=st.sampled_from([1, 30, 10_000]))
+def test_any_texts_tokenize_as_raw_tokens_does(texts, chunk_chars):
+    assert_same(texts, chunk_chars)
+
+
+def test_batch_ids_equal_text_by_text_ids(sample_docs):
+    analyzer = Analyzer("english")
+    texts = [d.get("body") or "" for d in sample_docs]
+    one_by_one, batched = Vocabulary(), Vocabulary()
+    ids, counts = batched.batch_ids(texts, analyzer)
+    expected = [one_by_one.ids(t, analyzer) for t in texts]
+    assert counts.tolist() == [len(e) for e in expected]
+    # Ids are assigned in another order; the terms they stand for must agree.
+    assert [batched.terms[i] if i >= 0 else None for i in ids.tolist()] == [
+        one_by_one.terms[i] if i >= 0 else None for e in expected for i in e
+    ]
+    assert dict(batched.surface(analyzer.spec)).keys() == dict(one_by_one.surface(analyzer.spec)).keys()
