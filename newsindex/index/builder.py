@@ -41,23 +41,15 @@ def build_segment(
     n = len(articles)
 
     arrays: dict[str, np.ndarray] = {"date": days}
-    ids, docs, positions, fields = [], [], [], []
-    field_lengths = {}
     with StoreWriter(folder / f"{name}.doc") as store:
         analyzed = analyze(articles, analyzers, vocab, store, workers)
         store_offsets, store_file = store.finish()
-    for fi, fname in enumerate(TEXT_FIELDS):
-        f_ids, f_docs, f_pos = _field_tokens(*analyzed[fi], n)
-        lengths = np.bincount(f_docs, minlength=n).astype(np.int32)
-        arrays[f"len.{fname}"] = lengths
-        field_lengths[fname] = int(lengths.sum(dtype=np.int64))
-        ids.append(f_ids)
-        docs.append(f_docs)
-        positions.append(f_pos)
-        fields.append(np.full(len(f_ids), fi, dtype=np.uint8))
-    postings, remap = _postings(np.concatenate(ids), np.concatenate(docs),
-                                np.concatenate(positions), np.concatenate(fields), n, vocab)
+    postings, remap, lengths = _postings(analyzed, n, vocab)
     arrays.update(postings)
+    field_lengths = {}
+    for fname, field_len in zip(TEXT_FIELDS, lengths):
+        arrays[f"len.{fname}"] = field_len
+        field_lengths[fname] = int(field_len.sum(dtype=np.int64))
     stems = _stem_tables(analyzers, vocab, remap, arrays)
     arrays.update(strtable.build("ids", [a.id for a in articles]))
     for kname in KEYWORD_FIELDS:
@@ -81,60 +73,97 @@ def build_segment(
     }
 
 
-def _field_tokens(term_ids, counts, n):
-    """Term ids, doc numbers and positions of one field's kept tokens, in doc order."""
-    docs = np.repeat(np.arange(n, dtype=np.int32), counts)
-    starts = np.cumsum(counts) - counts
-    positions = (np.arange(len(term_ids), dtype=np.int64) - np.repeat(starts, counts)).astype(
-        np.uint32
-    )
-    keep = term_ids >= 0
-    return term_ids[keep], docs[keep], positions[keep]
+#: Width of a posting sort key (a test narrows it to exercise the unpacked path).
+_KEY_BITS = 64
 
 
-def _postings(term_ids, docs, positions, fields, n, vocab):
-    """Group tokens into postings sorted by (term, doc), with per-field tf and positions."""
-    used = np.flatnonzero(np.bincount(term_ids, minlength=len(vocab)))
+def _postings(analyzed, n, vocab):
+    """Group every kept token into postings sorted by (term, doc), with per-field tf and
+    positions; also each field's length (kept tokens) per doc.
+
+    Each token becomes one 64-bit key, (term, doc, field, position) packed from the top bits
+    down, so a single sort of plain integers orders every posting and its positions, and the
+    postings' columns are shifts and masks of the sorted keys. Dropped tokens (id -1) get the
+    term after the last, so they sort to the end and are cut off.
+    """
+    all_ids = [ids for ids, _ in analyzed]
+    used = np.flatnonzero(sum(np.bincount(ids[ids >= 0], minlength=len(vocab)) for ids in all_ids))
     strings = [vocab.terms[i] for i in used.tolist()]
     perm = sorted(range(len(strings)), key=strings.__getitem__)
-    remap = np.full(len(vocab), -1, dtype=np.int64)
-    remap[used[perm]] = np.arange(len(perm))
     terms = [strings[i] for i in perm]
     nterms = len(terms)
+    remap = np.full(len(vocab) + 1, nterms, dtype=np.uint64)  # [-1] (dropped) -> nterms
+    remap[used[perm]] = np.arange(nterms, dtype=np.uint64)
 
-    # Tokens arrive field by field, each field in (doc, position) order. A stable sort by doc
-    # (two sorted runs: linear) then a stable radix sort by term yields (term, doc, field,
-    # position) order without ever sorting 64-bit keys.
-    by_doc = np.argsort(docs, kind="stable")
-    local = remap[term_ids[by_doc]]
-    by_term = _radix_argsort(local, nterms)
-    order = by_doc[by_term]
-    t_sorted = local[by_term]
-    d_sorted = docs[order]
-    ntok = len(order)
+    nfields = len(analyzed)
+    longest = max((int(counts.max()) for _, counts in analyzed if len(counts)), default=0)
+    pos_bits = max(longest - 1, 0).bit_length()
+    field_bits = (nfields - 1).bit_length()
+    doc_bits = max(n - 1, 0).bit_length()
+    term_bits = nterms.bit_length()
+    # Positions ride in the key when everything fits in 64 bits (always, short of documents
+    # with millions of tokens in huge segments); otherwise a stable sort keeps them in order.
+    packed = term_bits + doc_bits + field_bits + pos_bits <= _KEY_BITS
+    low_bits = pos_bits if packed else 0
+    doc_shift = field_bits + low_bits
+    term_shift = doc_shift + doc_bits
+
+    keys, positions, lengths = [], [], []
+    for fi, (ids, counts) in enumerate(analyzed):
+        ntok = len(ids)
+        starts = np.cumsum(counts) - counts
+        kept = np.concatenate(([0], np.cumsum(ids >= 0)))
+        lengths.append((kept[starts + counts] - kept[starts]).astype(np.int32))
+        key = remap[ids] << np.uint64(term_shift)
+        # (doc, field) bits minus the doc's first token, plus the token's number: its position.
+        per_doc = (np.arange(n, dtype=np.uint64) << np.uint64(doc_shift)) | np.uint64(
+            fi << low_bits
+        )
+        if packed:
+            per_doc -= starts.astype(np.uint64)
+            key += np.repeat(per_doc, counts)
+            key += np.arange(ntok, dtype=np.uint64)
+        else:
+            key += np.repeat(per_doc, counts)
+            positions.append(np.arange(ntok, dtype=np.int64) - np.repeat(starts, counts))
+        keys.append(key)
+    key = np.concatenate(keys)
+    if packed:
+        key.sort()
+        pos = key & np.uint64((1 << pos_bits) - 1)
+    else:
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        pos = np.concatenate(positions)[order]
+    ntok = int(np.searchsorted(key, np.uint64(nterms) << np.uint64(term_shift)))
+    key, pos = key[:ntok], pos[:ntok]
+
+    term_doc = key >> np.uint64(doc_shift)
     if ntok:
-        change = (t_sorted[1:] != t_sorted[:-1]) | (d_sorted[1:] != d_sorted[:-1])
+        change = term_doc[1:] != term_doc[:-1]
         starts = np.flatnonzero(np.concatenate(([True], change)))
     else:
         starts = np.zeros(0, dtype=np.int64)
-    post_term = t_sorted[starts]
-    sorted_fields = fields[order]
-    # Positions are relative to their field: within a posting, the first tf[title] positions
-    # are the title's, the next tf[body] the body's. Small dtypes where the values allow.
+    heads = term_doc[starts]
+    post_term = (heads >> np.uint64(doc_bits)).astype(np.int64)
     out = {
-        "post.docs": d_sorted[starts].astype(np.int32),
-        "pos": _narrow(positions[order]),
+        "post.docs": (heads & np.uint64((1 << doc_bits) - 1)).astype(np.int32),
+        "pos": _narrow(pos),
     }
+    # Within a posting, tokens are in field order: the title's tf is its count of field-0
+    # tokens, and so on.
+    fields = (key >> np.uint64(low_bits)) & np.uint64((1 << field_bits) - 1)
+    ends = np.append(starts[1:], ntok)
     for fi, fname in enumerate(TEXT_FIELDS):
-        tf = np.add.reduceat((sorted_fields == fi).astype(np.uint32), starts) if ntok else (
-            np.zeros(0, dtype=np.uint32)
-        )
-        out[f"post.tf.{fname}"] = _narrow(tf)
-    post_offs = np.searchsorted(post_term, np.arange(nterms + 1)).astype(np.int64)
-    out["post.offs"] = post_offs
+        before = np.concatenate(([0], np.cumsum(fields == fi, dtype=np.int64)))
+        out[f"post.tf.{fname}"] = _narrow((before[ends] - before[starts]).astype(np.uint32))
+    post_offs = np.concatenate(([0], np.cumsum(np.bincount(post_term, minlength=nterms))))
+    out["post.offs"] = post_offs.astype(np.int64)
     out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]
     out.update(strtable.build("terms", terms))
-    return out, remap
+    local = remap[:-1].astype(np.int64)
+    local[local == nterms] = -1
+    return out, local, lengths
 
 
 def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
@@ -179,15 +208,6 @@ def _narrow(values: np.ndarray) -> np.ndarray:
         if top <= np.iinfo(dtype).max:
             return values.astype(dtype)
     return values.astype(np.uint32)
-
-
-def _radix_argsort(values: np.ndarray, bound: int) -> np.ndarray:
-    """Stable argsort of non-negative ints below ``bound`` using numpy's 16-bit radix sort."""
-    if bound <= 1 << 16:
-        return np.argsort(values.astype(np.uint16), kind="stable")
-    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((values[low] >> 16).astype(np.uint16), kind="stable")
-    return low[high]
 
 
 def _encode_keyword(values):
