@@ -2,36 +2,42 @@
 
 Used for the term dictionary and the article ids of a segment. Strings are stored as one UTF-8
 blob with offsets (in sorted order for terms, so a prefix is a contiguous range), plus their
-64-bit hashes sorted with the index they point to: a lookup is one hash, one ``searchsorted``
-and one byte comparison, with no per-index dictionary to build when an index is opened.
+hashes sorted with the index they point to: a lookup is one hash, one ``searchsorted`` and one
+byte comparison, with no per-index dictionary to build when an index is opened.
+
+The hash is CRC-32 (``{prefix}.crc``): one C call per string, ~10x cheaper than the BLAKE2b
+(``{prefix}.hash``) of segments written before it, which are still read. A hash only narrows
+the search, every candidate's bytes are compared, so collisions cost a step, never a wrong hit.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import zlib
 from typing import Sequence
 
 import numpy as np
 
 
 def string_hash(data: bytes) -> int:
+    """The hash of segments written before the CRC-32 tables (read-only now)."""
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     """Arrays for a table of ``strings`` (kept in the given order; index i is string i)."""
     encoded = [s.encode("utf-8") for s in strings]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    hashes = np.fromiter(map(string_hash, encoded), dtype=np.uint64, count=len(encoded))
+    hashes = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
     order = np.argsort(hashes, kind="stable")
     return {
         f"{prefix}.blob": blob,
         f"{prefix}.offs": offsets,
-        f"{prefix}.hash": hashes[order],
+        f"{prefix}.crc": hashes[order],
         f"{prefix}.hord": order.astype(np.int32),
     }
 
@@ -42,7 +48,10 @@ class StringTable:
     def __init__(self, arrays, prefix: str):
         self._blob = arrays[f"{prefix}.blob"]
         self._offs = arrays[f"{prefix}.offs"]
-        self._hash = arrays[f"{prefix}.hash"]
+        if f"{prefix}.crc" in arrays:
+            self._hash, self._hash_of = arrays[f"{prefix}.crc"], zlib.crc32
+        else:
+            self._hash, self._hash_of = arrays[f"{prefix}.hash"], string_hash
         self._hord = arrays[f"{prefix}.hord"]
         self._raw = memoryview(self._blob) if len(self._blob) else memoryview(b"")
         self.size = len(self._offs) - 1
@@ -60,7 +69,7 @@ class StringTable:
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""
         data = s.encode("utf-8")
-        h = np.uint64(string_hash(data))
+        h = self._hash.dtype.type(self._hash_of(data))
         hashes = self._hash
         i = int(hashes.searchsorted(h))
         while i < self.size and hashes[i] == h:
