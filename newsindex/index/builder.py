@@ -86,8 +86,9 @@ def _postings(analyzed, n, vocab):
     postings' columns are shifts and masks of the sorted keys. Dropped tokens (id -1) get the
     term after the last, so they sort to the end and are cut off.
     """
-    all_ids = [ids for ids, _ in analyzed]
-    used = np.flatnonzero(sum(np.bincount(ids[ids >= 0], minlength=len(vocab)) for ids in all_ids))
+    # Counted one place up, so a dropped token (-1) lands in bin 0 and needs no filtering.
+    counted = sum(np.bincount(ids + 1, minlength=len(vocab) + 1) for ids, _ in analyzed)
+    used = np.flatnonzero(counted[1:])
     strings = [vocab.terms[i] for i in used.tolist()]
     perm = sorted(range(len(strings)), key=strings.__getitem__)
     terms = [strings[i] for i in perm]
@@ -112,7 +113,7 @@ def _postings(analyzed, n, vocab):
     for fi, (ids, counts) in enumerate(analyzed):
         ntok = len(ids)
         starts = np.cumsum(counts) - counts
-        kept = np.concatenate(([0], np.cumsum(ids >= 0)))
+        kept = np.concatenate(([0], np.cumsum(ids >= 0, dtype=_count_dtype(ntok))))
         lengths.append((kept[starts + counts] - kept[starts]).astype(np.int32))
         key = remap[ids] << np.uint64(term_shift)
         # (doc, field) bits minus the doc's first token, plus the token's number: its position.
@@ -154,9 +155,15 @@ def _postings(analyzed, n, vocab):
     # tokens, and so on.
     fields = (key >> np.uint64(low_bits)) & np.uint64((1 << field_bits) - 1)
     ends = np.append(starts[1:], ntok)
+    rest = (ends - starts).astype(np.uint32)  # tokens of the fields not yet counted
     for fi, fname in enumerate(TEXT_FIELDS):
-        before = np.concatenate(([0], np.cumsum(fields == fi, dtype=np.int64)))
-        out[f"post.tf.{fname}"] = _narrow((before[ends] - before[starts]).astype(np.uint32))
+        if fi < nfields - 1:
+            before = np.concatenate(([0], np.cumsum(fields == fi, dtype=_count_dtype(ntok))))
+            tf = (before[ends] - before[starts]).astype(np.uint32)
+            rest -= tf
+        else:
+            tf = rest
+        out[f"post.tf.{fname}"] = _narrow(tf)
     post_offs = np.concatenate(([0], np.cumsum(np.bincount(post_term, minlength=nterms))))
     out["post.offs"] = post_offs.astype(np.int64)
     out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]
@@ -199,6 +206,11 @@ def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
         # As JSON gives it back, so a reader compares like with like.
         out[field] = {"table": made[spec], "analyzer": json.loads(json.dumps(spec.to_dict()))}
     return out
+
+
+def _count_dtype(n: int):
+    """A dtype for running counts up to ``n``: 32 bits (half the memory) when they fit."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:
