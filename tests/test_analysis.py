@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,3 +72,40 @@ def test_min_length_is_a_setting():
     assert IndexSettings.from_dict(s.to_dict()) == s
     with pytest.raises(ConfigError, match="min_length"):
         IndexSettings.from_dict({"analyzer": {"min_length": 0}})
+
+
+# Words ending in letters Porter2 never touches, with the traps around them: a "y" after a
+# vowel (marked "Y" inside the algorithm), apostrophes, curly ones (nltk rewrites them).
+UNTOUCHED_TRAPS = """playa yahoo bayou d'italia o'neill bahia tokyo ohio stock bank cocoa
+    drought week jab chef sarajevo iraq menu kiev bow tax quiz beijing yyyy ya abu q1 g7
+    d\u2019italia caf\u00e9""".split()
+
+
+def test_snowball_words_it_cannot_change_skip_nltk_with_the_same_stem(sample_docs):
+    from nltk.stem.snowball import EnglishStemmer
+
+    from newsindex.analysis.filters import make_stemmer
+
+    ours, nltk_stem = make_stemmer("snowball"), EnglishStemmer().stem
+    analyzer = Analyzer("simple")
+    words = set(UNTOUCHED_TRAPS)
+    for d in sample_docs:
+        words.update(analyzer.terms(d.get("title") or "") + analyzer.terms(d.get("body") or ""))
+    assert len(words) > 10_000
+    assert [w for w in sorted(words) if ours(w) != nltk_stem(w)] == []
+
+
+def test_the_untouched_endings_are_those_no_snowball_rule_ends_in():
+    from nltk.stem.snowball import EnglishStemmer
+
+    from newsindex.analysis.filters import _SNOWBALL_UNTOUCHED_ENDINGS
+
+    rule_ends = set()
+    for name, value in vars(EnglishStemmer).items():
+        if "suffixes" in name or "special_words" in name:
+            words = list(value) + (list(value.values()) if isinstance(value, dict) else [])
+            rule_ends.update(w[-1] for w in words)
+    if not rule_ends:
+        pytest.skip("nltk's EnglishStemmer no longer exposes its rule tables")
+    assert "".join(sorted(rule_ends)) == "'cdegilmnrsty"
+    assert not rule_ends & _SNOWBALL_UNTOUCHED_ENDINGS
