@@ -4,13 +4,15 @@ Splitting a text into Python strings and looking each one up costs ~200 ns a tok
 was a third of an index build. Here a group of texts is tokenized as one byte array: a
 ``bytes.translate`` lowercases and blanks separators, token boundaries come from one
 comparison, and every token of up to 16 bytes becomes a 64-bit hash of its bytes and length,
-read through unaligned 8-byte views. Equal hashes are grouped by one sort, and only each
-group's first token becomes a Python string. Tokens longer than 16 bytes, which the hash
-does not cover, are few and are read as strings.
+read through unaligned 8-byte views. Equal hashes are grouped by one sort. A writer keeps
+the groups it has seen in a :class:`KnownTokens` table (hash -> term id), so only tokens new
+to the writer ever become Python strings. Tokens longer than 16 bytes, which the hash does
+not cover, are few and are read as strings.
 
-Nothing here is approximate. Every token is checked against its group's representative
-(same bytes, same length), and a group of texts that fails the check is tokenized by
-:func:`raw_tokens` instead. Texts whose non-ASCII characters are separators (a "£", curly
+Nothing here is approximate. Every token is checked against its group's first token, and
+every group against the known token it matched (same bytes, same length); a group of texts
+that fails the first check is tokenized by :func:`raw_tokens` instead, a group that fails
+the second is looked up by its text. Texts whose non-ASCII characters are separators (a "£", curly
 double quotes) are tokenized here with those characters blanked, which gives the same
 tokens. Other texts (accented letters, a curly apostrophe) go through :func:`raw_tokens`.
 A test holds the two tokenizers equal.
@@ -19,7 +21,7 @@ A test holds the two tokenizers equal.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -46,19 +48,113 @@ _KEY_BYTES = 16
 _NON_ASCII_SEPARATOR = re.compile(r"[^\x00-\x7f\w\u2019]")
 
 
-class TokenizedChunk(NamedTuple):
-    """A group of texts, tokenized: each token as an index into ``distinct``."""
-
-    #: Token count of each text.
-    counts: np.ndarray
-    #: For every token in text order, its index in ``distinct``.
-    inverse: np.ndarray
-    #: The distinct surface tokens (lowercased), each once.
-    distinct: list[str]
+#: A group the table does not know.
+MISSING = -2
 
 
-def chunks(texts: Sequence[str], chunk_chars: int = CHUNK_CHARS) -> list[tuple[int, int]]:
-    """``(start, end)`` ranges of ``texts`` holding about ``chunk_chars`` characters each."""
+class TokenizedChunk:
+    """A group of texts, tokenized: each token as the number of its group of equal tokens.
+
+    The first ``len(keys[0])`` groups are identified by their key (hash, last 8 bytes, first 8
+    bytes, length) and their text is read only when asked for; the others (long tokens,
+    texts tokenized the careful way) are plain strings. Two groups may hold equal tokens.
+    """
+
+    def __init__(self, counts, inverse, text="", starts=None, ends=None, keys=None, extra=()):
+        #: Token count of each text.
+        self.counts = counts
+        #: For every token in text order, its group.
+        self.inverse = inverse
+        self._text = text
+        self._starts = starts if starts is not None else np.zeros(0, dtype=np.int64)
+        self._ends = ends if ends is not None else np.zeros(0, dtype=np.int64)
+        #: Per keyed group: hash, tail, head and length arrays.
+        self.keys = keys if keys is not None else _no_keys()
+        self._extra = list(extra)
+
+    def __len__(self) -> int:
+        """The number of groups."""
+        return len(self.keys[0]) + len(self._extra)
+
+    def strings(self, groups: np.ndarray | None = None) -> list[str]:
+        """The token of each of ``groups`` (default: all)."""
+        keyed = len(self.keys[0])
+        if groups is None:
+            groups = np.arange(len(self))
+        text, extra = self._text, self._extra
+        inside = groups[groups < keyed]
+        out = [text[s:e] for s, e in zip(self._starts[inside].tolist(), self._ends[inside].tolist())]
+        return out + [extra[g - keyed] for g in groups[groups >= keyed].tolist()]
+
+
+def _no_keys():
+    return (
+        np.zeros(0, dtype=np.uint64),
+        np.zeros(0, dtype=np.uint64),
+        np.zeros(0, dtype=np.uint64),
+        np.zeros(0, dtype=np.int64),
+    )
+
+
+class KnownTokens:
+    """The keyed tokens a writer has mapped to term ids: a chunk's groups are looked up with a
+    ``searchsorted`` per sorted run and an exact comparison of their keys.
+
+    New tokens go to a small run that is merged into the main one when it reaches an eighth
+    of it, so learning stays linear in the vocabulary however many chunks a build has.
+    """
+
+    def __init__(self) -> None:
+        self._runs = [(_no_keys(), np.zeros(0, dtype=np.int32))]  # main run, then the new one
+
+    def __len__(self) -> int:
+        return sum(len(ids) for _, ids in self._runs)
+
+    def lookup(self, chunk: TokenizedChunk) -> np.ndarray:
+        """The id of each group of ``chunk`` (int32), or :data:`MISSING`."""
+        ids = np.full(len(chunk), MISSING, dtype=np.int32)
+        keyed = ids[: len(chunk.keys[0])]  # a view: the groups with keys
+        for keys, run_ids in self._runs:
+            if not len(run_ids) or not len(keyed):
+                continue
+            at = np.minimum(np.searchsorted(keys[0], chunk.keys[0]), len(run_ids) - 1)
+            same = np.ones(len(keyed), dtype=bool)
+            for mine, theirs in zip(keys, chunk.keys):
+                same &= mine[at] == theirs
+            keyed[same] = run_ids[at[same]]
+        return ids
+
+    def learn(self, chunk: TokenizedChunk, groups: np.ndarray, ids: np.ndarray) -> None:
+        """Remember ``ids`` for ``groups`` of ``chunk`` (the keyed ones the hash covers; a hash
+        already taken by another token is left out: that token is then read as text)."""
+        keep = groups < len(chunk.keys[0])
+        groups, ids = groups[keep], ids[keep]
+        keep = chunk.keys[3][groups] <= _KEY_BYTES
+        hashes, first = np.unique(chunk.keys[0][groups[keep]], return_index=True)
+        groups, ids = groups[keep][first], ids[keep][first]
+        for keys, _ in self._runs:
+            new = ~np.isin(hashes, keys[0], assume_unique=True)
+            hashes, groups, ids = hashes[new], groups[new], ids[new]
+        if not len(hashes):
+            return
+        (main, main_ids), (recent, recent_ids) = self._runs[0], self._runs[-1]
+        if len(self._runs) == 1:
+            recent, recent_ids = _no_keys(), np.zeros(0, dtype=np.int32)
+        at = np.searchsorted(recent[0], hashes)
+        recent = tuple(np.insert(mine, at, theirs[groups]) for mine, theirs in zip(recent, chunk.keys))
+        recent_ids = np.insert(recent_ids, at, ids)
+        if len(recent_ids) * 8 < len(main_ids):
+            self._runs = [(main, main_ids), (recent, recent_ids)]
+            return
+        merged = [np.concatenate((a, b)) for a, b in zip(main, recent)]
+        order = np.argsort(merged[0], kind="stable")
+        self._runs = [(tuple(k[order] for k in merged), np.concatenate((main_ids, recent_ids))[order])]
+
+
+def chunks(texts: Sequence[str], chunk_chars: int | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` ranges of ``texts`` holding about ``chunk_chars`` characters each
+    (default :data:`CHUNK_CHARS`)."""
+    chunk_chars = chunk_chars or CHUNK_CHARS
     bounds = []
     start = size = 0
     for i, text in enumerate(texts):
@@ -84,7 +180,10 @@ def tokenize_chunk(texts: Sequence[str]) -> TokenizedChunk:
         plain.append(text)
     chunk = _tokenize_ascii(plain)
     if chunk is None:  # two different tokens share a hash: take the careful path
-        return _tokenize_slowly(texts)
+        return _splice(
+            TokenizedChunk(np.zeros(len(texts), dtype=np.int64), np.zeros(0, dtype=np.int32)),
+            {i: raw_tokens(t) for i, t in enumerate(texts)},
+        )
     if slow:
         chunk = _splice(chunk, {i: raw_tokens(texts[i]) for i in slow})
     return chunk
@@ -101,7 +200,7 @@ def _tokenize_ascii(texts: list[str]) -> TokenizedChunk | None:
     counts = np.diff(np.searchsorted(starts, text_starts))
     ntok = len(starts)
     if not ntok:
-        return TokenizedChunk(counts, np.zeros(0, dtype=np.int32), [])
+        return TokenizedChunk(counts, np.zeros(0, dtype=np.int32))
 
     # A token of up to 16 bytes is exactly (its last 8 bytes, its first 8 when it has more
     # than 8, its length). The 8-byte reads are unaligned views into the text; shifting drops
@@ -128,40 +227,30 @@ def _tokenize_ascii(texts: list[str]) -> TokenizedChunk | None:
     inverse[order] = np.cumsum(first, dtype=np.int32) - 1
 
     # Exactness: every token equals its group's first on all it was hashed from.
-    if not (
-        np.array_equal(tail[rep][inverse], tail)
-        and np.array_equal(head[rep][inverse], head)
-        and np.array_equal(lengths[rep][inverse], lengths)
-    ):
-        return None
+    keys = (hashes[rep], tail[rep], head[rep], lengths[rep])
+    for part, whole in zip(keys[1:], (tail, head, lengths)):
+        if not np.array_equal(part[inverse], whole):
+            return None
     text = data.decode("ascii")
-    distinct = [text[s:e] for s, e in zip(starts[rep].tolist(), ends[rep].tolist())]
+    chunk = TokenizedChunk(counts, inverse, text, starts[rep], ends[rep], keys)
     long = np.flatnonzero(lengths > _KEY_BYTES)
     if len(long):
-        # The hash stops at 16 bytes, so long tokens are told apart by their text; a group's
-        # representative may itself be one of them.
-        seen = {distinct[g]: g for g in np.flatnonzero(lengths[rep] > _KEY_BYTES).tolist()}
+        # The hash stops at 16 bytes, so long tokens are told apart by their text.
+        seen: dict[str, int] = {}
         for j, s, e in zip(long.tolist(), starts[long].tolist(), ends[long].tolist()):
             token = text[s:e]
             k = seen.get(token)
             if k is None:
-                k = seen[token] = len(distinct)
-                distinct.append(token)
+                k = seen[token] = len(chunk)
+                chunk._extra.append(token)
             inverse[j] = k
-    return TokenizedChunk(counts, inverse, distinct)
-
-
-def _tokenize_slowly(texts: Sequence[str]) -> TokenizedChunk:
-    return _splice(
-        TokenizedChunk(np.zeros(len(texts), dtype=np.int64), np.zeros(0, dtype=np.int32), []),
-        {i: raw_tokens(t) for i, t in enumerate(texts)},
-    )
+    return chunk
 
 
 def _splice(chunk: TokenizedChunk, tokens: dict[int, list[str]]) -> TokenizedChunk:
-    """``chunk`` with the tokens of some texts (which it counted as empty) put in place."""
-    distinct = list(chunk.distinct)
-    index = {token: k for k, token in enumerate(distinct)}
+    """``chunk`` with the tokens of some texts (which it counted as empty) put in place, as
+    groups of their own."""
+    index: dict[str, int] = {}
     counts = chunk.counts.copy()
     at = np.cumsum(counts) - counts  # where each text's tokens start
     where, values = [], []
@@ -169,10 +258,13 @@ def _splice(chunk: TokenizedChunk, tokens: dict[int, list[str]]) -> TokenizedChu
         for token in text_tokens:
             k = index.get(token)
             if k is None:
-                k = index[token] = len(distinct)
-                distinct.append(token)
+                k = index[token] = len(chunk)
+                chunk._extra.append(token)
             values.append(k)
         where.extend([at[i]] * len(text_tokens))
         counts[i] = len(text_tokens)
-    inverse = np.insert(chunk.inverse, np.asarray(where, dtype=np.int64), values).astype(np.int32)
-    return TokenizedChunk(counts, inverse, distinct)
+    chunk.inverse = np.insert(
+        chunk.inverse, np.asarray(where, dtype=np.int64), values
+    ).astype(np.int32)
+    chunk.counts = counts
+    return chunk

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from .analyzer import Analyzer
-from .batch import chunks, tokenize_chunk
+from .batch import MISSING, KnownTokens, chunks, tokenize_chunk
 from .tokenizer import raw_tokens
 
 STOP = -1
@@ -25,6 +25,7 @@ class Vocabulary:
         self.terms: list[str] = []
         self._term_ids: dict[str, int] = {}
         self._caches: dict[object, dict[str, int]] = {}
+        self._known: dict[object, KnownTokens] = {}
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -47,13 +48,25 @@ class Vocabulary:
         """The term id of every token of ``texts`` (``-1`` for a dropped one) in order, and the
         token count of each text: what :meth:`ids` gives text by text, at numpy speed."""
         cache = self.surface(analyzer.spec)
+        known = self._known.get(analyzer.spec)
+        if known is None:
+            known = self._known[analyzer.spec] = KnownTokens()
         ids, counts = [], []
         for start, end in chunks(texts):
             chunk = tokenize_chunk(texts[start:end])
-            term_ids = list(map(cache.get, chunk.distinct))
-            if None in term_ids:
-                self._fill(term_ids, chunk.distinct, cache, analyzer)
-            ids.append(np.array(term_ids, dtype=np.int32)[chunk.inverse])
+            group_ids = known.lookup(chunk)
+            missing = np.flatnonzero(group_ids == MISSING)
+            if len(missing):
+                # Tokens new to this table: by their text, through the token cache (which
+                # also holds what forked workers analyzed) and the analyzer.
+                tokens = chunk.strings(missing)
+                found = list(map(cache.get, tokens))
+                if None in found:
+                    self._fill(found, tokens, cache, analyzer)
+                found = np.array(found, dtype=np.int32)
+                group_ids[missing] = found
+                known.learn(chunk, missing, found)
+            ids.append(group_ids[chunk.inverse])
             counts.append(chunk.counts)
         if not ids:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
