@@ -29,7 +29,15 @@ def fold_accents(token: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-_SNOWBALL_UNTOUCHED_ENDINGS = frozenset("abfhjkopquvwxz0123456789")
+#: Every suffix a rule of Porter2 (Snowball English) tests for, steps 0 to 5 (1c's "y"
+#: included); its special-case words all end in one of them too.
+PORTER2_SUFFIXES = tuple(
+    """' 's 's' s ss us ied ies sses ed eed edly eedly ing ingly y
+    li bli abli alli ogi fulli lessli ousli entli iti iciti aliti biliti iviti anci enci
+    izer ator ation ization ational tional alism ful fulness ousness iveness al ical
+    alize icate ative ness ic er ant ent ment ement ism ate ive ize ion ous ance ence
+    able ible e l""".split()
+)
 
 
 def make_stemmer(name: str) -> Callable[[str], str]:
@@ -45,15 +53,15 @@ def make_stemmer(name: str) -> Callable[[str], str]:
 
         raise ConfigError(f"unknown stemmer {name!r}; choose one of: snowball, porter, none")
     stem: Callable[[str], str] | None = None
-    # Porter2 (Snowball English) only removes or rewrites suffixes, and every suffix it knows
-    # ends in one of "'cdegilmnrsty"; nltk hands back an ASCII word ending in anything else
-    # as it came (a test holds this against nltk on every word of the bundled sample). For
-    # such words nltk's ~9 us a word are skipped: ~18% of a Reuters build's stemming.
-    untouched = _SNOWBALL_UNTOUCHED_ENDINGS if name == "snowball" else frozenset()
+    # Every Porter2 rule is "if the word ends in S (and ...), rewrite S", so an ASCII word
+    # ending in none of its suffixes comes back from nltk as it went in (tests hold this
+    # against nltk on every word of the bundled sample, and the suffixes against nltk's own
+    # tables). One C call skips nltk's ~9 us for ~40% of a news vocabulary.
+    unchanged = PORTER2_SUFFIXES if name == "snowball" else None
 
     def lazy_stem(token: str) -> str:
         nonlocal stem
-        if token[-1:] in untouched and token.isascii():
+        if unchanged is not None and token.isascii() and not token.endswith(unchanged):
             return token
         if stem is None:
             if name == "snowball":
