@@ -8,6 +8,7 @@ columns — is a handful of sorts and reductions over the whole batch.
 from __future__ import annotations
 
 import json
+import sys
 from itertools import compress
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -109,56 +110,73 @@ def _postings(analyzed, n, vocab):
     doc_shift = field_bits + low_bits
     term_shift = doc_shift + doc_bits
 
-    keys, positions, lengths = [], [], []
+    # Two token-sized arrays: the keys, and one scratch array that every temporary reuses
+    # (at 100k stories a token array is ~100 MB; fresh ones made a build's memory peak).
+    total = sum(len(ids) for ids, _ in analyzed)
+    key = np.empty(total, dtype=np.uint64)
+    scratch = np.empty(total + 1, dtype=np.uint64)
+    running = scratch.view(np.int64)  # running counts
+    positions, lengths = [], []
+    at = 0
     for fi, (ids, counts) in enumerate(analyzed):
         ntok = len(ids)
+        part = key[at : at + ntok]
+        at += ntok
         starts = np.cumsum(counts) - counts
-        kept = np.concatenate(([0], np.cumsum(ids >= 0, dtype=_count_dtype(ntok))))
+        kept = running[: ntok + 1]
+        kept[0] = 0
+        np.cumsum(ids >= 0, dtype=np.int64, out=kept[1:])
         lengths.append((kept[starts + counts] - kept[starts]).astype(np.int32))
-        key = remap[ids] << np.uint64(term_shift)
-        # (doc, field) bits minus the doc's first token, plus the token's number: its position.
+        np.take(remap, ids, out=part)  # -1 (dropped) takes the last entry
+        part <<= np.uint64(term_shift)
         per_doc = (np.arange(n, dtype=np.uint64) << np.uint64(doc_shift)) | np.uint64(
             fi << low_bits
         )
         if packed:
-            per_doc -= starts.astype(np.uint64)
-            key += np.repeat(per_doc, counts)
-            key += np.arange(ntok, dtype=np.uint64)
+            low = scratch[:ntok]
+            _doc_runs(low, per_doc, starts, counts)  # (doc, field) bits + position
+            part += low
         else:
-            key += np.repeat(per_doc, counts)
+            part += np.repeat(per_doc, counts)
             positions.append(np.arange(ntok, dtype=np.int64) - np.repeat(starts, counts))
-        keys.append(key)
-    key = np.concatenate(keys)
     if packed:
         key.sort()
-        pos = key & np.uint64((1 << pos_bits) - 1)
     else:
         order = np.argsort(key, kind="stable")
         key = key[order]
-        pos = np.concatenate(positions)[order]
+        positions = np.concatenate(positions)[order]
     ntok = int(np.searchsorted(key, np.uint64(nterms) << np.uint64(term_shift)))
-    key, pos = key[:ntok], pos[:ntok]
+    key = key[:ntok]
+    pos = _low_bits(key, pos_bits) if packed else positions[:ntok]
 
-    term_doc = key >> np.uint64(doc_shift)
+    change = np.empty(ntok, dtype=bool)
     if ntok:
-        change = term_doc[1:] != term_doc[:-1]
-        starts = np.flatnonzero(np.concatenate(([True], change)))
-    else:
-        starts = np.zeros(0, dtype=np.int64)
-    heads = term_doc[starts]
+        # A posting starts where (term, doc) changes: where the keys differ above doc_shift.
+        diff = scratch[: ntok - 1]
+        np.bitwise_xor(key[1:], key[:-1], out=diff)
+        diff >>= np.uint64(doc_shift)
+        change[0] = True
+        np.not_equal(diff, 0, out=change[1:])
+    starts = np.flatnonzero(change)
+    heads = key[starts] >> np.uint64(doc_shift)
     post_term = (heads >> np.uint64(doc_bits)).astype(np.int64)
     out = {
         "post.docs": (heads & np.uint64((1 << doc_bits) - 1)).astype(np.int32),
         "pos": _narrow(pos),
     }
     # Within a posting, tokens are in field order: the title's tf is its count of field-0
-    # tokens, and so on.
-    fields = (key >> np.uint64(low_bits)) & np.uint64((1 << field_bits) - 1)
+    # tokens, and so on; the last field's is what is left.
+    fields = scratch[:ntok]
+    np.right_shift(key, np.uint64(low_bits), out=fields)
+    fields &= np.uint64((1 << field_bits) - 1)
+    in_field = [fields == fi for fi in range(nfields - 1)]
     ends = np.append(starts[1:], ntok)
-    rest = (ends - starts).astype(np.uint32)  # tokens of the fields not yet counted
+    rest = (ends - starts).astype(np.uint32)
+    before = running[: ntok + 1]
     for fi, fname in enumerate(TEXT_FIELDS):
         if fi < nfields - 1:
-            before = np.concatenate(([0], np.cumsum(fields == fi, dtype=_count_dtype(ntok))))
+            before[0] = 0
+            np.cumsum(in_field[fi], dtype=np.int64, out=before[1:])
             tf = (before[ends] - before[starts]).astype(np.uint32)
             rest -= tf
         else:
@@ -215,9 +233,30 @@ def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
     return out
 
 
-def _count_dtype(n: int):
-    """A dtype for running counts up to ``n``: 32 bits (half the memory) when they fit."""
-    return np.int32 if n < 2**31 else np.int64
+def _doc_runs(out, per_doc, starts, counts) -> None:
+    """``out[i] = per_doc[d] + i - starts[d]`` for every token ``i`` of doc ``d``: ones, with a
+    jump at each document's first token, summed in place (no per-token temporaries)."""
+    docs = np.flatnonzero(counts)
+    if not len(docs):
+        return
+    values = per_doc[docs]
+    jumps = values.copy()
+    # Just before doc k's first token the sum stands at doc k-1's value plus its last position.
+    jumps[1:] -= values[:-1] + (counts[docs[:-1]] - 1).astype(np.uint64)
+    out.fill(1)
+    out[starts[docs]] = jumps
+    np.cumsum(out, out=out)
+
+
+def _low_bits(key: np.ndarray, bits: int) -> np.ndarray:
+    """The low ``bits`` bits of each key, read through a narrow view (no 64-bit temporary)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        width = np.dtype(dtype).itemsize * 8
+        if bits <= width:
+            step = 64 // width
+            view = key.view(dtype)[(0 if sys.byteorder == "little" else step - 1) :: step]
+            return view & dtype((1 << bits) - 1)
+    return key & np.uint64((1 << bits) - 1)
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:
