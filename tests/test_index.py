@@ -57,10 +57,16 @@ def test_stored_text_round_trips_exactly_ascii_or_not(tmp_path):
     for key, text in texts.items():  # one commit each: each text gets a block of its own
         with ix.writer() as w:
             w.add({"id": key, "title": text[:20], "body": text, "extra": {"k": [text]}})
+        # Non-ASCII only outside title and body: an ASCII block with escapes.
+        with ix.writer() as w:
+            w.add({"id": "x" + key, "title": "ASCII", "body": "ASCII", "source": text,
+                   "extra": {"k": text}})
     ix = Index.open(tmp_path / "idx")
     for key, text in texts.items():
         art = ix.get(key)
         assert (art.title, art.body, art.extra["k"]) == (text[:20], text, [text])
+        art = ix.get("x" + key)
+        assert (art.source, art.extra["k"]) == (text, text)
 
 
 def test_create_refuses_an_existing_index_and_open_needs_one(tmp_path):
