@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping  # not typing's: isinstance against it costs 2x more
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .errors import ArticleError
@@ -85,6 +85,8 @@ class Article:
         values["date"] = parse_date(values.get("date"))
         if values.get("extra") is None:
             values["extra"] = {}
+        if cls is Article:
+            return _new_article(values)
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +103,17 @@ class Article:
         if isinstance(self.date, _dt.datetime):
             return self.date.date()
         return self.date
+
+
+def _new_article(values: dict[str, Any]) -> Article:
+    """``Article(**values)`` without the frozen dataclass's ``__init__``, which sets each field
+    through ``object.__setattr__`` (3 us of the 6 an article took to add): the slots are
+    filled through their descriptors, then validated by the same ``__post_init__``."""
+    article = object.__new__(Article)
+    for name, set_slot, default in _SLOTS:
+        set_slot(article, values.get(name, default))
+    article.__post_init__()
+    return article
 
 
 def parse_date(value: Any) -> _dt.date | None:
@@ -128,6 +141,11 @@ def parse_date(value: Any) -> _dt.date | None:
 
 
 _KNOWN_FIELDS = frozenset(ARTICLE_FIELDS)
+# (name, slot setter, default) of every field; ``extra``'s default is always given.
+_SLOTS = tuple(
+    (f.name, getattr(Article, f.name).__set__, None if f.default is MISSING else f.default)
+    for f in fields(Article)
+)
 
 
 def _check_optional_string(article: Article, name: str, value: Any) -> None:

@@ -55,3 +55,14 @@ def test_to_dict_round_trips():
          "section": "World", "author": "A", "url": "http://u", "extra": {"tags": ["a", "b"]}}
     )
     assert Article.from_dict(a.to_dict()) == a
+
+
+def test_from_dict_builds_what_the_constructor_builds(sample_docs):
+    # from_dict fills the slots itself (the dataclass __init__ is slow); it must agree.
+    for d in sample_docs:
+        a = Article.from_dict(d)
+        assert a == Article(**{**d, "date": a.date, "extra": d.get("extra") or {}})
+    a = Article.from_dict({"id": "1", "title": None, "body": None, "url": "u"})
+    assert (a.title, a.body, a.url, a.source, a.extra) == ("", "", "u", None, {})
+    with pytest.raises(Exception):
+        a.title = "changed"  # still frozen
