@@ -12,6 +12,7 @@ from newsindex.index import strtable
 def test_find_gives_each_string_its_index_and_misses_others(strings, probes):
     table = strtable.StringTable(strtable.build("t", strings), "t")
     assert len(table) == len(strings)
+    assert table.strings() == strings
     for i, s in enumerate(strings):
         assert table.find(s) == i and table[i] == s
     for p in probes:

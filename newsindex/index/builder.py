@@ -269,11 +269,10 @@ def _narrow(values: np.ndarray) -> np.ndarray:
 
 
 def _encode_keyword(values):
-    """Small-integer codes for a keyword column (-1 = no value) and the table of values."""
-    table: dict[str, int] = {}
-    codes = np.fromiter(
-        (-1 if v is None else table.setdefault(v, len(table)) for v in values),
-        dtype=np.int32,
-        count=len(values),
-    )
-    return codes, list(table)
+    """Small-integer codes for a keyword column (-1 = no value) and the table of values, in
+    first-seen order."""
+    table = [v for v in dict.fromkeys(values) if v is not None]
+    code = dict(zip(table, range(len(table))))
+    code[None] = -1
+    codes = np.fromiter(map(code.__getitem__, values), dtype=np.int32, count=len(values))
+    return codes, table

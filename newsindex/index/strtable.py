@@ -66,6 +66,12 @@ class StringTable:
     def raw(self, i: int) -> bytes:
         return bytes(self._raw[self._starts[i] : self._starts[i + 1]])
 
+    def strings(self) -> list[str]:
+        """Every string, in index order (one decode for the whole table)."""
+        offs = self._offs.tolist()
+        blob = bytes(self._raw)
+        return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
+
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""
         data = s.encode("utf-8")

@@ -120,7 +120,7 @@ class IndexWriter:
         )
         seg = Segment(self._folder, entry)
         self._new.append(entry)
-        self._new_ids.append({seg.ids[i]: i for i in range(seg.ndocs)})
+        self._new_ids.append(dict(zip(seg.ids.strings(), range(seg.ndocs))))
         self._new_deletes.append(set())
         seg.close()
         self._buffer.clear()
