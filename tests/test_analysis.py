@@ -108,3 +108,11 @@ def test_the_porter2_suffixes_are_nltks():
         pytest.skip("nltk's EnglishStemmer no longer exposes its rule tables")
     assert sorted(PORTER2_SUFFIXES) == sorted(suffixes | {"y"})  # step 1c tests "y" inline
     assert all(word.endswith(PORTER2_SUFFIXES) for word in special)
+
+
+def test_terms_for_a_batch_of_tokens():
+    tokens = ["regime's", "\u2019quoted\u2019", "caf\u00e9", "the", "x" * 70, "1070", "a",
+              "rebels'", "markets", "u", "o'neill"]
+    expected = ["regim", "quot", "cafe", None, None, "1070", None, "rebel", "market", None, "o'neil"]
+    assert Analyzer("english").terms_for(tokens) == expected
+    assert [Analyzer("english").normalize(t) for t in tokens] == expected

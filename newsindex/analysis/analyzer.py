@@ -85,8 +85,7 @@ class Analyzer:
             return term
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
-        term = self._normalize_uncached(token)
-        self._cache[token] = term
+        term = self._cache[token] = self.terms_for([token])[0]
         return term
 
     def stem_input(self, token: str) -> str | None:
@@ -101,17 +100,31 @@ class Analyzer:
             return None
         return token
 
-    def _normalize_uncached(self, token: str) -> str | None:
-        token = self.stem_input(token)
-        if token is None:
-            return None
-        if token.isdigit():  # stemmers leave digits alone; skip their cost
-            term = token
-        else:
-            term = self.lexicon(token) if self.lexicon is not None else None
-            if term is None:
-                term = self._stem(token)
-        return term if len(term) >= self.spec.min_length else None
+    def terms_for(self, tokens: list[str]) -> list[str | None]:
+        """The index term of each lowercased surface token (None: dropped), computed afresh
+        with nothing cached: for callers that keep their own cache, like a writer's
+        vocabulary (:meth:`normalize` is this with a cache)."""
+        stop, stem, lexicon = self._stop, self._stem, self.lexicon
+        min_length = self.spec.min_length
+        stem_input = self.stem_input
+        out: list[str | None] = []
+        for token in tokens:
+            # An ASCII token without an apostrophe has nothing to strip or fold.
+            if token.isascii() and "'" not in token:
+                key = token if len(token) <= MAX_TOKEN_CHARS and token not in stop else None
+            else:
+                key = stem_input(token)
+            if key is None:
+                out.append(None)
+                continue
+            if key.isdigit():  # stemmers leave digits alone
+                term = key
+            else:
+                term = lexicon(key) if lexicon is not None else None
+                if term is None:
+                    term = stem(key)
+            out.append(term if len(term) >= min_length else None)
+        return out
 
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text`` in order, stop words dropped."""

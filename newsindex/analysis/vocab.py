@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import compress, repeat
+from operator import is_
 from typing import Sequence
 
 import numpy as np
@@ -60,9 +62,11 @@ class Vocabulary:
                 # Tokens new to this table: by their text, through the token cache (which
                 # also holds what forked workers analyzed) and the analyzer.
                 tokens = chunk.strings(missing)
-                found = list(map(cache.get, tokens))
-                if None in found:
-                    self._fill(found, tokens, cache, analyzer)
+                try:
+                    found = list(map(cache.__getitem__, tokens))
+                except KeyError:
+                    self._learn(tokens, cache, analyzer)
+                    found = list(map(cache.__getitem__, tokens))
                 found = np.array(found, dtype=np.int32)
                 group_ids[missing] = found
                 known.learn(chunk, missing, found)
@@ -73,31 +77,26 @@ class Vocabulary:
         return np.concatenate(ids), np.concatenate(counts).astype(np.int64)
 
     def ids(self, text: str, analyzer: Analyzer) -> list[int]:
-        cache = self._caches.get(analyzer.spec)
-        if cache is None:
-            cache = self._caches[analyzer.spec] = {}
+        cache = self.surface(analyzer.spec)
         tokens = raw_tokens(text)
         try:
             return list(map(cache.__getitem__, tokens))
         except KeyError:
-            pass
-        # A text with unseen tokens (most texts early in a batch have a few): find just those,
-        # at C speed (a search for None), rather than analyze a set of the whole text.
-        ids = list(map(cache.get, tokens))
-        self._fill(ids, tokens, cache, analyzer)
-        return ids
+            self._learn(tokens, cache, analyzer)
+            return list(map(cache.__getitem__, tokens))
 
-    def _fill(self, ids: list, tokens: list[str], cache: dict[str, int], analyzer: Analyzer):
-        index = ids.index
-        i = index(None)
-        while True:
-            token = tokens[i]
-            tid = cache.get(token)
+    def _learn(self, tokens: list[str], cache: dict[str, int], analyzer: Analyzer) -> None:
+        """Analyze the tokens ``cache`` lacks, in one batch, and add them to it."""
+        new = list(dict.fromkeys(compress(tokens, map(is_, map(cache.get, tokens), repeat(None)))))
+        term_ids, terms = self._term_ids, self.terms
+        ids = []
+        for term in analyzer.terms_for(new):
+            if term is None:
+                ids.append(STOP)
+                continue
+            tid = term_ids.get(term)
             if tid is None:
-                term = analyzer.normalize(token)
-                tid = cache[token] = STOP if term is None else self.term_id(term)
-            ids[i] = tid
-            try:
-                i = index(None, i + 1)
-            except ValueError:
-                return
+                tid = term_ids[term] = len(terms)
+                terms.append(term)
+            ids.append(tid)
+        cache.update(zip(new, ids))
