@@ -44,8 +44,9 @@ def build_segment(
     arrays: dict[str, np.ndarray] = {"date": days}
     with StoreWriter(folder / f"{name}.doc") as store:
         analyzed = analyze(articles, analyzers, vocab, store, workers)
+        # Mostly numpy, which releases the GIL: the store's thread encodes meanwhile.
+        postings, remap, lengths = _postings(analyzed, n, vocab)
         store_offsets, store_file = store.finish()
-    postings, remap, lengths = _postings(analyzed, n, vocab)
     arrays.update(postings)
     field_lengths = {}
     for fname, field_len in zip(TEXT_FIELDS, lengths):
