@@ -31,8 +31,8 @@ class NewsindexEngine(Engine):
     def __init__(self, k1=None, b=None, title_weight=None, scoring=None, workers: int = 1):
         # None means "newsindex's own defaults": the point of the benchmark is to measure what a
         # user gets out of the box. Explicit values become a newsindex.Scoring (used by tune.py).
-        # workers=1: the writer otherwise forks analysis workers (one per core), and every peer
-        # indexes with one thread; ``--newsindex-workers`` measures the multi-core writer.
+        # workers=1, the writer's default (every peer indexes with one thread);
+        # ``--newsindex-workers`` measures the opt-in forked writer.
         super().__init__(k1, b, title_weight)
         self.workers = workers
         self.scoring = scoring
@@ -57,7 +57,9 @@ class NewsindexEngine(Engine):
             "scoring": "BM25F, newsindex defaults" if self.scoring is None else f"BM25F {self.scoring!r}",
             "filters": "query language: date:FROM..TO section:NAME",
             "stored": "full documents (for snippets and display)",
-            "threads": f"writer workers={self.workers}; single-threaded search",
+            "threads": f"writer workers={self.workers}, plus a thread that encodes and compresses "
+            "stored fields (as tantivy's store writer compresses on its own thread); "
+            "single-threaded search",
         }
         if self.ix is not None:
             d = self.ix.settings.to_dict()

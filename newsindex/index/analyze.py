@@ -1,10 +1,9 @@
 """Analysis of a batch of articles into term ids, optionally split across forked processes.
 
-Tokenizing and stemming are the one part of indexing that runs Python per token, so on a
-multi-core POSIX machine the batch is split: forked workers analyze the tail of the batch (and
-encode and compress its stored fields) while this process does the same for the head. A fork
-inherits the vocabulary, so the ids it already knows agree; only terms new to a worker are
-sent back by name and remapped. Results travel as raw numpy arrays, JSON and compressed
+With ``workers > 1`` (POSIX, opt-in) the batch is split: forked workers analyze the tail of
+the batch (and encode and compress its stored fields) while this process does the same for
+the head. A fork inherits the vocabulary, so the ids it already knows agree; only terms new
+to a worker are sent back by name and remapped. Results travel as raw numpy arrays, JSON and compressed
 blocks (plain data, no pickle).
 """
 
@@ -14,7 +13,6 @@ import io
 import json
 import os
 import struct
-import sys
 from itertools import islice
 from typing import Mapping, Sequence
 
@@ -30,16 +28,6 @@ from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
 MIN_PARALLEL_DOCS = 4000
 
 
-def default_workers() -> int:
-    if sys.platform == "win32" or not hasattr(os, "fork"):
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
-
-
 def analyze(
     articles: Sequence[Article],
     analyzers: Mapping[str, Analyzer],
@@ -53,7 +41,7 @@ def analyze(
     compresses its own part, which this process appends in order.
     """
     n = len(articles)
-    if workers <= 1 or n < MIN_PARALLEL_DOCS:
+    if workers <= 1 or n < MIN_PARALLEL_DOCS or not hasattr(os, "fork"):
         store.write(articles)
         return _analyze_serial(articles, analyzers, vocab)
     # Equal parts (each process analyzes and compresses its own; measured on Reuters-21578,

@@ -15,7 +15,6 @@ from ..analysis.vocab import Vocabulary
 from ..article import Article
 from ..errors import WriterClosedError
 from . import manifest as mf
-from .analyze import default_workers
 from .builder import build_segment
 from .check import file_crc32
 from .lock import WriteLock
@@ -48,7 +47,7 @@ class IndexWriter:
         timeout: float = 0.0,
         buffer_docs: int = DEFAULT_BUFFER_DOCS,
         buffer_chars: int = DEFAULT_BUFFER_CHARS,
-        workers: int | None = None,
+        workers: int = 1,
     ):
         self._index = index
         self._folder: Path = index.path
@@ -66,7 +65,11 @@ class IndexWriter:
         self._buffer_chars = 0
         self._buffer_docs_limit = buffer_docs
         self._buffer_chars_limit = buffer_chars
-        self._workers = default_workers() if workers is None else max(1, int(workers))
+        # Forked analysis workers (POSIX) are opt-in: with tokenizing in numpy and the stored
+        # fields on a thread, one process builds Reuters-21578 in ~1.2 s and 2 workers in
+        # ~1.3 s on a 2-core machine (the forks' copy-on-write faults and the words both stem
+        # outweigh the split); see benchmarks/RESULTS.md.
+        self._workers = max(1, int(workers))
         self._removed: set[str] = set()  # ids whose committed versions go away
         self._new: list[dict] = []  # segments flushed by this writer, not yet committed
         self._new_ids: list[dict[str, int]] = []  # their id -> doc maps
