@@ -58,12 +58,14 @@ def test_each_part_of_a_token_is_checked(monkeypatch, part):
     assert_same(CLOSE_CALLS)
 
 
-def test_non_ascii_texts(monkeypatch):
+def test_non_ascii_texts():
     texts = [
-        "£50 “quoted” – fine",  # separators only: tokenized as ASCII
-        "Türkiye’s café, İstanbul",  # word characters: the careful path
+        "£50 “quoted” – fine",  # non-ASCII separators only
+        "Türkiye’s café, İstanbul",  # word characters, İ lowercasing to two characters
         "K kelvin sign \u212a",  # lowercases to ASCII "k"
         "",
+        "ΟΔΥΣΣΕΥΣ ΚΑΙ ΣΥ",  # a final sigma lowercases by context
+        "東京 news 📰, straße",
         "plain ASCII again, 1,750",
     ]
     assert_same(texts)
@@ -79,7 +81,10 @@ def test_a_hash_collision_falls_back_to_the_careful_path(sample_docs, monkeypatc
 
 texts_strategy = st.lists(
     st.text(
-        alphabet=st.sampled_from(list("abcXYZ019' ,.-\0\n") + ["£", "“", "’", "é", "İ", "\u212a", "_"]),
+        alphabet=st.sampled_from(
+            list("abcXYZ019' ,.-\0\n")
+            + ["£", "“", "’", "é", "İ", "\u212a", "_", "Σ", "ß", "\u0307", "²", "\u00ad", "📰", "東"]
+        ),
         max_size=60,
     )
     | st.lists(st.sampled_from(["a" * 9, "a" * 10, "b" * 17, "ab" * 9, "x"]), max_size=8).map(" ".join),

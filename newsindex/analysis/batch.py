@@ -1,21 +1,23 @@
 """Tokenizing many texts at once with whole-array numpy operations: the indexing hot path.
 
 Splitting a text into Python strings and looking each one up costs ~200 ns a token, which
-was a third of an index build. Here a group of texts is tokenized as one byte array: a
-``bytes.translate`` lowercases and blanks separators, token boundaries come from one
+was a third of an index build. Here a group of texts is tokenized as one UTF-8 byte array:
+a ``bytes.translate`` lowercases ASCII and blanks separators, token boundaries come from one
 comparison, and every token of up to 16 bytes becomes a 64-bit hash of its bytes and length,
 read through unaligned 8-byte views. Equal hashes are grouped by one sort. A writer keeps
 the groups it has seen in a :class:`KnownTokens` table (hash -> term id), so only tokens new
 to the writer ever become Python strings. Tokens longer than 16 bytes, which the hash does
 not cover, are few and are read as strings.
 
+Text with non-ASCII characters is lowercased by ``str.lower`` first, as :func:`raw_tokens`
+does, and its non-ASCII separators (a "£", curly double quotes, a dash) are blanked by one
+regex substitution, so every non-ASCII byte left belongs to a word character (an accented
+letter, a curly apostrophe) and simply stays in its token.
+
 Nothing here is approximate. Every token is checked against its group's first token, and
 every group against the known token it matched (same bytes, same length); a group of texts
 that fails the first check is tokenized by :func:`raw_tokens` instead, a group that fails
-the second is looked up by its text. Texts whose non-ASCII characters are separators (a "£", curly
-double quotes) are tokenized here with those characters blanked, which gives the same
-tokens. Other texts (accented letters, a curly apostrophe) go through :func:`raw_tokens`.
-A test holds the two tokenizers equal.
+the second is looked up by its text. A test holds the two tokenizers equal.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ from .tokenizer import raw_tokens
 #: small enough that the temporaries stay in cache and are reused.
 CHUNK_CHARS = 1 << 20
 
-# ASCII letters, digits and the apostrophe map to themselves (lowercased); every other byte
-# to 0, the separator.
+# ASCII letters, digits and the apostrophe map to themselves (lowercased), other ASCII bytes
+# to 0, the separator. Bytes of non-ASCII characters are kept: by the time a text is encoded,
+# every non-ASCII character left in it is a word character (see tokenize_chunk).
 _TABLE = bytes(
-    ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or chr(c) == "'") else 0
+    c if c >= 128 else ord(chr(c).lower()) if chr(c).isalnum() or chr(c) == "'" else 0
     for c in range(256)
 )
 _K0 = np.uint64(0x9E3779B97F4A7C15)
@@ -60,12 +63,12 @@ class TokenizedChunk:
     texts tokenized the careful way) are plain strings. Two groups may hold equal tokens.
     """
 
-    def __init__(self, counts, inverse, text="", starts=None, ends=None, keys=None, extra=()):
+    def __init__(self, counts, inverse, data=b"", starts=None, ends=None, keys=None, extra=()):
         #: Token count of each text.
         self.counts = counts
         #: For every token in text order, its group.
         self.inverse = inverse
-        self._text = text
+        self._data = data  # the chunk's UTF-8 bytes; tokens are byte ranges
         self._starts = starts if starts is not None else np.zeros(0, dtype=np.int64)
         self._ends = ends if ends is not None else np.zeros(0, dtype=np.int64)
         #: Per keyed group: hash, tail, head and length arrays.
@@ -81,10 +84,18 @@ class TokenizedChunk:
         keyed = len(self.keys[0])
         if groups is None:
             groups = np.arange(len(self))
-        text, extra = self._text, self._extra
         inside = groups[groups < keyed]
-        out = [text[s:e] for s, e in zip(self._starts[inside].tolist(), self._ends[inside].tolist())]
-        return out + [extra[g - keyed] for g in groups[groups >= keyed].tolist()]
+        out = _slices(self._data, self._starts[inside], self._ends[inside])
+        return out + [self._extra[g - keyed] for g in groups[groups >= keyed].tolist()]
+
+
+def _slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The strings at byte ranges of UTF-8 ``data`` (one decode when it is all ASCII)."""
+    bounds = zip(starts.tolist(), ends.tolist())
+    if data.isascii():
+        text = data.decode("ascii")
+        return [text[s:e] for s, e in bounds]
+    return [data[s:e].decode("utf-8") for s, e in bounds]
 
 
 def _no_keys():
@@ -169,34 +180,31 @@ def chunks(texts: Sequence[str], chunk_chars: int | None = None) -> list[tuple[i
 
 def tokenize_chunk(texts: Sequence[str]) -> TokenizedChunk:
     """The tokens of ``texts``, exactly as :func:`raw_tokens` gives them."""
-    plain: list[str] = []
-    slow: list[int] = []
-    for i, text in enumerate(texts):
-        if not text.isascii():
-            text = _NON_ASCII_SEPARATOR.sub(" ", text)
-            if not text.isascii():
-                slow.append(i)
-                text = ""
-        plain.append(text)
-    chunk = _tokenize_ascii(plain)
+    # raw_tokens lowercases, then a token is a run of word characters and apostrophes. ASCII
+    # is lowercased by the byte table; a text with other characters is lowercased here and its
+    # non-ASCII separators blanked, so every non-ASCII byte left belongs to a token.
+    plain = [
+        text if text.isascii() else _NON_ASCII_SEPARATOR.sub(" ", text.lower())
+        for text in texts
+    ]
+    chunk = _tokenize(plain)
     if chunk is None:  # two different tokens share a hash: take the careful path
         return _splice(
             TokenizedChunk(np.zeros(len(texts), dtype=np.int64), np.zeros(0, dtype=np.int32)),
             {i: raw_tokens(t) for i, t in enumerate(texts)},
         )
-    if slow:
-        chunk = _splice(chunk, {i: raw_tokens(texts[i]) for i in slow})
     return chunk
 
 
-def _tokenize_ascii(texts: list[str]) -> TokenizedChunk | None:
-    data = (_PAD + "\0".join(texts) + _PAD).encode("ascii").translate(_TABLE)
+def _tokenize(texts: list[str]) -> TokenizedChunk | None:
+    data = (_PAD + "\0".join(texts) + _PAD).encode("utf-8").translate(_TABLE)
     is_token = np.frombuffer(data, dtype=np.uint8).astype(bool)
     # Token edges alternate: a start, then its end.
     edges = np.flatnonzero(is_token[1:] != is_token[:-1]) + 1
     starts, ends = edges[0::2], edges[1::2]
     # Each text starts one byte after the previous one's end (the "\0" between them).
-    text_starts = np.cumsum([len(_PAD)] + [len(t) + 1 for t in texts])
+    sizes = [len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts]
+    text_starts = np.cumsum([len(_PAD)] + [size + 1 for size in sizes])
     counts = np.diff(np.searchsorted(starts, text_starts))
     ntok = len(starts)
     if not ntok:
@@ -231,14 +239,12 @@ def _tokenize_ascii(texts: list[str]) -> TokenizedChunk | None:
     for part, whole in zip(keys[1:], (tail, head, lengths)):
         if not np.array_equal(part[inverse], whole):
             return None
-    text = data.decode("ascii")
-    chunk = TokenizedChunk(counts, inverse, text, starts[rep], ends[rep], keys)
+    chunk = TokenizedChunk(counts, inverse, data, starts[rep], ends[rep], keys)
     long = np.flatnonzero(lengths > _KEY_BYTES)
     if len(long):
         # The hash stops at 16 bytes, so long tokens are told apart by their text.
         seen: dict[str, int] = {}
-        for j, s, e in zip(long.tolist(), starts[long].tolist(), ends[long].tolist()):
-            token = text[s:e]
+        for j, token in zip(long.tolist(), _slices(data, starts[long], ends[long])):
             k = seen.get(token)
             if k is None:
                 k = seen[token] = len(chunk)
