@@ -63,7 +63,7 @@ class TokenizedChunk:
     texts tokenized the careful way) are plain strings. Two groups may hold equal tokens.
     """
 
-    def __init__(self, counts, inverse, data=b"", starts=None, ends=None, keys=None, extra=()):
+    def __init__(self, counts, inverse, data=b"", starts=None, ends=None, keys=None):
         #: Token count of each text.
         self.counts = counts
         #: For every token in text order, its group.
@@ -73,11 +73,19 @@ class TokenizedChunk:
         self._ends = ends if ends is not None else np.zeros(0, dtype=np.int64)
         #: Per keyed group: hash, tail, head and length arrays.
         self.keys = keys if keys is not None else _no_keys()
-        self._extra = list(extra)
+        self._extra: list[str] = []
 
     def __len__(self) -> int:
         """The number of groups."""
         return len(self.keys[0]) + len(self._extra)
+
+    def string_group(self, token: str, groups: dict[str, int]) -> int:
+        """The plain-string group of ``token`` in ``groups`` (token -> group), added if new."""
+        k = groups.get(token)
+        if k is None:
+            k = groups[token] = len(self)
+            self._extra.append(token)
+        return k
 
     def strings(self, groups: np.ndarray | None = None) -> list[str]:
         """The token of each of ``groups`` (default: all)."""
@@ -189,10 +197,7 @@ def tokenize_chunk(texts: Sequence[str]) -> TokenizedChunk:
     ]
     chunk = _tokenize(plain)
     if chunk is None:  # two different tokens share a hash: take the careful path
-        return _splice(
-            TokenizedChunk(np.zeros(len(texts), dtype=np.int64), np.zeros(0, dtype=np.int32)),
-            {i: raw_tokens(t) for i, t in enumerate(texts)},
-        )
+        return _tokenize_slowly(texts)
     return chunk
 
 
@@ -245,32 +250,15 @@ def _tokenize(texts: list[str]) -> TokenizedChunk | None:
         # The hash stops at 16 bytes, so long tokens are told apart by their text.
         seen: dict[str, int] = {}
         for j, token in zip(long.tolist(), _slices(data, starts[long], ends[long])):
-            k = seen.get(token)
-            if k is None:
-                k = seen[token] = len(chunk)
-                chunk._extra.append(token)
-            inverse[j] = k
+            inverse[j] = chunk.string_group(token, seen)
     return chunk
 
 
-def _splice(chunk: TokenizedChunk, tokens: dict[int, list[str]]) -> TokenizedChunk:
-    """``chunk`` with the tokens of some texts (which it counted as empty) put in place, as
-    groups of their own."""
-    index: dict[str, int] = {}
-    counts = chunk.counts.copy()
-    at = np.cumsum(counts) - counts  # where each text's tokens start
-    where, values = [], []
-    for i, text_tokens in tokens.items():
-        for token in text_tokens:
-            k = index.get(token)
-            if k is None:
-                k = index[token] = len(chunk)
-                chunk._extra.append(token)
-            values.append(k)
-        where.extend([at[i]] * len(text_tokens))
-        counts[i] = len(text_tokens)
-    chunk.inverse = np.insert(
-        chunk.inverse, np.asarray(where, dtype=np.int64), values
-    ).astype(np.int32)
-    chunk.counts = counts
+def _tokenize_slowly(texts: Sequence[str]) -> TokenizedChunk:
+    """``texts`` tokenized by :func:`raw_tokens`, every distinct token a plain-string group."""
+    per_text = [raw_tokens(t) for t in texts]
+    chunk = TokenizedChunk(np.array([len(t) for t in per_text], dtype=np.int64), None)
+    groups: dict[str, int] = {}
+    inverse = [chunk.string_group(t, groups) for tokens in per_text for t in tokens]
+    chunk.inverse = np.array(inverse, dtype=np.int32)
     return chunk
