@@ -93,6 +93,8 @@ class Analyzer:
         folded), or None when the token is dropped before stemming (a stop word)."""
         if len(token) > MAX_TOKEN_CHARS:
             return None
+        if token.isascii() and "'" not in token:  # nothing to strip or fold
+            return None if token in self._stop else token
         token = strip_possessive(token)
         if self.spec.fold:
             token = fold_accents(token)
@@ -104,16 +106,12 @@ class Analyzer:
         """The index term of each lowercased surface token (None: dropped), computed afresh
         with nothing cached: for callers that keep their own cache, like a writer's
         vocabulary (:meth:`normalize` is this with a cache)."""
-        stop, stem, lexicon = self._stop, self._stem, self.lexicon
+        stem, lexicon = self._stem, self.lexicon
         min_length = self.spec.min_length
         stem_input = self.stem_input
         out: list[str | None] = []
         for token in tokens:
-            # An ASCII token without an apostrophe has nothing to strip or fold.
-            if token.isascii() and "'" not in token:
-                key = token if len(token) <= MAX_TOKEN_CHARS and token not in stop else None
-            else:
-                key = stem_input(token)
+            key = stem_input(token)
             if key is None:
                 out.append(None)
                 continue

@@ -211,13 +211,7 @@ def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
             tids = np.fromiter(cache.values(), dtype=np.int64, count=len(cache))
             local = remap[np.maximum(tids, 0)] if len(remap) else np.full(len(tids), -1)
             keep = (tids >= 0) & (local >= 0)
-            stem_input = analyzer.stem_input
-            # A kept ASCII token without an apostrophe is its own stemmer input (nothing to
-            # strip or fold); only the others need the analyzer.
-            keys = [
-                t if t.isascii() and "'" not in t else stem_input(t)
-                for t in compress(cache, keep.tolist())
-            ]
+            keys = list(map(analyzer.stem_input, compress(cache, keep.tolist())))
             stems = {
                 key: term
                 for key, term in zip(keys, local[keep].tolist())
