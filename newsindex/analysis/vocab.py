@@ -10,7 +10,6 @@ import numpy as np
 
 from .analyzer import Analyzer
 from .batch import MISSING, KnownTokens, chunks, tokenize_chunk
-from .tokenizer import raw_tokens
 
 STOP = -1
 
@@ -18,9 +17,9 @@ STOP = -1
 class Vocabulary:
     """Maps analyzed terms to dense integer ids shared by every field of a writer.
 
-    ``ids(text, analyzer)`` returns one id per surface token (``-1`` for a dropped token, so
-    positions still count stop words). Each analyzer gets its own surface-token cache, because
-    two fields may analyze the same token differently.
+    ``batch_ids(texts, analyzer)`` gives one id per surface token (``-1`` for a dropped token,
+    so positions still count stop words). Each analyzer gets its own surface-token cache,
+    because two fields may analyze the same token differently.
     """
 
     def __init__(self) -> None:
@@ -48,7 +47,7 @@ class Vocabulary:
 
     def batch_ids(self, texts: Sequence[str], analyzer: Analyzer) -> tuple[np.ndarray, np.ndarray]:
         """The term id of every token of ``texts`` (``-1`` for a dropped one) in order, and the
-        token count of each text: what :meth:`ids` gives text by text, at numpy speed."""
+        token count of each text, with tokens exactly as :func:`raw_tokens` gives them."""
         cache = self.surface(analyzer.spec)
         known = self._known.get(analyzer.spec)
         if known is None:
@@ -75,15 +74,6 @@ class Vocabulary:
         if not ids:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
         return np.concatenate(ids), np.concatenate(counts).astype(np.int64)
-
-    def ids(self, text: str, analyzer: Analyzer) -> list[int]:
-        cache = self.surface(analyzer.spec)
-        tokens = raw_tokens(text)
-        try:
-            return list(map(cache.__getitem__, tokens))
-        except KeyError:
-            self._learn(tokens, cache, analyzer)
-            return list(map(cache.__getitem__, tokens))
 
     def _learn(self, tokens: list[str], cache: dict[str, int], analyzer: Analyzer) -> None:
         """Analyze the tokens ``cache`` lacks, in one batch, and add them to it."""
