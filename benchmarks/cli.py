@@ -13,7 +13,9 @@ from .runner import OUT, log
 
 
 def _common(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--out", default=str(OUT), help="output folder (default benchmarks/out, gitignored)")
+    ap.add_argument(
+        "--out", default=str(OUT), help="output folder (default benchmarks/out, gitignored)"
+    )
 
 
 def cmd_run(a) -> int:
@@ -24,10 +26,22 @@ def cmd_run(a) -> int:
     corpus = resolve_corpus(a.corpus)
     kinds = tuple(k for k in a.kinds.split(",") if k)
     result = run_benchmark(
-        corpus, parse_engines(a.engines), queries=a.queries, n_queries=a.n_queries, seed=a.seed, k=a.k,
-        repeat=a.repeat, warmup=a.warmup, limit=a.limit, out_dir=Path(a.out), timeout=a.timeout,
-        in_process=a.in_process, keep_index=a.keep_index, kinds=kinds,
-        params={"newsindex": {"workers": a.newsindex_workers}}, build_repeat=a.build_repeat,
+        corpus,
+        parse_engines(a.engines),
+        queries=a.queries,
+        n_queries=a.n_queries,
+        seed=a.seed,
+        k=a.k,
+        repeat=a.repeat,
+        warmup=a.warmup,
+        limit=a.limit,
+        out_dir=Path(a.out),
+        timeout=a.timeout,
+        in_process=a.in_process,
+        keep_index=a.keep_index,
+        kinds=kinds,
+        params={"newsindex": {"workers": a.newsindex_workers}},
+        build_repeat=a.build_repeat,
     )
     paths = save_speed(result, a.out, a.name)
     print(Path(paths["md"]).read_text())
@@ -41,7 +55,9 @@ def cmd_judged(a) -> int:
     from .report import judged_markdown, save_judged
 
     sets = [s for s in a.sets.split(",") if s]
-    result = run_judged(sets, parse_engines(a.engines), depth=a.depth, k1=a.k1, b=a.b, out_dir=Path(a.out))
+    result = run_judged(
+        sets, parse_engines(a.engines), depth=a.depth, k1=a.k1, b=a.b, out_dir=Path(a.out)
+    )
     paths = save_judged(result, a.out)
     print(judged_markdown(result))
     for kind, p in paths.items():
@@ -54,7 +70,12 @@ def cmd_queries(a) -> int:
 
     corpus = resolve_corpus(a.corpus)
     qs = querygen.generate(load_docs(corpus), n=a.n, seed=a.seed, phrases=a.phrases)
-    meta = {"corpus": str(corpus), "n": a.n, "seed": a.seed, "synthetic": corpus_meta(corpus)["synthetic"]}
+    meta = {
+        "corpus": str(corpus),
+        "n": a.n,
+        "seed": a.seed,
+        "synthetic": corpus_meta(corpus)["synthetic"],
+    }
     path = querygen.save(qs, a.output, meta)
     counts = {k: len(v) for k, v in querygen.by_kind(qs).items()}
     print(f"wrote {path}: {counts}")
@@ -66,7 +87,11 @@ def cmd_scale(a) -> int:
     from .scale import generate
 
     source = resolve_corpus(a.source)
-    out = Path(a.output) if a.output else Path(a.out) / "corpora" / f"{source.parent.name}-syn{a.docs}.jsonl.gz"
+    out = (
+        Path(a.output)
+        if a.output
+        else Path(a.out) / "corpora" / f"{source.parent.name}-syn{a.docs}.jsonl.gz"
+    )
     log(f"writing {a.docs:,} synthetic docs from {source} to {out} (seed {a.seed})")
     meta = generate(source, a.docs, out, seed=a.seed)
     print(json.dumps({"path": str(out), **meta}, indent=1))
@@ -99,12 +124,18 @@ def cmd_engines(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description="newsindex benchmark harness")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="newsindex benchmark harness"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("run", help="speed: build + query every engine, each in its own processes")
-    p.add_argument("--corpus", help="docs.jsonl[.gz] path or data-set name (default: bundled sample)")
-    p.add_argument("--engines", default="all", help=f"comma list from: {', '.join(REGISTRY)} (default all)")
+    p.add_argument(
+        "--corpus", help="docs.jsonl[.gz] path or data-set name (default: bundled sample)"
+    )
+    p.add_argument(
+        "--engines", default="all", help=f"comma list from: {', '.join(REGISTRY)} (default all)"
+    )
     p.add_argument("--queries", help="query JSONL to use (default: generate and keep one)")
     p.add_argument("--n-queries", type=int, default=1200)
     p.add_argument("--seed", type=int, default=42)
@@ -112,15 +143,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--repeat", type=int, default=3, help="timed passes (median reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed passes before timing")
-    p.add_argument("--build-repeat", type=int, default=1,
-                   help="builds per engine, each in a fresh process (median reported)")
+    p.add_argument(
+        "--build-repeat",
+        type=int,
+        default=1,
+        help="builds per engine, each in a fresh process (median reported)",
+    )
     p.add_argument("--limit", type=int, help="index only the first N docs")
     p.add_argument("--timeout", type=float, help="seconds per engine phase")
     p.add_argument("--in-process", action="store_true", help="no subprocesses (RSS not per engine)")
-    p.add_argument("--keep-index", action="store_true", help="keep the built indexes under OUT/index")
+    p.add_argument(
+        "--keep-index", action="store_true", help="keep the built indexes under OUT/index"
+    )
     p.add_argument("--name", help="report file stem (default speed-<corpus>[-<engines>])")
-    p.add_argument("--newsindex-workers", type=int, default=1,
-                   help="newsindex writer processes (default 1, like every peer's single indexing thread)")
+    p.add_argument(
+        "--newsindex-workers",
+        type=int,
+        default=1,
+        help="newsindex writer processes (default 1, like every peer's single indexing thread)",
+    )
     _common(p)
     p.set_defaults(fn=cmd_run)
 
@@ -135,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("queries", help="generate a seeded query file from a corpus")
     p.add_argument("--corpus")
-    p.add_argument("--n", type=int, default=1200, help="terms queries (each also gets a filtered twin)")
+    p.add_argument(
+        "--n", type=int, default=1200, help="terms queries (each also gets a filtered twin)"
+    )
     p.add_argument("--phrases", type=int, help="phrase queries (default n/4)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("-o", "--output", required=True)
@@ -149,17 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(fn=cmd_scale)
 
-    p = sub.add_parser("report", help="re-render markdown from result JSONs; one chart over all of them")
+    p = sub.add_parser(
+        "report", help="re-render markdown from result JSONs; one chart over all of them"
+    )
     p.add_argument("results", nargs="+")
     p.add_argument("--chart", help="PNG path (default OUT/speed-combined.png)")
     _common(p)
     p.set_defaults(fn=cmd_report)
 
-    p = sub.add_parser("engines", help="list engines, whether they are installed, and their configuration")
+    p = sub.add_parser(
+        "engines", help="list engines, whether they are installed, and their configuration"
+    )
     p.set_defaults(fn=cmd_engines)
 
     # Listed for --help only: main() hands "tune ..." straight to benchmarks.tune.main.
-    sub.add_parser("tune", help="k1 / b / title-weight search for newsindex (python -m benchmarks tune --help)")
+    sub.add_parser(
+        "tune", help="k1 / b / title-weight search for newsindex (python -m benchmarks tune --help)"
+    )
     return ap
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,7 +64,7 @@ def open_text(path: Path | str, mode: str = "rt"):
     path = Path(path)
     if path.suffix == ".gz":
         return gzip.open(path, mode, encoding="utf-8")
-    return io.open(path, mode, encoding="utf-8")
+    return open(path, mode, encoding="utf-8")
 
 
 def iter_docs(path: Path | str, limit: int | None = None) -> Iterator[dict]:

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # standalone: run without installing the package
 
-from newsindex.ingest import Record, iter_records
+from newsindex.ingest import Record, iter_records  # noqa: E402
 
 SEED = REPO / "seeds" / "000_bd656d18b2dd3dcd.txt"
 REUTERS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"

@@ -36,7 +36,9 @@ def load_set(name: str, root: Path | None = None) -> tuple[list[dict], list[dict
         for line in fh:
             if line.strip():
                 q = json.loads(line)
-                queries.append({"id": str(q["id"]), "text": clean_query(q["text"]), "raw": q["text"]})
+                queries.append(
+                    {"id": str(q["id"]), "text": clean_query(q["text"]), "raw": q["text"]}
+                )
     return docs, queries, read_qrels(folder / "qrels.tsv")
 
 
@@ -103,8 +105,10 @@ def run_judged(
                 result["describe"].setdefault(name, desc)
                 if runs_dir:
                     write_run(run, runs_dir / f"{set_name}.{name}.trec", name)
-                log(f"{set_name}: {name}: nDCG@10 {scores['ndcg@10']:.3f} MAP {scores['map']:.3f} "
-                    f"R@100 {scores['recall@100']:.3f} ({scores['queries']} queries)")
+                log(
+                    f"{set_name}: {name}: nDCG@10 {scores['ndcg@10']:.3f} MAP {scores['map']:.3f} "
+                    f"R@100 {scores['recall@100']:.3f} ({scores['queries']} queries)"
+                )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return result

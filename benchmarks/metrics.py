@@ -11,8 +11,8 @@ Conventions (the same as trec_eval with ``-c``, so its output can be checked aga
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 Qrels = Mapping[str, Mapping[str, float]]  # query id -> doc id -> relevance
 Run = Mapping[str, Sequence[str]]  # query id -> ranked doc ids
@@ -32,7 +32,9 @@ def ndcg_at(ranked: Sequence[str], judged: Mapping[str, float], k: int = 10) -> 
     return dcg(gains) / ideal
 
 
-def average_precision(ranked: Sequence[str], judged: Mapping[str, float], k: int | None = None) -> float:
+def average_precision(
+    ranked: Sequence[str], judged: Mapping[str, float], k: int | None = None
+) -> float:
     """AP over the ranking (cut at ``k`` if given): mean of precision at each relevant hit,
     divided by *all* relevant documents (unretrieved ones count as precision 0)."""
     relevant = {d for d, g in judged.items() if g > 0}

@@ -12,8 +12,8 @@ import datetime as dt
 import json
 import random
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .corpus import doc_day, open_text
 from .textutil import clean_query, is_content_word, words
@@ -64,10 +64,17 @@ def _windows(docs: Sequence[dict]):
     days = [d for d in map(doc_day, docs) if d]
     sections = Counter(doc.get("section") for doc in docs if doc.get("section"))
     names = sorted(sections)
-    return (min(days) if days else None, max(days) if days else None, names, [sections[n] for n in names])
+    return (
+        min(days) if days else None,
+        max(days) if days else None,
+        names,
+        [sections[n] for n in names],
+    )
 
 
-def generate(docs: Sequence[dict], n: int = 1200, seed: int = 42, phrases: int | None = None) -> list[dict]:
+def generate(
+    docs: Sequence[dict], n: int = 1200, seed: int = 42, phrases: int | None = None
+) -> list[dict]:
     """``n`` terms queries, two filtered twins per terms query, and ``phrases`` phrase queries.
 
     ``filtered``: a date window a quarter of the corpus span long, placed uniformly at random
@@ -155,7 +162,12 @@ def load(path: Path | str) -> list[dict]:
                 continue
             q = json.loads(line)
             if "kind" not in q:
-                q = {"id": str(q["id"]), "kind": "terms", "text": clean_query(q["text"]), "raw": q["text"]}
+                q = {
+                    "id": str(q["id"]),
+                    "kind": "terms",
+                    "text": clean_query(q["text"]),
+                    "raw": q["text"],
+                }
             out.append(q)
     return out
 

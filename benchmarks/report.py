@@ -11,7 +11,12 @@ from pathlib import Path
 
 from . import querygen
 
-KIND_LABEL = {"terms": "top-10", "filtered": "filtered", "filtered_hit": "filtered (hits)", "phrase": "phrase"}
+KIND_LABEL = {
+    "terms": "top-10",
+    "filtered": "filtered",
+    "filtered_hit": "filtered (hits)",
+    "phrase": "phrase",
+}
 
 
 def _f(x, digits: int = 0, none: str = "-") -> str:
@@ -36,8 +41,11 @@ def speed_markdown(result: dict) -> str:
     s, m = result["settings"], result["machine"]
     lines = [f"# Speed: {corpus_label(result)}", ""]
     if result["corpus"].get("synthetic"):
-        lines += ["**Synthetic corpus**: sentences and metadata resampled from a real one; "
-                  "figures describe scale behaviour, not real-world relevance.", ""]
+        lines += [
+            "**Synthetic corpus**: sentences and metadata resampled from a real one; "
+            "figures describe scale behaviour, not real-world relevance.",
+            "",
+        ]
     counts = ", ".join(f"{v} {k}" for k, v in result["queries"]["counts"].items())
     lines += [
         f"k={s['k']}, {s['warmup']} warm-up pass(es), median of {s['repeat']} timed passes, one thread; "
@@ -46,8 +54,12 @@ def speed_markdown(result: dict) -> str:
         f"load average at start {_load(m.get('loadavg'))}, at end {_load(result.get('loadavg_end'))}; "
         f"newsindex at {m.get('newsindex_source') or '?'}."
         + (" In-process run: RSS figures are not per engine." if s.get("in_process") else "")
-        + (f" Each engine built {s['build_repeat']} times, each in a fresh process: the median build"
-           " is shown, every build time in the JSON (`build_s_all`)." if s.get("build_repeat", 1) > 1 else ""),
+        + (
+            f" Each engine built {s['build_repeat']} times, each in a fresh process: the median build"
+            " is shown, every build time in the JSON (`build_s_all`)."
+            if s.get("build_repeat", 1) > 1
+            else ""
+        ),
         "",
         "## Indexing",
         "",
@@ -62,9 +74,14 @@ def speed_markdown(result: dict) -> str:
             f"({_f(e.get('rss_docs_loaded_mib'))}) | {_f(e.get('import_s'), 3)} | {_f(e.get('open_s'), 3)} | "
             f"{_f(e.get('peak_rss_search_mib'))} |"
         )
-    lines += ["", "## Querying", "",
-              "q/s = queries / wall seconds of a pass; (CPU) = queries / CPU seconds of the same pass, "
-              "less sensitive to other load on the machine; latency in ms.", ""]
+    lines += [
+        "",
+        "## Querying",
+        "",
+        "q/s = queries / wall seconds of a pass; (CPU) = queries / CPU seconds of the same pass, "
+        "less sensitive to other load on the machine; latency in ms.",
+        "",
+    ]
     kinds = [k for k in querygen.KINDS if k in result["queries"]["counts"]]
     head = " | ".join(f"{KIND_LABEL[k]} q/s (CPU) | {KIND_LABEL[k]} p50/p95/p99" for k in kinds)
     lines.append(f"| engine | {head} |")
@@ -81,12 +98,22 @@ def speed_markdown(result: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     agr = result.get("agreement") or {}
     if agr.get("kinds"):
-        lines += ["", f"## Result agreement: mean overlap@{agr['k']} with {agr['reference']}", "",
-                  "| engine | " + " | ".join(KIND_LABEL[k] for k in agr["kinds"]) + " | empty result lists |",
-                  "|---|" + "---:|" * (len(agr["kinds"]) + 1)]
+        lines += [
+            "",
+            f"## Result agreement: mean overlap@{agr['k']} with {agr['reference']}",
+            "",
+            "| engine | "
+            + " | ".join(KIND_LABEL[k] for k in agr["kinds"])
+            + " | empty result lists |",
+            "|---|" + "---:|" * (len(agr["kinds"]) + 1),
+        ]
         for name, e in result["engines"].items():
             vals = [_f(agr["kinds"][k].get(name), 2) for k in agr["kinds"]]
-            empty = ", ".join(f"{KIND_LABEL[k]} {f['empty']}" for k, f in e.get("kinds", {}).items() if "empty" in f)
+            empty = ", ".join(
+                f"{KIND_LABEL[k]} {f['empty']}"
+                for k, f in e.get("kinds", {}).items()
+                if "empty" in f
+            )
             lines.append(f"| {name} | " + " | ".join(vals) + f" | {empty} |")
     notes = [f"- {n}: {r}" for n, r in result.get("skipped", {}).items()]
     for name, e in result["engines"].items():
@@ -100,8 +127,10 @@ def speed_markdown(result: dict) -> str:
     lines += ["", "## Configurations", ""]
     for name, e in result["engines"].items():
         d = e.get("describe", {})
-        lines.append(f"- **{name}** ({d.get('engine', '?')}): " + "; ".join(
-            f"{k}: {v}" for k, v in d.items() if k != "engine"))
+        lines.append(
+            f"- **{name}** ({d.get('engine', '?')}): "
+            + "; ".join(f"{k}: {v}" for k, v in d.items() if k != "engine")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -118,7 +147,9 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
         r = results[0]
         names = list(r["engines"])
         xs = range(len(names))
-        bars = ax1.bar(xs, [r["engines"][n].get("docs_per_s") or 0 for n in names], color="tab:blue")
+        bars = ax1.bar(
+            xs, [r["engines"][n].get("docs_per_s") or 0 for n in names], color="tab:blue"
+        )
         ax1.bar_label(bars, fmt="{:,.0f}", fontsize=8)
         ax1.set_xticks(list(xs), names, rotation=20)
         ax1.set_ylabel("documents / s (build, 1 thread)")
@@ -126,9 +157,19 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
         width = 0.8 / max(1, len(kinds))
         for i, kind in enumerate(kinds):
             vals = [r["engines"][n].get("kinds", {}).get(kind, {}).get("qps") or 0 for n in names]
-            bars = ax2.bar([x + (i - (len(kinds) - 1) / 2) * width for x in xs], vals, width, label=KIND_LABEL[kind])
-            ax2.bar_label(bars, labels=[f"{v:,.0f}" if v else "n/a" for v in vals], fontsize=6, rotation=90,
-                          padding=2)
+            bars = ax2.bar(
+                [x + (i - (len(kinds) - 1) / 2) * width for x in xs],
+                vals,
+                width,
+                label=KIND_LABEL[kind],
+            )
+            ax2.bar_label(
+                bars,
+                labels=[f"{v:,.0f}" if v else "n/a" for v in vals],
+                fontsize=6,
+                rotation=90,
+                padding=2,
+            )
         ax2.set_xticks(list(xs), names, rotation=20)
         ax2.legend()
         fig.suptitle(f"Speed on {corpus_label(r)}")
@@ -140,14 +181,25 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
         engines = [n for n in REGISTRY if n in present] + sorted(present - set(REGISTRY))
         for n in engines:
             pts = sorted(
-                (r["engines"][n]["docs"], r["engines"][n].get("docs_per_s"),
-                 r["engines"][n].get("kinds", {}).get("terms", {}).get("qps"), r["corpus"].get("synthetic"))
-                for r in results if n in r["engines"] and "docs" in r["engines"][n]
+                (
+                    r["engines"][n]["docs"],
+                    r["engines"][n].get("docs_per_s"),
+                    r["engines"][n].get("kinds", {}).get("terms", {}).get("qps"),
+                    r["corpus"].get("synthetic"),
+                )
+                for r in results
+                if n in r["engines"] and "docs" in r["engines"][n]
             )
             if not pts:
                 continue
             line = ax1.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=n)[0]
-            ax2.plot([p[0] for p in pts if p[2]], [p[2] for p in pts if p[2]], "-", color=line.get_color(), label=n)
+            ax2.plot(
+                [p[0] for p in pts if p[2]],
+                [p[2] for p in pts if p[2]],
+                "-",
+                color=line.get_color(),
+                label=n,
+            )
             for p in pts:  # hollow markers = synthetic corpus
                 face = "none" if p[3] else line.get_color()
                 ax1.plot([p[0]], [p[1]], "o", mfc=face, color=line.get_color())
@@ -187,14 +239,21 @@ def save_speed(result: dict, out_dir: Path | str, name: str | None = None) -> di
         if set(asked) != set(REGISTRY):
             name += "-" + "+".join(asked)
     stem = out_dir / name
-    paths = {"json": stem.with_suffix(".json"), "md": stem.with_suffix(".md"), "png": stem.with_suffix(".png")}
+    paths = {
+        "json": stem.with_suffix(".json"),
+        "md": stem.with_suffix(".md"),
+        "png": stem.with_suffix(".png"),
+    }
     paths["json"].write_text(json.dumps(result, indent=1))
     paths["md"].write_text(speed_markdown(result))
     if result["engines"] and have_matplotlib():
         speed_chart([result], paths["png"])
     else:
         if result["engines"]:
-            print("[bench] matplotlib is not installed: no chart (pip install matplotlib)", file=sys.stderr)
+            print(
+                "[bench] matplotlib is not installed: no chart (pip install matplotlib)",
+                file=sys.stderr,
+            )
         del paths["png"]
     return paths
 
@@ -210,25 +269,37 @@ def have_matplotlib() -> bool:
 def judged_markdown(result: dict) -> str:
     """nDCG@10, MAP and recall@100 per engine and collection, like the table in data/README.md."""
     sets = result["sets"]
-    lines = [f"# Ranking quality on the judged collections (top-{result['settings']['depth']} runs)", "",
-             "Same cleaned queries for every engine (lowercase words, Lucene's 33 stop words dropped); "
-             "linear gain; queries without a relevant document are left out; "
-             f"peers at k1={result['settings']['k1']} b={result['settings']['b']} where settable.", ""]
+    lines = [
+        f"# Ranking quality on the judged collections (top-{result['settings']['depth']} runs)",
+        "",
+        "Same cleaned queries for every engine (lowercase words, Lucene's 33 stop words dropped); "
+        "linear gain; queries without a relevant document are left out; "
+        f"peers at k1={result['settings']['k1']} b={result['settings']['b']} where settable.",
+        "",
+    ]
     for metric in ("ndcg@10", "map", "recall@100"):
-        lines += [f"## {metric}", "", "| engine | " + " | ".join(sets) + " | mean |",
-                  "|---|" + "---:|" * (len(sets) + 1)]
+        lines += [
+            f"## {metric}",
+            "",
+            "| engine | " + " | ".join(sets) + " | mean |",
+            "|---|" + "---:|" * (len(sets) + 1),
+        ]
         for name in result["engines"]:
             vals = [result["scores"].get(s, {}).get(name, {}).get(metric) for s in sets]
             present = [v for v in vals if v is not None]
             mean = sum(present) / len(present) if len(present) == len(sets) else None
-            lines.append(f"| {name} | " + " | ".join(_f(v, 3) for v in vals) + f" | {_f(mean, 3)} |")
+            lines.append(
+                f"| {name} | " + " | ".join(_f(v, 3) for v in vals) + f" | {_f(mean, 3)} |"
+            )
         lines.append("")
     if result.get("skipped"):
         lines += ["## Skipped", ""] + [f"- {k}: {v}" for k, v in result["skipped"].items()] + [""]
     lines += ["## Configurations", ""]
     for name, d in result.get("describe", {}).items():
-        lines.append(f"- **{name}** ({d.get('engine', '?')}): " + "; ".join(
-            f"{k}: {v}" for k, v in d.items() if k != "engine"))
+        lines.append(
+            f"- **{name}** ({d.get('engine', '?')}): "
+            + "; ".join(f"{k}: {v}" for k, v in d.items() if k != "engine")
+        )
     return "\n".join(lines) + "\n"
 
 

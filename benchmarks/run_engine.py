@@ -63,7 +63,9 @@ def _import_engine(engine: str, params: dict | None, phase: str = "build"):
     return eng, time.perf_counter() - t0
 
 
-def do_build(engine: str, corpus: str, workdir: str, limit: int | None = None, params: dict | None = None) -> dict:
+def do_build(
+    engine: str, corpus: str, workdir: str, limit: int | None = None, params: dict | None = None
+) -> dict:
     """Load the corpus into memory (untimed), then time ``engine.build`` over it."""
     eng, import_s = _import_engine(engine, params)
     docs = load_docs(corpus, limit)
@@ -150,9 +152,19 @@ def do_search(
     t0 = time.perf_counter()
     eng.open(Path(workdir))
     open_s = time.perf_counter() - t0
-    out = {"engine": eng.name, "import_s": import_s, "open_s": open_s, "rss_start_mib": rss_start, "kinds": {}}
-    methods = {"terms": eng.search, "filtered": eng.search_filtered,
-               "filtered_hit": eng.search_filtered, "phrase": eng.search_phrase}
+    out = {
+        "engine": eng.name,
+        "import_s": import_s,
+        "open_s": open_s,
+        "rss_start_mib": rss_start,
+        "kinds": {},
+    }
+    methods = {
+        "terms": eng.search,
+        "filtered": eng.search_filtered,
+        "filtered_hit": eng.search_filtered,
+        "phrase": eng.search_phrase,
+    }
     for kind in kinds:
         qs = groups.get(kind)
         if not qs:
@@ -183,7 +195,9 @@ def do_search(
             mean_hits=statistics.fmean(len(v) for v in results.values()),
         )
         if runs_dir:
-            fig["run_file"] = str(write_run(results, Path(runs_dir) / f"{tag}.{eng.name}.{kind}.trec", eng.name))
+            fig["run_file"] = str(
+                write_run(results, Path(runs_dir) / f"{tag}.{eng.name}.{kind}.trec", eng.name)
+            )
         out["kinds"][kind] = fig
     out["peak_rss_search_mib"] = peak_rss_mib()
     out["describe"] = eng.describe()
@@ -228,8 +242,18 @@ def main(argv: list[str] | None = None) -> int:
                 res = do_build(a.engine, a.corpus, a.workdir, a.limit, params)
             else:
                 kinds = tuple(x for x in a.kinds.split(",") if x)
-                res = do_search(a.engine, a.workdir, a.queries, a.k, a.repeat, a.warmup, a.runs_dir, a.tag,
-                                kinds, params)
+                res = do_search(
+                    a.engine,
+                    a.workdir,
+                    a.queries,
+                    a.k,
+                    a.repeat,
+                    a.warmup,
+                    a.runs_dir,
+                    a.tag,
+                    kinds,
+                    params,
+                )
     except EngineUnavailable as exc:
         print(json.dumps({"engine": a.engine, "skipped": str(exc)}))
         return 0

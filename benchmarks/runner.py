@@ -34,10 +34,19 @@ def ensure_queries(
     tag = meta["tag"] + (f".first{limit}" if limit else "")
     path = out_dir / "queries" / f"{tag}.n{n}.s{seed}.jsonl"
     if not path.is_file() or _query_version(path) < querygen.VERSION:
-        log(f"generating {n} queries (seed {seed}) from {corpus}" + (f", first {limit} docs" if limit else ""))
+        log(
+            f"generating {n} queries (seed {seed}) from {corpus}"
+            + (f", first {limit} docs" if limit else "")
+        )
         qs = querygen.generate(load_docs(corpus, limit), n=n, seed=seed)
-        meta = {"corpus": str(corpus), "limit": limit, "n": n, "seed": seed, "synthetic": meta["synthetic"],
-                "version": querygen.VERSION}
+        meta = {
+            "corpus": str(corpus),
+            "limit": limit,
+            "n": n,
+            "seed": seed,
+            "synthetic": meta["synthetic"],
+            "version": querygen.VERSION,
+        }
         querygen.save(qs, path, meta)
     return path
 
@@ -56,13 +65,17 @@ def _subprocess(args: list[str], timeout: float | None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     try:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     if proc.returncode:
         sys.stderr.write(proc.stderr[-4000:])
     else:  # pass on the harness's own notes (e.g. a query kind skipped), not the engine's chatter
-        sys.stderr.writelines(ln + "\n" for ln in proc.stderr.splitlines() if ln.startswith("[bench]"))
+        sys.stderr.writelines(
+            ln + "\n" for ln in proc.stderr.splitlines() if ln.startswith("[bench]")
+        )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode or not lines:
         last = proc.stderr.strip().splitlines()[-1:] or ["no output"]
@@ -114,11 +127,20 @@ def run_benchmark(
     result = {
         "kind": "speed",
         "corpus": {**meta, "tag": tag, "limit": limit},
-        "queries": {"path": str(qpath),
-                    "counts": {kd: len(v) for kd, v in querygen.by_kind(querygen.load(qpath)).items()}},
-        "settings": {"k": k, "repeat": repeat, "warmup": warmup, "build_repeat": build_repeat,
-                     "in_process": in_process, "kinds": list(kinds),
-                     "params": params, "engines": list(engines)},
+        "queries": {
+            "path": str(qpath),
+            "counts": {kd: len(v) for kd, v in querygen.by_kind(querygen.load(qpath)).items()},
+        },
+        "settings": {
+            "k": k,
+            "repeat": repeat,
+            "warmup": warmup,
+            "build_repeat": build_repeat,
+            "in_process": in_process,
+            "kinds": list(kinds),
+            "params": params,
+            "engines": list(engines),
+        },
         "machine": machine_info(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "engines": {},
@@ -138,11 +160,26 @@ def run_benchmark(
             shutil.rmtree(workdir, ignore_errors=True)
             workdir.mkdir(parents=True)
             if in_process:
-                built = _in_process("build", engine=name, corpus=str(corpus), workdir=str(workdir),
-                                    limit=limit, params=params.get(name))
+                built = _in_process(
+                    "build",
+                    engine=name,
+                    corpus=str(corpus),
+                    workdir=str(workdir),
+                    limit=limit,
+                    params=params.get(name),
+                )
             else:
-                args = ["build", "--engine", name, "--corpus", str(corpus), "--workdir", str(workdir),
-                        "--params", json.dumps(params.get(name, {}))]
+                args = [
+                    "build",
+                    "--engine",
+                    name,
+                    "--corpus",
+                    str(corpus),
+                    "--workdir",
+                    str(workdir),
+                    "--params",
+                    json.dumps(params.get(name, {})),
+                ]
                 built = _subprocess(args + (["--limit", str(limit)] if limit else []), timeout)
             if "skipped" in built or "error" in built:
                 break
@@ -150,7 +187,10 @@ def run_benchmark(
         if len(builds) > 1:
             # Each build in a fresh process; the median one is reported, with every time beside it.
             times = [b["build_s"] for b in builds]
-            built = {**sorted(builds, key=lambda b: b["build_s"])[len(builds) // 2], "build_s_all": times}
+            built = {
+                **sorted(builds, key=lambda b: b["build_s"])[len(builds) // 2],
+                "build_s_all": times,
+            }
         if "skipped" in built or "error" in built:
             reason = built.get("skipped") or built.get("error")
             log(f"{name}: {reason}")
@@ -158,29 +198,68 @@ def run_benchmark(
             shutil.rmtree(workdir, ignore_errors=True)
             continue
         log(f"{name}: {built['docs']:,} docs in {built['build_s']:.2f} s; searching")
-        skw = dict(engine=name, workdir=str(workdir), queries=str(qpath), k=k, repeat=repeat, warmup=warmup,
-                   runs_dir=str(runs_dir), tag=tag, kinds=kinds, params=params.get(name))
+        skw = dict(
+            engine=name,
+            workdir=str(workdir),
+            queries=str(qpath),
+            k=k,
+            repeat=repeat,
+            warmup=warmup,
+            runs_dir=str(runs_dir),
+            tag=tag,
+            kinds=kinds,
+            params=params.get(name),
+        )
         if in_process:
             searched = _in_process("search", **skw)
         else:
-            args = ["search", "--engine", name, "--workdir", str(workdir), "--queries", str(qpath),
-                    "--k", str(k), "--repeat", str(repeat), "--warmup", str(warmup),
-                    "--runs-dir", str(runs_dir), "--tag", tag, "--kinds", ",".join(kinds),
-                    "--params", json.dumps(params.get(name, {}))]
+            args = [
+                "search",
+                "--engine",
+                name,
+                "--workdir",
+                str(workdir),
+                "--queries",
+                str(qpath),
+                "--k",
+                str(k),
+                "--repeat",
+                str(repeat),
+                "--warmup",
+                str(warmup),
+                "--runs-dir",
+                str(runs_dir),
+                "--tag",
+                tag,
+                "--kinds",
+                ",".join(kinds),
+                "--params",
+                json.dumps(params.get(name, {})),
+            ]
             searched = _subprocess(args, timeout)
         if not keep_index:
             shutil.rmtree(workdir, ignore_errors=True)
         if "error" in searched or "skipped" in searched:
             log(f"{name}: search failed: {searched}")
-            result["engines"][name] = {**built, "search_error": searched.get("error") or searched.get("skipped")}
+            result["engines"][name] = {
+                **built,
+                "search_error": searched.get("error") or searched.get("skipped"),
+            }
             continue
         # import_s is the build process's (what indexing needs); a search process may import
         # less (newsindex: no stemmer), reported apart.
-        result["engines"][name] = {**built, **searched, "describe": searched.get("describe", built["describe"]),
-                                   "import_s": built.get("import_s"), "search_import_s": searched.get("import_s")}
+        result["engines"][name] = {
+            **built,
+            **searched,
+            "describe": searched.get("describe", built["describe"]),
+            "import_s": built.get("import_s"),
+            "search_import_s": searched.get("import_s"),
+        }
         for kind, fig in searched["kinds"].items():
             if "qps" in fig:
-                log(f"{name}: {kind}: {fig['qps']:.0f} q/s, p50 {fig['p50_ms']:.3f} ms, empty {fig['empty']}")
+                log(
+                    f"{name}: {kind}: {fig['qps']:.0f} q/s, p50 {fig['p50_ms']:.3f} ms, empty {fig['empty']}"
+                )
     result["agreement"] = agreement(result)
     result["loadavg_end"] = machine_info()["loadavg"]
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -209,7 +288,10 @@ def agreement(result: dict, k: int = 10) -> dict:
             if "run_file" not in fig:
                 continue
             run = read_run(fig["run_file"])
-            vals = [overlap_at(ref_run.get(q, []), run.get(q, []), k) for q in ref_run.keys() | run.keys()]
+            vals = [
+                overlap_at(ref_run.get(q, []), run.get(q, []), k)
+                for q in ref_run.keys() | run.keys()
+            ]
             vals = [v for v in vals if v is not None]
             per[n] = sum(vals) / len(vals) if vals else None
         out["kinds"][kind] = per
@@ -237,18 +319,35 @@ def machine_info() -> dict:
         pass
     # The load average says whether something else was competing for the CPU during the run.
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": mem, "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg": load, "newsindex_source": source_state()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gib": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg": load,
+        "newsindex_source": source_state(),
+    }
 
 
 def source_state() -> str | None:
     """The commit newsindex was measured at, and whether its files had uncommitted edits
     (read-only git calls): newsindex's figures change as it is developed."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "newsindex"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "newsindex"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}{' + uncommitted changes' if dirty else ''}" if head else None

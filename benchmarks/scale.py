@@ -40,7 +40,9 @@ class SentencePool:
             self.sentences.extend(sents)
             self.counts.append(len(sents))
             self.titles.append(doc.get("title") or "")
-            self.meta.append((doc.get("date"), doc.get("source"), doc.get("section"), doc.get("author")))
+            self.meta.append(
+                (doc.get("date"), doc.get("source"), doc.get("section"), doc.get("author"))
+            )
         if not self.sentences:
             raise ValueError(f"no sentences found in {source}")
 
@@ -62,7 +64,9 @@ class SentencePool:
         }
 
 
-def generate(source: Path | str, n_docs: int, out: Path | str, seed: int = 1, level: int = 4) -> dict:
+def generate(
+    source: Path | str, n_docs: int, out: Path | str, seed: int = 1, level: int = 4
+) -> dict:
     """Write ``n_docs`` synthetic articles to ``out`` (docs.jsonl.gz) and its meta sidecar."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

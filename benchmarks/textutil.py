@@ -41,4 +41,6 @@ def is_content_word(token: str) -> bool:
     Numbers and one-letter tokens are avoided because engines tokenize them differently
     ("1,750", "U.S."), which would make result lists differ for reasons unrelated to search.
     """
-    return len(token) >= 2 and token.isalpha() and token.isascii() and token not in LUCENE_STOP_WORDS
+    return (
+        len(token) >= 2 and token.isalpha() and token.isascii() and token not in LUCENE_STOP_WORDS
+    )

@@ -79,7 +79,9 @@ def grid_search(cols: Collections, k1s, bs, titles) -> dict[tuple, dict]:
     return results
 
 
-def coordinate_search(cols: Collections, k1s, bs, titles, start: tuple, rounds: int = 3) -> dict[tuple, dict]:
+def coordinate_search(
+    cols: Collections, k1s, bs, titles, start: tuple, rounds: int = 3
+) -> dict[tuple, dict]:
     """Optimise one parameter at a time over its grid, the others fixed, until nothing moves."""
     results: dict[tuple, dict] = {}
 
@@ -119,28 +121,51 @@ def markdown(report: dict, top: int = 10) -> str:
 
     def row(label, per):
         vals = [per[s]["ndcg@10"] for s in sets]
-        return f"| {label} | " + " | ".join(f"{v:.3f}" for v in vals) + f" | {sum(vals) / len(vals):.3f} |"
+        return (
+            f"| {label} | "
+            + " | ".join(f"{v:.3f}" for v in vals)
+            + f" | {sum(vals) / len(vals):.3f} |"
+        )
 
-    lines = [f"# newsindex tuning ({report['mode']} search, {report['evaluated']} settings), nDCG@10", "",
-             f"Grid: k1 {report['grid']['k1']}, b {report['grid']['b']}, title {report['grid']['title']}.", "",
-             head, rule]
+    lines = [
+        f"# newsindex tuning ({report['mode']} search, {report['evaluated']} settings), nDCG@10",
+        "",
+        f"Grid: k1 {report['grid']['k1']}, b {report['grid']['b']}, title {report['grid']['title']}.",
+        "",
+        head,
+        rule,
+    ]
     for key, per in report["ranked"][:top]:
         lines.append(row(f"newsindex {tuple(key)}", per))
     if report.get("default"):
-        lines.append(row(f"newsindex defaults {tuple(report['default_setting'])}", report["default"]))
+        lines.append(
+            row(f"newsindex defaults {tuple(report['default_setting'])}", report["default"])
+        )
     for label, per in report["bm25s"].items():
         lines.append(row(label, per))
     loo = report["leave_one_out"]
-    lines.append("| newsindex leave-one-collection-out | " + " | ".join(
-        f"{loo[s]['ndcg@10']:.3f}" for s in sets) + f" | {sum(loo[s]['ndcg@10'] for s in sets) / len(sets):.3f} |")
-    lines += ["", "Leave-one-out settings: " + ", ".join(f"{s}: {tuple(loo[s]['setting'])}" for s in sets), "",
-              "Best per collection: " + ", ".join(
-                  f"{s}: {tuple(report['best_per_set'][s]['setting'])} {report['best_per_set'][s]['ndcg@10']:.3f}"
-                  for s in sets)]
+    lines.append(
+        "| newsindex leave-one-collection-out | "
+        + " | ".join(f"{loo[s]['ndcg@10']:.3f}" for s in sets)
+        + f" | {sum(loo[s]['ndcg@10'] for s in sets) / len(sets):.3f} |"
+    )
+    lines += [
+        "",
+        "Leave-one-out settings: " + ", ".join(f"{s}: {tuple(loo[s]['setting'])}" for s in sets),
+        "",
+        "Best per collection: "
+        + ", ".join(
+            f"{s}: {tuple(report['best_per_set'][s]['setting'])} {report['best_per_set'][s]['ndcg@10']:.3f}"
+            for s in sets
+        ),
+    ]
     edges = edge_warnings(report)
     if edges:
-        lines += ["", "**The best setting is on the edge of the grid** (" + ", ".join(edges) + "): "
-                  "the optimum may lie outside it; widen the grid before choosing a default."]
+        lines += [
+            "",
+            "**The best setting is on the edge of the grid** (" + ", ".join(edges) + "): "
+            "the optimum may lie outside it; widen the grid before choosing a default.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -156,8 +181,11 @@ def edge_warnings(report: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.tune", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.tune",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--mode", choices=["grid", "coord"], default="grid")
     ap.add_argument("--sets", default=",".join(JUDGED_SETS))
     ap.add_argument("--k1", default=",".join(map(str, K1_GRID)))
@@ -189,20 +217,34 @@ def main(argv: list[str] | None = None) -> int:
             per = {}
             for name, (_e, queries, qrels, docs) in cols.data.items():
                 per[name], _run, _desc = evaluate_engine(
-                    "bm25s", {"k1": k1, "b": b}, docs, queries, qrels, a.depth, cols.scratch / f"bm25s-{name}-{k1}-{b}")
+                    "bm25s",
+                    {"k1": k1, "b": b},
+                    docs,
+                    queries,
+                    qrels,
+                    a.depth,
+                    cols.scratch / f"bm25s-{name}-{k1}-{b}",
+                )
             bm25s[f"bm25s k1={k1} b={b}"] = per
     finally:
         cols.close()
     ranked = sorted(results.items(), key=lambda kv: -_mean(kv[1]))
     report = {
-        "kind": "tune", "mode": a.mode, "sets": sets, "evaluated": len(results),
+        "kind": "tune",
+        "mode": a.mode,
+        "sets": sets,
+        "evaluated": len(results),
         "grid": {"k1": list(k1s), "b": list(bs), "title": list(titles)},
         "ranked": [[list(k), v] for k, v in ranked],
-        "default_setting": list(default_key), "default": default_scores,
+        "default_setting": list(default_key),
+        "default": default_scores,
         "bm25s": bm25s,
         "leave_one_out": leave_one_out(results, sets),
-        "best_per_set": {s: {"setting": list(k), "ndcg@10": results[k][s]["ndcg@10"]}
-                         for s in sets for k in [max(results, key=lambda k, s=s: results[k][s]["ndcg@10"])]},
+        "best_per_set": {
+            s: {"setting": list(k), "ndcg@10": results[k][s]["ndcg@10"]}
+            for s in sets
+            for k in [max(results, key=lambda k, s=s: results[k][s]["ndcg@10"])]
+        },
     }
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Index the bundled sample, search it, and look at why the top hit ranks first.
 
-    python examples/quickstart.py [INDEX_DIR]
+python examples/quickstart.py [INDEX_DIR]
 """
 
 import sys

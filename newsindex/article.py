@@ -58,7 +58,7 @@ class Article:
         _check_extra(self.extra)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Article":
+    def from_dict(cls, data: Mapping[str, Any]) -> Article:
         """Build an article from a mapping with the keys of :data:`ARTICLE_FIELDS`.
 
         ``date`` may be an ISO 8601 string (``2016-11-09``, ``2016-11-09T10:30:00``, with or
@@ -161,8 +161,7 @@ def _check_optional_string(article: Article, name: str, value: Any) -> None:
         _check_encodable(value, name)
     if len(value) > MAX_FIELD_CHARS:
         raise ArticleError(
-            f"field {name!r} has {len(value):,} characters, over the limit of "
-            f"{MAX_FIELD_CHARS:,}",
+            f"field {name!r} has {len(value):,} characters, over the limit of {MAX_FIELD_CHARS:,}",
             field=name,
         )
 
@@ -236,7 +235,6 @@ def _check_extra_value(key: Any, value: Any) -> None:
                 _check_encodable(item, f"extra.{key}")
         return
     raise ArticleError(
-        f"field 'extra.{key}' must be a string, number or list of them, "
-        f"got {kind.__name__}",
+        f"field 'extra.{key}' must be a string, number or list of them, got {kind.__name__}",
         field=f"extra.{key}",
     )

@@ -11,8 +11,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import __version__
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
@@ -59,10 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"newsindex {__version__}")
     sub = p.add_subparsers(metavar="COMMAND")
 
-    s = sub.add_parser("index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index")
+    s = sub.add_parser(
+        "index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index"
+    )
     s.add_argument("index_dir", type=Path)
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    s.add_argument("--format", default="auto", help="auto (by extension; a Whoosh index folder is recognised), jsonl, csv, tsv, yaml, frontmatter, raw, txt or whoosh")
+    s.add_argument(
+        "--format",
+        default="auto",
+        help="auto (by extension; a Whoosh index folder is recognised), jsonl, csv, tsv, yaml, frontmatter, raw, txt or whoosh",
+    )
     s.add_argument("--map", type=Path, help="YAML file renaming input fields to article fields")
     s.add_argument("--on-error", choices=("fail", "skip"), default="fail")
     s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")
@@ -75,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=10)
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance")
-    s.add_argument("--plain", action="store_true", help="treat the query as plain words (no operators)")
+    s.add_argument(
+        "--plain", action="store_true", help="treat the query as plain words (no operators)"
+    )
     s.add_argument("--and", dest="default_and", action="store_true", help="all words must match")
     s.add_argument("--json", action="store_true", help="one JSON object per hit")
     s.set_defaults(func=cmd_search)
@@ -89,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("index_dir", type=Path)
     s.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("optimize", help="merge an index into one segment, dropping deleted articles")
+    s = sub.add_parser(
+        "optimize", help="merge an index into one segment, dropping deleted articles"
+    )
     s.add_argument("index_dir", type=Path)
     s.set_defaults(func=cmd_optimize)
 
@@ -102,7 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("demo", help="index the bundled sample and run example queries")
-    s.add_argument("--dir", type=Path, help="where to build the demo index (default: a temp folder)")
+    s.add_argument(
+        "--dir", type=Path, help="where to build the demo index (default: a temp folder)"
+    )
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("shell", help="search an index interactively (snippets, facets, explain)")
@@ -197,7 +209,16 @@ def cmd_stats(args) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    for key in ("path", "documents", "deleted", "segments", "terms", "postings", "date_min", "date_max"):
+    for key in (
+        "path",
+        "documents",
+        "deleted",
+        "segments",
+        "terms",
+        "postings",
+        "date_min",
+        "date_max",
+    ):
         print(f"{key:>10}: {stats[key]}")
     print(f"{'size':>10}: {stats['size_bytes'] / 1e6:.2f} MB")
     return 0
@@ -284,7 +305,10 @@ def _print_results(query: str, res) -> None:
         art = hit.article
         day = art.date.isoformat()[:10] if art.date else "----------"
         where = " / ".join(x for x in (art.source, art.section) if x)
-        print(f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}" + (f"  [{where}]" if where else ""))
+        print(
+            f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}"
+            + (f"  [{where}]" if where else "")
+        )
 
 
 def _progress(total: int | None):

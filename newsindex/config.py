@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -53,7 +54,7 @@ class Scoring:
     def b_for(self, fname: str) -> float:
         return float(self.field_b.get(fname, self.b))
 
-    def with_(self, **changes: Any) -> "Scoring":
+    def with_(self, **changes: Any) -> Scoring:
         """A copy with some parameters changed (``scoring.with_(k1=0.9)``)."""
         return replace(self, **changes)
 
@@ -77,7 +78,7 @@ class Scoring:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Scoring":
+    def from_dict(cls, data: Mapping[str, Any]) -> Scoring:
         unknown = set(data) - {"k1", "b", "weights", "field_b"}
         if unknown:
             raise ConfigError(f"scoring: unknown option(s) {', '.join(sorted(unknown))}")
@@ -103,7 +104,7 @@ class IndexSettings:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "IndexSettings":
+    def from_dict(cls, data: Mapping[str, Any]) -> IndexSettings:
         if not isinstance(data, Mapping):
             raise ConfigError("settings must be a mapping")
         unknown = set(data) - {"analyzer", "analyzers", "scoring"}
@@ -126,11 +127,11 @@ class IndexSettings:
         return cls(analyzers=analyzers, scoring=scoring)
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "IndexSettings":
+    def from_yaml(cls, path: str | Path) -> IndexSettings:
         """Read settings from a YAML file, e.g.::
 
-            analyzer: english          # or a mapping: {stemmer: porter, stop_words: none}
-            scoring: {k1: 1.8, b: 0.5, weights: {title: 3.0, body: 1.0}}   # the defaults
+        analyzer: english          # or a mapping: {stemmer: porter, stop_words: none}
+        scoring: {k1: 1.8, b: 0.5, weights: {title: 3.0, body: 1.0}}   # the defaults
         """
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}

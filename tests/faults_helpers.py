@@ -316,7 +316,10 @@ def slow_worker(idx: str) -> None:
 def run_check_cli(folder) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "newsindex", "check", str(folder)],
-        capture_output=True, text=True, cwd=str(ROOT), env=child_env(),
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env=child_env(),
     )
 
 
@@ -346,7 +349,8 @@ def stray_files(folder: Path) -> list[str]:
         except Exception:
             pass
     return sorted(
-        n for n in os.listdir(folder)
+        n
+        for n in os.listdir(folder)
         if (n.startswith("seg-") and n not in names) or n.endswith(".tmp")
     )
 
@@ -391,12 +395,23 @@ def conc_writer(idx: str, commits: int) -> None:
         with ix.writer(buffer_docs=11) as w:  # several segments per commit
             for i in range(conc_added(g)):
                 d = docs[(g * 37 + i) % len(docs)]
-                w.add({"id": f"g{g}-{i}", "title": d["title"],
-                       "body": f"common batch{g} {d['body'][:400]}", "date": d.get("date")})
+                w.add(
+                    {
+                        "id": f"g{g}-{i}",
+                        "title": d["title"],
+                        "body": f"common batch{g} {d['body'][:400]}",
+                        "date": d.get("date"),
+                    }
+                )
             if g >= 2:
                 d = docs[g % len(docs)]
-                w.add({"id": f"g{g - 1}-0", "title": "rewritten",
-                       "body": f"common batch{g - 1} replaced{g} {d['body'][:200]}"})
+                w.add(
+                    {
+                        "id": f"g{g - 1}-0",
+                        "title": "rewritten",
+                        "body": f"common batch{g - 1} replaced{g} {d['body'][:200]}",
+                    }
+                )
             for i in range(conc_added(g - 3) if g > 3 else 0):
                 w.delete(f"g{g - 3}-{i}")
             if g % 4 == 0:
@@ -441,8 +456,10 @@ def conc_reader(idx: str, mode: str, stopfile: str, seed: int) -> None:
             res = ix.search(f"batch{b}", limit=100)
             want = {f"g{b}-{i}" for i in range(expected.get(b, 0))}
             got = {h.id for h in res.hits}
-            expect(res.total == len(want) and got == want,
-                   f"batch{b}: {res.total} hits {sorted(got)[:3]}.., expected {len(want)}")
+            expect(
+                res.total == len(want) and got == want,
+                f"batch{b}: {res.total} hits {sorted(got)[:3]}.., expected {len(want)}",
+            )
             for hit in res.hits[:3]:
                 expect(f"batch{b}" in hit.article.body, f"{hit.id}: stored body lacks batch{b}")
             for j in (g - 1, g, g + 1):

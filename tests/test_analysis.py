@@ -9,7 +9,17 @@ from newsindex.analysis.tokenizer import TOKEN_PATTERN
 def test_tokenizer_rules_from_the_seed_article():
     a = Analyzer("english")
     text = "Russian-backed regime forces took the regime's 1070 Apartments district"
-    assert a.terms(text) == ["russian", "back", "regim", "forc", "took", "regim", "1070", "apart", "district"]
+    assert a.terms(text) == [
+        "russian",
+        "back",
+        "regim",
+        "forc",
+        "took",
+        "regim",
+        "1070",
+        "apart",
+        "district",
+    ]
 
 
 def test_numbers_split_on_separators_like_tantivy():
@@ -30,7 +40,7 @@ def test_stop_words_keep_their_positions():
 def test_offsets_point_into_the_original_text():
     text = "Syrian regime's FORCES, fighting."
     toks = list(tokens_with_offsets(text))
-    assert [text[t.start:t.end] for t in toks] == ["Syrian", "regime's", "FORCES", "fighting"]
+    assert [text[t.start : t.end] for t in toks] == ["Syrian", "regime's", "FORCES", "fighting"]
     assert [t.text for t in toks] == ["syrian", "regime's", "forces", "fighting"]
     assert [t.position for t in toks] == [0, 1, 2, 3]
 
@@ -58,14 +68,18 @@ def test_offsets_and_fast_path_agree_on_token_count(text):
 def test_one_letter_terms_are_dropped_but_keep_their_position():
     a = Analyzer("english")
     assert a.terms_with_positions("U.S. trade, Class B shares") == [
-        ("trade", 2), ("class", 3), ("share", 5)]
+        ("trade", 2),
+        ("class", 3),
+        ("share", 5),
+    ]
     assert Analyzer("simple").terms("U.S. B") == ["u", "s", "b"]
 
 
 def test_min_length_is_a_setting():
+    import pytest
+
     from newsindex import IndexSettings
     from newsindex.errors import ConfigError
-    import pytest
 
     s = IndexSettings.from_dict({"analyzer": {"min_length": 1}})
     assert s.analyzers["body"].min_length == 1 and s.analyzers["body"].stemmer == "snowball"
@@ -111,8 +125,31 @@ def test_the_porter2_suffixes_are_nltks():
 
 
 def test_terms_for_a_batch_of_tokens():
-    tokens = ["regime's", "\u2019quoted\u2019", "caf\u00e9", "the", "x" * 70, "1070", "a",
-              "rebels'", "markets", "u", "o'neill"]
-    expected = ["regim", "quot", "cafe", None, None, "1070", None, "rebel", "market", None, "o'neil"]
+    tokens = [
+        "regime's",
+        "\u2019quoted\u2019",
+        "caf\u00e9",
+        "the",
+        "x" * 70,
+        "1070",
+        "a",
+        "rebels'",
+        "markets",
+        "u",
+        "o'neill",
+    ]
+    expected = [
+        "regim",
+        "quot",
+        "cafe",
+        None,
+        None,
+        "1070",
+        None,
+        "rebel",
+        "market",
+        None,
+        "o'neil",
+    ]
     assert Analyzer("english").terms_for(tokens) == expected
     assert [Analyzer("english").normalize(t) for t in tokens] == expected

@@ -83,11 +83,28 @@ texts_strategy = st.lists(
     st.text(
         alphabet=st.sampled_from(
             list("abcXYZ019' ,.-\0\n")
-            + ["£", "“", "’", "é", "İ", "\u212a", "_", "Σ", "ß", "\u0307", "²", "\u00ad", "📰", "東"]
+            + [
+                "£",
+                "“",
+                "’",
+                "é",
+                "İ",
+                "\u212a",
+                "_",
+                "Σ",
+                "ß",
+                "\u0307",
+                "²",
+                "\u00ad",
+                "📰",
+                "東",
+            ]
         ),
         max_size=60,
     )
-    | st.lists(st.sampled_from(["a" * 9, "a" * 10, "b" * 17, "ab" * 9, "x"]), max_size=8).map(" ".join),
+    | st.lists(st.sampled_from(["a" * 9, "a" * 10, "b" * 17, "ab" * 9, "x"]), max_size=8).map(
+        " ".join
+    ),
     max_size=12,
 )
 

@@ -43,7 +43,9 @@ def test_ndcg_by_hand():
 
 def test_ndcg_linear_gain_not_exponential():
     # Exponential gain (2^g - 1) would give (7 + 0) / (7 + 3/log2(3)) here; linear gives 3 / (3 + 2/log2(3)).
-    assert ndcg_at(["a", "b"], {"a": 3, "b": 0, "c": 2}, 2) == pytest.approx(3 / (3 + 2 / math.log2(3)))
+    assert ndcg_at(["a", "b"], {"a": 3, "b": 0, "c": 2}, 2) == pytest.approx(
+        3 / (3 + 2 / math.log2(3))
+    )
 
 
 def test_average_precision_by_hand():
@@ -52,7 +54,9 @@ def test_average_precision_by_hand():
 
 
 def test_average_precision_duplicates_count_once():
-    assert average_precision(["d1", "d1", "d3"], {"d1": 1, "d3": 1}) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision(["d1", "d1", "d3"], {"d1": 1, "d3": 1}) == pytest.approx(
+        (1 + 2 / 3) / 2
+    )
 
 
 def test_recall_by_hand():

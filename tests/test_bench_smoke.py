@@ -31,9 +31,15 @@ def _corpus(path, n=80, seed=7):
             title = " ".join(rng.sample(WORDS, 4)).upper()
             body = ". ".join(" ".join(rng.choices(WORDS, k=12)) for _ in range(4)) + "."
             doc = {
-                "id": f"d{i}", "title": title, "body": body,
+                "id": f"d{i}",
+                "title": title,
+                "body": body,
                 "date": f"1987-{rng.randint(2, 10):02d}-{rng.randint(1, 28):02d}T10:00:00",
-                "source": "Test", "section": rng.choice(SECTIONS), "author": None, "url": None, "extra": {},
+                "source": "Test",
+                "section": rng.choice(SECTIONS),
+                "author": None,
+                "url": None,
+                "extra": {},
             }
             fh.write(json.dumps(doc) + "\n")
     return path
@@ -49,8 +55,16 @@ def newsindex_ready():
 def test_harness_smoke(newsindex_ready, tmp_path):
     corpus = _corpus(tmp_path / "tiny.jsonl.gz")
     result = run_benchmark(
-        corpus, ["newsindex"], n_queries=20, seed=1, k=10, repeat=1, warmup=1,
-        out_dir=tmp_path / "out", in_process=True, build_repeat=3,
+        corpus,
+        ["newsindex"],
+        n_queries=20,
+        seed=1,
+        k=10,
+        repeat=1,
+        warmup=1,
+        out_dir=tmp_path / "out",
+        in_process=True,
+        build_repeat=3,
     )
     paths = save_speed(result, tmp_path / "out")
     assert paths["json"].is_file() and paths["md"].is_file()

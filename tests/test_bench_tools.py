@@ -16,10 +16,17 @@ from benchmarks.scale import generate, sentences
 from benchmarks.textutil import LUCENE_STOP_WORDS, clean_query
 
 DOCS = [
-    {"id": str(i), "title": f"The {w} market report: prices of {w} rise",
-     "body": f"Prices rose. The {w} trade grew! More {w} news.",
-     "date": f"1987-0{1 + i % 9}-1{i % 10}", "section": ["a", "b", "c"][i % 3], "source": "S"}
-    for i, w in enumerate(["cocoa", "sugar", "coffee", "wheat", "copper", "zinc", "gold", "tin"] * 5)
+    {
+        "id": str(i),
+        "title": f"The {w} market report: prices of {w} rise",
+        "body": f"Prices rose. The {w} trade grew! More {w} news.",
+        "date": f"1987-0{1 + i % 9}-1{i % 10}",
+        "section": ["a", "b", "c"][i % 3],
+        "source": "S",
+    }
+    for i, w in enumerate(
+        ["cocoa", "sugar", "coffee", "wheat", "copper", "zinc", "gold", "tin"] * 5
+    )
 ]
 
 
@@ -58,7 +65,8 @@ def test_filtered_hit_queries_hold_their_source_story():
         words = set(q["text"].split())
         assert any(
             words <= set(d["title"].lower().replace(":", " ").split())
-            and lo <= dt.date.fromisoformat(d["date"]) <= hi and d["section"] == section
+            and lo <= dt.date.fromisoformat(d["date"]) <= hi
+            and d["section"] == section
             for d in DOCS
         ), q
     without = [q for q in qs if q["kind"] != "filtered_hit"]
@@ -70,14 +78,20 @@ def test_query_file_roundtrip_and_plain_queries(tmp_path):
     path = querygen.save(qs, tmp_path / "q.jsonl")
     assert querygen.load(path) == qs
     plain = tmp_path / "plain.jsonl"
-    plain.write_text(json.dumps({"id": 7, "text": "What are the effects of the regime's policy?"}) + "\n")
+    plain.write_text(
+        json.dumps({"id": 7, "text": "What are the effects of the regime's policy?"}) + "\n"
+    )
     (q,) = querygen.load(plain)
     assert q["kind"] == "terms" and q["id"] == "7" and q["text"] == "what effects regime policy"
     assert clean_query("U.S. oil-prices") == "u s oil prices"
 
 
 def test_sentences():
-    assert sentences("Oil rose. Gold fell!  Tin\nwas flat.") == ["Oil rose.", "Gold fell!", "Tin was flat."]
+    assert sentences("Oil rose. Gold fell!  Tin\nwas flat.") == [
+        "Oil rose.",
+        "Gold fell!",
+        "Tin was flat.",
+    ]
 
 
 def test_scale_generator_seeded_and_labelled(tmp_path):
@@ -106,7 +120,12 @@ def test_cli_entry_point_writes_queries(tmp_path, capsys):
     src = tmp_path / "docs.jsonl"
     src.write_text("".join(json.dumps(d) + "\n" for d in DOCS))
     out = tmp_path / "q.jsonl"
-    assert benchmarks.main(["queries", "--corpus", str(src), "--n", "12", "--seed", "2", "-o", str(out)]) == 0
+    assert (
+        benchmarks.main(
+            ["queries", "--corpus", str(src), "--n", "12", "--seed", "2", "-o", str(out)]
+        )
+        == 0
+    )
     assert len(querygen.by_kind(querygen.load(out))["terms"]) == 12
     assert benchmarks.main(["engines"]) == 0
     assert "tantivy" in capsys.readouterr().out
@@ -118,8 +137,12 @@ def test_a_newsindex_search_process_imports_no_stemmer():
     import subprocess
 
     root = str(Path(__file__).resolve().parents[1])
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from benchmarks.engines import make_engine;"
-            " make_engine('newsindex', 'search'); a = 'nltk' in sys.modules;"
-            " make_engine('newsindex', 'build'); print(a, 'nltk' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True, check=True)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from benchmarks.engines import make_engine;"
+        " make_engine('newsindex', 'search'); a = 'nltk' in sys.modules;"
+        " make_engine('newsindex', 'build'); print(a, 'nltk' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, root], capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["False", "True"]

@@ -25,8 +25,9 @@ def _files(folder, suffix):
 
 
 def check(folder):
-    return subprocess.run([sys.executable, "-m", "newsindex", "check", str(folder)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "newsindex", "check", str(folder)], capture_output=True, text=True
+    )
 
 
 def test_a_healthy_index_checks_clean(built):
@@ -58,6 +59,7 @@ def test_bit_flips_fail_the_checksum(built, suffix):
 
 def check_problems(folder):
     from newsindex.index.check import check_index
+
     return check_index(folder)
 
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -68,7 +67,7 @@ def test_query_error_shows_a_caret(cli_index):
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert lines[0].startswith("newsindex: query error:")
-    caret_line = next(l for l in lines if l.strip().startswith("^"))
+    caret_line = next(line for line in lines if line.strip().startswith("^"))
     query_line = lines[lines.index(caret_line) - 1]
     assert query_line.strip() == 'aleppo "unclosed'
     assert caret_line.index("^") == query_line.index('"')
@@ -86,7 +85,9 @@ def test_bad_jsonl_fails_and_commits_nothing(tmp_path):
 
 def test_skip_mode_indexes_the_good_records(tmp_path):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "1", "title": "ok"}\n{"id": "2", "title": \n{"id": "3", "title": "fine"}\n')
+    bad.write_text(
+        '{"id": "1", "title": "ok"}\n{"id": "2", "title": \n{"id": "3", "title": "fine"}\n'
+    )
     proc = run("index", tmp_path / "idx", bad, "--on-error", "skip")
     assert "skipped 1" in proc.stdout and "bad.jsonl:2" in proc.stderr
     assert json.loads(run("stats", tmp_path / "idx", "--json").stdout)["documents"] == 2

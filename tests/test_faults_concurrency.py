@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 from faults_helpers import spawn
+
 from newsindex import Index
 
 COMMITS = 20
@@ -56,10 +55,14 @@ def test_readers_see_exactly_one_commit_while_a_writer_commits(tmp_path):
         assert rep["checks"] >= 20, rep
         assert len(rep["gens"]) >= 5, f"{mode} reader saw too few generations: {rep['gens']}"
     assert any(COMMITS in rep["gens"] for rep in reports)
-    print(f"\n{COMMITS} commits, readers: "
-          + ", ".join(f"{m}: {r['checks']} checks over {len(r['gens'])} generations"
-                      for m, r in zip(READERS, reports))
-          + f"; {elapsed:.1f}s")
+    print(
+        f"\n{COMMITS} commits, readers: "
+        + ", ".join(
+            f"{m}: {r['checks']} checks over {len(r['gens'])} generations"
+            for m, r in zip(READERS, reports)
+        )
+        + f"; {elapsed:.1f}s"
+    )
     assert elapsed < 20
     ix = Index.open(folder)
     assert ix.generation == COMMITS and ix.check() == []

@@ -22,12 +22,12 @@ import subprocess
 import sys
 
 import pytest
+from faults_helpers import child_env, load_sample, proxy_open, stray_files
 
 import newsindex.index.arrays as arrays
 import newsindex.index.docstore as docstore
 import newsindex.index.manifest as manifest
 import newsindex.index.writer as writer_mod
-from faults_helpers import child_env, load_sample, proxy_open, stray_files
 from newsindex import Index, cli
 
 DOCS = load_sample()
@@ -119,8 +119,9 @@ def snapshot(ix):
     return {
         "generation": ix.generation,
         "docs": ix.doc_count,
-        "results": {q: [(h.id, round(h.score, 6)) for h in ix.search(q, limit=20).hits]
-                    for q in QUERIES},
+        "results": {
+            q: [(h.id, round(h.score, 6)) for h in ix.search(q, limit=20).hits] for q in QUERIES
+        },
         "files": sorted(os.listdir(ix.path)),
     }
 
@@ -138,8 +139,16 @@ def failing_commit(ix, point, options):
     return err.value
 
 
-POINTS = ["stored-fields", "arrays", "arrays-fsync", "deletions", "manifest", "manifest-fsync",
-          "merge", "second-flush"]
+POINTS = [
+    "stored-fields",
+    "arrays",
+    "arrays-fsync",
+    "deletions",
+    "manifest",
+    "manifest-fsync",
+    "merge",
+    "second-flush",
+]
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -153,7 +162,8 @@ def test_enospc_fails_clearly_and_keeps_the_last_commit(base, monkeypatch, point
     for view in (ix, Index.open(folder)):
         now = snapshot(view)
         assert {k: now[k] for k in ("generation", "docs", "results")} == {
-            k: before[k] for k in ("generation", "docs", "results")}
+            k: before[k] for k in ("generation", "docs", "results")
+        }
     assert ix.check() == []
     # not one of the failed commit's changes shows: its deletions nor its additions
     assert DOCS[20]["id"] in ix and DOCS[450]["id"] not in ix and DOCS[0]["id"] not in ix
@@ -195,8 +205,9 @@ def tiny_disk(tmp_path):
     mnt.mkdir()
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("a real disk-full test needs root to mount a 2 MB tmpfs")
-    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True
+    )
     if out.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {out.stderr.strip()}")
     yield mnt
@@ -233,10 +244,15 @@ def test_real_disk_full_keeps_the_last_commit(tiny_disk):
     assert exc.errno == errno.ENOSPC and "No space left on device" in str(exc)
     now = snapshot(Index.open(folder))
     assert {k: now[k] for k in ("generation", "docs", "results")} == {
-        k: before[k] for k in ("generation", "docs", "results")}
+        k: before[k] for k in ("generation", "docs", "results")
+    }
     assert ix.check() == []
-    out = subprocess.run([sys.executable, "-m", "newsindex", "check", str(folder)],
-                         capture_output=True, text=True, env=child_env())
+    out = subprocess.run(
+        [sys.executable, "-m", "newsindex", "check", str(folder)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     ix.writer().rollback()  # the lock is free
     ix.close()
@@ -257,10 +273,17 @@ def test_real_disk_full_cli_says_no_space(tiny_disk, tmp_path):
     folder = tiny_disk / "idx"
     Index.create(folder).close()
     feed = tmp_path / "feed.jsonl"
-    feed.write_text("".join(json.dumps(d) + "\n" for d in DOCS[:100])
-                    + json.dumps({"id": "big", "body": _big_body()}) + "\n")
-    out = subprocess.run([sys.executable, "-m", "newsindex", "index", str(folder), str(feed)],
-                         capture_output=True, text=True, env=child_env())
+    feed.write_text(
+        "".join(json.dumps(d) + "\n" for d in DOCS[:100])
+        + json.dumps({"id": "big", "body": _big_body()})
+        + "\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "newsindex", "index", str(folder), str(feed)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
     assert out.returncode == 1
     assert "No space left on device" in out.stderr and "Traceback" not in out.stderr
     assert Index.open(folder).doc_count == 0

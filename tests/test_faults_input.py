@@ -16,8 +16,8 @@ import time
 import tracemalloc
 
 import pytest
-
 from faults_helpers import child_env, load_sample, spawn
+
 from newsindex import Article, ArticleError, ConfigError, Index, QuerySyntaxError
 from newsindex.article import MAX_FIELD_CHARS
 from newsindex.ingest import IngestError, Problem, Record, iter_records
@@ -40,8 +40,10 @@ def test_a_4mb_article_is_indexed_and_searchable_in_bounded_memory(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     res = json.loads(out.splitlines()[-1])
-    print(f"\n4 MB article: peak RSS {res['maxrss_mb']:.0f} MB (after imports: "
-          f"{res['baseline_mb']:.0f} MB)")
+    print(
+        f"\n4 MB article: peak RSS {res['maxrss_mb']:.0f} MB (after imports: "
+        f"{res['baseline_mb']:.0f} MB)"
+    )
     assert res["body_chars"] == 4_000_000
     assert res["needle"] == ["huge"] and res["reopened_needle"] == ["huge"]  # the last word
     assert res["phrase"] == ["huge"]
@@ -68,18 +70,24 @@ def test_an_oversized_article_does_not_cost_the_rest_of_the_batch(tmp_path):
         with pytest.raises(ArticleError, match="'body' has 5,000,001 characters"):
             w.add({"id": "too-long", "body": "word " * 1_000_000 + "x"})
         w.add(DOCS[2])
-    assert sorted(a for a in (DOCS[0]["id"], DOCS[1]["id"], DOCS[2]["id"], "too-long") if a in ix) \
-        == sorted([DOCS[0]["id"], DOCS[1]["id"], DOCS[2]["id"]])
+    assert sorted(
+        a for a in (DOCS[0]["id"], DOCS[1]["id"], DOCS[2]["id"], "too-long") if a in ix
+    ) == sorted([DOCS[0]["id"], DOCS[1]["id"], DOCS[2]["id"]])
     assert ix.check() == []
 
 
 def test_jsonl_field_over_the_limit_names_line_and_field_and_reading_goes_on(tmp_path):
     path = tmp_path / "feed.jsonl"
-    path.write_text("\n".join([
-        json.dumps({"id": "a", "title": "before"}),
-        json.dumps({"id": "b", "body": "y" * (MAX_FIELD_CHARS + 10)}),  # 5 MB: under 10 MB
-        json.dumps({"id": "c", "title": "after"}),
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a", "title": "before"}),
+                json.dumps({"id": "b", "body": "y" * (MAX_FIELD_CHARS + 10)}),  # 5 MB: under 10 MB
+                json.dumps({"id": "c", "title": "after"}),
+            ]
+        )
+        + "\n"
+    )
     items = list(iter_records(path, on_error="skip"))
     assert [type(i).__name__ for i in items] == ["Record", "Problem", "Record"]
     problem = items[1]
@@ -146,20 +154,34 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 def _deep_file(tmp_path, fmt):
     if fmt == "jsonl":
-        text = (json.dumps({"id": "a", "title": "before"}) + "\n"
-                + '{"id": "deep", "extra": {"k": ' + DEEP + "}}\n"
-                + json.dumps({"id": "c", "title": "after"}) + "\n")
+        text = (
+            json.dumps({"id": "a", "title": "before"})
+            + "\n"
+            + '{"id": "deep", "extra": {"k": '
+            + DEEP
+            + "}}\n"
+            + json.dumps({"id": "c", "title": "after"})
+            + "\n"
+        )
         return tmp_path / "deep.jsonl", text, 2
     if fmt == "csv":
         cell = '"{""k"": ' + DEEP + '}"'
         return tmp_path / "deep.csv", f"id,title,extra\na,before,\ndeep,x,{cell}\nc,after,\n", 3
     if fmt == "yaml":
-        return (tmp_path / "deep.yaml",  # one YAML document: an error costs the whole file
-                "- id: a\n  title: before\n- id: deep\n  title: " + "[" * 5000 + "]" * 5000
-                + "\n- id: c\n  title: after\n", None)
+        return (
+            tmp_path / "deep.yaml",  # one YAML document: an error costs the whole file
+            "- id: a\n  title: before\n- id: deep\n  title: "
+            + "[" * 5000
+            + "]" * 5000
+            + "\n- id: c\n  title: after\n",
+            None,
+        )
     if fmt == "frontmatter":
-        return (tmp_path / "deep.md", "---\nid: deep\ntitle: " + "[" * 5000 + "]" * 5000
-                + "\n---\nbody\n", None)
+        return (
+            tmp_path / "deep.md",
+            "---\nid: deep\ntitle: " + "[" * 5000 + "]" * 5000 + "\n---\nbody\n",
+            None,
+        )
     raise AssertionError(fmt)
 
 
@@ -181,8 +203,20 @@ def test_cli_skips_a_deeply_nested_record(tmp_path):
     path, text, _ = _deep_file(tmp_path, "jsonl")
     path.write_text(text)
     out = subprocess.run(
-        [sys.executable, "-m", "newsindex", "index", str(tmp_path / "idx"), str(path),
-         "--on-error", "skip"], capture_output=True, text=True, env=child_env())
+        [
+            sys.executable,
+            "-m",
+            "newsindex",
+            "index",
+            str(tmp_path / "idx"),
+            str(path),
+            "--on-error",
+            "skip",
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
     assert Index.open(tmp_path / "idx").doc_count == 2
 
@@ -220,8 +254,20 @@ def test_ingest_reports_a_lone_surrogate_as_a_problem(tmp_path):
     path = tmp_path / "feed.jsonl"
     path.write_text(json.dumps(DOCS[0]) + "\n" + SURROGATE + "\n" + json.dumps(DOCS[1]) + "\n")
     out = subprocess.run(
-        [sys.executable, "-m", "newsindex", "index", str(tmp_path / "idx"), str(path),
-         "--on-error", "skip"], capture_output=True, text=True, env=child_env())
+        [
+            sys.executable,
+            "-m",
+            "newsindex",
+            "index",
+            str(tmp_path / "idx"),
+            str(path),
+            "--on-error",
+            "skip",
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert ":2: title:" in out.stderr and Index.open(tmp_path / "idx").doc_count == 2
 
@@ -247,8 +293,16 @@ def _timed(fn):
         (" OR ".join(f"w{i}" for i in range(1025)), "too many clauses"),
         ('"' + "oil " * 2000, "quote"),
     ],
-    ids=["open-parens", "65-deep", "negated-groups", "chains", "nots", "ands", "1025-ors",
-         "unclosed-phrase"],
+    ids=[
+        "open-parens",
+        "65-deep",
+        "negated-groups",
+        "chains",
+        "nots",
+        "ands",
+        "1025-ors",
+        "unclosed-phrase",
+    ],
 )
 def test_abusive_queries_fail_fast_with_a_query_error(ix, query, words):
     for call in (lambda: ix.search(query), lambda: ix.count(query)):
@@ -258,26 +312,29 @@ def test_abusive_queries_fail_fast_with_a_query_error(ix, query, words):
 
 
 def test_the_largest_accepted_queries_answer(ix):
-    terms = sorted({w.lower() for d in DOCS for w in d["body"].split()
-                    if w.isalpha() and len(w) <= 4})[:1024]
+    terms = sorted(
+        {w.lower() for d in DOCS for w in d["body"].split() if w.isalpha() and len(w) <= 4}
+    )[:1024]
     assert len(terms) == 1024
     for query, syntax in [
-        (" OR ".join(terms), "query"),                          # 1,024 OR-ed terms
+        (" OR ".join(terms), "query"),  # 1,024 OR-ed terms
         (" ".join(terms), "query"),
-        ("(" * 64 + "oil" + ")" * 64, "query"),                 # the deepest nesting allowed
+        ("(" * 64 + "oil" + ")" * 64, "query"),  # the deepest nesting allowed
         (" ".join(f"{a}{b}*" for a in "abcdefghijklmnopqrstuvwxyz" for b in "aeiou"), "query"),
-        (" ".join(terms * 20), "plain"),                         # plain: the rest is ignored
+        (" ".join(terms * 20), "plain"),  # plain: the rest is ignored
     ]:
-        result, took = _timed(lambda: ix.search(query, syntax=syntax, limit=10))
+        result, took = _timed(lambda q=query, s=syntax: ix.search(q, syntax=s, limit=10))
         assert not isinstance(result, Exception), f"{query[:60]}: {result!r}"
         assert result.total > 0 and len(result.hits) == 10, query[:60]
 
 
 @pytest.mark.parametrize(
     "query, words",
-    [("x" * 10_001, "too long"),
-     (" ".join(f"w{i}" for i in range(1025)), "too many clauses"),
-     (" ".join(f"w{i}" for i in range(2000)) + " source:reuters", "too long")],
+    [
+        ("x" * 10_001, "too long"),
+        (" ".join(f"w{i}" for i in range(1025)), "too many clauses"),
+        (" ".join(f"w{i}" for i in range(2000)) + " source:reuters", "too long"),
+    ],
     ids=["one-long-word", "1025-words", "2000-words-and-a-filter"],
 )
 def test_the_documented_query_limits_hold_for_simple_queries(ix, query, words):
@@ -331,7 +388,10 @@ def test_the_largest_page_allowed_answers(ix):
 
 def test_cli_limit_abuse_is_a_clear_error(ix):
     out = subprocess.run(
-        [sys.executable, "-m", "newsindex", "search", str(ix.path), "oil", "--limit",
-         "1000000000"], capture_output=True, text=True, env=child_env())
+        [sys.executable, "-m", "newsindex", "search", str(ix.path), "oil", "--limit", "1000000000"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
     assert out.returncode == 1 and "limit + offset must be <= 100,000" in out.stderr
     assert "Traceback" not in out.stderr

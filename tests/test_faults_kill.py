@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from faults_helpers import (
     KILL_POINTS,
     REVISED,
@@ -32,6 +31,7 @@ from faults_helpers import (
     spawn,
     stray_files,
 )
+
 from newsindex import Index, LockError
 
 DOCS = load_sample()
@@ -82,8 +82,7 @@ def verify_after_kill(folder: Path, seed: int, committed: list, stderr: str) -> 
     assert ix.check() == []
     assert stray_files(folder) == [], "the recovery commit left the killed writer's files"
     ix.close()
-    return {"gen": gen, "last": last, "state": "last" if gen == last else "next",
-            "debris": debris}
+    return {"gen": gen, "last": last, "state": "last" if gen == last else "next", "debris": debris}
 
 
 def _trial(tmp_path: Path, rng: random.Random, n: int) -> dict:
@@ -150,15 +149,15 @@ def test_kill_9_at_random_points_long(tmp_path):
 # Seed 11 with buffer 7: several flushes per batch, deletions of committed articles in batch 3,
 # and batch 4 holds enough changes for garbage collection to unlink files.
 CHOSEN = [
-    ("arr-write", 3, 9),         # in the middle of the arrays of the 2nd segment of the batch
+    ("arr-write", 3, 9),  # in the middle of the arrays of the 2nd segment of the batch
     ("doc-write", 3, 2),
     ("del-write", 3, 2),
     ("manifest-write", 3, 1),
     ("before-rename", 3, 1),
     ("after-rename", 3, 1),
     ("after-dir-fsync", 3, 1),
-    ("gc", 4, 1),                # before the first unlink of the collection
-    ("gc", 4, 3),                # part-way through it
+    ("gc", 4, 1),  # before the first unlink of the collection
+    ("gc", 4, 3),  # part-way through it
 ]
 SEED, BUFFER = 11, 7
 
@@ -183,8 +182,13 @@ def test_kill_9_at_chosen_points(tmp_path, point, batch, nth):
         assert any(n.endswith(DEBRIS[point]) for n in result["debris"]), result["debris"]
 
 
-DEBRIS = {"arr-write": ".arr", "doc-write": ".doc", "del-write": ".npy",
-          "manifest-write": ".json.tmp", "before-rename": ".json.tmp"}
+DEBRIS = {
+    "arr-write": ".arr",
+    "doc-write": ".doc",
+    "del-write": ".npy",
+    "manifest-write": ".json.tmp",
+    "before-rename": ".json.tmp",
+}
 
 
 def test_kill_9_during_a_merge(tmp_path):

@@ -1,15 +1,14 @@
 """Index lifecycle: create/open, writer semantics, snapshots, round trips across processes."""
 
+import datetime as dt
 import json
 import subprocess
 import sys
-import datetime as dt
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import newsindex
 from newsindex import (
     ArticleError,
     Index,
@@ -51,7 +50,7 @@ def test_stored_text_round_trips_exactly_ascii_or_not(tmp_path):
     texts = {
         "plain": "Plain ASCII news, with a literal \\u00e9 that is not an escape.",
         "accents": "Türkiye: İstanbul café, Ελλάδα, 東京, emoji 📰",
-        "mixed": "C:\\path\\u and \u00e9\n\"quoted\"\t",
+        "mixed": 'C:\\path\\u and \u00e9\n"quoted"\t',
     }
     ix = Index.create(tmp_path / "idx")
     for key, text in texts.items():  # one commit each: each text gets a block of its own
@@ -59,8 +58,15 @@ def test_stored_text_round_trips_exactly_ascii_or_not(tmp_path):
             w.add({"id": key, "title": text[:20], "body": text, "extra": {"k": [text]}})
         # Non-ASCII only outside title and body: an ASCII block with escapes.
         with ix.writer() as w:
-            w.add({"id": "x" + key, "title": "ASCII", "body": "ASCII", "source": text,
-                   "extra": {"k": text}})
+            w.add(
+                {
+                    "id": "x" + key,
+                    "title": "ASCII",
+                    "body": "ASCII",
+                    "source": text,
+                    "extra": {"k": text},
+                }
+            )
     ix = Index.open(tmp_path / "idx")
     for key, text in texts.items():
         art = ix.get(key)
@@ -94,7 +100,11 @@ def test_an_error_inside_the_writer_block_rolls_back(tmp_path):
     assert reopened.doc_count == 1 and "seed" in reopened and "two" not in reopened
     # No stray segment files from the rolled-back writer.
     names = {p.name for p in (tmp_path / "idx").iterdir()}
-    live = {f for s in json.loads(max((tmp_path / "idx").glob("manifest-*.json")).read_text())["segments"] for f in s["files"]}
+    live = {
+        f
+        for s in json.loads(max((tmp_path / "idx").glob("manifest-*.json")).read_text())["segments"]
+        for f in s["files"]
+    }
     assert {n for n in names if n.startswith("seg-")} == live
 
 
@@ -194,9 +204,9 @@ def test_parallel_and_serial_analysis_build_identical_indexes(tmp_path, sample_d
                     w.add(d)
             r = ix.search("bank rate cut interest", syntax="plain", limit=50)
             results.append(([(h.id, h.score) for h in r.hits], r.total, ix.stats()["postings"]))
-            files.append({
-                p.suffix: p.read_bytes() for p in (tmp_path / f"w{workers}").glob("seg-*")
-            })
+            files.append(
+                {p.suffix: p.read_bytes() for p in (tmp_path / f"w{workers}").glob("seg-*")}
+            )
             assert ix.check() == []
     finally:
         analyze.MIN_PARALLEL_DOCS = old
@@ -228,7 +238,9 @@ ops = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=ops)
 def test_edits_keep_exactly_the_expected_ids(tmp_path_factory, ops):
     path = tmp_path_factory.mktemp("ops") / "idx"
@@ -272,6 +284,7 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
 
     articles = [Article.from_dict(d) for d in sample_docs[:700]]
     monkeypatch.setattr(docstore, "_BATCH_BLOCKS", 4)  # 44 blocks: 11 batches through the queue
+
     def write(path):
         with docstore.StoreWriter(path) as store:
             store.write(articles)
@@ -299,8 +312,15 @@ def test_words_the_index_has_seen_need_no_stemmer(tmp_path, sample_docs):
     with ix.writer() as w:
         for d in sample_docs[:300]:
             w.add(d)
-    queries = ["cocoa prices", "bank's rates cut", "Oil exports rising", 'title:oil -body:"crude oil"',
-               "organizing shipments", "zzyzxqq untouchables", "déjà vu"]
+    queries = [
+        "cocoa prices",
+        "bank's rates cut",
+        "Oil exports rising",
+        'title:oil -body:"crude oil"',
+        "organizing shipments",
+        "zzyzxqq untouchables",
+        "déjà vu",
+    ]
     script = (
         "import json, sys, newsindex\n"
         "ix = newsindex.Index.open(sys.argv[1])\n"
@@ -311,9 +331,14 @@ def test_words_the_index_has_seen_need_no_stemmer(tmp_path, sample_docs):
         "live = [[h.id for h in ix.search(q, limit=20).hits] for q in json.loads(sys.argv[2])]\n"
         "print(json.dumps({'nltk_before': before, 'seen': seen, 'live': live}))\n"
     )
+
     def run(qs):
-        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "idx"), json.dumps(qs)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / "idx"), json.dumps(qs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout)
 
     known = run(queries[:4])

@@ -30,9 +30,13 @@ def whoosh_dir(tmp_path, sample_docs):
     w = ix.writer()
     for d in sample_docs[:40]:
         w.add_document(
-            id=d["id"], title=d["title"], content=d["body"], notes="not stored",
+            id=d["id"],
+            title=d["title"],
+            content=d["body"],
+            notes="not stored",
             published=dt.datetime.fromisoformat(d["date"][:19]) if d.get("date") else None,
-            section=d.get("section") or "", wordcount=len(d["body"].split()),
+            section=d.get("section") or "",
+            wordcount=len(d["body"].split()),
         )
     w.commit()
     w = ix.writer()
@@ -64,7 +68,8 @@ def test_a_whoosh_source_without_an_id_or_text_says_what_to_map(tmp_path, whoosh
         list(iter_records(whoosh_dir, mapping={"id": None}))
     assert "no stored field gives the article id" in str(err.value)
     assert "stored fields: content, id, published, section, title, wordcount" in str(err.value)
-    problems = list(iter_records(whoosh_dir, mapping={"title": None, "content": None},
-                                 on_error="skip"))
+    problems = list(
+        iter_records(whoosh_dir, mapping={"title": None, "content": None}, on_error="skip")
+    )
     assert len(problems) == 1 and isinstance(problems[0], Problem)
     assert "not stored, so not importable: notes" in problems[0].message

@@ -10,7 +10,7 @@ def test_many_small_commits_stay_few_segments_and_scores_survive_optimize(tmp_pa
     ix = Index.create(tmp_path / "idx")
     for start in range(0, 600, 20):  # 30 commits
         with ix.writer() as w:
-            for d in sample_docs[start:start + 20]:
+            for d in sample_docs[start : start + 20]:
                 w.add(d)
     assert ix.doc_count == 600
     assert ix.stats()["segments"] < MERGE_FACTOR

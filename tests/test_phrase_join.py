@@ -14,9 +14,9 @@ import newsindex
 from newsindex.analysis import Analyzer
 from newsindex.errors import QuerySyntaxError
 from newsindex.search import plan as P
-from newsindex.search.query import _PLAIN_PHRASE, to_plan
 from newsindex.search.leaves import ALL_FIELDS
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
+from newsindex.search.query import _PLAIN_PHRASE, to_plan
 from newsindex.search.searcher import _Context
 
 # Few distinct words, so that phrases (and repeats such as "new new") match often; the same
@@ -37,13 +37,15 @@ def ix(tmp_path_factory):
         with index.writer() as w:
             for _ in range(60):
                 n += 1
-                w.add({
-                    "id": f"d{n}",
-                    "title": _text(rng, rng.randint(0, 6)),
-                    "body": _text(rng, rng.randint(0, 40)),
-                    "date": f"2016-11-{rng.randint(1, 28):02d}",
-                    "section": rng.choice(["world", "sport"]),
-                })
+                w.add(
+                    {
+                        "id": f"d{n}",
+                        "title": _text(rng, rng.randint(0, 6)),
+                        "body": _text(rng, rng.randint(0, 40)),
+                        "date": f"2016-11-{rng.randint(1, 28):02d}",
+                        "section": rng.choice(["world", "sport"]),
+                    }
+                )
     with index.writer() as w:  # deleted documents must never match
         for i in range(1, n, 7):
             w.delete(f"d{i}")
@@ -73,7 +75,7 @@ def plain_join(leaf, si, r):
     if not len(docs):
         return EMPTY_DOCS, None
     anchors = None
-    for (tdocs, _), term, offset in zip(per_term, leaf.terms, leaf.node.offsets):
+    for (_tdocs, _), term, offset in zip(per_term, leaf.terms, leaf.node.offsets):
         keys = _position_keys(seg, term, si, docs) - offset
         anchors = keys if anchors is None else anchors[_near(anchors, keys, leaf.node.slop)]
         if not len(anchors):
@@ -81,7 +83,9 @@ def plain_join(leaf, si, r):
     occ_docs = (anchors >> 32).astype(np.int32)
     occ_field = ((anchors & 0xFFFFFFFF) >> 24).astype(np.int64)
     found, inverse = np.unique(occ_docs, return_inverse=True)
-    tfs = [np.bincount(inverse, weights=(occ_field == fi), minlength=len(found)) for fi in leaf.fields]
+    tfs = [
+        np.bincount(inverse, weights=(occ_field == fi), minlength=len(found)) for fi in leaf.fields
+    ]
     return found, tfs
 
 
@@ -144,7 +148,9 @@ phrases = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(node=phrases)
 def test_phrase_join_equals_the_plain_join(ix, node):
     searcher = ix._searcher
@@ -174,7 +180,10 @@ def _plain_phrase(tokens: list[str], words: list[str], slop: int) -> bool:
         if tok != words[0]:
             continue
         if all(
-            any(0 <= p < len(tokens) and tokens[p] == w for p in range(start + k - slop, start + k + slop + 1))
+            any(
+                0 <= p < len(tokens) and tokens[p] == w
+                for p in range(start + k - slop, start + k + slop + 1)
+            )
             for k, w in enumerate(words[1:], 1)
         ):
             return True
@@ -190,7 +199,9 @@ ANALYZERS = {"title": EN, "body": EN}
 @given(
     words=st.lists(
         st.one_of(
-            st.sampled_from(["the", "of", "New", "new", "york", "Banks", "rates", "1987", "café", "a1"]),
+            st.sampled_from(
+                ["the", "of", "New", "new", "york", "Banks", "rates", "1987", "café", "a1"]
+            ),
             st.from_regex(r"[^\W_]{1,8}", fullmatch=True),
         ),
         min_size=1,
@@ -204,18 +215,35 @@ def test_quoted_words_are_planned_as_the_parser_plans_them(words, sep, op):
 
     text = '"' + sep.join(words) + '"'
     assert _PLAIN_PHRASE.fullmatch(text) is not None  # the shape the fast path takes
-    parsed = querylang.compile(querylang.parse(text, default_operator=op), analyzers=ANALYZERS,
-                               default_operator=op)
+    parsed = querylang.compile(
+        querylang.parse(text, default_operator=op), analyzers=ANALYZERS, default_operator=op
+    )
     assert to_plan(text, syntax="query", analyzers=ANALYZERS, default_operator=op) == parsed
 
 
-@pytest.mark.parametrize("text", ['"new york"~2', '"new york"^2', 'title:"new york"', '"new \\"york"',
-                                  '"new york" oil', '"new_york"', '""', '"new-york"'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"new york"~2',
+        '"new york"^2',
+        'title:"new york"',
+        '"new \\"york"',
+        '"new york" oil',
+        '"new_york"',
+        '""',
+        '"new-york"',
+    ],
+)
 def test_other_quoted_shapes_still_go_through_the_parser(text):
     from newsindex import querylang
 
-    parsed = querylang.compile(querylang.parse(text, default_operator="or"), analyzers=ANALYZERS,
-                               default_operator="or") if text != '""' else None
+    parsed = (
+        querylang.compile(
+            querylang.parse(text, default_operator="or"), analyzers=ANALYZERS, default_operator="or"
+        )
+        if text != '""'
+        else None
+    )
     if parsed is None:
         with pytest.raises(QuerySyntaxError):  # as the parser says: no words between the quotes
             to_plan(text, syntax="query", analyzers=ANALYZERS)

@@ -2,10 +2,10 @@
 vectorized executor against a plain-Python evaluation over the stored articles."""
 
 import datetime as dt
-import random
 from pathlib import Path
 
 import pytest
+from conftest import load_sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +13,6 @@ import newsindex
 from newsindex import QuerySyntaxError
 from newsindex.ingest import iter_records
 from newsindex.schema import keyword_matches, normalize_keyword
-from conftest import load_sample
 
 SEED_FILE = Path(__file__).resolve().parents[1] / "seeds" / "000_bd656d18b2dd3dcd.txt"
 TODAY = dt.date(2016, 11, 12)
@@ -41,42 +40,48 @@ def seed_id(ix):
     return hits[0].id
 
 
-@pytest.mark.parametrize("query", [
-    "aleppo date:2016-11 section:world",
-    '"1070 apartments"',
-    "source:trtworld",
-    'source:"TRT World" aleppo',
-    "title:aleppo",
-    'body:"1070 apartments"',
-    "aleppo date:2016-11-01..2016-11-30",
-    "aleppo date:>=2016-11-09",
-    "aleppo date:..2016-11-09",
-    "aleppo date:last-7d",
-    "author:\"staff reporter\"",
-    "author:staff",
-    "aleppo AND (rebels OR regime) -sport",
-    '"battle aleppo"~4',
-    'title:"aleppo continues"',
-    '"syrian regime forces are claiming"',
-    "alepp*",
-    "section:(world OR business)",
-    "-section:sport aleppo",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "aleppo date:2016-11 section:world",
+        '"1070 apartments"',
+        "source:trtworld",
+        'source:"TRT World" aleppo',
+        "title:aleppo",
+        'body:"1070 apartments"',
+        "aleppo date:2016-11-01..2016-11-30",
+        "aleppo date:>=2016-11-09",
+        "aleppo date:..2016-11-09",
+        "aleppo date:last-7d",
+        'author:"staff reporter"',
+        "author:staff",
+        "aleppo AND (rebels OR regime) -sport",
+        '"battle aleppo"~4',
+        'title:"aleppo continues"',
+        '"syrian regime forces are claiming"',
+        "alepp*",
+        "section:(world OR business)",
+        "-section:sport aleppo",
+    ],
+)
 def test_the_seed_matches(ix, seed_id, query):
     assert seed_id in ids(ix, query)
 
 
-@pytest.mark.parametrize("query", [
-    "aleppo -section:world",
-    "aleppo date:2017",
-    "aleppo date:<2016-11-09",
-    "aleppo date:last-1d",
-    '"apartments 1070"',
-    '"aleppo continues syrian regime"',  # title end + body start: phrases never cross fields
-    "title:apartments",
-    "source:reuters aleppo",
-    "aleppo AND NOT rebels",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "aleppo -section:world",
+        "aleppo date:2017",
+        "aleppo date:<2016-11-09",
+        "aleppo date:last-1d",
+        '"apartments 1070"',
+        '"aleppo continues syrian regime"',  # title end + body start: phrases never cross fields
+        "title:apartments",
+        "source:reuters aleppo",
+        "aleppo AND NOT rebels",
+    ],
+)
 def test_the_seed_does_not_match(ix, seed_id, query):
     assert seed_id not in ids(ix, query)
 
@@ -93,7 +98,9 @@ def test_sections_match_whole_values_authors_match_words(ix):
     fx = ix.count("section:money-fx")
     assert fx > 0 and ix.count("section:moneyfx") == fx == ix.count("section:Money-FX")
     assert ix.count("section:money") == 0  # not "money-fx" nor "money-supply"
-    assert all(h.article.section == "money-fx" for h in ix.search("section:money-fx", limit=100).hits)
+    assert all(
+        h.article.section == "money-fx" for h in ix.search("section:money-fx", limit=100).hits
+    )
     assert ix.count("author:reporter") == ix.count('author:"staff reporter"') >= 1
 
 
@@ -131,16 +138,28 @@ def test_plain_syntax_takes_anything(ix):
 
 
 # -- differential: the executor vs a plain-Python evaluation -------------------------------------
-WORDS = ["oil", "bank", "rate", "trade", "price", "dollar", "share", "stock", "japan", "export",
-         "profit", "zzzabsent"]
+WORDS = [
+    "oil",
+    "bank",
+    "rate",
+    "trade",
+    "price",
+    "dollar",
+    "share",
+    "stock",
+    "japan",
+    "export",
+    "profit",
+    "zzzabsent",
+]
 SECTIONS = ["earn", "acq", "crude", "trade", "interest", "money-fx"]
 
 leaf = st.one_of(
     st.sampled_from(WORDS).map(lambda w: ("word", w)),
     st.sampled_from(SECTIONS).map(lambda s: ("section", s)),
-    st.sampled_from(["1987-03", "1987-04", "1987-02-26..1987-03-15", ">=1987-06-01", "<1987-03-10"]).map(
-        lambda d: ("date", d)
-    ),
+    st.sampled_from(
+        ["1987-03", "1987-04", "1987-02-26..1987-03-15", ">=1987-06-01", "<1987-03-10"]
+    ).map(lambda d: ("date", d)),
 )
 tree = st.recursive(
     leaf,
@@ -185,7 +204,9 @@ def evaluate(node, art, analyzer):
         terms = set(analyzer.terms(art.title)) | set(analyzer.terms(art.body))
         return analyzer.terms(node[1])[0] in terms
     if kind == "section":
-        return art.section is not None and keyword_matches(art.section, normalize_keyword(node[1]), "section")
+        return art.section is not None and keyword_matches(
+            art.section, normalize_keyword(node[1]), "section"
+        )
     if kind == "date":
         return _date_ok(art.day, node[1])
     a, b = evaluate(node[1], art, analyzer), evaluate(node[2], art, analyzer)
@@ -200,7 +221,9 @@ def stored(ix):
     return arts
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(node=tree)
 def test_vectorized_results_equal_plain_evaluation(ix, stored, node):
     analyzer = ix.analyzer()
@@ -211,14 +234,38 @@ def test_vectorized_results_equal_plain_evaluation(ix, stored, node):
     assert got == expected, query
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.sampled_from(WORDS + ["the", "of", "Bank", "Rate", "and", "1987"]), max_size=5),
-       filters=st.lists(st.sampled_from([
-           "section:crude", "section:money-fx", "section:Earn", "source:reuters", "source:trt-world",
-           "author:staff", "section:nosuch", "date:1987-03", "date:1987-03-01..1987-04-15",
-           "date:>=1987-06-01", "date:<1987-03-10", "date:..1987-03-05", "date:2016", "date:last-7d",
-           "date:today"]), max_size=3),
-       op=st.sampled_from(["or", "and"]), data=st.randoms(use_true_random=False))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    words=st.lists(
+        st.sampled_from(WORDS + ["the", "of", "Bank", "Rate", "and", "1987"]), max_size=5
+    ),
+    filters=st.lists(
+        st.sampled_from(
+            [
+                "section:crude",
+                "section:money-fx",
+                "section:Earn",
+                "source:reuters",
+                "source:trt-world",
+                "author:staff",
+                "section:nosuch",
+                "date:1987-03",
+                "date:1987-03-01..1987-04-15",
+                "date:>=1987-06-01",
+                "date:<1987-03-10",
+                "date:..1987-03-05",
+                "date:2016",
+                "date:last-7d",
+                "date:today",
+            ]
+        ),
+        max_size=3,
+    ),
+    op=st.sampled_from(["or", "and"]),
+    data=st.randoms(use_true_random=False),
+)
 def test_simple_query_fast_path_equals_the_parsed_plan(ix, words, filters, op, data):
     from newsindex import querylang
 
@@ -227,8 +274,12 @@ def test_simple_query_fast_path_equals_the_parsed_plan(ix, words, filters, op, d
     text = " ".join(tokens)
     if not text:
         return
-    parsed = querylang.compile(querylang.parse(text, default_operator=op), analyzers=ix._analyzers,
-                               default_operator=op, today=TODAY)
+    parsed = querylang.compile(
+        querylang.parse(text, default_operator=op),
+        analyzers=ix._analyzers,
+        default_operator=op,
+        today=TODAY,
+    )
     fast = ix.search(text, default_operator=op, limit=500, today=TODAY)
     slow = ix.search(parsed, limit=500)
     assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
@@ -242,8 +293,10 @@ def test_slop_examples_of_the_query_syntax_document(tmp_path):
     with ix.writer() as w:
         w.add({"id": "fwd", "title": "battle for Aleppo"})
         w.add({"id": "abcd", "title": "alpha beta gamma delta"})
+
     def ids(q):
         return {h.id for h in ix.search(q).hits}
+
     assert ids('"battle aleppo"') == set() and ids('"battle aleppo"~1') == {"fwd"}
     assert ids('"aleppo battle"~2') == set() and ids('"aleppo battle"~3') == {"fwd"}
     assert ids('"alpha gamma delta"~1') == {"abcd"} and ids('"alpha gamma delta"') == set()

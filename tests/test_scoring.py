@@ -4,12 +4,12 @@ import math
 import random
 
 import pytest
+from conftest import load_sample
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import newsindex
 from newsindex import Analyzer, Scoring
-from conftest import load_sample
 
 
 def reference_scores(docs, query, *, k1, b, weights):
@@ -30,7 +30,7 @@ def reference_scores(docs, query, *, k1, b, weights):
         tfs.append(per)
         lens.append(ln)
     n = len(docs)
-    avg = {f: sum(l[f] for l in lens) / n for f in fields}
+    avg = {f: sum(ln[f] for ln in lens) / n for f in fields}
     out = {}
     for qterm in an.terms(query):
         df = sum(1 for per in tfs if qterm in per)
@@ -69,11 +69,14 @@ def _queries(docs, count=25, seed=7):
     return out + ["oil prices oil", "bank rate cut", "cocoa"]
 
 
-@pytest.mark.parametrize("params", [
-    dict(k1=1.2, b=0.75, weights={"title": 2.0, "body": 1.0}),
-    dict(k1=0.9, b=0.4, weights={"title": 1.0, "body": 1.0}),
-    dict(k1=2.0, b=1.0, weights={"title": 3.0, "body": 0.5}),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(k1=1.2, b=0.75, weights={"title": 2.0, "body": 1.0}),
+        dict(k1=0.9, b=0.4, weights={"title": 1.0, "body": 1.0}),
+        dict(k1=2.0, b=1.0, weights={"title": 3.0, "body": 0.5}),
+    ],
+)
 def test_scores_equal_the_reference(corpus, params):
     docs, ix = corpus
     scoring = Scoring(**params)
@@ -122,8 +125,12 @@ def _score(ix, q, doc_id):
     return {h.id: h.score for h in ix.search(q, limit=1000, syntax="plain").hits}.get(doc_id, 0.0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(others=st.lists(body_words, min_size=1, max_size=8), base=body_words, extra=st.integers(1, 5))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    others=st.lists(body_words, min_size=1, max_size=8), base=body_words, extra=st.integers(1, 5)
+)
 def test_more_occurrences_never_lower_a_score(tmp_path_factory, others, base, extra):
     # Same length: swap other words for more copies of the query term. The term must occur in
     # both versions so the corpus statistics (df) stay the same.
@@ -142,8 +149,14 @@ def test_more_occurrences_never_lower_a_score(tmp_path_factory, others, base, ex
     assert before > 0 and after >= before - 1e-12
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(others=st.lists(body_words, min_size=1, max_size=8), tf=st.integers(1, 4), pad=st.integers(1, 20))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    others=st.lists(body_words, min_size=1, max_size=8),
+    tf=st.integers(1, 4),
+    pad=st.integers(1, 20),
+)
 def test_longer_documents_with_the_same_tf_never_score_higher(tmp_path_factory, others, tf, pad):
     short = ["oil"] * tf + ["bank"]
     long = ["oil"] * tf + ["bank"] * (1 + pad)

@@ -33,14 +33,23 @@ PROMPT = "newsindex> "
 ENGLISH = Analyzer("english")
 ANALYZERS = {"title": ENGLISH, "body": ENGLISH}
 A1 = Article(
-    id="a1", title="Rebels fight for [Aleppo] district", date=dt.date(2016, 11, 9),
-    source="TRT World", section="World",
+    id="a1",
+    title="Rebels fight for [Aleppo] district",
+    date=dt.date(2016, 11, 9),
+    source="TRT World",
+    section="World",
     body="Syrian rebels said on Tuesday they were fighting for the district. The battle for the "
-         "1070 Apartments area went on through the night, officials said.")
+    "1070 Apartments area went on through the night, officials said.",
+)
 A2 = Article(
-    id="a2", title="OPEC keeps output ceiling", date=dt.date(1987, 3, 5), source="Reuters",
-    section="crude", author="Staff",
-    body="OPEC ministers kept the output ceiling. Nothing about the fight.")
+    id="a2",
+    title="OPEC keeps output ceiling",
+    date=dt.date(1987, 3, 5),
+    source="Reuters",
+    section="crude",
+    author="Staff",
+    body="OPEC ministers kept the output ceiling. Nothing about the fight.",
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +84,11 @@ def text_of(renderable, **console) -> str:
 
 
 def known_results() -> Results:
-    facets = Facets(sources=[("Reuters", 10), ("TRT World", 2)],
-                    sections=[("crude", 7), ("earn", 3), ("World", 2)],
-                    dates=[("1987-03", 10), ("2016-11", 2)])
+    facets = Facets(
+        sources=[("Reuters", 10), ("TRT World", 2)],
+        sections=[("crude", 7), ("earn", 3), ("World", 2)],
+        dates=[("1987-03", 10), ("2016-11", 2)],
+    )
     hits = [Hit("a1", 8.8303, 1, 0, lambda: A1), Hit("a2", 1.25, 2, 0, lambda: A2)]
     return Results(hits=hits, total=12, took_ms=1.5, offset=0, facets=facets)
 
@@ -85,9 +96,12 @@ def known_results() -> Results:
 # -- rendering, as exact text -------------------------------------------------------------------
 def test_results_table_with_snippets_and_facets():
     query = 'fight "1070 apartments"'
-    view = render.results_view(query, known_results(), Highlighter(plan(query), ANALYZERS),
-                               page_size=2, plain=True)
-    assert text_of(view) == """\
+    view = render.results_view(
+        query, known_results(), Highlighter(plan(query), ANALYZERS), page_size=2, plain=True
+    )
+    assert (
+        text_of(view)
+        == """\
 12 matching articles for 'fight "1070 apartments"' · 1-2 · page 1 of 6 · 1.5 ms
 #  score  date        source     section  title
 ────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -103,46 +117,72 @@ sources          sections       months
 Reuters     10   crude      7   1987-03   10
 TRT World    2   earn       3   2016-11    2
                  World      2"""
+    )
 
 
 def test_snippet_text_plain_and_in_colour():
     snip = Highlighter(plan("fight"), ANALYZERS).snippet(A1)
     assert text_of(render.marked(snip, plain=True)) == (
         "Syrian rebels said on Tuesday they were «fighting» for the district. The battle for the "
-        "1070\nApartments area went on through the night, officials said.")
+        "1070\nApartments area went on through the night, officials said."
+    )
     coloured = text_of(render.marked(snip), color_system="standard", force_terminal=True)
     assert "were \x1b[1;33mfighting\x1b[0m for" in coloured
 
 
 def test_explain_tree():
-    why = Explanation(3.5, "score of 'a1': sum", [
-        Explanation(3.5, "term 'fight' (BM25F)", [
-            Explanation(2.0, "idf (df=3, N=10)"), Explanation(0.5, "tfn/(tfn+k1)")])])
-    assert text_of(render.explain_tree("Rebels fight", 1, why)) == """\
+    why = Explanation(
+        3.5,
+        "score of 'a1': sum",
+        [
+            Explanation(
+                3.5,
+                "term 'fight' (BM25F)",
+                [Explanation(2.0, "idf (df=3, N=10)"), Explanation(0.5, "tfn/(tfn+k1)")],
+            )
+        ],
+    )
+    assert (
+        text_of(render.explain_tree("Rebels fight", 1, why))
+        == """\
 why #1 Rebels fight
 └── 3.5000  score of 'a1': sum
     └── 3.5000  term 'fight' (BM25F)
         ├── 2.0000  idf (df=3, N=10)
         └── 0.5000  tfn/(tfn+k1)"""
+    )
 
 
 def test_query_problem_shows_a_caret():
     err = QuerySyntaxError("expected a term after AND", "aleppo AND", 7)
-    assert text_of(render.problem(err)) == """\
+    assert (
+        text_of(render.problem(err))
+        == """\
 query error:
   aleppo AND
          ^ expected a term after AND"""
+    )
     bare = QuerySyntaxError("unknown field 'foo'", "", 0)  # the query text added when missing
     assert text_of(render.problem(bare, "foo:x", warning=True)).splitlines()[1:] == [
-        "  foo:x", "  ^ unknown field 'foo'"]
+        "  foo:x",
+        "  ^ unknown field 'foo'",
+    ]
 
 
 def test_article_view_reflows_wire_copy():
-    wire = Article(id="w1", title="COCOA REVIEW", body="Showers continued in\nthe Bahia cocoa "
-                   "zone.\n    The dry period means\nthe temporao will be late.\n Reuter",
-                   date=dt.date(1987, 2, 26), source="Reuters", section="cocoa")
+    wire = Article(
+        id="w1",
+        title="COCOA REVIEW",
+        body="Showers continued in\nthe Bahia cocoa "
+        "zone.\n    The dry period means\nthe temporao will be late.\n Reuter",
+        date=dt.date(1987, 2, 26),
+        source="Reuters",
+        section="cocoa",
+    )
     view = render.article_view(wire, Highlighter(plan("cocoa late"), ANALYZERS), plain=True)
-    assert text_of(view) == """\
+    assert (
+        text_of(view)
+        == """\
 «COCOA» REVIEW
 1987-02-26 · Reuters · cocoa
 id: w1
@@ -152,6 +192,7 @@ Showers continued in the Bahia «cocoa» zone.
 The dry period means the temporao will be «late».
 
 Reuter"""
+    )
 
 
 # -- the session and commands -------------------------------------------------------------------
@@ -176,7 +217,10 @@ def test_session_options(session):
     assert session.current.results.hits[0].score != base
     from newsindex.config import DEFAULT_B
 
-    assert render.describe_scoring(session.scoring) == f"k1=0.9 b={DEFAULT_B:g} title=3 body=1 body.b=0.5"
+    assert (
+        render.describe_scoring(session.scoring)
+        == f"k1=0.9 b={DEFAULT_B:g} title=3 body=1 body.b=0.5"
+    )
     for bad in (["k2=1"], ["b=x"], ["b=2"]):
         with pytest.raises(ShellError):
             session.set_scoring(bad)
@@ -196,8 +240,19 @@ def test_session_options(session):
 def test_shell_carries_on_after_errors(session):
     console = Console(file=io.StringIO(), width=100, color_system=None)
     shell = Shell(session, console)
-    for line in (":open 1", ":", ":bogus", "date:last-x aleppo", ":sort sideways", "title:(aleppo",
-                 ":limit x", ":stats", ":help", ":set", ""):
+    for line in (
+        ":open 1",
+        ":",
+        ":bogus",
+        "date:last-x aleppo",
+        ":sort sideways",
+        "title:(aleppo",
+        ":limit x",
+        ":stats",
+        ":help",
+        ":set",
+        "",
+    ):
         assert shell.handle(line) is True
     assert shell.handle(":quit") is False
     out = console.file.getvalue()
@@ -229,11 +284,23 @@ def test_without_readline_the_prompt_still_works(monkeypatch, session):
 
 # -- end to end ---------------------------------------------------------------------------------
 def test_shell_in_a_terminal(index_dir, tmp_path):
-    env = dict(os.environ, TERM="dumb", PAGER="cat", XDG_CACHE_HOME=str(tmp_path), COLUMNS="100",
-               LINES="40")
+    env = dict(
+        os.environ,
+        TERM="dumb",
+        PAGER="cat",
+        XDG_CACHE_HOME=str(tmp_path),
+        COLUMNS="100",
+        LINES="40",
+    )
     env.pop("NO_COLOR", None)
-    child = pexpect.spawn(sys.executable, ["-m", "newsindex", "shell", str(index_dir)], env=env,
-                          encoding="utf-8", dimensions=(40, 100), timeout=30)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "newsindex", "shell", str(index_dir)],
+        env=env,
+        encoding="utf-8",
+        dimensions=(40, 100),
+        timeout=30,
+    )
     try:
         child.expect_exact(PROMPT)
         child.sendline(":limit 2")
@@ -270,9 +337,15 @@ def test_shell_in_a_terminal(index_dir, tmp_path):
 def test_shell_in_a_pipe(index_dir):
     script = "aleppo\n:explain 1\n:open 1\n:quit\nnever run\n"
     env = dict(os.environ, COLUMNS="100")
-    proc = subprocess.run([sys.executable, "-m", "newsindex", "shell", str(index_dir)],
-                          input=script, capture_output=True, text=True, env=env, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsindex", "shell", str(index_dir)],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.startswith("1 matching article for 'aleppo' · 1-1 · page 1 of 1 · ")

@@ -31,9 +31,11 @@ from newsindex.results.snippets import (
 from newsindex.search import plan as P
 
 SEED = Path(newsindex.__file__).parent / "data" / "seed-article.txt"
-LEAD = ("Syrian regime forces are claiming to have taken over a strategic district in Aleppo "
-        "marking the most critical advance in the divided city for Damascus and its allies, but "
-        "opposition rebels say the battle is far from over.")
+LEAD = (
+    "Syrian regime forces are claiming to have taken over a strategic district in Aleppo "
+    "marking the most critical advance in the divided city for Damascus and its allies, but "
+    "opposition rebels say the battle is far from over."
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +62,10 @@ def test_stemmed_match_marks_the_original_word(seed, analyzers):
     s = snip(seed, "fight", analyzers)
     assert s.marked == ["fighting", "fighting"]
     assert not s.fallback
-    assert str(s) == ("But officials from two opposition groups «fighting» in Aleppo said their "
-                      "forces were still «fighting» back.")
+    assert str(s) == (
+        "But officials from two opposition groups «fighting» in Aleppo said their "
+        "forces were still «fighting» back."
+    )
 
 
 def test_phrase_is_marked_as_one_span(seed, analyzers):
@@ -95,8 +99,10 @@ def test_title_only_match_falls_back_to_the_lead_sentence(seed, analyzers):
 def test_html_escapes_everything_but_the_marks(analyzers):
     text = 'Oil & gas: <b>prices</b> rise "sharply" at O\'Hare.'
     s = snip(text, "prices", analyzers)
-    assert s.format(HTML) == ("Oil &amp; gas: &lt;b&gt;<mark>prices</mark>&lt;/b&gt; rise "
-                              "&quot;sharply&quot; at O&#x27;Hare.")
+    assert s.format(HTML) == (
+        "Oil &amp; gas: &lt;b&gt;<mark>prices</mark>&lt;/b&gt; rise "
+        "&quot;sharply&quot; at O&#x27;Hare."
+    )
     assert s.format(HtmlFormatter("em", css_class="hit")).count('<em class="hit">prices</em>') == 1
     assert s.format("html") == s.format(HTML)
 
@@ -147,7 +153,10 @@ def test_whitespace_is_collapsed_and_spans_follow(analyzers):
 def test_sentences_keep_abbreviations_whole():
     text = "The U.S. Treasury said so. Mr. Baker agreed! Prices rose 5.3 pct. ok then."
     assert [text[s:e] for s, e in sentences(text)] == [
-        "The U.S. Treasury said so.", "Mr. Baker agreed!", "Prices rose 5.3 pct. ok then."]
+        "The U.S. Treasury said so.",
+        "Mr. Baker agreed!",
+        "Prices rose 5.3 pct. ok then.",
+    ]
 
 
 def test_query_terms_walks_the_plan(analyzers):

@@ -8,7 +8,10 @@ from newsindex.index import strtable
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(max_size=12), unique=True, max_size=60), st.lists(st.text(max_size=12), max_size=20))
+@given(
+    st.lists(st.text(max_size=12), unique=True, max_size=60),
+    st.lists(st.text(max_size=12), max_size=20),
+)
 def test_find_gives_each_string_its_index_and_misses_others(strings, probes):
     table = strtable.StringTable(strtable.build("t", strings), "t")
     assert len(table) == len(strings)

@@ -8,7 +8,9 @@ from newsindex.search import topk
 from newsindex.search.matches import SegmentMatches
 
 # Few distinct values, so ties on score and day (the tie-break rules) are common.
-_scores = st.one_of(st.sampled_from([0.0, -0.0, 1.25, 3.0]), st.sampled_from([0.5, float("inf"), float("nan")]))
+_scores = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.25, 3.0]), st.sampled_from([0.5, float("inf"), float("nan")])
+)
 _days = st.integers(-1, 1)
 
 
@@ -22,11 +24,17 @@ def _segments(draw):
     segments, matches = [], []
     for si in range(draw(st.integers(1, 4))):
         ndocs = draw(st.integers(0, 12))
-        dates = np.sort(np.array(draw(st.lists(_days, min_size=ndocs, max_size=ndocs)), dtype=np.int32))
-        docs = np.array(sorted(draw(st.sets(st.integers(0, max(ndocs - 1, 0)), max_size=ndocs))), dtype=np.int32)
+        dates = np.sort(
+            np.array(draw(st.lists(_days, min_size=ndocs, max_size=ndocs)), dtype=np.int32)
+        )
+        docs = np.array(
+            sorted(draw(st.sets(st.integers(0, max(ndocs - 1, 0)), max_size=ndocs))), dtype=np.int32
+        )
         if not ndocs:
             docs = docs[:0]
-        scores = np.array(draw(st.lists(_scores, min_size=len(docs), max_size=len(docs))), dtype=np.float64)
+        scores = np.array(
+            draw(st.lists(_scores, min_size=len(docs), max_size=len(docs))), dtype=np.float64
+        )
         segments.append(_Seg(dates))
         matches.append((si, SegmentMatches(docs, scores)))
     return segments, matches
@@ -44,5 +52,7 @@ def test_python_and_numpy_orders_agree(data, k, sort):
     finally:
         topk._PYTHON_SORT_MAX = saved
     assert fast[1] == slow[1]
-    assert [(si, doc, day) for si, doc, _, day in fast[0]] == [(si, doc, day) for si, doc, _, day in slow[0]]
+    assert [(si, doc, day) for si, doc, _, day in fast[0]] == [
+        (si, doc, day) for si, doc, _, day in slow[0]
+    ]
     np.testing.assert_array_equal([r[2] for r in fast[0]], [r[2] for r in slow[0]])

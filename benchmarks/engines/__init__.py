@@ -17,7 +17,12 @@ REGISTRY = {
 }
 
 #: Short aliases accepted on the command line.
-ALIASES = {"fts5": "sqlite-fts5", "sqlite": "sqlite-fts5", "rank_bm25": "rank-bm25", "ni": "newsindex"}
+ALIASES = {
+    "fts5": "sqlite-fts5",
+    "sqlite": "sqlite-fts5",
+    "rank_bm25": "rank-bm25",
+    "ni": "newsindex",
+}
 
 
 def engine_class(name: str) -> type[Engine]:
@@ -48,4 +53,12 @@ def parse_engines(spec: str | None) -> list[str]:
     return names
 
 
-__all__ = ["Engine", "EngineUnavailable", "Unsupported", "REGISTRY", "engine_class", "make_engine", "parse_engines"]
+__all__ = [
+    "Engine",
+    "EngineUnavailable",
+    "Unsupported",
+    "REGISTRY",
+    "engine_class",
+    "make_engine",
+    "parse_engines",
+]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..corpus import dir_size
 
@@ -47,7 +47,11 @@ class Engine:
     def missing(cls, phase: str = "build") -> str | None:
         """Why the engine cannot run here, or None if it can (``phase``: "build" or "search",
         which imports ``search_requires`` when the engine sets it)."""
-        modules = cls.search_requires if phase == "search" and cls.search_requires is not None else cls.requires
+        modules = (
+            cls.search_requires
+            if phase == "search" and cls.search_requires is not None
+            else cls.requires
+        )
         for module in modules:
             try:
                 importlib.import_module(module)
@@ -81,7 +85,12 @@ class Engine:
         raise NotImplementedError
 
     def search_filtered(
-        self, query: str, k: int, date_from: dt.date | None, date_to: dt.date | None, section: str | None
+        self,
+        query: str,
+        k: int,
+        date_from: dt.date | None,
+        date_to: dt.date | None,
+        section: str | None,
     ) -> list[str]:
         """Like :meth:`search`, restricted to ``date_from <= day <= date_to`` and ``section``."""
         raise NotImplementedError

@@ -8,8 +8,8 @@ as .npy/JSON files (never pickle).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..corpus import doc_day, doc_text
 from ..textutil import STOP_LIST
@@ -48,7 +48,9 @@ class Bm25sEngine(Engine):
             days.append(day_ordinal(doc_day(doc)))
             sections.append(doc.get("section"))
             texts.append(f"{title}\n{body}")
-        tokens = bm25s.tokenize(texts, stopwords=STOP_LIST, stemmer=self._stemmer(), show_progress=False)
+        tokens = bm25s.tokenize(
+            texts, stopwords=STOP_LIST, stemmer=self._stemmer(), show_progress=False
+        )
         retriever = bm25s.BM25(method="lucene", k1=self.k1, b=self.b)
         retriever.index(tokens, show_progress=False)
         retriever.save(str(self.workdir / "bm25s"), show_progress=False)
@@ -80,7 +82,11 @@ class Bm25sEngine(Engine):
         import bm25s
 
         tokens = bm25s.tokenize(
-            [query], stopwords=STOP_LIST, stemmer=self.stemmer, return_ids=False, show_progress=False
+            [query],
+            stopwords=STOP_LIST,
+            stemmer=self.stemmer,
+            return_ids=False,
+            show_progress=False,
         )
         if not tokens or not tokens[0]:
             return []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .base import Engine, version_of
 
@@ -54,7 +54,9 @@ class NewsindexEngine(Engine):
             "engine": f"newsindex {version_of('newsindex')}",
             "analysis": "newsindex default analyzer (Unicode word tokenizer, accent folding, "
             "Lucene 33 stop words, Snowball English stemmer); fields title + body",
-            "scoring": "BM25F, newsindex defaults" if self.scoring is None else f"BM25F {self.scoring!r}",
+            "scoring": "BM25F, newsindex defaults"
+            if self.scoring is None
+            else f"BM25F {self.scoring!r}",
             "filters": "query language: date:FROM..TO section:NAME",
             "stored": "full documents (for snippets and display)",
             "threads": f"writer workers={self.workers}, plus a thread that encodes and compresses "

@@ -11,8 +11,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..corpus import doc_day, doc_text
 from ..textutil import LUCENE_STOP_WORDS

@@ -7,8 +7,8 @@ on (section, day): the way an application would add metadata filters to FTS5.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..corpus import doc_day, doc_text
 from .base import Engine
@@ -57,8 +57,12 @@ class SqliteFts5Engine(Engine):
         # A bulk load into a fresh file: no journal and no fsync, as a user would do for a rebuild.
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")
-        con.execute("CREATE TABLE docs(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, day TEXT, section TEXT)")
-        con.execute(f"CREATE VIRTUAL TABLE fts USING fts5(title, body, content='', tokenize='{TOKENIZE}')")
+        con.execute(
+            "CREATE TABLE docs(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, day TEXT, section TEXT)"
+        )
+        con.execute(
+            f"CREATE VIRTUAL TABLE fts USING fts5(title, body, content='', tokenize='{TOKENIZE}')"
+        )
         n = 0
         with con:
             for n, doc in enumerate(docs, 1):
@@ -68,7 +72,9 @@ class SqliteFts5Engine(Engine):
                     "INSERT INTO docs VALUES (?, ?, ?, ?)",
                     (n, str(doc["id"]), day.isoformat() if day else None, doc.get("section")),
                 )
-                con.execute("INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (n, title, body))
+                con.execute(
+                    "INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (n, title, body)
+                )
         with con:
             con.execute("CREATE INDEX docs_section_day ON docs(section, day)")
             # Merge FTS5's b-tree segments into one, the state a finished index should be in.

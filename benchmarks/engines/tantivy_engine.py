@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..corpus import doc_day, doc_text
 from ..textutil import STOP_LIST
@@ -122,7 +122,9 @@ class TantivyEngine(Engine):
                 )
             )
         if section:
-            must.append((tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "section", section)))
+            must.append(
+                (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "section", section))
+            )
         return self._ids(tantivy.Query.boolean_query(must), k)
 
     def search_phrase(self, query: str, k: int) -> list[str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..corpus import doc_day, doc_text
 from ..textutil import LUCENE_STOP_WORDS

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from ..errors import ConfigError
 from .filters import ENGLISH_STOP_WORDS, fold_accents, make_stemmer, strip_possessive
@@ -33,7 +33,7 @@ class AnalyzerSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AnalyzerSpec":
+    def from_dict(cls, data: dict) -> AnalyzerSpec:
         unknown = set(data) - {"fold", "stop_words", "stemmer", "min_length"}
         if unknown:
             raise ConfigError(f"unknown analyzer option(s): {', '.join(sorted(unknown))}")
@@ -42,7 +42,9 @@ class AnalyzerSpec:
             raise ConfigError(f"stop_words must be 'english' or 'none', got {spec.stop_words!r}")
         make_stemmer(spec.stemmer)  # validates the name
         if not isinstance(spec.min_length, int) or not 1 <= spec.min_length <= 10:
-            raise ConfigError(f"min_length must be a whole number from 1 to 10, got {spec.min_length!r}")
+            raise ConfigError(
+                f"min_length must be a whole number from 1 to 10, got {spec.min_length!r}"
+            )
         return spec
 
 

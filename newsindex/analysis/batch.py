@@ -23,7 +23,7 @@ the second is looked up by its text. A test holds the two tokenizers equal.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -160,14 +160,18 @@ class KnownTokens:
         if len(self._runs) == 1:
             recent, recent_ids = _no_keys(), np.zeros(0, dtype=np.int32)
         at = np.searchsorted(recent[0], hashes)
-        recent = tuple(np.insert(mine, at, theirs[groups]) for mine, theirs in zip(recent, chunk.keys))
+        recent = tuple(
+            np.insert(mine, at, theirs[groups]) for mine, theirs in zip(recent, chunk.keys)
+        )
         recent_ids = np.insert(recent_ids, at, ids)
         if len(recent_ids) * 8 < len(main_ids):
             self._runs = [(main, main_ids), (recent, recent_ids)]
             return
         merged = [np.concatenate((a, b)) for a, b in zip(main, recent)]
         order = np.argsort(merged[0], kind="stable")
-        self._runs = [(tuple(k[order] for k in merged), np.concatenate((main_ids, recent_ids))[order])]
+        self._runs = [
+            (tuple(k[order] for k in merged), np.concatenate((main_ids, recent_ids))[order])
+        ]
 
 
 def chunks(texts: Sequence[str], chunk_chars: int | None = None) -> list[tuple[int, int]]:
@@ -192,8 +196,7 @@ def tokenize_chunk(texts: Sequence[str]) -> TokenizedChunk:
     # is lowercased by the byte table; a text with other characters is lowercased here and its
     # non-ASCII separators blanked, so every non-ASCII byte left belongs to a token.
     plain = [
-        text if text.isascii() else _NON_ASCII_SEPARATOR.sub(" ", text.lower())
-        for text in texts
+        text if text.isascii() else _NON_ASCII_SEPARATOR.sub(" ", text.lower()) for text in texts
     ]
     chunk = _tokenize(plain)
     if chunk is None:  # two different tokens share a hash: take the careful path

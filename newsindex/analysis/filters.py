@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 # Lucene's EnglishAnalyzer default stop set: short, safe for news queries, and the set the peers
 # in our benchmarks use, so ranking comparisons are like for like. nltk's stop-word corpus is a

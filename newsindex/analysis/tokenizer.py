@@ -10,7 +10,8 @@ the regex; the regex defines the tokens and the two agree on ASCII text (a test 
 from __future__ import annotations
 
 import re
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 TOKEN_PATTERN = re.compile(r"(?:[^\W_]|['\u2019])+")
 _ASCII_SEPARATORS = str.maketrans(

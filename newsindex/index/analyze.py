@@ -13,8 +13,8 @@ import io
 import json
 import os
 import struct
+from collections.abc import Mapping, Sequence
 from itertools import islice
-from typing import Mapping, Sequence
 
 import numpy as np
 

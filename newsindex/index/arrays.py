@@ -12,8 +12,8 @@ import mmap
 import os
 import struct
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from itertools import compress
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -23,7 +23,6 @@ from . import strtable
 from .analyze import analyze
 from .arrays import write_arrays
 from .docstore import StoreWriter
-
 
 
 def build_segment(

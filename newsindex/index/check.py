@@ -86,7 +86,9 @@ def _structure(seg: Segment, folder: Path) -> list[str]:
     total_tf = sum(int(tf.sum(dtype=np.int64)) for tf in seg.post_tf)
     if total_tf != len(seg.pos):
         out.append(f"{where}: {len(seg.pos)} positions for {total_tf} occurrences")
-    if any(len(lengths) != seg.ndocs for lengths in seg.lengths) or len(TEXT_FIELDS) != len(seg.lengths):
+    if any(len(lengths) != seg.ndocs for lengths in seg.lengths) or len(TEXT_FIELDS) != len(
+        seg.lengths
+    ):
         out.append(f"{where}: field length columns do not match the documents")
     if seg.ndocs and np.any(np.diff(seg.dates.astype(np.int64)) < 0):
         out.append(f"{where}: documents are not in date order")

@@ -8,12 +8,11 @@ import queue
 import threading
 import time
 import zlib
-
-import zstandard
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
+import zstandard
 
 from ..article import Article, parse_date
 from ..errors import IndexCorruptError
@@ -64,7 +63,7 @@ class StoreWriter:
         offsets = self._sink.offsets
         return np.asarray(offsets, dtype=np.int64), {"size": offsets[-1], "crc32": self._sink.crc}
 
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> StoreWriter:
         return self
 
     def __exit__(self, *exc) -> None:

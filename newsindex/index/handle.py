@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..analysis import Analyzer
 from ..article import Article
@@ -58,7 +59,7 @@ class Index:
         settings: IndexSettings | Mapping[str, Any] | str | Path | None = None,
         *,
         exist_ok: bool = False,
-    ) -> "Index":
+    ) -> Index:
         """Create an empty index in ``path`` (made if missing) and open it.
 
         ``settings``: an :class:`IndexSettings`, a mapping, or a YAML file path. With
@@ -72,7 +73,9 @@ class Index:
         elif settings is None:
             settings = IndexSettings()
         elif not isinstance(settings, IndexSettings):
-            raise ConfigError(f"settings must be IndexSettings, a mapping or a YAML path, got {type(settings).__name__}")
+            raise ConfigError(
+                f"settings must be IndexSettings, a mapping or a YAML path, got {type(settings).__name__}"
+            )
         if folder.exists() and not folder.is_dir():
             raise IndexExistsError(f"{folder}: exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
@@ -98,7 +101,7 @@ class Index:
         return cls(folder)
 
     @classmethod
-    def open(cls, path: str | Path) -> "Index":
+    def open(cls, path: str | Path) -> Index:
         """Open the index in ``path`` on its latest commit."""
         folder = Path(path)
         if not folder.is_dir():
@@ -152,7 +155,7 @@ class Index:
             seg.close()
         self._segments = {}
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -236,7 +239,9 @@ class Index:
         took = (time.perf_counter() - started) * 1000.0
         return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
 
-    def count(self, query: str | P.Node, *, syntax: str = "query", today: _dt.date | None = None) -> int:
+    def count(
+        self, query: str | P.Node, *, syntax: str = "query", today: _dt.date | None = None
+    ) -> int:
         """How many articles match ``query``."""
         node = self._plan(query, syntax, "or", today)
         return sum(len(m.docs) for _, m in self._searcher.execute(node, self._settings.scoring))
@@ -333,7 +338,15 @@ class Index:
         segments = self._searcher.segments
         # Positional arguments: a page of hits is built on every search.
         return [
-            Hit(segments[si].ids[doc], score, rank, day, partial(segments[si].article, doc), None, highlighter)
+            Hit(
+                segments[si].ids[doc],
+                score,
+                rank,
+                day,
+                partial(segments[si].article, doc),
+                None,
+                highlighter,
+            )
             for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
         ]
 

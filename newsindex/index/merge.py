@@ -16,8 +16,8 @@ corpus statistics count live documents only, scores are identical before and aft
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary

@@ -117,7 +117,9 @@ class Segment:
         index = self._keyword_index.get(kname)
         if index is None:
             index = self._keyword_index[kname] = _keyword_index(self.keyword_values(kname), kname)
-        found = np.asarray(sorted({code for key in keys for code in index.get(key, ())}), dtype=np.int32)
+        found = np.asarray(
+            sorted({code for key in keys for code in index.get(key, ())}), dtype=np.int32
+        )
         found.flags.writeable = False  # shared by every query with these keys
         if len(self._keyword_codes) >= _KEYWORD_CODES_CACHE_SIZE:
             self._keyword_codes.clear()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -100,7 +100,10 @@ def build_sorted(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     encoded = [s.encode("utf-8") for s in strings]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return {f"{prefix}.blob": np.frombuffer(b"".join(encoded), dtype=np.uint8), f"{prefix}.offs": offsets}
+    return {
+        f"{prefix}.blob": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        f"{prefix}.offs": offsets,
+    }
 
 
 class SortedStrings:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class IndexWriter:
 
     def __init__(
         self,
-        index: "Index",
+        index: Index,
         *,
         timeout: float = 0.0,
         buffer_docs: int = DEFAULT_BUFFER_DOCS,
@@ -176,9 +177,11 @@ class IndexWriter:
         """Apply the merge policy (or merge everything) to the segments about to commit."""
         while True:
             if everything:
-                groups = [list(range(len(segments)))] if len(segments) > 1 or any(
-                    s.get("deleted") for s in segments
-                ) else []
+                groups = (
+                    [list(range(len(segments)))]
+                    if len(segments) > 1 or any(s.get("deleted") for s in segments)
+                    else []
+                )
             else:
                 groups = plan_merges(segments)
             if not groups:
@@ -186,8 +189,14 @@ class IndexWriter:
             merged = []
             for group in groups:
                 name = self._segment_name()
-                entry = self._build(merge, name, [segments[i] for i in group],
-                                    self._analyzers, self._vocab, self._workers)
+                entry = self._build(
+                    merge,
+                    name,
+                    [segments[i] for i in group],
+                    self._analyzers,
+                    self._vocab,
+                    self._workers,
+                )
                 self._new.append(entry)  # so a rollback removes it
                 merged.append(entry)
             drop = {i for g in groups for i in g}
@@ -245,7 +254,7 @@ class IndexWriter:
         if self._closed:
             raise WriterClosedError("this writer was already committed or rolled back")
 
-    def __enter__(self) -> "IndexWriter":
+    def __enter__(self) -> IndexWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

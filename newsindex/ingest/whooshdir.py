@@ -84,7 +84,9 @@ def _check_schema(path: str, schema, mapping: Mapping[str, str | None] | None) -
     lost = [n for n in schema.names() if not schema[n].stored]
     if "id" not in {target[n] for n in stored}:
         return Problem(
-            path, 0, "id",
+            path,
+            0,
+            "id",
             f"no stored field gives the article id; map a unique stored field to it in a "
             f"mapping (--map FILE holding e.g. 'path: id'); stored fields: "
             f"{', '.join(stored) or 'none'}",
@@ -92,7 +94,9 @@ def _check_schema(path: str, schema, mapping: Mapping[str, str | None] | None) -
     if not {target[n] for n in stored} & set(_TEXT):
         note = f"; indexed but not stored, so not importable: {', '.join(lost)}" if lost else ""
         return Problem(
-            path, 0, None,
+            path,
+            0,
+            None,
             f"no stored field gives the title or body; map one in a mapping (--map FILE "
             f"holding e.g. 'content: body'); stored fields: {', '.join(stored) or 'none'}{note}",
         )

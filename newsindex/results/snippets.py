@@ -33,9 +33,39 @@ Formatter = Callable[[str, tuple[Span, ...]], Any]
 _SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s+[^\sa-z])")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n|\n[ \t]+")
 _WORD_BEFORE = re.compile(r"(\w+)$")
-_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "gen", "col", "lt", "sgt",
-                            "capt", "rep", "sen", "gov", "vs", "no", "jan", "feb", "mar", "apr",
-                            "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"})
+_ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "jr",
+        "sr",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "rep",
+        "sen",
+        "gov",
+        "vs",
+        "no",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    }
+)
 
 
 class QueryTerms(NamedTuple):
@@ -90,8 +120,9 @@ class Snippet:
 
 
 # -- formatters: (text, spans) -> output ------------------------------------------------------
-def _stitch(text: str, spans: tuple[Span, ...], outside: Callable[[str], str],
-            inside: Callable[[str], str]) -> str:
+def _stitch(
+    text: str, spans: tuple[Span, ...], outside: Callable[[str], str], inside: Callable[[str], str]
+) -> str:
     out, pos = [], 0
     for s, e in spans:
         out += [outside(text[pos:s]), inside(text[s:e])]
@@ -102,6 +133,7 @@ def _stitch(text: str, spans: tuple[Span, ...], outside: Callable[[str], str],
 @dataclass(frozen=True)
 class MarkerFormatter:
     """Text with markers around each mark: ``«fighting»``, ``[fighting]``, ANSI codes..."""
+
     before: str = "\u00ab"
     after: str = "\u00bb"
 
@@ -112,6 +144,7 @@ class MarkerFormatter:
 @dataclass(frozen=True)
 class HtmlFormatter:
     """HTML: every mark in ``<mark>`` (or ``tag``, with ``css_class``), all text escaped."""
+
     tag: str = "mark"
     css_class: str | None = None
 
@@ -124,11 +157,13 @@ class HtmlFormatter:
 @dataclass(frozen=True)
 class RichFormatter:
     """A :class:`rich.text.Text` with ``style`` on each mark (for the shell)."""
+
     style: str = "bold yellow"
     base_style: str = ""
 
     def __call__(self, text: str, spans: tuple[Span, ...]) -> Any:
         from rich.text import Text  # lazily: only the shell renders with rich
+
         out = Text(text, style=self.base_style)
         for s, e in spans:
             out.stylize(self.style, s, e)
@@ -140,8 +175,13 @@ BRACKETS = MarkerFormatter("[", "]")
 ANSI = MarkerFormatter("\x1b[1;33m", "\x1b[0m")  # bold yellow, then reset
 HTML = HtmlFormatter()
 RICH = RichFormatter()
-FORMATTERS: dict[str, Formatter] = {"plain": PLAIN, "brackets": BRACKETS, "ansi": ANSI,
-                                    "html": HTML, "rich": RICH}
+FORMATTERS: dict[str, Formatter] = {
+    "plain": PLAIN,
+    "brackets": BRACKETS,
+    "ansi": ANSI,
+    "html": HTML,
+    "rich": RICH,
+}
 
 
 def _formatter(formatter: Formatter | str) -> Formatter:
@@ -224,7 +264,10 @@ def _score(marks: list[_Mark]) -> tuple[int, int]:  # distinct query terms, then
 def _grow(sents: list[Span], first: int, budget: int, used: set[int]) -> tuple[int, int]:
     """The run of sentences from ``first`` that fits ``budget`` (backwards too, at the end)."""
     last = first
-    free = lambda i: 0 <= i < len(sents) and i not in used
+
+    def free(i: int) -> bool:
+        return 0 <= i < len(sents) and i not in used
+
     while free(last + 1) and sents[last + 1][1] - sents[first][0] <= budget:
         last += 1
     # No room after (end of text, or the next passage): spend the budget on context before.
@@ -313,8 +356,11 @@ def _passages(text: str, marks: list[_Mark], max_chars: int, count: int) -> Snip
             sep = ELLIPSIS if cs > s else ""
         chunk, where = _collapse(text[cs:ce])
         size += len(sep)
-        spans += [(size + where[m.start - cs], size + where[m.end - cs])
-                  for m in marks if cs <= m.start and m.end <= ce]
+        spans += [
+            (size + where[m.start - cs], size + where[m.end - cs])
+            for m in marks
+            if cs <= m.start and m.end <= ce
+        ]
         parts += [sep, chunk]
         size += len(chunk)
         prev_last, prev_cut = last, ce < e
@@ -362,8 +408,15 @@ class Highlighter:
         analyzer = self.analyzers.get(field) or self.analyzers["body"]
         return _marks(text, self.terms(field), analyzer)
 
-    def snippet(self, source: Any, *, field: str = "body", max_chars: int = DEFAULT_MAX_CHARS,
-                passages: int = 1, formatter: Formatter | str = PLAIN) -> Snippet:
+    def snippet(
+        self,
+        source: Any,
+        *,
+        field: str = "body",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        passages: int = 1,
+        formatter: Formatter | str = PLAIN,
+    ) -> Snippet:
         """The best ``passages`` of ``field`` of ``source`` (a Hit, an Article or a str).
 
         ``max_chars`` bounds the snippet's text (ellipses aside), shared by the passages.
@@ -375,20 +428,29 @@ class Highlighter:
         found = _passages(text, self._find(text, field), max_chars, passages)
         return Snippet(found.text, found.spans, found.fallback, _formatter(formatter))
 
-    def highlight(self, source: Any, *, field: str = "title",
-                  formatter: Formatter | str = PLAIN) -> Snippet:
+    def highlight(
+        self, source: Any, *, field: str = "title", formatter: Formatter | str = PLAIN
+    ) -> Snippet:
         """All of ``field`` of ``source`` (text as is) with the query's matches marked."""
         text = _text_of(source, field)
         marks = self._find(text, field)
         return Snippet(text, tuple(m[:2] for m in marks), not marks, _formatter(formatter))
 
 
-def snippet(source: Any, query: Any, analyzer: Mapping[str, Analyzer] | Analyzer | None = None,
-            *, field: str = "body", max_chars: int = DEFAULT_MAX_CHARS, passages: int = 1,
-            formatter: Formatter | str = PLAIN) -> Snippet:
+def snippet(
+    source: Any,
+    query: Any,
+    analyzer: Mapping[str, Analyzer] | Analyzer | None = None,
+    *,
+    field: str = "body",
+    max_chars: int = DEFAULT_MAX_CHARS,
+    passages: int = 1,
+    formatter: Formatter | str = PLAIN,
+) -> Snippet:
     """A snippet of ``source`` for ``query`` with the index's ``analyzer`` (see Highlighter)."""
-    return Highlighter(query, analyzer).snippet(source, field=field, max_chars=max_chars,
-                                                passages=passages, formatter=formatter)
+    return Highlighter(query, analyzer).snippet(
+        source, field=field, max_chars=max_chars, passages=passages, formatter=formatter
+    )
 
 
 class LazyHighlighter:

@@ -86,7 +86,9 @@ class TermLeaf:
 
     def explain(self, si: int, doc: int, value: float) -> Explanation:
         docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
-        return _explain_leaf(self, f"term {self.node.term!r}", si, doc, [int(t[0]) for t in tfs], value)
+        return _explain_leaf(
+            self, f"term {self.node.term!r}", si, doc, [int(t[0]) for t in tfs], value
+        )
 
 
 class PhraseLeaf:
@@ -157,7 +159,9 @@ class PhraseLeaf:
 
     def explain(self, si: int, doc: int, value: float) -> Explanation:
         docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
-        name = f"phrase {' '.join(self.node.terms)!r}" + (f"~{self.node.slop}" if self.node.slop else "")
+        name = f"phrase {' '.join(self.node.terms)!r}" + (
+            f"~{self.node.slop}" if self.node.slop else ""
+        )
         return _explain_leaf(self, name, si, doc, [int(t[0]) for t in tfs], value)
 
 
@@ -180,7 +184,9 @@ def _explain_leaf(leaf, name: str, si: int, doc: int, tfs: list[int], value: flo
                 f"b={scoring.b_for(fname):g})",
             )
         )
-    details.append(Explanation(saturate(tfn, scoring.k1), f"tfn/(tfn+k1), tfn={tfn:.6f}, k1={scoring.k1:g}"))
+    details.append(
+        Explanation(saturate(tfn, scoring.k1), f"tfn/(tfn+k1), tfn={tfn:.6f}, k1={scoring.k1:g}")
+    )
     if leaf.node.boost != 1.0:
         details.append(Explanation(leaf.node.boost, "boost"))
     return Explanation(value, f"{name} (BM25F)", details)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from functools import lru_cache, partial
+from collections.abc import Callable, Mapping
+from functools import cache, lru_cache, partial
 from itertools import islice
-from typing import Callable, Mapping
 
 from ..analysis import Analyzer
 from ..analysis.tokenizer import TOKEN_PATTERN
@@ -100,14 +100,14 @@ def _simple_plan(query: str, analyzer: Analyzer, default_operator: str, today) -
 
 # The query language is imported on first use, not with newsindex; an import statement in a
 # function costs ~1 us on every query, a cached call ~0.1 us.
-@lru_cache(maxsize=None)
+@cache
 def _date_resolver():
     from ..querylang.dates import resolve
 
     return resolve
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser_limits() -> tuple[int, int]:
     from ..querylang.parser import MAX_CLAUSES, MAX_QUERY_LENGTH
 

@@ -38,7 +38,7 @@ class Explanation:
 
     value: float
     description: str
-    details: list["Explanation"] = field(default_factory=list)
+    details: list[Explanation] = field(default_factory=list)
 
     def __str__(self) -> str:
         return "\n".join(self._lines(0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -88,7 +88,8 @@ class Searcher:
         if cached is None:
             seg = self.segments[si]
             cached = tuple(
-                scoring.weight(f) / length_norm(seg.lengths[fi], self.avg_lengths[fi], scoring.b_for(f))
+                scoring.weight(f)
+                / length_norm(seg.lengths[fi], self.avg_lengths[fi], scoring.b_for(f))
                 for fi, f in enumerate(TEXT_FIELDS)
             )
             if len(self._norms) > 64:
@@ -122,8 +123,9 @@ class Searcher:
             self._term_stats[key] = found
         return found
 
-    def term_impacts(self, si: int, leaf: "TermLeaf", s: int, e: int) -> np.ndarray:
+    def term_impacts(self, si: int, leaf: TermLeaf, s: int, e: int) -> np.ndarray:
         """Unboosted scores of the postings ``[s, e)`` of a whole-document term (read-only)."""
+
         def make() -> np.ndarray:
             seg = self.segments[si]
             docs = seg.post_docs[s:e]
@@ -138,7 +140,7 @@ class Searcher:
 
         return self._term_arrays.get(("impacts", si, leaf.node.term, leaf.ctx.scoring.key()), make)
 
-    def position_keys(self, si: int, leaf: "TermLeaf") -> np.ndarray:
+    def position_keys(self, si: int, leaf: TermLeaf) -> np.ndarray:
         """Sorted ``doc << 32 | field << 24 | position`` of every occurrence of ``leaf``'s term
         (in its fields) in segment ``si``, over all its postings (read-only).
 
@@ -333,7 +335,12 @@ def _normalize(node):
                     c = type(c)(**{**c.__dict__, "boost": c.boost * k})
             merged.append(c)
         should = tuple(merged)
-    if must is node.must and should is node.should and filter_ is node.filter and must_not is node.must_not:
+    if (
+        must is node.must
+        and should is node.should
+        and filter_ is node.filter
+        and must_not is node.must_not
+    ):
         return node  # most plans need no change: rebuilding them is a few us per query
     return P.Bool(must=must, should=should, filter=filter_, must_not=must_not, boost=node.boost)
 

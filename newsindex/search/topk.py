@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -76,4 +76,6 @@ def _numpy_order(cands, k: int, sort: str):
     else:
         order = np.lexsort((doc, seg, -score, day))
     order = order[:k]
-    return list(zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist(), day[order].tolist()))
+    return list(
+        zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist(), day[order].tolist())
+    )

@@ -56,8 +56,7 @@ class Shell:
             self.print(Text(f"error: {err}", style="red"))
         except Exception:  # noqa: BLE001 - a bug must not cost the user the session
             self.console.print_exception()
-            self.print(Text("internal error (please report it); the shell carries on",
-                            style="red"))
+            self.print(Text("internal error (please report it); the shell carries on", style="red"))
         return True
 
     def print(self, *renderables: RenderableType) -> None:
@@ -73,10 +72,16 @@ class Shell:
     def show_results(self) -> None:
         session = self.session
         search = session.current
-        self.print(render.results_view(
-            search.text, search.results, session.highlighter(), page_size=session.page_size,
-            plain=self.plain, show_facets=session.facets,
-        ))
+        self.print(
+            render.results_view(
+                search.text,
+                search.results,
+                session.highlighter(),
+                page_size=session.page_size,
+                plain=self.plain,
+                show_facets=session.facets,
+            )
+        )
 
     # -- commands -----------------------------------------------------------------------------
     def command(self, line: str) -> bool | None:
@@ -138,8 +143,11 @@ class Shell:
 
     def stats(self, args: list[str]) -> None:
         session = self.session
-        self.print(render.stats_table(session.index.stats(), session.overview(),
-                                      session.effective_scoring()))
+        self.print(
+            render.stats_table(
+                session.index.stats(), session.overview(), session.effective_scoring()
+            )
+        )
 
     def set(self, args: list[str]) -> None:
         if not args:
@@ -198,11 +206,13 @@ COMMANDS = (
     Command("explain", "N", "how hit N's score was made (BM25F)", Shell.explain, ("e",)),
     Command("sort", "|".join(SORTS), "order of the results", Shell.sort),
     Command("limit", "N", "hits per page", Shell.limit),
-    Command("facets", "on|off", "counts by source, section and month under the results",
-            Shell.facets),
+    Command(
+        "facets", "on|off", "counts by source, section and month under the results", Shell.facets
+    ),
     Command("stats", "", "what the index holds", Shell.stats),
-    Command("set", "k1=.. b=.. title=.. body=..", "scoring for this session (:set reset)",
-            Shell.set),
+    Command(
+        "set", "k1=.. b=.. title=.. body=..", "scoring for this session (:set reset)", Shell.set
+    ),
     Command("quit", "", "leave the shell (Ctrl-D too)", Shell.quit, ("q", "exit")),
 )
 BY_NAME = {n: c for c in COMMANDS for n in (c.name, *c.aliases)}

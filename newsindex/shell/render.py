@@ -50,13 +50,19 @@ def summary(query: str, results: Results, page_size: int) -> Text:
     shown = f"{results.offset + 1}-{results.offset + len(results.hits)}" if results.hits else "none"
     noun = "article" if total == 1 else "articles"
     return Text.assemble(
-        (f"{total:,}", "bold"), f" matching {noun} for {query!r} \u00b7 {shown} \u00b7 ",
+        (f"{total:,}", "bold"),
+        f" matching {noun} for {query!r} \u00b7 {shown} \u00b7 ",
         f"page {page} of {pages} \u00b7 {results.took_ms:.1f} ms",
     )
 
 
-def hits_table(results: Results, highlighter: Highlighter, *, plain: bool = False,
-               snippet_chars: int = SNIPPET_CHARS) -> Group:
+def hits_table(
+    results: Results,
+    highlighter: Highlighter,
+    *,
+    plain: bool = False,
+    snippet_chars: int = SNIPPET_CHARS,
+) -> Group:
     """rank, score, date, source, section and title, with the snippet under each hit.
 
     A rich Table cannot span a cell over columns, so each hit is a grid row of fixed column
@@ -66,9 +72,17 @@ def hits_table(results: Results, highlighter: Highlighter, *, plain: bool = Fals
     for hit in results.hits:
         art = hit.article
         title = marked(highlighter.highlight(art, field="title"), plain=plain, style="bold")
-        rows.append((str(hit.rank), f"{hit.score:.3f}", _day(art), art.source or "",
-                     art.section or "", title if art.title else Text("(untitled)", style="bold"),
-                     highlighter.snippet(art, max_chars=snippet_chars)))
+        rows.append(
+            (
+                str(hit.rank),
+                f"{hit.score:.3f}",
+                _day(art),
+                art.source or "",
+                art.section or "",
+                title if art.title else Text("(untitled)", style="bold"),
+                highlighter.snippet(art, max_chars=snippet_chars),
+            )
+        )
     heads = ("#", "score", "date", "source", "section")
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     widths[3], widths[4] = min(widths[3], SOURCE_WIDTH), min(widths[4], SECTION_WIDTH)
@@ -89,8 +103,9 @@ def hits_table(results: Results, highlighter: Highlighter, *, plain: bool = Fals
 def _grid(widths: Sequence[int]) -> Table:
     grid = Table.grid(padding=(0, 2))
     for i, width in enumerate(widths):
-        grid.add_column(width=width, justify="right" if i < 2 else "left", no_wrap=True,
-                        overflow="ellipsis")
+        grid.add_column(
+            width=width, justify="right" if i < 2 else "left", no_wrap=True, overflow="ellipsis"
+        )
     grid.add_column(ratio=1)
     return grid
 
@@ -98,8 +113,11 @@ def _grid(widths: Sequence[int]) -> Table:
 def facets_table(facets: Facets, rows: int = FACET_ROWS) -> Table:
     """Counts by source, section and month, side by side."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    columns = [("sources", facets.sources[:rows]), ("sections", facets.sections[:rows]),
-               (f"{facets.date_bucket}s", _top_dates(facets.dates, rows))]
+    columns = [
+        ("sources", facets.sources[:rows]),
+        ("sections", facets.sections[:rows]),
+        (f"{facets.date_bucket}s", _top_dates(facets.dates, rows)),
+    ]
     for name, _ in columns:
         table.add_column(name, style="cyan", no_wrap=True)
         table.add_column("", justify="right", no_wrap=True)
@@ -117,8 +135,15 @@ def _top_dates(dates: Sequence[tuple[str, int]], rows: int) -> list[tuple[str, i
     return sorted(busiest)
 
 
-def results_view(query: str, results: Results, highlighter: Highlighter, *, page_size: int,
-                 plain: bool = False, show_facets: bool = True) -> Group:
+def results_view(
+    query: str,
+    results: Results,
+    highlighter: Highlighter,
+    *,
+    page_size: int,
+    plain: bool = False,
+    show_facets: bool = True,
+) -> Group:
     """The summary line, the hits table and (when there are any) the facet counts."""
     parts: list[RenderableType] = [summary(query, results, page_size)]
     if results.hits:
@@ -156,8 +181,9 @@ def _grow(tree: Tree, node: Explanation) -> None:
 def article_view(article: Article, highlighter: Highlighter, *, plain: bool = False) -> Group:
     """A whole article: title, what/when/who, and the body, query terms marked."""
     title = highlighter.highlight(article, field="title")
-    meta = " \u00b7 ".join(x for x in (_day(article), article.source, article.section,
-                                       article.author) if x)
+    meta = " \u00b7 ".join(
+        x for x in (_day(article), article.source, article.section, article.author) if x
+    )
     parts: list[RenderableType] = [marked(title, plain=plain, style="bold")]
     parts.append(Text(meta, style="dim"))
     if article.url:
@@ -211,15 +237,22 @@ def describe_scoring(scoring: Any) -> str:
 
 def help_table(commands: Iterable[tuple[str, str, str]]) -> Table:
     """``(command, arguments, what it does)`` rows, and how queries are typed."""
-    table = Table(box=None, show_header=False, pad_edge=False,
-                  title="type a query, or a command:", title_justify="left")
+    table = Table(
+        box=None,
+        show_header=False,
+        pad_edge=False,
+        title="type a query, or a command:",
+        title_justify="left",
+    )
     table.add_column(style="bold", no_wrap=True)
     table.add_column(style="cyan", no_wrap=True)
     table.add_column()
     for name, args, what in commands:
         table.add_row(name, args, what)
-    table.caption = ('queries: words, "a phrase", title: body: source: section: author: '
-                     "date: fields, AND OR NOT + -, word*, (groups); Tab completes")
+    table.caption = (
+        'queries: words, "a phrase", title: body: source: section: author: '
+        "date: fields, AND OR NOT + -, word*, (groups); Tab completes"
+    )
     table.caption_justify = "left"
     return table
 

@@ -26,7 +26,7 @@ from .session import SCORING_KEYS, SORTS, Session
 PROMPT = "newsindex> "
 HISTORY_LENGTH = 2000
 #: Completion splits words only here: ':' and '-' stay inside "title:" and "trt-world".
-COMPLETER_DELIMS = " \t\n\"()+"
+COMPLETER_DELIMS = ' \t\n"()+'
 ARGUMENTS = {
     "sort": list(SORTS),
     "facets": ["on", "off"],
@@ -68,19 +68,25 @@ class Completer:
         before = line[:begidx]
         if before.strip() == "" and text.startswith(":"):
             names = sorted(BY_NAME)
-            return [f":{n}" + (" " if n in ARGUMENTS or BY_NAME[n].args else "")
-                    for n in names if f":{n}".startswith(text)]
+            return [
+                f":{n}" + (" " if n in ARGUMENTS or BY_NAME[n].args else "")
+                for n in names
+                if f":{n}".startswith(text)
+            ]
         if before.lstrip().startswith(":"):
             name = before.split()[0][1:]
             return [a for a in ARGUMENTS.get(name, []) if a.startswith(text)]
         sign = text[:1] if text[:1] in "+-" else ""  # "-sec" completes to "-section:"
-        word = text[len(sign):]
+        word = text[len(sign) :]
         field_name, colon, value = word.partition(":")
         if colon:
             if field_name not in KEYWORD_FIELDS:
                 return []
-            return [f"{sign}{field_name}:{v}" for v in self.values(field_name)
-                    if v.startswith(value.lower())]
+            return [
+                f"{sign}{field_name}:{v}"
+                for v in self.values(field_name)
+                if v.startswith(value.lower())
+            ]
         return [f"{sign}{f}:" for f in QUERY_FIELDS if f.startswith(word.lower())]
 
     def complete(self, text: str, state: int) -> str | None:
@@ -89,8 +95,9 @@ class Completer:
             import readline
 
             try:
-                self._matches = self.candidates(readline.get_line_buffer(),
-                                                readline.get_begidx(), text)
+                self._matches = self.candidates(
+                    readline.get_line_buffer(), readline.get_begidx(), text
+                )
             except Exception:  # noqa: BLE001 - readline swallows errors silently; stay quiet too
                 self._matches = []
         return self._matches[state] if state < len(self._matches) else None
@@ -141,8 +148,9 @@ def read_lines(stream: TextIO, *, interactive: bool, console: Console) -> Iterat
             console.print()
 
 
-def run(index_dir: str | Path, *, stdin: TextIO | None = None,
-        console: Console | None = None) -> int:
+def run(
+    index_dir: str | Path, *, stdin: TextIO | None = None, console: Console | None = None
+) -> int:
     """Run the shell on the index in ``index_dir`` until :quit or end of input; exit code."""
     stdin = stdin or sys.stdin
     index = Index.open(index_dir)
@@ -150,12 +158,20 @@ def run(index_dir: str | Path, *, stdin: TextIO | None = None,
     console = console or ShellConsole(highlight=False, emoji=False, markup=False)
     session = Session(index)
     shell = Shell(session, console, pager=interactive)
-    save = lambda: None
+
+    def save() -> None:
+        return None
+
     if interactive:
         save = setup_readline(Completer(session.keyword_values))
-        console.print(Text.assemble(
-            ("newsindex shell", "bold"), f" \u00b7 {index.path} \u00b7 {index.doc_count:,} articles"
-            " \u00b7 :help for commands, Tab completes, Ctrl-D quits", style="dim"))
+        console.print(
+            Text.assemble(
+                ("newsindex shell", "bold"),
+                f" \u00b7 {index.path} \u00b7 {index.doc_count:,} articles"
+                " \u00b7 :help for commands, Tab completes, Ctrl-D quits",
+                style="dim",
+            )
+        )
     try:
         for line in read_lines(stdin, interactive=interactive, console=console):
             try:

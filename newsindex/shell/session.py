@@ -119,8 +119,9 @@ class Session:
             total = search.results.total
             raise ShellError(f"no hit {rank}: the query has {total:,} result{'s' * (total != 1)}")
         # Not on this page: fetch that one hit with the same options.
-        res = self.index.search(search.plan, limit=1, offset=rank - 1, sort=self.sort,
-                                scoring=self.scoring)
+        res = self.index.search(
+            search.plan, limit=1, offset=rank - 1, sort=self.sort, scoring=self.scoring
+        )
         return res.hits[0]
 
     def explain(self, rank: int) -> tuple[Hit, Explanation]:
@@ -171,8 +172,12 @@ class Session:
             self._first_page()
             return base
         current = self.scoring or base
-        values: dict[str, Any] = {"k1": current.k1, "b": current.b,
-                                  "weights": dict(current.weights), "field_b": dict(current.field_b)}
+        values: dict[str, Any] = {
+            "k1": current.k1,
+            "b": current.b,
+            "weights": dict(current.weights),
+            "field_b": dict(current.field_b),
+        }
         for item in assignments:
             name, sep, raw = item.partition("=")
             if not sep or name not in SCORING_KEYS:
