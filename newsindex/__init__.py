@@ -28,7 +28,7 @@ from .errors import (
     QuerySyntaxError,
     WriterClosedError,
 )
-from .index.handle import Index
+from .handle import Index
 from .index.writer import IndexWriter
 from .results.hits import Hit, Results
 from .search.scoring import Explanation

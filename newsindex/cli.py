@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
-from .index.handle import Index
+from .handle import Index
 
 DATA = Path(__file__).parent / "data"
 DEMO_QUERIES = (

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 import newsindex
 from newsindex.analysis import Analyzer
 from newsindex.errors import QuerySyntaxError
-from newsindex.search import plan as P
+from newsindex.querylang import plan as P
+from newsindex.querylang.planner import _PLAIN_PHRASE, to_plan
 from newsindex.search.leaves import ALL_FIELDS
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
-from newsindex.search.query import _PLAIN_PHRASE, to_plan
 from newsindex.search.searcher import _Context
 
 # Few distinct words, so that phrases (and repeats such as "new new") match often; the same

@@ -12,8 +12,8 @@ from newsindex.analysis import Analyzer
 from newsindex.errors import ConfigError, QuerySyntaxError
 from newsindex.querylang import BoolQ, Clause, Occur, Word, compile, compile_query, parse
 from newsindex.querylang.dates import resolve
+from newsindex.querylang.plan import Bool, DateRange, Keyword, MatchNone, Phrase, Term
 from newsindex.schema import day_number
-from newsindex.search.plan import Bool, DateRange, Keyword, MatchNone, Phrase, Term
 
 EN = Analyzer("english")
 ANALYZERS = {"title": EN, "body": EN}

@@ -23,10 +23,10 @@ from newsindex.querylang import (
     parse,
     parse_lenient,
     plain_words,
+    plan,
     resolve_default,
 )
 from newsindex.schema import KEYWORD_FIELDS, normalize_keyword
-from newsindex.search import plan
 
 EN = Analyzer("english")
 ANALYZERS = {"title": EN, "body": EN}

@@ -10,6 +10,7 @@ from newsindex import querylang
 from newsindex.analysis import Analyzer
 from newsindex.article import Article
 from newsindex.ingest import iter_records
+from newsindex.querylang import plan as P
 from newsindex.results.hits import Hit
 from newsindex.results.snippets import (
     ANSI,
@@ -28,7 +29,6 @@ from newsindex.results.snippets import (
     snippet,
     snippet_of,
 )
-from newsindex.search import plan as P
 
 SEED = Path(newsindex.__file__).parent / "data" / "seed-article.txt"
 LEAD = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from .merge import merge, plan_merges
 from .segment import Segment
 
 if TYPE_CHECKING:
-    from .handle import Index
+    from ..config import IndexSettings
 
 #: Articles buffered in memory before they are written out as a segment.
 DEFAULT_BUFFER_DOCS = 200_000
@@ -43,15 +43,18 @@ class IndexWriter:
 
     def __init__(
         self,
-        index: Index,
+        folder: Path,
+        settings: IndexSettings,
         *,
+        on_commit: Callable[[], object] | None = None,
         timeout: float = 0.0,
         buffer_docs: int = DEFAULT_BUFFER_DOCS,
         buffer_chars: int = DEFAULT_BUFFER_CHARS,
         workers: int = 1,
     ):
-        self._index = index
-        self._folder: Path = index.path
+        # The front door's refresh: a writer opened from an Index moves it to each commit.
+        self._on_commit = on_commit
+        self._folder = Path(folder)
         self._lock = WriteLock(self._folder, timeout)
         try:
             self._base = mf.read_latest(self._folder)
@@ -59,7 +62,6 @@ class IndexWriter:
         except BaseException:
             self._lock.release()
             raise
-        settings = index.settings
         self._analyzers = {f: Analyzer(spec) for f, spec in settings.analyzers.items()}
         self._vocab = Vocabulary()
         self._buffer: dict[str, Article] = {}
@@ -166,7 +168,8 @@ class IndexWriter:
             _collect_garbage(self._folder, keep_generations=2)
         finally:
             self._close()
-        self._index.refresh()
+        if self._on_commit is not None:
+            self._on_commit()
 
     def optimize(self) -> None:
         """Merge the whole index into one segment when this writer commits."""

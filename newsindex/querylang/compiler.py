@@ -23,8 +23,7 @@ from ..analysis.filters import fold_accents
 from ..analysis.tokenizer import raw_tokens
 from ..errors import ConfigError, QuerySyntaxError
 from ..schema import TEXT_FIELDS, normalize_keyword
-from ..search import plan
-from . import dates
+from . import dates, plan
 from .ast import BoolQ, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
 
 ExpandPrefix = Callable[[str, tuple[str, ...]], list[str]]

@@ -20,7 +20,7 @@ from itertools import pairwise
 from typing import Any, NamedTuple
 
 from ..analysis.analyzer import Analyzer
-from ..search import plan as P
+from ..querylang import plan as P
 
 DEFAULT_MAX_CHARS = 240
 ELLIPSIS = "\u2026"

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import schema
 from ..index.segment import Segment
-from . import plan as P
+from ..querylang import plan as P
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 from .scoring import Explanation, saturate
 

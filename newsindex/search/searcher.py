@@ -16,8 +16,8 @@ import numpy as np
 
 from ..config import Scoring
 from ..index.segment import Segment
+from ..querylang import plan as P
 from ..schema import NO_DATE, TEXT_FIELDS
-from . import plan as P
 from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf, all_position_keys, field_filter
 from .matches import (
     EMPTY_DOCS,

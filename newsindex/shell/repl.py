@@ -18,7 +18,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from ..index.handle import Index
+from ..handle import Index
 from ..schema import QUERY_FIELDS
 from .commands import BY_NAME, Shell
 from .session import SCORING_KEYS, SORTS, Session

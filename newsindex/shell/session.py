@@ -9,12 +9,12 @@ from typing import Any
 from .. import querylang
 from ..config import Scoring
 from ..errors import ConfigError, QuerySyntaxError
-from ..index.handle import Index
+from ..handle import Index
+from ..querylang import plan as P
 from ..results.facets import Facets
 from ..results.hits import Hit, Results
 from ..results.snippets import Highlighter
 from ..schema import TEXT_FIELDS
-from ..search import plan as P
 from ..search.scoring import Explanation
 
 SORTS = ("relevance", "date", "oldest")

@@ -102,14 +102,14 @@ def _simple_plan(query: str, analyzer: Analyzer, default_operator: str, today) -
 # function costs ~1 us on every query, a cached call ~0.1 us.
 @cache
 def _date_resolver():
-    from ..querylang.dates import resolve
+    from .dates import resolve
 
     return resolve
 
 
 @cache
 def _parser_limits() -> tuple[int, int]:
-    from ..querylang.parser import MAX_CLAUSES, MAX_QUERY_LENGTH
+    from .parser import MAX_CLAUSES, MAX_QUERY_LENGTH
 
     return MAX_QUERY_LENGTH, MAX_CLAUSES
 
@@ -142,10 +142,10 @@ def to_plan(
         simple = _simple_plan(query, analyzers["body"], default_operator, today)
         if simple is not None:
             return simple
-    from .. import querylang
+    from .api import compile, parse
 
-    ast = querylang.parse(query, default_operator=default_operator)
-    return querylang.compile(
+    ast = parse(query, default_operator=default_operator)
+    return compile(
         ast,
         analyzers=analyzers,
         default_operator=default_operator,

@@ -10,24 +10,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..analysis import Analyzer
-from ..article import Article
-from ..config import IndexSettings, Scoring
-from ..errors import ConfigError, IndexCorruptError, IndexExistsError, IndexNotFoundError
-from ..results.facets import compute_facets
-from ..results.hits import Hit, Results
-from ..results.snippets import LazyHighlighter
-from ..schema import TEXT_FIELDS, day_from_number
-from ..search import plan as P
-from ..search.query import to_plan
-from ..search.scoring import Explanation
-from ..search.searcher import Searcher
-from ..search.topk import SORTS, select
-from . import manifest as mf
-from .check import check_index
-from .lock import WriteLock
-from .segment import Segment
-from .writer import IndexWriter
+from .analysis import Analyzer
+from .article import Article
+from .config import IndexSettings, Scoring
+from .errors import ConfigError, IndexCorruptError, IndexExistsError, IndexNotFoundError
+from .index import manifest as mf
+from .index.check import check_index
+from .index.lock import WriteLock
+from .index.segment import Segment
+from .index.writer import IndexWriter
+from .querylang import plan as P
+from .querylang.planner import to_plan
+from .results.facets import compute_facets
+from .results.hits import Hit, Results
+from .results.snippets import LazyHighlighter
+from .schema import TEXT_FIELDS, day_from_number
+from .search.scoring import Explanation
+from .search.searcher import Searcher
+from .search.topk import SORTS, select
 
 #: Largest ``limit + offset`` a search may ask for.
 MAX_RESULTS = 100_000
@@ -187,7 +187,9 @@ class Index:
     # -- writing ------------------------------------------------------------------------------
     def writer(self, *, timeout: float = 0.0, **options: Any) -> IndexWriter:
         """The index's single writer; LockError if another one is open (after ``timeout`` s)."""
-        return IndexWriter(self, timeout=timeout, **options)
+        return IndexWriter(
+            self.path, self._settings, on_commit=self.refresh, timeout=timeout, **options
+        )
 
     def check(self) -> list[str]:
         """Verify every file of the latest commit (checksums, structure); return the problems."""
