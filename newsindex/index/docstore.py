@@ -209,8 +209,22 @@ def _article(row) -> Article:
         raise IndexCorruptError(f"stored article is malformed: {exc}") from None
 
 
+# python-zstandard contexts must never be used by two threads at once (a shared one
+# crashes the process), and a context holds no per-file state: each thread keeps its own.
+_local = threading.local()
+
+
+def _decompress(data: bytes) -> bytes:
+    try:
+        return _local.decompress(data)
+    except AttributeError:
+        _local.decompress = zstandard.ZstdDecompressor().decompress
+        return _local.decompress(data)
+
+
 class DocStore:
-    """Read side: ``get(doc)`` decompresses the block holding ``doc``."""
+    """Read side: ``get(doc)`` decompresses the block holding ``doc`` (safe to call from
+    several threads at once: each thread decompresses with its own zstd context)."""
 
     def __init__(self, path: Path, block_offsets: np.ndarray):
         self.path = path
@@ -219,7 +233,6 @@ class DocStore:
             self._fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             raise IndexCorruptError(f"{path}: file is missing") from None
-        self._decompress = zstandard.ZstdDecompressor().decompress
         size = os.fstat(self._fd).st_size
         if len(block_offsets) and int(block_offsets[-1]) > size:
             raise IndexCorruptError(f"{path}: truncated ({size} of {int(block_offsets[-1])} bytes)")
@@ -239,7 +252,7 @@ class DocStore:
         start, end = int(self._offsets[block]), int(self._offsets[block + 1])
         data = os.pread(self._fd, end - start, start)
         try:
-            rows = json.loads(self._decompress(data))
+            rows = json.loads(_decompress(data))
         except (zstandard.ZstdError, ValueError):
             raise IndexCorruptError(f"{self.path}: block {block} is corrupt") from None
         if not isinstance(rows, list) or not rows or len(rows) > BLOCK_DOCS:
