@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 an error newsindex reports (bad input, corrupt index, l
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -63,11 +64,25 @@ def _parser() -> argparse.ArgumentParser:
         "index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index"
     )
     s.add_argument("index_dir", type=Path)
-    s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    s.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     s.add_argument(
         "--format",
         default="auto",
-        help="auto (by extension; a Whoosh index folder is recognised), jsonl, csv, tsv, yaml, frontmatter, raw, txt or whoosh",
+        help="auto (by extension), jsonl, csv, tsv, yaml, frontmatter, raw, txt or whoosh",
+    )
+    s.add_argument(
+        "--from-whoosh",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="import the stored fields of a Whoosh index folder (repeatable). Whoosh indexes "
+        "are pickles, which can run code when opened: import only ones you trust",
+    )
+    s.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="follow symbolic links found in folders (by default they are reported, not read)",
     )
     s.add_argument("--map", type=Path, help="YAML file renaming input fields to article fields")
     s.add_argument("--on-error", choices=("fail", "skip"), default="fail")
@@ -129,14 +144,30 @@ def cmd_index(args) -> int:
 
     if args.batch_size < 1:
         raise SystemExit("newsindex: --batch-size must be >= 1")
+    if not args.paths and not args.from_whoosh:
+        raise SystemExit("newsindex: index: give a PATH to read, or --from-whoosh DIR")
     ix = _open_or_create(args.index_dir, args.settings)
     mapping = load_mapping(args.map) if args.map else None
-    records = iter_records(args.paths, format=args.format, mapping=mapping, on_error=args.on_error)
+    # Files and folders by their own format, then the Whoosh folders named as such.
+    sources = [(args.paths, args.format)] if args.paths else []
+    sources += [(args.from_whoosh, "whoosh")] if args.from_whoosh else []
+    follow = args.follow_symlinks
+    records = itertools.chain(
+        *[
+            iter_records(
+                paths, format=fmt, mapping=mapping, on_error=args.on_error, follow_symlinks=follow
+            )
+            for paths, fmt in sources
+        ]
+    )
     started = time.perf_counter()
     problems: list = []
     added = replaced = 0
     show = sys.stderr.isatty()
-    progress = _progress(count_hint(args.paths)) if show else None
+    progress = None
+    if show:
+        counts = [count_hint(p, format=f, follow_symlinks=follow) for p, f in sources]
+        progress = _progress(None if None in counts else sum(counts))  # type: ignore[arg-type]
     writer = ix.writer()
     try:
         in_batch = 0

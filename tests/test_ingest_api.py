@@ -204,8 +204,87 @@ def test_dangling_symlink_and_fifo(tmp_path):
     os.mkfifo(tmp_path / "pipe.csv")
     found = problems(iter_records(tmp_path, on_error="skip"))
     messages = {Path(p.path).name: p.message for p in found}
-    assert "No such file or directory" in messages["gone.jsonl"]
+    assert "which does not exist), not followed" in messages["gone.jsonl"]
     assert messages["pipe.csv"] == "not a regular file or folder"
+    found = problems(iter_records(tmp_path, on_error="skip", follow_symlinks=True))
+    messages = {Path(p.path).name: p.message for p in found}
+    assert "No such file or directory" in messages["gone.jsonl"]
+
+
+# --- symbolic links ---------------------------------------------------------------------------
+
+
+def test_a_link_out_of_the_folder_is_reported_not_read(tmp_path):
+    secret = tmp_path / "passwd.jsonl"  # stands in for /etc/passwd
+    secret.write_text('{"id": "root", "title": "root:x:0:0:root:/root:/bin/bash"}\n')
+    tree = tmp_path / "feeds"
+    tree.mkdir()
+    (tree / "news.jsonl").write_text('{"id": "n1", "title": "Oil"}\n')
+    (tree / "passwd.jsonl").symlink_to(secret)
+    items = list(iter_records(tree, on_error="skip"))
+    assert ids(items) == ["n1"]
+    (problem,) = problems(items)
+    assert problem.path == str(tree / "passwd.jsonl") and str(secret) in problem.message
+    assert "not followed" in problem.message and "--follow-symlinks" in problem.message
+    assert count_hint(tree) == 1
+    with pytest.raises(IngestError, match="symbolic link"):
+        list(iter_records(tree))
+    assert ids(iter_records(tree, follow_symlinks=True)) == ["n1", "root"]
+    assert ids(iter_records(tree / "passwd.jsonl")) == ["root"]  # named: read
+
+
+_LINKS = ("outside file", "outside folder", "inside file", "inside folder", "root", "dangling")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.lists(st.sampled_from(["", "a", "a/b", "c"]), min_size=1, max_size=6),
+    links=st.lists(
+        st.tuples(st.sampled_from(["", "a", "a/b", "c"]), st.sampled_from(_LINKS)), max_size=6
+    ),
+)
+def test_no_walk_reads_past_a_link_unless_asked(tmp_path_factory, files, links):
+    """Whatever links a tree holds: without follow_symlinks exactly its own files are read and
+    every link is reported; with it, the walk ends (cycles) and reads what links point to."""
+    base = tmp_path_factory.mktemp("links")
+    outside = base / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "secret.jsonl").write_text('{"id": "secret-file", "title": "s"}\n')
+    (outside / "deep" / "more.jsonl").write_text('{"id": "secret-dir", "title": "s"}\n')
+    tree = base / "tree"
+    for sub in ("a/b", "c"):
+        (tree / sub).mkdir(parents=True)
+    own = []
+    for n, sub in enumerate(files):
+        (tree / sub / f"f{n}.jsonl").write_text(json.dumps({"id": f"own-{n}", "title": "t"}) + "\n")
+        own.append(f"own-{n}")
+    targets = {
+        "outside file": outside / "secret.jsonl",
+        "outside folder": outside / "deep",
+        "inside file": tree / files[0] / "f0.jsonl",
+        "inside folder": tree / "a",
+        "root": tree,
+        "dangling": base / "nothing-here.jsonl",
+    }
+    made = []
+    for n, (sub, kind) in enumerate(links):
+        link = tree / sub / f"link{n}.jsonl"
+        link.symlink_to(targets[kind])
+        made.append(str(link))
+    items = list(iter_records(tree, on_error="skip"))
+    assert sorted(ids(items)) == sorted(own)
+    assert sorted(p.path for p in problems(items)) == sorted(made)
+    assert all("not followed" in p.message for p in problems(items))
+
+    followed = ids(iter_records(tree, on_error="skip", follow_symlinks=True))
+    kinds = {kind for _, kind in links}
+    assert set(followed) == set(own) | {
+        name
+        for kind, name in (("outside file", "secret-file"), ("outside folder", "secret-dir"))
+        if kind in kinds
+    }
 
 
 def test_binary_files_under_every_reader(tmp_path):

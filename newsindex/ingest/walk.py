@@ -20,7 +20,7 @@ from .fields import check_mapping
 from .jsonl import read_jsonl
 from .rawtext import read_raw
 from .records import IngestError, Problem, Record
-from .whooshdir import count_whoosh, is_whoosh_index, read_whoosh
+from .whooshdir import count_whoosh, is_whoosh_toc, read_whoosh
 from .yamldocs import read_front_matter, read_yaml_list
 
 __all__ = ["FORMATS", "count_hint", "format_for_path", "iter_records"]
@@ -67,6 +67,7 @@ def iter_records(
     mapping: Mapping[str, str | None] | None = None,
     on_error: str = "fail",
     max_record_bytes: int = 10_000_000,
+    follow_symlinks: bool = False,
 ) -> Iterator[Record | Problem]:
     """Read articles from files and folders.
 
@@ -74,10 +75,17 @@ def iter_records(
     starting with ``.``). With ``format="auto"`` the reader is chosen by extension: ``.jsonl``,
     ``.jsonl.gz``, ``.json.gz`` (JSONL), ``.csv``, ``.tsv``, ``.yaml``/``.yml`` (a list of
     articles), ``.md`` (front matter), ``.txt`` (front matter if it starts with ``---``, else a
-    scraped page); files with other extensions inside folders are ignored. A folder holding a
-    Whoosh index is read as one (its stored fields; see :mod:`newsindex.ingest.whooshdir`). A named format applies
+    scraped page); files with other extensions inside folders are ignored. A named format applies
     to every file given or found. Input fields that are neither article fields nor mapped are
     kept in the article's ``extra`` (see :mod:`newsindex.ingest.fields` for why).
+
+    Whoosh index folders are read only with ``format="whoosh"``, never recognised while
+    walking (a folder holding a ``_*.toc`` file is reported as a problem and skipped): Whoosh
+    stores its table of contents as a pickle, and unpickling a crafted file runs arbitrary
+    code, so open only Whoosh indexes you trust (see :mod:`newsindex.ingest.whooshdir`).
+
+    Symbolic links found while walking a folder are reported as problems and not followed,
+    unless ``follow_symlinks``; the paths given are read even when they are links.
 
     Args:
         paths: one path or several; files or folders.
@@ -87,6 +95,8 @@ def iter_records(
             :class:`Problem` for it and goes on.
         max_record_bytes: largest accepted record (a JSONL line, a CSV row, a YAML item, a whole
             page or YAML file).
+        follow_symlinks: read the files and folders that links inside walked folders point to
+            (a folder reached twice through links is walked once).
 
     Returns:
         An iterator of :class:`Record` (and of :class:`Problem` with ``on_error="skip"``).
@@ -107,22 +117,27 @@ def iter_records(
     if type(max_record_bytes) is not int or max_record_bytes < 1:  # bool is an int: refused too
         raise ValueError(f"max_record_bytes must be a positive integer, got {max_record_bytes!r}")
     checked = check_mapping(mapping) if mapping is not None else None
-    return _iterate(_as_list(paths), format, checked, on_error == "fail", max_record_bytes)
+    return _iterate(
+        _as_list(paths), format, checked, on_error == "fail", max_record_bytes, follow_symlinks
+    )
 
 
-def count_hint(paths: PathArg | Iterable[PathArg], *, format: str = "auto") -> int | None:
+def count_hint(
+    paths: PathArg | Iterable[PathArg], *, format: str = "auto", follow_symlinks: bool = False
+) -> int | None:
     """A cheap estimate of how many records :func:`iter_records` will yield, for progress bars.
 
     Raw pages and front-matter files count one each; JSONL and CSV count lines (blank lines and
     cells holding newlines make it an over-estimate), exactly up to 64 MiB, else scaled up from
     the first 4 MiB (of decompressed text, for gzip); YAML lists count their top-level ``- ``
-    items. None when some file cannot be estimated (e.g. a flow-style YAML list).
+    items; Whoosh indexes (``format="whoosh"`` only) their document count. None when some file
+    cannot be estimated (e.g. a flow-style YAML list).
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     total = 0
     for path in _as_list(paths):
-        for item in _files(path, format):
+        for item in _files(path, format, follow_symlinks):
             if isinstance(item, Problem):
                 continue  # iter_records will report it; it holds no records
             fmt = format if format != "auto" else format_for_path(item)
@@ -143,10 +158,15 @@ def _as_list(paths: PathArg | Iterable[PathArg]) -> list[str]:
 
 
 def _iterate(
-    paths: list[str], fmt: str, mapping: dict[str, str | None] | None, fail: bool, max_bytes: int
+    paths: list[str],
+    fmt: str,
+    mapping: dict[str, str | None] | None,
+    fail: bool,
+    max_bytes: int,
+    follow: bool,
 ) -> Iterator[Record | Problem]:
     for root in paths:
-        for item in _files(root, fmt):
+        for item in _files(root, fmt, follow):
             found = [item] if isinstance(item, Problem) else _read(item, fmt, mapping, max_bytes)
             for result in found:
                 if isinstance(result, Problem) and fail:
@@ -158,8 +178,6 @@ def _read(
     path: str, fmt: str, mapping: dict[str, str | None] | None, max_bytes: int
 ) -> Iterator[Record | Problem]:
     chosen = fmt if fmt != "auto" else format_for_path(path)
-    if chosen is None and os.path.isdir(path):
-        chosen = "whoosh"  # _files passes a folder on only when it is a Whoosh index
     if chosen is None:
         known = ", ".join(suffix for suffix, _ in _SUFFIXES)
         yield Problem(
@@ -198,8 +216,14 @@ def _txt_kind(path: str) -> str:
     return "frontmatter" if first == b"---" else "raw"
 
 
-def _files(root: str, fmt: str) -> Iterator[str | Problem]:
-    """The files under ``root`` to read, sorted, or problems for what cannot be read."""
+def _files(root: str, fmt: str, follow: bool = False) -> Iterator[str | Problem]:
+    """The files under ``root`` to read, sorted, or problems for what cannot or must not be read.
+
+    ``root`` itself is read even when it is a symbolic link: the caller named it. Links found
+    while walking are reported, not followed, unless ``follow``: a link inside the tree only
+    repeats what the walk reads anyway, and one leading out of it (to ``/etc/passwd``, to a
+    private folder) would make files searchable that nobody asked to index.
+    """
     try:
         is_dir = stat.S_ISDIR(os.stat(root).st_mode)
     except OSError as exc:
@@ -208,14 +232,40 @@ def _files(root: str, fmt: str) -> Iterator[str | Problem]:
     if not is_dir:
         yield _check_file(root) or root
         return
-    if fmt == "whoosh" or (fmt == "auto" and is_whoosh_index(root)):
-        yield root  # a Whoosh index folder is one source
+    if fmt == "whoosh":
+        yield root  # named as a Whoosh index: one source
         return
-    errors: list[Problem] = []
+    problems: list[Problem] = []
     found: list[tuple[tuple[str, ...], str]] = []
     ignored = 0
-    for folder, dirs, names in os.walk(root, onerror=lambda exc: errors.append(_walk_problem(exc))):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    seen: set[tuple[int, int]] = set()  # followed folders, so a link cycle is walked once
+    walk = os.walk(
+        root, onerror=lambda exc: problems.append(_walk_problem(exc)), followlinks=follow
+    )
+    for folder, dirs, names in walk:
+        if follow:
+            try:
+                info = os.stat(folder)
+            except OSError as exc:
+                problems.append(file_problem(folder, exc))
+                dirs[:] = []
+                continue
+            if (info.st_dev, info.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((info.st_dev, info.st_ino))
+        toc = _whoosh_files(names) if fmt == "auto" else []
+        if toc:  # reported, never opened; the folder's other files are read as usual
+            problems.append(_whoosh_problem(folder, toc))
+        kept = []
+        for name in sorted(dirs):
+            if name.startswith("."):
+                continue
+            if not follow and os.path.islink(os.path.join(folder, name)):
+                problems.append(_link_problem(os.path.join(folder, name)))
+                continue
+            kept.append(name)
+        dirs[:] = kept
         for name in names:
             if name.startswith("."):
                 continue
@@ -223,13 +273,48 @@ def _files(root: str, fmt: str) -> Iterator[str | Problem]:
             if fmt == "auto" and format_for_path(name) is None:
                 ignored += 1
                 continue
+            if not follow and os.path.islink(full):
+                problems.append(_link_problem(full))
+                continue
             found.append((Path(os.path.relpath(full, root)).parts, full))
-    yield from errors
+    yield from problems
     for _, full in sorted(found):
         yield _check_file(full) or full
-    if not found and not errors:
+    if not found and not problems:
         note = f"; ignored {ignored} file(s) with other extensions" if ignored else ""
         yield Problem(root, 0, None, f"no files to ingest in this folder{note}")
+
+
+def _whoosh_files(names: list[str]) -> list[str]:
+    return sorted(n for n in names if is_whoosh_toc(n))
+
+
+def _whoosh_problem(folder: str, toc: list[str]) -> Problem:
+    # Whoosh reads its table of contents with pickle, which runs whatever code the file
+    # names: a folder is opened as a Whoosh index only when the caller says so.
+    return Problem(
+        folder,
+        0,
+        None,
+        f"holds a Whoosh index ({', '.join(toc)}), not read: Whoosh indexes are pickles, which "
+        "can run code when opened; import one you trust with format='whoosh' "
+        "(newsindex index IDX --from-whoosh FOLDER)",
+    )
+
+
+def _link_problem(path: str) -> Problem:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    dangling = "" if os.path.exists(path) else ", which does not exist"
+    return Problem(
+        path,
+        0,
+        None,
+        f"a symbolic link (to {target}{dangling}), not followed; pass follow_symlinks=True "
+        "(--follow-symlinks) to read what links point to",
+    )
 
 
 def _check_file(path: str) -> Problem | None:
@@ -246,7 +331,7 @@ def _walk_problem(exc: OSError) -> Problem:
 
 
 def _count_file(path: str, fmt: str | None) -> int | None:
-    if fmt == "whoosh" or os.path.isdir(path):
+    if fmt == "whoosh":
         return count_whoosh(path)
     if fmt == "txt":
         fmt = _txt_kind(path)

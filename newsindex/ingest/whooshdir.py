@@ -1,15 +1,19 @@
 """Whoosh indexes as a source: every stored document of a Whoosh index folder, as articles.
 
-Moving from Whoosh is one command: ``newsindex index NEW_INDEX OLD_WHOOSH_FOLDER`` (fields
-renamed by a ``--map`` YAML file as for any other source, e.g. ``{content: body, path: id}``). Only *stored* fields can be read back out of
-a Whoosh index: a field that was indexed but not stored has no text left to import, and the
-reader says so instead of importing empty articles.
+Moving from Whoosh is one command: ``newsindex index NEW_INDEX --from-whoosh OLD_FOLDER``
+(``iter_records(folder, format="whoosh")`` in Python; fields renamed by a ``--map`` YAML file as
+for any other source, e.g. ``{content: body, path: id}``). Only *stored* fields can be read back
+out of a Whoosh index: a field that was indexed but not stored has no text left to import, and
+the reader says so instead of importing empty articles.
+
+Whoosh indexes are pickles: Whoosh reads its table of contents (``_*.toc``) with :mod:`pickle`,
+so opening a crafted index runs arbitrary code. Import only indexes you trust; a folder walk
+never opens one by itself (it reports the folder instead).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Iterator, Mapping
 
 from ..errors import ArticleError
@@ -19,13 +23,12 @@ from .records import Problem, Record
 _TEXT = ("title", "body")
 
 
-def is_whoosh_index(folder: str) -> bool:
-    """Whether ``folder`` holds a Whoosh index (a ``_<name>_<generation>.toc`` file)."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return False
-    return any(n.startswith("_") and n.endswith(".toc") for n in names)
+def is_whoosh_toc(name: str) -> bool:
+    """Whether a file name is a Whoosh table of contents (``_<name>_<generation>.toc``).
+
+    Judged by the name alone: the file itself is a pickle and is never read to find out.
+    """
+    return name.startswith("_") and name.endswith(".toc")
 
 
 def read_whoosh(
@@ -44,8 +47,12 @@ def read_whoosh(
         return
     try:
         ix = whoosh_index.open_dir(path, readonly=True)
-    except (EmptyIndexError, OSError, ValueError) as exc:
+    except EmptyIndexError as exc:
         yield Problem(path, 0, None, f"cannot open the Whoosh index: {exc}")
+        return
+    except Exception as exc:  # noqa: BLE001 - unpickling a damaged file can raise anything
+        reason = str(exc) or type(exc).__name__
+        yield Problem(path, 0, None, f"cannot open the Whoosh index: {reason}")
         return
     try:
         problem = _check_schema(path, ix.schema, mapping)
