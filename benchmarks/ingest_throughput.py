@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python benchmarks/ingest_throughput.py [--runs 3] [--pages 2000] [--jsonl PATH] [--json]
 
-Each figure is the median of ``--runs`` timed passes of ``newsindex.ingest.iter_records`` over
+Each figure is the median of ``--runs`` timed passes of ``newsindex.iter_records`` over
 the input, end to end: walking, reading, decoding, parsing and validating every ``Article``.
 
 - JSONL: ``../shared/data/reuters21578/docs.jsonl.gz`` (21,578 real stories; gzip).
@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # standalone: run without installing the package
 
-from newsindex.ingest import Record, iter_records  # noqa: E402
+from newsindex import Record, iter_records  # noqa: E402
 
 SEED = REPO / "seeds" / "000_bd656d18b2dd3dcd.txt"
 REUTERS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"

@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import newsindex
-from newsindex.ingest import iter_records
 
 DATA = Path(newsindex.__file__).parent / "data"
 
@@ -16,7 +15,9 @@ DATA = Path(newsindex.__file__).parent / "data"
 def main(folder: Path) -> None:
     ix = newsindex.Index.create(folder, exist_ok=True)
     with ix.writer() as w:
-        for record in iter_records([DATA / "seed-article.txt", DATA / "reuters-sample.jsonl.gz"]):
+        for record in newsindex.iter_records(
+            [DATA / "seed-article.txt", DATA / "reuters-sample.jsonl.gz"]
+        ):
             w.add(record.article)
     print(f"{ix.doc_count} articles in {folder}")
 

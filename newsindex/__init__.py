@@ -13,6 +13,8 @@ results (vectorized BM25F), field filters and snippets::
         print(hit.rank, hit.score, hit.article.title)
 """
 
+import typing as _typing
+
 from .analysis import Analyzer, AnalyzerSpec
 from .article import Article
 from .config import IndexSettings, Scoring
@@ -29,19 +31,32 @@ from .errors import (
     WriterClosedError,
 )
 from .handle import Index
+from .index.check import check_index
 from .index.writer import IndexWriter
+from .results.facets import Facets
 from .results.hits import Hit, Results
+from .results.query import Query
+from .results.snippets import Snippet
+from .schema import KEYWORD_FIELDS, QUERY_FIELDS, TEXT_FIELDS
 from .search.scoring import Explanation
+
+if _typing.TYPE_CHECKING:
+    from .ingest import IngestError, Problem, Record, count_hint, iter_records, load_mapping
 
 __version__ = "0.1.0"
 
+# The public API, exactly what README.md's "Public API" section lists (tests/test_public_api.py).
 __all__ = [
+    "KEYWORD_FIELDS",
+    "QUERY_FIELDS",
+    "TEXT_FIELDS",
     "Analyzer",
     "AnalyzerSpec",
     "Article",
     "ArticleError",
     "ConfigError",
     "Explanation",
+    "Facets",
     "Hit",
     "Index",
     "IndexCorruptError",
@@ -50,11 +65,33 @@ __all__ = [
     "IndexNotFoundError",
     "IndexSettings",
     "IndexWriter",
+    "IngestError",
     "LockError",
     "NewsIndexError",
+    "Problem",
+    "Query",
     "QuerySyntaxError",
+    "Record",
     "Results",
     "Scoring",
+    "Snippet",
     "WriterClosedError",
     "__version__",
+    "check_index",
+    "count_hint",
+    "iter_records",
+    "load_mapping",
 ]
+
+# Reading files (YAML, CSV, e-mail dates) loads on first use: a search process never needs it.
+_INGEST = ("IngestError", "Problem", "Record", "count_hint", "iter_records", "load_mapping")
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _INGEST:
+        from . import ingest
+
+        value = getattr(ingest, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import Index, __version__
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
-from .handle import Index
 
 DATA = Path(__file__).parent / "data"
 DEMO_QUERIES = (
@@ -140,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # -- commands -----------------------------------------------------------------------------------
 def cmd_index(args) -> int:
-    from .ingest import IngestError, Problem, count_hint, iter_records, load_mapping
+    from . import IngestError, Problem, count_hint, iter_records, load_mapping
 
     if args.batch_size < 1:
         raise SystemExit("newsindex: --batch-size must be >= 1")
@@ -262,7 +261,7 @@ def cmd_shell(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .index.check import check_index
+    from . import check_index
 
     if not args.index_dir.is_dir():
         raise IndexNotFoundError(f"{args.index_dir}: no such index folder")
@@ -300,7 +299,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .ingest import iter_records
+    from . import iter_records
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="newsindex-demo-")) / "index"
     ix = Index.create(folder, exist_ok=True)

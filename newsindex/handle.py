@@ -21,8 +21,9 @@ from .index.segment import Segment
 from .index.writer import IndexWriter
 from .querylang import plan as P
 from .querylang.planner import to_plan
-from .results.facets import compute_facets
+from .results.facets import Facets, compute_facets
 from .results.hits import Hit, Results
+from .results.query import Query
 from .results.snippets import LazyHighlighter
 from .schema import TEXT_FIELDS, day_from_number
 from .search.scoring import Explanation
@@ -203,7 +204,7 @@ class Index:
     # -- reading ------------------------------------------------------------------------------
     def search(
         self,
-        query: str | P.Node,
+        query: str | Query,
         *,
         limit: int = 10,
         offset: int = 0,
@@ -219,7 +220,9 @@ class Index:
 
         ``query`` is query-language text (see docs/query-syntax.md), or any text run as plain
         OR-ed words with ``syntax="plain"`` (no operators, no fields: for natural-language
-        questions). ``sort``: ``"relevance"``, ``"date"`` (newest first) or ``"oldest"``.
+        questions), or a :class:`Query` from :meth:`parse` (``syntax``, ``default_operator``
+        and ``today`` are then the ones it was parsed with). ``sort``: ``"relevance"``,
+        ``"date"`` (newest first) or ``"oldest"``.
         ``scoring`` overrides the index's BM25F parameters for this search. ``facets=True`` adds
         counts of all matching articles by source, section, author and date
         (``date_bucket`` = ``"day"``, ``"month"`` or ``"year"``; chosen from the span if None).
@@ -242,7 +245,7 @@ class Index:
         return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
 
     def count(
-        self, query: str | P.Node, *, syntax: str = "query", today: _dt.date | None = None
+        self, query: str | Query, *, syntax: str = "query", today: _dt.date | None = None
     ) -> int:
         """How many articles match ``query``."""
         node = self._plan(query, syntax, "or", today)
@@ -250,7 +253,7 @@ class Index:
 
     def explain(
         self,
-        query: str | P.Node,
+        query: str | Query,
         article_id: str,
         *,
         syntax: str = "query",
@@ -272,6 +275,42 @@ class Index:
         total = float(matches[0].scores[0])
         leaves = searcher.explain_leaves(node, scoring, si, doc)
         return Explanation(total, f"score of {article_id!r}: sum of the matching clauses", leaves)
+
+    def parse(
+        self,
+        text: str,
+        *,
+        lenient: bool = False,
+        syntax: str = "query",
+        default_operator: str = "or",
+        today: _dt.date | None = None,
+    ) -> Query:
+        """Parse and compile ``text`` once, for :meth:`search`, :meth:`count`, :meth:`explain`
+        and snippets: a :class:`Query` for this index (its words analyzed, its prefixes
+        expanded against this snapshot's terms).
+
+        A strict parse raises QuerySyntaxError; ``lenient=True`` reads what it can and keeps
+        the problems as ``Query.warnings`` (an unclosed quote, an unknown field, a bad date:
+        see docs/query-syntax.md), raising only for what no reading can run.
+        """
+        if lenient and syntax == "query" and isinstance(text, str):
+            from .querylang import compile_lenient  # the parser loads on first use
+
+            node, warnings = compile_lenient(
+                text,
+                analyzers=self._analyzers,
+                default_operator=default_operator,
+                expand_prefix=self.expand_prefix,
+                today=today,
+            )
+            return Query(text, node, self._analyzers, tuple(warnings))
+        return Query(text, self._plan(text, syntax, default_operator, today), self._analyzers)
+
+    def facets(self, *, date_bucket: str | None = None) -> Facets:
+        """Counts of every article of the snapshot by source, section, author and date, as
+        ``search(..., facets=True)`` counts the matches of a query."""
+        matches = list(self._searcher.execute(P.MatchAll(), self._settings.scoring))
+        return compute_facets(self._searcher.segments, matches, date_bucket)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
@@ -307,6 +346,21 @@ class Index:
 
     # -- internals ----------------------------------------------------------------------------
     def _plan(self, query, syntax, default_operator, today):
+        if isinstance(query, Query):
+            if (syntax, default_operator, today) != ("query", "or", None):
+                raise ConfigError(
+                    "syntax, default_operator and today apply to query text; a Query keeps "
+                    "the ones Index.parse was given"
+                )
+            if query._analyzers is not self._analyzers and {
+                f: a.spec for f, a in query._analyzers.items()
+            } != {f: a.spec for f, a in self._analyzers.items()}:
+                raise ConfigError("this Query was parsed by an index with other analyzers")
+            return query._plan
+        if not isinstance(query, str):
+            raise ConfigError(
+                f"query must be text or a Query from Index.parse, got {type(query).__name__}"
+            )
         return to_plan(
             query,
             syntax=syntax,

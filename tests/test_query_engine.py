@@ -281,7 +281,7 @@ def test_simple_query_fast_path_equals_the_parsed_plan(ix, words, filters, op, d
         today=TODAY,
     )
     fast = ix.search(text, default_operator=op, limit=500, today=TODAY)
-    slow = ix.search(parsed, limit=500)
+    slow = ix.search(newsindex.Query(text, parsed, ix._analyzers), limit=500)
     assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
     assert fast.total == slow.total
 

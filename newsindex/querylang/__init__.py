@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import QuerySyntaxError
 
 if TYPE_CHECKING:
-    from .api import SYNTAXES, compile_query, parse, parse_lenient
+    from .api import SYNTAXES, compile_lenient, compile_query, parse, parse_lenient
     from .ast import (
         BoolQ,
         Clause,
@@ -55,6 +55,7 @@ _LAZY = {
     "MAX_QUERY_LENGTH": "parser",
     "plain_words": "parser",
     "SYNTAXES": "api",
+    "compile_lenient": "api",
     "compile_query": "api",
     "parse": "api",
     "parse_lenient": "api",
@@ -78,6 +79,7 @@ __all__ = [
     "SYNTAXES",
     "Word",
     "compile",
+    "compile_lenient",
     "compile_query",
     "is_filter",
     "parse",

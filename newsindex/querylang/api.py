@@ -126,3 +126,30 @@ def compile_query(
         today=today,
         query=text,
     )
+
+
+def compile_lenient(
+    text: str,
+    *,
+    analyzers: Mapping[str, Analyzer],
+    default_operator: str = "or",
+    expand_prefix: ExpandPrefix | None = None,
+    prefix_limit: int = DEFAULT_PREFIX_LIMIT,
+    today: _dt.date | None = None,
+) -> tuple[plan.Node, list[QuerySyntaxError]]:
+    """:func:`parse_lenient` then :func:`compile`: the plan and the problems worked around.
+
+    Still raises :class:`QuerySyntaxError` for what no reading can run (a prefix matching
+    too many terms, a relative date range that resolves to nothing).
+    """
+    ast, warnings = parse_lenient(text)
+    node = compile(
+        ast,
+        analyzers=analyzers,
+        default_operator=default_operator,
+        expand_prefix=expand_prefix,
+        prefix_limit=prefix_limit,
+        today=today,
+        query=text,
+    )
+    return node, warnings

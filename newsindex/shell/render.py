@@ -20,14 +20,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..article import Article
+from .. import Article, Explanation, Facets, Query, Results, Scoring, Snippet
 from ..errors import QuerySyntaxError
-from ..results.facets import Facets
-from ..results.hits import Results
-from ..results.snippets import PLAIN, Highlighter, RichFormatter, Snippet
-from ..search.scoring import Explanation
 
-MARK = RichFormatter("bold yellow")
+MARK = "bold yellow"
 FACET_ROWS = 8
 SOURCE_WIDTH = 16
 SECTION_WIDTH = 14
@@ -38,8 +34,11 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n|\n[ \t]+")  # as in results.snippets
 def marked(snip: Snippet, *, plain: bool = False, style: str = "") -> Text:
     """A snippet as Text: marks styled, or between «» when ``plain`` (no colours)."""
     if plain:
-        return Text(snip.format(PLAIN), style=style)
-    return RichFormatter(MARK.style, style)(snip.text, snip.spans)
+        return Text(snip.format("plain"), style=style)
+    text = Text(snip.text, style=style)
+    for start, end in snip.spans:
+        text.stylize(MARK, start, end)
+    return text
 
 
 def summary(query: str, results: Results, page_size: int) -> Text:
@@ -58,7 +57,7 @@ def summary(query: str, results: Results, page_size: int) -> Text:
 
 def hits_table(
     results: Results,
-    highlighter: Highlighter,
+    highlighter: Query,
     *,
     plain: bool = False,
     snippet_chars: int = SNIPPET_CHARS,
@@ -138,7 +137,7 @@ def _top_dates(dates: Sequence[tuple[str, int]], rows: int) -> list[tuple[str, i
 def results_view(
     query: str,
     results: Results,
-    highlighter: Highlighter,
+    highlighter: Query,
     *,
     page_size: int,
     plain: bool = False,
@@ -178,7 +177,7 @@ def _grow(tree: Tree, node: Explanation) -> None:
         _grow(branch, child)
 
 
-def article_view(article: Article, highlighter: Highlighter, *, plain: bool = False) -> Group:
+def article_view(article: Article, highlighter: Query, *, plain: bool = False) -> Group:
     """A whole article: title, what/when/who, and the body, query terms marked."""
     title = highlighter.highlight(article, field="title")
     meta = " \u00b7 ".join(
@@ -205,7 +204,7 @@ def reflow(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def stats_table(stats: dict[str, Any], overview: Facets, scoring: Any) -> Table:
+def stats_table(stats: dict[str, Any], overview: Facets, scoring: Scoring) -> Table:
     """What the index holds: size, documents, dates, sources, sections, scoring."""
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold", no_wrap=True)
@@ -227,7 +226,7 @@ def stats_table(stats: dict[str, Any], overview: Facets, scoring: Any) -> Table:
     return table
 
 
-def describe_scoring(scoring: Any) -> str:
+def describe_scoring(scoring: Scoring) -> str:
     """``k1=1.2 b=0.75 title=2 body=1`` (with any per-field b)."""
     parts = [f"k1={scoring.k1:g}", f"b={scoring.b:g}"]
     parts += [f"{f}={w:g}" for f, w in scoring.weights.items()]

@@ -18,8 +18,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from ..handle import Index
-from ..schema import QUERY_FIELDS
+from .. import KEYWORD_FIELDS, QUERY_FIELDS, Index
 from .commands import BY_NAME, Shell
 from .session import SCORING_KEYS, SORTS, Session
 
@@ -32,7 +31,6 @@ ARGUMENTS = {
     "facets": ["on", "off"],
     "set": [f"{k}=" for k in SCORING_KEYS] + ["reset"],
 }
-KEYWORD_FIELDS = ("source", "section", "author")
 
 
 class ShellConsole(Console):

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .. import querylang
-from ..config import Scoring
+from .. import TEXT_FIELDS, Explanation, Facets, Hit, Index, Query, Results, Scoring
 from ..errors import ConfigError, QuerySyntaxError
-from ..handle import Index
-from ..querylang import plan as P
-from ..results.facets import Facets
-from ..results.hits import Hit, Results
-from ..results.snippets import Highlighter
-from ..schema import TEXT_FIELDS
-from ..search.scoring import Explanation
 
 SORTS = ("relevance", "date", "oldest")
 DEFAULT_PAGE_SIZE = 10
@@ -30,13 +22,20 @@ class ShellError(Exception):
 
 @dataclass
 class Search:
-    """The query being looked at: its text, plan, lenient-parse warnings and current page."""
+    """The query being looked at (parsed once, leniently) and its current page."""
 
-    text: str
-    plan: Any
-    warnings: list[QuerySyntaxError] = field(default_factory=list)
+    query: Query
     page: int = 0
     results: Results | None = None
+
+    @property
+    def text(self) -> str:
+        return self.query.text
+
+    @property
+    def warnings(self) -> tuple[QuerySyntaxError, ...]:
+        """The problems lenient parsing worked around, shown above the results."""
+        return self.query.warnings
 
 
 class Session:
@@ -44,7 +43,6 @@ class Session:
 
     def __init__(self, index: Index, *, today: _dt.date | None = None):
         self.index = index
-        self.analyzers = {f: index.analyzer(f) for f in TEXT_FIELDS}
         self.today = today
         self.page_size = DEFAULT_PAGE_SIZE
         self.sort = "relevance"
@@ -54,31 +52,13 @@ class Session:
         self._overview: Facets | None = None
 
     # -- queries ------------------------------------------------------------------------------
-    def compile(self, text: str) -> tuple[Any, list[QuerySyntaxError]]:
-        """The plan of ``text`` and the problems lenient parsing worked around.
-
-        Raises QuerySyntaxError for what even lenient parsing cannot run (e.g. a prefix that
-        matches too many terms).
-        """
-        lenient = getattr(querylang, "parse_lenient", None)
-        if lenient is not None:
-            ast, warnings = lenient(text)
-        else:  # an older query language: strict parsing, errors raised
-            ast, warnings = querylang.parse(text), []
-        plan = querylang.compile(
-            ast,
-            analyzers=self.analyzers,
-            # Index has no public prefix expander; the shell wants the same as search().
-            expand_prefix=self.index.expand_prefix,
-            today=self.today,
-            query=text,
-        )
-        return plan, list(warnings)
-
     def search(self, text: str) -> Search:
-        """Run ``text`` as the new current query, first page."""
-        plan, warnings = self.compile(text)
-        self.current = Search(text, plan, warnings)
+        """Run ``text`` as the new current query, first page.
+
+        Typing is forgiving: the query is parsed leniently, its problems kept as warnings;
+        QuerySyntaxError only for what no reading can run (a prefix matching too many terms).
+        """
+        self.current = Search(self.index.parse(text, lenient=True, today=self.today))
         self.fetch()
         return self.current
 
@@ -88,7 +68,7 @@ class Session:
         if search is None:
             raise ShellError("no query yet: type some words first")
         search.results = self.index.search(
-            search.plan,
+            search.query,
             limit=self.page_size,
             offset=search.page * self.page_size,
             sort=self.sort,
@@ -120,20 +100,19 @@ class Session:
             raise ShellError(f"no hit {rank}: the query has {total:,} result{'s' * (total != 1)}")
         # Not on this page: fetch that one hit with the same options.
         res = self.index.search(
-            search.plan, limit=1, offset=rank - 1, sort=self.sort, scoring=self.scoring
+            search.query, limit=1, offset=rank - 1, sort=self.sort, scoring=self.scoring
         )
         return res.hits[0]
 
     def explain(self, rank: int) -> tuple[Hit, Explanation]:
         """Hit ``rank`` and how its score was made."""
         hit = self.hit(rank)
-        plan = self._need_query().plan
-        return hit, self.index.explain(plan, hit.id, scoring=self.scoring)
+        query = self._need_query().query
+        return hit, self.index.explain(query, hit.id, scoring=self.scoring)
 
-    def highlighter(self) -> Highlighter:
-        """Marks the current query's terms (nothing is marked without a query)."""
-        plan = self.current.plan if self.current else P.MatchNone()
-        return Highlighter(plan, self.analyzers)
+    def highlighter(self) -> Query:
+        """The current query, which marks its words in the hits and articles shown."""
+        return self._need_query().query
 
     def _need_query(self) -> Search:
         if self.current is None or self.current.results is None:
@@ -212,8 +191,7 @@ class Session:
     def overview(self) -> Facets:
         """Sources, sections and months of the whole index (computed once per session)."""
         if self._overview is None:
-            res = self.index.search(P.MatchAll(), limit=0, facets=True, date_bucket="month")
-            self._overview = res.facets
+            self._overview = self.index.facets(date_bucket="month")
         return self._overview
 
     def keyword_values(self, field_name: str) -> list[str]:
