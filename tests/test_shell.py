@@ -12,14 +12,13 @@ import pytest
 from rich.console import Console
 
 import newsindex
-from newsindex import Index, querylang
+from newsindex import Index, Query, querylang
 from newsindex.analysis import Analyzer
 from newsindex.article import Article
 from newsindex.errors import QuerySyntaxError
 from newsindex.ingest import iter_records
 from newsindex.results.facets import Facets
 from newsindex.results.hits import Hit, Results
-from newsindex.results.snippets import Highlighter
 from newsindex.search.scoring import Explanation
 from newsindex.shell import render
 from newsindex.shell.commands import Shell
@@ -97,7 +96,7 @@ def known_results() -> Results:
 def test_results_table_with_snippets_and_facets():
     query = 'fight "1070 apartments"'
     view = render.results_view(
-        query, known_results(), Highlighter(plan(query), ANALYZERS), page_size=2, plain=True
+        query, known_results(), Query(query, plan(query), ANALYZERS), page_size=2, plain=True
     )
     assert (
         text_of(view)
@@ -121,7 +120,7 @@ TRT World    2   earn       3   2016-11    2
 
 
 def test_snippet_text_plain_and_in_colour():
-    snip = Highlighter(plan("fight"), ANALYZERS).snippet(A1)
+    snip = Query("fight", plan("fight"), ANALYZERS).snippet(A1)
     assert text_of(render.marked(snip, plain=True)) == (
         "Syrian rebels said on Tuesday they were «fighting» for the district. The battle for the "
         "1070\nApartments area went on through the night, officials said."
@@ -179,7 +178,7 @@ def test_article_view_reflows_wire_copy():
         source="Reuters",
         section="cocoa",
     )
-    view = render.article_view(wire, Highlighter(plan("cocoa late"), ANALYZERS), plain=True)
+    view = render.article_view(wire, Query("cocoa late", plan("cocoa late"), ANALYZERS), plain=True)
     assert (
         text_of(view)
         == """\

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..article import Article
+from .facets import Facets
 
 
 @dataclass(eq=False)
@@ -61,7 +62,7 @@ class Results:
     total: int
     took_ms: float
     offset: int = 0
-    facets: Any = None
+    facets: Facets | None = None  # with search(..., facets=True)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
