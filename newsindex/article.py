@@ -58,8 +58,9 @@ class Article:
         _check_extra(self.extra)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Article:
-        """Build an article from a mapping with the keys of :data:`ARTICLE_FIELDS`.
+    def from_dict(cls, data: Article | Mapping[str, Any]) -> Article:
+        """Build an article from a mapping with the keys of :data:`ARTICLE_FIELDS` (an
+        article is returned as it is).
 
         ``date`` may be an ISO 8601 string (``2016-11-09``, ``2016-11-09T10:30:00``, with or
         without a zone); unknown keys raise :class:`ArticleError` so typos do not pass silently.

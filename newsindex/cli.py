@@ -14,8 +14,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
-from . import Index, __version__
+from . import Index, Results, __version__
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
 
 DATA = Path(__file__).parent / "data"
@@ -138,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- commands -----------------------------------------------------------------------------------
-def cmd_index(args) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     from . import IngestError, Problem, count_hint, iter_records, load_mapping
 
     if args.batch_size < 1:
@@ -216,7 +217,7 @@ def cmd_index(args) -> int:
     return 0
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     ix = Index.open(args.index_dir)
     res = ix.search(
         args.query,
@@ -234,7 +235,7 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_stats(args) -> int:
+def cmd_stats(args: argparse.Namespace) -> int:
     stats = Index.open(args.index_dir).stats()
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -254,13 +255,13 @@ def cmd_stats(args) -> int:
     return 0
 
 
-def cmd_shell(args) -> int:
+def cmd_shell(args: argparse.Namespace) -> int:
     from .shell import run  # rich and readline only load for the shell
 
     return run(args.index_dir)
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     from . import check_index
 
     if not args.index_dir.is_dir():
@@ -275,7 +276,7 @@ def cmd_check(args) -> int:
     return 0
 
 
-def cmd_optimize(args) -> int:
+def cmd_optimize(args: argparse.Namespace) -> int:
     ix = Index.open(args.index_dir)
     before = ix.stats()["segments"]
     ix.optimize()
@@ -283,7 +284,7 @@ def cmd_optimize(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
     if (Path.cwd() / "benchmarks" / "__init__.py").exists():
         sys.path.insert(0, str(Path.cwd()))  # the checkout's harness, not an installed package
     try:
@@ -298,14 +299,17 @@ def cmd_bench(args) -> int:
     return benchmarks.main(args.bench_args)
 
 
-def cmd_demo(args) -> int:
-    from . import iter_records
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import Record, iter_records
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="newsindex-demo-")) / "index"
     ix = Index.create(folder, exist_ok=True)
     started = time.perf_counter()
     with ix.writer() as w:
         for record in iter_records([DATA / "seed-article.txt", DATA / "reuters-sample.jsonl.gz"]):
+            assert isinstance(
+                record, Record
+            )  # on_error="fail" raises instead of yielding a Problem
             w.add(record.article)
     took = time.perf_counter() - started
     print(f"Indexed {ix.doc_count:,} articles into {folder} in {took:.2f}s")
@@ -329,7 +333,7 @@ def _open_or_create(folder: Path, settings: Path | None) -> Index:
     return ix
 
 
-def _print_results(query: str, res) -> None:
+def _print_results(query: str, res: Results) -> None:
     print(f"{res.total:,} matching articles for {query!r} ({res.took_ms:.1f} ms)")
     for hit in res.hits:
         art = hit.article
@@ -341,7 +345,13 @@ def _print_results(query: str, res) -> None:
         )
 
 
-def _progress(total: int | None):
+class _Progress(Protocol):
+    def advance(self) -> None: ...
+    def phase(self, text: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _progress(total: int | None) -> _Progress:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -354,7 +364,7 @@ def _progress(total: int | None):
     )
 
     class _Bar:
-        def __init__(self):
+        def __init__(self) -> None:
             self._p = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -371,17 +381,17 @@ def _progress(total: int | None):
             self._n = 0
             self._p.start()
 
-        def advance(self):
+        def advance(self) -> None:
             self._n += 1
             if self._n % 256 == 0:
                 rate = self._n / max(time.perf_counter() - self._start, 1e-9)
                 self._p.update(self._task, advance=256, rate=f"{rate:,.0f} docs/s")
 
-        def phase(self, text: str):
+        def phase(self, text: str) -> None:
             """Name the current step: the index is built at commit, after reading."""
             self._p.update(self._task, description=text)
 
-        def stop(self):
+        def stop(self) -> None:
             self._p.stop()
 
     return _Bar()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
 from .schema import TEXT_FIELDS, day_from_number
+from .search.matches import SegmentMatches
 from .search.scoring import Explanation
 from .search.searcher import Searcher
 from .search.topk import SORTS, select
@@ -49,7 +50,7 @@ class Index:
         self.path = Path(path)
         self._segments: dict[tuple, Segment] = {}
         self._manifest: dict = {}
-        self._searcher: Searcher | None = None
+        self._searcher: Searcher  # set by refresh(), which raises if it cannot
         self.refresh()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -159,7 +160,7 @@ class Index:
     def __enter__(self) -> Index:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- properties ---------------------------------------------------------------------------
@@ -232,7 +233,7 @@ class Index:
         node = self._plan(query, syntax, default_operator, today)
         searcher = self._searcher
         scoring = scoring or self._settings.scoring
-        matches = searcher.execute(node, scoring)
+        matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
         counted = None
         if facets:
             matches = counted = list(matches)
@@ -337,15 +338,21 @@ class Index:
             "segments": len(segs),
             "terms": sum(s.entry["terms"] for s in segs),
             "postings": sum(s.entry["postings"] for s in segs),
-            "date_min": day_from_number(lo).isoformat() if lo is not None else None,
-            "date_max": day_from_number(hi).isoformat() if hi is not None else None,
+            "date_min": _iso_day(lo),
+            "date_max": _iso_day(hi),
             "size_bytes": size,
             "avg_lengths": dict(zip(TEXT_FIELDS, self._searcher.avg_lengths)),
             "settings": self._settings.to_dict(),
         }
 
     # -- internals ----------------------------------------------------------------------------
-    def _plan(self, query, syntax, default_operator, today):
+    def _plan(
+        self,
+        query: str | Query,
+        syntax: str,
+        default_operator: str,
+        today: _dt.date | None,
+    ) -> P.Node:
         if isinstance(query, Query):
             if (syntax, default_operator, today) != ("query", "or", None):
                 raise ConfigError(
@@ -405,6 +412,11 @@ class Index:
             )
             for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
         ]
+
+
+def _iso_day(number: int | None) -> str | None:
+    day = day_from_number(number) if number is not None else None
+    return day.isoformat() if day is not None else None
 
 
 def _stored_stem(segments: list[Segment], field: str, spec: dict, word: str) -> str | None:

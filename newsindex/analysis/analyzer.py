@@ -120,9 +120,8 @@ class Analyzer:
             if key.isdigit():  # stemmers leave digits alone
                 term = key
             else:
-                term = lexicon(key) if lexicon is not None else None
-                if term is None:
-                    term = stem(key)
+                known = lexicon(key) if lexicon is not None else None
+                term = known if known is not None else stem(key)
             out.append(term if len(term) >= min_length else None)
         return out
 

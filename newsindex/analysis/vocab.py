@@ -8,7 +8,7 @@ from operator import is_
 
 import numpy as np
 
-from .analyzer import Analyzer
+from .analyzer import Analyzer, AnalyzerSpec
 from .batch import MISSING, KnownTokens, chunks, tokenize_chunk
 
 STOP = -1
@@ -39,7 +39,7 @@ class Vocabulary:
             self.terms.append(term)
         return tid
 
-    def surface(self, spec) -> dict[str, int]:
+    def surface(self, spec: AnalyzerSpec) -> dict[str, int]:
         """Every surface token analyzed so far with analyzer ``spec`` -> its term id (or STOP),
         in first-seen order: the cache itself, which the parallel writer extends with the
         tokens its workers analyzed."""
@@ -62,11 +62,11 @@ class Vocabulary:
                 # also holds what forked workers analyzed) and the analyzer.
                 tokens = chunk.strings(missing)
                 try:
-                    found = list(map(cache.__getitem__, tokens))
+                    found_ids = list(map(cache.__getitem__, tokens))
                 except KeyError:
                     self._learn(tokens, cache, analyzer)
-                    found = list(map(cache.__getitem__, tokens))
-                found = np.array(found, dtype=np.int32)
+                    found_ids = list(map(cache.__getitem__, tokens))
+                found = np.array(found_ids, dtype=np.int32)
                 group_ids[missing] = found
                 known.learn(chunk, missing, found)
             ids.append(group_ids[chunk.inverse])

@@ -27,6 +27,9 @@ from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
 #: Below this many articles a fork costs more than it saves.
 MIN_PARALLEL_DOCS = 4000
 
+#: Per text field: (term ids of every token, token count per doc).
+Analyzed = list[tuple[np.ndarray, np.ndarray]]
+
 
 def analyze(
     articles: Sequence[Article],
@@ -34,7 +37,7 @@ def analyze(
     vocab: Vocabulary,
     store: StoreWriter,
     workers: int = 1,
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> Analyzed:
     """Per text field: (term ids of every token, -1 for dropped ones; token count per doc).
 
     The articles' stored fields are written to ``store`` too: each worker encodes and
@@ -50,7 +53,7 @@ def analyze(
     cuts = np.arange(1, workers) * n // workers // BLOCK_DOCS * BLOCK_DOCS
     bounds = [0, *cuts.tolist(), n]
     base = len(vocab)
-    children = []
+    children: list[tuple[int, int]] = []
     for w in range(1, workers):
         child = _fork(articles[bounds[w] : bounds[w + 1]], analyzers, vocab, base)
         if child is None:  # fork failed: do the rest here
@@ -72,14 +75,19 @@ def analyze(
     ]
 
 
-def _analyze_serial(articles, analyzers, vocab):
+def _analyze_serial(
+    articles: Sequence[Article], analyzers: Mapping[str, Analyzer], vocab: Vocabulary
+) -> Analyzed:
     return [
         vocab.batch_ids([getattr(a, fname) for a in articles], analyzers[fname])
         for fname in TEXT_FIELDS
     ]
 
 
-def _fork(chunk, analyzers, vocab, base):
+def _fork(
+    chunk: Sequence[Article], analyzers: Mapping[str, Analyzer], vocab: Vocabulary, base: int
+) -> tuple[int, int] | None:
+    """Start a worker on ``chunk``: (its pid, the read end of its pipe), or None."""
     read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
@@ -101,8 +109,8 @@ def _fork(chunk, analyzers, vocab, base):
                 field: list(islice(cache.items(), n, None))
                 for (field, cache), n in zip(caches.items(), known)
             }
-            header = {"terms": vocab.terms[base:], "blocks": lengths, "tokens": tokens}
-            header = json.dumps(header).encode("utf-8")
+            meta = {"terms": vocab.terms[base:], "blocks": lengths, "tokens": tokens}
+            header = json.dumps(meta).encode("utf-8")
             buf = io.BytesIO()
             buf.write(struct.pack("<Q", len(header)))
             buf.write(header)
@@ -119,7 +127,9 @@ def _fork(chunk, analyzers, vocab, base):
     return pid, read_fd
 
 
-def _surface_caches(analyzers, vocab) -> dict[str, dict[str, int]]:
+def _surface_caches(
+    analyzers: Mapping[str, Analyzer], vocab: Vocabulary
+) -> dict[str, dict[str, int]]:
     """One token cache per distinct analyzer, named by the first field using it."""
     caches: dict[str, dict[str, int]] = {}
     seen = set()
@@ -131,7 +141,10 @@ def _surface_caches(analyzers, vocab) -> dict[str, dict[str, int]]:
     return caches
 
 
-def _collect(pid, fd, vocab, base, analyzers):
+def _collect(
+    pid: int, fd: int, vocab: Vocabulary, base: int, analyzers: Mapping[str, Analyzer]
+) -> tuple[Analyzed, tuple[bytes, list[int]]]:
+    """Wait for worker ``pid``; read what it sent on ``fd``, its new term ids remapped."""
     with os.fdopen(fd, "rb") as inp:
         data = inp.read()
     _, status = os.waitpid(pid, 0)
@@ -147,7 +160,7 @@ def _collect(pid, fd, vocab, base, analyzers):
         cache = caches[field]
         for token, tid in pairs:
             cache.setdefault(token, int(remap[tid - base]) if tid >= base else tid)
-    parts = []
+    parts: Analyzed = []
     for _ in TEXT_FIELDS:
         ids = np.load(buf, allow_pickle=False)
         counts = np.load(buf, allow_pickle=False)

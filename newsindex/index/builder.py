@@ -12,15 +12,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from itertools import compress
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..analysis import Analyzer
+from ..analysis import Analyzer, AnalyzerSpec
 from ..analysis.vocab import Vocabulary
 from ..article import Article
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
 from . import strtable
-from .analyze import analyze
+from .analyze import Analyzed, analyze
 from .arrays import write_arrays
 from .docstore import StoreWriter
 
@@ -78,7 +79,9 @@ def build_segment(
 _KEY_BITS = 64
 
 
-def _postings(analyzed, n, vocab):
+def _postings(
+    analyzed: Analyzed, n: int, vocab: Vocabulary
+) -> tuple[dict[str, np.ndarray], np.ndarray, list[np.ndarray]]:
     """Group every kept token into postings sorted by (term, doc), with per-field tf and
     positions; also each field's length (kept tokens) per doc.
 
@@ -88,7 +91,10 @@ def _postings(analyzed, n, vocab):
     term after the last, so they sort to the end and are cut off.
     """
     # Counted one place up, so a dropped token (-1) lands in bin 0 and needs no filtering.
-    counted = sum(np.bincount(ids + 1, minlength=len(vocab) + 1) for ids, _ in analyzed)
+    counted = sum(
+        (np.bincount(ids + 1, minlength=len(vocab) + 1) for ids, _ in analyzed),
+        start=np.zeros(len(vocab) + 1, dtype=np.intp),
+    )
     used = np.flatnonzero(counted[1:])
     strings = [vocab.terms[i] for i in used.tolist()]
     perm = sorted(range(len(strings)), key=strings.__getitem__)
@@ -116,7 +122,8 @@ def _postings(analyzed, n, vocab):
     key = np.empty(total, dtype=np.uint64)
     scratch = np.empty(total + 1, dtype=np.uint64)
     running = scratch.view(np.int64)  # running counts
-    positions, lengths = [], []
+    position_parts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
     at = 0
     for fi, (ids, counts) in enumerate(analyzed):
         ntok = len(ids)
@@ -138,13 +145,13 @@ def _postings(analyzed, n, vocab):
             part += low
         else:
             part += np.repeat(per_doc, counts)
-            positions.append(np.arange(ntok, dtype=np.int64) - np.repeat(starts, counts))
+            position_parts.append(np.arange(ntok, dtype=np.int64) - np.repeat(starts, counts))
     if packed:
         key.sort()
     else:
         order = np.argsort(key, kind="stable")
         key = key[order]
-        positions = np.concatenate(positions)[order]
+        positions = np.concatenate(position_parts)[order]
     ntok = int(np.searchsorted(key, np.uint64(nterms) << np.uint64(term_shift)))
     key = key[:ntok]
     pos = _low_bits(key, pos_bits) if packed else positions[:ntok]
@@ -191,7 +198,12 @@ def _postings(analyzed, n, vocab):
     return out, local, lengths
 
 
-def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
+def _stem_tables(
+    analyzers: Mapping[str, Analyzer],
+    vocab: Vocabulary,
+    remap: np.ndarray,
+    arrays: dict[str, np.ndarray],
+) -> dict[str, dict[str, Any]]:
     """The stems of the segment's words: for every stemmer input (a word after possessive
     stripping and accent folding) whose stem is a term of the segment, that term's number,
     sorted by input. Queries look there before the stemmer, so words the index has seen need
@@ -200,8 +212,8 @@ def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
     One table per distinct analyzer, named by the first field using it; returns, per field,
     the table's name and the analyzer it was made with (a reader with other settings skips it).
     """
-    out: dict[str, dict] = {}
-    made: dict = {}
+    out: dict[str, dict[str, Any]] = {}
+    made: dict[AnalyzerSpec, str] = {}
     for field in TEXT_FIELDS:
         analyzer = analyzers[field]
         spec = analyzer.spec
@@ -216,10 +228,10 @@ def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
                 for key, term in zip(keys, local[keep].tolist())
                 if key is not None and not key.isdigit()  # digits are never stemmed
             }
-            keys = sorted(stems)
-            arrays.update(strtable.build_sorted(f"stem.{field}", keys))
+            inputs = sorted(stems)
+            arrays.update(strtable.build_sorted(f"stem.{field}", inputs))
             arrays[f"stem.{field}.term"] = np.fromiter(
-                map(stems.__getitem__, keys), dtype=np.int32, count=len(keys)
+                map(stems.__getitem__, inputs), dtype=np.int32, count=len(inputs)
             )
             made[spec] = field
         # As JSON gives it back, so a reader compares like with like.
@@ -227,7 +239,7 @@ def _stem_tables(analyzers, vocab, remap, arrays) -> dict[str, dict]:
     return out
 
 
-def _doc_runs(out, per_doc, starts, counts) -> None:
+def _doc_runs(out: np.ndarray, per_doc: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
     """``out[i] = per_doc[d] + i - starts[d]`` for every token ``i`` of doc ``d``: ones, with a
     jump at each document's first token, summed in place (no per-token temporaries)."""
     docs = np.flatnonzero(counts)
@@ -248,7 +260,9 @@ def _low_bits(key: np.ndarray, bits: int) -> np.ndarray:
         width = np.dtype(dtype).itemsize * 8
         if bits <= width:
             step = 64 // width
-            view = key.view(dtype)[(0 if sys.byteorder == "little" else step - 1) :: step]
+            view: np.ndarray = key.view(dtype)[
+                (0 if sys.byteorder == "little" else step - 1) :: step
+            ]
             return view & dtype((1 << bits) - 1)
     return key & np.uint64((1 << bits) - 1)
 

@@ -8,8 +8,9 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import zstandard
@@ -66,7 +67,7 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         try:
             self._sink.close(raise_error=exc[0] is None)
         finally:
@@ -119,7 +120,7 @@ class _BlockSink:
     the calling thread.
     """
 
-    def __init__(self, fh):
+    def __init__(self, fh: IO[bytes]):
         self._fh = fh
         self.offsets = [0]
         self.crc = 0
@@ -128,7 +129,7 @@ class _BlockSink:
         self._threaded = zstandard.backend == "cext"
         # Unbounded: it holds references to articles already in memory, and the writer must
         # never wait on it while it has numpy work to overlap.
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[Sequence[Article] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def put(self, articles: Sequence[Article]) -> None:
@@ -169,23 +170,27 @@ class _BlockSink:
                     return
                 if self._error is None:  # after an error, keep draining: put() never blocks
                     encoded = _encode_blocks(articles, yield_gil=True)
-                    self._write(self._cctx.multi_compress_to_buffer(encoded, threads=1))
+                    # zstandard's stub lags its C type: it asks for a List[ByteString] (which
+                    # a list[bytes] is not, lists being invariant) and returns a collection
+                    # it does not declare iterable, of segments it does not declare buffers.
+                    compressed: Any = self._cctx.multi_compress_to_buffer(encoded, threads=1)  # type: ignore[arg-type]
+                    self._write(compressed)
             except BaseException as exc:  # handed to the producer by put()/drain()/close()
                 self._error = exc
             finally:
                 self._queue.task_done()
 
-    def _write(self, compressed) -> None:
+    def _write(self, compressed: Iterable[bytes]) -> None:
         for block in compressed:
             self.write_block(memoryview(block))
 
-    def write_block(self, data) -> None:
+    def write_block(self, data: bytes | memoryview) -> None:
         self._fh.write(data)
         self.crc = zlib.crc32(data, self.crc)
         self.offsets.append(self.offsets[-1] + len(data))
 
 
-def _row(a: Article) -> list:
+def _row(a: Article) -> list[Any]:
     return [
         a.id,
         a.title,
@@ -199,7 +204,7 @@ def _row(a: Article) -> list:
     ]
 
 
-def _article(row) -> Article:
+def _article(row: Sequence[Any]) -> Article:
     try:
         values = dict(zip(_FIELDS, row, strict=True))
         values["date"] = parse_date(values["date"])

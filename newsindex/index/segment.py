@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +54,7 @@ class Segment:
         self._stems = _stem_tables(arr, entry.get("stems") or {})
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
-        self._keyword_codes: dict[tuple, np.ndarray] = {}
+        self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self._day_starts: tuple[list[int], list[int]] | None = None
 
     @property
@@ -106,7 +108,7 @@ class Segment:
         table = self._keyword_values[kname]
         return [table[i] for i in range(len(table))]
 
-    def keyword_codes_for(self, kname: str, keys) -> np.ndarray:
+    def keyword_codes_for(self, kname: str, keys: Iterable[str]) -> np.ndarray:
         """Codes of column ``kname`` whose value matches one of the normalized ``keys``
         (see :func:`~newsindex.schema.keyword_matches`)."""
         if not isinstance(keys, frozenset):  # a hand-built plan may pass any collection
@@ -168,10 +170,14 @@ def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
     return deleted.astype(np.int32)
 
 
-def _stem_tables(arr, stems: dict) -> dict:
+#: A field's stem table: (analyzer spec dict, sorted stemmer inputs, their term numbers).
+StemTable = tuple[dict[str, Any], SortedStrings, np.ndarray]
+
+
+def _stem_tables(arr: ArrayFile, stems: dict[str, Any]) -> dict[str, StemTable]:
     """field -> (analyzer spec dict, sorted stemmer inputs, their term numbers) (segments
     written before these tables existed have none)."""
-    out = {}
+    out: dict[str, StemTable] = {}
     for field, info in stems.items():
         prefix = f"stem.{info['table']}"
         if f"{prefix}.term" in arr:

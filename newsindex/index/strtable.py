@@ -15,9 +15,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+
+from .arrays import ArrayFile
+
+#: Where a table's arrays come from: a segment file, or the dict :func:`build` returns.
+Arrays = ArrayFile | Mapping[str, np.ndarray]
 
 
 def string_hash(data: bytes) -> int:
@@ -45,17 +50,18 @@ def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
 class StringTable:
     """Read side of :func:`build`."""
 
-    def __init__(self, arrays, prefix: str):
+    def __init__(self, arrays: Arrays, prefix: str):
         self._blob = arrays[f"{prefix}.blob"]
         self._offs = arrays[f"{prefix}.offs"]
+        self._hash_of: Callable[[bytes], int]
         if f"{prefix}.crc" in arrays:
             self._hash, self._hash_of = arrays[f"{prefix}.crc"], zlib.crc32
         else:
             self._hash, self._hash_of = arrays[f"{prefix}.hash"], string_hash
         self._hord = arrays[f"{prefix}.hord"]
-        self._raw = memoryview(self._blob) if len(self._blob) else memoryview(b"")
+        self._raw = self._blob.data if len(self._blob) else memoryview(b"")
         self.size = len(self._offs) - 1
-        self._starts = memoryview(self._offs)  # plain-int indexing, cheaper than numpy scalars
+        self._starts = self._offs.data  # plain-int indexing, cheaper than numpy scalars
 
     def __len__(self) -> int:
         return self.size
@@ -109,10 +115,10 @@ def build_sorted(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
 class SortedStrings:
     """Read side of :func:`build_sorted`."""
 
-    def __init__(self, arrays, prefix: str):
+    def __init__(self, arrays: Arrays, prefix: str):
         blob = arrays[f"{prefix}.blob"]
-        self._raw = memoryview(blob) if len(blob) else memoryview(b"")
-        self._starts = memoryview(arrays[f"{prefix}.offs"])
+        self._raw = blob.data if len(blob) else memoryview(b"")
+        self._starts = arrays[f"{prefix}.offs"].data
         self.size = len(self._starts) - 1
 
     def raw(self, i: int) -> bytes:

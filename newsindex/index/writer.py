@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -207,7 +208,7 @@ class IndexWriter:
             if everything:
                 return segments
 
-    def _build(self, build, name: str, *args) -> dict:
+    def _build(self, build: Callable[..., dict[str, Any]], name: str, *args: Any) -> dict[str, Any]:
         """Run a segment build; on failure (a full disk...) remove whatever it wrote."""
         try:
             return build(self._folder, name, *args)
@@ -260,7 +261,12 @@ class IndexWriter:
     def __enter__(self) -> IndexWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._closed:
             return
         if exc_type is None:

@@ -38,6 +38,7 @@ def open_maybe_gzip(path: str) -> IO[bytes]:
         raw.close()
         raise
     if magic == _GZIP_MAGIC:
+        # A binary stream, though typeshed does not derive GzipFile from IO[bytes].
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     return raw
 

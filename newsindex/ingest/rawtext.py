@@ -173,7 +173,7 @@ def parse_raw_page(text: str, *, path: str = "<text>") -> Article:
         extra["caption"] = pre.caption
     if source_raw and source_raw != source:
         extra["source_raw"] = source_raw
-    day = date.date() if hasattr(date, "date") else date
+    day = date.date() if isinstance(date, _dt.datetime) else date
     try:
         return Article(
             id=raw_id(source, day, title),

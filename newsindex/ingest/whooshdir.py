@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from ..errors import ArticleError
 from .fields import to_article
 from .records import Problem, Record
+
+if TYPE_CHECKING:
+    from whoosh.fields import Schema
 
 _TEXT = ("title", "body")
 
@@ -84,7 +88,9 @@ def count_whoosh(path: str) -> int | None:
         ix.close()
 
 
-def _check_schema(path: str, schema, mapping: Mapping[str, str | None] | None) -> Problem | None:
+def _check_schema(
+    path: str, schema: Schema, mapping: Mapping[str, str | None] | None
+) -> Problem | None:
     """A problem when no stored field can give an article its id or its text."""
     target = {name: (mapping.get(name, name) if mapping else name) for name in schema.names()}
     stored = [n for n in schema.names() if schema[n].stored]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses as dc
 import enum
 import math
+from typing import cast
 
 
 class Occur(enum.Enum):
@@ -32,7 +33,7 @@ class _Node:
     """Mixin: ``str(node)`` is query text that parses back to the node."""
 
     def __str__(self) -> str:
-        return to_query(self)  # type: ignore[arg-type]
+        return to_query(cast("Node", self))  # every subclass is one of Node's members
 
 
 def _check_boost(boost: float) -> None:
@@ -237,8 +238,8 @@ def _and_chain(node: BoolQ) -> str:
 
 
 def _in_or(node: Node) -> str:
-    if _chain(node) == "and":
-        return _and_chain(node)  # type: ignore[arg-type]
+    if isinstance(node, BoolQ) and _chain(node) == "and":
+        return _and_chain(node)
     if (
         isinstance(node, BoolQ)
         and node.boost == 1
@@ -250,11 +251,12 @@ def _in_or(node: Node) -> str:
 
 
 def _in_sequence(node: Node) -> str:
-    chain = _chain(node)
-    if chain == "or":
-        return " OR ".join(_in_or(c.node) for c in node.clauses)  # type: ignore[union-attr]
-    if chain == "and":
-        return _and_chain(node)  # type: ignore[arg-type]
+    if isinstance(node, BoolQ):  # only a group is a chain
+        chain = _chain(node)
+        if chain == "or":
+            return " OR ".join(_in_or(c.node) for c in node.clauses)
+        if chain == "and":
+            return _and_chain(node)
     return _operand(node)
 
 

@@ -84,14 +84,16 @@ def _boosted(node: plan.Node, boost: float) -> plan.Node:
 def _merge_keywords(nodes: list[plan.Node]) -> list[plan.Node]:
     """Keyword filters on one field merged: alternatives (should) or exclusions (must_not)."""
     merged: list[plan.Node] = []
-    where: dict[str, int] = {}
+    where: dict[str, tuple[int, plan.Keyword]] = {}  # field -> its filter and where it is
     for node in nodes:
         if isinstance(node, plan.Keyword):
-            if node.field in where:
-                i = where[node.field]
-                merged[i] = plan.Keyword(node.field, merged[i].keys | node.keys)  # type: ignore
+            found = where.get(node.field)
+            if found is not None:
+                i, prev = found
+                merged[i] = joined = plan.Keyword(node.field, prev.keys | node.keys)
+                where[node.field] = (i, joined)
                 continue
-            where[node.field] = len(merged)
+            where[node.field] = (len(merged), node)
         merged.append(node)
     return merged
 
@@ -139,7 +141,9 @@ class _Compiler:
         return (field,), self.analyzers.get(field) or self.analyzers["body"]
 
     @staticmethod
-    def terms(pairs: list[tuple[str, int]], fields: tuple[str, ...], slop: int, boost: float):
+    def terms(
+        pairs: list[tuple[str, int]], fields: tuple[str, ...], slop: int, boost: float
+    ) -> plan.Node | None:
         if not pairs:
             return None
         if len(pairs) == 1:

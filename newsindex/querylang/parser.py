@@ -233,11 +233,11 @@ class _Parser:
                 self.fail(
                     "a filter or a negation does not score, so it cannot be boosted", token.pos
                 )
-            elif node is not None:
-                if not math.isfinite(node.boost * boost):  # type: ignore[union-attr]
+            elif isinstance(node, (Word, PhraseQ, BoolQ)):  # the filters were refused above
+                if not math.isfinite(node.boost * boost):
                     self.fail("boost too large", token.pos)
                 else:
-                    node = dc.replace(node, boost=node.boost * boost)  # type: ignore[union-attr]
+                    node = dc.replace(node, boost=node.boost * boost)
         return node
 
     def leaf(self, token: Token, field: str | None) -> Node | None:
@@ -327,7 +327,7 @@ def _cap_depth(node: Node, limit: int, level: int = 1) -> Node:
         if level < limit or not isinstance(clause.node, BoolQ):
             clauses.append(Clause(clause.occur, _cap_depth(clause.node, limit, level + 1)))
             continue
-        stack = [clause.node]
+        stack: list[Node] = [clause.node]
         while stack:  # iterative: the subtree may be deeper than the recursion limit
             current = stack.pop()
             if isinstance(current, BoolQ):

@@ -64,7 +64,9 @@ def _words_plan(terms: list[str], default_operator: str) -> P.Node:
     return P.Bool(must=clauses) if default_operator == "and" else P.Bool(should=clauses)
 
 
-def _simple_plan(query: str, analyzer: Analyzer, default_operator: str, today) -> P.Node | None:
+def _simple_plan(
+    query: str, analyzer: Analyzer, default_operator: str, today: _dt.date | None
+) -> P.Node | None:
     """The plan of ``words... field:value...`` queries, or None for anything else."""
     words: list[str] = []
     filters: list[P.Node] = []
@@ -115,7 +117,7 @@ def _parser_limits() -> tuple[int, int]:
 
 
 def to_plan(
-    query,
+    query: str | P.Node,
     *,
     syntax: str,
     analyzers: Mapping[str, Analyzer],

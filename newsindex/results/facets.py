@@ -7,11 +7,14 @@ Counts come straight from the per-segment columns with ``bincount``; only the di
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..index.segment import Segment
 from ..schema import NO_DATE
+from ..search.matches import SegmentMatches
 
 BUCKETS = ("day", "month", "year")
 #: Up to this many days of span, the date histogram counts days; then months; then years.
@@ -42,11 +45,20 @@ class Facets:
         }
 
 
-def compute_facets(segments, matches, date_bucket: str | None = None, top: int = 20) -> Facets:
+def compute_facets(
+    segments: Sequence[Segment],
+    matches: Iterable[tuple[int, SegmentMatches]],
+    date_bucket: str | None = None,
+    top: int = 20,
+) -> Facets:
     """Facets of ``matches`` (a list of ``(segment index, SegmentMatches)``)."""
     if date_bucket is not None and date_bucket not in BUCKETS:
         raise ValueError(f"date_bucket must be one of {', '.join(BUCKETS)}, got {date_bucket!r}")
-    keyword = {"source": Counter(), "section": Counter(), "author": Counter()}
+    keyword: dict[str, Counter[str]] = {
+        "source": Counter(),
+        "section": Counter(),
+        "author": Counter(),
+    }
     day_chunks = []
     for si, m in matches:
         if not len(m.docs):

@@ -305,13 +305,15 @@ def _cut(text: str, s: int, e: int, marks: list[_Mark], budget: int) -> Span:
         return s, e
     inside = [m for m in marks if s <= m.start and m.end <= e]
     lead = min(budget // 6, 40)  # a few words before the first mark, to read it in context
-    best = None
-    for m in inside or [None]:
+    candidates: list[_Mark | None] = [*inside] or [None]
+    best: tuple[tuple[int, int, int], int, int, list[_Mark]] | None = None
+    for m in candidates:
         ce = min(e, (s if m is None else max(s, m.start - lead)) + budget)
         cs = max(s, ce - budget)
         got = [x for x in inside if cs <= x.start and x.end <= ce]
         if best is None or (*_score(got), -cs) > best[0]:
             best = ((*_score(got), -cs), cs, ce, got)
+    assert best is not None  # there is a candidate, so the loop chose one
     _, cs, ce, got = best
     first, last = (got[0].start, got[-1].end) if got else (ce, cs)
     if cs > s and not text[cs - 1].isspace():  # started mid-word: skip to the next word
@@ -326,7 +328,9 @@ def _cut(text: str, s: int, e: int, marks: list[_Mark], budget: int) -> Span:
 
 def _collapse(piece: str) -> tuple[str, list[int]]:
     """``piece`` with whitespace runs as one space, and where each old offset went."""
-    out, where, space = [], [], False
+    out: list[str] = []
+    where: list[int] = []
+    space = False
     for ch in piece:
         where.append(len(out))
         if not (space and ch.isspace()):

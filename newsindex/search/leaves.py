@@ -4,6 +4,7 @@ and a phrase (position joins within slop), each with its explanation."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,28 +14,55 @@ from ..querylang import plan as P
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 from .scoring import Explanation, saturate
 
+if TYPE_CHECKING:
+    from .searcher import _Context
+
 TEXT_FIELDS = schema.TEXT_FIELDS
 ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
 
+#: (docs, per field of the leaf: term or phrase frequency of each doc).
+Postings = tuple[np.ndarray, list[np.ndarray]]
 
-class TermLeaf:
+
+class _Leaf:
+    """What a scoring leaf (term or phrase) has: its BM25F score of docs with given
+    frequencies is the same formula for both."""
+
+    node: P.Term | P.Phrase
+    ctx: _Context
+    fields: tuple[int, ...]
+    idf: float
+
+    def score(self, si: int, docs: np.ndarray, tfs: list[np.ndarray]) -> np.ndarray:
+        norms = self.ctx.norms(si)
+        tfn = tfs[0] * norms[self.fields[0]][docs]
+        for tf, fi in zip(tfs[1:], self.fields[1:]):
+            tfn += tf * norms[fi][docs]
+        scores = saturate(tfn, self.ctx.scoring.k1)
+        scores *= self.idf * self.node.boost
+        return scores
+
+
+class TermLeaf(_Leaf):
     """One term: its postings slice per segment, its global df and idf."""
 
-    def __init__(self, node: P.Term, ctx):
+    node: P.Term
+
+    def __init__(self, node: P.Term, ctx: _Context):
         self.node = node
         self.ctx = ctx
         self.fields = field_indices(node.fields)
         self.slices, self.df, self.idf = ctx.searcher.term_stats(node.term, self.fields)
 
-    def _field_filter(self, seg: Segment, s: int, e: int):
+    def _field_filter(self, seg: Segment, s: int, e: int) -> np.ndarray | None:
         return field_filter(seg, self.fields, s, e)
 
-    def postings(self, si: int, r: Restrict):
+    def postings(self, si: int, r: Restrict) -> Postings:
         """(docs, [tf per field]) of the postings allowed by ``r``."""
         seg = self.ctx.searcher.segments[si]
         s, e = self.slices[si]
         if e <= s:
-            return EMPTY_DOCS, None
+            return EMPTY_DOCS, []
         docs = seg.post_docs[s:e]
         if r.lo > 0 or r.hi < seg.ndocs:
             a, b = r.span(docs)
@@ -75,15 +103,6 @@ class TermLeaf:
             scores = scores * self.node.boost
         return SegmentMatches(docs, scores)
 
-    def score(self, si: int, docs: np.ndarray, tfs) -> np.ndarray:
-        norms = self.ctx.norms(si)
-        tfn = tfs[0] * norms[self.fields[0]][docs]
-        for tf, fi in zip(tfs[1:], self.fields[1:]):
-            tfn += tf * norms[fi][docs]
-        scores = saturate(tfn, self.ctx.scoring.k1)
-        scores *= self.idf * self.node.boost
-        return scores
-
     def explain(self, si: int, doc: int, value: float) -> Explanation:
         docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
         return _explain_leaf(
@@ -91,17 +110,19 @@ class TermLeaf:
         )
 
 
-class PhraseLeaf:
+class PhraseLeaf(_Leaf):
     """A phrase: docs holding all its terms at the right relative positions (within slop)."""
 
-    def __init__(self, node: P.Phrase, ctx):
+    node: P.Phrase
+
+    def __init__(self, node: P.Phrase, ctx: _Context):
         self.node = node
         self.ctx = ctx
         self.fields = field_indices(node.fields)
         self.terms = [ctx.leaf(P.Term(t, node.fields)) for t in node.terms]
         self.idf = sum(t.idf for t in self.terms)
 
-    def postings(self, si: int, r: Restrict):
+    def postings(self, si: int, r: Restrict) -> Postings:
         """(docs, [phrase frequency per field]) of the docs ``r`` allows."""
         keys = [self.ctx.searcher.position_keys(si, t) for t in self.terms]
         offsets = self.node.offsets
@@ -110,7 +131,7 @@ class PhraseLeaf:
         # only searched for, so common words cost a binary search per candidate, not a scan.
         order = sorted(range(len(keys)), key=lambda i: len(keys[i]))
         if not len(keys[order[0]]):
-            return EMPTY_DOCS, None
+            return EMPTY_DOCS, []
         if slop == 0:
             # Exact offsets: an anchor (phrase start) is the same whichever term gives it.
             base = order[0]
@@ -121,7 +142,7 @@ class PhraseLeaf:
         if slop and len(anchors) and base != order[0]:
             anchors = _in_docs_of(anchors, keys[order[0]])
         if not len(anchors):
-            return EMPTY_DOCS, None
+            return EMPTY_DOCS, []
         if offsets[base]:
             anchors = anchors - offsets[base]
         for i in order:
@@ -138,7 +159,7 @@ class PhraseLeaf:
                 hi = found.searchsorted(anchors + (offsets[i] + slop), "right")
                 anchors = anchors[hi > lo]
             if not len(anchors):
-                return EMPTY_DOCS, None
+                return EMPTY_DOCS, []
         # anchors: sorted (doc << 32 | field << 24 | position of the phrase start).
         occ_docs = anchors >> 32
         starts = np.flatnonzero(np.concatenate(([True], occ_docs[1:] != occ_docs[:-1])))
@@ -155,7 +176,7 @@ class PhraseLeaf:
         docs, tfs = self.postings(si, r)
         if not len(docs):
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
-        return SegmentMatches(docs, TermLeaf.score(self, si, docs, tfs))
+        return SegmentMatches(docs, self.score(si, docs, tfs))
 
     def explain(self, si: int, doc: int, value: float) -> Explanation:
         docs, tfs = self.postings(si, Restrict(doc, doc + 1, None))
@@ -165,7 +186,9 @@ class PhraseLeaf:
         return _explain_leaf(self, name, si, doc, [int(t[0]) for t in tfs], value)
 
 
-def _explain_leaf(leaf, name: str, si: int, doc: int, tfs: list[int], value: float) -> Explanation:
+def _explain_leaf(
+    leaf: _Leaf, name: str, si: int, doc: int, tfs: list[int], value: float
+) -> Explanation:
     searcher, scoring = leaf.ctx.searcher, leaf.ctx.scoring
     seg = searcher.segments[si]
     df = f"df={leaf.df}" if isinstance(leaf, TermLeaf) else "sum of the terms' idf"
@@ -198,7 +221,7 @@ def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> 
     if e <= s:
         return np.zeros(0, dtype=np.int64)
     tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
-    totals = sum(tfs)
+    totals = sum(tfs[1:], start=tfs[0])
     start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
     positions = seg.pos[start : start + int(totals.sum())].astype(np.int64)
     # Within a posting the title's positions come first, then the body's.
@@ -241,7 +264,7 @@ def field_indices(fields: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(i for i, f in enumerate(TEXT_FIELDS) if f in fields)
 
 
-def field_filter(seg: Segment, fields: tuple[int, ...], s: int, e: int):
+def field_filter(seg: Segment, fields: tuple[int, ...], s: int, e: int) -> np.ndarray | None:
     """Mask of the postings ``[s, e)`` with an occurrence in one of ``fields`` (None: all)."""
     if fields == ALL_FIELDS:
         return None

@@ -10,7 +10,9 @@ times.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,7 +29,10 @@ def length_norm(lengths: np.ndarray, avg_length: float, b: float) -> np.ndarray:
     return (1.0 - b) + (b / avg_length) * lengths.astype(np.float64)
 
 
-def saturate(tfn, k1: float):
+_Num = TypeVar("_Num", float, np.ndarray)
+
+
+def saturate(tfn: _Num, k1: float) -> _Num:
     """``tfn / (tfn + k1)``: works on scalars and arrays."""
     return tfn / (tfn + k1)
 
@@ -43,7 +48,7 @@ class Explanation:
     def __str__(self) -> str:
         return "\n".join(self._lines(0))
 
-    def _lines(self, depth: int):
+    def _lines(self, depth: int) -> Iterator[str]:
         yield f"{'  ' * depth}{self.value:.6f}  {self.description}"
         for d in self.details:
             yield from d._lines(depth + 1)

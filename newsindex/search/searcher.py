@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class _ArrayCache:
         self._bytes = 0
         self._budget = budget
 
-    def get(self, key: tuple, make) -> np.ndarray:
+    def get(self, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
         found = self._items.get(key)
         if found is None:
             found = make()
@@ -158,7 +159,9 @@ class Searcher:
         return Restrict(0, seg.ndocs, seg.live)
 
     # -- execution ----------------------------------------------------------------------------
-    def execute(self, node, scoring: Scoring, only: tuple[int, int] | None = None):
+    def execute(
+        self, node: P.Node, scoring: Scoring, only: tuple[int, int] | None = None
+    ) -> Iterator[tuple[int, SegmentMatches]]:
         """Evaluate ``node`` in every segment; yields ``(segment index, SegmentMatches)``.
 
         ``only=(si, doc)`` restricts evaluation to one document (used by explain).
@@ -178,7 +181,9 @@ class Searcher:
                 restrict = self.base_restrict(si)
             yield si, ctx.evaluate(node, si, restrict)
 
-    def explain_leaves(self, node, scoring: Scoring, si: int, doc: int) -> list[Explanation]:
+    def explain_leaves(
+        self, node: P.Node, scoring: Scoring, si: int, doc: int
+    ) -> list[Explanation]:
         """Per scoring leaf, how it scored ``doc`` (leaves that do not match are left out)."""
         ctx = _Context(self, scoring)
         out = []
@@ -195,7 +200,7 @@ class _Context:
     def __init__(self, searcher: Searcher, scoring: Scoring):
         self.searcher = searcher
         self.scoring = scoring
-        self._leaves: dict = {}
+        self._leaves: dict[P.Term | P.Phrase, TermLeaf | PhraseLeaf] = {}
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
 
     def norms(self, si: int) -> tuple[np.ndarray, ...]:
@@ -204,14 +209,21 @@ class _Context:
             found = self._norms[si] = self.searcher.weighted_norms(si, self.scoring)
         return found
 
-    def leaf(self, node):
+    @overload
+    def leaf(self, node: P.Term) -> TermLeaf: ...
+    @overload
+    def leaf(self, node: P.Phrase) -> PhraseLeaf: ...
+    @overload
+    def leaf(self, node: P.Term | P.Phrase) -> TermLeaf | PhraseLeaf: ...
+    def leaf(self, node: P.Term | P.Phrase) -> TermLeaf | PhraseLeaf:
         leaf = self._leaves.get(node)
         if leaf is None:
-            cls = TermLeaf if isinstance(node, P.Term) else PhraseLeaf
-            leaf = self._leaves[node] = cls(node, self)
+            leaf = self._leaves[node] = (
+                TermLeaf(node, self) if isinstance(node, P.Term) else PhraseLeaf(node, self)
+            )
         return leaf
 
-    def evaluate(self, node, si: int, restrict: Restrict) -> SegmentMatches:
+    def evaluate(self, node: P.Node, si: int, restrict: Restrict) -> SegmentMatches:
         if isinstance(node, P.SCORING):
             return self.leaf(node).match(si, restrict)
         if isinstance(node, P.Bool):
@@ -220,7 +232,7 @@ class _Context:
         return all_docs(self.restrict(node, si, restrict))
 
     # -- filters ------------------------------------------------------------------------------
-    def restrict(self, node, si: int, r: Restrict, negate: bool = False) -> Restrict:
+    def restrict(self, node: P.Node, si: int, r: Restrict, negate: bool = False) -> Restrict:
         """Narrow ``r`` by a filter clause (or by its negation)."""
         seg = self.searcher.segments[si]
         if isinstance(node, P.DateRange) and not negate:
@@ -244,7 +256,7 @@ class _Context:
         mask = allowed if r.mask is None else (r.mask & allowed)
         return Restrict(r.lo, r.hi, mask, r.tests)
 
-    def filter_mask(self, node, si: int) -> np.ndarray:
+    def filter_mask(self, node: P.Node, si: int) -> np.ndarray:
         """A boolean mask over segment ``si`` of the docs ``node`` matches (scores ignored)."""
         seg = self.searcher.segments[si]
         n = seg.ndocs
@@ -359,7 +371,7 @@ def _normalized(clauses: tuple) -> tuple:
     return out
 
 
-def _leaves(node):
+def _leaves(node: P.Node) -> Iterator[P.Term | P.Phrase]:
     if isinstance(node, P.SCORING):
         yield node
     elif isinstance(node, P.Bool):
@@ -367,13 +379,13 @@ def _leaves(node):
             yield from _leaves(c)
 
 
-def _has_scoring(node) -> bool:
+def _has_scoring(node: P.Node) -> bool:
     return any(True for _ in _leaves(node)) or (
         isinstance(node, P.Bool) and any(_has_scoring(c) for c in node.filter + node.must_not)
     )
 
 
-def _is_match_all(node) -> bool:
+def _is_match_all(node: P.Node) -> bool:
     return isinstance(node, P.MatchAll)
 
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from ..index.segment import Segment
+from .matches import SegmentMatches
+
+#: One hit: (segment index, doc, score, day).
+Pick = tuple[int, int, float, int]
+#: One segment's candidates: (segment index, docs, scores, days), the arrays aligned.
+_Cands = list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]
 
 SORTS = ("relevance", "date", "oldest")
 #: Up to this many candidates, the final order is a Python sort of tuples: on a page of hits
@@ -13,12 +21,17 @@ SORTS = ("relevance", "date", "oldest")
 _PYTHON_SORT_MAX = 64
 
 
-def select(matches_by_segment: Iterable, segments, k: int, sort: str):
+def select(
+    matches_by_segment: Iterable[tuple[int, SegmentMatches]],
+    segments: Sequence[Segment],
+    k: int,
+    sort: str,
+) -> tuple[list[Pick], int]:
     """The best ``k`` (segment index, doc, score, day) of all segments and the total match count.
 
     Ties on score go to the newer article, so equal scores list news newest first.
     """
-    cands = []
+    cands: _Cands = []
     total = 0
     for si, m in matches_by_segment:
         n = len(m.docs)
@@ -47,10 +60,10 @@ def select(matches_by_segment: Iterable, segments, k: int, sort: str):
     return _numpy_order(cands, k, sort), total
 
 
-def _python_order(cands, k: int, sort: str):
+def _python_order(cands: _Cands, k: int, sort: str) -> list[Pick] | None:
     """The same orders as _numpy_order's lexsorts ((segment, doc) is unique, so no ties are
     left); None when a score is NaN, which only numpy orders consistently."""
-    rows = []
+    rows: list[tuple[float, int, int, int]] = []
     for si, docs, scores, days in cands:
         rows.extend(zip(scores.tolist(), days.tolist(), [si] * len(docs), docs.tolist()))
     if math.isnan(sum(r[0] for r in rows)):
@@ -64,7 +77,7 @@ def _python_order(cands, k: int, sort: str):
     return [(si, doc, score, day) for score, day, si, doc in rows[:k]]
 
 
-def _numpy_order(cands, k: int, sort: str):
+def _numpy_order(cands: _Cands, k: int, sort: str) -> list[Pick]:
     seg = np.concatenate([np.full(len(c[1]), c[0], dtype=np.int64) for c in cands])
     doc = np.concatenate([c[1].astype(np.int64) for c in cands])
     score = np.concatenate([c[2] for c in cands])

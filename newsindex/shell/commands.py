@@ -71,11 +71,11 @@ class Shell:
 
     def show_results(self) -> None:
         session = self.session
-        search = session.current
+        search, results = session.need_query()
         self.print(
             render.results_view(
                 search.text,
-                search.results,
+                results,
                 session.highlighter(),
                 page_size=session.page_size,
                 plain=self.plain,
@@ -151,8 +151,8 @@ class Shell:
 
     def set(self, args: list[str]) -> None:
         if not args:
-            scoring = render.describe_scoring(self.session.effective_scoring())
-            self.print(Text(f"scoring: {scoring}  (:set k1=.. b=.. title=.. body=.. | reset)"))
+            described = render.describe_scoring(self.session.effective_scoring())
+            self.print(Text(f"scoring: {described}  (:set k1=.. b=.. title=.. body=.. | reset)"))
             return
         scoring = self.session.set_scoring(args)
         self._refresh(f"scoring for this session: {render.describe_scoring(scoring)}")
@@ -194,7 +194,7 @@ def _pager() -> tuple[Pager, bool]:
     if not chosen and shutil.which("less") and os.environ.get("TERM") not in ("dumb", "emacs"):
         return _CommandPager("less -R"), True
     less = os.environ.get("LESS", "")
-    colours = bool(chosen) and ("-R" in chosen or "-r" in chosen or "R" in less)
+    colours = bool(chosen and ("-R" in chosen or "-r" in chosen or "R" in less))
     return SystemPager(), colours
 
 

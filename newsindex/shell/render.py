@@ -83,7 +83,9 @@ def hits_table(
             )
         )
     heads = ("#", "score", "date", "source", "section")
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
+    widths = [
+        max([len(h)] + [len(meta[i]) for *meta, _title, _snip in rows]) for i, h in enumerate(heads)
+    ]
     widths[3], widths[4] = min(widths[3], SOURCE_WIDTH), min(widths[4], SECTION_WIDTH)
     indent = widths[0] + 2  # snippets line up under the score
     header = _grid(widths)

@@ -80,23 +80,23 @@ class Session:
 
     def turn(self, pages: int) -> Results:
         """Move ``pages`` pages forward (negative: back)."""
-        search = self._need_query()
+        search, results = self.need_query()
         target = search.page + pages
         if target < 0:
             raise ShellError("already on the first page")
-        if target * self.page_size >= max(search.results.total, 1):
+        if target * self.page_size >= max(results.total, 1):
             raise ShellError("no more results")
         search.page = target
         return self.fetch()
 
     def hit(self, rank: int) -> Hit:
         """The hit ranked ``rank`` (1-based, as the table shows) for the current query."""
-        search = self._need_query()
-        for hit in search.results.hits:
+        search, results = self.need_query()
+        for hit in results.hits:
             if hit.rank == rank:
                 return hit
-        if not 1 <= rank <= search.results.total:
-            total = search.results.total
+        if not 1 <= rank <= results.total:
+            total = results.total
             raise ShellError(f"no hit {rank}: the query has {total:,} result{'s' * (total != 1)}")
         # Not on this page: fetch that one hit with the same options.
         res = self.index.search(
@@ -107,17 +107,18 @@ class Session:
     def explain(self, rank: int) -> tuple[Hit, Explanation]:
         """Hit ``rank`` and how its score was made."""
         hit = self.hit(rank)
-        query = self._need_query().query
+        query = self.need_query()[0].query
         return hit, self.index.explain(query, hit.id, scoring=self.scoring)
 
     def highlighter(self) -> Query:
         """The current query, which marks its words in the hits and articles shown."""
-        return self._need_query().query
+        return self.need_query()[0].query
 
-    def _need_query(self) -> Search:
+    def need_query(self) -> tuple[Search, Results]:
+        """The current query and its results (ShellError if there is none)."""
         if self.current is None or self.current.results is None:
             raise ShellError("no query yet: type some words first")
-        return self.current
+        return self.current, self.current.results
 
     # -- options ------------------------------------------------------------------------------
     def set_sort(self, value: str) -> None:
