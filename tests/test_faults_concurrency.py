@@ -63,7 +63,6 @@ def test_readers_see_exactly_one_commit_while_a_writer_commits(tmp_path):
         )
         + f"; {elapsed:.1f}s"
     )
-    assert elapsed < 20
     ix = Index.open(folder)
     assert ix.generation == COMMITS and ix.check() == []
 
