@@ -39,6 +39,7 @@ from .results.query import Query
 from .results.snippets import Snippet
 from .schema import KEYWORD_FIELDS, QUERY_FIELDS, TEXT_FIELDS
 from .search.scoring import Explanation
+from .search.topk import SORTS
 
 if _typing.TYPE_CHECKING:
     from .ingest import IngestError, Problem, Record, count_hint, iter_records, load_mapping
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     "KEYWORD_FIELDS",
     "QUERY_FIELDS",
+    "SORTS",
     "TEXT_FIELDS",
     "Analyzer",
     "AnalyzerSpec",

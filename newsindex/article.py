@@ -8,16 +8,15 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .errors import ArticleError
+from .schema import TEXT_FIELDS
 
 #: Longest accepted id, in characters.
 MAX_ID_LENGTH = 512
 #: Largest accepted text field (title, body, ...), in characters.
 MAX_FIELD_CHARS = 5_000_000
 
-TEXT_FIELDS = ("title", "body")
-KEYWORD_FIELDS = ("source", "section")
+#: The string fields :meth:`Article.__post_init__` checks, in the order it lists them.
 OPTIONAL_STRINGS = ("title", "body", "source", "section", "author", "url")
-ARTICLE_FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", "extra")
 
 Date = _dt.date  # a datetime is a date too
 
@@ -141,7 +140,10 @@ def parse_date(value: Any) -> _dt.date | None:
     )
 
 
+#: Every field of an article, in order (what :meth:`Article.from_dict` accepts).
+ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 _KNOWN_FIELDS = frozenset(ARTICLE_FIELDS)
+
 # (name, slot setter, default) of every field; ``extra``'s default is always given.
 _SLOTS = tuple(
     (f.name, getattr(Article, f.name).__set__, None if f.default is MISSING else f.default)

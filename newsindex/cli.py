@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import Index, Results, __version__
+from . import SORTS, Index, Results, __version__
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
 
 DATA = Path(__file__).parent / "data"
@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("--limit", type=int, default=10)
     s.add_argument("--offset", type=int, default=0)
-    s.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance")
+    s.add_argument("--sort", choices=SORTS, default="relevance")
     s.add_argument(
         "--plain", action="store_true", help="treat the query as plain words (no operators)"
     )

@@ -12,6 +12,7 @@ import yaml
 
 from .analysis import PRESETS, AnalyzerSpec
 from .errors import ConfigError
+from .schema import TEXT_FIELDS
 
 # Tuned on the judged collections (CACM, CISI, Cranfield, LISA, ADI): the best mean nDCG@10 of
 # a grid in which most settings beat bm25s on every set; see benchmarks/RESULTS.md.
@@ -19,7 +20,6 @@ DEFAULT_K1 = 1.8
 DEFAULT_B = 0.5
 DEFAULT_FIELD_WEIGHTS = {"title": 3.0, "body": 1.0}
 DEFAULT_ANALYZER = "english"
-TEXT_FIELDS = ("title", "body")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .index.lock import WriteLock
 from .index.segment import Segment
 from .index.writer import IndexWriter
 from .querylang import plan as P
-from .querylang.planner import to_plan
+from .querylang.planner import DEFAULT_PREFIX_LIMIT, to_plan
 from .results.facets import Facets, compute_facets
 from .results.hits import Hit, Results
 from .results.query import Query
@@ -35,8 +35,6 @@ from .search.topk import SORTS, select
 MAX_RESULTS = 100_000
 #: Attempts to open the newest commit when a concurrent commit removes files under us.
 _OPEN_RETRIES = 5
-#: Most terms a prefix query may expand to.
-DEFAULT_PREFIX_LIMIT = 1000
 
 
 class Index:

@@ -18,13 +18,12 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import ArticleError
+from ..schema import TEXT_FIELDS
 from .fields import to_article
 from .records import Problem, Record
 
 if TYPE_CHECKING:
     from whoosh.fields import Schema
-
-_TEXT = ("title", "body")
 
 
 def is_whoosh_toc(name: str) -> bool:
@@ -104,7 +103,7 @@ def _check_schema(
             f"mapping (--map FILE holding e.g. 'path: id'); stored fields: "
             f"{', '.join(stored) or 'none'}",
         )
-    if not {target[n] for n in stored} & set(_TEXT):
+    if not {target[n] for n in stored} & set(TEXT_FIELDS):
         note = f"; indexed but not stored, so not importable: {', '.join(lost)}" if lost else ""
         return Problem(
             path,

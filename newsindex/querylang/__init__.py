@@ -29,8 +29,9 @@ if TYPE_CHECKING:
         resolve_default,
         to_query,
     )
-    from .compiler import DEFAULT_PREFIX_LIMIT, ExpandPrefix, compile
-    from .parser import DEPTH_CEILING, MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_LENGTH, plain_words
+    from .compiler import ExpandPrefix, compile
+    from .parser import DEPTH_CEILING, MAX_DEPTH, plain_words
+    from .planner import DEFAULT_PREFIX_LIMIT, MAX_CLAUSES, MAX_QUERY_LENGTH
 
 # The parser and compiler load on first use: plain-word queries are planned without them
 # (querylang.planner), so importing newsindex does not pay for them.
@@ -46,13 +47,13 @@ _LAZY = {
     "is_filter": "ast",
     "resolve_default": "ast",
     "to_query": "ast",
-    "DEFAULT_PREFIX_LIMIT": "compiler",
+    "DEFAULT_PREFIX_LIMIT": "planner",
     "ExpandPrefix": "compiler",
     "compile": "compiler",
     "DEPTH_CEILING": "parser",
-    "MAX_CLAUSES": "parser",
+    "MAX_CLAUSES": "planner",
     "MAX_DEPTH": "parser",
-    "MAX_QUERY_LENGTH": "parser",
+    "MAX_QUERY_LENGTH": "planner",
     "plain_words": "parser",
     "SYNTAXES": "api",
     "compile_lenient": "api",

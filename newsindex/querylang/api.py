@@ -9,14 +9,20 @@ from ..analysis.analyzer import Analyzer
 from ..errors import ConfigError, QuerySyntaxError
 from . import plan
 from .ast import Node, resolve_default
-from .compiler import DEFAULT_PREFIX_LIMIT, ExpandPrefix, compile
-from .parser import DEPTH_CEILING, MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_LENGTH, _Parser, plain_words
-from .planner import SYNTAXES
+from .compiler import ExpandPrefix, compile
+from .parser import DEPTH_CEILING, MAX_DEPTH, _Parser, plain_words
+from .planner import (
+    DEFAULT_PREFIX_LIMIT,
+    MAX_CLAUSES,
+    MAX_QUERY_LENGTH,
+    SYNTAXES,
+    check_default_operator,
+)
 
 
 def _check_options(default_operator: str | None, max_depth: int) -> None:
-    if default_operator not in (None, "or", "and"):
-        raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
+    if default_operator is not None:
+        check_default_operator(default_operator)
     if not 1 <= max_depth <= DEPTH_CEILING:
         raise ConfigError(f"max_depth must be in 1..{DEPTH_CEILING}, got {max_depth!r}")
 

@@ -17,6 +17,9 @@ import enum
 import math
 from typing import cast
 
+from .lexer import MINUS, PLUS
+from .planner import OPERATORS
+
 
 class Occur(enum.Enum):
     """How a clause of a :class:`BoolQ` takes part in matching."""
@@ -135,7 +138,6 @@ class BoolQ(_Node):
 
 Node = Word | PhraseQ | FieldFilter | DateFilter | BoolQ
 LEAVES = (Word, PhraseQ, FieldFilter, DateFilter)
-OPERATORS = ("AND", "OR", "NOT")
 
 
 def is_filter(node: Node) -> bool:
@@ -169,7 +171,7 @@ _PREFIX = {Occur.MUST: "+", Occur.MUST_NOT: "-", Occur.SHOULD: "", Occur.DEFAULT
 def escape_word(text: str) -> str:
     """``text`` as one bare word: specials backslash-escaped, operators and signs defused."""
     out = ["\\" + ch if ch in _WORD_SPECIALS or ch.isspace() else ch for ch in text]
-    if text in OPERATORS or text[:1] in ("+", "-"):
+    if text in OPERATORS or text[:1] in (PLUS, MINUS):
         out[0] = "\\" + out[0]
     return "".join(out)
 

@@ -25,9 +25,9 @@ from ..errors import ConfigError, QuerySyntaxError
 from ..schema import TEXT_FIELDS, normalize_keyword
 from . import dates, plan
 from .ast import BoolQ, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
+from .planner import DEFAULT_PREFIX_LIMIT, check_default_operator
 
 ExpandPrefix = Callable[[str, tuple[str, ...]], list[str]]
-DEFAULT_PREFIX_LIMIT = 1000
 
 
 def compile(
@@ -51,8 +51,7 @@ def compile(
     Raises :class:`QuerySyntaxError` for a prefix that matches too many terms or cannot be
     expanded, and for a relative date range that resolves to nothing.
     """
-    if default_operator not in ("or", "and"):
-        raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
+    check_default_operator(default_operator)
     if "body" not in analyzers:
         raise ConfigError("analyzers must include 'body' (used for unfielded words)")
     compiler = _Compiler(analyzers, default_operator, expand_prefix, prefix_limit, today, query)

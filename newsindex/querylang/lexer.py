@@ -11,9 +11,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .planner import OPERATORS
+
 WORD, PHRASE, FIELD = "word", "phrase", "field"
 LPAREN, RPAREN = "(", ")"
-AND, OR, NOT = "AND", "OR", "NOT"
+AND, OR, NOT = OPERATORS
 PLUS, MINUS = "+", "-"
 BOOST, SLOP, EOF = "^", "~", "end of query"
 
@@ -172,10 +174,10 @@ def _plain_word(word: str, start: int, end: int, value_mode: bool, tokens: list[
     if prefix:
         word = word[:-1]
     sign = ""
-    if value_mode and word[:1] in ("+", "-") and word:
+    if value_mode and word[:1] in (PLUS, MINUS) and word:
         sign, word = word[0], word[1:]
     kind = WORD
-    if not value_mode and not prefix and word in (AND, OR, NOT):
+    if not value_mode and not prefix and word in OPERATORS:
         kind = word
     tokens.append(Token(kind, word, start, end, prefix=prefix, sign=sign))
     return end

@@ -34,9 +34,8 @@ from .lexer import (
     Token,
     tokenize,
 )
+from .planner import MAX_CLAUSES
 
-MAX_QUERY_LENGTH = 10_000
-MAX_CLAUSES = 1_024
 MAX_DEPTH = 64
 #: Deeper limits are refused: walking the AST (==, str, compile) is recursive.
 DEPTH_CEILING = 100

@@ -14,28 +14,45 @@ from ..errors import ConfigError
 from ..schema import TEXT_FIELDS, normalize_keyword
 from . import plan as P
 
+# The query language's vocabulary and limits, defined here (the module every query goes
+# through, and the only one loaded with newsindex) for the rest of querylang to import.
 SYNTAXES = ("query", "plain")
+#: How words without an operator between them combine.
+DEFAULT_OPERATORS = ("or", "and")
+OPERATORS = ("AND", "OR", "NOT")
+#: Longest query text, in characters.
+MAX_QUERY_LENGTH = 10_000
+#: Most words, phrases and filters in one query; plain text keeps its first this-many terms,
+#: so no input makes a query unbounded.
+MAX_CLAUSES = 1_024
+#: Most terms a prefix query may expand to.
+DEFAULT_PREFIX_LIMIT = 1000
+
 # Queries made only of plain words and simple filters (the shape of most searches) need no
 # parser: they are planned directly, with the same semantics as the compiled language (a
 # differential test holds the two together).
 _PLAIN_WORD = re.compile(r"[^\W_]+")
 _SIMPLE_FILTER = re.compile(r"(source|section|author):([^\W_][\w.-]*)|date:([\w.<>=-]+)")
-_OPERATORS = {"AND", "OR", "NOT"}
+_OPERATORS = frozenset(OPERATORS)
 # A quoted run of plain words (no escapes, slop, boost or field): the lexer reads it as one
 # phrase token whose text is what is between the quotes, so it too needs no parser.
 _PLAIN_PHRASE = re.compile(r'"([^\W_]+(?:\s+[^\W_]+)*)"')
 
 
-#: Plain text keeps its first this-many terms (as querylang.plain_words does); the rest of a
-#: pasted article is ignored, so no input makes a query unbounded.
-PLAIN_MAX_TERMS = 1024
+def check_default_operator(value: object) -> None:
+    if value not in DEFAULT_OPERATORS:
+        raise ConfigError(
+            f"default_operator must be one of {', '.join(DEFAULT_OPERATORS)}, got {value!r}"
+        )
 
 
 def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:
-    if len(text) <= 20 * PLAIN_MAX_TERMS:
-        return analyzer.terms(text)[:PLAIN_MAX_TERMS]
+    """The first MAX_CLAUSES terms of plain text (as querylang.plain_words keeps its first
+    words): the rest of a pasted article is ignored."""
+    if len(text) <= 20 * MAX_CLAUSES:
+        return analyzer.terms(text)[:MAX_CLAUSES]
     tokens = (m.group().lower() for m in TOKEN_PATTERN.finditer(text))
-    return list(islice(filter(None, map(analyzer.normalize, tokens)), PLAIN_MAX_TERMS))
+    return list(islice(filter(None, map(analyzer.normalize, tokens)), MAX_CLAUSES))
 
 
 # Plan nodes are immutable, so queries share them: a frozen dataclass costs ~1 us to build.
@@ -109,13 +126,6 @@ def _date_resolver():
     return resolve
 
 
-@cache
-def _parser_limits() -> tuple[int, int]:
-    from .parser import MAX_CLAUSES, MAX_QUERY_LENGTH
-
-    return MAX_QUERY_LENGTH, MAX_CLAUSES
-
-
 def to_plan(
     query: str | P.Node,
     *,
@@ -130,13 +140,11 @@ def to_plan(
         return query
     if syntax not in SYNTAXES:
         raise ConfigError(f"syntax must be one of {', '.join(SYNTAXES)}, got {syntax!r}")
-    if default_operator not in ("or", "and"):
-        raise ConfigError(f"default_operator must be 'or' or 'and', got {default_operator!r}")
+    check_default_operator(default_operator)
     if syntax == "plain":
         return _words_plan(_capped_terms(query, analyzers["body"]), default_operator)
-    max_length, max_clauses = _parser_limits()
     # Over the limits, the parser (below) refuses the query with the documented error.
-    if len(query) <= max_length and len(query.split()) <= max_clauses:
+    if len(query) <= MAX_QUERY_LENGTH and len(query.split()) <= MAX_CLAUSES:
         if query[:1] == '"':
             m = _PLAIN_PHRASE.fullmatch(query)
             if m is not None:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from ..analysis.analyzer import Analyzer
 from ..querylang import plan as P
+from ..schema import TEXT_FIELDS
 
 DEFAULT_MAX_CHARS = 240
 ELLIPSIS = "\u2026"
@@ -389,7 +390,7 @@ class Highlighter:
 
     def __init__(self, query: Any, analyzers: Mapping[str, Analyzer] | Analyzer | None = None):
         if not isinstance(analyzers, Mapping):
-            analyzers = dict.fromkeys(("title", "body"), analyzers or Analyzer())
+            analyzers = dict.fromkeys(TEXT_FIELDS, analyzers or Analyzer())
         self.analyzers = dict(analyzers)
         if isinstance(query, str):
             from .. import querylang  # here: the query language loads the whole engine

@@ -12,9 +12,10 @@ from rich.console import Console, RenderableType
 from rich.pager import Pager, SystemPager
 from rich.text import Text
 
+from .. import SORTS
 from ..errors import NewsIndexError, QuerySyntaxError
 from . import render
-from .session import SORTS, Session, ShellError
+from .session import SWITCHES, Session, ShellError
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,8 @@ class Shell:
 
     def facets(self, args: list[str]) -> None:
         if len(args) != 1:
-            state = "on" if self.session.facets else "off"
-            raise ShellError(f"usage: :facets on|off (now: {state})")
+            state = SWITCHES[0] if self.session.facets else SWITCHES[1]
+            raise ShellError(f"usage: :facets {'|'.join(SWITCHES)} (now: {state})")
         self.session.set_facets(args[0])
         self._refresh(f"facets {args[0]}")
 
@@ -207,7 +208,10 @@ COMMANDS = (
     Command("sort", "|".join(SORTS), "order of the results", Shell.sort),
     Command("limit", "N", "hits per page", Shell.limit),
     Command(
-        "facets", "on|off", "counts by source, section and month under the results", Shell.facets
+        "facets",
+        "|".join(SWITCHES),
+        "counts by source, section and month under the results",
+        Shell.facets,
     ),
     Command("stats", "", "what the index holds", Shell.stats),
     Command(

@@ -18,9 +18,9 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from .. import KEYWORD_FIELDS, QUERY_FIELDS, Index
+from .. import KEYWORD_FIELDS, QUERY_FIELDS, SORTS, Index
 from .commands import BY_NAME, Shell
-from .session import SCORING_KEYS, SORTS, Session
+from .session import SCORING_KEYS, SWITCHES, Session
 
 PROMPT = "newsindex> "
 HISTORY_LENGTH = 2000
@@ -28,7 +28,7 @@ HISTORY_LENGTH = 2000
 COMPLETER_DELIMS = ' \t\n"()+'
 ARGUMENTS = {
     "sort": list(SORTS),
-    "facets": ["on", "off"],
+    "facets": list(SWITCHES),
     "set": [f"{k}=" for k in SCORING_KEYS] + ["reset"],
 }
 

@@ -6,10 +6,11 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
-from .. import TEXT_FIELDS, Explanation, Facets, Hit, Index, Query, Results, Scoring
+from .. import SORTS, TEXT_FIELDS, Explanation, Facets, Hit, Index, Query, Results, Scoring
 from ..errors import ConfigError, QuerySyntaxError
 
-SORTS = ("relevance", "date", "oldest")
+#: The values of an on/off option (``:facets``), the first one switching it on.
+SWITCHES = ("on", "off")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 #: ``:set`` names: BM25F saturation, length normalisation, and per-field weights and b.
@@ -138,9 +139,9 @@ class Session:
         self._first_page()
 
     def set_facets(self, value: str) -> None:
-        if value not in ("on", "off"):
-            raise ShellError("facets must be 'on' or 'off'")
-        self.facets = value == "on"
+        if value not in SWITCHES:
+            raise ShellError(f"facets must be one of {', '.join(SWITCHES)}")
+        self.facets = value == SWITCHES[0]
         if self.current is not None and self.current.results is not None:
             self.fetch()
 
