@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping  # not typing's: isinstance against it costs 2x more
+from collections.abc import Mapping  # not typing's: isinstance is cheaper
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -107,7 +107,7 @@ class Article:
 
 def _new_article(values: dict[str, Any]) -> Article:
     """``Article(**values)`` without the frozen dataclass's ``__init__``, which sets each field
-    through ``object.__setattr__`` (3 us of the 6 an article took to add): the slots are
+    through ``object.__setattr__`` (much of what adding an article cost): the slots are
     filled through their descriptors, then validated by the same ``__post_init__``."""
     article = object.__new__(Article)
     for name, set_slot, default in _SLOTS:

@@ -3,7 +3,7 @@
 A token is a maximal run of letters, digits and apostrophes: "Russian-backed" gives
 ``russian`` + ``backed``, "1070" stays ``1070``, "1,750" gives ``1`` + ``750`` (as tantivy's
 default tokenizer does), and "regime's" stays whole until the possessive filter strips it.
-Pure-ASCII text (most news) takes a ``str.translate`` + ``split`` path that is ~4x faster than
+Pure-ASCII text (most news) takes a ``str.translate`` + ``split`` path that is much faster than
 the regex; the regex defines the tokens and the two agree on ASCII text (a test checks it).
 """
 

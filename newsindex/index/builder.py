@@ -117,7 +117,7 @@ def _postings(
     term_shift = doc_shift + doc_bits
 
     # Two token-sized arrays: the keys, and one scratch array that every temporary reuses
-    # (at 100k stories a token array is ~100 MB; fresh ones made a build's memory peak).
+    # (8 bytes a token, the largest arrays of a build: fresh temporaries made its memory peak).
     total = sum(len(ids) for ids, _ in analyzed)
     key = np.empty(total, dtype=np.uint64)
     scratch = np.empty(total + 1, dtype=np.uint64)

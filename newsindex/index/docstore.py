@@ -20,7 +20,7 @@ from ..errors import IndexCorruptError
 
 #: Documents per compressed block: small enough that fetching one hit stays cheap.
 BLOCK_DOCS = 16
-# zstd level 3: 5x faster than zlib -6 to write and 4x faster to read, with a better ratio.
+# zstd level 3: faster than zlib -6 to write and to read, with a better ratio.
 _LEVEL = 3
 _FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", "extra")
 
@@ -32,8 +32,8 @@ class StoreWriter:
     As in tantivy's store writer, a thread of its own encodes, compresses and writes the
     blocks. Compression is one zstd call per batch that releases the GIL; the JSON encoding
     holds it, but fills the gaps the writer leaves while it runs numpy code (tokenizing,
-    sorting postings), which releases it too. On Reuters-21578 this takes the stored fields
-    (~0.17 s of encoding) almost entirely off a 1.3 s build.
+    sorting postings), which releases it too. On Reuters-21578 this takes the stored fields'
+    encoding almost entirely off the build's critical path.
     """
 
     def __init__(self, path: Path):
@@ -88,7 +88,7 @@ def _encode_blocks(articles: Sequence[Article], yield_gil: bool = False) -> list
         blocks.append(_encode_block(articles[start : start + BLOCK_DOCS]))
         if yield_gil:
             # Hand the GIL back between blocks: the writer, coming back from numpy code,
-            # then waits one block (~0.1 ms), not the interpreter's 5 ms switch interval.
+            # then waits for one block, not for a whole switch interval.
             time.sleep(0)
     return blocks
 
@@ -105,7 +105,7 @@ _UTF8_JSON = json.JSONEncoder(check_circular=False, ensure_ascii=False).encode
 
 def _encode_block(articles: Sequence[Article]) -> bytes:
     rows = [_row(a) for a in articles]
-    # ASCII-escaped JSON encodes ~1.7x faster; a block whose titles or bodies hold non-ASCII
+    # ASCII-escaped JSON encodes faster; a block whose titles or bodies hold non-ASCII
     # text is written as UTF-8, where \u escapes would bloat it (readers take either).
     if all(a.title.isascii() and a.body.isascii() for a in articles):
         return _ASCII_JSON(rows).encode("ascii")

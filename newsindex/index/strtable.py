@@ -5,7 +5,7 @@ blob with offsets (in sorted order for terms, so a prefix is a contiguous range)
 hashes sorted with the index they point to: a lookup is one hash, one ``searchsorted`` and one
 byte comparison, with no per-index dictionary to build when an index is opened.
 
-The hash is CRC-32 (``{prefix}.crc``): one C call per string, ~10x cheaper than the BLAKE2b
+The hash is CRC-32 (``{prefix}.crc``): one C call per string, much cheaper than the BLAKE2b
 (``{prefix}.hash``) of segments written before it, which are still read. A hash only narrows
 the search, every candidate's bytes are compared, so collisions cost a step, never a wrong hit.
 """

@@ -70,9 +70,9 @@ class IndexWriter:
         self._buffer_docs_limit = buffer_docs
         self._buffer_chars_limit = buffer_chars
         # Forked analysis workers (POSIX) are opt-in: with tokenizing in numpy and the stored
-        # fields on a thread, one process builds Reuters-21578 in ~1.2 s and 2 workers in
-        # ~1.3 s on a 2-core machine (the forks' copy-on-write faults and the words both stem
-        # outweigh the split); see benchmarks/RESULTS.md.
+        # fields on a thread, two workers build Reuters-21578 no faster than one process on a
+        # 2-core machine (the forks' copy-on-write faults and the words both stem outweigh
+        # the split); figures in benchmarks/RESULTS.md.
         self._workers = max(1, int(workers))
         self._removed: set[str] = set()  # ids whose committed versions go away
         self._new: list[dict] = []  # segments flushed by this writer, not yet committed

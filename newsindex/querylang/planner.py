@@ -55,7 +55,7 @@ def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:
     return list(islice(filter(None, map(analyzer.normalize, tokens)), MAX_CLAUSES))
 
 
-# Plan nodes are immutable, so queries share them: a frozen dataclass costs ~1 us to build.
+# Plan nodes are immutable, so queries share them: a cache hit is cheaper than building one.
 _term_node = lru_cache(maxsize=4096)(partial(P.Term, fields=TEXT_FIELDS))
 
 
@@ -117,8 +117,8 @@ def _simple_plan(
     return P.Bool(must=(_words_plan(terms, default_operator),), filter=tuple(filters))
 
 
-# The query language is imported on first use, not with newsindex; an import statement in a
-# function costs ~1 us on every query, a cached call ~0.1 us.
+# The query language is imported on first use, not with newsindex; a cached call is cheaper
+# than an import statement run on every query.
 @cache
 def _date_resolver():
     from .dates import resolve
