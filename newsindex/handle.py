@@ -17,6 +17,7 @@ from .errors import ConfigError, IndexCorruptError, IndexExistsError, IndexNotFo
 from .index import manifest as mf
 from .index.check import check_index
 from .index.lock import WriteLock
+from .index.manifest import Manifest
 from .index.segment import Segment
 from .index.writer import IndexWriter
 from .querylang import plan as P
@@ -47,7 +48,7 @@ class Index:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._segments: dict[tuple, Segment] = {}
-        self._manifest: dict = {}
+        self._manifest: Manifest  # set by refresh(), which raises if it cannot
         self._searcher: Searcher  # set by refresh(), which raises if it cannot
         self.refresh()
 
@@ -87,14 +88,13 @@ class Index:
                 raise IndexExistsError(f"{folder}: an index already exists here")
             mf.write(
                 folder,
-                {
-                    "format": mf.FORMAT_VERSION,
-                    "generation": 0,
-                    "next_segment": 1,
-                    "settings": settings.to_dict(),
-                    "segments": [],
-                    "doc_count": 0,
-                },
+                Manifest(
+                    generation=0,
+                    next_segment=1,
+                    settings=settings.to_dict(),
+                    segments=(),
+                    doc_count=0,
+                ),
             )
         finally:
             lock.release()
@@ -114,7 +114,8 @@ class Index:
             seen = mf.generations(self.path)
             try:
                 manifest = mf.read_latest(self.path)
-                if self._manifest and manifest["generation"] == self._manifest["generation"]:
+                current: Manifest | None = getattr(self, "_manifest", None)
+                if current is not None and manifest.generation == current.generation:
                     return False
                 self._open_snapshot(manifest)
                 return True
@@ -125,12 +126,12 @@ class Index:
                     raise
         return False  # unreachable
 
-    def _open_snapshot(self, manifest: dict) -> None:
-        settings = IndexSettings.from_dict(manifest["settings"])
+    def _open_snapshot(self, manifest: Manifest) -> None:
+        settings = IndexSettings.from_dict(manifest.settings)
         opened: dict[tuple, Segment] = {}
         try:
-            for entry in manifest["segments"]:
-                key = (entry["name"], entry.get("del_file"))
+            for entry in manifest.segments:
+                key = (entry.name, entry.del_file)
                 opened[key] = self._segments.get(key) or Segment(self.path, entry)
         except BaseException:
             for key, seg in opened.items():
@@ -169,7 +170,7 @@ class Index:
     @property
     def generation(self) -> int:
         """The commit generation this snapshot shows."""
-        return int(self._manifest["generation"])
+        return self._manifest.generation
 
     @property
     def doc_count(self) -> int:
@@ -322,20 +323,18 @@ class Index:
     def stats(self) -> dict[str, Any]:
         """Documents, segments, date range, sizes: a summary of the snapshot."""
         segs = self._searcher.segments
-        days = [(s.entry.get("min_day"), s.entry.get("max_day")) for s in segs]
+        days = [(s.entry.min_day, s.entry.max_day) for s in segs]
         lo = min((d[0] for d in days if d[0] is not None), default=None)
         hi = max((d[1] for d in days if d[1] is not None), default=None)
-        size = sum(
-            f.get("size", 0) for s in self._manifest["segments"] for f in s["files"].values()
-        )
+        size = sum(f.size for s in self._manifest.segments for f in s.files.values())
         return {
             "path": str(self.path),
             "generation": self.generation,
             "documents": self.doc_count,
             "deleted": sum(s.ndeleted for s in segs),
             "segments": len(segs),
-            "terms": sum(s.entry["terms"] for s in segs),
-            "postings": sum(s.entry["postings"] for s in segs),
+            "terms": sum(s.entry.terms for s in segs),
+            "postings": sum(s.entry.postings for s in segs),
             "date_min": _iso_day(lo),
             "date_max": _iso_day(hi),
             "size_bytes": size,

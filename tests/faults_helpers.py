@@ -330,8 +330,8 @@ def referenced_files(folder: Path, generations: int = 2) -> set[str]:
     names: set[str] = set()
     for g in mf.generations(folder)[-generations:]:
         names.add(mf.manifest_name(g))
-        for seg in mf.read(folder, g)["segments"]:
-            names.update(seg["files"])
+        for seg in mf.read(folder, g).segments:
+            names.update(seg.files)
     return names
 
 
@@ -344,8 +344,8 @@ def stray_files(folder: Path) -> list[str]:
     for g in mf.generations(folder):
         names.add(mf.manifest_name(g))
         try:
-            for seg in mf.read(folder, g)["segments"]:
-                names.update(seg["files"])
+            for seg in mf.read(folder, g).segments:
+                names.update(seg.files)
         except Exception:
             pass
     return sorted(

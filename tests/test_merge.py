@@ -1,4 +1,5 @@
 from newsindex import Index
+from newsindex.index.manifest import SegmentEntry
 from newsindex.index.merge import MERGE_FACTOR, plan_merges
 
 
@@ -31,10 +32,14 @@ def test_many_small_commits_stay_few_segments_and_scores_survive_optimize(tmp_pa
     assert {q: _scores(reopened, q) for q in queries} == before
 
 
+def _entry(docs: int, deleted: int = 0) -> SegmentEntry:
+    return SegmentEntry(f"seg-{docs}", docs, 0, 0, {}, None, None, {}, deleted=deleted)
+
+
 def test_policy_merges_a_full_tier_and_rewrites_mostly_deleted_segments():
-    small = [{"docs": 50 + i, "deleted": 0} for i in range(MERGE_FACTOR)]
-    big = [{"docs": 50_000, "deleted": 0}]
-    holey = [{"docs": 1000, "deleted": 900}]
+    small = [_entry(50 + i) for i in range(MERGE_FACTOR)]
+    big = [_entry(50_000)]
+    holey = [_entry(1000, deleted=900)]
     groups = plan_merges(big + small + holey)
     assert sorted(map(sorted, groups)) == [list(range(1, MERGE_FACTOR + 1)), [MERGE_FACTOR + 1]]
     assert plan_merges(small[:-1] + big) == []

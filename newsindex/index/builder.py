@@ -12,7 +12,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from itertools import compress
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from . import strtable
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
 from .docstore import StoreWriter
+from .manifest import FileInfo, SegmentEntry, StemTableInfo
 
 
 def build_segment(
@@ -33,7 +33,7 @@ def build_segment(
     analyzers: Mapping[str, Analyzer],
     vocab: Vocabulary,
     workers: int = 1,
-) -> dict:
+) -> SegmentEntry:
     """Write segment ``name`` into ``folder``; return its manifest entry."""
     days = np.fromiter((day_number(a.date) for a in articles), dtype=np.int64, count=len(articles))
     order = np.argsort(days, kind="stable")  # date order: date filters become doc-id ranges
@@ -62,17 +62,17 @@ def build_segment(
     arrays["store.offs"] = store_offsets
     arr_file = write_arrays(folder / f"{name}.arr", arrays)
     dated = days[days != np.iinfo(np.int32).min]
-    return {
-        "name": name,
-        "docs": n,
-        "terms": int(len(arrays["terms.offs"]) - 1),
-        "postings": int(len(arrays["post.docs"])),
-        "field_lengths": field_lengths,
-        "min_day": int(dated[0]) if len(dated) else None,
-        "max_day": int(dated[-1]) if len(dated) else None,
-        "files": {f"{name}.arr": arr_file, f"{name}.doc": store_file},
-        "stems": stems,
-    }
+    return SegmentEntry(
+        name=name,
+        docs=n,
+        terms=int(len(arrays["terms.offs"]) - 1),
+        postings=int(len(arrays["post.docs"])),
+        field_lengths=field_lengths,
+        min_day=int(dated[0]) if len(dated) else None,
+        max_day=int(dated[-1]) if len(dated) else None,
+        files={f"{name}.arr": FileInfo(**arr_file), f"{name}.doc": FileInfo(**store_file)},
+        stems=stems,
+    )
 
 
 #: Width of a posting sort key (a test narrows it to exercise the unpacked path).
@@ -203,7 +203,7 @@ def _stem_tables(
     vocab: Vocabulary,
     remap: np.ndarray,
     arrays: dict[str, np.ndarray],
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, StemTableInfo]:
     """The stems of the segment's words: for every stemmer input (a word after possessive
     stripping and accent folding) whose stem is a term of the segment, that term's number,
     sorted by input. Queries look there before the stemmer, so words the index has seen need
@@ -212,7 +212,7 @@ def _stem_tables(
     One table per distinct analyzer, named by the first field using it; returns, per field,
     the table's name and the analyzer it was made with (a reader with other settings skips it).
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, StemTableInfo] = {}
     made: dict[AnalyzerSpec, str] = {}
     for field in TEXT_FIELDS:
         analyzer = analyzers[field]
@@ -235,7 +235,7 @@ def _stem_tables(
             )
             made[spec] = field
         # As JSON gives it back, so a reader compares like with like.
-        out[field] = {"table": made[spec], "analyzer": json.loads(json.dumps(spec.to_dict()))}
+        out[field] = StemTableInfo(made[spec], json.loads(json.dumps(spec.to_dict())))
     return out
 
 

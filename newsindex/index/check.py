@@ -43,19 +43,19 @@ def _check_latest(folder: Path) -> list[str]:
     except NewsIndexError as exc:
         return [str(exc)]
     problems: list[str] = []
-    for entry in manifest.get("segments", []):
+    for entry in manifest.segments:
         bad_file = False
-        for fname, meta in entry.get("files", {}).items():
+        for fname, meta in entry.files.items():
             path = folder / fname
             if not path.exists():
                 problems.append(f"{path}: file is missing")
                 bad_file = True
                 continue
             size = path.stat().st_size
-            if size != meta.get("size"):
-                problems.append(f"{path}: {size} bytes, the manifest says {meta.get('size')}")
+            if size != meta.size:
+                problems.append(f"{path}: {size} bytes, the manifest says {meta.size}")
                 bad_file = True
-            elif "crc32" in meta and file_crc32(path) != meta["crc32"]:
+            elif meta.crc32 is not None and file_crc32(path) != meta.crc32:
                 problems.append(f"{path}: checksum mismatch (the file's content changed)")
                 bad_file = True
         if bad_file:

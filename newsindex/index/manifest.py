@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from ..errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
+from ..schema import TEXT_FIELDS
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^manifest-(\d{8})\.json$")
@@ -31,7 +36,7 @@ def generations(folder: Path) -> list[int]:
     return sorted(int(m.group(1)) for m in map(_NAME.match, names) if m)
 
 
-def read_latest(folder: Path) -> dict:
+def read_latest(folder: Path) -> Manifest:
     """The newest committed manifest of the index in ``folder``."""
     gens = generations(folder)
     if not gens:
@@ -39,7 +44,7 @@ def read_latest(folder: Path) -> dict:
     return read(folder, gens[-1])
 
 
-def read(folder: Path, generation: int) -> dict:
+def read(folder: Path, generation: int) -> Manifest:
     path = folder / manifest_name(generation)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -54,15 +59,20 @@ def read(folder: Path, generation: int) -> dict:
                 f"{path}: index format {version} is newer than this newsindex supports "
                 f"({FORMAT_VERSION}); upgrade newsindex"
             )
-        raise IndexCorruptError(f"{path}: unknown index format {version!r}")
-    return data
+        raise IndexCorruptError(f"{path}: key 'format': unknown index format {version!r}")
+    manifest = Manifest.from_json(data, str(path))
+    if manifest.generation != generation:
+        raise IndexCorruptError(
+            f"{path}: key 'generation' says {manifest.generation}, the file name {generation}"
+        )
+    return manifest
 
 
-def write(folder: Path, manifest: dict) -> Path:
+def write(folder: Path, manifest: Manifest) -> Path:
     """Atomically publish ``manifest`` (its ``generation`` names the file)."""
-    final = folder / manifest_name(manifest["generation"])
+    final = folder / manifest_name(manifest.generation)
     tmp = folder / (final.name + ".tmp")
-    data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    data = encode(manifest.to_json())
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -77,6 +87,237 @@ def write(folder: Path, manifest: dict) -> Path:
         raise
     fsync_dir(folder)
     return final
+
+
+# -- typed metadata ---------------------------------------------------------------------------
+# Unknown keys are kept, not rejected: each entry holds them in ``extra`` and writes them back
+# unchanged, so ``from_json(d).to_json() == d`` for any well-formed ``d``. A change a reader must
+# understand bumps FORMAT_VERSION instead (older readers then refuse the index by its number).
+
+_MISSING: Any = object()
+
+
+def _get(
+    data: Mapping[str, Any], key: str, kind: type | tuple, where: str, default: Any = _MISSING
+) -> Any:
+    """``data[key]``, checked to be a ``kind``; IndexCorruptError naming ``where`` and the key."""
+    if key not in data:
+        if default is not _MISSING:
+            return default
+        raise IndexCorruptError(f"{where}: key {key!r} is missing")
+    value = data[key]
+    # bool is an int in Python, never a valid count or size here.
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
+        raise IndexCorruptError(
+            f"{where}: key {key!r} has a {type(value).__name__}, expected {_kind_name(kind)}"
+        )
+    return value
+
+
+def _kinds(kind: type | tuple) -> tuple:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind: type | tuple) -> str:
+    return " or ".join("null" if k is type(None) else k.__name__ for k in _kinds(kind))
+
+
+def _mapping(data: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise IndexCorruptError(f"{where}: expected an object, got {type(data).__name__}")
+    return data
+
+
+def _extra(data: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    return MappingProxyType({k: v for k, v in data.items() if k not in known})
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A segment file's size and CRC-32, as written."""
+
+    size: int
+    crc32: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=True)
+
+    _KEYS = frozenset({"size", "crc32"})
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> FileInfo:
+        data = _mapping(data, where)
+        return cls(
+            size=_get(data, "size", int, where),
+            crc32=_get(data, "crc32", int, where, None),
+            extra=_extra(data, cls._KEYS),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"size": self.size}
+        if self.crc32 is not None:
+            out["crc32"] = self.crc32
+        return {**out, **self.extra}
+
+
+@dataclass(frozen=True)
+class StemTableInfo:
+    """Which stem table of the segment's array file holds a field's stems, and the analyzer
+    spec (as a JSON object) that made them."""
+
+    table: str
+    analyzer: Mapping[str, Any]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    _KEYS = frozenset({"table", "analyzer"})
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> StemTableInfo:
+        data = _mapping(data, where)
+        return cls(
+            table=_get(data, "table", str, where),
+            analyzer=_get(data, "analyzer", dict, where),
+            extra=_extra(data, cls._KEYS),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"table": self.table, "analyzer": self.analyzer, **self.extra}
+
+
+@dataclass(frozen=True)
+class SegmentEntry:
+    """One segment as a commit sees it: its counts, files and deletions."""
+
+    name: str
+    docs: int
+    terms: int
+    postings: int
+    field_lengths: Mapping[str, int]
+    min_day: int | None
+    max_day: int | None
+    files: Mapping[str, FileInfo]
+    stems: Mapping[str, StemTableInfo] = field(default_factory=dict)
+    deleted: int = 0
+    del_file: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    _KEYS = frozenset(
+        {"name", "docs", "terms", "postings", "field_lengths", "min_day", "max_day", "files"}
+        | {"stems", "deleted", "del_file"}
+    )
+
+    @property
+    def live(self) -> int:
+        return self.docs - self.deleted
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> SegmentEntry:
+        data = _mapping(data, where)
+        name = _get(data, "name", str, where)
+        here = f"{where}, segment {name}"
+        lengths = _get(data, "field_lengths", dict, here)
+        for key in TEXT_FIELDS:
+            _get(lengths, key, int, f"{here}, field_lengths")
+        files = _get(data, "files", dict, here)
+        stems = _get(data, "stems", (dict, type(None)), here, None) or {}
+        del_file = _get(data, "del_file", (str, type(None)), here, None)
+        # A deletion file and its count come together.
+        deleted = _get(data, "deleted", int, here, 0 if del_file is None else _MISSING)
+        if deleted and del_file is None:
+            raise IndexCorruptError(f"{here}: key 'del_file' is missing ({deleted} deleted)")
+        return cls(
+            name=name,
+            docs=_get(data, "docs", int, here),
+            terms=_get(data, "terms", int, here),
+            postings=_get(data, "postings", int, here),
+            field_lengths=MappingProxyType(dict(lengths)),
+            min_day=_get(data, "min_day", (int, type(None)), here, None),
+            max_day=_get(data, "max_day", (int, type(None)), here, None),
+            files=MappingProxyType(
+                {f: FileInfo.from_json(v, f"{here}, file {f}") for f, v in files.items()}
+            ),
+            stems=MappingProxyType(
+                {f: StemTableInfo.from_json(v, f"{here}, stems {f}") for f, v in stems.items()}
+            ),
+            deleted=deleted,
+            del_file=del_file,
+            extra=_extra(data, cls._KEYS),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "docs": self.docs,
+            "terms": self.terms,
+            "postings": self.postings,
+            "field_lengths": dict(self.field_lengths),
+            "min_day": self.min_day,
+            "max_day": self.max_day,
+            "files": {f: info.to_json() for f, info in self.files.items()},
+            "stems": {f: info.to_json() for f, info in self.stems.items()},
+        }
+        if self.del_file is not None:
+            out["deleted"] = self.deleted
+            out["del_file"] = self.del_file
+        elif self.deleted:
+            out["deleted"] = self.deleted
+        return {**out, **self.extra}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One commit: the live segments, the index settings and the next segment number."""
+
+    generation: int
+    next_segment: int
+    settings: Mapping[str, Any]
+    segments: tuple[SegmentEntry, ...]
+    doc_count: int
+    committed_at: str | None = None
+    format: int = FORMAT_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    _KEYS = frozenset(
+        {"format", "generation", "next_segment", "settings", "segments", "doc_count"}
+        | {"committed_at"}
+    )
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Manifest:
+        data = _mapping(data, where)
+        segments = _get(data, "segments", list, where)
+        manifest = cls(
+            format=_get(data, "format", int, where),
+            generation=_get(data, "generation", int, where),
+            next_segment=_get(data, "next_segment", int, where),
+            settings=_get(data, "settings", dict, where),
+            segments=tuple(SegmentEntry.from_json(s, where) for s in segments),
+            doc_count=_get(data, "doc_count", int, where),
+            committed_at=_get(data, "committed_at", (str, type(None)), where, None),
+            extra=_extra(data, cls._KEYS),
+        )
+        live = sum(s.live for s in manifest.segments)
+        if live != manifest.doc_count:
+            raise IndexCorruptError(
+                f"{where}: key 'doc_count' says {manifest.doc_count}, key 'segments' holds {live}"
+            )
+        return manifest
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": self.format,
+            "generation": self.generation,
+            "next_segment": self.next_segment,
+            "settings": self.settings,
+            "segments": [s.to_json() for s in self.segments],
+            "doc_count": self.doc_count,
+        }
+        if self.committed_at is not None:
+            out["committed_at"] = self.committed_at
+        return {**out, **self.extra}
+
+
+def encode(data: Mapping[str, Any]) -> bytes:
+    """A manifest's JSON as written to its file."""
+    return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
 
 
 def fsync_dir(folder: Path) -> None:

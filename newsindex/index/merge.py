@@ -22,6 +22,7 @@ from pathlib import Path
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary
 from .builder import build_segment
+from .manifest import SegmentEntry
 from .segment import Segment
 
 MERGE_FACTOR = 10
@@ -29,21 +30,17 @@ MERGE_FACTOR = 10
 MAX_DELETED_SHARE = 0.5
 
 
-def live_docs(entry: dict) -> int:
-    return int(entry["docs"]) - int(entry.get("deleted", 0))
-
-
-def plan_merges(entries: Sequence[dict], factor: int = MERGE_FACTOR) -> list[list[int]]:
+def plan_merges(entries: Sequence[SegmentEntry], factor: int = MERGE_FACTOR) -> list[list[int]]:
     """Groups of entry indexes to merge (each group becomes one segment)."""
     tiers: dict[int, list[int]] = {}
     groups: list[list[int]] = []
     for i, e in enumerate(entries):
-        if e["docs"] and e.get("deleted", 0) / e["docs"] > MAX_DELETED_SHARE:
+        if e.docs and e.deleted / e.docs > MAX_DELETED_SHARE:
             groups.append([i])
             continue
-        tiers.setdefault(int(math.log10(max(live_docs(e), 1))), []).append(i)
+        tiers.setdefault(int(math.log10(max(e.live, 1))), []).append(i)
     for members in tiers.values():
-        members.sort(key=lambda i: live_docs(entries[i]))
+        members.sort(key=lambda i: entries[i].live)
         while len(members) >= factor:
             groups.append(members[:factor])
             members = members[factor:]
@@ -53,11 +50,11 @@ def plan_merges(entries: Sequence[dict], factor: int = MERGE_FACTOR) -> list[lis
 def merge(
     folder: Path,
     name: str,
-    entries: Sequence[dict],
+    entries: Sequence[SegmentEntry],
     analyzers: Mapping[str, Analyzer],
     vocab: Vocabulary,
     workers: int = 1,
-) -> dict:
+) -> SegmentEntry:
     """Build segment ``name`` from the live articles of ``entries``; return its entry."""
     articles = []
     for entry in entries:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from .arrays import ArrayFile
 from .docstore import DocStore
+from .manifest import SegmentEntry, StemTableInfo
 from .strtable import SortedStrings, StringTable
 
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
@@ -22,10 +23,10 @@ _KEYWORD_CODES_CACHE_SIZE = 4096
 class Segment:
     """One immutable segment as of one commit (its deletions are those of that commit)."""
 
-    def __init__(self, folder: Path, entry: dict):
-        self.name: str = entry["name"]
+    def __init__(self, folder: Path, entry: SegmentEntry):
+        self.name: str = entry.name
         self.entry = entry
-        self.ndocs: int = int(entry["docs"])
+        self.ndocs: int = entry.docs
         _check_sizes(folder, entry)
         arr = self._arrays = ArrayFile(folder / f"{self.name}.arr")
         self.terms = StringTable(arr, "terms")
@@ -44,14 +45,14 @@ class Segment:
                 f"{arr.path}: holds {len(self.dates)} documents, the manifest says {self.ndocs}"
             )
         self.store = DocStore(folder / f"{self.name}.doc", arr["store.offs"])
-        self.deleted = _load_deletes(folder, entry.get("del_file"), self.ndocs)
+        self.deleted = _load_deletes(folder, entry.del_file, self.ndocs)
         self.ndeleted = len(self.deleted)
         self.live: np.ndarray | None = None  # None: every document is live
         if self.ndeleted:
             live = np.ones(self.ndocs, dtype=bool)
             live[self.deleted] = False
             self.live = live
-        self._stems = _stem_tables(arr, entry.get("stems") or {})
+        self._stems = _stem_tables(arr, entry.stems)
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -141,17 +142,17 @@ def _keyword_index(values: list[str], kname: str) -> dict[str, list[int]]:
     return index
 
 
-def _check_sizes(folder: Path, entry: dict) -> None:
+def _check_sizes(folder: Path, entry: SegmentEntry) -> None:
     """The cheap check on open: every file exists with the size the manifest recorded."""
-    for fname, meta in entry.get("files", {}).items():
+    for fname, meta in entry.files.items():
         path = folder / fname
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             raise IndexCorruptError(f"{path}: file is missing") from None
-        if "size" in meta and size != meta["size"]:
+        if size != meta.size:
             raise IndexCorruptError(
-                f"{path}: {size} bytes, the manifest says {meta['size']} (truncated or replaced)"
+                f"{path}: {size} bytes, the manifest says {meta.size} (truncated or replaced)"
             )
 
 
@@ -171,15 +172,15 @@ def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
 
 
 #: A field's stem table: (analyzer spec dict, sorted stemmer inputs, their term numbers).
-StemTable = tuple[dict[str, Any], SortedStrings, np.ndarray]
+StemTable = tuple[Mapping[str, Any], SortedStrings, np.ndarray]
 
 
-def _stem_tables(arr: ArrayFile, stems: dict[str, Any]) -> dict[str, StemTable]:
+def _stem_tables(arr: ArrayFile, stems: Mapping[str, StemTableInfo]) -> dict[str, StemTable]:
     """field -> (analyzer spec dict, sorted stemmer inputs, their term numbers) (segments
     written before these tables existed have none)."""
     out: dict[str, StemTable] = {}
     for field, info in stems.items():
-        prefix = f"stem.{info['table']}"
+        prefix = f"stem.{info.table}"
         if f"{prefix}.term" in arr:
-            out[field] = (info["analyzer"], SortedStrings(arr, prefix), arr[f"{prefix}.term"])
+            out[field] = (info.analyzer, SortedStrings(arr, prefix), arr[f"{prefix}.term"])
     return out

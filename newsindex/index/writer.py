@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import secrets
@@ -20,6 +21,7 @@ from . import manifest as mf
 from .builder import build_segment
 from .check import file_crc32
 from .lock import WriteLock
+from .manifest import FileInfo, Manifest, SegmentEntry
 from .merge import merge, plan_merges
 from .segment import Segment
 
@@ -59,7 +61,7 @@ class IndexWriter:
         self._lock = WriteLock(self._folder, timeout)
         try:
             self._base = mf.read_latest(self._folder)
-            self._base_segments = [Segment(self._folder, e) for e in self._base["segments"]]
+            self._base_segments = [Segment(self._folder, e) for e in self._base.segments]
         except BaseException:
             self._lock.release()
             raise
@@ -75,10 +77,10 @@ class IndexWriter:
         # the split); figures in benchmarks/RESULTS.md.
         self._workers = max(1, int(workers))
         self._removed: set[str] = set()  # ids whose committed versions go away
-        self._new: list[dict] = []  # segments flushed by this writer, not yet committed
+        self._new: list[SegmentEntry] = []  # segments flushed by this writer, not yet committed
         self._new_ids: list[dict[str, int]] = []  # their id -> doc maps
         self._new_deletes: list[set[int]] = []
-        self._next_segment = int(self._base["next_segment"])
+        self._next_segment = self._base.next_segment
         self.added = 0
         self.replaced = 0
         self._optimize = False
@@ -139,7 +141,7 @@ class IndexWriter:
         self._check_open()
         try:
             self.flush()
-            generation = int(self._base["generation"]) + 1
+            generation = self._base.generation + 1
             segments = []
             for seg in self._base_segments:
                 gone = [d for d in (seg.find_id(i) for i in self._removed) if d >= 0]
@@ -149,17 +151,16 @@ class IndexWriter:
                 segments.append(
                     self._with_deletes(entry, np.zeros(0, np.int32), sorted(deletes), generation)
                 )
-            segments = [s for s in segments if s["docs"] > s.get("deleted", 0)]
+            segments = [s for s in segments if s.live > 0]
             segments = self._merged(segments, everything=self._optimize)
-            manifest = {
-                "format": mf.FORMAT_VERSION,
-                "generation": generation,
-                "next_segment": self._next_segment,
-                "settings": self._base["settings"],
-                "segments": segments,
-                "doc_count": sum(s["docs"] - s.get("deleted", 0) for s in segments),
-                "committed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            }
+            manifest = Manifest(
+                generation=generation,
+                next_segment=self._next_segment,
+                settings=self._base.settings,
+                segments=tuple(segments),
+                doc_count=sum(s.live for s in segments),
+                committed_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            )
             mf.write(self._folder, manifest)
         except BaseException:
             self.rollback()
@@ -177,13 +178,13 @@ class IndexWriter:
         self._check_open()
         self._optimize = True
 
-    def _merged(self, segments: list[dict], everything: bool) -> list[dict]:
+    def _merged(self, segments: list[SegmentEntry], everything: bool) -> list[SegmentEntry]:
         """Apply the merge policy (or merge everything) to the segments about to commit."""
         while True:
             if everything:
                 groups = (
                     [list(range(len(segments)))]
-                    if len(segments) > 1 or any(s.get("deleted") for s in segments)
+                    if len(segments) > 1 or any(s.deleted for s in segments)
                     else []
                 )
             else:
@@ -208,7 +209,7 @@ class IndexWriter:
             if everything:
                 return segments
 
-    def _build(self, build: Callable[..., dict[str, Any]], name: str, *args: Any) -> dict[str, Any]:
+    def _build(self, build: Callable[..., SegmentEntry], name: str, *args: Any) -> SegmentEntry:
         """Run a segment build; on failure (a full disk...) remove whatever it wrote."""
         try:
             return build(self._folder, name, *args)
@@ -222,27 +223,29 @@ class IndexWriter:
         self._next_segment += 1
         return name
 
-    def _with_deletes(self, entry: dict, old: np.ndarray, new: list[int], generation: int) -> dict:
+    def _with_deletes(
+        self, entry: SegmentEntry, old: np.ndarray, new: list[int], generation: int
+    ) -> SegmentEntry:
         if not new:
             return entry
         deleted = np.union1d(old, np.asarray(new, dtype=np.int32)).astype(np.int32)
-        del_file = f"{entry['name']}.del-{generation:08d}.npy"
+        del_file = f"{entry.name}.del-{generation:08d}.npy"
         path = self._folder / del_file
         self._written.append(path)  # uncommitted: a rollback removes it
         with open(path, "wb") as fh:
             np.save(fh, deleted, allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
-        files = {k: v for k, v in entry["files"].items() if ".del-" not in k}
-        files[del_file] = {"size": path.stat().st_size, "crc32": file_crc32(path)}
-        return {**entry, "deleted": int(len(deleted)), "del_file": del_file, "files": files}
+        files = {k: v for k, v in entry.files.items() if ".del-" not in k}
+        files[del_file] = FileInfo(size=path.stat().st_size, crc32=file_crc32(path))
+        return dataclasses.replace(entry, deleted=int(len(deleted)), del_file=del_file, files=files)
 
     def rollback(self) -> None:
         """Discard every change since the writer was opened and release the write lock."""
         if self._closed:
             return
         for entry in self._new:
-            for fname in entry["files"]:
+            for fname in entry.files:
                 _unlink(self._folder / fname)
         for path in self._written:
             _unlink(path)
@@ -286,8 +289,8 @@ def _collect_garbage(folder: Path, keep_generations: int) -> None:
     referenced: set[str] = set()
     for g in keep:
         try:
-            for seg in mf.read(folder, g)["segments"]:
-                referenced.update(seg["files"])
+            for seg in mf.read(folder, g).segments:
+                referenced.update(seg.files)
         except Exception:  # an unreadable old manifest must not stop the cleanup
             return
     for g in gens[:-keep_generations]:

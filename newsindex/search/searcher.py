@@ -72,7 +72,7 @@ class Searcher:
         totals = np.zeros(len(TEXT_FIELDS), dtype=np.float64)
         for seg in self.segments:
             for fi, fname in enumerate(TEXT_FIELDS):
-                totals[fi] += seg.entry["field_lengths"][fname]
+                totals[fi] += seg.entry.field_lengths[fname]
                 if seg.ndeleted:
                     totals[fi] -= float(seg.lengths[fi][seg.deleted].sum(dtype=np.int64))
         n = max(self.doc_count, 1)
