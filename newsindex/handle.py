@@ -42,7 +42,8 @@ class Index:
     """An index folder, opened on a snapshot of its latest commit.
 
     Searches see that snapshot until :meth:`refresh` (a writer opened from this object
-    refreshes it when it commits). Opening maps segment files; it does not read them.
+    refreshes it when it commits). Opening maps segment files and verifies each one's checksum
+    the first time this process opens it.
     """
 
     def __init__(self, path: str | Path):

@@ -294,8 +294,9 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
     monkeypatch.setattr(docstore.zstandard, "backend", "cffi")
     inline = write(tmp_path / "b.doc")
     assert (tmp_path / "a.doc").read_bytes() == (tmp_path / "b.doc").read_bytes()
-    assert threaded[1] == inline[1] and (threaded[0] == inline[0]).all()
-    store = docstore.DocStore(tmp_path / "a.doc", threaded[0])
+    assert threaded[2] == inline[2] and (threaded[0] == inline[0]).all()
+    assert (threaded[1] == inline[1]).all()
+    store = docstore.DocStore(tmp_path / "a.doc", threaded[0], threaded[1])
     try:
         assert [a.id for a in store.iter_articles()] == [a.id for a in articles]
         assert store.get(699) == articles[699]

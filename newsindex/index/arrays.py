@@ -3,6 +3,10 @@
 Layout: ``MAGIC | uint64 header length | JSON header | arrays (64-byte aligned)``. The header
 maps each name to its dtype, shape and offset. Plain data only: no pickle, readable by anything
 that can parse JSON and raw little-endian arrays.
+
+Opening a file with the CRC-32 its manifest recorded verifies the whole file first (once per
+file per process: segment files never change), so a flipped bit in a posting, a position or a
+string table is an IndexCorruptError, never a different answer.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IndexCorruptError
+from .files import create_new
 
 MAGIC = b"NIXARR1\n"
 ALIGN = 64
@@ -38,7 +43,7 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
     header = json.dumps({"format": 1, "arrays": entries}).encode()
     start = _aligned(len(MAGIC) + 8 + len(header))
     crc = 0
-    with open(path, "wb") as fh:
+    with open(create_new(path), "wb") as fh:
         head = MAGIC + struct.pack("<Q", len(header)) + header
         head += b"\0" * (start - len(head))
         fh.write(head)
@@ -52,39 +57,68 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
         fh.flush()
         os.fsync(fh.fileno())
         size = fh.tell()
+        _remember(os.fstat(fh.fileno()), crc)  # written here: no need to read it back
     return {"size": size, "crc32": crc}
+
+
+#: (device, inode, size, mtime) of files whose CRC-32 this process has verified (or written).
+_VERIFIED: dict[tuple[int, int, int, int], int] = {}
+_VERIFIED_MAX = 65536
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _remember(st: os.stat_result, crc: int) -> None:
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[_identity(st)] = crc
 
 
 class ArrayFile:
     """Read-only view of a file written by :func:`write_arrays`; arrays are mmap-backed."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, crc32: int | None = None):
+        """Map ``path``; with ``crc32`` (the manifest's), verify the whole file first."""
         self.path = path
         try:
             with open(path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
+                st = os.fstat(fh.fileno())
+                size = st.st_size
                 if size < len(MAGIC) + 8:
                     raise IndexCorruptError(f"{path}: truncated ({size} bytes)")
                 self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except FileNotFoundError:
             raise IndexCorruptError(f"{path}: file is missing") from None
+        if crc32 is not None and _VERIFIED.get(_identity(st)) != crc32:
+            if zlib.crc32(self._mm) != crc32:
+                self._mm.close()
+                raise IndexCorruptError(f"{path}: checksum mismatch (the file's content changed)")
+            _remember(st, crc32)
         if self._mm[: len(MAGIC)] != MAGIC:
             raise IndexCorruptError(f"{path}: not a newsindex array file (bad magic)")
         (hlen,) = struct.unpack_from("<Q", self._mm, len(MAGIC))
+        if hlen > size:
+            raise IndexCorruptError(f"{path}: unreadable header (length {hlen})")
         try:
             header = json.loads(self._mm[len(MAGIC) + 8 : len(MAGIC) + 8 + hlen])
             entries = header["arrays"]
-        except (ValueError, KeyError, TypeError):
+            if not isinstance(entries, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise IndexCorruptError(f"{path}: unreadable header") from None
         start = _aligned(len(MAGIC) + 8 + hlen)
         self.arrays: dict[str, np.ndarray] = {}
         for name, e in entries.items():
             try:
-                dtype = np.dtype(e["dtype"])
-                shape = tuple(e["shape"])
+                dtype = _dtype(e["dtype"])
+                shape = tuple(int(n) for n in e["shape"])
                 count = int(np.prod(shape, dtype=np.int64))
                 offset = start + int(e["offset"])
-            except (KeyError, TypeError, ValueError):
+                if count < 0 or offset < start or any(n < 0 for n in shape):
+                    raise ValueError
+            except Exception:  # numpy parses dtype strings itself (tokenize errors included)
                 raise IndexCorruptError(f"{path}: bad entry for array {name!r}") from None
             if offset + count * dtype.itemsize > size:
                 raise IndexCorruptError(
@@ -102,6 +136,19 @@ class ArrayFile:
 
     def __contains__(self, name: str) -> bool:
         return name in self.arrays
+
+
+#: The kinds of array a segment holds: booleans, integers, floats (never objects).
+_KINDS = frozenset("biuf")
+
+
+def _dtype(spec: object) -> np.dtype:
+    if not isinstance(spec, str) or len(spec) > 8:
+        raise ValueError(spec)
+    dtype = np.dtype(spec)
+    if dtype.kind not in _KINDS or dtype.byteorder == ">" or dtype.shape or dtype.names:
+        raise ValueError(spec)
+    return dtype
 
 
 def _aligned(n: int) -> int:

@@ -46,7 +46,7 @@ def build_segment(
         analyzed = analyze(articles, analyzers, vocab, store, workers)
         # Mostly numpy, which releases the GIL: the store's thread encodes meanwhile.
         postings, remap, lengths = _postings(analyzed, n, vocab)
-        store_offsets, store_file = store.finish()
+        store_offsets, store_crcs, store_file = store.finish()
     arrays.update(postings)
     field_lengths = {}
     for fname, field_len in zip(TEXT_FIELDS, lengths):
@@ -60,6 +60,7 @@ def build_segment(
         arrays.update(strtable.build(f"kwv.{kname}", values))
 
     arrays["store.offs"] = store_offsets
+    arrays["store.crc"] = store_crcs
     arr_file = write_arrays(folder / f"{name}.arr", arrays)
     dated = days[days != np.iinfo(np.int32).min]
     return SegmentEntry(

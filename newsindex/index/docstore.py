@@ -1,4 +1,10 @@
-"""Stored fields: articles as JSON, grouped in zstd-compressed blocks of a few documents."""
+"""Stored fields: articles as JSON, grouped in zstd-compressed blocks of a few documents.
+
+Each block's CRC-32 (of its compressed bytes) is kept in the segment's array file
+(``store.crc``), itself covered by the manifest's checksum, and verified on every read, so a
+flipped bit is an IndexCorruptError, never a changed article. Segments written before these
+checksums have none; a merge verifies such a file whole before copying it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import zstandard
 
 from ..article import Article, parse_date
 from ..errors import IndexCorruptError
+from .files import create_new
 
 #: Documents per compressed block: small enough that fetching one hit stays cheap.
 BLOCK_DOCS = 16
@@ -37,7 +44,7 @@ class StoreWriter:
     """
 
     def __init__(self, path: Path):
-        self._fh = open(path, "wb")
+        self._fh = open(create_new(path), "wb")
         self._sink = _BlockSink(self._fh)
 
     def write(self, articles: Sequence[Article]) -> None:
@@ -56,13 +63,17 @@ class StoreWriter:
             self._sink.write_block(view[start : start + length])
             start += length
 
-    def finish(self) -> tuple[np.ndarray, dict]:
-        """Flush and fsync; return block offsets and the file's size/crc."""
+    def finish(self) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Flush and fsync; return block offsets, block CRC-32s and the file's size/crc."""
         self._sink.close()
         self._fh.flush()
         os.fsync(self._fh.fileno())
         offsets = self._sink.offsets
-        return np.asarray(offsets, dtype=np.int64), {"size": offsets[-1], "crc32": self._sink.crc}
+        return (
+            np.asarray(offsets, dtype=np.int64),
+            np.asarray(self._sink.crcs, dtype=np.uint32),
+            {"size": offsets[-1], "crc32": self._sink.crc},
+        )
 
     def __enter__(self) -> StoreWriter:
         return self
@@ -123,6 +134,7 @@ class _BlockSink:
     def __init__(self, fh: IO[bytes]):
         self._fh = fh
         self.offsets = [0]
+        self.crcs: list[int] = []
         self.crc = 0
         self._error: BaseException | None = None
         self._cctx = zstandard.ZstdCompressor(level=_LEVEL)
@@ -186,6 +198,7 @@ class _BlockSink:
 
     def write_block(self, data: bytes | memoryview) -> None:
         self._fh.write(data)
+        self.crcs.append(zlib.crc32(data))
         self.crc = zlib.crc32(data, self.crc)
         self.offsets.append(self.offsets[-1] + len(data))
 
@@ -231,9 +244,15 @@ class DocStore:
     """Read side: ``get(doc)`` decompresses the block holding ``doc`` (safe to call from
     several threads at once: each thread decompresses with its own zstd context)."""
 
-    def __init__(self, path: Path, block_offsets: np.ndarray):
+    def __init__(self, path: Path, block_offsets: np.ndarray, block_crcs: np.ndarray | None):
+        """``block_crcs``: each block's CRC-32 (None: a segment written without them)."""
         self.path = path
         self._offsets = block_offsets
+        if block_crcs is not None and len(block_crcs) != max(len(block_offsets) - 1, 0):
+            raise IndexCorruptError(f"{path}: {len(block_crcs)} block checksums for the blocks")
+        # plain-int indexing, cheaper than numpy scalars
+        self._crcs = block_crcs.data if block_crcs is not None else None
+        self.verified = block_crcs is not None
         try:
             self._fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
@@ -256,6 +275,8 @@ class DocStore:
     def _rows(self, block: int) -> list:
         start, end = int(self._offsets[block]), int(self._offsets[block + 1])
         data = os.pread(self._fd, end - start, start)
+        if self._crcs is not None and zlib.crc32(data) != self._crcs[block]:
+            raise IndexCorruptError(f"{self.path}: block {block} fails its checksum")
         try:
             rows = json.loads(_decompress(data))
         except (zstandard.ZstdError, ValueError):

@@ -1,8 +1,15 @@
 """Manifests: which segments (and deletions) make up a commit, swapped in atomically.
 
-A commit writes ``manifest-<generation>.json`` to a temporary name, fsyncs it, renames it into
-place and fsyncs the folder. Readers open the highest generation that parses, so a crash at
-any point leaves the previous commit readable.
+A commit writes ``manifest-<generation>.json`` to a temporary file (an unpredictable name,
+created with ``O_EXCL``), fsyncs it, renames it into place and fsyncs the folder: the rename
+is the commit, so a crash at any point leaves either the previous or the new commit complete.
+
+Readers open the newest generation and nothing else: a manifest that fails its checksum (a
+CRC-32 of its canonical JSON, stored in it) or its structure is an IndexCorruptError, never a
+silent fall-back to an older commit. After each commit the writer also records the generation
+in ``latest-generation``; a reader that finds that number above the newest manifest reports
+the missing manifest instead of rolling the index back. (Removing both the newest manifest and
+that file is not detected; removing ``latest-generation`` accepts the rollback.)
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +27,14 @@ from typing import Any
 
 from ..errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
 from ..schema import TEXT_FIELDS
+from .files import create_new
 
-FORMAT_VERSION = 1
+#: 2: the manifest holds its own checksum. Format 1 (no checksum) is still read.
+FORMAT_VERSION = 2
+_READABLE = (1, 2)
+_CHECKSUM = "checksum"
+#: The generation of the last commit, kept beside the manifests to detect a deleted newest one.
+RECORD_NAME = "latest-generation"
 _NAME = re.compile(r"^manifest-(\d{8})\.json$")
 
 
@@ -38,10 +53,42 @@ def generations(folder: Path) -> list[int]:
 
 def read_latest(folder: Path) -> Manifest:
     """The newest committed manifest of the index in ``folder``."""
+    # The record first, then the listing: a commit in between only makes the listing newer.
+    recorded = recorded_generation(folder)
     gens = generations(folder)
     if not gens:
         raise IndexNotFoundError(f"{folder}: not a newsindex index (no manifest found)")
+    if recorded is not None and recorded > gens[-1]:
+        raise IndexCorruptError(
+            f"{folder / manifest_name(recorded)}: manifest is missing: {RECORD_NAME} records "
+            f"commit {recorded}, the newest manifest is {gens[-1]} (remove "
+            f"{folder / RECORD_NAME} to accept the index as of generation {gens[-1]})"
+        )
     return read(folder, gens[-1])
+
+
+def recorded_generation(folder: Path) -> int | None:
+    """The generation the last commit recorded (None: none recorded, or unreadable, which
+    can be a crash while recording: the manifests alone are authoritative then)."""
+    try:
+        with open(folder / RECORD_NAME, "rb") as fh:
+            text = fh.read(32)
+    except OSError:
+        return None
+    return int(text) if text.strip().isdigit() else None
+
+
+def record_generation(folder: Path, generation: int) -> None:
+    """Note ``generation`` as the last commit (after its manifest is durable). Not fsynced:
+    losing it loses the detection of a deleted manifest until the next commit, nothing else."""
+    tmp = folder / f".{RECORD_NAME}.{secrets.token_hex(8)}.tmp"
+    try:
+        with open(create_new(tmp), "wb") as fh:
+            fh.write(b"%d\n" % generation)
+        os.replace(tmp, folder / RECORD_NAME)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
 
 
 def read(folder: Path, generation: int) -> Manifest:
@@ -50,10 +97,19 @@ def read(folder: Path, generation: int) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexCorruptError(f"{path}: manifest is missing") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise IndexCorruptError(f"{path}: manifest is not valid JSON ({exc})") from None
+    if isinstance(data, dict) and _CHECKSUM in data:
+        stored = data.pop(_CHECKSUM)
+        if type(stored) is not int or stored != _checksum(data):
+            raise IndexCorruptError(
+                f"{path}: key {_CHECKSUM!r} does not match the content (the manifest changed "
+                "after it was written)"
+            )
+    elif isinstance(data, dict) and isinstance(data.get("format"), int) and data["format"] >= 2:
+        raise IndexCorruptError(f"{path}: key {_CHECKSUM!r} is missing")
     version = data.get("format") if isinstance(data, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in _READABLE or type(version) is not int:
         if isinstance(version, int) and version > FORMAT_VERSION:
             raise IndexFormatError(
                 f"{path}: index format {version} is newer than this newsindex supports "
@@ -71,22 +127,35 @@ def read(folder: Path, generation: int) -> Manifest:
 def write(folder: Path, manifest: Manifest) -> Path:
     """Atomically publish ``manifest`` (its ``generation`` names the file)."""
     final = folder / manifest_name(manifest.generation)
-    tmp = folder / (final.name + ".tmp")
+    # An unpredictable name created with O_EXCL: a link planted at a guessable temp name would
+    # otherwise have its target overwritten.
+    tmp = folder / f"{final.stem}.{secrets.token_hex(8)}.json.tmp"
     data = encode(manifest.to_json())
     try:
-        with open(tmp, "wb") as fh:
+        with open(create_new(tmp), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
     except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
+        _unlink_quietly(tmp)
         raise
     fsync_dir(folder)
     return final
+
+
+#: Temporary files of an unfinished manifest write or generation record (a writer removes
+#: them, holding the lock, so none of them belongs to a commit in progress).
+TEMP_NAME = re.compile(
+    r"^(manifest-\d{8}\.[0-9a-f]{16}\.json|\." + RECORD_NAME + r"\.[0-9a-f]{16})\.tmp$"
+)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 # -- typed metadata ---------------------------------------------------------------------------
@@ -277,7 +346,7 @@ class Manifest:
 
     _KEYS = frozenset(
         {"format", "generation", "next_segment", "settings", "segments", "doc_count"}
-        | {"committed_at"}
+        | {"committed_at", _CHECKSUM}
     )
 
     @classmethod
@@ -316,8 +385,14 @@ class Manifest:
 
 
 def encode(data: Mapping[str, Any]) -> bytes:
-    """A manifest's JSON as written to its file."""
-    return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
+    """A manifest's JSON as written to its file, with its checksum."""
+    body = {k: v for k, v in data.items() if k != _CHECKSUM}
+    return json.dumps({**body, _CHECKSUM: _checksum(body)}, indent=1, sort_keys=True).encode()
+
+
+def _checksum(body: Mapping[str, Any]) -> int:
+    """CRC-32 of the canonical JSON of everything but the checksum: independent of layout."""
+    return zlib.crc32(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
 
 def fsync_dir(folder: Path) -> None:

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary
+from ..errors import IndexCorruptError
 from .builder import build_segment
+from .check import file_crc32
 from .manifest import SegmentEntry
 from .segment import Segment
 
@@ -60,7 +62,17 @@ def merge(
     for entry in entries:
         seg = Segment(folder, entry)
         try:
+            if not seg.store.verified:
+                _verify_whole(folder / f"{entry.name}.doc", entry)
             articles.extend(seg.store.iter_articles(seg.live))
         finally:
             seg.close()
     return build_segment(folder, name, articles, analyzers, vocab, workers)
+
+
+def _verify_whole(path: Path, entry: SegmentEntry) -> None:
+    """A merge must never copy corrupted text into a segment with fresh checksums: stored
+    fields written without block checksums are checked whole against the manifest first."""
+    info = entry.files.get(path.name)
+    if info is None or info.crc32 is None or file_crc32(path) != info.crc32:
+        raise IndexCorruptError(f"{path}: checksum mismatch (refusing to merge it)")

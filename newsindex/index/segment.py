@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from .arrays import ArrayFile
 from .docstore import DocStore
-from .manifest import SegmentEntry, StemTableInfo
+from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .strtable import SortedStrings, StringTable
 
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
@@ -28,7 +30,10 @@ class Segment:
         self.entry = entry
         self.ndocs: int = entry.docs
         _check_sizes(folder, entry)
-        arr = self._arrays = ArrayFile(folder / f"{self.name}.arr")
+        arr_info = entry.files.get(f"{self.name}.arr")
+        arr = self._arrays = ArrayFile(
+            folder / f"{self.name}.arr", arr_info.crc32 if arr_info is not None else None
+        )
         self.terms = StringTable(arr, "terms")
         self.ids = StringTable(arr, "ids")
         self.post_offs = arr["post.offs"]
@@ -44,8 +49,14 @@ class Segment:
             raise IndexCorruptError(
                 f"{arr.path}: holds {len(self.dates)} documents, the manifest says {self.ndocs}"
             )
-        self.store = DocStore(folder / f"{self.name}.doc", arr["store.offs"])
-        self.deleted = _load_deletes(folder, entry.del_file, self.ndocs)
+        self.store = DocStore(
+            folder / f"{self.name}.doc",
+            arr["store.offs"],
+            arr["store.crc"] if "store.crc" in arr else None,
+        )
+        self.deleted = _load_deletes(
+            folder, entry.del_file, self.ndocs, entry.files.get(entry.del_file or "")
+        )
         self.ndeleted = len(self.deleted)
         self.live: np.ndarray | None = None  # None: every document is live
         if self.ndeleted:
@@ -156,17 +167,27 @@ def _check_sizes(folder: Path, entry: SegmentEntry) -> None:
             )
 
 
-def _load_deletes(folder: Path, del_file: str | None, ndocs: int) -> np.ndarray:
+def _load_deletes(
+    folder: Path, del_file: str | None, ndocs: int, info: FileInfo | None
+) -> np.ndarray:
     if not del_file:
         return np.zeros(0, dtype=np.int32)
     path = folder / del_file
     try:
-        deleted = np.load(path, allow_pickle=False)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise IndexCorruptError(f"{path}: deletions file is missing") from None
-    except ValueError as exc:
+    if info is not None and info.crc32 is not None and zlib.crc32(raw) != info.crc32:
+        raise IndexCorruptError(f"{path}: checksum mismatch (the file's content changed)")
+    try:
+        deleted = np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception as exc:  # numpy's header parser raises several kinds
         raise IndexCorruptError(f"{path}: unreadable deletions file ({exc})") from None
-    if deleted.ndim != 1 or (len(deleted) and (deleted.min() < 0 or deleted.max() >= ndocs)):
+    if (
+        deleted.ndim != 1
+        or deleted.dtype.kind not in "iu"
+        or (len(deleted) and (deleted.min() < 0 or deleted.max() >= ndocs))
+    ):
         raise IndexCorruptError(f"{path}: deletions out of range for {ndocs} documents")
     return deleted.astype(np.int32)
 

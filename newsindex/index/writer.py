@@ -20,6 +20,7 @@ from ..errors import WriterClosedError
 from . import manifest as mf
 from .builder import build_segment
 from .check import file_crc32
+from .files import create_new
 from .lock import WriteLock
 from .manifest import FileInfo, Manifest, SegmentEntry
 from .merge import merge, plan_merges
@@ -166,6 +167,10 @@ class IndexWriter:
             self.rollback()
             raise
         try:
+            try:
+                mf.record_generation(self._folder, generation)
+            except OSError:
+                pass  # committed all the same; only the detection of a lost manifest waits
             # Still under the lock, so no other writer's fresh files can be mistaken for garbage.
             _collect_garbage(self._folder, keep_generations=2)
         finally:
@@ -232,7 +237,7 @@ class IndexWriter:
         del_file = f"{entry.name}.del-{generation:08d}.npy"
         path = self._folder / del_file
         self._written.append(path)  # uncommitted: a rollback removes it
-        with open(path, "wb") as fh:
+        with open(create_new(path), "wb") as fh:
             np.save(fh, deleted, allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
@@ -296,7 +301,7 @@ def _collect_garbage(folder: Path, keep_generations: int) -> None:
     for g in gens[:-keep_generations]:
         _unlink(folder / mf.manifest_name(g))
     for name in os.listdir(folder):
-        if name.startswith("seg-") and name not in referenced:
+        if (name.startswith("seg-") and name not in referenced) or mf.TEMP_NAME.match(name):
             _unlink(folder / name)
 
 

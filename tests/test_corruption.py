@@ -1,0 +1,198 @@
+"""Corrupted index files give IndexCorruptError or the exact original answers, never others."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import struct
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import newsindex
+from newsindex.errors import IndexCorruptError
+from newsindex.index import manifest as mf
+from newsindex.index.arrays import ALIGN, MAGIC
+
+COMPAT = Path(__file__).parent / "data" / "compat" / "format-1" / "index"
+QUERIES = ["oil prices", "bank AND rates", '"crude oil"', "export*", "section:grain", "-oil"]
+#: Flips per file kind (seeded: the same flips on every run).
+FLIPS = 60
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, sample_docs) -> Path:
+    """Three commits and a fourth with deletions and a replace: four segments, deletion files."""
+    folder = tmp_path_factory.mktemp("corrupt") / "idx"
+    docs = [d for d in sample_docs if len(d["body"]) < 900][:45]
+    docs[4] = {**docs[4], "title": "Zürich café — " + docs[4]["title"]}  # a UTF-8 block
+    ix = newsindex.Index.create(folder)
+    for part in (docs[:15], docs[15:30], docs[30:]):
+        with ix.writer() as w:
+            for d in part:
+                w.add(d)
+    with ix.writer() as w:
+        w.delete(docs[1]["id"])
+        w.delete(docs[20]["id"])
+        w.add({**docs[2], "title": "Replaced"})
+    ix.close()
+    return folder
+
+
+def answers(folder: Path) -> tuple:
+    """Everything a reader can see: hits with scores, totals, facets, stored articles."""
+    with newsindex.Index.open(folder) as ix:
+        out = []
+        for q in QUERIES:
+            res = ix.search(q, limit=50, facets=True)
+            out.append(
+                (
+                    q,
+                    res.total,
+                    [(h.id, h.score, h.date_day, h.article.to_dict()) for h in res.hits],
+                    json.dumps(res.facets.to_dict()),
+                )
+            )
+        ids = sorted(ix.search("-zzzznotaword", limit=1000).hits, key=lambda h: h.id)
+        stored = [(h.id, ix.get(h.id).to_dict()) for h in ids]
+        return out, stored, ix.doc_count, ix.check()
+
+
+def _kinds(folder: Path) -> dict[str, list[Path]]:
+    newest = max(folder.glob("manifest-*.json"))
+    return {
+        "manifest": [newest],
+        "older manifest": [p for p in folder.glob("manifest-*.json") if p != newest],
+        "arrays (.arr)": sorted(folder.glob("*.arr")),
+        "stored fields (.doc)": sorted(folder.glob("*.doc")),
+        "deletions (.npy)": sorted(folder.glob("*.npy")),
+        "latest-generation": [folder / mf.RECORD_NAME],
+    }
+
+
+def _arr_region(path: Path, offset: int) -> str:
+    """Which part of an array file ``offset`` falls in (for the report)."""
+    data = path.read_bytes()
+    (hlen,) = struct.unpack_from("<Q", data, len(MAGIC))
+    start = -(-(len(MAGIC) + 8 + hlen) // ALIGN) * ALIGN
+    if offset < start:
+        return "header"
+    header = json.loads(data[len(MAGIC) + 8 : len(MAGIC) + 8 + hlen])
+    for name, e in header["arrays"].items():
+        size = int(e["shape"][0]) * int(e["dtype"][2:]) if e["shape"] else 0
+        lo = start + e["offset"]
+        if lo <= offset < lo + size:
+            for prefix, region in (
+                ("terms.", "term table"),
+                ("ids.", "id table"),
+                ("kwv.", "keyword tables"),
+                ("stem.", "stem tables"),
+                ("post.", "postings"),
+                ("pos", "positions"),
+                ("store.", "stored-field offsets/crcs"),
+            ):
+                if name.startswith(prefix):
+                    return region
+            return "columns"
+    return "padding"
+
+
+def _flip_trials(built: Path, tmp_path: Path, flips: int, seed: int):
+    expected = answers(built)
+    assert expected[3] == [] and expected[2] > 30
+    rng = random.Random(seed)
+    report: dict[str, Counter] = {}
+    trial = 0
+    for kind, paths in _kinds(built).items():
+        assert paths, kind
+        for _ in range(flips):
+            source = rng.choice(paths)
+            size = source.stat().st_size
+            offset, bit = rng.randrange(size), rng.randrange(8)
+            label = kind
+            if source.suffix == ".arr":
+                label = f"{kind}: {_arr_region(source, offset)}"
+            folder = tmp_path / f"t{trial}"
+            trial += 1
+            shutil.copytree(built, folder)
+            target = folder / source.name
+            data = bytearray(target.read_bytes())
+            data[offset] ^= 1 << bit
+            target.write_bytes(bytes(data))
+            counts = report.setdefault(label, Counter())
+            counts["flips"] += 1
+            try:
+                got = answers(folder)
+            except IndexCorruptError:
+                counts["detected"] += 1
+            else:
+                # check() reading everything must agree: the answers are exact only if the
+                # flip landed where nothing reads it (JSON layout, alignment padding...)
+                counts["exact" if got[:3] == expected[:3] else "wrong"] += 1
+            shutil.rmtree(folder)
+    return report
+
+
+def _print(report: dict[str, Counter]) -> None:
+    print("\nfile kind: flips / detected / exact / wrong")
+    for label, c in sorted(report.items()):
+        print(f"  {label}: {c['flips']} / {c['detected']} / {c['exact']} / {c['wrong']}")
+
+
+def test_bit_flips_in_every_file_kind_are_detected_or_harmless(built, tmp_path):
+    report = _flip_trials(built, tmp_path, FLIPS, seed=20261205)
+    _print(report)
+    assert {label: c["wrong"] for label, c in report.items() if c["wrong"]} == {}
+    by_kind = Counter()
+    for label, c in report.items():
+        by_kind[label.split(":")[0]] += c["detected"]
+    # every kind that holds data anything reads is actually verified
+    for kind in ("manifest", "arrays (.arr)", "stored fields (.doc)", "deletions (.npy)"):
+        assert by_kind[kind] > FLIPS // 2, (kind, report)
+
+
+@pytest.mark.slow
+def test_bit_flips_long(built, tmp_path):
+    report = _flip_trials(built, tmp_path, 400, seed=7)
+    _print(report)
+    assert {label: c["wrong"] for label, c in report.items() if c["wrong"]} == {}
+
+
+def _flip(path: Path, at: float = 0.5) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 0x04
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("source", ["current", "format-1"])
+def test_merge_refuses_corrupted_stored_fields(built, tmp_path, source):
+    """optimize must not re-write corrupted text under a fresh checksum (check would then pass)."""
+    folder = tmp_path / "idx"
+    shutil.copytree(built if source == "current" else COMPAT, folder)
+    doc = sorted(folder.glob("*.doc"))[0]
+    _flip(doc)
+    ix = newsindex.Index.open(folder)
+    generation = ix.generation
+    with pytest.raises(IndexCorruptError, match=doc.name):
+        ix.optimize()
+    ix.refresh()
+    assert ix.generation == generation
+    assert any(doc.name in p for p in ix.check())
+
+
+def test_deleting_the_newest_manifest_is_not_a_silent_rollback(built, tmp_path):
+    folder = tmp_path / "idx"
+    shutil.copytree(built, folder)
+    gens = mf.generations(folder)
+    newest = folder / mf.manifest_name(gens[-1])
+    newest.unlink()
+    with pytest.raises(IndexCorruptError, match=newest.name):
+        newsindex.Index.open(folder)
+    with pytest.raises(IndexCorruptError, match=newest.name):
+        newsindex.Index.open(folder).writer()
+    # the error says how to accept the older commit; doing so opens it
+    (folder / mf.RECORD_NAME).unlink()
+    with newsindex.Index.open(folder) as ix:
+        assert ix.generation == gens[-2]
