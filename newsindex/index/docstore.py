@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -254,9 +255,12 @@ class DocStore:
         self._crcs = block_crcs.data if block_crcs is not None else None
         self.verified = block_crcs is not None
         try:
-            self._fd = os.open(path, os.O_RDONLY)
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise IndexCorruptError(f"{path}: file is missing") from None
+        # A refresh drops segments without closing them (an older page of hits may still load
+        # articles from them): the descriptor goes when the last user lets go of this store.
+        self._release = weakref.finalize(self, os.close, self._fd)
         size = os.fstat(self._fd).st_size
         if len(block_offsets) and int(block_offsets[-1]) > size:
             raise IndexCorruptError(f"{path}: truncated ({size} of {int(block_offsets[-1])} bytes)")
@@ -287,5 +291,5 @@ class DocStore:
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)
+            self._release()
             self._fd = -1

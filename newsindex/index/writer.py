@@ -260,6 +260,8 @@ class IndexWriter:
         self._closed = True
         for seg in self._base_segments:
             seg.close()
+        # A finished writer may stay referenced (``with ... as w``): keep no mapping alive.
+        self._base_segments = []
         self._lock.release()
 
     def _check_open(self) -> None:
