@@ -196,3 +196,85 @@ def test_deleting_the_newest_manifest_is_not_a_silent_rollback(built, tmp_path):
     (folder / mf.RECORD_NAME).unlink()
     with newsindex.Index.open(folder) as ix:
         assert ix.generation == gens[-2]
+
+
+# -- array-file headers (issue 13.9: a corrupt header raised a raw TokenError) -------------------
+_DTYPES = ["<i8", "<i4", "|u1", "<f8", "|b1", "<u4"]
+_BAD_DTYPES = ["<i8,", "(2,", "(2,)i4", "O", "V8", "M8", "<i8,<i4", ">i8", "", "i8)", "S3"]
+
+
+def _array_file(tmp_path: Path, header: bytes, body: bytes = bytes(256)) -> Path:
+    from newsindex.index.arrays import MAGIC
+
+    path = tmp_path / "x.arr"
+    head = MAGIC + struct.pack("<Q", len(header)) + header
+    head += b"\0" * (-len(head) % ALIGN)
+    path.write_bytes(head + body)
+    return path
+
+
+def _opens_within_bounds(path: Path) -> None:
+    from newsindex.index.arrays import ArrayFile
+
+    try:
+        arr = ArrayFile(path)
+    except IndexCorruptError:
+        return
+    size = path.stat().st_size
+    for a in arr.arrays.values():
+        assert a.dtype.kind in "biuf" and a.nbytes <= size
+
+
+def test_bad_dtype_strings_are_index_corrupt(tmp_path):
+    for spec in _BAD_DTYPES:
+        header = json.dumps(
+            {"format": 1, "arrays": {"a": {"dtype": spec, "shape": [2], "offset": 0}}}
+        ).encode()
+        from newsindex.index.arrays import ArrayFile
+
+        with pytest.raises(IndexCorruptError, match="array 'a'"):
+            ArrayFile(_array_file(tmp_path, header))
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    given = None
+
+if given is not None:
+    _values = st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**70), 2**70)
+        | st.floats()
+        | st.text(max_size=6),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+        max_leaves=8,
+    )
+    _entry = st.fixed_dictionaries(
+        {
+            "dtype": st.sampled_from(_DTYPES + _BAD_DTYPES) | st.text(max_size=8) | _values,
+            "shape": st.lists(st.integers(-5, 2**40), max_size=3) | _values,
+            "offset": st.integers(-(2**65), 2**65) | _values,
+        }
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        arrays=st.dictionaries(st.text(max_size=5), _entry | _values, max_size=4),
+        top=st.sampled_from(["arrays", "arrayz"]),
+    )
+    def test_any_header_json_is_index_corrupt_or_in_bounds(tmp_path_factory, arrays, top):
+        header = json.dumps({"format": 1, top: arrays}).encode()
+        _opens_within_bounds(_array_file(tmp_path_factory.mktemp("h"), header))
+
+    @settings(max_examples=300, deadline=None)
+    @given(header=st.binary(max_size=200), hlen_delta=st.integers(-300, 300))
+    def test_any_header_bytes_are_index_corrupt_or_in_bounds(tmp_path_factory, header, hlen_delta):
+        from newsindex.index.arrays import MAGIC
+
+        path = tmp_path_factory.mktemp("b") / "x.arr"
+        hlen = max(0, len(header) + hlen_delta)
+        path.write_bytes(MAGIC + struct.pack("<Q", hlen) + header + bytes(128))
+        _opens_within_bounds(path)
