@@ -10,11 +10,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 import newsindex
 from newsindex import cli, schema
+from newsindex.analysis import PRESETS
 from newsindex.article import ARTICLE_FIELDS, Article
 from newsindex.errors import ConfigError, QuerySyntaxError
 from newsindex.ingest.walk import ON_ERROR
@@ -166,3 +168,26 @@ def test_the_api_refuses_any_other_value(index, value):
     if name not in newsindex.QUERY_FIELDS:
         with pytest.raises(QuerySyntaxError, match="unknown field"):
             index.search(f"{name}:x")
+
+
+def _documented_settings(path: Path) -> tuple[dict, list[str]]:
+    """The settings example in ``path`` (its ``analyzer:`` and ``scoring: ... # the defaults``
+    lines, as YAML) and the presets its comment lists, if any."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    analyzer = next(line for line in lines if line.strip().startswith("analyzer:"))
+    scoring = next(
+        line for line in lines if line.strip().startswith("scoring:") and "the defaults" in line
+    )
+    settings = yaml.safe_load("\n".join(line.split("#")[0].strip() for line in (analyzer, scoring)))
+    _, _, listed = analyzer.partition("presets:")
+    return settings, [name.strip() for name in listed.split(",") if name.strip()]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "newsindex/config.py"])
+def test_documented_default_settings_are_the_codes(doc):
+    """The settings example that says "the defaults" is the defaults, and the presets it
+    lists are the presets there are."""
+    settings, presets = _documented_settings(PACKAGE.parent / doc)
+    assert newsindex.IndexSettings.from_dict(settings) == newsindex.IndexSettings()
+    if presets:
+        assert presets == list(PRESETS)
