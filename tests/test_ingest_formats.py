@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsindex.errors import ConfigError
 from newsindex.ingest import IngestError, Problem, Record, iter_records, load_mapping
@@ -143,12 +145,89 @@ def test_binary_file_with_a_jsonl_name(tmp_path):
     path = tmp_path / "image.jsonl"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     problem = only_problem(path)
-    assert problem.line == 0 and "binary file (NUL byte" in problem.message
-    # NUL bytes past the sniffed start (8 KiB) are caught on their line.
+    assert problem.line == 0 and "binary file, not text" in problem.message
+    assert str(problem) == f"{path}: {problem.message}"  # the whole file: no line 0 shown
+    # A stray NUL is a bad record at its line; the records after it are read.
     late = jsonl(tmp_path, *[GOOD] * 200, "garbage\0\1\2", GOOD, name="late.jsonl")
     items = skip_all(late)
-    assert all(isinstance(i, Record) for i in items[:200]) and len(items) == 201
-    assert items[200].line == 201 and "stopped reading this file" in items[200].message
+    assert all(isinstance(i, Record) for i in items[:200] + items[201:]) and len(items) == 202
+    assert items[200].line == 201 and "NUL byte at column 8" in items[200].message
+    # Binary data after text (a zero-filled tail, an appended blob) stops the file there.
+    tail = tmp_path / "tail.jsonl"
+    tail.write_bytes((GOOD + "\n").encode() * 200 + bytes(range(256)) * 40)
+    items = skip_all(tail)
+    assert [type(i) for i in items] == [Record] * 200 + [Problem]
+    assert items[200].line == 201 and "binary data, not text; stopped" in items[200].message
+
+
+_NUL_FORMATS = ("jsonl", "jsonl.gz", "csv", "tsv")
+
+
+def _write_rows(path: Path, fmt: str, rows: list[tuple[str, str]], nul_at: dict[int, int]):
+    """Rows of (id, title) in ``fmt``, a NUL byte put into row i at offset nul_at[i] of its
+    text; returns each row's first line."""
+    lines, starts = [], []
+    sep = "\t" if fmt == "tsv" else ","
+    if fmt in ("csv", "tsv"):
+        lines.append(f"id{sep}title")
+    for i, (aid, title) in enumerate(rows):
+        starts.append(len(lines) + 1)
+        if fmt.startswith("jsonl"):
+            text = json.dumps({"id": aid, "title": title})
+        else:
+            text = f'{aid}{sep}"{title}"'
+        if i in nul_at:
+            at = nul_at[i] % (len(text) + 1)
+            text = text[:at] + "\0" + text[at:]
+        lines.extend(text.split("\n"))
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(data) if fmt.endswith(".gz") else data)
+    return starts
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fmt=st.sampled_from(_NUL_FORMATS),
+    titles=st.lists(
+        st.text(
+            st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters='"\\')
+            | st.just("\n"),
+            min_size=1,
+            max_size=60,
+        ).filter(str.strip),
+        min_size=1,
+        max_size=40,
+    ),
+    nul_at=st.dictionaries(st.integers(0, 39), st.integers(0, 200), max_size=4),
+    pad=st.integers(0, 12000),
+)
+def test_a_stray_nul_costs_only_its_record(tmp_path_factory, fmt, titles, nul_at, pad):
+    """Wherever stray NUL bytes fall (inside the first 8 KiB or later), every other record is
+    read and each NUL record is reported at the line where it starts."""
+    folder = tmp_path_factory.mktemp("nul")
+    rows = [(f"r{i}", t) for i, t in enumerate(["x" * pad] + titles)]  # pad: NULs past 8 KiB
+    nul_at = {i + 1: at for i, at in nul_at.items() if i < len(titles)}
+    path = folder / f"feed.{fmt}"
+    starts = _write_rows(path, fmt, rows, nul_at)
+    items = skip_all(path)
+    expected = [aid for i, (aid, _) in enumerate(rows) if i not in nul_at]
+    assert [i.article.id for i in items if isinstance(i, Record)] == expected
+    problems = [i for i in items if isinstance(i, Problem)]
+    assert [p.line for p in problems] == [starts[i] for i in sorted(nul_at)]
+    assert all("NUL byte" in p.message for p in problems)
+
+
+def test_a_stray_nul_in_a_one_article_file_is_reported_at_its_line(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_bytes(b"---\nid: p1\ntitle: T\n---\nBody line one.\nBody \0 two.\n")
+    problem = only_problem(page)
+    assert problem.line == 6 and "NUL byte at column 6" in problem.message
+    header = tmp_path / "head.csv"
+    header.write_bytes(b"id,ti\0tle\n1,a\n")
+    problem = only_problem(header)
+    assert problem.line == 1 and "stopped reading this file" in problem.message
 
 
 def test_truncated_gzip(tmp_path):

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO
 
 from ..errors import ArticleError
-from .decode import FALLBACK, binary_reason, file_problem
+from .decode import FALLBACK, file_problem, looks_binary, nul_problem
 from .decode import sniff as _sniff
 from .fields import to_article
 from .records import Problem, Record
@@ -41,6 +41,8 @@ class _Lines:
         self.max_row_bytes = max_row_bytes
         self.lineno = 0
         self.row_bytes = 0
+        self.nul: bytes | None = None  # the current row's first line holding a NUL byte
+        self.nul_line = 0
 
     def __iter__(self) -> _Lines:
         return self
@@ -54,7 +56,11 @@ class _Lines:
         self.lineno += 1
         self.row_bytes += len(raw)
         if b"\0" in raw:
-            raise _Stop(binary_reason(raw) or "binary data")
+            if looks_binary(raw):  # not a stray byte: what follows is not text either
+                raise _Stop("binary data, not text; stopped reading this file")
+            if self.nul is None:
+                self.nul, self.nul_line = raw, self.lineno
+            raw = raw.replace(b"\0", b"")  # the row is reported, but its shape still counts
         if self.row_bytes > self.max_row_bytes + 2:  # + 2: the row's own line ending
             raise _Stop(
                 f"record is over the size limit of {self.max_row_bytes:,} bytes (raise "
@@ -94,6 +100,7 @@ def read_csv(
         while True:
             start = lines.lineno + 1
             lines.row_bytes = 0
+            lines.nul = None
             try:
                 row = next(reader)
             except StopIteration:
@@ -107,6 +114,12 @@ def read_csv(
             except OSError as exc:
                 yield file_problem(path, exc)
                 return
+            if lines.nul is not None:
+                if header is None:  # without its header, no row of the file can be read
+                    yield nul_problem(path, start, lines.nul, rest="stopped reading this file")
+                    return
+                yield _nul_row(path, start, lines)
+                continue
             if not row:
                 continue  # blank line
             if header is None:
@@ -117,6 +130,14 @@ def read_csv(
                     return
                 continue
             yield _record(path, start, header, row, mapping)
+
+
+def _nul_row(path: str, start: int, lines: _Lines) -> Problem:
+    assert lines.nul is not None
+    problem = nul_problem(path, lines.nul_line, lines.nul)
+    if lines.nul_line == start:
+        return problem
+    return Problem(path, start, None, f"line {lines.nul_line}: {problem.message}")
 
 
 def _check_header(path: str, line: int, header: list[str]) -> Problem | None:

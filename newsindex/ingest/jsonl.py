@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO
 
 from ..errors import ArticleError
-from .decode import FALLBACK, binary_reason, file_problem, sniff
+from .decode import FALLBACK, file_problem, looks_binary, nul_problem, sniff
 from .fields import to_article
 from .records import Problem, Record
 
@@ -68,11 +68,15 @@ def read_jsonl(
                 if not raw:
                     return
                 lineno += 1
-                if b"\0" in raw:
-                    reason = binary_reason(raw) or "binary data"
-                    yield Problem(path, lineno, None, f"{reason}; stopped reading this file")
-                    return
                 size = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0)
+                if b"\0" in raw and size <= max_record_bytes:
+                    if looks_binary(raw):  # not a stray byte: what follows is not text either
+                        yield Problem(
+                            path, lineno, None, "binary data, not text; stopped reading this file"
+                        )
+                        return
+                    yield nul_problem(path, lineno, raw)
+                    continue
                 if size > max_record_bytes:
                     _skip_rest_of_line(stream, raw)
                     yield Problem(

@@ -48,8 +48,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        """``path:line: field: message`` (``path:line: message`` when no field is at fault)."""
-        where = f"{self.path}:{self.line}: "
+        """``path:line: field: message`` (``path:line: message`` when no field is at fault;
+        ``path: message`` for the file as a whole)."""
+        where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
         return where + (f"{self.field}: {self.message}" if self.field else self.message)
 
 
