@@ -37,6 +37,7 @@ from .results.facets import Facets
 from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import Snippet
+from .results.terminal import terminal_safe
 from .schema import KEYWORD_FIELDS, QUERY_FIELDS, TEXT_FIELDS
 from .search.scoring import Explanation
 from .search.topk import SORTS
@@ -83,6 +84,7 @@ __all__ = [
     "count_hint",
     "iter_records",
     "load_mapping",
+    "terminal_safe",
 ]
 
 # Reading files (YAML, CSV, e-mail dates) loads on first use: a search process never needs it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import sys
 import tempfile
 import time
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import SORTS, Index, Results, __version__
+from . import SORTS, Index, Results, __version__, terminal_safe
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
 
 DATA = Path(__file__).parent / "data"
@@ -39,14 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except QuerySyntaxError as err:
-        print(f"newsindex: query error: {err.message}", file=sys.stderr)
-        print(_indent(err.caret()), file=sys.stderr)
+        print(f"newsindex: query error: {terminal_safe(err.message)}", file=sys.stderr)
+        print(_indent(terminal_safe(err.caret())), file=sys.stderr)
         return 2
     except NewsIndexError as err:
-        print(f"newsindex: error: {err}", file=sys.stderr)
+        print(f"newsindex: error: {terminal_safe(str(err))}", file=sys.stderr)
         return 1
     except OSError as err:  # a full disk, a permission problem: no traceback, no data lost
-        print(f"newsindex: error: {err}", file=sys.stderr)
+        print(f"newsindex: error: {terminal_safe(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("newsindex: interrupted; the last commit is intact", file=sys.stderr)
@@ -199,7 +200,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if progress:
             progress.stop()
         if isinstance(exc, IngestError):
-            print(f"newsindex: {exc}", file=sys.stderr)
+            print(f"newsindex: {terminal_safe(str(exc), one_line=True)}", file=sys.stderr)
             print("newsindex: nothing from the failing batch was committed", file=sys.stderr)
             return 1
         raise
@@ -207,7 +208,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         progress.stop()
     elapsed = time.perf_counter() - started
     for problem in problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(f"skipped: {terminal_safe(str(problem), one_line=True)}", file=sys.stderr)
     rate = added / elapsed if elapsed > 0 else 0.0
     print(
         f"indexed {added:,} articles ({added - replaced:,} new, {replaced:,} replaced), "
@@ -229,7 +230,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     )
     if args.json:
         for hit in res.hits:
-            print(json.dumps(hit.to_dict(), ensure_ascii=False))
+            print(_json_line(hit.to_dict()))
         return 0
     _print_results(args.query, res)
     return 0
@@ -268,7 +269,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise IndexNotFoundError(f"{args.index_dir}: no such index folder")
     problems = check_index(args.index_dir)
     for problem in problems:
-        print(f"problem: {problem}")
+        print(f"problem: {terminal_safe(str(problem))}")
     if problems:
         print(f"{len(problems)} problem(s) found in {args.index_dir}", file=sys.stderr)
         return 1
@@ -334,15 +335,27 @@ def _open_or_create(folder: Path, settings: Path | None) -> Index:
 
 
 def _print_results(query: str, res: Results) -> None:
-    print(f"{res.total:,} matching articles for {query!r} ({res.took_ms:.1f} ms)")
+    # Stored text is printed through terminal_safe: a title is the indexed files' word, and
+    # an escape sequence in it would otherwise reach the terminal.
+    print(
+        f"{res.total:,} matching articles for {terminal_safe(repr(query))} ({res.took_ms:.1f} ms)"
+    )
     for hit in res.hits:
         art = hit.article
         day = art.date.isoformat()[:10] if art.date else "----------"
         where = " / ".join(x for x in (art.source, art.section) if x)
-        print(
-            f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}"
-            + (f"  [{where}]" if where else "")
-        )
+        line = f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}"
+        print(terminal_safe(line + (f"  [{where}]" if where else ""), one_line=True))
+
+
+# JSON escapes C0 controls but not DEL, C1 controls or bidi overrides; escaping them too keeps
+# the line exact JSON (the same values once parsed) and safe to print.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_line(record: dict[str, object]) -> str:
+    text = json.dumps(record, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class _Progress(Protocol):

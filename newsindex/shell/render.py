@@ -2,7 +2,10 @@
 
 Pure functions of their inputs (no console, no index), so tests can print them into a
 ``Console(file=io.StringIO(), ...)`` and compare text. User data always goes into
-:class:`~rich.text.Text` objects, never into markup: titles like ``[Reuters]`` stay as typed.
+:class:`~rich.text.Text` objects, never into markup: titles like ``[Reuters]`` stay as typed;
+and through :func:`~newsindex.terminal_safe` (``_safe`` here), so control characters in stored
+text (an escape sequence in a title) reach the terminal as visible characters, never as
+commands. It keeps lengths, so snippet marks and carets stay in place.
 With ``plain=True`` (no colours: a pipe, a dumb terminal) marks are shown as «word».
 """
 
@@ -20,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from .. import Article, Explanation, Facets, Query, Results, Scoring, Snippet
+from .. import Article, Explanation, Facets, Query, Results, Scoring, Snippet, terminal_safe
 from ..errors import QuerySyntaxError
 
 MARK = "bold yellow"
@@ -34,11 +37,15 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n|\n[ \t]+")  # as in results.snippets
 def marked(snip: Snippet, *, plain: bool = False, style: str = "") -> Text:
     """A snippet as Text: marks styled, or between «» when ``plain`` (no colours)."""
     if plain:
-        return Text(snip.format("plain"), style=style)
-    text = Text(snip.text, style=style)
+        return Text(_safe(snip.format("plain")), style=style)
+    text = Text(_safe(snip.text), style=style)
     for start, end in snip.spans:
         text.stylize(MARK, start, end)
     return text
+
+
+def _safe(text: str | None, one_line: bool = False) -> str:
+    return terminal_safe(text, one_line=one_line) if text else ""
 
 
 def summary(query: str, results: Results, page_size: int) -> Text:
@@ -50,7 +57,7 @@ def summary(query: str, results: Results, page_size: int) -> Text:
     noun = "article" if total == 1 else "articles"
     return Text.assemble(
         (f"{total:,}", "bold"),
-        f" matching {noun} for {query!r} \u00b7 {shown} \u00b7 ",
+        f" matching {noun} for {_safe(repr(query))} \u00b7 {shown} \u00b7 ",
         f"page {page} of {pages} \u00b7 {results.took_ms:.1f} ms",
     )
 
@@ -76,8 +83,8 @@ def hits_table(
                 str(hit.rank),
                 f"{hit.score:.3f}",
                 _day(art),
-                art.source or "",
-                art.section or "",
+                _safe(art.source, True),
+                _safe(art.section, True),
                 title if art.title else Text("(untitled)", style="bold"),
                 highlighter.snippet(art, max_chars=snippet_chars),
             )
@@ -125,7 +132,9 @@ def facets_table(facets: Facets, rows: int = FACET_ROWS) -> Table:
     for i in range(max((len(values) for _, values in columns), default=0)):
         cells: list[str] = []
         for _, values in columns:
-            cells += [values[i][0], f"{values[i][1]:,}"] if i < len(values) else ["", ""]
+            cells += (
+                [_safe(values[i][0], True), f"{values[i][1]:,}"] if i < len(values) else ["", ""]
+            )
         table.add_row(*cells)
     return table
 
@@ -161,20 +170,21 @@ def problem(err: QuerySyntaxError, query: str = "", *, warning: bool = False) ->
     head = "query warning (read leniently):" if warning else "query error:"
     style = "yellow" if warning else "red"
     lines = Text(head, style=f"bold {style}")  # the message follows the caret
-    for line in err.caret().splitlines():
+    for line in _safe(err.caret()).splitlines():
         lines.append("\n  " + line, style=style)
     return lines
 
 
 def explain_tree(hit_title: str, rank: int, explanation: Explanation) -> Tree:
     """The BM25F breakdown as a tree: each node's value and what it is."""
-    tree = Tree(Text.assemble(("why ", "dim"), (f"#{rank}", "bold"), " ", (hit_title, "bold")))
+    title = _safe(hit_title, True)
+    tree = Tree(Text.assemble(("why ", "dim"), (f"#{rank}", "bold"), " ", (title, "bold")))
     _grow(tree, explanation)
     return tree
 
 
 def _grow(tree: Tree, node: Explanation) -> None:
-    branch = tree.add(Text.assemble((f"{node.value:.4f}", "cyan"), "  ", node.description))
+    branch = tree.add(Text.assemble((f"{node.value:.4f}", "cyan"), "  ", _safe(node.description)))
     for child in node.details:
         _grow(branch, child)
 
@@ -186,10 +196,10 @@ def article_view(article: Article, highlighter: Query, *, plain: bool = False) -
         x for x in (_day(article), article.source, article.section, article.author) if x
     )
     parts: list[RenderableType] = [marked(title, plain=plain, style="bold")]
-    parts.append(Text(meta, style="dim"))
+    parts.append(Text(_safe(meta, True), style="dim"))
     if article.url:
-        parts.append(Text(article.url, style="dim underline"))
-    parts.append(Text(f"id: {article.id}", style="dim"))
+        parts.append(Text(_safe(article.url, True), style="dim underline"))
+    parts.append(Text(f"id: {_safe(article.id, True)}", style="dim"))
     parts.append(Text(""))
     body = highlighter.highlight(reflow(article.body), field="body")
     parts.append(marked(body, plain=plain))
@@ -224,7 +234,7 @@ def stats_table(stats: dict[str, Any], overview: Facets, scoring: Scoring) -> Ta
         ("scoring", describe_scoring(scoring)),
     ]
     for key, value in rows:
-        table.add_row(key, Text(value))
+        table.add_row(key, Text(_safe(value)))
     return table
 
 
