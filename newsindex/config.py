@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -42,8 +43,8 @@ class Scoring:
                     raise ConfigError(
                         f"{name}: unknown text field {fname!r}; known: {', '.join(TEXT_FIELDS)}"
                     )
-                if not isinstance(value, (int, float)) or value < 0:
-                    raise ConfigError(f"{name}.{fname} must be a number >= 0, got {value!r}")
+                if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                    raise ConfigError(f"{name}.{fname} must be a finite number >= 0, got {value!r}")
         for fname, value in self.field_b.items():
             if value > 1:
                 raise ConfigError(f"field_b.{fname} must be in [0, 1], got {value!r}")

@@ -12,7 +12,7 @@ import newsindex
 from newsindex import Analyzer, Scoring
 
 
-def reference_scores(docs, query, *, k1, b, weights):
+def reference_scores(docs, query, *, k1, b, weights, field_b=None):
     """BM25F written from the formula, over dicts, with no code shared with the engine
     except the analyzer (analysis is not what is being checked here)."""
     an = Analyzer("english")
@@ -43,7 +43,10 @@ def reference_scores(docs, query, *, k1, b, weights):
             tfn = 0.0
             for f in fields:
                 tf = per[qterm].get(f, 0)
-                norm = 1 - b + b * ln[f] / avg[f] if avg[f] else 1.0
+                if not tf:
+                    continue  # (with b = 1 an empty field's norm is 0: it adds nothing)
+                bf = (field_b or {}).get(f, b)
+                norm = 1 - bf + bf * ln[f] / avg[f] if avg[f] else 1.0
                 tfn += weights[f] * tf / norm
             out[d["id"]] = out.get(d["id"], 0.0) + idf * tfn / (tfn + k1)
     return out
@@ -165,3 +168,75 @@ def test_longer_documents_with_the_same_tf_never_score_higher(tmp_path_factory, 
     s_long = _score(ix, "oil", str(len(others) + 1))
     assert s_long <= s_short + 1e-12
     assert s_short > 0
+
+
+# -- every allowed setting gives finite scores (the class of b=1 x empty field = NaN) ---------
+FINITE_WORDS = ["oil", "bank", "rate", "grain"]
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory):
+    """Empty titles, empty bodies, one-word and huge fields, over two segments."""
+    rng = random.Random(3)
+    ix = newsindex.Index.create(tmp_path_factory.mktemp("edge") / "idx")
+    shapes = [(0, 3), (2, 0), (0, 1), (1, 0), (3, 5000), (0, 20), (40, 2), (1, 1)]
+    docs = []
+    for _ in range(2):
+        with ix.writer() as w:
+            for nt, nb in shapes:
+                doc = {
+                    "id": str(len(docs)),
+                    "title": " ".join(rng.choice(FINITE_WORDS) for _ in range(nt)),
+                    "body": " ".join(rng.choice(FINITE_WORDS) for _ in range(nb)),
+                }
+                docs.append(doc)
+                w.add(doc)
+    return _Edge(ix, docs)
+
+
+class _Edge(tuple):
+    def __new__(cls, ix, docs):
+        return super().__new__(cls, (ix, docs))
+
+    def __repr__(self) -> str:  # (a falsifying example prints it: not the whole corpus)
+        return "edge"
+
+
+unit = st.floats(0, 1)
+weight = st.one_of(st.sampled_from([0.0, 1.0, 1e-300, 1e300, 1.7e308]), st.floats(0, 1e308))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    k1=st.one_of(st.sampled_from([0.0, 100.0]), st.floats(0, 100)),
+    b=st.one_of(st.sampled_from([0.0, 1.0]), unit),
+    title_b=st.one_of(st.none(), unit),
+    body_b=st.one_of(st.none(), unit),
+    wt=weight,
+    wb=weight,
+    query=st.sampled_from(["oil", "oil bank grain", '"oil bank"~2', "title:rate body:oil"]),
+)
+def test_scores_are_finite_for_every_allowed_setting(edge, k1, b, title_b, body_b, wt, wb, query):
+    ix, docs = edge
+    field_b = {f: v for f, v in (("title", title_b), ("body", body_b)) if v is not None}
+    weights = {"title": wt, "body": wb}
+    scoring = Scoring(k1=k1, b=b, weights=weights, field_b=field_b)
+    res = ix.search(query, limit=100, scoring=scoring)
+    assert res.total > 0
+    for hit in res.hits:
+        assert math.isfinite(hit.score) and hit.score >= 0, (hit.id, hit.score)
+    if query in ("oil", "oil bank grain") and k1 > 0 and wt <= 1e6 and wb <= 1e6:
+        # Where the formula itself has no 0/0 or overflow, the scores are the reference's.
+        expected = reference_scores(docs, query, k1=k1, b=b, weights=weights, field_b=field_b)
+        got = {h.id: h.score for h in res.hits}
+        assert set(got) >= {k for k, v in expected.items() if v > 0}
+        for doc_id, score in got.items():
+            assert score == pytest.approx(expected.get(doc_id, 0.0), rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), -1.0])
+def test_weights_must_be_finite_and_non_negative(value):
+    with pytest.raises(newsindex.ConfigError, match="finite number >= 0"):
+        Scoring(weights={"title": value})

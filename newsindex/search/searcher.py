@@ -32,7 +32,7 @@ from .matches import (
     intersect,
     union,
 )
-from .scoring import Explanation, idf, length_norm, saturate
+from .scoring import Explanation, field_factors, idf, saturate
 
 #: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts") and position
 #: keys for phrase joins, together (all dropped at once when full).
@@ -89,8 +89,9 @@ class Searcher:
         if cached is None:
             seg = self.segments[si]
             cached = tuple(
-                scoring.weight(f)
-                / length_norm(seg.lengths[fi], self.avg_lengths[fi], scoring.b_for(f))
+                field_factors(
+                    seg.lengths[fi], self.avg_lengths[fi], scoring.b_for(f), scoring.weight(f)
+                )
                 for fi, f in enumerate(TEXT_FIELDS)
             )
             if len(self._norms) > 64:
