@@ -240,3 +240,47 @@ def test_scores_are_finite_for_every_allowed_setting(edge, k1, b, title_b, body_
 def test_weights_must_be_finite_and_non_negative(value):
     with pytest.raises(newsindex.ConfigError, match="finite number >= 0"):
         Scoring(weights={"title": value})
+
+
+# -- boosts: every score finite, or a clear error (the class of oil^1e308 = inf) ---------------
+extreme = st.one_of(
+    st.sampled_from(["1e308", "1e-308", "10000", "9999.5", "1e4", "0.0001", "1e5"]),
+    st.floats(1e-300, 1e308).map(repr),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    boosts=st.lists(extreme, min_size=3, max_size=3),
+    shape=st.sampled_from(
+        [
+            "oil^{0} bank^{1} oil^{2}",
+            "((oil^{0} bank)^{1} grain)^{2}",
+            '("oil bank"~3^{0} rate^{1})^{2}',
+            "(((oil rate)^{0})^{1})^{2}",
+            "(oil^{0})^{1} oil^{2}",
+        ]
+    ),
+)
+def test_extreme_boosts_give_finite_scores_or_a_clear_error(edge, boosts, shape):
+    ix, _ = edge
+    query = shape.format(*boosts)
+    try:
+        res = ix.search(query, limit=100, scoring=Scoring(weights={"title": 1e308}))
+    except newsindex.QuerySyntaxError as exc:
+        assert "boost too large: at most 10,000" in str(exc) or "multiply to 0" in str(exc)
+        return
+    assert res.hits
+    for hit in res.hits:
+        assert math.isfinite(hit.score) and hit.score >= 0
+
+
+def test_the_boost_limit_is_a_clear_error():
+    from newsindex.querylang import parse
+
+    with pytest.raises(newsindex.QuerySyntaxError, match="at most 10,000") as exc:
+        parse("oil^1e308")
+    assert exc.value.position == 3
+    assert parse("oil^10000").boost == 10_000

@@ -18,7 +18,7 @@ import math
 from typing import cast
 
 from .lexer import MINUS, PLUS
-from .planner import OPERATORS
+from .planner import MAX_BOOST, OPERATORS
 
 
 class Occur(enum.Enum):
@@ -40,8 +40,8 @@ class _Node:
 
 
 def _check_boost(boost: float) -> None:
-    if not (isinstance(boost, (int, float)) and math.isfinite(boost) and boost > 0):
-        raise ValueError(f"boost must be a positive finite number, got {boost!r}")
+    if not (isinstance(boost, (int, float)) and math.isfinite(boost) and 0 < boost <= MAX_BOOST):
+        raise ValueError(f"boost must be a number in (0, {MAX_BOOST:,.0f}], got {boost!r}")
 
 
 def _check_text(name: str, text: str) -> None:

@@ -16,7 +16,17 @@ from ..analysis.tokenizer import TOKEN_PATTERN, raw_tokens
 from ..errors import QuerySyntaxError
 from ..schema import DATE_FIELD, KEYWORD_FIELDS, QUERY_FIELDS, normalize_keyword
 from . import dates
-from .ast import BoolQ, Clause, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word, is_filter
+from .ast import (
+    BoolQ,
+    Clause,
+    DateFilter,
+    FieldFilter,
+    Node,
+    Occur,
+    PhraseQ,
+    Word,
+    is_filter,
+)
 from .lexer import (
     AND,
     BOOST,
@@ -34,7 +44,7 @@ from .lexer import (
     Token,
     tokenize,
 )
-from .planner import MAX_CLAUSES
+from .planner import MAX_BOOST, MAX_CLAUSES
 
 MAX_DEPTH = 64
 #: Deeper limits are refused: walking the AST (==, str, compile) is recursive.
@@ -228,13 +238,18 @@ class _Parser:
             boost = float(token.text)
             if not (math.isfinite(boost) and boost > 0):
                 self.fail("a boost must be a positive number", token.pos)
+            elif boost > MAX_BOOST:
+                self.fail(f"boost too large: at most {MAX_BOOST:,.0f}", token.pos)
             elif node is not None and is_filter(node):
                 self.fail(
                     "a filter or a negation does not score, so it cannot be boosted", token.pos
                 )
             elif isinstance(node, (Word, PhraseQ, BoolQ)):  # the filters were refused above
-                if not math.isfinite(node.boost * boost):
-                    self.fail("boost too large", token.pos)
+                combined = node.boost * boost
+                if combined > MAX_BOOST:
+                    self.fail(f"boost too large: at most {MAX_BOOST:,.0f}", token.pos)
+                elif combined == 0:
+                    self.fail("boost too small: the boosts multiply to 0", token.pos)
                 else:
                     node = dc.replace(node, boost=node.boost * boost)
         return node

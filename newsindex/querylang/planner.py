@@ -27,6 +27,9 @@ MAX_QUERY_LENGTH = 10_000
 MAX_CLAUSES = 1_024
 #: Most terms a prefix query may expand to.
 DEFAULT_PREFIX_LIMIT = 1000
+#: Largest boost of one word, phrase or group. Boosts multiply along a path, and the parser's
+#: depth limit bounds the path, so every score stays finite.
+MAX_BOOST = 10_000.0
 
 # Queries made only of plain words and simple filters (the shape of most searches) need no
 # parser: they are planned directly, with the same semantics as the compiled language (a
