@@ -145,8 +145,9 @@ class PhraseLeaf(_Leaf):
             return EMPTY_DOCS, []
         if offsets[base]:
             anchors = anchors - offsets[base]
+        repeated = _repeated_terms(self.node.terms) if slop else ()
         for i in order:
-            if i == base:
+            if i == base or any(i in group for group in repeated):
                 continue
             found = keys[i]
             if slop == 0:
@@ -158,6 +159,10 @@ class PhraseLeaf(_Leaf):
                 lo = found.searchsorted(anchors + (offsets[i] - slop))
                 hi = found.searchsorted(anchors + (offsets[i] + slop), "right")
                 anchors = anchors[hi > lo]
+            if not len(anchors):
+                return EMPTY_DOCS, []
+        for group in repeated:
+            anchors = _distinct_positions(anchors, keys[group[0]], group, offsets, slop)
             if not len(anchors):
                 return EMPTY_DOCS, []
         # anchors: sorted (doc << 32 | field << 24 | position of the phrase start).
@@ -184,6 +189,51 @@ class PhraseLeaf(_Leaf):
             f"~{self.node.slop}" if self.node.slop else ""
         )
         return _explain_leaf(self, name, si, doc, [int(t[0]) for t in tfs], value)
+
+
+@lru_cache(maxsize=1024)
+def _repeated_terms(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    """The indices of each term that occurs more than once in a phrase."""
+    where: dict[str, list[int]] = {}
+    for i, t in enumerate(terms):
+        where.setdefault(t, []).append(i)
+    return tuple(tuple(g) for g in where.values() if len(g) > 1)
+
+
+def _distinct_positions(
+    anchors: np.ndarray,
+    found: np.ndarray,
+    group: tuple[int, ...],
+    offsets: tuple[int, ...],
+    slop: int,
+) -> np.ndarray:
+    """The anchors (first term at its position) for which the phrase words ``group``, all
+    the same term (occurrence keys ``found``), each get a position of their own within
+    ``slop`` of their place: one occurrence never stands for two words (Lucene's rule).
+
+    The windows all have the same width, so taking them in order of offset and giving each
+    the first free occurrence in it finds an assignment whenever there is one. The first
+    word is fixed at the anchor, so when it is in the group that occurrence is not free.
+    """
+    last = len(found) - 1
+    first_fixed = group[0] == 0
+    taken = None  # per anchor, the occurrence the previous word of the group got
+    for i in sorted(group, key=lambda j: (offsets[j], j)):
+        if i == 0:
+            continue
+        lo = anchors + (offsets[i] - slop)
+        if taken is not None:
+            np.maximum(lo, taken + 1, out=lo)
+        idx = found.searchsorted(lo)
+        if first_fixed:  # step over the first word's own occurrence
+            idx += found.take(np.minimum(idx, last)) == anchors
+        ok = idx <= last
+        got = found.take(np.minimum(idx, last))
+        ok &= got <= anchors + (offsets[i] + slop)
+        anchors, taken = anchors[ok], got[ok]
+        if not len(anchors):
+            break
+    return anchors
 
 
 def _explain_leaf(
