@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -29,7 +30,16 @@ def select(
 ) -> tuple[list[Pick], int]:
     """The best ``k`` (segment index, doc, score, day) of all segments and the total match count.
 
-    Ties on score go to the newer article, so equal scores list news newest first.
+    Each sort is one total order, used both to cut each segment's candidates and to order
+    the page, so a page is always the start of any longer page (paging never repeats or
+    skips a hit):
+
+    - ``relevance``: score, then day, then segment, then doc, all descending (equal scores
+      list the newer article first, then the one indexed later);
+    - ``date``: day, score, segment, doc, all descending;
+    - ``oldest``: day ascending, score descending, then segment and doc ascending.
+
+    Undated articles have the smallest day: last under ``date``, first under ``oldest``.
     """
     cands: _Cands = []
     total = 0
@@ -40,16 +50,15 @@ def select(
             continue
         docs, scores = m.docs, m.scores
         if n > k:
+            sel: np.ndarray | slice
             if sort == "relevance":
-                kth = np.partition(scores, n - k)[n - k]
-                sel = (scores >= kth).nonzero()[0]
-                if len(sel) > k:  # ties at the boundary: keep the newest (highest doc ids)
-                    sel = sel[np.lexsort((-docs[sel], -scores[sel]))[:k]]
-                docs, scores = docs[sel], scores[sel]
-            elif sort == "date":
-                docs, scores = docs[n - k :], scores[n - k :]
+                sel = _best(docs, scores, k, newest=True)
             else:
-                docs, scores = docs[:k], scores[:k]
+                sel = _by_day(segments[si], docs, scores, k, newest=sort == "date")
+            if isinstance(sel, slice):
+                docs, scores = docs[sel], scores[sel]
+            else:
+                docs, scores = docs.take(sel), scores.take(sel)
         cands.append((si, docs, scores, segments[si].dates.take(docs)))
     if not cands:
         return [], total
@@ -58,6 +67,55 @@ def select(
         if picked is not None:
             return picked, total
     return _numpy_order(cands, k, sort), total
+
+
+def _best(docs: np.ndarray, scores: np.ndarray, k: int, newest: bool) -> np.ndarray:
+    """Indices of the ``k`` best by score, ties to the higher (``newest``) or lower doc."""
+    n = len(docs)
+    if n <= k:
+        return np.arange(n)
+    kth = np.partition(scores, n - k)[n - k]
+    sel = (scores >= kth).nonzero()[0]
+    if len(sel) > k:  # ties at the boundary: the doc order decides
+        tie = -docs.take(sel) if newest else docs.take(sel)
+        sel = sel[np.lexsort((tie, -scores.take(sel)))[:k]]
+    return sel
+
+
+def _by_day(
+    seg: Segment, docs: np.ndarray, scores: np.ndarray, k: int, newest: bool
+) -> np.ndarray | slice:
+    """Indices of the first ``k`` of ``docs`` (sorted, so in day order: a segment's documents
+    are date-sorted) by day (newest or oldest first), then score, then doc.
+
+    Every doc of a day before the cut is in; of the day the cut falls in, the best scored
+    (or all of it, as a slice, when that adds at most ``k`` candidates: the merge orders them).
+    """
+    n = len(docs)
+    dates = seg.dates
+    if newest:
+        day = dates[docs[n - k]]
+        if dates[docs[n - k - 1]] != day:  # the cut falls between two days
+            return slice(n - k, n)
+    else:
+        day = dates[docs[k - 1]]
+        if dates[docs[k]] != day:
+            return slice(0, k)
+    days, starts = seg.day_starts()
+    i = bisect_left(days, int(day))
+    lo = starts[i]
+    hi = starts[i + 1] if i + 1 < len(starts) else seg.ndocs
+    # (bounds of the docs' own dtype: mixed dtypes would make numpy convert all of docs)
+    a, b = docs.searchsorted(np.array((lo, hi), dtype=docs.dtype)).tolist()
+    if newest:
+        if n - a <= 2 * k:  # a few extra candidates cost less than choosing among them here
+            return slice(a, n)
+        return np.concatenate(
+            (a + _best(docs[a:b], scores[a:b], k - (n - b), True), np.arange(b, n))
+        )
+    if b <= 2 * k:
+        return slice(0, b)
+    return np.concatenate((np.arange(a), a + _best(docs[a:b], scores[a:b], k - a, False)))
 
 
 def _python_order(cands: _Cands, k: int, sort: str) -> list[Pick] | None:
