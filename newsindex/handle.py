@@ -269,13 +269,14 @@ class Index:
         where = self._locate(article_id)
         if where is None:
             return Explanation(0.0, f"article {article_id!r} is not in the index")
-        si, doc = where
-        matches = [m for _, m in searcher.execute(node, scoring, only=(si, doc))]
-        if not matches or not len(matches[0].docs):
+        why = searcher.explain(node, scoring, *where)
+        if why is None:
             return Explanation(0.0, f"article {article_id!r} does not match the query")
-        total = float(matches[0].scores[0])
-        leaves = searcher.explain_leaves(node, scoring, si, doc)
-        return Explanation(total, f"score of {article_id!r}: sum of the matching clauses", leaves)
+        if why.op == "sum" and why.details:
+            return Explanation(
+                why.value, f"score of {article_id!r}, {why.description}", why.details
+            )
+        return Explanation(why.value, f"score of {article_id!r}:", [why])
 
     def parse(
         self,

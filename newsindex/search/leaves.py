@@ -239,30 +239,49 @@ def _distinct_positions(
 def _explain_leaf(
     leaf: _Leaf, name: str, si: int, doc: int, tfs: list[int], value: float
 ) -> Explanation:
+    """``idf x tfn / (tfn + k1) [x boost]`` as a tree whose every node adds up: the product
+    of the idf, the saturation (itself ``tfn x 1 / (tfn + k1)``, tfn the sum over fields of
+    ``tf x weight / norm``) and the boost."""
     searcher, scoring = leaf.ctx.searcher, leaf.ctx.scoring
     seg = searcher.segments[si]
-    df = f"df={leaf.df}" if isinstance(leaf, TermLeaf) else "sum of the terms' idf"
-    details = [Explanation(leaf.idf, f"idf ({df}, N={searcher.doc_count})")]
+    n = searcher.doc_count
+    if isinstance(leaf, TermLeaf):
+        idf_node = Explanation(leaf.idf, f"idf (df={leaf.df}, N={n})")
+    else:
+        assert isinstance(leaf, PhraseLeaf)
+        idf_node = Explanation(
+            leaf.idf,
+            "idf, sum of the words' idf:",
+            [Explanation(t.idf, f"idf of {t.node.term!r} (df={t.df}, N={n})") for t in leaf.terms],
+        )
     norms = searcher.weighted_norms(si, scoring)
-    tfn = 0.0
+    parts = []
     for fi, tf in zip(leaf.fields, tfs):
         fname = TEXT_FIELDS[fi]
-        part = tf * float(norms[fi][doc])
-        tfn += part
-        details.append(
+        parts.append(
             Explanation(
-                part,
+                tf * float(norms[fi][doc]),
                 f"{fname}: tf={tf} x weight {scoring.weight(fname):g} / norm "
                 f"(len={int(seg.lengths[fi][doc])}, avglen={searcher.avg_lengths[fi]:.2f}, "
                 f"b={scoring.b_for(fname):g})",
             )
         )
-    details.append(
-        Explanation(saturate(tfn, scoring.k1), f"tfn/(tfn+k1), tfn={tfn:.6f}, k1={scoring.k1:g}")
-    )
+    tfn = sum(p.value for p in parts)
+    k1 = scoring.k1
+    tfn_node = Explanation(tfn, "tfn, sum over the fields:", parts)
+    if tfn + k1 > 0:
+        saturation = Explanation(
+            saturate(tfn, k1),
+            "tfn / (tfn + k1), product of:",
+            [tfn_node, Explanation(1.0 / (tfn + k1), f"1 / (tfn + k1), k1={k1:g}")],
+            op="product",
+        )
+    else:  # (k1 = 0 and a field weighted 0: nothing to saturate)
+        saturation = Explanation(0.0, f"tfn / (tfn + k1) with tfn = 0, k1={k1:g}")
+    details = [idf_node, saturation]
     if leaf.node.boost != 1.0:
         details.append(Explanation(leaf.node.boost, "boost"))
-    return Explanation(value, f"{name} (BM25F)", details)
+    return Explanation(value, f"{name} (BM25F), product of:", details, op="product")
 
 
 def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.ndarray:

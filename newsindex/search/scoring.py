@@ -64,11 +64,14 @@ def saturate(tfn: _Num, k1: float) -> _Num:
 
 @dataclass
 class Explanation:
-    """A score and how it was made; ``value`` of a node is the sum (or product) of details."""
+    """A score and how it was made: a node with ``details`` has the sum (``op="sum"``) or the
+    product (``op="product"``, its description says so) of their values as its ``value``;
+    a node without details is a figure with what it is."""
 
     value: float
     description: str
     details: list[Explanation] = field(default_factory=list)
+    op: str = "sum"
 
     def __str__(self) -> str:
         return "\n".join(self._lines(0))
@@ -83,4 +86,5 @@ class Explanation:
             "value": self.value,
             "description": self.description,
             "details": [d.to_dict() for d in self.details],
+            "op": self.op,
         }

@@ -182,17 +182,16 @@ class Searcher:
                 restrict = self.base_restrict(si)
             yield si, ctx.evaluate(node, si, restrict)
 
-    def explain_leaves(
-        self, node: P.Node, scoring: Scoring, si: int, doc: int
-    ) -> list[Explanation]:
-        """Per scoring leaf, how it scored ``doc`` (leaves that do not match are left out)."""
-        ctx = _Context(self, scoring)
-        out = []
-        for leaf in _leaves(_normalize(node)):
-            m = ctx.leaf(leaf).match(si, Restrict(doc, doc + 1, None))
-            if len(m.docs):
-                out.append(ctx.leaf(leaf).explain(si, doc, float(m.scores[0])))
-        return out
+    def explain(self, node: P.Node, scoring: Scoring, si: int, doc: int) -> Explanation | None:
+        """How ``doc`` of segment ``si`` scores for ``node``: a tree that mirrors the plan, in
+        which every node's value is the sum (or the labelled product) of its children's and
+        clauses that do not match the document are left out; None when it does not match."""
+        seg = self.segments[si]
+        mask = np.zeros(seg.ndocs, dtype=bool)
+        mask[doc] = True
+        if seg.live is not None:
+            mask &= seg.live
+        return _Context(self, scoring).explain(_normalize(node), si, Restrict(doc, doc + 1, mask))
 
 
 class _Context:
@@ -231,6 +230,30 @@ class _Context:
             return self._bool(node, si, restrict)
         # A bare filter: every doc it allows, unscored.
         return all_docs(self.restrict(node, si, restrict))
+
+    def explain(self, node: P.Node, si: int, r: Restrict) -> Explanation | None:
+        """See :meth:`Searcher.explain` (``r`` allows the one document)."""
+        if isinstance(node, P.SCORING):
+            m = self.leaf(node).match(si, r)
+            return self.leaf(node).explain(si, r.lo, float(m.scores[0])) if len(m.docs) else None
+        m = self.evaluate(node, si, r)
+        if not len(m.docs):
+            return None
+        value = float(m.scores[0])
+        if not isinstance(node, P.Bool) or not _has_scoring(node):
+            return Explanation(value, "matches the filters (no score)")
+        parts = []
+        for c in node.must + node.should:
+            if _has_scoring(c):
+                found = self.explain(c, si, r)
+                if found is not None:
+                    parts.append(found)
+        if node.boost == 1.0:
+            return Explanation(value, "sum of the matching clauses:", parts)
+        total = sum(p.value for p in parts)
+        inner = Explanation(total, "sum of the matching clauses:", parts)
+        boost = Explanation(node.boost, "boost of the group")
+        return Explanation(value, "boosted group, product of:", [inner, boost], op="product")
 
     # -- filters ------------------------------------------------------------------------------
     def restrict(self, node: P.Node, si: int, r: Restrict, negate: bool = False) -> Restrict:
