@@ -12,7 +12,7 @@ from newsindex.analysis import Analyzer
 from newsindex.errors import ConfigError, QuerySyntaxError
 from newsindex.querylang import BoolQ, Clause, Occur, Word, compile, compile_query, parse
 from newsindex.querylang.dates import resolve
-from newsindex.querylang.plan import Bool, DateRange, Keyword, MatchNone, Phrase, Term
+from newsindex.querylang.plan import Bool, DateRange, Keyword, MatchNone, Phrase, Prefix, Term
 from newsindex.schema import day_number
 
 EN = Analyzer("english")
@@ -75,9 +75,9 @@ CASES = [
     ('"the of"', MatchNone()),
     ("the", MatchNone()),
     # prefixes
-    ("alep*", Bool(should=(Term("aleppo"), Term("alepp")))),
-    ("syrian*", Term("syrian")),
-    ("title:syrian*^2", Term("syrian", ("title",), 2.0)),
+    ("alep*", Prefix("alep", ("aleppo", "alepp"))),
+    ("syrian*", Prefix("syrian", ("syrian",))),
+    ("title:syrian*^2", Prefix("syrian", ("syrian",), ("title",), 2.0)),
     ("zzz*", MatchNone()),
     ("aleppo zzz*", Term("aleppo")),
     ("aleppo +zzz*", MatchNone()),

@@ -156,7 +156,7 @@ def _check_plan(node: plan.Node, top: bool = False) -> None:
         elif isinstance(current, plan.Phrase):
             assert current.offsets[0] == 0 and len(current.terms) == len(current.offsets) > 1
     if top:
-        assert isinstance(node, (plan.Term, plan.Phrase, plan.Bool, plan.MatchNone))
+        assert isinstance(node, (*plan.SCORING, plan.Bool, plan.MatchNone))
 
 
 QUERY_PIECES = [

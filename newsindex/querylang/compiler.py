@@ -75,7 +75,7 @@ def _filterish(node: plan.Node) -> bool:
 
 
 def _boosted(node: plan.Node, boost: float) -> plan.Node:
-    if boost == 1 or not isinstance(node, (plan.Term, plan.Phrase, plan.Bool)) or _filterish(node):
+    if boost == 1 or not isinstance(node, (*plan.SCORING, plan.Bool)) or _filterish(node):
         return node
     return dc.replace(node, boost=node.boost * boost)
 
@@ -172,9 +172,7 @@ class _Compiler:
             )
         if not expanded:
             return plan.MatchNone()
-        if len(expanded) == 1:
-            return plan.Term(expanded[0], fields, word.boost)
-        return plan.Bool(should=tuple(plan.Term(t, fields) for t in expanded), boost=word.boost)
+        return plan.Prefix(prefix, tuple(expanded), fields, word.boost)
 
     def date(self, node: DateFilter) -> plan.Node:
         try:

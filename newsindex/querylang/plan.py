@@ -1,8 +1,8 @@
 """The query plan: what the executor runs. Built by the query compiler or by free text.
 
 Nodes are small frozen dataclasses holding *analyzed* terms. Scoring nodes (:class:`Term`,
-:class:`Phrase`) contribute BM25F scores; filter nodes (:class:`DateRange`, :class:`Keyword`,
-:class:`MatchAll`) only restrict. :class:`Bool` combines them with Lucene's semantics:
+:class:`Phrase`) contribute BM25F scores, :class:`Prefix` a constant score; filter nodes
+(:class:`DateRange`, :class:`Keyword`, :class:`MatchAll`) only restrict. :class:`Bool` combines them with Lucene's semantics:
 
 - ``must``: every clause matches, scores add up;
 - ``should``: scores add up; when there is no ``must`` and no ``filter``, at least one
@@ -43,6 +43,18 @@ class Phrase:
 
 
 @dataclass(frozen=True)
+class Prefix:
+    """Any of ``terms``, the index terms that start with ``prefix``, in ``fields``; every
+    match scores ``boost``: a constant, as Lucene scores a multi-term query by default, so
+    a prefix neither sums its expansions' scores nor depends on which terms it found."""
+
+    prefix: str
+    terms: tuple[str, ...]
+    fields: tuple[str, ...] = TEXT_FIELDS
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
 class DateRange:
     """Articles whose day number (see :func:`newsindex.schema.day_number`) is in [start, end]."""
 
@@ -77,5 +89,5 @@ class Bool:
     boost: float = 1.0
 
 
-Node = Term | Phrase | DateRange | Keyword | MatchAll | MatchNone | Bool
-SCORING = (Term, Phrase)
+Node = Term | Phrase | Prefix | DateRange | Keyword | MatchAll | MatchNone | Bool
+SCORING = (Term, Phrase, Prefix)

@@ -85,6 +85,8 @@ def query_terms(node: P.Node, field: str | None = None) -> QueryTerms:
     def walk(n: Any) -> None:
         if isinstance(n, P.Term) and (field is None or field in n.fields):
             terms.add(n.term)
+        elif isinstance(n, P.Prefix) and (field is None or field in n.fields):
+            terms.update(n.terms)
         elif isinstance(n, P.Phrase) and (field is None or field in n.fields) and n not in phrases:
             phrases.append(n)
         elif isinstance(n, P.Bool):

@@ -236,6 +236,57 @@ def _distinct_positions(
     return anchors
 
 
+class PrefixLeaf:
+    """A prefix's expansions: the docs holding any of them, each scoring the boost."""
+
+    def __init__(self, node: P.Prefix, ctx: _Context):
+        self.node = node
+        self.ctx = ctx
+        self.fields = field_indices(node.fields)
+        self.slices = [ctx.searcher.term_stats(t, self.fields)[0] for t in node.terms]
+
+    def match(self, si: int, r: Restrict) -> SegmentMatches:
+        seg = self.ctx.searcher.segments[si]
+        parts: list[np.ndarray] = []
+        for slices in self.slices:
+            s, e = slices[si]
+            if e <= s:
+                continue
+            docs = seg.post_docs[s:e]
+            if r.lo > 0 or r.hi < seg.ndocs:
+                a, b = r.span(docs)
+                s, e = s + a, s + b
+                docs = docs[a:b]
+            keep = field_filter(seg, self.fields, s, e)
+            if keep is not None:
+                docs = docs[keep]
+            if len(docs):
+                parts.append(docs)
+        if not parts:
+            return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
+        if len(parts) == 1:
+            docs = parts[0]
+        elif sum(map(len, parts)) * 2 >= seg.ndocs:  # as in union(): dense past ~n/2
+            hit = np.zeros(seg.ndocs, dtype=bool)
+            for p in parts:
+                hit[p] = True
+            docs = hit.nonzero()[0].astype(np.int32)
+        else:
+            docs = np.unique(np.concatenate(parts))
+        keep = r.allowed(docs)
+        if keep is not None:
+            docs = docs[keep]
+        return SegmentMatches(docs, np.full(len(docs), float(self.node.boost)))
+
+    def explain(self, si: int, doc: int, value: float) -> Explanation:
+        n = len(self.node.terms)
+        return Explanation(
+            value,
+            f"prefix '{self.node.prefix}*' ({n} term{'s' if n != 1 else ''}): a constant "
+            "score, its boost",
+        )
+
+
 def _explain_leaf(
     leaf: _Leaf, name: str, si: int, doc: int, tfs: list[int], value: float
 ) -> Explanation:

@@ -19,7 +19,7 @@ from ..config import Scoring
 from ..index.segment import Segment
 from ..querylang import plan as P
 from ..schema import NO_DATE, TEXT_FIELDS
-from .leaves import ALL_FIELDS, PhraseLeaf, TermLeaf, all_position_keys, field_filter
+from .leaves import ALL_FIELDS, PhraseLeaf, PrefixLeaf, TermLeaf, all_position_keys, field_filter
 from .matches import (
     EMPTY_DOCS,
     EMPTY_SCORES,
@@ -200,7 +200,7 @@ class _Context:
     def __init__(self, searcher: Searcher, scoring: Scoring):
         self.searcher = searcher
         self.scoring = scoring
-        self._leaves: dict[P.Term | P.Phrase, TermLeaf | PhraseLeaf] = {}
+        self._leaves: dict[P.Term | P.Phrase | P.Prefix, TermLeaf | PhraseLeaf | PrefixLeaf] = {}
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
 
     def norms(self, si: int) -> tuple[np.ndarray, ...]:
@@ -214,13 +214,19 @@ class _Context:
     @overload
     def leaf(self, node: P.Phrase) -> PhraseLeaf: ...
     @overload
-    def leaf(self, node: P.Term | P.Phrase) -> TermLeaf | PhraseLeaf: ...
-    def leaf(self, node: P.Term | P.Phrase) -> TermLeaf | PhraseLeaf:
+    def leaf(self, node: P.Prefix) -> PrefixLeaf: ...
+    @overload
+    def leaf(self, node: P.Term | P.Phrase | P.Prefix) -> TermLeaf | PhraseLeaf | PrefixLeaf: ...
+    def leaf(self, node: P.Term | P.Phrase | P.Prefix) -> TermLeaf | PhraseLeaf | PrefixLeaf:
         leaf = self._leaves.get(node)
         if leaf is None:
-            leaf = self._leaves[node] = (
-                TermLeaf(node, self) if isinstance(node, P.Term) else PhraseLeaf(node, self)
-            )
+            if isinstance(node, P.Term):
+                leaf = TermLeaf(node, self)
+            elif isinstance(node, P.Phrase):
+                leaf = PhraseLeaf(node, self)
+            else:
+                leaf = PrefixLeaf(node, self)
+            self._leaves[node] = leaf
         return leaf
 
     def evaluate(self, node: P.Node, si: int, restrict: Restrict) -> SegmentMatches:
@@ -395,7 +401,7 @@ def _normalized(clauses: tuple) -> tuple:
     return out
 
 
-def _leaves(node: P.Node) -> Iterator[P.Term | P.Phrase]:
+def _leaves(node: P.Node) -> Iterator[P.Term | P.Phrase | P.Prefix]:
     if isinstance(node, P.SCORING):
         yield node
     elif isinstance(node, P.Bool):
