@@ -16,6 +16,9 @@ DATE_FIELD = "date"
 STORED_ONLY = ("url", "extra")
 #: The fields a query may name.
 QUERY_FIELDS = TEXT_FIELDS + KEYWORD_FIELDS + (DATE_FIELD,)
+#: The text field whose analyzer reads query words that name no field (such words search
+#: every text field); also the fallback for a field without an analyzer of its own.
+UNFIELDED_ANALYZER = "body"
 
 #: Day number stored for an article without a date: sorts before every real date.
 NO_DATE = -(2**31)

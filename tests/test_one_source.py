@@ -191,3 +191,20 @@ def test_documented_default_settings_are_the_codes(doc):
     assert newsindex.IndexSettings.from_dict(settings) == newsindex.IndexSettings()
     if presets:
         assert presets == list(PRESETS)
+
+
+def test_analyzers_are_looked_up_by_schema_names():
+    """Which analyzer reads unfielded words is schema.UNFIELDED_ANALYZER, a text field; no
+    module looks an analyzer up by a field name spelled out."""
+    assert schema.UNFIELDED_ANALYZER in schema.TEXT_FIELDS
+    found = []
+    for name, tree in _modules():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)
+                and "analyzers" in ast.unparse(node.value)
+            ):
+                found.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    assert found == []

@@ -22,7 +22,7 @@ from ..analysis.analyzer import Analyzer
 from ..analysis.filters import fold_accents
 from ..analysis.tokenizer import raw_tokens
 from ..errors import ConfigError, QuerySyntaxError
-from ..schema import TEXT_FIELDS, normalize_keyword
+from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import dates, plan
 from .ast import BoolQ, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
 from .planner import DEFAULT_PREFIX_LIMIT, check_default_operator
@@ -52,8 +52,10 @@ def compile(
     expanded, and for a relative date range that resolves to nothing.
     """
     check_default_operator(default_operator)
-    if "body" not in analyzers:
-        raise ConfigError("analyzers must include 'body' (used for unfielded words)")
+    if UNFIELDED_ANALYZER not in analyzers:
+        raise ConfigError(
+            f"analyzers must include {UNFIELDED_ANALYZER!r} (used for unfielded words)"
+        )
     compiler = _Compiler(analyzers, default_operator, expand_prefix, prefix_limit, today, query)
     node = compiler.node(ast)
     if node is None:
@@ -136,8 +138,8 @@ class _Compiler:
 
     def target(self, field: str | None) -> tuple[tuple[str, ...], Analyzer]:
         if field is None:
-            return TEXT_FIELDS, self.analyzers["body"]
-        return (field,), self.analyzers.get(field) or self.analyzers["body"]
+            return TEXT_FIELDS, self.analyzers[UNFIELDED_ANALYZER]
+        return (field,), self.analyzers.get(field) or self.analyzers[UNFIELDED_ANALYZER]
 
     @staticmethod
     def terms(

@@ -11,7 +11,7 @@ from itertools import islice
 from ..analysis import Analyzer
 from ..analysis.tokenizer import TOKEN_PATTERN
 from ..errors import ConfigError
-from ..schema import TEXT_FIELDS, normalize_keyword
+from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import plan as P
 
 # The query language's vocabulary and limits, defined here (the module every query goes
@@ -145,14 +145,14 @@ def to_plan(
         raise ConfigError(f"syntax must be one of {', '.join(SYNTAXES)}, got {syntax!r}")
     check_default_operator(default_operator)
     if syntax == "plain":
-        return _words_plan(_capped_terms(query, analyzers["body"]), default_operator)
+        return _words_plan(_capped_terms(query, analyzers[UNFIELDED_ANALYZER]), default_operator)
     # Over the limits, the parser (below) refuses the query with the documented error.
     if len(query) <= MAX_QUERY_LENGTH and len(query.split()) <= MAX_CLAUSES:
         if query[:1] == '"':
             m = _PLAIN_PHRASE.fullmatch(query)
             if m is not None:
-                return _phrase_plan(m.group(1), analyzers["body"])
-        simple = _simple_plan(query, analyzers["body"], default_operator, today)
+                return _phrase_plan(m.group(1), analyzers[UNFIELDED_ANALYZER])
+        simple = _simple_plan(query, analyzers[UNFIELDED_ANALYZER], default_operator, today)
         if simple is not None:
             return simple
     from .api import compile, parse

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ..analysis.analyzer import Analyzer
 from ..querylang import plan as P
-from ..schema import TEXT_FIELDS
+from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
 
 DEFAULT_MAX_CHARS = 240
 ELLIPSIS = "\u2026"
@@ -412,7 +412,7 @@ class Highlighter:
         return self._wanted[field]
 
     def _find(self, text: str, field: str) -> list[_Mark]:
-        analyzer = self.analyzers.get(field) or self.analyzers["body"]
+        analyzer = self.analyzers.get(field) or self.analyzers[UNFIELDED_ANALYZER]
         return _marks(text, self.terms(field), analyzer)
 
     def snippet(
