@@ -120,19 +120,32 @@ def _by_day(
 
 def _python_order(cands: _Cands, k: int, sort: str) -> list[Pick] | None:
     """The same orders as _numpy_order's lexsorts ((segment, doc) is unique, so no ties are
-    left); None when a score is NaN, which only numpy orders consistently."""
-    rows: list[tuple[float, int, int, int]] = []
+    left); None when a score is NaN, which only numpy orders consistently.
+
+    Rows are built with their fields in sort-key order, so one plain tuple sort orders them
+    (no key function called per row)."""
+    rows: list[tuple[float, float, int, int]] = []
+    check = 0.0  # NaN if any score is NaN (scores are never negative, so no inf - inf)
     for si, docs, scores, days in cands:
-        rows.extend(zip(scores.tolist(), days.tolist(), [si] * len(docs), docs.tolist()))
-    if math.isnan(sum(r[0] for r in rows)):
+        sc = scores.tolist()
+        check += sum(sc)
+        segs = [si] * len(sc)
+        if sort == "relevance":  # score, day, segment, doc: all descending
+            rows.extend(zip(sc, days.tolist(), segs, docs.tolist()))
+        elif sort == "date":  # day, score, segment, doc: all descending
+            rows.extend(zip(days.tolist(), sc, segs, docs.tolist()))
+        else:  # day ascending, score descending (negated), segment and doc ascending
+            rows.extend(zip(days.tolist(), (-scores).tolist(), segs, docs.tolist()))
+    if math.isnan(check):
         return None
-    if sort == "relevance":  # score, day, segment, doc: all descending
+    if sort == "relevance":
         rows.sort(reverse=True)
-    elif sort == "date":  # day, score, segment, doc: all descending
-        rows.sort(key=lambda r: (r[1], r[0], r[2], r[3]), reverse=True)
-    else:  # day ascending, score descending, segment and doc ascending
-        rows.sort(key=lambda r: (r[1], -r[0], r[2], r[3]))
-    return [(si, doc, score, day) for score, day, si, doc in rows[:k]]
+        return [(si, doc, score, int(day)) for score, day, si, doc in rows[:k]]
+    if sort == "date":
+        rows.sort(reverse=True)
+        return [(si, doc, score, int(day)) for day, score, si, doc in rows[:k]]
+    rows.sort()
+    return [(si, doc, -neg, int(day)) for day, neg, si, doc in rows[:k]]
 
 
 def _numpy_order(cands: _Cands, k: int, sort: str) -> list[Pick]:
