@@ -1,8 +1,10 @@
-"""Ingest throughput (records/s): JSONL on Reuters-21578 and synthetic raw pages from the seed.
+"""Ingest throughput (records/s): JSONL on Reuters-21578, synthetic raw pages from the seed, and
+HTML pages and a WARC crawl made of Reuters-21578 stories.
 
 Usage (from the repository root)::
 
-    python benchmarks/ingest_throughput.py [--runs 3] [--pages 2000] [--jsonl PATH] [--json]
+    python benchmarks/ingest_throughput.py [--runs 3] [--pages 2000] [--html 300] [--jsonl PATH]
+        [--json]
 
 Each figure is the median of ``--runs`` timed passes of ``newsindex.iter_records`` over
 the input, end to end: walking, reading, decoding, parsing and validating every ``Article``.
@@ -11,6 +13,10 @@ the input, end to end: walking, reading, decoding, parsing and validating every 
 - Raw pages: ``--pages`` files written to a temporary folder under /tmp from the seed page
   (``seeds/000_*.txt``) with varied headlines, dates, sections and sources (seeded random:
   SYNTHETIC data, same files every run), deleted afterwards.
+- HTML pages: the first ``--html`` stories of the JSONL file (real text) wrapped in a news
+  site's markup (metadata, menu, cookie notice, related stories, footer: the page template of
+  tests/page_fixtures.py), one ``.html`` file each; and the same pages as the HTML responses of
+  one ``.warc.gz`` (with a request record before each), read through trafilatura and htmldate.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # standalone: run without installing the package
 
 from newsindex import Record, iter_records  # noqa: E402
+
+sys.path.insert(0, str(REPO / "tests"))
+from page_fixtures import reuters_page, write_warc  # noqa: E402
 
 SEED = REPO / "seeds" / "000_bd656d18b2dd3dcd.txt"
 REUTERS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
@@ -60,6 +69,31 @@ def make_pages(folder: Path, count: int, seed: int = 20161109) -> None:
         (shard / f"page_{n:05d}.txt").write_text(page, encoding="utf-8")
 
 
+def make_html(folder: Path, jsonl: Path, count: int) -> int:
+    """Write up to ``count`` stories of ``jsonl`` as pages, and as ``crawl.warc.gz``; how many."""
+    import gzip
+
+    docs = []
+    with gzip.open(jsonl, "rt", encoding="utf-8") as f:
+        for line in f:
+            doc = json.loads(line)
+            if doc.get("title") and doc.get("body") and doc.get("date"):
+                docs.append(doc)
+                if len(docs) == count:
+                    break
+    (folder / "pages").mkdir()
+    records = []
+    for doc in docs:
+        page = reuters_page(doc)
+        (folder / "pages" / f"{doc['id']}.html").write_text(page, encoding="utf-8")
+        url = f"https://www.reuters.com/article/{doc['id']}"
+        when = "2016-11-10T12:00:00Z"
+        records.append(("request", url, b"", "", when))
+        records.append(("response", url, page.encode(), "text/html; charset=utf-8", when))
+    write_warc(folder / "crawl.warc.gz", records)
+    return len(docs)
+
+
 def time_ingest(path: Path, runs: int) -> tuple[int, list[float]]:
     """Records read and the records/s of each run (every run must read the same records)."""
     rates, counts = [], set()
@@ -77,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--html", type=int, default=300, help="HTML pages (and WARC records)")
     parser.add_argument("--jsonl", type=Path, default=REUTERS)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
@@ -96,6 +131,21 @@ def main(argv: list[str] | None = None) -> int:
         if count != args.pages or len(ids) != args.pages:
             raise SystemExit(f"expected {args.pages} distinct pages, read {count} ({len(ids)} ids)")
         results.append(("raw pages (from the seed, SYNTHETIC)", str(folder), count, rates))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    source = args.jsonl if args.jsonl.exists() else REPO / "newsindex/data/reuters-sample.jsonl.gz"
+    folder = Path(tempfile.mkdtemp(prefix="newsindex-html-pages-", dir="/tmp"))
+    try:
+        made = make_html(folder, source, args.html)
+        for name, path in (
+            ("HTML pages (Reuters text, real)", folder / "pages"),
+            ("WARC.gz responses (same pages)", folder / "crawl.warc.gz"),
+        ):
+            count, rates = time_ingest(path, args.runs)
+            if count != made:
+                raise SystemExit(f"{name}: expected {made} articles, read {count}")
+            results.append((name, str(path), count, rates))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

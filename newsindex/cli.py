@@ -62,14 +62,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(metavar="COMMAND")
 
     s = sub.add_parser(
-        "index", help="index files (JSONL, CSV, YAML, raw scraped pages) into an index"
+        "index",
+        help="index files (JSONL, JSON, CSV, YAML, HTML pages, WARC crawls, RSS/Atom feeds, "
+        "raw scraped pages) into an index",
     )
     s.add_argument("index_dir", type=Path)
-    s.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    s.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="files, folders, or - for stdin"
+    )
     s.add_argument(
         "--format",
         default="auto",
-        help="auto (by extension), jsonl, csv, tsv, yaml, frontmatter, raw, txt or whoosh",
+        help="auto (by extension; JSONL for stdin), jsonl, json, csv, tsv, yaml, frontmatter, "
+        "raw, txt, html, warc, feed or whoosh (see docs/input-formats.md)",
+    )
+    s.add_argument(
+        "--delimiter", help="the field separator of CSV files, one character (default ',')"
     )
     s.add_argument(
         "--from-whoosh",
@@ -153,16 +161,22 @@ def cmd_index(args: argparse.Namespace) -> int:
     sources = [(args.paths, args.format)] if args.paths else []
     sources += [(args.from_whoosh, "whoosh")] if args.from_whoosh else []
     follow = args.follow_symlinks
+    problems: list = []  # errors skipped with --on-error skip, and what is skipped on purpose
     records = itertools.chain(
         *[
             iter_records(
-                paths, format=fmt, mapping=mapping, on_error=args.on_error, follow_symlinks=follow
+                paths,
+                format=fmt,
+                mapping=mapping,
+                on_error=args.on_error,
+                follow_symlinks=follow,
+                delimiter=args.delimiter,
+                on_skip=problems.append,
             )
             for paths, fmt in sources
         ]
     )
     started = time.perf_counter()
-    problems: list = []
     added = replaced = 0
     show = sys.stderr.isatty()
     progress = None

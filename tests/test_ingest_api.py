@@ -115,7 +115,15 @@ def test_bad_arguments_fail_at_call_time(kwargs, message):
         ("a.yaml", "yaml"),
         ("a.md", "frontmatter"),
         ("a.txt", "txt"),
-        ("a.json", None),
+        ("a.json", "json"),
+        ("a.html", "html"),
+        ("a.HTM", "html"),
+        ("crawl.warc.gz", "warc"),
+        ("crawl.warc", "warc"),
+        ("a.rss", "feed"),
+        ("a.atom", "feed"),
+        ("a.xml", "feed"),
+        ("notes.docx", None),
         ("a.gz", None),
         ("README", None),
     ],
@@ -168,9 +176,11 @@ def test_empty_folder_and_folder_of_nothing_useful(tmp_path):
         list(iter_records(tmp_path))
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8")
     (tmp_path / ".DS_Store").write_bytes(b"")
-    (problem,) = iter_records(tmp_path, on_error="skip")
+    skipped, problem = iter_records(tmp_path, on_error="skip")
+    assert skipped.path == str(tmp_path / "photo.jpg")
+    assert "cannot tell the format from the file name" in skipped.message
     assert problem.path == str(tmp_path)
-    assert "ignored 1 file(s) with other extensions" in problem.message
+    assert "skipped 1 file(s) with other extensions" in problem.message
 
 
 def test_unreadable_file_is_reported(tmp_path, monkeypatch):

@@ -1,9 +1,11 @@
 """Turn files into validated :class:`~newsindex.article.Article` objects, with precise errors.
 
-Formats: scraped news pages (:mod:`.rawtext`), JSON Lines plain or gzipped (:mod:`.jsonl`), CSV
-and TSV (:mod:`.csvfile`), YAML lists and Markdown front matter (:mod:`.yamldocs`). Dates are read
-by :mod:`.dates`; field mappings and value checks live in :mod:`.fields`; walking folders and the
-``on_error`` policy in :mod:`.walk`.
+Formats: scraped news pages (:mod:`.rawtext`), JSON Lines plain or gzipped (:mod:`.jsonl`),
+``.json`` files (:mod:`.jsonfile`), CSV and TSV (:mod:`.csvfile`), YAML lists and Markdown front
+matter (:mod:`.yamldocs`), saved HTML pages (:mod:`.html`), WARC crawls (:mod:`.warcfile`),
+RSS/Atom feeds (:mod:`.feeds`) and Whoosh indexes (:mod:`.whooshdir`); docs/input-formats.md
+describes them all. Dates are read by :mod:`.dates`; field mappings and value checks live in
+:mod:`.fields`; walking folders, standard input and the ``on_error`` policy in :mod:`.walk`.
 
 Example:
     >>> from newsindex.ingest import iter_records

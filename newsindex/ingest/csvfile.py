@@ -76,17 +76,20 @@ def read_csv(
     mapping: Mapping[str, str | None] | None,
     max_record_bytes: int,
     delimiter: str = ",",
+    stream: IO[bytes] | None = None,
 ) -> Iterator[Record | Problem]:
-    """Yield a :class:`Record` per data row and a :class:`Problem` per bad row."""
+    """Yield a :class:`Record` per data row and a :class:`Problem` per bad row (from ``stream``
+    when given, e.g. standard input; ``path`` then only names it)."""
     # The csv module refuses fields over 128 KiB by default; long articles are bigger. The
     # limit is process-wide, so it is only ever raised, never lowered.
     if csv.field_size_limit() < max_record_bytes:
         csv.field_size_limit(max_record_bytes)
-    try:
-        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        yield file_problem(path, exc)
-        return
+    if stream is None:
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            yield file_problem(path, exc)
+            return
     with stream:
         reason = _sniff(stream)
         if reason:

@@ -44,18 +44,24 @@ def open_maybe_gzip(path: str) -> IO[bytes]:
 
 
 def read_jsonl(
-    path: str, *, mapping: Mapping[str, str | None] | None, max_record_bytes: int
+    path: str,
+    *,
+    mapping: Mapping[str, str | None] | None,
+    max_record_bytes: int,
+    stream: IO[bytes] | None = None,
 ) -> Iterator[Record | Problem]:
     """Yield a :class:`Record` per JSON line, a :class:`Problem` per bad line (blank lines skipped).
 
     A file that cannot be opened, is binary, or is a corrupt/truncated gzip stream yields one
-    problem and stops there (what follows a corrupt gzip block cannot be read).
+    problem and stops there (what follows a corrupt gzip block cannot be read). With ``stream``
+    (standard input, already decompressed), that is read and ``path`` only names it.
     """
-    try:
-        stream = open_maybe_gzip(path)
-    except OSError as exc:
-        yield file_problem(path, exc)
-        return
+    if stream is None:
+        try:
+            stream = open_maybe_gzip(path)
+        except OSError as exc:
+            yield file_problem(path, exc)
+            return
     lineno = 0
     with stream:
         try:

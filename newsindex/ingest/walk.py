@@ -6,31 +6,59 @@ becomes an :class:`IngestError` (``on_error="fail"``) or is passed to the caller
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import gzip
 import os
+import re
 import stat
+import sys
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, NamedTuple, Union
 
+from ..errors import ConfigError
 from .csvfile import read_csv
 from .decode import file_problem
+from .feeds import is_feed, read_feed
 from .fields import check_mapping
+from .html import read_html
+from .jsonfile import read_json
 from .jsonl import read_jsonl
 from .rawtext import read_raw
 from .records import IngestError, Problem, Record
+from .warcfile import read_warc
 from .whooshdir import count_whoosh, is_whoosh_toc, read_whoosh
 from .yamldocs import read_front_matter, read_yaml_list
 
-__all__ = ["FORMATS", "count_hint", "format_for_path", "iter_records"]
+__all__ = ["FORMATS", "STDIN", "count_hint", "format_for_path", "iter_records"]
 
 PathArg = Union[str, "os.PathLike[str]"]
 Reader = Callable[..., Iterator[Record | Problem]]
+OnSkip = Callable[[Problem], None]
 
 #: Format names accepted by ``iter_records(format=...)``.
-FORMATS = ("auto", "jsonl", "csv", "tsv", "yaml", "frontmatter", "raw", "txt", "whoosh")
+FORMATS = (
+    "auto",
+    "jsonl",
+    "json",
+    "csv",
+    "tsv",
+    "yaml",
+    "frontmatter",
+    "raw",
+    "txt",
+    "html",
+    "warc",
+    "feed",
+    "whoosh",
+)
 ON_ERROR = ("fail", "skip")
+#: The path that means standard input; records read from it are reported as from ``<stdin>``.
+STDIN = "-"
+_STDIN_NAME = "<stdin>"
 
 # Longest suffix first, so ".jsonl.gz" wins over ".gz".
 _SUFFIXES = (
@@ -39,6 +67,14 @@ _SUFFIXES = (
     (".ndjson.gz", "jsonl"),
     (".jsonl", "jsonl"),
     (".ndjson", "jsonl"),
+    (".json", "json"),
+    (".warc.gz", "warc"),
+    (".warc", "warc"),
+    (".html", "html"),
+    (".htm", "html"),
+    (".rss", "feed"),
+    (".atom", "feed"),
+    (".xml", "feed"),  # if its root element is <rss>, <feed> or <rdf:RDF>; see _read
     (".csv", "csv"),
     (".tsv", "tsv"),
     (".yaml", "yaml"),
@@ -68,16 +104,29 @@ def iter_records(
     on_error: str = "fail",
     max_record_bytes: int = 10_000_000,
     follow_symlinks: bool = False,
+    delimiter: str | None = None,
+    on_skip: Callable[[Problem], None] | None = None,
 ) -> Iterator[Record | Problem]:
-    """Read articles from files and folders.
+    """Read articles from files, folders and standard input.
 
     Folders are walked recursively in sorted order, skipping hidden files and folders (names
     starting with ``.``). With ``format="auto"`` the reader is chosen by extension: ``.jsonl``,
-    ``.jsonl.gz``, ``.json.gz`` (JSONL), ``.csv``, ``.tsv``, ``.yaml``/``.yml`` (a list of
-    articles), ``.md`` (front matter), ``.txt`` (front matter if it starts with ``---``, else a
-    scraped page); files with other extensions inside folders are ignored. A named format applies
-    to every file given or found. Input fields that are neither article fields nor mapped are
-    kept in the article's ``extra`` (see :mod:`newsindex.ingest.fields` for why).
+    ``.ndjson``, ``.jsonl.gz``, ``.json.gz`` (JSONL), ``.json`` (one object or an array),
+    ``.csv``, ``.tsv``, ``.yaml``/``.yml`` (articles, in one or several ``---`` documents),
+    ``.md`` (front matter), ``.txt`` (front matter if it starts with ``---``, else a scraped
+    page), ``.html``/``.htm`` (a saved web page), ``.warc``/``.warc.gz`` (a web crawl),
+    ``.rss``/``.atom`` (a feed) and ``.xml`` (a feed, recognised by its root element). A named
+    format applies to every file given or found. Input fields that are neither article fields nor
+    mapped are kept in the article's ``extra`` (see :mod:`newsindex.ingest.fields` for why).
+    docs/input-formats.md describes every format and its fields.
+
+    The path ``"-"`` is standard input, read as JSON Lines (gzipped or not) unless ``format``
+    names another format; its records and problems name it ``<stdin>``.
+
+    Some things are skipped on purpose rather than being errors, and are reported through
+    ``on_skip``: files of a walked folder whose format cannot be told from their name (naming
+    such a file is an error), and the records of a WARC crawl that are not articles (requests,
+    revisits, images, repeated URLs; one summary per file).
 
     Whoosh index folders are read only with ``format="whoosh"``, never recognised while
     walking (a folder holding a ``_*.toc`` file is reported as a problem and skipped): Whoosh
@@ -97,13 +146,18 @@ def iter_records(
             page or YAML file).
         follow_symlinks: read the files and folders that links inside walked folders point to
             (a folder reached twice through links is walked once).
+        delimiter: the field separator of CSV files (one character; default ``,``). TSV files
+            are always tab-separated.
+        on_skip: called with a :class:`Problem` for each thing skipped on purpose (see above).
+            When None, these are yielded as problems with ``on_error="skip"`` and not reported
+            with ``"fail"``: they never stop ingest.
 
     Returns:
         An iterator of :class:`Record` (and of :class:`Problem` with ``on_error="skip"``).
 
     Raises:
         ValueError: an unknown ``format`` or ``on_error``, or a bad ``max_record_bytes`` (at call
-            time); ``ConfigError`` for an invalid mapping.
+            time); ``ConfigError`` for an invalid mapping or delimiter.
         IngestError: while iterating, with ``on_error="fail"``.
 
     Example:
@@ -117,9 +171,15 @@ def iter_records(
     if type(max_record_bytes) is not int or max_record_bytes < 1:  # bool is an int: refused too
         raise ValueError(f"max_record_bytes must be a positive integer, got {max_record_bytes!r}")
     checked = check_mapping(mapping) if mapping is not None else None
-    return _iterate(
-        _as_list(paths), format, checked, on_error == "fail", max_record_bytes, follow_symlinks
+    options = _Options(
+        checked,
+        on_error == "fail",
+        max_record_bytes,
+        follow_symlinks,
+        _check_delimiter(delimiter),
+        on_skip,
     )
+    return _iterate(_as_list(paths), format, options)
 
 
 def count_hint(
@@ -137,8 +197,10 @@ def count_hint(
         raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     total = 0
     for path in _as_list(paths):
+        if path == STDIN:
+            return None  # not known before it is read, and reading it here would consume it
         for item in _files(path, format, follow_symlinks):
-            if isinstance(item, Problem):
+            if isinstance(item, (Problem, _Skipped)):
                 continue  # iter_records will report it; it holds no records
             fmt = format if format != "auto" else format_for_path(item)
             try:
@@ -157,52 +219,174 @@ def _as_list(paths: PathArg | Iterable[PathArg]) -> list[str]:
     return [os.fsdecode(p) for p in paths]
 
 
-def _iterate(
-    paths: list[str],
-    fmt: str,
-    mapping: dict[str, str | None] | None,
-    fail: bool,
-    max_bytes: int,
-    follow: bool,
-) -> Iterator[Record | Problem]:
+class _Options(NamedTuple):
+    mapping: dict[str, str | None] | None
+    fail: bool
+    max_bytes: int
+    follow: bool
+    delimiter: str
+    on_skip: OnSkip | None
+
+
+class _Skipped(NamedTuple):
+    """A file a walk skips on purpose, and why (reported through ``on_skip``)."""
+
+    problem: Problem
+
+
+def _check_delimiter(delimiter: str | None) -> str:
+    if delimiter is None:
+        return ","
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ConfigError(
+            f"the CSV delimiter must be one character other than a quote or a line break, "
+            f"got {delimiter!r} (for a tab, pass '\\t' as the character itself)"
+        )
+    return delimiter
+
+
+def _iterate(paths: list[str], fmt: str, opts: _Options) -> Iterator[Record | Problem]:
+    skipped: list[Problem] = []
+    note = opts.on_skip or skipped.append
     for root in paths:
-        for item in _files(root, fmt, follow):
-            found = [item] if isinstance(item, Problem) else _read(item, fmt, mapping, max_bytes)
+        items = [STDIN] if root == STDIN else _files(root, fmt, opts.follow)
+        for item in items:
+            if isinstance(item, _Skipped):
+                note(item.problem)
+                found: Iterable[Record | Problem] = ()
+            elif isinstance(item, Problem):
+                found = [item]
+            elif item == STDIN and root == STDIN:
+                found = _read_stdin(fmt, opts, note)
+            else:
+                found = _read(item, fmt, opts, note)
             for result in found:
-                if isinstance(result, Problem) and fail:
+                if isinstance(result, Problem) and opts.fail:
                     raise IngestError(result)
                 yield result
+            if skipped:
+                # Not errors: handed over as problems only to a caller who collects them.
+                if not opts.fail:
+                    yield from skipped
+                skipped.clear()
 
 
-def _read(
-    path: str, fmt: str, mapping: dict[str, str | None] | None, max_bytes: int
-) -> Iterator[Record | Problem]:
+def _read(path: str, fmt: str, opts: _Options, note: OnSkip) -> Iterator[Record | Problem]:
     chosen = fmt if fmt != "auto" else format_for_path(path)
     if chosen is None:
-        known = ", ".join(suffix for suffix, _ in _SUFFIXES)
-        yield Problem(
-            path,
-            0,
-            None,
-            f"cannot tell the format from the file name (known extensions: {known}); pass format=",
-        )
+        yield _unknown_format(path)
         return
     if chosen == "txt":
         chosen = _txt_kind(path)
+    if chosen == "feed" and fmt == "auto" and path.lower().endswith(".xml"):
+        problem = _xml_kind(path)
+        if problem:
+            yield problem
+            return
     if chosen == "raw":
-        yield from read_raw(path, max_record_bytes=max_bytes)
+        yield from read_raw(path, max_record_bytes=opts.max_bytes)
+    elif chosen == "csv":
+        yield from read_csv(
+            path, mapping=opts.mapping, max_record_bytes=opts.max_bytes, delimiter=opts.delimiter
+        )
+    elif chosen == "warc":
+        yield from read_warc(path, max_record_bytes=opts.max_bytes, on_skip=note)
     else:
-        yield from _READERS[chosen](path, mapping=mapping, max_record_bytes=max_bytes)
+        yield from _READERS[chosen](path, mapping=opts.mapping, max_record_bytes=opts.max_bytes)
 
 
 _READERS: dict[str, Reader] = {
     "jsonl": read_jsonl,
-    "csv": read_csv,
+    "json": read_json,
     "tsv": functools.partial(read_csv, delimiter="\t"),
     "yaml": read_yaml_list,
     "frontmatter": read_front_matter,
+    "html": read_html,
+    "feed": read_feed,
     "whoosh": read_whoosh,
 }
+
+
+def _unknown_format(path: str) -> Problem:
+    known = ", ".join(suffix for suffix, _ in _SUFFIXES)
+    return Problem(
+        path,
+        0,
+        None,
+        f"cannot tell the format from the file name (known extensions: {known}); pass format=",
+    )
+
+
+def _xml_kind(path: str) -> Problem | None:
+    """Why an ``.xml`` file is not read as a feed, if it is not one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        return file_problem(path, exc)
+    if is_feed(head):
+        return None
+    return Problem(
+        path,
+        0,
+        None,
+        "an XML file that is not an RSS or Atom feed (its root element is not <rss>, <feed> or "
+        "<rdf:RDF>); pass format= to read it as another format",
+    )
+
+
+def _read_stdin(fmt: str, opts: _Options, note: OnSkip) -> Iterator[Record | Problem]:
+    """Standard input: JSONL, CSV, TSV and WARC are streamed; the formats read whole (one
+    article per file, YAML, JSON, feeds) are read into a temporary file first, at most
+    ``max_bytes`` of them, and read from there."""
+    chosen = "jsonl" if fmt == "auto" else fmt
+    if chosen == "whoosh":
+        yield Problem(
+            _STDIN_NAME, 0, None, "a Whoosh index is a folder; it cannot be read from stdin"
+        )
+        return
+    # A reader of its own over file descriptor 0, closed without closing stdin itself.
+    stream: IO[bytes] = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115
+    with stream:
+        if chosen in ("jsonl", "csv", "tsv", "warc"):
+            if chosen != "warc" and stream.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+                stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+            if chosen == "jsonl":
+                yield from read_jsonl(
+                    _STDIN_NAME,
+                    mapping=opts.mapping,
+                    max_record_bytes=opts.max_bytes,
+                    stream=stream,
+                )
+            elif chosen == "warc":
+                yield from read_warc(
+                    _STDIN_NAME, max_record_bytes=opts.max_bytes, stream=stream, on_skip=note
+                )
+            else:
+                yield from read_csv(
+                    _STDIN_NAME,
+                    mapping=opts.mapping,
+                    max_record_bytes=opts.max_bytes,
+                    delimiter="\t" if chosen == "tsv" else opts.delimiter,
+                    stream=stream,
+                )
+            return
+        data = stream.read(opts.max_bytes + 1)
+        if len(data) > opts.max_bytes:
+            yield Problem(
+                _STDIN_NAME,
+                0,
+                None,
+                f"standard input is over the record size limit of {opts.max_bytes:,} bytes "
+                f"for the {chosen} format, which is read whole (raise max_record_bytes)",
+            )
+            return
+    with tempfile.TemporaryDirectory(prefix="newsindex-stdin-") as folder:
+        spool = os.path.join(folder, "stdin")
+        with open(spool, "wb") as out:
+            out.write(data)
+        for item in _read(spool, chosen, opts, note):
+            yield dataclasses.replace(item, path=_STDIN_NAME)
 
 
 def _txt_kind(path: str) -> str:
@@ -216,8 +400,9 @@ def _txt_kind(path: str) -> str:
     return "frontmatter" if first == b"---" else "raw"
 
 
-def _files(root: str, fmt: str, follow: bool = False) -> Iterator[str | Problem]:
-    """The files under ``root`` to read, sorted, or problems for what cannot or must not be read.
+def _files(root: str, fmt: str, follow: bool = False) -> Iterator[str | Problem | _Skipped]:
+    """The files under ``root`` to read, sorted, problems for what cannot or must not be read,
+    and the files skipped because their format cannot be told from their name.
 
     ``root`` itself is read even when it is a symbolic link: the caller named it. Links found
     while walking are reported, not followed, unless ``follow``: a link inside the tree only
@@ -237,7 +422,7 @@ def _files(root: str, fmt: str, follow: bool = False) -> Iterator[str | Problem]
         return
     problems: list[Problem] = []
     found: list[tuple[tuple[str, ...], str]] = []
-    ignored = 0
+    ignored: list[tuple[tuple[str, ...], str]] = []
     seen: set[tuple[int, int]] = set()  # followed folders, so a link cycle is walked once
     walk = os.walk(
         root, onerror=lambda exc: problems.append(_walk_problem(exc)), followlinks=follow
@@ -271,17 +456,20 @@ def _files(root: str, fmt: str, follow: bool = False) -> Iterator[str | Problem]
                 continue
             full = os.path.join(folder, name)
             if fmt == "auto" and format_for_path(name) is None:
-                ignored += 1
+                if not toc:  # a Whoosh index's own files: the folder is reported as one
+                    ignored.append((Path(os.path.relpath(full, root)).parts, full))
                 continue
             if not follow and os.path.islink(full):
                 problems.append(_link_problem(full))
                 continue
             found.append((Path(os.path.relpath(full, root)).parts, full))
     yield from problems
+    for _, full in sorted(ignored):
+        yield _Skipped(_unknown_format(full))
     for _, full in sorted(found):
         yield _check_file(full) or full
     if not found and not problems:
-        note = f"; ignored {ignored} file(s) with other extensions" if ignored else ""
+        note = f"; skipped {len(ignored)} file(s) with other extensions" if ignored else ""
         yield Problem(root, 0, None, f"no files to ingest in this folder{note}")
 
 
@@ -335,8 +523,11 @@ def _count_file(path: str, fmt: str | None) -> int | None:
         return count_whoosh(path)
     if fmt == "txt":
         fmt = _txt_kind(path)
-    if fmt in ("raw", "frontmatter"):
+    if fmt in ("raw", "frontmatter", "html"):
         return 1
+    if fmt == "feed":
+        with open(path, "rb") as f:
+            return len(_ENTRY_TAG.findall(f.read()))
     if fmt == "jsonl":
         return _count_lines(path, header=False)
     if fmt in ("csv", "tsv"):
@@ -348,6 +539,7 @@ def _count_file(path: str, fmt: str | None) -> int | None:
     return None
 
 
+_ENTRY_TAG = re.compile(rb"<(?:item|entry)\b", re.I)
 _SAMPLE = 4 << 20  # bytes of (decompressed) text read when a file is too big to count
 _EXACT_LIMIT = 64 << 20
 _CHUNK = 16 << 10

@@ -1,7 +1,8 @@
 """YAML: a file holding a list of articles, or Markdown/text with YAML front matter.
 
 A YAML list file (``.yaml``/``.yml``) is a sequence of mappings, one article each (a single
-top-level mapping is one article). It is parsed whole, so ``max_record_bytes`` applies to the
+top-level mapping is one article); a file of several documents separated by ``---`` holds the
+articles of each (one mapping or a list per document). It is parsed whole, so ``max_record_bytes`` applies to the
 whole file, not to each item: YAML suits hand-written sets; use JSONL for big collections.
 
 A front-matter file (``.md``, or ``.txt`` starting with ``---``) is::
@@ -13,9 +14,9 @@ A front-matter file (``.md``, or ``.txt`` starting with ``---``) is::
     ---
     The body, everything after the closing line.
 
-YAML is read with :func:`yaml.safe_load` only. To give each list item its line number, the
-document is also composed into nodes with the safe loader (nodes carry positions; composing
-builds no Python objects).
+YAML is read with the safe loader only (:func:`yaml.safe_load`, :func:`yaml.safe_load_all`). To
+give each list item its line number, the documents are also composed into nodes with the safe
+loader (nodes carry positions; composing builds no Python objects).
 """
 
 from __future__ import annotations
@@ -45,40 +46,49 @@ def read_yaml_list(
         yield text
         return
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # Every document of a multi-document file (``---`` between them); composed too, for
+        # the line each item starts on.
+        documents = list(yaml.safe_load_all(text))
+        roots = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         yield Problem(path, _error_line(exc), None, f"invalid YAML: {_yaml_message(exc)}")
         return
     except RecursionError:
         yield Problem(path, 1, None, "invalid YAML: nested too deeply")
         return
-    if data is None:
-        return  # an empty file holds no articles
-    if isinstance(data, dict):
-        data, nodes = [data], [root]
-    elif isinstance(data, list):
-        nodes = root.value if isinstance(root, yaml.SequenceNode) else []
-    else:
-        yield Problem(
-            path,
-            1,
-            None,
-            f"expected a list of articles (or one article as a mapping), got {type(data).__name__}",
-        )
-        return
-    for index, item in enumerate(data):
-        node = nodes[index] if index < len(nodes) else None
-        line = node.start_mark.line + 1 if node is not None else 1
-        if not isinstance(item, dict):
+    several = len(documents) > 1
+    for number, (data, root) in enumerate(zip(documents, roots), start=1):
+        where = f"document {number}" if several else "the file"
+        if data is None:
+            continue  # an empty document holds no articles
+        if isinstance(data, dict):
+            items, nodes = [data], [root]
+        elif isinstance(data, list):
+            items = data
+            nodes = root.value if isinstance(root, yaml.SequenceNode) else []
+        else:
+            line = root.start_mark.line + 1 if root is not None else 1
             yield Problem(
                 path,
                 line,
                 None,
-                f"list item {index + 1} is a {type(item).__name__}, expected a mapping of fields",
+                f"{where}: expected a list of articles (or one article as a mapping), "
+                f"got {type(data).__name__}",
             )
             continue
-        yield _record(item, path, line, mapping)
+        for index, item in enumerate(items):
+            node = nodes[index] if index < len(nodes) else None
+            line = node.start_mark.line + 1 if node is not None else 1
+            if not isinstance(item, dict):
+                yield Problem(
+                    path,
+                    line,
+                    None,
+                    f"list item {index + 1} is a {type(item).__name__}, expected a mapping of "
+                    "fields",
+                )
+                continue
+            yield _record(item, path, line, mapping)
 
 
 def read_front_matter(
