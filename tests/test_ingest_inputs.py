@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import newsindex
+import newsindex.ingest
 from newsindex.errors import ConfigError
 from newsindex.ingest import IngestError, Problem, Record, iter_records
 
@@ -238,3 +239,32 @@ def test_stdin_whoosh_is_refused():
     assert got == [("<stdin>", 0, "a Whoosh index is a folder; it cannot be read from stdin")]
     with pytest.raises(IngestError):
         list(iter_records("-", format="whoosh"))
+
+
+@given(st.text(max_size=12).filter(lambda s: s not in newsindex.ingest.FORMATS))
+def test_any_unknown_format_is_a_config_error(name):
+    """Every bad argument is a NewsIndexError (a ConfigError, also a ValueError), which the
+    command line reports in one line, never as a traceback."""
+    with pytest.raises(ConfigError, match="unknown format"):
+        iter_records("x.jsonl", format=name)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "docx"], "unknown format 'docx'"),
+        (["--delimiter", ";;"], "the CSV delimiter must be one character"),
+        (["--on-error", "skip", "--format", "HTML"], "unknown format 'HTML'"),
+    ],
+)
+def test_bad_ingest_options_on_the_command_line(tmp_path, args, message):
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, DOCS[:1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsindex", "index", str(tmp_path / "idx"), str(path), *args],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("newsindex: error: ") and message in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -156,8 +156,8 @@ def iter_records(
         An iterator of :class:`Record` (and of :class:`Problem` with ``on_error="skip"``).
 
     Raises:
-        ValueError: an unknown ``format`` or ``on_error``, or a bad ``max_record_bytes`` (at call
-            time); ``ConfigError`` for an invalid mapping or delimiter.
+        ConfigError: (a ``ValueError``) at call time: an unknown ``format`` or ``on_error``, a
+            bad ``max_record_bytes``, an invalid mapping or delimiter.
         IngestError: while iterating, with ``on_error="fail"``.
 
     Example:
@@ -165,11 +165,11 @@ def iter_records(
         ...     print(item if isinstance(item, Problem) else item.article.title)
     """
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     if on_error not in ON_ERROR:
-        raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+        raise ConfigError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     if type(max_record_bytes) is not int or max_record_bytes < 1:  # bool is an int: refused too
-        raise ValueError(f"max_record_bytes must be a positive integer, got {max_record_bytes!r}")
+        raise ConfigError(f"max_record_bytes must be a positive integer, got {max_record_bytes!r}")
     checked = check_mapping(mapping) if mapping is not None else None
     options = _Options(
         checked,
@@ -194,7 +194,7 @@ def count_hint(
     cannot be estimated (e.g. a flow-style YAML list).
     """
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     total = 0
     for path in _as_list(paths):
         if path == STDIN:
