@@ -271,3 +271,22 @@ def test_gzip_warc_members_are_streamed(tmp_path):
     write_warc(path, crawl(reuters(2)))
     with gzip.open(path, "rb") as f:
         assert f.read().count(b"WARC/1.") == 10
+
+
+def test_stray_bytes_between_records_are_reported_once_not_printed(tmp_path, capfd):
+    """warcio prints a warning of its own for them; newsindex reports them with the file."""
+    docs = reuters(2)
+    one, two = tmp_path / "1.warc", tmp_path / "2.warc"
+    for path, doc in ((one, docs[0]), (two, docs[1])):
+        url = f"https://www.reuters.com/article/{doc['id']}"
+        write_warc(path, [("response", url, reuters_page(doc).encode(), "text/html", CAPTURED)])
+    first = one.read_bytes()
+    assert first.endswith(b"\r\n\r\n")
+    joined = tmp_path / "joined.warc"
+    joined.write_bytes(first[:-4] + b"\x1b[31m junk\r\n\r\n\r\n" + two.read_bytes())
+    capfd.readouterr()
+    records, problems, skipped = read(joined)
+    assert [words(r.article.body) for r in records] == [words(d["body"]) for d in docs]
+    assert problems == []
+    assert [s.message.split(" WARC record(s)")[0] for s in skipped] == ["1"]
+    assert capfd.readouterr().err == ""

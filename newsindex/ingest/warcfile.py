@@ -72,13 +72,18 @@ def read_warc(
             stream.close()
         yield Problem(path, 0, None, "not a WARC file (it does not start with 'WARC/')")
         return
+    archive = None
     skipped: Counter[str] = Counter()
     other_types: Counter[str] = Counter()
     seen: set[int] = set()
     number = 0
     previous = None
     try:
-        records = iter(ArchiveIterator(stream, arc2warc=True))
+        archive = ArchiveIterator(stream, arc2warc=True)
+        # warcio writes a warning of its own to stderr for each record followed by stray bytes;
+        # it is counted instead (err_count) and reported with the file's summary below.
+        archive.INC_RECORD = ""
+        records = iter(archive)
         while True:
             try:
                 rec = next(records)
@@ -148,8 +153,21 @@ def read_warc(
     finally:
         if owned:
             stream.close()
-    if skipped and on_skip is not None:
+    if on_skip is None:
+        return
+    if skipped:
         on_skip(Problem(path, 0, None, _summary(number, skipped, other_types)))
+    stray = getattr(archive, "err_count", 0)
+    if stray:
+        on_skip(
+            Problem(
+                path,
+                0,
+                None,
+                f"{stray:,} WARC record(s) followed by stray bytes instead of a blank line (a "
+                "wrong Content-Length?); the records after them were read on",
+            )
+        )
 
 
 def _cut_short(rec: Any) -> bool:
