@@ -21,6 +21,7 @@ from .config import IndexSettings, Scoring
 from .errors import (
     ArticleError,
     ConfigError,
+    IndexClosedError,
     IndexCorruptError,
     IndexExistsError,
     IndexFormatError,
@@ -62,6 +63,7 @@ __all__ = [
     "Facets",
     "Hit",
     "Index",
+    "IndexClosedError",
     "IndexCorruptError",
     "IndexExistsError",
     "IndexFormatError",

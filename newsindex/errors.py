@@ -47,6 +47,11 @@ class IndexCorruptError(NewsIndexError):
     """An index file is missing, truncated or fails its checksum; the message names the file."""
 
 
+class IndexClosedError(NewsIndexError, ValueError):
+    """The Index was closed (``Index.close()``): it, and the hits of its searches whose
+    articles were not loaded before, can no longer read the index (like a closed file)."""
+
+
 class IndexFormatError(NewsIndexError):
     """The index was written by a newer (or unknown) format version."""
 

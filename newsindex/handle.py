@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
@@ -13,7 +15,13 @@ from typing import Any
 from .analysis import Analyzer
 from .article import Article
 from .config import IndexSettings, Scoring
-from .errors import ConfigError, IndexCorruptError, IndexExistsError, IndexNotFoundError
+from .errors import (
+    ConfigError,
+    IndexClosedError,
+    IndexCorruptError,
+    IndexExistsError,
+    IndexNotFoundError,
+)
 from .index import manifest as mf
 from .index.check import check_index
 from .index.lock import WriteLock
@@ -38,19 +46,74 @@ MAX_RESULTS = 100_000
 _OPEN_RETRIES = 5
 
 
+class _Snapshot:
+    """One commit as searches see it: its manifest, segments, searcher, settings and
+    analyzers, never changed once made. A search, count, explain or get takes the current
+    snapshot once and uses nothing else, and its hits keep it to load their articles, so a
+    refresh (which swaps in a new snapshot) never mixes two commits in one answer."""
+
+    __slots__ = ("manifest", "generation", "segments", "searcher", "settings", "analyzers", "life")
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        segments: dict[tuple, Segment],
+        settings: IndexSettings,
+        analyzers: dict[str, Analyzer],
+        life: _Life,
+    ):
+        self.manifest = manifest
+        self.generation = manifest.generation
+        self.segments: dict[tuple, Segment] = segments
+        self.searcher = Searcher(list(segments.values()))
+        self.settings: IndexSettings = settings
+        self.analyzers: dict[str, Analyzer] = analyzers
+        self.life: _Life = life
+
+    def article(self, si: int, doc: int) -> Article:
+        """The stored article of doc ``doc`` of segment ``si`` (what a hit loads)."""
+        if self.life.closed:
+            raise IndexClosedError(
+                f"{self.life.path}: the Index was closed before this article was loaded; read"
+                " hit.article (or snippets) before Index.close(), or keep the Index open"
+                " while its results are in use"
+            )
+        return self.searcher.segments[si].article(doc)
+
+
+class _Life:
+    """Whether an Index was closed, shared by all its snapshots (and so by all its hits)."""
+
+    __slots__ = ("path", "closed")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.closed = False
+
+
 class Index:
     """An index folder, opened on a snapshot of its latest commit.
 
     Searches see that snapshot until :meth:`refresh` (a writer opened from this object
     refreshes it when it commits). Opening maps segment files and verifies each one's checksum
     the first time this process opens it.
+
+    Threads: one Index may be shared by any number of threads. ``search``, ``count``,
+    ``explain``, ``get``, ``stats``, ``refresh``, the hits' articles and snippets are safe to
+    call concurrently; each call answers from one commit (the snapshot current when it
+    started), and hits load their articles from the commit they were found in, whatever
+    refreshes happen meanwhile. :meth:`close` is not: call it once no other thread uses the
+    Index or its results (after it, they raise :class:`IndexClosedError`). An
+    :class:`IndexWriter` belongs to one thread at a time (see :meth:`writer`).
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._segments: dict[tuple, Segment] = {}
-        self._manifest: Manifest  # set by refresh(), which raises if it cannot
-        self._searcher: Searcher  # set by refresh(), which raises if it cannot
+        self._life = _Life(self.path)
+        # Serializes refresh and close (searches never take it): two refreshes racing must
+        # not install an older snapshot over a newer one.
+        self._swap = threading.Lock()
+        self._snap: _Snapshot | None = None
         self.refresh()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -110,15 +173,23 @@ class Index:
         return cls(folder)
 
     def refresh(self) -> bool:
-        """Move to the newest commit; return whether anything changed."""
+        """Move to the newest commit; return whether anything changed.
+
+        Searches running meanwhile finish on the snapshot they started with.
+        """
+        with self._swap:
+            self._check_open()
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         for attempt in range(_OPEN_RETRIES):
             seen = mf.generations(self.path)
             try:
                 manifest = mf.read_latest(self.path)
-                current: Manifest | None = getattr(self, "_manifest", None)
-                if current is not None and manifest.generation == current.generation:
+                old = self._snap
+                if old is not None and manifest.generation == old.generation:
                     return False
-                self._open_snapshot(manifest)
+                self._snap = self._open_snapshot(manifest, old)
                 return True
             except IndexCorruptError:
                 # Writers may have committed and collected the files of the generation we
@@ -127,35 +198,77 @@ class Index:
                     raise
         return False  # unreachable
 
-    def _open_snapshot(self, manifest: Manifest) -> None:
+    def _open_snapshot(self, manifest: Manifest, old: _Snapshot | None) -> _Snapshot:
         settings = IndexSettings.from_dict(manifest.settings)
+        previous = old.segments if old is not None else {}
         opened: dict[tuple, Segment] = {}
         try:
             for entry in manifest.segments:
                 key = (entry.name, entry.del_file)
-                opened[key] = self._segments.get(key) or Segment(self.path, entry)
+                opened[key] = previous.get(key) or Segment(self.path, entry)
         except BaseException:
             for key, seg in opened.items():
-                if key not in self._segments:
+                if key not in previous:
                     seg.close()
             raise
-        if getattr(self, "_settings", None) != settings:  # keep the analyzers' token caches
-            self._analyzers = {f: Analyzer(settings.analyzers[f]) for f in TEXT_FIELDS}
-        self._settings = settings
-        # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
-        # anything (a Results object loading articles) still holding its Segment.
-        self._segments = opened
-        self._manifest = manifest
-        self._searcher = Searcher(list(opened.values()))
         segments = list(opened.values())
-        for field, analyzer in self._analyzers.items():
+        analyzers = {}
+        for field in TEXT_FIELDS:
+            if old is not None and old.settings == settings:
+                # A shallow copy shares the token cache (the terms of a word do not depend on
+                # the commit) but not the lexicon, which reads this snapshot's segments.
+                analyzer = copy.copy(old.analyzers[field])
+            else:
+                analyzer = Analyzer(settings.analyzers[field])
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
             analyzer.lexicon = partial(_stored_stem, segments, field, spec)
+            analyzers[field] = analyzer
+        # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
+        # anything (a Results object loading articles) still holding its Segment.
+        return _Snapshot(manifest, opened, settings, analyzers, self._life)
 
     def close(self) -> None:
-        for seg in self._segments.values():
-            seg.close()
-        self._segments = {}
+        """Release the index's files. Afterwards this Index and the hits of its searches
+        raise :class:`IndexClosedError` (articles and snippets already loaded stay usable).
+
+        Not to be called while other threads still use the Index or its results.
+        """
+        with self._swap:
+            if self._life.closed:
+                return
+            self._life.closed = True
+            snap, self._snap = self._snap, None
+        if snap is not None:
+            for seg in snap.segments.values():
+                seg.close()
+
+    def _current(self) -> _Snapshot:
+        """The snapshot a call works on, taken once at its start."""
+        snap = self._snap
+        if snap is None:
+            self._check_open()
+        return snap  # type: ignore[return-value]
+
+    def _check_open(self) -> None:
+        if self._life.closed:
+            raise IndexClosedError(
+                f"{self.path}: this Index was closed; open it again with Index.open()"
+            )
+
+    def _after_commit(self) -> None:
+        """A writer's commit: refresh, unless the Index was closed meanwhile."""
+        with self._swap:
+            if not self._life.closed:
+                self._refresh()
+
+    # Views of the current snapshot, for tests and tools that look inside.
+    @property
+    def _searcher(self) -> Searcher:
+        return self._current().searcher
+
+    @property
+    def _analyzers(self) -> dict[str, Analyzer]:
+        return self._current().analyzers
 
     def __enter__(self) -> Index:
         return self
@@ -166,31 +279,38 @@ class Index:
     # -- properties ---------------------------------------------------------------------------
     @property
     def settings(self) -> IndexSettings:
-        return self._settings
+        return self._current().settings
 
     @property
     def generation(self) -> int:
         """The commit generation this snapshot shows."""
-        return self._manifest.generation
+        return self._current().generation
 
     @property
     def doc_count(self) -> int:
-        return self._searcher.doc_count
+        return self._current().searcher.doc_count
 
     def __len__(self) -> int:
         return self.doc_count
 
     def __repr__(self) -> str:
-        return f"Index({str(self.path)!r}, docs={self.doc_count}, generation={self.generation})"
+        snap = self._snap
+        if snap is None:
+            return f"Index({str(self.path)!r}, closed)"
+        return f"Index({str(self.path)!r}, docs={snap.searcher.doc_count}, generation={snap.generation})"
 
     def analyzer(self, field: str = "body") -> Analyzer:
-        return self._analyzers[field]
+        return self._current().analyzers[field]
 
     # -- writing ------------------------------------------------------------------------------
     def writer(self, *, timeout: float = 0.0, **options: Any) -> IndexWriter:
-        """The index's single writer; LockError if another one is open (after ``timeout`` s)."""
+        """The index's single writer; LockError if another one is open (after ``timeout`` s).
+
+        A writer is for one thread at a time (guard it with a lock to share it); its commits
+        refresh this Index.
+        """
         return IndexWriter(
-            self.path, self._settings, on_commit=self.refresh, timeout=timeout, **options
+            self.path, self.settings, on_commit=self._after_commit, timeout=timeout, **options
         )
 
     def check(self) -> list[str]:
@@ -230,15 +350,16 @@ class Index:
         """
         started = time.perf_counter()
         _check_page(limit, offset, sort)
-        node = self._plan(query, syntax, default_operator, today)
-        searcher = self._searcher
-        scoring = scoring or self._settings.scoring
+        snap = self._current()
+        node = _plan(snap, query, syntax, default_operator, today)
+        searcher = snap.searcher
+        scoring = scoring or snap.settings.scoring
         matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
         counted = None
         if facets:
             matches = counted = list(matches)
         picked, total = select(matches, searcher.segments, limit + offset, sort)
-        hits = self._hits(picked[offset:], offset, LazyHighlighter(node, self._analyzers))
+        hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
         facet_counts = (
             compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
         )
@@ -249,8 +370,9 @@ class Index:
         self, query: str | Query, *, syntax: str = "query", today: _dt.date | None = None
     ) -> int:
         """How many articles match ``query``."""
-        node = self._plan(query, syntax, "or", today)
-        return sum(len(m.docs) for _, m in self._searcher.execute(node, self._settings.scoring))
+        snap = self._current()
+        node = _plan(snap, query, syntax, "or", today)
+        return sum(len(m.docs) for _, m in snap.searcher.execute(node, snap.settings.scoring))
 
     def explain(
         self,
@@ -263,10 +385,11 @@ class Index:
         today: _dt.date | None = None,
     ) -> Explanation:
         """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score."""
-        node = self._plan(query, syntax, default_operator, today)
-        scoring = scoring or self._settings.scoring
-        searcher = self._searcher
-        where = self._locate(article_id)
+        snap = self._current()
+        node = _plan(snap, query, syntax, default_operator, today)
+        scoring = scoring or snap.settings.scoring
+        searcher = snap.searcher
+        where = _locate(snap, article_id)
         if where is None:
             return Explanation(0.0, f"article {article_id!r} is not in the index")
         why = searcher.explain(node, scoring, *where)
@@ -295,44 +418,48 @@ class Index:
         the problems as ``Query.warnings`` (an unclosed quote, an unknown field, a bad date:
         see docs/query-syntax.md), raising only for what no reading can run.
         """
+        snap = self._current()
         if lenient and syntax == "query" and isinstance(text, str):
             from .querylang import compile_lenient  # the parser loads on first use
 
             node, warnings = compile_lenient(
                 text,
-                analyzers=self._analyzers,
+                analyzers=snap.analyzers,
                 default_operator=default_operator,
-                expand_prefix=self.expand_prefix,
+                expand_prefix=partial(_expand_prefix, snap.searcher.segments),
                 today=today,
             )
-            return Query(text, node, self._analyzers, tuple(warnings))
-        return Query(text, self._plan(text, syntax, default_operator, today), self._analyzers)
+            return Query(text, node, snap.analyzers, tuple(warnings))
+        return Query(text, _plan(snap, text, syntax, default_operator, today), snap.analyzers)
 
     def facets(self, *, date_bucket: str | None = None) -> Facets:
         """Counts of every article of the snapshot by source, section, author and date, as
         ``search(..., facets=True)`` counts the matches of a query."""
-        matches = list(self._searcher.execute(P.MatchAll(), self._settings.scoring))
-        return compute_facets(self._searcher.segments, matches, date_bucket)
+        snap = self._current()
+        matches = list(snap.searcher.execute(P.MatchAll(), snap.settings.scoring))
+        return compute_facets(snap.searcher.segments, matches, date_bucket)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
-        where = self._locate(article_id)
-        return None if where is None else self._searcher.segments[where[0]].article(where[1])
+        snap = self._current()
+        where = _locate(snap, article_id)
+        return None if where is None else snap.article(*where)
 
     def __contains__(self, article_id: str) -> bool:
-        return self._locate(article_id) is not None
+        return _locate(self._current(), article_id) is not None
 
     def stats(self) -> dict[str, Any]:
         """Documents, segments, date range, sizes: a summary of the snapshot."""
-        segs = self._searcher.segments
+        snap = self._current()
+        segs = snap.searcher.segments
         days = [(s.entry.min_day, s.entry.max_day) for s in segs]
         lo = min((d[0] for d in days if d[0] is not None), default=None)
         hi = max((d[1] for d in days if d[1] is not None), default=None)
-        size = sum(f.size for s in self._manifest.segments for f in s.files.values())
+        size = sum(f.size for s in snap.manifest.segments for f in s.files.values())
         return {
             "path": str(self.path),
-            "generation": self.generation,
-            "documents": self.doc_count,
+            "generation": snap.generation,
+            "documents": snap.searcher.doc_count,
             "deleted": sum(s.ndeleted for s in segs),
             "segments": len(segs),
             "terms": sum(s.entry.terms for s in segs),
@@ -340,77 +467,82 @@ class Index:
             "date_min": _iso_day(lo),
             "date_max": _iso_day(hi),
             "size_bytes": size,
-            "avg_lengths": dict(zip(TEXT_FIELDS, self._searcher.avg_lengths)),
-            "settings": self._settings.to_dict(),
+            "avg_lengths": dict(zip(TEXT_FIELDS, snap.searcher.avg_lengths)),
+            "settings": snap.settings.to_dict(),
         }
 
     # -- internals ----------------------------------------------------------------------------
-    def _plan(
-        self,
-        query: str | Query,
-        syntax: str,
-        default_operator: str,
-        today: _dt.date | None,
-    ) -> P.Node:
-        if isinstance(query, Query):
-            if (syntax, default_operator, today) != ("query", "or", None):
-                raise ConfigError(
-                    "syntax, default_operator and today apply to query text; a Query keeps "
-                    "the ones Index.parse was given"
-                )
-            if query._analyzers is not self._analyzers and {
-                f: a.spec for f, a in query._analyzers.items()
-            } != {f: a.spec for f, a in self._analyzers.items()}:
-                raise ConfigError("this Query was parsed by an index with other analyzers")
-            return query._plan
-        if not isinstance(query, str):
-            raise ConfigError(
-                f"query must be text or a Query from Index.parse, got {type(query).__name__}"
-            )
-        return to_plan(
-            query,
-            syntax=syntax,
-            analyzers=self._analyzers,
-            default_operator=default_operator,
-            expand_prefix=self.expand_prefix,
-            today=today,
-        )
-
     def expand_prefix(self, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS) -> list[str]:
         """Distinct indexed terms starting with ``prefix`` (any segment), sorted (bounded:
         a prefix matching very many terms returns enough of them to trip the query limit)."""
-        found: set[str] = set()
-        for seg in self._searcher.segments:
-            lo, hi = seg.terms.prefix_range(prefix)
-            if hi - lo > DEFAULT_PREFIX_LIMIT * 10:
-                hi = lo + DEFAULT_PREFIX_LIMIT * 10  # enough to trip the caller's limit
-            found.update(seg.terms[i] for i in range(lo, hi))
-        return sorted(found)
+        return _expand_prefix(self._current().searcher.segments, prefix, fields)
 
-    def _locate(self, article_id: str) -> tuple[int, int] | None:
-        for si, seg in enumerate(self._searcher.segments):
-            doc = seg.find_id(article_id)
-            if doc >= 0:
-                return si, doc
-        return None
 
-    def _hits(
-        self, picked: list[tuple[int, int, float, int]], offset: int, highlighter: LazyHighlighter
-    ) -> list[Hit]:
-        segments = self._searcher.segments
-        # Positional arguments: a page of hits is built on every search.
-        return [
-            Hit(
-                segments[si].ids[doc],
-                score,
-                rank,
-                day,
-                partial(segments[si].article, doc),
-                None,
-                highlighter,
+def _plan(
+    snap: _Snapshot,
+    query: str | Query,
+    syntax: str,
+    default_operator: str,
+    today: _dt.date | None,
+) -> P.Node:
+    if isinstance(query, Query):
+        if (syntax, default_operator, today) != ("query", "or", None):
+            raise ConfigError(
+                "syntax, default_operator and today apply to query text; a Query keeps "
+                "the ones Index.parse was given"
             )
-            for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
-        ]
+        if query._analyzers is not snap.analyzers and {
+            f: a.spec for f, a in query._analyzers.items()
+        } != {f: a.spec for f, a in snap.analyzers.items()}:
+            raise ConfigError("this Query was parsed by an index with other analyzers")
+        return query._plan
+    if not isinstance(query, str):
+        raise ConfigError(
+            f"query must be text or a Query from Index.parse, got {type(query).__name__}"
+        )
+    return to_plan(
+        query,
+        syntax=syntax,
+        analyzers=snap.analyzers,
+        default_operator=default_operator,
+        expand_prefix=partial(_expand_prefix, snap.searcher.segments),
+        today=today,
+    )
+
+
+def _expand_prefix(
+    segments: list[Segment], prefix: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> list[str]:
+    found: set[str] = set()
+    for seg in segments:
+        lo, hi = seg.terms.prefix_range(prefix)
+        if hi - lo > DEFAULT_PREFIX_LIMIT * 10:
+            hi = lo + DEFAULT_PREFIX_LIMIT * 10  # enough to trip the caller's limit
+        found.update(seg.terms[i] for i in range(lo, hi))
+    return sorted(found)
+
+
+def _locate(snap: _Snapshot, article_id: str) -> tuple[int, int] | None:
+    for si, seg in enumerate(snap.searcher.segments):
+        doc = seg.find_id(article_id)
+        if doc >= 0:
+            return si, doc
+    return None
+
+
+def _hits(
+    snap: _Snapshot,
+    picked: list[tuple[int, int, float, int]],
+    offset: int,
+    highlighter: LazyHighlighter,
+) -> list[Hit]:
+    ids = [seg.ids for seg in snap.searcher.segments]
+    article = snap.article  # each hit keeps its snapshot: it loads from where it was found
+    # Positional arguments: a page of hits is built on every search.
+    return [
+        Hit(ids[si][doc], score, rank, day, partial(article, si, doc), None, highlighter)
+        for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
+    ]
 
 
 def _iso_day(number: int | None) -> str | None:

@@ -8,6 +8,7 @@ per segment, never per posting or per candidate document.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -49,17 +50,23 @@ class _ArrayCache:
         self._items: dict[tuple, np.ndarray] = {}
         self._bytes = 0
         self._budget = budget
+        # Threads share a snapshot: the budget check, clear and count must happen as one
+        # step, or the byte count drifts from what is held. Hits take no lock.
+        self._lock = threading.Lock()
 
     def get(self, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
         found = self._items.get(key)
         if found is None:
-            found = make()
+            found = make()  # outside the lock: threads may make the same array; one is kept
             found.flags.writeable = False  # shared by every query that slices it
-            if self._bytes > self._budget:
-                self._items.clear()
-                self._bytes = 0
-            self._items[key] = found
-            self._bytes += found.nbytes
+            with self._lock:
+                if self._bytes > self._budget:
+                    self._items.clear()
+                    self._bytes = 0
+                kept = self._items.setdefault(key, found)
+                if kept is found:
+                    self._bytes += found.nbytes
+                found = kept
         return found
 
 
