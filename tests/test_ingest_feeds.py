@@ -86,6 +86,13 @@ def test_xml_that_is_not_a_feed_is_reported(tmp_path):
     path.write_text('<?xml version="1.0"?><urlset><url><loc>https://x/</loc></url></urlset>')
     with pytest.raises(IngestError, match="not an RSS or Atom feed"):
         records(path)
+    # Found in a folder, it is skipped as a file of unknown format is: reported, not fatal.
+    (tmp_path / "feed.rss").write_text(rss_feed(reuters(1)), encoding="utf-8")
+    skipped = []
+    found = list(iter_records(tmp_path, on_skip=skipped.append))
+    assert [r.article.id for r in found] == [f"reuters-{reuters(1)[0]['id']}"]
+    assert [s.path for s in skipped] == [str(path)]
+    assert "not an RSS or Atom feed" in skipped[0].message
     broken = tmp_path / "broken.rss"
     broken.write_text("<html><body>Service unavailable</body></html>")
     (problem,) = iter_records(broken, on_error="skip")

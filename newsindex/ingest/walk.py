@@ -124,8 +124,8 @@ def iter_records(
     names another format; its records and problems name it ``<stdin>``.
 
     Some things are skipped on purpose rather than being errors, and are reported through
-    ``on_skip``: files of a walked folder whose format cannot be told from their name (naming
-    such a file is an error), and the records of a WARC crawl that are not articles (requests,
+    ``on_skip``: files of a walked folder whose format cannot be told from their name, or
+    ``.xml`` files that are not feeds (naming such a file is an error), and the records of a WARC crawl that are not articles (requests,
     revisits, images, repeated URLs; one summary per file).
 
     Whoosh index folders are read only with ``format="whoosh"``, never recognised while
@@ -259,7 +259,7 @@ def _iterate(paths: list[str], fmt: str, opts: _Options) -> Iterator[Record | Pr
             elif item == STDIN and root == STDIN:
                 found = _read_stdin(fmt, opts, note)
             else:
-                found = _read(item, fmt, opts, note)
+                found = _read(item, fmt, opts, note, walked=item != root)
             for result in found:
                 if isinstance(result, Problem) and opts.fail:
                     raise IngestError(result)
@@ -271,7 +271,9 @@ def _iterate(paths: list[str], fmt: str, opts: _Options) -> Iterator[Record | Pr
                 skipped.clear()
 
 
-def _read(path: str, fmt: str, opts: _Options, note: OnSkip) -> Iterator[Record | Problem]:
+def _read(
+    path: str, fmt: str, opts: _Options, note: OnSkip, *, walked: bool = False
+) -> Iterator[Record | Problem]:
     chosen = fmt if fmt != "auto" else format_for_path(path)
     if chosen is None:
         yield _unknown_format(path)
@@ -280,6 +282,9 @@ def _read(path: str, fmt: str, opts: _Options, note: OnSkip) -> Iterator[Record 
         chosen = _txt_kind(path)
     if chosen == "feed" and fmt == "auto" and path.lower().endswith(".xml"):
         problem = _xml_kind(path)
+        if problem and walked:  # found in a folder: skipped like a file of unknown format
+            note(problem)
+            return
         if problem:
             yield problem
             return
