@@ -29,6 +29,7 @@ from .errors import (
     LockError,
     NewsIndexError,
     QuerySyntaxError,
+    QueryTooExpensiveError,
     WriterClosedError,
 )
 from .handle import Index
@@ -76,6 +77,7 @@ __all__ = [
     "Problem",
     "Query",
     "QuerySyntaxError",
+    "QueryTooExpensiveError",
     "Record",
     "Results",
     "Scoring",

@@ -35,6 +35,11 @@ class QuerySyntaxError(NewsIndexError, ValueError):
         return f"{self.query}\n{' ' * self.position}^ {self.message}"
 
 
+class QueryTooExpensiveError(QuerySyntaxError):
+    """A query would take too much work: its prefixes (``word*``) expand to more terms than
+    the index's limits allow; ``position`` is the prefix that went over."""
+
+
 class IndexNotFoundError(NewsIndexError, FileNotFoundError):
     """No index exists at the given path."""
 

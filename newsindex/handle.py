@@ -29,7 +29,7 @@ from .index.manifest import Manifest
 from .index.segment import Segment
 from .index.writer import IndexWriter
 from .querylang import plan as P
-from .querylang.planner import DEFAULT_PREFIX_LIMIT, to_plan
+from .querylang.planner import DEFAULT_EXPANSION_LIMIT, DEFAULT_PREFIX_LIMIT, to_plan
 from .results.facets import Facets, compute_facets
 from .results.hits import Hit, Results
 from .results.query import Query
@@ -114,6 +114,11 @@ class Index:
         # not install an older snapshot over a newer one.
         self._swap = threading.Lock()
         self._snap: _Snapshot | None = None
+        #: Most terms one prefix (``word*``) of a query may expand to, and all its prefixes
+        #: together (each occurrence counted; repeats of one clause count once); past them a
+        #: query raises QueryTooExpensiveError.
+        self.prefix_limit: int = DEFAULT_PREFIX_LIMIT
+        self.expansion_limit: int = DEFAULT_EXPANSION_LIMIT
         self.refresh()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -351,7 +356,7 @@ class Index:
         started = time.perf_counter()
         _check_page(limit, offset, sort)
         snap = self._current()
-        node = _plan(snap, query, syntax, default_operator, today)
+        node = _plan(snap, query, syntax, default_operator, today, self._limits())
         searcher = snap.searcher
         scoring = scoring or snap.settings.scoring
         matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
@@ -371,7 +376,7 @@ class Index:
     ) -> int:
         """How many articles match ``query``."""
         snap = self._current()
-        node = _plan(snap, query, syntax, "or", today)
+        node = _plan(snap, query, syntax, "or", today, self._limits())
         return sum(len(m.docs) for _, m in snap.searcher.execute(node, snap.settings.scoring))
 
     def explain(
@@ -386,7 +391,7 @@ class Index:
     ) -> Explanation:
         """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score."""
         snap = self._current()
-        node = _plan(snap, query, syntax, default_operator, today)
+        node = _plan(snap, query, syntax, default_operator, today, self._limits())
         scoring = scoring or snap.settings.scoring
         searcher = snap.searcher
         where = _locate(snap, article_id)
@@ -422,15 +427,19 @@ class Index:
         if lenient and syntax == "query" and isinstance(text, str):
             from .querylang import compile_lenient  # the parser loads on first use
 
+            prefix_limit, expansion_limit = self._limits()
             node, warnings = compile_lenient(
                 text,
                 analyzers=snap.analyzers,
                 default_operator=default_operator,
-                expand_prefix=partial(_expand_prefix, snap.searcher.segments),
+                expand_prefix=partial(_expand_prefix, snap.searcher.segments, prefix_limit),
+                prefix_limit=prefix_limit,
                 today=today,
+                expansion_limit=expansion_limit,
             )
             return Query(text, node, snap.analyzers, tuple(warnings))
-        return Query(text, _plan(snap, text, syntax, default_operator, today), snap.analyzers)
+        node = _plan(snap, text, syntax, default_operator, today, self._limits())
+        return Query(text, node, snap.analyzers)
 
     def facets(self, *, date_bucket: str | None = None) -> Facets:
         """Counts of every article of the snapshot by source, section, author and date, as
@@ -475,7 +484,14 @@ class Index:
     def expand_prefix(self, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS) -> list[str]:
         """Distinct indexed terms starting with ``prefix`` (any segment), sorted (bounded:
         a prefix matching very many terms returns enough of them to trip the query limit)."""
-        return _expand_prefix(self._current().searcher.segments, prefix, fields)
+        return _expand_prefix(self._current().searcher.segments, self._limits()[0], prefix, fields)
+
+    def _limits(self) -> tuple[int, int]:
+        limits = (self.prefix_limit, self.expansion_limit)
+        for name, value in zip(("prefix_limit", "expansion_limit"), limits):
+            if type(value) is not int or value < 1:
+                raise ConfigError(f"Index.{name} must be a whole number >= 1, got {value!r}")
+        return limits
 
 
 def _plan(
@@ -484,6 +500,7 @@ def _plan(
     syntax: str,
     default_operator: str,
     today: _dt.date | None,
+    limits: tuple[int, int],
 ) -> P.Node:
     if isinstance(query, Query):
         if (syntax, default_operator, today) != ("query", "or", None):
@@ -505,19 +522,21 @@ def _plan(
         syntax=syntax,
         analyzers=snap.analyzers,
         default_operator=default_operator,
-        expand_prefix=partial(_expand_prefix, snap.searcher.segments),
+        expand_prefix=partial(_expand_prefix, snap.searcher.segments, limits[0]),
         today=today,
+        prefix_limit=limits[0],
+        expansion_limit=limits[1],
     )
 
 
 def _expand_prefix(
-    segments: list[Segment], prefix: str, fields: tuple[str, ...] = TEXT_FIELDS
+    segments: list[Segment], limit: int, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS
 ) -> list[str]:
     found: set[str] = set()
     for seg in segments:
         lo, hi = seg.terms.prefix_range(prefix)
-        if hi - lo > DEFAULT_PREFIX_LIMIT * 10:
-            hi = lo + DEFAULT_PREFIX_LIMIT * 10  # enough to trip the caller's limit
+        if hi - lo > limit * 10:
+            hi = lo + limit * 10  # enough to trip the caller's limit
         found.update(seg.terms[i] for i in range(lo, hi))
     return sorted(found)
 

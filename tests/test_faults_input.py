@@ -292,6 +292,7 @@ def _timed(fn):
         ("x AND " * 1100 + "y", "too many clauses"),
         (" OR ".join(f"w{i}" for i in range(1025)), "too many clauses"),
         ('"' + "oil " * 2000, "quote"),
+        (" ".join(f"{a}{b}*" for a in "abcdefghijklmnopqrstuvwxyz" for b in "aeiou"), "too many"),
     ],
     ids=[
         "open-parens",
@@ -302,6 +303,7 @@ def _timed(fn):
         "ands",
         "1025-ors",
         "unclosed-phrase",
+        "130-prefixes",
     ],
 )
 def test_abusive_queries_fail_fast_with_a_query_error(ix, query, words):
@@ -316,11 +318,19 @@ def test_the_largest_accepted_queries_answer(ix):
         {w.lower() for d in DOCS for w in d["body"].split() if w.isalpha() and len(w) <= 4}
     )[:1024]
     assert len(terms) == 1024
+    # Two-letter prefixes, as many as the per-query expansion limit lets through.
+    prefixes, expanded = [], 0
+    for p in (a + b for a in "abcdefghijklmnopqrstuvwxyz" for b in "aeiou"):
+        expanded += len(ix.expand_prefix(p))
+        if expanded > ix.expansion_limit:
+            break
+        prefixes.append(p + "*")
+    assert len(prefixes) > 100
     for query, syntax in [
         (" OR ".join(terms), "query"),  # 1,024 OR-ed terms
         (" ".join(terms), "query"),
         ("(" * 64 + "oil" + ")" * 64, "query"),  # the deepest nesting allowed
-        (" ".join(f"{a}{b}*" for a in "abcdefghijklmnopqrstuvwxyz" for b in "aeiou"), "query"),
+        (" ".join(prefixes), "query"),
         (" ".join(terms * 20), "plain"),  # plain: the rest is ignored
     ]:
         result, took = _timed(lambda q=query, s=syntax: ix.search(q, syntax=s, limit=10))

@@ -31,7 +31,12 @@ if TYPE_CHECKING:
     )
     from .compiler import ExpandPrefix, compile
     from .parser import DEPTH_CEILING, MAX_DEPTH, plain_words
-    from .planner import DEFAULT_PREFIX_LIMIT, MAX_CLAUSES, MAX_QUERY_LENGTH
+    from .planner import (
+        DEFAULT_EXPANSION_LIMIT,
+        DEFAULT_PREFIX_LIMIT,
+        MAX_CLAUSES,
+        MAX_QUERY_LENGTH,
+    )
 
 # The parser and compiler load on first use: plain-word queries are planned without them
 # (querylang.planner), so importing newsindex does not pay for them.
@@ -47,6 +52,7 @@ _LAZY = {
     "is_filter": "ast",
     "resolve_default": "ast",
     "to_query": "ast",
+    "DEFAULT_EXPANSION_LIMIT": "planner",
     "DEFAULT_PREFIX_LIMIT": "planner",
     "ExpandPrefix": "compiler",
     "compile": "compiler",
@@ -65,6 +71,7 @@ _LAZY = {
 __all__ = [
     "BoolQ",
     "Clause",
+    "DEFAULT_EXPANSION_LIMIT",
     "DEFAULT_PREFIX_LIMIT",
     "DEPTH_CEILING",
     "DateFilter",

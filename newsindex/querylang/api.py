@@ -12,6 +12,7 @@ from .ast import Node, resolve_default
 from .compiler import ExpandPrefix, compile
 from .parser import DEPTH_CEILING, MAX_DEPTH, _Parser, plain_words
 from .planner import (
+    DEFAULT_EXPANSION_LIMIT,
     DEFAULT_PREFIX_LIMIT,
     MAX_CLAUSES,
     MAX_QUERY_LENGTH,
@@ -120,6 +121,7 @@ def compile_query(
     expand_prefix: ExpandPrefix | None = None,
     prefix_limit: int = DEFAULT_PREFIX_LIMIT,
     today: _dt.date | None = None,
+    expansion_limit: int = DEFAULT_EXPANSION_LIMIT,
 ) -> plan.Node:
     """:func:`parse` then :func:`compile`, in one call: what ``index.search`` needs."""
     ast = parse(text, syntax=syntax, lenient=lenient)
@@ -131,6 +133,7 @@ def compile_query(
         prefix_limit=prefix_limit,
         today=today,
         query=text,
+        expansion_limit=expansion_limit,
     )
 
 
@@ -142,6 +145,7 @@ def compile_lenient(
     expand_prefix: ExpandPrefix | None = None,
     prefix_limit: int = DEFAULT_PREFIX_LIMIT,
     today: _dt.date | None = None,
+    expansion_limit: int = DEFAULT_EXPANSION_LIMIT,
 ) -> tuple[plan.Node, list[QuerySyntaxError]]:
     """:func:`parse_lenient` then :func:`compile`: the plan and the problems worked around.
 
@@ -157,5 +161,6 @@ def compile_lenient(
         prefix_limit=prefix_limit,
         today=today,
         query=text,
+        expansion_limit=expansion_limit,
     )
     return node, warnings

@@ -17,15 +17,16 @@ from __future__ import annotations
 import dataclasses as dc
 import datetime as _dt
 from collections.abc import Callable, Mapping
+from itertools import repeat
 
 from ..analysis.analyzer import Analyzer
 from ..analysis.filters import fold_accents
 from ..analysis.tokenizer import raw_tokens
-from ..errors import ConfigError, QuerySyntaxError
+from ..errors import ConfigError, QuerySyntaxError, QueryTooExpensiveError
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import dates, plan
-from .ast import BoolQ, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
-from .planner import DEFAULT_PREFIX_LIMIT, check_default_operator
+from .ast import BoolQ, Clause, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
+from .planner import DEFAULT_EXPANSION_LIMIT, DEFAULT_PREFIX_LIMIT, check_default_operator
 
 ExpandPrefix = Callable[[str, tuple[str, ...]], list[str]]
 
@@ -39,24 +40,32 @@ def compile(
     prefix_limit: int = DEFAULT_PREFIX_LIMIT,
     today: _dt.date | None = None,
     query: str = "",
+    expansion_limit: int = DEFAULT_EXPANSION_LIMIT,
 ) -> plan.Node:
     """Compile a query AST to a plan node the engine executes.
 
     ``analyzers`` maps text field names to their analyzers ("body" is required; it serves
     unfielded words). ``default_operator`` ("or" or "and") decides :attr:`Occur.DEFAULT`
     clauses. ``expand_prefix(prefix, fields)`` lists the index terms starting with a prefix;
-    more than ``prefix_limit`` of them is an error. ``today`` anchors relative dates (default:
-    the system date). ``query`` is the parsed text, only used in error messages.
+    more than ``prefix_limit`` of them, or more than ``expansion_limit`` for all the
+    prefixes of the query together, is an error. Identical clauses of a group that hold a
+    prefix are merged into one whose boost is multiplied by their count (the same scores,
+    the work of one). ``today`` anchors relative dates (default: the system date).
+    ``query`` is the parsed text, only used in error messages.
 
-    Raises :class:`QuerySyntaxError` for a prefix that matches too many terms or cannot be
-    expanded, and for a relative date range that resolves to nothing.
+    Raises :class:`QueryTooExpensiveError` for prefixes that match too many terms,
+    :class:`QuerySyntaxError` for a prefix that cannot be expanded and for a relative date
+    range that resolves to nothing.
     """
     check_default_operator(default_operator)
     if UNFIELDED_ANALYZER not in analyzers:
         raise ConfigError(
             f"analyzers must include {UNFIELDED_ANALYZER!r} (used for unfielded words)"
         )
-    compiler = _Compiler(analyzers, default_operator, expand_prefix, prefix_limit, today, query)
+    compiler = _Compiler(
+        analyzers, default_operator, expand_prefix, (prefix_limit, expansion_limit), today, query
+    )
+    compiler.merge_repeats = _has_prefix(ast)  # (else there is nothing worth merging)
     node = compiler.node(ast)
     if node is None:
         return plan.MatchNone()
@@ -106,14 +115,42 @@ def _as_should(node: plan.Node) -> plan.Node:
     return plan.Bool(filter=(node,))
 
 
+def _has_prefix(node: Node) -> bool:
+    if isinstance(node, Word):
+        return node.prefix
+    if isinstance(node, BoolQ):
+        return any(_has_prefix(c.node) for c in node.clauses)
+    return False
+
+
+def _merged_repeats(clauses: tuple[Clause, ...]) -> list[tuple[Clause, int]]:
+    """Each clause with how often it occurs, in first-occurrence order: identical clauses that
+    hold a prefix are merged (expanding them is the expensive part); any other keeps its
+    own place (repeated plain words score as they always have)."""
+    out: list[tuple[Clause, int]] = []
+    seen: dict[Clause, int] = {}
+    for clause in clauses:
+        if _has_prefix(clause.node):
+            i = seen.get(clause)  # AST equality ignores positions
+            if i is not None:
+                out[i] = (clause, out[i][1] + 1)
+                continue
+            seen[clause] = len(out)
+        out.append((clause, 1))
+    return out
+
+
 class _Compiler:
-    def __init__(self, analyzers, default_operator, expand_prefix, prefix_limit, today, query):
+    def __init__(self, analyzers, default_operator, expand_prefix, limits, today, query):
         self.analyzers = analyzers
         self.op = default_operator
         self.expand_prefix = expand_prefix
-        self.prefix_limit = prefix_limit
+        self.prefix_limit, self.expansion_limit = limits
         self.today = today
         self.query = query
+        self.expanded = 0  # terms the query's prefixes expanded to so far
+        self.merge_repeats = True
+        self._expansions: dict[tuple, tuple[str, ...]] = {}
 
     def error(self, message: str, node: Node) -> QuerySyntaxError:
         return QuerySyntaxError(message, self.query, max(node.pos, 0))
@@ -165,16 +202,28 @@ class _Compiler:
         prefix = fold_accents(tokens[0]) if analyzer.spec.fold else tokens[0]
         if self.expand_prefix is None:
             raise self.error(f"prefix queries ({word.text}*) need an index to expand them", word)
-        expanded = list(self.expand_prefix(prefix, fields))
+        expanded = self._expansions.get((prefix, fields))
+        if expanded is None:
+            expanded = self._expansions[prefix, fields] = tuple(self.expand_prefix(prefix, fields))
         if len(expanded) > self.prefix_limit:
-            raise self.error(
+            raise QueryTooExpensiveError(
                 f"the prefix '{word.text}*' matches too many terms (more than "
                 f"{self.prefix_limit}); type more letters before '*'",
-                word,
+                self.query,
+                max(word.pos, 0),
+            )
+        self.expanded += len(expanded)
+        if self.expanded > self.expansion_limit:
+            raise QueryTooExpensiveError(
+                f"the query's prefixes match too many terms together (more than "
+                f"{self.expansion_limit}, counting each prefix each time it occurs); use fewer "
+                "prefixes or more letters before '*'",
+                self.query,
+                max(word.pos, 0),
             )
         if not expanded:
             return plan.MatchNone()
-        return plan.Prefix(prefix, tuple(expanded), fields, word.boost)
+        return plan.Prefix(prefix, expanded, fields, word.boost)
 
     def date(self, node: DateFilter) -> plan.Node:
         try:
@@ -189,10 +238,14 @@ class _Compiler:
         should: list[plan.Node] = []
         filters: list[plan.Node] = []
         must_not: list[plan.Node] = []
-        for clause in query.clauses:
+        clauses = query.clauses
+        merged = _merged_repeats(clauses) if self.merge_repeats else zip(clauses, repeat(1))
+        for clause, repeats in merged:
             node = self.node(clause.node)
             if node is None:
                 continue  # nothing left to match (stop words): dropped, never "match nothing"
+            if repeats > 1 and clause.occur is not Occur.MUST_NOT:
+                node = _boosted(node, repeats)  # k equal clauses add k equal scores
             nothing = isinstance(node, plan.MatchNone)
             occur = clause.occur
             if occur is Occur.DEFAULT:

@@ -25,11 +25,15 @@ MAX_QUERY_LENGTH = 10_000
 #: Most words, phrases and filters in one query; plain text keeps its first this-many terms,
 #: so no input makes a query unbounded.
 MAX_CLAUSES = 1_024
-#: Most terms a prefix query may expand to.
+#: Most terms one prefix (``word*``) may expand to.
 DEFAULT_PREFIX_LIMIT = 1000
 #: Largest boost of one word, phrase or group. Boosts multiply along a path, and the parser's
 #: depth limit bounds the path, so every score stays finite.
 MAX_BOOST = 10_000.0
+#: Most terms all the prefixes of one query may expand to together, each occurrence counted
+#: (identical repeated clauses holding a prefix are merged first, so they count once). Like
+#: Lucene's limit on a query's clauses, it bounds the work and memory of any query text.
+DEFAULT_EXPANSION_LIMIT = 4096
 
 # Queries made only of plain words and simple filters (the shape of most searches) need no
 # parser: they are planned directly, with the same semantics as the compiled language (a
@@ -137,8 +141,11 @@ def to_plan(
     default_operator: str = "or",
     expand_prefix: Callable[[str, tuple[str, ...]], list[str]] | None = None,
     today: _dt.date | None = None,
+    prefix_limit: int = DEFAULT_PREFIX_LIMIT,
+    expansion_limit: int = DEFAULT_EXPANSION_LIMIT,
 ) -> P.Node:
-    """A plan node for ``query``: query-language text, plain words, or a plan node already."""
+    """A plan node for ``query``: query-language text, plain words, or a plan node already
+    (``prefix_limit``, ``expansion_limit``: see :func:`~newsindex.querylang.compile`)."""
     if not isinstance(query, str):
         return query
     if syntax not in SYNTAXES:
@@ -163,6 +170,8 @@ def to_plan(
         analyzers=analyzers,
         default_operator=default_operator,
         expand_prefix=expand_prefix,
+        prefix_limit=prefix_limit,
         today=today,
         query=query,
+        expansion_limit=expansion_limit,
     )
