@@ -33,6 +33,20 @@ if TYPE_CHECKING:
 DEFAULT_BUFFER_DOCS = 200_000
 #: ... or characters of title + body, whichever comes first.
 DEFAULT_BUFFER_CHARS = 400_000_000
+#: ... or the estimated memory of building the buffer into a segment, in bytes. An ingest's
+#: peak memory is about this plus the process's own (~100-150 MB with numpy and the stemmer).
+DEFAULT_MEMORY_BUDGET = 768 << 20
+#: Estimated peak bytes of a segment build per character of title + body: the text, the
+#: tokens' keys and scratch arrays, the stored-field encoding. The worst case is text made of
+#: one-letter words (a token every 2 characters); ordinary news takes about half this.
+BUILD_BYTES_PER_CHAR = 24
+#: ... and per article (the Article, its id and keyword columns, its stored row).
+BUILD_BYTES_PER_DOC = 2560
+#: For a segment this writer did not build: characters per kept token (8.3 on Reuters).
+_CHARS_PER_TOKEN = 8
+#: A writer's token cache is dropped after a flush once it holds this many terms (each costs
+#: a few hundred bytes), so text made of ever-new words cannot grow it without bound.
+VOCABULARY_LIMIT = 1_000_000
 
 
 class IndexWriter:
@@ -43,6 +57,14 @@ class IndexWriter:
         with index.writer() as w:
             w.add({"id": "1", "title": "...", "body": "..."})
             w.delete("2")
+
+    Memory: buffered articles are written out as a segment every ``buffer_docs`` articles,
+    ``buffer_chars`` characters of title and body, or when building them would take an
+    estimated ``memory_budget`` bytes (:data:`BUILD_BYTES_PER_CHAR` per character and
+    :data:`BUILD_BYTES_PER_DOC` per article), whichever comes first; the merge policy skips
+    merges estimated over the budget. So whatever the input, an ingest stays within about the
+    budget (768 MiB by default) plus the process's own memory. :meth:`optimize` is the
+    exception: it rebuilds the whole index as one segment.
     """
 
     def __init__(
@@ -55,6 +77,7 @@ class IndexWriter:
         buffer_docs: int = DEFAULT_BUFFER_DOCS,
         buffer_chars: int = DEFAULT_BUFFER_CHARS,
         workers: int = 1,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
     ):
         # The front door's refresh: a writer opened from an Index moves it to each commit.
         self._on_commit = on_commit
@@ -72,6 +95,11 @@ class IndexWriter:
         self._buffer_chars = 0
         self._buffer_docs_limit = buffer_docs
         self._buffer_chars_limit = buffer_chars
+        # Whatever the input (a 1 MB .gz can inflate to 800 MB of text), a segment build and a
+        # merge stay within the budget: the buffer is flushed by an estimate of bytes, merges
+        # bigger than the budget are not made.
+        self._memory_budget = memory_budget
+        self._built_cost: dict[str, int] = {}  # segment name -> estimated build bytes
         # Forked analysis workers (POSIX) are opt-in: with tokenizing in numpy and the stored
         # fields on a thread, two workers build Reuters-21578 no faster than one process on a
         # 2-core machine (the forks' copy-on-write faults and the words both stem outweigh
@@ -100,6 +128,7 @@ class IndexWriter:
         if (
             len(self._buffer) >= self._buffer_docs_limit
             or self._buffer_chars >= self._buffer_chars_limit
+            or _build_cost(self._buffer_chars, len(self._buffer)) >= self._memory_budget
         ):
             self.flush()
 
@@ -129,12 +158,15 @@ class IndexWriter:
             build_segment, name, articles, self._analyzers, self._vocab, self._workers
         )
         seg = Segment(self._folder, entry)
+        self._built_cost[name] = _build_cost(self._buffer_chars, len(articles))
         self._new.append(entry)
         self._new_ids.append(dict(zip(seg.ids.strings(), range(seg.ndocs))))
         self._new_deletes.append(set())
         seg.close()
         self._buffer.clear()
         self._buffer_chars = 0
+        if len(self._vocab) > VOCABULARY_LIMIT:  # a cache: later segments re-learn their words
+            self._vocab = Vocabulary()
 
     # -- commit / rollback --------------------------------------------------------------------
     def commit(self) -> None:
@@ -193,12 +225,17 @@ class IndexWriter:
                     else []
                 )
             else:
-                groups = plan_merges(segments)
+                groups = [
+                    g
+                    for g in plan_merges(segments)
+                    if self._group_cost(segments, g) <= self._memory_budget
+                ]
             if not groups:
                 return segments
             merged = []
             for group in groups:
                 name = self._segment_name()
+                self._built_cost[name] = self._group_cost(segments, group)
                 entry = self._build(
                     merge,
                     name,
@@ -213,6 +250,18 @@ class IndexWriter:
             segments = [s for i, s in enumerate(segments) if i not in drop] + merged
             if everything:
                 return segments
+
+    def _group_cost(self, segments: list[SegmentEntry], group: list[int]) -> int:
+        """Estimated peak bytes of merging ``group`` (a merge rebuilds its articles)."""
+        cost = 0
+        for i in group:
+            entry = segments[i]
+            known = self._built_cost.get(entry.name)
+            if known is None:  # built by an earlier writer: estimated from its kept tokens
+                tokens = sum(entry.field_lengths.values())
+                known = _build_cost(tokens * _CHARS_PER_TOKEN, entry.docs)
+            cost += known
+        return cost
 
     def _build(self, build: Callable[..., SegmentEntry], name: str, *args: Any) -> SegmentEntry:
         """Run a segment build; on failure (a full disk...) remove whatever it wrote."""
@@ -283,6 +332,11 @@ class IndexWriter:
             self.commit()
         else:
             self.rollback()
+
+
+def _build_cost(chars: int, docs: int) -> int:
+    """Estimated peak bytes of building ``docs`` articles of ``chars`` characters."""
+    return chars * BUILD_BYTES_PER_CHAR + docs * BUILD_BYTES_PER_DOC
 
 
 def _collect_garbage(folder: Path, keep_generations: int) -> None:
