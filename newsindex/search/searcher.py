@@ -176,18 +176,21 @@ class Searcher:
         """
         node = _normalize(node)
         ctx = _Context(self, scoring)
-        for si, seg in enumerate(self.segments):
-            if only is not None:
-                if only[0] != si:
-                    continue
-                mask = np.zeros(seg.ndocs, dtype=bool)
-                mask[only[1]] = True
-                if seg.live is not None:
-                    mask &= seg.live
-                restrict = Restrict(only[1], only[1] + 1, mask)
-            else:
-                restrict = self.base_restrict(si)
-            yield si, ctx.evaluate(node, si, restrict)
+        try:
+            for si, seg in enumerate(self.segments):
+                if only is not None:
+                    if only[0] != si:
+                        continue
+                    mask = np.zeros(seg.ndocs, dtype=bool)
+                    mask[only[1]] = True
+                    if seg.live is not None:
+                        mask &= seg.live
+                    restrict = Restrict(only[1], only[1] + 1, mask)
+                else:
+                    restrict = self.base_restrict(si)
+                yield si, ctx.evaluate(node, si, restrict)
+        finally:
+            ctx.close()
 
     def explain(self, node: P.Node, scoring: Scoring, si: int, doc: int) -> Explanation | None:
         """How ``doc`` of segment ``si`` scores for ``node``: a tree that mirrors the plan, in
@@ -198,7 +201,11 @@ class Searcher:
         mask[doc] = True
         if seg.live is not None:
             mask &= seg.live
-        return _Context(self, scoring).explain(_normalize(node), si, Restrict(doc, doc + 1, mask))
+        ctx = _Context(self, scoring)
+        try:
+            return ctx.explain(_normalize(node), si, Restrict(doc, doc + 1, mask))
+        finally:
+            ctx.close()
 
 
 class _Context:
@@ -209,6 +216,13 @@ class _Context:
         self.scoring = scoring
         self._leaves: dict[P.Term | P.Phrase | P.Prefix, TermLeaf | PhraseLeaf | PrefixLeaf] = {}
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def close(self) -> None:
+        # Leaves point back at their context: without this the pair (and through it the
+        # searcher and its segments' open files) would wait for the cyclic garbage collector
+        # after a refresh instead of going when the query ends.
+        self._leaves.clear()
+        self._norms.clear()
 
     def norms(self, si: int) -> tuple[np.ndarray, ...]:
         found = self._norms.get(si)
