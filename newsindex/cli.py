@@ -112,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON object per hit")
     s.set_defaults(func=cmd_search)
 
+    s = sub.add_parser("similar", help="stories related to one article (more like this)")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("article_id", metavar="ID")
+    s.add_argument("--limit", type=int, default=10)
+    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--filter", metavar="QUERY", help="only stories matching this query")
+    s.add_argument("--json", action="store_true", help="one JSON object per hit")
+    s.set_defaults(func=cmd_similar)
+
     s = sub.add_parser("stats", help="show what an index holds")
     s.add_argument("index_dir", type=Path)
     s.add_argument("--json", action="store_true")
@@ -247,6 +256,19 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(_json_line(hit.to_dict()))
         return 0
     _print_results(args.query, res)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    ix = Index.open(args.index_dir)
+    res = ix.more_like_this(
+        args.article_id, limit=args.limit, offset=args.offset, query=args.filter
+    )
+    if args.json:
+        for hit in res.hits:
+            print(_json_line(hit.to_dict()))
+        return 0
+    _print_results(f"like {args.article_id}", res)
     return 0
 
 

@@ -7,10 +7,12 @@ import datetime as _dt
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .analysis import Analyzer
 from .article import Article
@@ -34,10 +36,11 @@ from .results.facets import Facets, compute_facets
 from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
-from .schema import TEXT_FIELDS, day_from_number
+from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number
 from .search.matches import SegmentMatches
 from .search.scoring import Explanation
 from .search.searcher import Searcher
+from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, like_plan
 from .search.topk import SORTS, select
 
 #: Largest ``limit + offset`` a search may ask for.
@@ -480,6 +483,60 @@ class Index:
             "settings": snap.settings.to_dict(),
         }
 
+    # -- related stories ----------------------------------------------------------------------
+    def like_query(self, article_id: str, *, max_terms: int = DEFAULT_MAX_TERMS) -> Query:
+        """The weighted query :meth:`more_like_this` runs for ``article_id``: its
+        ``max_terms`` most distinctive terms (``tf * idf``, in at least two live articles),
+        OR-ed, each boosted by its weight relative to the best. For :meth:`explain` and
+        snippets of related stories; ``text`` lists the terms and their boosts."""
+        return _like(self._current(), article_id, max_terms)[1]
+
+    def more_like_this(
+        self,
+        article_id: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        query: str | Query | None = None,
+        syntax: str = "query",
+        today: _dt.date | None = None,
+        sort: str = "relevance",
+        scoring: Scoring | None = None,
+        facets: bool = False,
+        date_bucket: str | None = None,
+        max_terms: int = DEFAULT_MAX_TERMS,
+    ) -> Results:
+        """Stories related to ``article_id`` (Lucene's MoreLikeThis): a search for its most
+        distinctive terms (see :meth:`like_query`), the story itself never among the hits.
+
+        ``query`` (text or a :class:`Query`) restricts the candidates: they must match it
+        (a filter: it adds nothing to their scores), e.g. ``"date:2016 -source:reuters"``.
+        The other options are :meth:`search`'s.
+        """
+        started = time.perf_counter()
+        _check_page(limit, offset, sort)
+        snap = self._current()
+        where, like = _like(snap, article_id, max_terms)
+        node: P.Node = like._plan
+        if query is not None:
+            node = P.Bool(
+                must=(node,), filter=(_plan(snap, query, syntax, "or", today, self._limits()),)
+            )
+        searcher = snap.searcher
+        matches: Iterable[tuple[int, SegmentMatches]] = _without(
+            searcher.execute(node, scoring or snap.settings.scoring), where
+        )
+        counted = None
+        if facets:
+            matches = counted = list(matches)
+        picked, total = select(matches, searcher.segments, limit + offset, sort)
+        hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
+        facet_counts = (
+            compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
+        )
+        took = (time.perf_counter() - started) * 1000.0
+        return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
+
     # -- internals ----------------------------------------------------------------------------
     def expand_prefix(self, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS) -> list[str]:
         """Distinct indexed terms starting with ``prefix`` (any segment), sorted (bounded:
@@ -562,6 +619,33 @@ def _hits(
         Hit(ids[si][doc], score, rank, day, partial(article, si, doc), None, highlighter)
         for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
     ]
+
+
+def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, int], Query]:
+    """Where ``article_id`` is and its weighted MoreLikeThis query, from one snapshot."""
+    if not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 1:
+        raise ConfigError(f"max_terms must be an integer >= 1, got {max_terms!r}")
+    where = _locate(snap, article_id)
+    if where is None:
+        raise ConfigError(f"more_like_this: no article with id {article_id!r} in the index")
+    article = snap.article(*where)
+    analyzer = snap.analyzers[UNFIELDED_ANALYZER]
+    terms = analyzer.terms(article.title) + analyzer.terms(article.body)
+    weighted = distinctive_terms(snap.searcher, terms, max_terms)
+    text = " ".join(f"{t}^{w / weighted[0][1]:.2f}" for t, w in weighted)
+    return where, Query(text or "(no distinctive terms)", like_plan(weighted), snap.analyzers)
+
+
+def _without(
+    matches: Iterable[tuple[int, SegmentMatches]], where: tuple[int, int]
+) -> Iterator[tuple[int, SegmentMatches]]:
+    """``matches`` without document ``where`` (segment index, doc)."""
+    for si, m in matches:
+        if si == where[0]:
+            at = int(m.docs.searchsorted(where[1]))
+            if at < len(m.docs) and m.docs[at] == where[1]:
+                m = SegmentMatches(np.delete(m.docs, at), np.delete(m.scores, at))
+        yield si, m
 
 
 def _iso_day(number: int | None) -> str | None:

@@ -123,6 +123,10 @@ class Shell:
         hit, why = self.session.explain(_rank(args, self.session))
         self.print(render.explain_tree(hit.article.title or hit.id, hit.rank, why))
 
+    def similar(self, args: list[str]) -> None:
+        self.session.similar(_rank(args, self.session))
+        self.show_results()
+
     def sort(self, args: list[str]) -> None:
         if len(args) != 1:
             raise ShellError(f"usage: :sort {'|'.join(SORTS)} (now: {self.session.sort})")
@@ -205,6 +209,7 @@ COMMANDS = (
     Command("prev", "", "the previous page", Shell.prev_page, ("p",)),
     Command("open", "N", "the whole article ranked N (paged on a terminal)", Shell.open, ("o",)),
     Command("explain", "N", "how hit N's score was made (BM25F)", Shell.explain, ("e",)),
+    Command("similar", "N", "stories related to hit N (more like this)", Shell.similar, ("s",)),
     Command("sort", "|".join(SORTS), "order of the results", Shell.sort),
     Command("limit", "N", "hits per page", Shell.limit),
     Command(

@@ -28,9 +28,12 @@ class Search:
     query: Query
     page: int = 0
     results: Results | None = None
+    like: Hit | None = None  # set by :similar: the stories related to this hit
 
     @property
     def text(self) -> str:
+        if self.like is not None:
+            return f"similar to {self.like.article.title or self.like.id}"
         return self.query.text
 
     @property
@@ -68,16 +71,28 @@ class Session:
         search = self.current
         if search is None:
             raise ShellError("no query yet: type some words first")
-        search.results = self.index.search(
-            search.query,
+        search.results = self._run(
+            search,
             limit=self.page_size,
             offset=search.page * self.page_size,
-            sort=self.sort,
-            scoring=self.scoring,
             facets=self.facets,
             date_bucket="month",
         )
         return search.results
+
+    def similar(self, rank: int) -> Search:
+        """Make the stories related to hit ``rank`` the current results, first page."""
+        hit = self.hit(rank)
+        self.current = Search(self.index.like_query(hit.id), like=hit)
+        self.fetch()
+        return self.current
+
+    def _run(self, search: Search, **options: Any) -> Results:
+        if search.like is not None:
+            return self.index.more_like_this(
+                search.like.id, sort=self.sort, scoring=self.scoring, **options
+            )
+        return self.index.search(search.query, sort=self.sort, scoring=self.scoring, **options)
 
     def turn(self, pages: int) -> Results:
         """Move ``pages`` pages forward (negative: back)."""
@@ -100,10 +115,7 @@ class Session:
             total = results.total
             raise ShellError(f"no hit {rank}: the query has {total:,} result{'s' * (total != 1)}")
         # Not on this page: fetch that one hit with the same options.
-        res = self.index.search(
-            search.query, limit=1, offset=rank - 1, sort=self.sort, scoring=self.scoring
-        )
-        return res.hits[0]
+        return self._run(search, limit=1, offset=rank - 1).hits[0]
 
     def explain(self, rank: int) -> tuple[Hit, Explanation]:
         """Hit ``rank`` and how its score was made."""
