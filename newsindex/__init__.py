@@ -19,6 +19,7 @@ from .analysis import Analyzer, AnalyzerSpec
 from .article import Article
 from .config import IndexSettings, Scoring
 from .errors import (
+    ArgumentTypeError,
     ArticleError,
     ConfigError,
     IndexClosedError,
@@ -57,6 +58,7 @@ __all__ = [
     "TEXT_FIELDS",
     "Analyzer",
     "AnalyzerSpec",
+    "ArgumentTypeError",
     "Article",
     "ArticleError",
     "ConfigError",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import yaml
 
 from .analysis import PRESETS, AnalyzerSpec
-from .errors import ConfigError
+from .errors import ArgumentTypeError, ConfigError, check_number, check_type
 from .schema import TEXT_FIELDS
 
 # Tuned on the judged collections (CACM, CISI, Cranfield, LISA, ADI): the best mean nDCG@10 of
@@ -33,21 +34,17 @@ class Scoring:
     field_b: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.k1, (int, float)) and 0 <= self.k1 <= 100):
-            raise ConfigError(f"k1 must be a number in [0, 100], got {self.k1!r}")
-        if not (isinstance(self.b, (int, float)) and 0 <= self.b <= 1):
-            raise ConfigError(f"b must be a number in [0, 1], got {self.b!r}")
-        for name, mapping in (("weights", self.weights), ("field_b", self.field_b)):
+        check_number("k1", self.k1, 0, 100)
+        check_number("b", self.b, 0, 1)
+        for name, top in (("weights", math.inf), ("field_b", 1.0)):
+            mapping = getattr(self, name)
+            check_type(name, mapping, Mapping, "a mapping of text field to number")
             for fname, value in mapping.items():
                 if fname not in TEXT_FIELDS:
                     raise ConfigError(
                         f"{name}: unknown text field {fname!r}; known: {', '.join(TEXT_FIELDS)}"
                     )
-                if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                    raise ConfigError(f"{name}.{fname} must be a finite number >= 0, got {value!r}")
-        for fname, value in self.field_b.items():
-            if value > 1:
-                raise ConfigError(f"field_b.{fname} must be in [0, 1], got {value!r}")
+                check_number(f"{name}.{fname}", value, 0, top)
 
     def weight(self, fname: str) -> float:
         return float(self.weights.get(fname, 1.0))
@@ -57,6 +54,12 @@ class Scoring:
 
     def with_(self, **changes: Any) -> Scoring:
         """A copy with some parameters changed (``scoring.with_(k1=0.9)``)."""
+        unknown = set(changes) - _SCORING_OPTIONS
+        if unknown:
+            raise ArgumentTypeError(
+                f"scoring: unknown option(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(sorted(_SCORING_OPTIONS))}"
+            )
         return replace(self, **changes)
 
     def key(self) -> tuple:
@@ -80,13 +83,20 @@ class Scoring:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scoring:
-        unknown = set(data) - {"k1", "b", "weights", "field_b"}
+        """Scoring from a mapping (as in settings files); ``weights`` given are merged over
+        the default weights."""
+        check_type("scoring", data, Mapping, "a mapping")
+        unknown = set(data) - _SCORING_OPTIONS
         if unknown:
             raise ConfigError(f"scoring: unknown option(s) {', '.join(sorted(unknown))}")
         values = dict(data)
         if "weights" in values:
+            check_type("weights", values["weights"], Mapping, "a mapping of text field to number")
             values["weights"] = {**DEFAULT_FIELD_WEIGHTS, **values["weights"]}
         return cls(**values)
+
+
+_SCORING_OPTIONS = frozenset(f.name for f in fields(Scoring))
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,20 @@ class IndexSettings:
     )
     scoring: Scoring = field(default_factory=Scoring)
 
+    def __post_init__(self) -> None:
+        check_type("analyzers", self.analyzers, Mapping, "a mapping of text field to AnalyzerSpec")
+        for fname, spec in self.analyzers.items():
+            if fname not in TEXT_FIELDS:
+                raise ConfigError(
+                    f"analyzers: unknown text field {fname!r}; known: {', '.join(TEXT_FIELDS)}"
+                )
+            check_type(f"analyzers.{fname}", spec, AnalyzerSpec, "an AnalyzerSpec")
+        check_type("scoring", self.scoring, Scoring, "a Scoring")
+        # A field left out is analyzed as by default: the index needs an analyzer per field.
+        default = PRESETS[DEFAULT_ANALYZER]
+        filled = {f: self.analyzers.get(f, default) for f in TEXT_FIELDS}
+        object.__setattr__(self, "analyzers", filled)
+
     def to_dict(self) -> dict:
         return {
             "analyzers": {f: spec.to_dict() for f, spec in self.analyzers.items()},
@@ -106,19 +130,20 @@ class IndexSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IndexSettings:
-        if not isinstance(data, Mapping):
-            raise ConfigError("settings must be a mapping")
+        check_type("settings", data, Mapping, "a mapping")
         unknown = set(data) - {"analyzer", "analyzers", "scoring"}
         if unknown:
             raise ConfigError(
-                f"unknown setting(s) {', '.join(sorted(unknown))}; known: analyzer, analyzers, "
-                "scoring"
+                f"settings: unknown option(s) {', '.join(sorted(map(str, unknown)))}; known: "
+                "analyzer, analyzers, scoring"
             )
         analyzers = {f: PRESETS[DEFAULT_ANALYZER] for f in TEXT_FIELDS}
         if "analyzer" in data:
             spec = _analyzer_spec(data["analyzer"], "analyzer")
             analyzers = {f: spec for f in TEXT_FIELDS}
-        for fname, value in (data.get("analyzers") or {}).items():
+        per_field = data.get("analyzers") or {}
+        check_type("analyzers", per_field, Mapping, "a mapping of text field to analyzer")
+        for fname, value in per_field.items():
             if fname not in TEXT_FIELDS:
                 raise ConfigError(
                     f"analyzers: unknown text field {fname!r}; known: {', '.join(TEXT_FIELDS)}"
@@ -128,7 +153,7 @@ class IndexSettings:
         return cls(analyzers=analyzers, scoring=scoring)
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> IndexSettings:
+    def from_yaml(cls, path: str | os.PathLike[str]) -> IndexSettings:
         """Read settings from a YAML file, e.g.::
 
         analyzer: english          # or a mapping: {stemmer: porter, stop_words: none}
@@ -138,10 +163,12 @@ class IndexSettings:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the settings file: {exc}") from None
         try:
             return cls.from_dict(data)
-        except (ConfigError, TypeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+        except ConfigError as exc:  # the same class (a TypeError stays one), with the file named
+            raise type(exc)(f"{path}: {exc}") from None
 
 
 def _analyzer_spec(value: Any, where: str) -> AnalyzerSpec:
@@ -149,12 +176,10 @@ def _analyzer_spec(value: Any, where: str) -> AnalyzerSpec:
         if value not in PRESETS:
             raise ConfigError(f"{where}: unknown analyzer {value!r}; presets: {', '.join(PRESETS)}")
         return PRESETS[value]
-    if isinstance(value, Mapping):
-        preset = PRESETS[value.get("preset", DEFAULT_ANALYZER)] if "preset" in value else None
-        rest = {k: v for k, v in value.items() if k != "preset"}
-        base = preset.to_dict() if preset else {}
-        try:
-            return AnalyzerSpec.from_dict({**base, **rest})
-        except TypeError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    raise ConfigError(f"{where}: expected a preset name or a mapping, got {type(value).__name__}")
+    check_type(where, value, Mapping, "a preset name or a mapping")
+    base = _analyzer_spec(value["preset"], f"{where}.preset").to_dict() if "preset" in value else {}
+    rest = {k: v for k, v in value.items() if k != "preset"}
+    try:
+        return AnalyzerSpec.from_dict({**base, **rest})
+    except ConfigError as exc:  # the same class (a TypeError stays one), with the place named
+        raise type(exc)(f"{where}: {exc}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,16 +24,31 @@ from .errors import (
     IndexCorruptError,
     IndexExistsError,
     IndexNotFoundError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_type,
 )
 from .index import manifest as mf
 from .index.check import check_index
 from .index.lock import WriteLock
 from .index.manifest import Manifest
 from .index.segment import Segment
-from .index.writer import IndexWriter
+from .index.writer import (
+    DEFAULT_BUFFER_CHARS,
+    DEFAULT_BUFFER_DOCS,
+    DEFAULT_MEMORY_BUDGET,
+    IndexWriter,
+)
 from .querylang import plan as P
-from .querylang.planner import DEFAULT_EXPANSION_LIMIT, DEFAULT_PREFIX_LIMIT, to_plan
-from .results.facets import Facets, compute_facets
+from .querylang.planner import (
+    DEFAULT_EXPANSION_LIMIT,
+    DEFAULT_OPERATORS,
+    DEFAULT_PREFIX_LIMIT,
+    SYNTAXES,
+    to_plan,
+)
+from .results.facets import BUCKETS, Facets, compute_facets
 from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
@@ -110,8 +126,8 @@ class Index:
     :class:`IndexWriter` belongs to one thread at a time (see :meth:`writer`).
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = _folder(path)
         self._life = _Life(self.path)
         # Serializes refresh and close (searches never take it): two refreshes racing must
         # not install an older snapshot over a newer one.
@@ -128,8 +144,8 @@ class Index:
     @classmethod
     def create(
         cls,
-        path: str | Path,
-        settings: IndexSettings | Mapping[str, Any] | str | Path | None = None,
+        path: str | os.PathLike[str],
+        settings: IndexSettings | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
         exist_ok: bool = False,
     ) -> Index:
@@ -138,16 +154,17 @@ class Index:
         ``settings``: an :class:`IndexSettings`, a mapping, or a YAML file path. With
         ``exist_ok=True`` an existing index is opened instead of raising IndexExistsError.
         """
-        folder = Path(path)
-        if isinstance(settings, (str, Path)):
+        folder = _folder(path)
+        check_bool("exist_ok", exist_ok)
+        if isinstance(settings, (str, os.PathLike)):
             settings = IndexSettings.from_yaml(settings)
         elif isinstance(settings, Mapping):
             settings = IndexSettings.from_dict(settings)
         elif settings is None:
             settings = IndexSettings()
-        elif not isinstance(settings, IndexSettings):
-            raise ConfigError(
-                f"settings must be IndexSettings, a mapping or a YAML path, got {type(settings).__name__}"
+        else:
+            check_type(
+                "settings", settings, IndexSettings, "IndexSettings, a mapping or a YAML path"
             )
         if folder.exists() and not folder.is_dir():
             raise IndexExistsError(f"{folder}: exists and is not a folder")
@@ -173,9 +190,9 @@ class Index:
         return cls(folder)
 
     @classmethod
-    def open(cls, path: str | Path) -> Index:
+    def open(cls, path: str | os.PathLike[str]) -> Index:
         """Open the index in ``path`` on its latest commit."""
-        folder = Path(path)
+        folder = _folder(path)
         if not folder.is_dir():
             raise IndexNotFoundError(f"{folder}: no such index folder")
         return cls(folder)
@@ -308,17 +325,36 @@ class Index:
         return f"Index({str(self.path)!r}, docs={snap.searcher.doc_count}, generation={snap.generation})"
 
     def analyzer(self, field: str = "body") -> Analyzer:
-        return self._current().analyzers[field]
+        """The analyzer of text ``field`` ("title" or "body")."""
+        return self._current().analyzers[check_choice("field", field, TEXT_FIELDS)]
 
     # -- writing ------------------------------------------------------------------------------
-    def writer(self, *, timeout: float = 0.0, **options: Any) -> IndexWriter:
+    def writer(
+        self,
+        *,
+        timeout: float = 0.0,
+        buffer_docs: int = DEFAULT_BUFFER_DOCS,
+        buffer_chars: int = DEFAULT_BUFFER_CHARS,
+        workers: int = 1,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    ) -> IndexWriter:
         """The index's single writer; LockError if another one is open (after ``timeout`` s).
 
+        The writer flushes a segment every ``buffer_docs`` articles or ``buffer_chars``
+        characters of title and body, or an estimated ``memory_budget`` bytes, whichever comes
+        first; ``workers`` > 1 forks analysis processes (POSIX only; see :class:`IndexWriter`).
         A writer is for one thread at a time (guard it with a lock to share it); its commits
         refresh this Index.
         """
         return IndexWriter(
-            self.path, self.settings, on_commit=self._after_commit, timeout=timeout, **options
+            self.path,
+            self.settings,
+            on_commit=self._after_commit,
+            timeout=timeout,
+            buffer_docs=buffer_docs,
+            buffer_chars=buffer_chars,
+            workers=workers,
+            memory_budget=memory_budget,
         )
 
     def check(self) -> list[str]:
@@ -357,9 +393,23 @@ class Index:
         (``date_bucket`` = ``"day"``, ``"month"`` or ``"year"``; chosen from the span if None).
         """
         started = time.perf_counter()
-        _check_page(limit, offset, sort)
+        # Common calls pass one cheap test; anything else gets the checks that name the culprit.
+        if not (
+            type(limit) is int
+            and type(offset) is int
+            and 0 <= limit <= MAX_RESULTS - offset
+            and offset >= 0
+            and type(sort) is str
+            and sort in SORTS
+            and (facets is False or facets is True)
+            and date_bucket is None
+        ):
+            _check_page(limit, offset, sort)
+            check_bool("facets", facets)
+            if date_bucket is not None:
+                check_choice("date_bucket", date_bucket, BUCKETS)
         snap = self._current()
-        node = _plan(snap, query, syntax, default_operator, today, self._limits())
+        node = _plan(snap, query, syntax, default_operator, scoring, today, self._limits())
         searcher = snap.searcher
         scoring = scoring or snap.settings.scoring
         matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
@@ -375,11 +425,16 @@ class Index:
         return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
 
     def count(
-        self, query: str | Query, *, syntax: str = "query", today: _dt.date | None = None
+        self,
+        query: str | Query,
+        *,
+        syntax: str = "query",
+        default_operator: str = "or",
+        today: _dt.date | None = None,
     ) -> int:
-        """How many articles match ``query``."""
+        """How many articles match ``query`` (the options mean what they mean for search)."""
         snap = self._current()
-        node = _plan(snap, query, syntax, "or", today, self._limits())
+        node = _plan(snap, query, syntax, default_operator, None, today, self._limits())
         return sum(len(m.docs) for _, m in snap.searcher.execute(node, snap.settings.scoring))
 
     def explain(
@@ -394,7 +449,7 @@ class Index:
     ) -> Explanation:
         """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score."""
         snap = self._current()
-        node = _plan(snap, query, syntax, default_operator, today, self._limits())
+        node = _plan(snap, query, syntax, default_operator, scoring, today, self._limits())
         scoring = scoring or snap.settings.scoring
         searcher = snap.searcher
         where = _locate(snap, article_id)
@@ -426,8 +481,11 @@ class Index:
         the problems as ``Query.warnings`` (an unclosed quote, an unknown field, a bad date:
         see docs/query-syntax.md), raising only for what no reading can run.
         """
+        check_type("text", text, str, "a string")
+        check_bool("lenient", lenient)
+        _check_options(syntax, default_operator, None, today)
         snap = self._current()
-        if lenient and syntax == "query" and isinstance(text, str):
+        if lenient and syntax == "query":
             from .querylang import compile_lenient  # the parser loads on first use
 
             prefix_limit, expansion_limit = self._limits()
@@ -441,12 +499,14 @@ class Index:
                 expansion_limit=expansion_limit,
             )
             return Query(text, node, snap.analyzers, tuple(warnings))
-        node = _plan(snap, text, syntax, default_operator, today, self._limits())
+        node = _plan(snap, text, syntax, default_operator, None, today, self._limits())
         return Query(text, node, snap.analyzers)
 
     def facets(self, *, date_bucket: str | None = None) -> Facets:
         """Counts of every article of the snapshot by source, section, author and date, as
         ``search(..., facets=True)`` counts the matches of a query."""
+        if date_bucket is not None:
+            check_choice("date_bucket", date_bucket, BUCKETS)
         snap = self._current()
         matches = list(snap.searcher.execute(P.MatchAll(), snap.settings.scoring))
         return compute_facets(snap.searcher.segments, matches, date_bucket)
@@ -541,14 +601,17 @@ class Index:
     def expand_prefix(self, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS) -> list[str]:
         """Distinct indexed terms starting with ``prefix`` (any segment), sorted (bounded:
         a prefix matching very many terms returns enough of them to trip the query limit)."""
+        check_type("prefix", prefix, str, "a string")
+        check_type("fields", fields, tuple, "a tuple of text fields")
+        for field in fields:
+            check_choice("fields", field, TEXT_FIELDS)
         return _expand_prefix(self._current().searcher.segments, self._limits()[0], prefix, fields)
 
     def _limits(self) -> tuple[int, int]:
-        limits = (self.prefix_limit, self.expansion_limit)
-        for name, value in zip(("prefix_limit", "expansion_limit"), limits):
-            if type(value) is not int or value < 1:
-                raise ConfigError(f"Index.{name} must be a whole number >= 1, got {value!r}")
-        return limits
+        return (
+            check_int("Index.prefix_limit", self.prefix_limit, 1),
+            check_int("Index.expansion_limit", self.expansion_limit, 1),
+        )
 
 
 def _plan(
@@ -556,9 +619,20 @@ def _plan(
     query: str | Query,
     syntax: str,
     default_operator: str,
+    scoring: Scoring | None,
     today: _dt.date | None,
     limits: tuple[int, int],
 ) -> P.Node:
+    """Check the query and its options (callers pass anything), then plan it."""
+    if not (
+        type(syntax) is str
+        and syntax in SYNTAXES
+        and type(default_operator) is str
+        and default_operator in DEFAULT_OPERATORS
+        and scoring is None
+        and today is None
+    ):
+        _check_options(syntax, default_operator, scoring, today)
     if isinstance(query, Query):
         if (syntax, default_operator, today) != ("query", "or", None):
             raise ConfigError(
@@ -570,10 +644,8 @@ def _plan(
         } != {f: a.spec for f, a in snap.analyzers.items()}:
             raise ConfigError("this Query was parsed by an index with other analyzers")
         return query._plan
-    if not isinstance(query, str):
-        raise ConfigError(
-            f"query must be text or a Query from Index.parse, got {type(query).__name__}"
-        )
+    if type(query) is not str:
+        check_type("query", query, str, "text or a Query from Index.parse")
     return to_plan(
         query,
         syntax=syntax,
@@ -599,6 +671,7 @@ def _expand_prefix(
 
 
 def _locate(snap: _Snapshot, article_id: str) -> tuple[int, int] | None:
+    check_type("article_id", article_id, str, "a string")
     for si, seg in enumerate(snap.searcher.segments):
         doc = seg.find_id(article_id)
         if doc >= 0:
@@ -616,7 +689,7 @@ def _hits(
     article = snap.article  # each hit keeps its snapshot: it loads from where it was found
     # Positional arguments: a page of hits is built on every search.
     return [
-        Hit(ids[si][doc], score, rank, day, partial(article, si, doc), None, highlighter)
+        Hit(ids[si][doc], score, rank, day, partial(article, si, doc), highlighter)
         for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
     ]
 
@@ -662,12 +735,25 @@ def _stored_stem(segments: list[Segment], field: str, spec: dict, word: str) -> 
     return None
 
 
-def _check_page(limit: int, offset: int, sort: str) -> None:
-    if not isinstance(limit, int) or limit < 0:
-        raise ConfigError(f"limit must be an integer >= 0, got {limit!r}")
-    if not isinstance(offset, int) or offset < 0:
-        raise ConfigError(f"offset must be an integer >= 0, got {offset!r}")
+def _folder(path: object) -> Path:
+    check_type("path", path, (str, os.PathLike), "a str or path-like folder")
+    return Path(path)  # type: ignore[arg-type]
+
+
+def _check_options(
+    syntax: object, default_operator: object, scoring: object, today: object
+) -> None:
+    check_choice("syntax", syntax, SYNTAXES)
+    check_choice("default_operator", default_operator, DEFAULT_OPERATORS)
+    if scoring is not None:
+        check_type("scoring", scoring, Scoring, "a Scoring or None")
+    if today is not None:
+        check_type("today", today, _dt.date, "a datetime.date or None")
+
+
+def _check_page(limit: object, offset: object, sort: object) -> None:
+    limit = check_int("limit", limit, 0)
+    offset = check_int("offset", offset, 0)
     if limit + offset > MAX_RESULTS:
         raise ConfigError(f"limit + offset must be <= {MAX_RESULTS:,}, got {limit + offset:,}")
-    if sort not in SORTS:
-        raise ConfigError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    check_choice("sort", sort, SORTS)

@@ -117,7 +117,7 @@ def test_formatters(seed, analyzers):
     assert text.plain == s.text
     assert [(sp.start, sp.end, str(sp.style)) for sp in text.spans] == [(11, 19, "bold yellow")]
     assert str(snip("a fight", "fight", analyzers, formatter=BRACKETS)) == "a [fight]"
-    with pytest.raises(ValueError, match="unknown formatter"):
+    with pytest.raises(ValueError, match="formatter must be one of"):
         s.format("latex")
 
 
@@ -170,7 +170,7 @@ def test_query_terms_walks_the_plan(analyzers):
 
 
 def test_hits_articles_and_term_sets_are_sources(seed, analyzers):
-    hit = Hit(id=seed.id, score=1.0, rank=1, date_day=0, _load=lambda: seed)
+    hit = Hit(id=seed.id, score=1.0, rank=1, date_day=0, load=lambda: seed)
     hl = Highlighter(plan("aleppo battle", analyzers), analyzers)
     assert hl.snippet(hit).text == hl.snippet(seed).text
     assert hl.highlight(hit).marked == ["Battle", "Aleppo"]
@@ -179,10 +179,11 @@ def test_hits_articles_and_term_sets_are_sources(seed, analyzers):
 
 
 def test_snippet_of_uses_the_hits_highlighter(seed, analyzers):
-    hit = Hit(id=seed.id, score=1.0, rank=1, date_day=0, _load=lambda: seed)
+    hit = Hit(id=seed.id, score=1.0, rank=1, date_day=0, load=lambda: seed)
     with pytest.raises(ValueError, match="carries no query"):
         snippet_of(hit)
-    hit._highlighter = Highlighter(plan("fight", analyzers), analyzers)  # what Index.search sets
+    hl = Highlighter(plan("fight", analyzers), analyzers)  # what Index.search attaches
+    hit = Hit(seed.id, 1.0, 1, 0, lambda: seed, hl)
     assert snippet_of(hit, max_chars=120).marked == ["fighting", "fighting"]
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ..errors import ConfigError
-from .filters import ENGLISH_STOP_WORDS, fold_accents, make_stemmer, strip_possessive
+from ..errors import ConfigError, check_bool, check_choice, check_int, check_type
+from .filters import ENGLISH_STOP_WORDS, STEMMERS, fold_accents, make_stemmer, strip_possessive
 from .tokenizer import MAX_TOKEN_CHARS, Token, raw_tokens, tokens_with_offsets
 
 #: Distinct surface tokens remembered per analyzer before the cache starts over.
@@ -24,6 +25,12 @@ class AnalyzerSpec:
     # lone digits of "1,750"): +0.009 mean nDCG@10 on the judged sets (benchmarks/RESULTS.md).
     min_length: int = 2
 
+    def __post_init__(self) -> None:
+        check_bool("fold", self.fold)
+        check_choice("stop_words", self.stop_words, ("english", "none"))
+        check_choice("stemmer", self.stemmer, STEMMERS)
+        check_int("min_length", self.min_length, 1, 10)
+
     def to_dict(self) -> dict:
         return {
             "fold": self.fold,
@@ -33,19 +40,13 @@ class AnalyzerSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> AnalyzerSpec:
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalyzerSpec:
+        check_type("analyzer", data, Mapping, "a mapping")
         unknown = set(data) - {"fold", "stop_words", "stemmer", "min_length"}
         if unknown:
-            raise ConfigError(f"unknown analyzer option(s): {', '.join(sorted(unknown))}")
-        spec = cls(**data)
-        if spec.stop_words not in ("english", "none"):
-            raise ConfigError(f"stop_words must be 'english' or 'none', got {spec.stop_words!r}")
-        make_stemmer(spec.stemmer)  # validates the name
-        if not isinstance(spec.min_length, int) or not 1 <= spec.min_length <= 10:
-            raise ConfigError(
-                f"min_length must be a whole number from 1 to 10, got {spec.min_length!r}"
-            )
-        return spec
+            names = ", ".join(sorted(map(str, unknown)))
+            raise ConfigError(f"unknown analyzer option(s): {names}")
+        return cls(**data)
 
 
 #: Named presets, usable by name in YAML (``analyzer: english``).

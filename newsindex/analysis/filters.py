@@ -40,6 +40,10 @@ PORTER2_SUFFIXES = tuple(
 )
 
 
+#: The stemmers :func:`make_stemmer` knows.
+STEMMERS = ("snowball", "porter", "none")
+
+
 def make_stemmer(name: str) -> Callable[[str], str]:
     """A stemming function by name: ``snowball`` (English Porter2), ``porter`` or ``none``.
 
@@ -48,10 +52,10 @@ def make_stemmer(name: str) -> Callable[[str], str]:
     """
     if name == "none":
         return lambda token: token
-    if name not in ("snowball", "porter"):
+    if name not in STEMMERS:
         from ..errors import ConfigError
 
-        raise ConfigError(f"unknown stemmer {name!r}; choose one of: snowball, porter, none")
+        raise ConfigError(f"unknown stemmer {name!r}; choose one of: {', '.join(STEMMERS)}")
     stem: Callable[[str], str] | None = None
     # Every Porter2 rule is "if the word ends in S (and ...), rewrite S", so an ASCII word
     # ending in none of its suffixes comes back from nltk as it went in (tests hold this

@@ -21,6 +21,7 @@ import numpy as np
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary
 from ..article import Article
+from ..errors import AnalysisWorkerError
 from ..schema import TEXT_FIELDS
 from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
 
@@ -149,7 +150,7 @@ def _collect(
         data = inp.read()
     _, status = os.waitpid(pid, 0)
     if status != 0:
-        raise RuntimeError(f"analysis worker {pid} failed (status {status})")
+        raise AnalysisWorkerError(f"analysis worker {pid} failed (status {status})")
     buf = io.BytesIO(data)
     (length,) = struct.unpack("<Q", buf.read(8))
     header = json.loads(buf.read(length))

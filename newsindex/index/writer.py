@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary
 from ..article import Article
-from ..errors import WriterClosedError
+from ..errors import WriterClosedError, check_int, check_number, check_type
 from . import manifest as mf
 from .builder import build_segment
 from .check import file_crc32
@@ -79,6 +79,12 @@ class IndexWriter:
         workers: int = 1,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
     ):
+        # Checked before the lock is taken, so a bad option leaves no lock behind.
+        timeout = check_number("timeout", timeout, 0, finite=False)
+        buffer_docs = check_int("buffer_docs", buffer_docs, 1)
+        buffer_chars = check_int("buffer_chars", buffer_chars, 1)
+        workers = check_int("workers", workers, 1)
+        memory_budget = check_int("memory_budget", memory_budget, 1)
         # The front door's refresh: a writer opened from an Index moves it to each commit.
         self._on_commit = on_commit
         self._folder = Path(folder)
@@ -104,7 +110,7 @@ class IndexWriter:
         # fields on a thread, two workers build Reuters-21578 no faster than one process on a
         # 2-core machine (the forks' copy-on-write faults and the words both stem outweigh
         # the split); figures in benchmarks/RESULTS.md.
-        self._workers = max(1, int(workers))
+        self._workers = workers
         self._removed: set[str] = set()  # ids whose committed versions go away
         self._new: list[SegmentEntry] = []  # segments flushed by this writer, not yet committed
         self._new_ids: list[dict[str, int]] = []  # their id -> doc maps
@@ -135,6 +141,7 @@ class IndexWriter:
     def delete(self, article_id: str) -> None:
         """Delete the article with this id (no error if there is none)."""
         self._check_open()
+        check_type("article_id", article_id, str, "a string")
         self._forget(article_id)
 
     def _forget(self, article_id: str) -> None:

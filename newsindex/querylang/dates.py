@@ -18,6 +18,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
+from ..errors import NewsIndexError
 from ..schema import day_number
 
 _POINT = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -31,7 +32,7 @@ EXPECTED = (
 _ANY_DAY = _dt.date(2000, 1, 1)
 
 
-class DateSpecError(ValueError):
+class DateSpecError(NewsIndexError, ValueError):
     """A bad date value: ``reason`` says why, ``offset`` is where in the value."""
 
     def __init__(self, reason: str, offset: int = 0):

@@ -10,7 +10,7 @@ from itertools import islice
 
 from ..analysis import Analyzer
 from ..analysis.tokenizer import TOKEN_PATTERN
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import plan as P
 
@@ -47,10 +47,7 @@ _PLAIN_PHRASE = re.compile(r'"([^\W_]+(?:\s+[^\W_]+)*)"')
 
 
 def check_default_operator(value: object) -> None:
-    if value not in DEFAULT_OPERATORS:
-        raise ConfigError(
-            f"default_operator must be one of {', '.join(DEFAULT_OPERATORS)}, got {value!r}"
-        )
+    check_choice("default_operator", value, DEFAULT_OPERATORS)
 
 
 def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:

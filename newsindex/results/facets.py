@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..index.segment import Segment
 from ..schema import NO_DATE
 from ..search.matches import SegmentMatches
@@ -53,7 +54,7 @@ def compute_facets(
 ) -> Facets:
     """Facets of ``matches`` (a list of ``(segment index, SegmentMatches)``)."""
     if date_bucket is not None and date_bucket not in BUCKETS:
-        raise ValueError(f"date_bucket must be one of {', '.join(BUCKETS)}, got {date_bucket!r}")
+        raise ConfigError(f"date_bucket must be one of {', '.join(BUCKETS)}, got {date_bucket!r}")
     keyword: dict[str, Counter[str]] = {
         "source": Counter(),
         "section": Counter(),

@@ -3,24 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..article import Article
+from ..errors import ConfigError
 from .facets import Facets
+from .snippets import DEFAULT_MAX_CHARS, Formatter, Highlighter, LazyHighlighter, Snippet
 
 
-@dataclass(eq=False)
 class Hit:
-    """One ranked result. ``article`` is read from the stored fields on first access."""
+    """One ranked result. ``article`` is read from the stored fields on first access.
 
-    id: str
-    score: float
-    rank: int
-    date_day: int
-    _load: Callable[[], Article] = field(repr=False)
-    _article: Article | None = field(default=None, repr=False)
-    _highlighter: Any = field(default=None, repr=False)  # the query, set by Index.search
+    ``Hit(id, score, rank, date_day, load, highlighter=None)``: ``date_day`` is the article's
+    day number (see :func:`newsindex.schema.day_number`), ``load`` a callable returning the
+    :class:`Article`, ``highlighter`` what :meth:`snippet` marks (``Index.search`` sets it).
+    """
+
+    # Slots and a plain __init__: a page of hits is built on every search.
+    __slots__ = ("id", "score", "rank", "date_day", "_load", "_article", "_highlighter")
+
+    def __init__(
+        self,
+        id: str,
+        score: float,
+        rank: int,
+        date_day: int,
+        load: Callable[[], Article],
+        highlighter: LazyHighlighter | Highlighter | None = None,
+    ):
+        self.id = id
+        self.score = score
+        self.rank = rank
+        self.date_day = date_day
+        self._load = load
+        self._article: Article | None = None
+        self._highlighter = highlighter
+
+    def __repr__(self) -> str:
+        return f"Hit(id={self.id!r}, score={self.score!r}, rank={self.rank!r}, date_day={self.date_day!r})"
 
     @property
     def article(self) -> Article:
@@ -28,17 +49,31 @@ class Hit:
             self._article = self._load()
         return self._article
 
-    def snippet(self, **options: Any) -> Any:
-        """The body's best passage(s) with the query's terms marked.
+    def snippet(
+        self,
+        *,
+        field: str = "body",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        passages: int = 1,
+        formatter: Formatter | str = "plain",
+    ) -> Snippet:
+        """The best ``passages`` of text ``field`` ("body" or "title") with the query's terms
+        marked, at most ``max_chars`` characters (ellipses aside) shared by the passages.
 
-        Options: ``max_chars`` (240), ``passages`` (1), ``field`` ("body"), ``formatter``
-        ("plain", "brackets", "ansi", "html", "rich" or a formatter object); see
-        :class:`newsindex.results.snippets.Highlighter`. Returns a ``Snippet``
-        (``str()`` gives the marked text).
+        Returns a :class:`Snippet`: ``str(snippet)`` is its text marked by ``formatter``
+        ("plain", "brackets", "ansi", "html", "rich", or a callable ``(text, spans)``);
+        ``snippet.text`` and ``snippet.spans`` are the text and the marked offsets, and
+        ``snippet.format(other)`` marks it another way (``"rich"`` gives a rich ``Text``).
+        ConfigError (ArgumentTypeError for a wrong type) names a bad option.
         """
-        from .snippets import snippet_of
-
-        return snippet_of(self, **options)
+        if self._highlighter is None:
+            raise ConfigError(
+                "this hit carries no query (it was not made by Index.search): use "
+                "newsindex.results.snippets.snippet(hit, plan, analyzers)"
+            )
+        return self._highlighter.snippet(
+            self, field=field, max_chars=max_chars, passages=passages, formatter=formatter
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """rank, id, score, title, date, source, section: the CLI's ``--json`` record."""

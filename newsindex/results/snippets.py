@@ -20,6 +20,7 @@ from itertools import pairwise
 from typing import Any, NamedTuple
 
 from ..analysis.analyzer import Analyzer
+from ..errors import ArgumentTypeError, check_choice, check_int
 from ..querylang import plan as P
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
 
@@ -188,9 +189,14 @@ FORMATTERS: dict[str, Formatter] = {
 
 
 def _formatter(formatter: Formatter | str) -> Formatter:
-    if isinstance(formatter, str) and formatter not in FORMATTERS:
-        raise ValueError(f"unknown formatter {formatter!r}; known: {', '.join(FORMATTERS)}")
-    return FORMATTERS[formatter] if isinstance(formatter, str) else formatter
+    if isinstance(formatter, str):
+        return FORMATTERS[check_choice("formatter", formatter, tuple(FORMATTERS))]
+    if not callable(formatter):
+        raise ArgumentTypeError(
+            f"formatter must be a name ({', '.join(FORMATTERS)}) or a callable "
+            f"(text, spans) -> output, got {type(formatter).__name__}"
+        )
+    return formatter
 
 
 # -- finding the query in a text --------------------------------------------------------------
@@ -429,16 +435,19 @@ class Highlighter:
         ``max_chars`` bounds the snippet's text (ellipses aside), shared by the passages.
         ``formatter`` is the one ``str(snippet)`` uses; :meth:`Snippet.format` takes any.
         """
-        if max_chars < 1 or passages < 1:
-            raise ValueError("max_chars and passages must be >= 1")
+        check_choice("field", field, TEXT_FIELDS)
+        max_chars = check_int("max_chars", max_chars, 1)
+        passages = check_int("passages", passages, 1)
+        formatter = _formatter(formatter)
         text = _text_of(source, field)
         found = _passages(text, self._find(text, field), max_chars, passages)
-        return Snippet(found.text, found.spans, found.fallback, _formatter(formatter))
+        return Snippet(found.text, found.spans, found.fallback, formatter)
 
     def highlight(
         self, source: Any, *, field: str = "title", formatter: Formatter | str = PLAIN
     ) -> Snippet:
         """All of ``field`` of ``source`` (text as is) with the query's matches marked."""
+        check_choice("field", field, TEXT_FIELDS)
         text = _text_of(source, field)
         marks = self._find(text, field)
         return Snippet(text, tuple(m[:2] for m in marks), not marks, _formatter(formatter))
@@ -468,14 +477,23 @@ class LazyHighlighter:
         self._args = (query, analyzers)
         self._highlighter: Highlighter | None = None
 
-    def snippet(self, source: Any, **options: Any) -> Snippet:
+    def snippet(
+        self,
+        source: Any,
+        *,
+        field: str = "body",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        passages: int = 1,
+        formatter: Formatter | str = PLAIN,
+    ) -> Snippet:
+        """:meth:`Highlighter.snippet`."""
         if self._highlighter is None:
             self._highlighter = Highlighter(*self._args)
-        return self._highlighter.snippet(source, **options)
+        return self._highlighter.snippet(
+            source, field=field, max_chars=max_chars, passages=passages, formatter=formatter
+        )
 
 
 def snippet_of(hit: Any, **options: Any) -> Snippet:
-    """The snippet of a hit from ``Index.search``, with the highlighter its search attached."""
-    if getattr(hit, "_highlighter", None) is None:
-        raise ValueError("this hit carries no query: use snippets.snippet(hit, plan, analyzers)")
-    return hit._highlighter.snippet(hit, **options)
+    """The snippet of a hit from ``Index.search``: ``hit.snippet(**options)``."""
+    return hit.snippet(**options)

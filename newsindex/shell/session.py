@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import SORTS, TEXT_FIELDS, Explanation, Facets, Hit, Index, Query, Results, Scoring
-from ..errors import ConfigError, QuerySyntaxError
+from ..errors import ConfigError, NewsIndexError, QuerySyntaxError
 
 #: The values of an on/off option (``:facets``), the first one switching it on.
 SWITCHES = ("on", "off")
@@ -17,7 +17,7 @@ MAX_PAGE_SIZE = 1000
 SCORING_KEYS = ("k1", "b") + TEXT_FIELDS + tuple(f"{f}.b" for f in TEXT_FIELDS)
 
 
-class ShellError(Exception):
+class ShellError(NewsIndexError, ValueError):
     """A command that cannot be done as asked; the message is for the user."""
 
 
