@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..article import Article
-from ..errors import ArticleError
+from ..errors import ArticleError, NewsIndexError
 from ..schema import normalize_keyword
 from .dates import DateParseError, parse_news_date
 from .decode import binary_reason, decode, file_problem
@@ -44,7 +44,7 @@ _META_LANG = re.compile(
 _LANG_SCAN = 16 << 10  # the head of a page, where both live
 
 
-class NoArticle(Exception):
+class NoArticle(NewsIndexError, ValueError):
     """The page holds no article text trafilatura could find (an index page, an empty page)."""
 
 
