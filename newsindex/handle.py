@@ -575,12 +575,18 @@ class Index:
         """
         started = time.perf_counter()
         _check_page(limit, offset, sort)
+        check_bool("facets", facets)
+        if date_bucket is not None:
+            check_choice("date_bucket", date_bucket, BUCKETS)
+        if scoring is not None:
+            check_type("scoring", scoring, Scoring, "a Scoring or None")
         snap = self._current()
         where, like = _like(snap, article_id, max_terms)
         node: P.Node = like._plan
         if query is not None:
+            limits = self._limits()
             node = P.Bool(
-                must=(node,), filter=(_plan(snap, query, syntax, "or", today, self._limits()),)
+                must=(node,), filter=(_plan(snap, query, syntax, "or", None, today, limits),)
             )
         searcher = snap.searcher
         matches: Iterable[tuple[int, SegmentMatches]] = _without(
