@@ -251,6 +251,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         syntax="plain" if args.plain else "query",
         default_operator="and" if args.default_and else "or",
     )
+    for warning in res.warnings:
+        print(f"newsindex: warning: {warning}", file=sys.stderr)
     if args.json:
         for hit in res.hits:
             print(_json_line(hit.to_dict()))

@@ -153,6 +153,18 @@ class IndexSettings:
         return cls(analyzers=analyzers, scoring=scoring)
 
     @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> IndexSettings:
+        """Settings as an index's manifest holds them (what :meth:`to_dict` wrote): an analyzer
+        stored without a tokenizer version keeps version 1, the one its index was made with."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("analyzers"), Mapping):
+            return cls.from_dict(data)
+        analyzers = {
+            f: AnalyzerSpec.from_stored(spec) if isinstance(spec, Mapping) else spec
+            for f, spec in data["analyzers"].items()
+        }
+        return cls.from_dict({**data, "analyzers": analyzers})
+
+    @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> IndexSettings:
         """Read settings from a YAML file, e.g.::
 
@@ -172,6 +184,8 @@ class IndexSettings:
 
 
 def _analyzer_spec(value: Any, where: str) -> AnalyzerSpec:
+    if isinstance(value, AnalyzerSpec):
+        return value
     if isinstance(value, str):
         if value not in PRESETS:
             raise ConfigError(f"{where}: unknown analyzer {value!r}; presets: {', '.join(PRESETS)}")

@@ -46,6 +46,7 @@ from .querylang.planner import (
     DEFAULT_OPERATORS,
     DEFAULT_PREFIX_LIMIT,
     SYNTAXES,
+    no_words_warning,
     to_plan,
 )
 from .results.facets import BUCKETS, Facets, compute_facets
@@ -224,7 +225,7 @@ class Index:
         return False  # unreachable
 
     def _open_snapshot(self, manifest: Manifest, old: _Snapshot | None) -> _Snapshot:
-        settings = IndexSettings.from_dict(manifest.settings)
+        settings = IndexSettings.from_stored(manifest.settings)
         previous = old.segments if old is not None else {}
         opened: dict[tuple, Segment] = {}
         try:
@@ -421,8 +422,19 @@ class Index:
         facet_counts = (
             compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
         )
+        warning = None
+        if not total:
+            text = query.text if isinstance(query, Query) else query
+            warning = no_words_warning(text, node, snap.analyzers[UNFIELDED_ANALYZER])
         took = (time.perf_counter() - started) * 1000.0
-        return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
+        return Results(
+            hits=hits,
+            total=total,
+            took_ms=took,
+            offset=offset,
+            facets=facet_counts,
+            warnings=[warning] if warning else [],
+        )
 
     def count(
         self,

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsindex.analysis import Analyzer, raw_tokens, tokens_with_offsets
-from newsindex.analysis.tokenizer import TOKEN_PATTERN
+from newsindex.analysis import Analyzer, AnalyzerSpec, raw_tokens, tokens_with_offsets
+from newsindex.analysis.tokenizer import TOKEN_PATTERN, TOKEN_PATTERN_2
 
 
 def test_tokenizer_rules_from_the_seed_article():
@@ -54,25 +54,57 @@ def test_snippet_tokens_carry_terms():
 @settings(max_examples=500)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
 def test_ascii_fast_path_equals_the_regex(text):
-    assert raw_tokens(text) == TOKEN_PATTERN.findall(text.lower())
+    assert raw_tokens(text, 1) == TOKEN_PATTERN.findall(text.lower())
+    assert raw_tokens(text, 2) == TOKEN_PATTERN_2.findall(text.lower())
 
 
 @settings(max_examples=300)
-@given(st.text(max_size=100))
-def test_offsets_and_fast_path_agree_on_token_count(text):
+@given(st.text(max_size=100), st.sampled_from([1, 2]))
+def test_offsets_and_fast_path_agree(text, tokenizer):
     # Positions in the index come from raw_tokens; snippets from tokens_with_offsets.
-    if len(text.lower()) == len(text):
-        assert len(raw_tokens(text)) == len(list(tokens_with_offsets(text)))
+    tokens = list(tokens_with_offsets(text, tokenizer))
+    assert [t.text for t in tokens] == raw_tokens(text, tokenizer)
+    assert [t.position for t in tokens] == list(range(len(tokens)))
 
 
 def test_one_letter_terms_are_dropped_but_keep_their_position():
     a = Analyzer("english")
     assert a.terms_with_positions("U.S. trade, Class B shares") == [
+        ("us", 0),
+        ("trade", 1),
+        ("class", 2),
+        ("share", 4),
+    ]
+    assert Analyzer("simple").terms("U.S. B") == ["us", "b"]
+    # Version 1 (indexes made before acronyms were kept) drops the letters of "U.S.".
+    old = Analyzer(AnalyzerSpec(tokenizer=1))
+    assert old.terms_with_positions("U.S. trade, Class B shares") == [
         ("trade", 2),
         ("class", 3),
         ("share", 5),
     ]
-    assert Analyzer("simple").terms("U.S. B") == ["u", "s", "b"]
+    assert Analyzer(
+        AnalyzerSpec(stop_words="none", stemmer="none", min_length=1, tokenizer=1)
+    ).terms("U.S. B") == ["u", "s", "b"]
+
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("U.S. officials", ["us", "offici"]),
+        ("the U.K. and the USA", ["uk", "usa"]),
+        ("I.B.M. and AT&T, S&P 500", ["ibm", "att", "sp", "500"]),
+        ("an F-16 sent by e-mail, an X-ray", ["f16", "sent", "email", "xray"]),
+        ("U.S.-led, Russian-backed", ["us", "led", "russian", "back"]),
+        ("U.S.'s deficit", ["us", "deficit"]),
+        ("1,750 and 5.93 mln", ["750", "93", "mln"]),
+        ("İstanbul, İZMİR", ["istanbul", "izmir"]),
+        ("ΟΔΟΣ οδος", ["οδοσ", "οδοσ"]),
+        ("cafe\u0301 and café", ["cafe", "cafe"]),
+    ],
+)
+def test_version_2_keeps_acronyms_short_words_and_whole_words(text, terms):
+    assert Analyzer("english").terms(text) == terms
 
 
 def test_min_length_is_a_setting():

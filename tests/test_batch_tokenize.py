@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsindex.analysis import Analyzer, batch, raw_tokens
+from newsindex.analysis import Analyzer, AnalyzerSpec, batch, raw_tokens
 from newsindex.analysis.vocab import Vocabulary
 
 
@@ -15,24 +15,28 @@ def tokens_of(chunk):
     return [strings[i] for i in chunk.inverse.tolist()]
 
 
-def assert_same(texts, chunk_chars=None):
+def assert_same(texts, chunk_chars=None, tokenizer=2):
     got_tokens, got_counts = [], []
     for start, end in batch.chunks(texts, chunk_chars):
-        chunk = batch.tokenize_chunk(texts[start:end])
+        chunk = batch.tokenize_chunk(texts[start:end], tokenizer)
         # Keyed groups are distinct tokens.
         keyed = chunk.strings(np.arange(len(chunk.keys[0])))
         assert len(set(keyed)) == len(keyed)
         assert chunk.inverse.dtype == np.int32
         got_tokens += tokens_of(chunk)
         got_counts += chunk.counts.tolist()
-    assert got_counts == [len(raw_tokens(t)) for t in texts]
-    assert got_tokens == [tok for t in texts for tok in raw_tokens(t)]
+    assert got_counts == [len(raw_tokens(t, tokenizer)) for t in texts]
+    assert got_tokens == [tok for t in texts for tok in raw_tokens(t, tokenizer)]
 
 
+TOKENIZERS = pytest.mark.parametrize("tokenizer", [1, 2])
+
+
+@TOKENIZERS
 @pytest.mark.parametrize("chunk_chars", [1, 5_000, 200_000, None])
-def test_real_stories_tokenize_as_raw_tokens_does(sample_docs, chunk_chars):
+def test_real_stories_tokenize_as_raw_tokens_does(sample_docs, chunk_chars, tokenizer):
     texts = [d.get("title") or "" for d in sample_docs] + [d.get("body") or "" for d in sample_docs]
-    assert_same(texts, chunk_chars)
+    assert_same(texts, chunk_chars, tokenizer)
 
 
 CLOSE_CALLS = [
@@ -58,7 +62,8 @@ def test_each_part_of_a_token_is_checked(monkeypatch, part):
     assert_same(CLOSE_CALLS)
 
 
-def test_non_ascii_texts():
+@TOKENIZERS
+def test_non_ascii_texts(tokenizer):
     texts = [
         "£50 “quoted” – fine",  # non-ASCII separators only
         "Türkiye’s café, İstanbul",  # word characters, İ lowercasing to two characters
@@ -67,22 +72,25 @@ def test_non_ascii_texts():
         "ΟΔΥΣΣΕΥΣ ΚΑΙ ΣΥ",  # a final sigma lowercases by context
         "東京 news 📰, straße",
         "plain ASCII again, 1,750",
+        "U.S.-led AT&T F-16 e-mail I.B.M. S&P U.S.A u.s-led a-b-c x.y.z. &a a& -b .c",
+        "cafe\u0301 \u0301lone mark, \u0928\u0947\u092a\u093e\u0932 \u2764\ufe0f",
     ]
-    assert_same(texts)
+    assert_same(texts, tokenizer=tokenizer)
 
 
-def test_a_hash_collision_falls_back_to_the_careful_path(sample_docs, monkeypatch):
+@TOKENIZERS
+def test_a_hash_collision_falls_back_to_the_careful_path(sample_docs, monkeypatch, tokenizer):
     # Every token hashes alike: the check must notice and still give every token right.
     for name in ("_K0", "_K1", "_K2"):
         monkeypatch.setattr(batch, name, np.uint64(0))
     texts = [d.get("body") or "" for d in sample_docs[:50]]
-    assert_same(texts)
+    assert_same(texts, tokenizer=tokenizer)
 
 
 texts_strategy = st.lists(
     st.text(
         alphabet=st.sampled_from(
-            list("abcXYZ019' ,.-\0\n")
+            list("abcXYZ019' ,.-&\0\n")
             + [
                 "£",
                 "“",
@@ -98,6 +106,10 @@ texts_strategy = st.lists(
                 "\u00ad",
                 "📰",
                 "東",
+                "\u0301",
+                "\u093e",
+                "\ufe0f",
+                "\u03c2",
             ]
         ),
         max_size=60,
@@ -110,14 +122,23 @@ texts_strategy = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
+@given(texts=texts_strategy, chunk_chars=st.sampled_from([1, 30, 10_000]), tokenizer=st.just(2))
+def test_any_texts_tokenize_as_raw_tokens_does(texts, chunk_chars, tokenizer):
+    assert_same(texts, chunk_chars, tokenizer)
+
+
+@settings(max_examples=150, deadline=None)
 @given(texts=texts_strategy, chunk_chars=st.sampled_from([1, 30, 10_000]))
-def test_any_texts_tokenize_as_raw_tokens_does(texts, chunk_chars):
-    assert_same(texts, chunk_chars)
+def test_any_texts_tokenize_as_version_1_raw_tokens_does(texts, chunk_chars):
+    assert_same(texts, chunk_chars, 1)
 
 
+@TOKENIZERS
 @pytest.mark.parametrize("chunk_chars", [2_000, None])
 @pytest.mark.parametrize("broken_hash", [None, "_K0", "_K1"])
-def test_batch_ids_equal_text_by_text_ids(sample_docs, monkeypatch, chunk_chars, broken_hash):
+def test_batch_ids_equal_text_by_text_ids(
+    sample_docs, monkeypatch, chunk_chars, broken_hash, tokenizer
+):
     """Many chunks (the table of known tokens learning, merging its runs, answering), and with
     a part of the key left out of the hash, so that known tokens share hashes with new ones:
     every token still gets the term it analyzes to."""
@@ -125,18 +146,20 @@ def test_batch_ids_equal_text_by_text_ids(sample_docs, monkeypatch, chunk_chars,
         monkeypatch.setattr(batch, "CHUNK_CHARS", chunk_chars)
     if broken_hash:
         monkeypatch.setattr(batch, broken_hash, np.uint64(0))
-    analyzer = Analyzer("english")
+    analyzer = Analyzer(AnalyzerSpec(tokenizer=tokenizer))
     texts = [d.get("body") or "" for d in sample_docs] + [d.get("title") or "" for d in sample_docs]
     batched = Vocabulary()
     ids, counts = batched.batch_ids(texts, analyzer)
     # The reference: raw_tokens and the analyzer's own (cached, token by token) normalize.
-    reference = Analyzer("english")
-    expected = [[reference.normalize(t) for t in raw_tokens(text)] for text in texts]
+    reference = Analyzer(AnalyzerSpec(tokenizer=tokenizer))
+    expected = [[reference.normalize(t) for t in raw_tokens(text, tokenizer)] for text in texts]
     assert counts.tolist() == [len(e) for e in expected]
     assert [batched.terms[i] if i >= 0 else None for i in ids.tolist()] == [
         term for e in expected for term in e
     ]
-    assert set(batched.surface(analyzer.spec)) == {t for text in texts for t in raw_tokens(text)}
+    assert set(batched.surface(analyzer.spec)) == {
+        t for text in texts for t in raw_tokens(text, tokenizer)
+    }
     # A second pass, answered from the table of known tokens, gives the same ids.
     again, _ = batched.batch_ids(texts, analyzer)
     assert np.array_equal(again, ids)

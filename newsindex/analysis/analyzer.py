@@ -8,7 +8,19 @@ from typing import Any
 
 from ..errors import ConfigError, check_bool, check_choice, check_int, check_type
 from .filters import ENGLISH_STOP_WORDS, STEMMERS, fold_accents, make_stemmer, strip_possessive
-from .tokenizer import MAX_TOKEN_CHARS, Token, raw_tokens, tokens_with_offsets
+from .tokenizer import (
+    JOINERS,
+    LEGACY_TOKENIZER,
+    MAX_TOKEN_CHARS,
+    TOKENIZER,
+    TOKENIZERS,
+    Token,
+    raw_tokens,
+    tokens_with_offsets,
+)
+
+_NO_JOINERS = str.maketrans("", "", JOINERS)
+_OPTIONS = ("fold", "stop_words", "stemmer", "min_length", "tokenizer")
 
 #: Distinct surface tokens remembered per analyzer before the cache starts over.
 CACHE_LIMIT = 1_000_000
@@ -24,25 +36,44 @@ class AnalyzerSpec:
     # Terms shorter than this are dropped like stop words (initials, the "u"/"s" of "U.S.",
     # lone digits of "1,750"): +0.009 mean nDCG@10 on the judged sets (benchmarks/RESULTS.md).
     min_length: int = 2
+    # The tokenizer version (see analysis.tokenizer): what an index holds depends on it, so an
+    # index keeps its own; settings stored without one are version 1's (see from_stored).
+    tokenizer: int = TOKENIZER
 
     def __post_init__(self) -> None:
         check_bool("fold", self.fold)
         check_choice("stop_words", self.stop_words, ("english", "none"))
         check_choice("stemmer", self.stemmer, STEMMERS)
         check_int("min_length", self.min_length, 1, 10)
+        if type(self.tokenizer) is not int or self.tokenizer not in TOKENIZERS:
+            raise ConfigError(
+                f"tokenizer must be one of {', '.join(map(str, TOKENIZERS))}, "
+                f"got {self.tokenizer!r}"
+            )
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "fold": self.fold,
             "stop_words": self.stop_words,
             "stemmer": self.stemmer,
             "min_length": self.min_length,
         }
+        # Version 1 is written as before there were versions, so that what this code writes
+        # to an older index (its settings, its segments' stem tables) reads as it always did.
+        if self.tokenizer != LEGACY_TOKENIZER:
+            out["tokenizer"] = self.tokenizer
+        return out
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> AnalyzerSpec:
+        """A spec as an index stored it: no tokenizer version means version 1 (indexes made
+        before versions existed, and what :meth:`to_dict` writes for version 1)."""
+        return cls.from_dict({"tokenizer": LEGACY_TOKENIZER, **data})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnalyzerSpec:
         check_type("analyzer", data, Mapping, "a mapping")
-        unknown = set(data) - {"fold", "stop_words", "stemmer", "min_length"}
+        unknown = set(data) - set(_OPTIONS)
         if unknown:
             names = ", ".join(sorted(map(str, unknown)))
             raise ConfigError(f"unknown analyzer option(s): {names}")
@@ -97,8 +128,12 @@ class Analyzer:
         if len(token) > MAX_TOKEN_CHARS:
             return None
         if token.isascii() and "'" not in token:  # nothing to strip or fold
+            if not token.isalnum():  # "u.s", "f-16", "at&t" (tokenizer version 2)
+                token = token.translate(_NO_JOINERS)
             return None if token in self._stop else token
         token = strip_possessive(token)
+        if self.spec.tokenizer != LEGACY_TOKENIZER:
+            token = token.translate(_NO_JOINERS)
         if self.spec.fold:
             token = fold_accents(token)
         if not token or token in self._stop:
@@ -126,23 +161,39 @@ class Analyzer:
             out.append(term if len(term) >= min_length else None)
         return out
 
+    def raw_tokens(self, text: str) -> list[str]:
+        """The surface tokens of ``text``, as this analyzer's tokenizer version cuts them."""
+        return raw_tokens(text, self.spec.tokenizer)
+
+    def prefix(self, text: str) -> str | None:
+        """What a prefix query ``text*`` looks for among index terms: its one token, folded
+        like index terms but not stemmed (a stem of a prefix is no prefix); None when
+        ``text`` is not exactly one token."""
+        tokens = self.raw_tokens(text)
+        if len(tokens) != 1:
+            return None
+        token = tokens[0]
+        if self.spec.tokenizer != LEGACY_TOKENIZER:
+            token = token.translate(_NO_JOINERS)
+        return fold_accents(token) if self.spec.fold else token
+
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text`` in order, stop words dropped."""
         normalize = self.normalize
-        return [t for t in map(normalize, raw_tokens(text)) if t is not None]
+        return [t for t in map(normalize, raw_tokens(text, self.spec.tokenizer)) if t is not None]
 
     def terms_with_positions(self, text: str) -> list[tuple[str, int]]:
         """``(term, position)`` pairs; positions count stop words, as the index does."""
         normalize = self.normalize
         return [
             (term, pos)
-            for pos, term in enumerate(map(normalize, raw_tokens(text)))
+            for pos, term in enumerate(map(normalize, raw_tokens(text, self.spec.tokenizer)))
             if term is not None
         ]
 
     def tokens(self, text: str) -> Iterator[tuple[Token, str]]:
         """Each token with offsets into ``text`` and its term (stop words skipped): for snippets."""
-        for token in tokens_with_offsets(text):
+        for token in tokens_with_offsets(text, self.spec.tokenizer):
             term = self.normalize(token.text)
             if term is not None:
                 yield token, term

@@ -12,7 +12,9 @@ not cover, are few and are read as strings.
 Text with non-ASCII characters is lowercased by ``str.lower`` first, as :func:`raw_tokens`
 does, and its non-ASCII separators (a "£", curly double quotes, a dash) are blanked by one
 regex substitution, so every non-ASCII byte left belongs to a word character (an accented
-letter, a curly apostrophe) and simply stays in its token.
+letter, a curly apostrophe) and simply stays in its token. Version 2 of the tokenizer keeps
+its joining bytes (the "." of "U.S.", the "-" of "F-16") in the array and merges the pieces
+around each one the rules allow, with a few comparisons per token gap (:func:`_join`).
 
 Nothing here is approximate. Every token is checked against its group's first token, and
 every group against the known token it matched (same bytes, same length); a group of texts
@@ -27,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .tokenizer import raw_tokens
+from .tokenizer import TOKENIZER, prepare, raw_tokens
 
 #: Characters of text tokenized as one array: large enough to amortize numpy's call overhead,
 #: small enough that the temporaries stay in cache and are reused.
@@ -40,6 +42,13 @@ _TABLE = bytes(
     c if c >= 128 else ord(chr(c).lower()) if chr(c).isalnum() or chr(c) == "'" else 0
     for c in range(256)
 )
+# Version 2 keeps the joining characters ("U.S.", "F-16", "AT&T") in the bytes, as the codes 1,
+# 2 and 3 (control characters, separators otherwise): a word byte is then one above 3, and a
+# token's text is its bytes with the codes turned back (_UNCODE).
+_JOIN_BYTES = b"&-."
+_AMP, _DASH, _DOT = 1, 2, 3
+_TABLE_2 = bytes(_JOIN_BYTES.index(c) + 1 if c in _JOIN_BYTES else t for c, t in enumerate(_TABLE))
+_UNCODE = bytes.maketrans(bytes([_AMP, _DASH, _DOT]), _JOIN_BYTES)
 _K0 = np.uint64(0x9E3779B97F4A7C15)
 _K1 = np.uint64(0xC2B2AE3D27D4EB4F)
 _K2 = np.uint64(0x165667B19E3779F9)
@@ -100,6 +109,7 @@ class TokenizedChunk:
 def _slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[str]:
     """The strings at byte ranges of UTF-8 ``data`` (one decode when it is all ASCII)."""
     bounds = zip(starts.tolist(), ends.tolist())
+    data = data.translate(_UNCODE)  # version 2's joining bytes (no other token byte is < 4)
     if data.isascii():
         text = data.decode("ascii")
         return [text[s:e] for s, e in bounds]
@@ -190,26 +200,39 @@ def chunks(texts: Sequence[str], chunk_chars: int | None = None) -> list[tuple[i
     return bounds
 
 
-def tokenize_chunk(texts: Sequence[str]) -> TokenizedChunk:
-    """The tokens of ``texts``, exactly as :func:`raw_tokens` gives them."""
-    # raw_tokens lowercases, then a token is a run of word characters and apostrophes. ASCII
-    # is lowercased by the byte table; a text with other characters is lowercased here and its
-    # non-ASCII separators blanked, so every non-ASCII byte left belongs to a token.
-    plain = [
-        text if text.isascii() else _NON_ASCII_SEPARATOR.sub(" ", text.lower()) for text in texts
-    ]
-    chunk = _tokenize(plain)
+def tokenize_chunk(texts: Sequence[str], tokenizer: int = TOKENIZER) -> TokenizedChunk:
+    """The tokens of ``texts``, exactly as :func:`raw_tokens` gives them (``tokenizer``: its
+    version)."""
+    # raw_tokens lowercases, then a token is a run of word characters and apostrophes (joined
+    # by version 2's rules). ASCII is lowercased by the byte table; a text with other
+    # characters is lowercased here and its non-ASCII separators blanked, so every non-ASCII
+    # byte left belongs to a token.
+    if tokenizer == 1:
+        plain = [
+            text if text.isascii() else _NON_ASCII_SEPARATOR.sub(" ", text.lower())
+            for text in texts
+        ]
+    else:
+        plain = [text if text.isascii() else prepare(text, 2) for text in texts]
+    chunk = _tokenize(plain, tokenizer)
     if chunk is None:  # two different tokens share a hash: take the careful path
-        return _tokenize_slowly(texts)
+        return _tokenize_slowly(texts, tokenizer)
     return chunk
 
 
-def _tokenize(texts: list[str]) -> TokenizedChunk | None:
-    data = (_PAD + "\0".join(texts) + _PAD).encode("utf-8").translate(_TABLE)
-    is_token = np.frombuffer(data, dtype=np.uint8).astype(bool)
+def _tokenize(texts: list[str], tokenizer: int) -> TokenizedChunk | None:
+    joined = (_PAD + "\0".join(texts) + _PAD).encode("utf-8")
+    if tokenizer == 1:
+        data = joined.translate(_TABLE)
+        is_token = np.frombuffer(data, dtype=np.uint8).astype(bool)
+    else:
+        data = joined.translate(_TABLE_2)
+        is_token = np.frombuffer(data, dtype=np.uint8) > _DOT
     # Token edges alternate: a start, then its end.
     edges = np.flatnonzero(is_token[1:] != is_token[:-1]) + 1
     starts, ends = edges[0::2], edges[1::2]
+    if tokenizer != 1 and len(starts) > 1:
+        starts, ends = _join(np.frombuffer(data, dtype=np.uint8), starts, ends)
     # Each text starts one byte after the previous one's end (the "\0" between them).
     sizes = [len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts]
     text_starts = np.cumsum([len(_PAD)] + [size + 1 for size in sizes])
@@ -257,9 +280,36 @@ def _tokenize(texts: list[str]) -> TokenizedChunk | None:
     return chunk
 
 
-def _tokenize_slowly(texts: Sequence[str]) -> TokenizedChunk:
+def _join(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Version 2's joins: pieces one joining byte apart merged where the rules say ("u.s",
+    "f-16", "at&t"); see :mod:`.tokenizer`."""
+    # The byte after a piece is a separator (0) or a joining byte, with the next piece right
+    # after it or not; few are both, and only those are looked at further.
+    near = np.flatnonzero(data[ends[:-1]])
+    near = near[starts[near + 1] == ends[near] + 1]
+    if not len(near):
+        return starts, ends
+    glue = data[ends[near]]
+
+    def single(k: np.ndarray) -> np.ndarray:
+        c = data[starts[k]]
+        return (ends[k] - starts[k] == 1) & (c >= 97) & (c <= 122)
+
+    before, after = single(near), single(near + 1)
+    near = near[np.where(glue == _DOT, before & after, before | ((glue == _AMP) & after))]
+    if not len(near):
+        return starts, ends
+    keep = np.ones(len(starts), dtype=bool)
+    keep[near + 1] = False
+    starts = starts[keep]
+    keep[near + 1] = True
+    keep[near] = False
+    return starts, ends[keep]
+
+
+def _tokenize_slowly(texts: Sequence[str], tokenizer: int) -> TokenizedChunk:
     """``texts`` tokenized by :func:`raw_tokens`, every distinct token a plain-string group."""
-    per_text = [raw_tokens(t) for t in texts]
+    per_text = [raw_tokens(t, tokenizer) for t in texts]
     chunk = TokenizedChunk(np.array([len(t) for t in per_text], dtype=np.int64), None)
     groups: dict[str, int] = {}
     inverse = [chunk.string_group(t, groups) for tokens in per_text for t in tokens]

@@ -54,7 +54,7 @@ class Vocabulary:
             known = self._known[analyzer.spec] = KnownTokens()
         ids, counts = [], []
         for start, end in chunks(texts):
-            chunk = tokenize_chunk(texts[start:end])
+            chunk = tokenize_chunk(texts[start:end], analyzer.spec.tokenizer)
             group_ids = known.lookup(chunk)
             missing = np.flatnonzero(group_ids == MISSING)
             if len(missing):

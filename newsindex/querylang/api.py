@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from ..analysis.analyzer import Analyzer
 from ..errors import ConfigError, QuerySyntaxError
+from ..schema import UNFIELDED_ANALYZER
 from . import plan
 from .ast import Node, resolve_default
 from .compiler import ExpandPrefix, compile
@@ -123,8 +124,12 @@ def compile_query(
     today: _dt.date | None = None,
     expansion_limit: int = DEFAULT_EXPANSION_LIMIT,
 ) -> plan.Node:
-    """:func:`parse` then :func:`compile`, in one call: what ``index.search`` needs."""
-    ast = parse(text, syntax=syntax, lenient=lenient)
+    """:func:`parse` then :func:`compile`, in one call: what ``index.search`` needs (plain
+    words are cut by the tokenizer version of the ``body`` analyzer, as its text was)."""
+    if syntax == "plain" and UNFIELDED_ANALYZER in analyzers:
+        ast = plain_words(text, tokenizer=analyzers[UNFIELDED_ANALYZER].spec.tokenizer)
+    else:
+        ast = parse(text, syntax=syntax, lenient=lenient)
     return compile(
         ast,
         analyzers=analyzers,

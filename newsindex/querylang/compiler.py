@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from itertools import repeat
 
 from ..analysis.analyzer import Analyzer
-from ..analysis.filters import fold_accents
-from ..analysis.tokenizer import raw_tokens
 from ..errors import ConfigError, QuerySyntaxError, QueryTooExpensiveError
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import dates, plan
@@ -195,11 +193,9 @@ class _Compiler:
         fields, analyzer = self.target(word.field)
         if not word.prefix:
             return self.terms(analyzer.terms_with_positions(word.text), fields, 0, word.boost)
-        tokens = raw_tokens(word.text)
-        if len(tokens) != 1:
+        prefix = analyzer.prefix(word.text)
+        if prefix is None:
             raise self.error("a prefix query (word*) needs exactly one word before '*'", word)
-        # Prefixes are folded like index terms but not stemmed: a stem of a prefix is no prefix.
-        prefix = fold_accents(tokens[0]) if analyzer.spec.fold else tokens[0]
         if self.expand_prefix is None:
             raise self.error(f"prefix queries ({word.text}*) need an index to expand them", word)
         expanded = self._expansions.get((prefix, fields))

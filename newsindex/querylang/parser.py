@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses as dc
 import math
 
-from ..analysis.tokenizer import TOKEN_PATTERN, raw_tokens
+from ..analysis.tokenizer import TOKEN_PATTERN, TOKENIZER, raw_tokens, tokens_with_offsets
 from ..errors import QuerySyntaxError
 from ..schema import DATE_FIELD, KEYWORD_FIELDS, QUERY_FIELDS, normalize_keyword
 from . import dates
@@ -385,14 +385,19 @@ def _build_sequence(elements: list[_Unary], alternatives: bool) -> Node | None:
     return BoolQ(tuple(Clause(occurs[s], n) for s, n, _ in elements), pos=elements[0][2])
 
 
-def plain_words(text: str, *, max_clauses: int = MAX_CLAUSES) -> Node:
+def plain_words(text: str, *, max_clauses: int = MAX_CLAUSES, tokenizer: int = TOKENIZER) -> Node:
     """Any string as plain words joined by the default operator: no syntax at all.
 
-    Words are the tokenizer's tokens (``Russian-backed`` gives two words), so quotes, colons,
-    parentheses and upper-case AND/OR/NOT mean nothing. Never raises; beyond ``max_clauses``
-    words the rest is ignored. No words gives the empty query ``BoolQ(())``.
+    Words are the tokenizer's tokens (``tokenizer``: its version; ``Russian-backed`` gives two
+    words, ``U.S.`` one), so quotes, colons, parentheses and upper-case AND/OR/NOT mean
+    nothing. Never raises; beyond ``max_clauses`` words the rest is ignored. No words gives
+    the empty query ``BoolQ(())``.
     """
-    words = [Word(m.group(), pos=m.start()) for m in TOKEN_PATTERN.finditer(text)][:max_clauses]
+    if tokenizer == 1:
+        spans = [m.span() for m in TOKEN_PATTERN.finditer(text)]
+    else:
+        spans = [(t.start, t.end) for t in tokens_with_offsets(text, tokenizer)]
+    words = [Word(text[s:e], pos=s) for s, e in spans[:max_clauses]]
     if len(words) == 1:
         return words[0]
     return BoolQ(tuple(Clause(Occur.DEFAULT, w) for w in words), pos=0)

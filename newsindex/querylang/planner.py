@@ -9,7 +9,7 @@ from functools import cache, lru_cache, partial
 from itertools import islice
 
 from ..analysis import Analyzer
-from ..analysis.tokenizer import TOKEN_PATTERN
+from ..analysis.tokenizer import iter_tokens
 from ..errors import ConfigError, check_choice
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import plan as P
@@ -55,7 +55,7 @@ def _capped_terms(text: str, analyzer: Analyzer) -> list[str]:
     words): the rest of a pasted article is ignored."""
     if len(text) <= 20 * MAX_CLAUSES:
         return analyzer.terms(text)[:MAX_CLAUSES]
-    tokens = (m.group().lower() for m in TOKEN_PATTERN.finditer(text))
+    tokens = iter_tokens(text, analyzer.spec.tokenizer)
     return list(islice(filter(None, map(analyzer.normalize, tokens)), MAX_CLAUSES))
 
 
@@ -121,6 +121,26 @@ def _simple_plan(
     return P.Bool(must=(_words_plan(terms, default_operator),), filter=tuple(filters))
 
 
+_SYNTAX_WORDS = re.compile(r"\b(?:title|body|source|section|author|date):|\b(?:AND|OR|NOT)\b", re.I)
+
+
+def no_words_warning(query: str, node: P.Node, analyzer: Analyzer) -> str | None:
+    """The warning for a query that matches nothing because none of its words is searchable
+    (stop words, single letters, punctuation), or None. A query whose words match no
+    indexed term (``xyzzy``, ``xyz*``) is an ordinary empty result, not a warning."""
+    if not isinstance(node, P.MatchNone):
+        return None
+    if analyzer.terms(_SYNTAX_WORDS.sub(" ", query)):
+        return None
+    words = " ".join(query.split())
+    if not words:
+        return "the query is empty: nothing was searched"
+    return (
+        f"no searchable word in {words!r}: stop words (the, of, and ...), single letters and "
+        "punctuation are not indexed, so nothing was searched"
+    )
+
+
 # The query language is imported on first use, not with newsindex; a cached call is cheaper
 # than an import statement run on every query.
 @cache
@@ -150,8 +170,9 @@ def to_plan(
     check_default_operator(default_operator)
     if syntax == "plain":
         return _words_plan(_capped_terms(query, analyzers[UNFIELDED_ANALYZER]), default_operator)
-    # Over the limits, the parser (below) refuses the query with the documented error.
-    if len(query) <= MAX_QUERY_LENGTH and len(query.split()) <= MAX_CLAUSES:
+    # Over the limits, the parser (below) refuses the query with the documented error; so it
+    # does an empty one (docs/query-syntax.md, "Errors and limits").
+    if len(query) <= MAX_QUERY_LENGTH and len(query.split()) <= MAX_CLAUSES and query.strip():
         if query[:1] == '"':
             m = _PLAIN_PHRASE.fullmatch(query)
             if m is not None:

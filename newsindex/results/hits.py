@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..article import Article
@@ -91,13 +91,17 @@ class Hit:
 
 @dataclass
 class Results:
-    """A page of hits, the total number of matching articles and the time taken."""
+    """A page of hits, the total number of matching articles and the time taken.
+
+    ``warnings``: what the user should know about the query as it ran, e.g. that none of its
+    words is searchable (only stop words or single letters), rather than a silent 0 hits."""
 
     hits: list[Hit]
     total: int
     took_ms: float
     offset: int = 0
     facets: Facets | None = None  # with search(..., facets=True)
+    warnings: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

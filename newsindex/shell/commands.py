@@ -68,6 +68,8 @@ class Shell:
         search = self.session.search(text)
         for warning in search.warnings:
             self.print(render.problem(warning, text, warning=True))
+        for note in search.results.warnings if search.results is not None else ():
+            self.print(Text(f"warning: {note}", style="yellow"))
         self.show_results()
 
     def show_results(self) -> None:
