@@ -1,6 +1,13 @@
+import datetime as dt
+import tempfile
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex.schema import normalize_keyword
 
 SAMPLE_QUERIES = ["oil", "bank rate", "trade deficit japan", "shares"]
 
@@ -40,3 +47,68 @@ def test_date_buckets_follow_the_span_or_the_request(sample_index):
 
 def test_no_facets_unless_asked(sample_index):
     assert sample_index.search("oil").facets is None
+
+
+# -- facets agree with filters (issue 14.5) ---------------------------------------------------
+SPELLINGS = {
+    "section": ["World", "world", "WORLD", "Wörld", "Business", "business news", "Business-News"],
+    "source": ["TRT World", "trt-world", "TRTWorld", "Reuters", "REUTERS", "BBC", "—"],
+    "author": ["John Smith", "JOHN SMITH", "Smith", "Smith, John", "JohnSmith Jones", "Jane Doe"],
+}
+FACET_OF = {"source": "sources", "section": "sections", "author": "authors"}
+article = st.fixed_dictionaries(
+    {
+        "body": st.lists(st.sampled_from(["oil", "gas", "aleppo", "siege"]), min_size=1).map(
+            " ".join
+        ),
+        "date": st.none() | st.dates(dt.date(2014, 12, 20), dt.date(2017, 1, 10)),
+        **{f: st.none() | st.sampled_from(values) for f, values in SPELLINGS.items()},
+    }
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(article, min_size=1, max_size=40),
+    st.sampled_from(["oil", "gas OR aleppo", "oil -siege", "section:world"]),
+    st.sampled_from([None, "day", "month", "year"]),
+)
+def test_every_facet_count_is_its_filters_count(articles, query, bucket):
+    with tempfile.TemporaryDirectory() as folder:
+        ix = newsindex.Index.create(folder + "/idx")
+        numbered = list(enumerate(articles))
+        half = len(numbered) // 2
+        for part in (numbered[:half], numbered[half:]):  # two segments
+            with ix.writer() as w:
+                for i, a in part:
+                    w.add({"id": str(i), "title": "", **a})
+        res = ix.search(query, facets=True, date_bucket=bucket, limit=0)
+        for field, name in FACET_OF.items():
+            shown = getattr(res.facets, name)
+            assert len({normalize_keyword(v) for v, _ in shown}) == len(shown)
+            for value, count in shown:
+                assert ix.count(f'({query}) {field}:"{value}"') == count, (field, value)
+        assert (
+            sum(c for _, c in res.facets.sections)
+            + ix.count(f"({query}) -section:(world wörld business businessnews)")
+            == res.total
+        )
+        for day, count in res.facets.dates:
+            assert ix.count(f"({query}) date:{day}") == count, day
+        assert sum(c for _, c in res.facets.dates) + res.facets.undated == res.total
+        ix.close()
+
+
+def test_facet_values_are_filter_keys_in_their_most_common_spelling(tmp_path):
+    ix = newsindex.Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        for i, (section, author) in enumerate(
+            [("World", "JULIE VORMAN")] * 5 + [("world", "Julie Vorman")] * 4 + [("World", None)]
+        ):
+            w.add(
+                {"id": str(i), "title": "aleppo", "body": "", "section": section, "author": author}
+            )
+    f = ix.search("aleppo", facets=True).facets
+    assert f.sections == [("World", 10)]
+    assert f.authors == [("JULIE VORMAN", 9)]
+    assert ix.count('aleppo section:"World"') == 10

@@ -2,6 +2,13 @@
 
 Counts come straight from the per-segment columns with ``bincount``; only the distinct values
 (a few hundred at most, usually) are touched in Python.
+
+A keyword facet counts what its filter matches: values are grouped by their match key
+(:func:`~newsindex.schema.normalize_keyword`: "World", "world" and "WORLD" are one value,
+shown in its most common spelling), so ``section:"<value>"`` added to the query finds
+exactly the count shown. An author facet also counts the articles whose author has that
+value as one of its words, as ``author:`` does ("Smith" counts "John Smith" too). Values
+with no letter or digit, which no filter can name, are left out.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..index.segment import Segment
-from ..schema import NO_DATE
+from ..schema import NO_DATE, WORD_MATCHED, keyword_words, normalize_keyword
 from ..search.matches import SegmentMatches
 
 BUCKETS = ("day", "month", "year")
@@ -55,6 +62,7 @@ def compute_facets(
     """Facets of ``matches`` (a list of ``(segment index, SegmentMatches)``)."""
     if date_bucket is not None and date_bucket not in BUCKETS:
         raise ConfigError(f"date_bucket must be one of {', '.join(BUCKETS)}, got {date_bucket!r}")
+    # Per field: raw stored value -> articles, in the order first met (ties keep that order).
     keyword: dict[str, Counter[str]] = {
         "source": Counter(),
         "section": Counter(),
@@ -72,10 +80,11 @@ def compute_facets(
         day_chunks.append(seg.dates[m.docs])
     days = np.concatenate(day_chunks) if day_chunks else np.zeros(0, dtype=np.int32)
     dated = days[days != NO_DATE].astype(np.int64)
+    by_key = {kname: _by_key(kname, raw) for kname, raw in keyword.items()}
     facets = Facets(
-        sources=keyword["source"].most_common(top),
-        sections=keyword["section"].most_common(top),
-        authors=keyword["author"].most_common(top),
+        sources=by_key["source"][:top],
+        sections=by_key["section"][:top],
+        authors=by_key["author"][:top],
         undated=int(len(days) - len(dated)),
     )
     if len(dated):
@@ -88,6 +97,25 @@ def compute_facets(
     elif date_bucket:
         facets.date_bucket = date_bucket
     return facets
+
+
+def _by_key(field: str, raw: Counter[str]) -> list[tuple[str, int]]:
+    """``(shown value, count)`` per match key, most articles first (ties: first met)."""
+    spellings: dict[str, Counter[str]] = {}
+    for value, n in raw.items():
+        key = normalize_keyword(value)
+        if key:
+            spellings.setdefault(key, Counter())[value] += n
+    counts = {key: sum(c.values()) for key, c in spellings.items()}
+    if field in WORD_MATCHED:  # author:smith also matches "John Smith"
+        for value, n in raw.items():
+            key = normalize_keyword(value)
+            for word in set(keyword_words(value)):
+                if word != key and word in counts:
+                    counts[word] += n
+    shown = {key: c.most_common(1)[0][0] for key, c in spellings.items()}
+    ranked = sorted(counts, key=counts.__getitem__, reverse=True)  # stable: ties first met
+    return [(shown[key], counts[key]) for key in ranked]
 
 
 def _bucket_for_span(span_days: int) -> str:
