@@ -392,6 +392,9 @@ class Index:
         ``scoring`` overrides the index's BM25F parameters for this search. ``facets=True`` adds
         counts of all matching articles by source, section, author and date
         (``date_bucket`` = ``"day"``, ``"month"`` or ``"year"``; chosen from the span if None).
+        A query with no searchable word (only stop words or single letters) matches nothing
+        and says so in ``Results.warnings``; an empty query text is a QuerySyntaxError
+        (with ``syntax="plain"``, a warning).
         """
         started = time.perf_counter()
         # Common calls pass one cheap test; anything else gets the checks that name the culprit.
