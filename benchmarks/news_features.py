@@ -1,4 +1,4 @@
-"""The cost of the news features beside a plain search: related stories (more_like_this).
+"""The cost of the news features beside a plain search: related stories, recency.
 
 Usage (from the repository root)::
 
@@ -9,6 +9,7 @@ the bundled sample if that is missing) into a temporary folder, then times, for
 ``--stories`` stories picked with a fixed seed, each the median of ``--runs`` passes:
 
 - ``search``: a plain search for the story's title (``syntax="plain"``), the baseline;
+- ``search_recency``: the same with ``recency="30d"`` (every match's score decayed);
 - ``like_query``: choosing the story's distinctive terms (read, analyze, tf-idf);
 - ``more_like_this``: the whole related-stories search, limit 10.
 
@@ -60,6 +61,9 @@ def measure(corpus: Path, stories: int, runs: int) -> dict:
             ix.more_like_this(d["id"])
         cases: dict[str, Callable[[dict], Callable[[], object]]] = {
             "search": lambda d: lambda: ix.search(d["title"], syntax="plain"),
+            "search_recency": lambda d: (
+                lambda: ix.search(d["title"], syntax="plain", recency="30d")
+            ),
             "like_query": lambda d: lambda: ix.like_query(d["id"]),
             "more_like_this": lambda d: lambda: ix.more_like_this(d["id"]),
         }

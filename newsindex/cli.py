@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
         "--plain", action="store_true", help="treat the query as plain words (no operators)"
     )
     s.add_argument("--and", dest="default_and", action="store_true", help="all words must match")
+    s.add_argument(
+        "--recency",
+        metavar="HALF_LIFE",
+        help="favour fresh stories: scores halve every HALF_LIFE of age (30d, 2w, 6m, 1y)",
+    )
     s.add_argument("--json", action="store_true", help="one JSON object per hit")
     s.set_defaults(func=cmd_search)
 
@@ -118,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=10)
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--filter", metavar="QUERY", help="only stories matching this query")
+    s.add_argument("--recency", metavar="HALF_LIFE", help="favour fresh stories (as search)")
     s.add_argument("--json", action="store_true", help="one JSON object per hit")
     s.set_defaults(func=cmd_similar)
 
@@ -250,6 +256,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         sort=args.sort,
         syntax="plain" if args.plain else "query",
         default_operator="and" if args.default_and else "or",
+        recency=args.recency,
     )
     for warning in res.warnings:
         print(f"newsindex: warning: {warning}", file=sys.stderr)
@@ -264,7 +271,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     ix = Index.open(args.index_dir)
     res = ix.more_like_this(
-        args.article_id, limit=args.limit, offset=args.offset, query=args.filter
+        args.article_id,
+        limit=args.limit,
+        offset=args.offset,
+        query=args.filter,
+        recency=args.recency,
     )
     if args.json:
         for hit in res.hits:

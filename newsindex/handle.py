@@ -55,6 +55,7 @@ from .results.query import Query
 from .results.snippets import LazyHighlighter
 from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number
 from .search.matches import SegmentMatches
+from .search.recency import Recency
 from .search.scoring import Explanation
 from .search.searcher import Searcher
 from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, like_plan
@@ -381,6 +382,7 @@ class Index:
         today: _dt.date | None = None,
         facets: bool = False,
         date_bucket: str | None = None,
+        recency: str | _dt.timedelta | float | None = None,
     ) -> Results:
         """Search the snapshot.
 
@@ -395,6 +397,10 @@ class Index:
         A query with no searchable word (only stop words or single letters) matches nothing
         and says so in ``Results.warnings``; an empty query text is a QuerySyntaxError
         (with ``syntax="plain"``, a warning).
+        ``recency`` (a half-life: ``"30d"``, ``"2w"``, ``"6m"``, ``"1y"``, a timedelta or days)
+        multiplies each score by ``0.5 ** (age / half-life)``, the age in days before
+        ``today`` (default: the real date; with a Query, ``today`` is then for recency only);
+        undated and future-dated stories keep their score. See docs/news.md.
         """
         started = time.perf_counter()
         # Common calls pass one cheap test; anything else gets the checks that name the culprit.
@@ -412,11 +418,15 @@ class Index:
             check_bool("facets", facets)
             if date_bucket is not None:
                 check_choice("date_bucket", date_bucket, BUCKETS)
+        decay = None if recency is None else Recency.of(recency, today)
         snap = self._current()
-        node = _plan(snap, query, syntax, default_operator, scoring, today, self._limits())
+        plan_today = _plan_today(query, today, decay)
+        node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
         searcher = snap.searcher
         scoring = scoring or snap.settings.scoring
         matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
+        if decay is not None:
+            matches = decay.apply(matches, searcher.segments)
         counted = None
         if facets:
             matches = counted = list(matches)
@@ -461,10 +471,14 @@ class Index:
         default_operator: str = "or",
         scoring: Scoring | None = None,
         today: _dt.date | None = None,
+        recency: str | _dt.timedelta | float | None = None,
     ) -> Explanation:
-        """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score."""
+        """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score
+        (with ``recency``, the labelled product of its relevance and its decay factor)."""
+        decay = None if recency is None else Recency.of(recency, today)
         snap = self._current()
-        node = _plan(snap, query, syntax, default_operator, scoring, today, self._limits())
+        plan_today = _plan_today(query, today, decay)
+        node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
         scoring = scoring or snap.settings.scoring
         searcher = snap.searcher
         where = _locate(snap, article_id)
@@ -473,6 +487,9 @@ class Index:
         why = searcher.explain(node, scoring, *where)
         if why is None:
             return Explanation(0.0, f"article {article_id!r} does not match the query")
+        if decay is not None:
+            day = int(searcher.segments[where[0]].dates[where[1]])
+            return decay.explain(why, day, f"score of {article_id!r}, ")
         if why.op == "sum" and why.details:
             return Explanation(
                 why.value, f"score of {article_id!r}, {why.description}", why.details
@@ -580,6 +597,7 @@ class Index:
         facets: bool = False,
         date_bucket: str | None = None,
         max_terms: int = DEFAULT_MAX_TERMS,
+        recency: str | _dt.timedelta | float | None = None,
     ) -> Results:
         """Stories related to ``article_id`` (Lucene's MoreLikeThis): a search for its most
         distinctive terms (see :meth:`like_query`), the story itself never among the hits.
@@ -595,18 +613,26 @@ class Index:
             check_choice("date_bucket", date_bucket, BUCKETS)
         if scoring is not None:
             check_type("scoring", scoring, Scoring, "a Scoring or None")
+        decay = None if recency is None else Recency.of(recency, today)
         snap = self._current()
         where, like = _like(snap, article_id, max_terms)
         node: P.Node = like._plan
         if query is not None:
             limits = self._limits()
             node = P.Bool(
-                must=(node,), filter=(_plan(snap, query, syntax, "or", None, today, limits),)
+                must=(node,),
+                filter=(
+                    _plan(
+                        snap, query, syntax, "or", None, _plan_today(query, today, decay), limits
+                    ),
+                ),
             )
         searcher = snap.searcher
         matches: Iterable[tuple[int, SegmentMatches]] = _without(
             searcher.execute(node, scoring or snap.settings.scoring), where
         )
+        if decay is not None:
+            matches = decay.apply(matches, searcher.segments)
         counted = None
         if facets:
             matches = counted = list(matches)
@@ -713,6 +739,14 @@ def _hits(
         Hit(ids[si][doc], score, rank, day, partial(article, si, doc), highlighter)
         for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
     ]
+
+
+def _plan_today(
+    query: str | Query, today: _dt.date | None, decay: Recency | None
+) -> _dt.date | None:
+    """The ``today`` for planning: a Query keeps its own, so one given with recency is for
+    the decay only."""
+    return None if decay is not None and isinstance(query, Query) else today
 
 
 def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, int], Query]:

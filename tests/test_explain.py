@@ -4,6 +4,7 @@ show, and clauses that do not match the article are not listed."""
 
 from __future__ import annotations
 
+import datetime
 import math
 import random
 
@@ -15,6 +16,7 @@ import newsindex
 from newsindex import Scoring
 
 VOCAB = ["aleppo", "battle", "siege", "syria", "oil", "price", "rebels", "city"]
+TODAY = datetime.date(2016, 11, 4)  # the fixture's stories are 1 to 3 days old
 SCORINGS = [None, Scoring(k1=0.9, b=1.0), Scoring(k1=0.0, b=0.3, weights={"title": 0.0})]
 
 
@@ -98,15 +100,20 @@ def check_adds_up(node) -> int:
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(query=queries, which=st.sampled_from(range(len(SCORINGS))))
-def test_every_explanation_adds_up_to_the_score(ix, query, which):
+@given(
+    query=queries,
+    which=st.sampled_from(range(len(SCORINGS))),
+    recency=st.sampled_from([None, None, "1d", "30d"]),
+)
+def test_every_explanation_adds_up_to_the_score(ix, query, which, recency):
     scoring = SCORINGS[which]
+    fresh = {"recency": recency, "today": TODAY} if recency else {}
     try:
-        res = ix.search(query, limit=8, scoring=scoring)
+        res = ix.search(query, limit=8, scoring=scoring, **fresh)
     except newsindex.QuerySyntaxError:
         return  # (e.g. a lone negation inside a group the generator made)
     for hit in res.hits:
-        why = ix.explain(query, hit.id, scoring=scoring)
+        why = ix.explain(query, hit.id, scoring=scoring, **fresh)
         assert why.value == pytest.approx(hit.score, rel=1e-12, abs=1e-12)
         check_adds_up(why)
         _terms_listed_occur(ix, why, hit.id)

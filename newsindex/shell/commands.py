@@ -141,6 +141,13 @@ class Shell:
         self.session.set_page_size(args[0])
         self._refresh(f"{self.session.page_size} hits per page")
 
+    def recency(self, args: list[str]) -> None:
+        if len(args) != 1:
+            now = self.session.recency or "off"
+            raise ShellError(f"usage: :recency HALF_LIFE|off, e.g. :recency 30d (now: {now})")
+        self.session.set_recency(args[0])
+        self._refresh(f"recency {args[0]}")
+
     def facets(self, args: list[str]) -> None:
         if len(args) != 1:
             state = SWITCHES[0] if self.session.facets else SWITCHES[1]
@@ -214,6 +221,9 @@ COMMANDS = (
     Command("similar", "N", "stories related to hit N (more like this)", Shell.similar, ("s",)),
     Command("sort", "|".join(SORTS), "order of the results", Shell.sort),
     Command("limit", "N", "hits per page", Shell.limit),
+    Command(
+        "recency", "30d|off", "favour fresh stories: scores halve per half-life", Shell.recency
+    ),
     Command(
         "facets",
         "|".join(SWITCHES),

@@ -52,6 +52,7 @@ class Session:
         self.sort = "relevance"
         self.facets = True
         self.scoring: Scoring | None = None  # None: the index's own
+        self.recency: str | None = None  # a half-life ("30d"), None: off
         self.current: Search | None = None
         self._overview: Facets | None = None
 
@@ -88,11 +89,12 @@ class Session:
         return self.current
 
     def _run(self, search: Search, **options: Any) -> Results:
+        options.update(sort=self.sort, scoring=self.scoring)
+        if self.recency is not None:
+            options.update(recency=self.recency, today=self.today)
         if search.like is not None:
-            return self.index.more_like_this(
-                search.like.id, sort=self.sort, scoring=self.scoring, **options
-            )
-        return self.index.search(search.query, sort=self.sort, scoring=self.scoring, **options)
+            return self.index.more_like_this(search.like.id, **options)
+        return self.index.search(search.query, **options)
 
     def turn(self, pages: int) -> Results:
         """Move ``pages`` pages forward (negative: back)."""
@@ -121,7 +123,12 @@ class Session:
         """Hit ``rank`` and how its score was made."""
         hit = self.hit(rank)
         query = self.need_query()[0].query
-        return hit, self.index.explain(query, hit.id, scoring=self.scoring)
+        if self.recency is None:
+            return hit, self.index.explain(query, hit.id, scoring=self.scoring)
+        why = self.index.explain(
+            query, hit.id, scoring=self.scoring, recency=self.recency, today=self.today
+        )
+        return hit, why
 
     def highlighter(self) -> Query:
         """The current query, which marks its words in the hits and articles shown."""
@@ -148,6 +155,19 @@ class Session:
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise ShellError(f"limit must be in 1..{MAX_PAGE_SIZE}")
         self.page_size = size
+        self._first_page()
+
+    def set_recency(self, value: str) -> None:
+        """A half-life (``30d``) favouring fresh stories, or ``off``."""
+        if value == SWITCHES[1]:
+            self.recency = None
+        else:
+            try:
+                # The half-life is checked before the query is read: any word will do.
+                self.index.search("news", limit=0, recency=value)
+            except ConfigError as exc:
+                raise ShellError(str(exc)) from None
+            self.recency = value
         self._first_page()
 
     def set_facets(self, value: str) -> None:
