@@ -111,11 +111,15 @@ def test_results_table_with_snippets_and_facets():
 2  1.250  1987-03-05  Reuters    crude    OPEC keeps output ceiling
    OPEC ministers kept the output ceiling. Nothing about the «fight».
 
-sources          sections       months
-────────────────────────────────────────────
-Reuters     10   crude      7   1987-03   10
-TRT World    2   earn       3   2016-11    2
-                 World      2"""
+sources          sections
+─────────────────────────────
+Reuters     10   crude      7
+TRT World    2   earn       3
+                 World      2
+months
+───────────────────────────────────────────────────────
+1987-03   10   ████████████████████████████████████████
+2016-11    2   ████████"""
     )
 
 

@@ -29,6 +29,8 @@ BUCKETS = ("day", "month", "year")
 DAY_SPAN_LIMIT = 62
 MONTH_SPAN_LIMIT = 366 * 5
 _EPOCH = np.datetime64("1970-01-01", "D")
+#: The ends of a histogram's bars: 0 to 7 eighths of a cell.
+_EIGHTHS = ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")
 
 
 @dataclass
@@ -41,6 +43,22 @@ class Facets:
     dates: list[tuple[str, int]] = field(default_factory=list)
     date_bucket: str = "month"
     undated: int = 0
+
+    def histogram(self, width: int = 40, rows: int = 24) -> list[tuple[str, int, str]]:
+        """The date counts as a bar chart: ``(bucket, count, bar)`` in date order, each bar
+        ``width`` cells for the largest count, drawn in eighths of a cell with Unicode block
+        characters (a count > 0 always shows at least one eighth). Buckets without stories
+        are not listed; with more than ``rows`` buckets, the newest ``rows``."""
+        if width < 1 or rows < 1:
+            raise ConfigError(f"histogram width and rows must be >= 1, got {width!r}, {rows!r}")
+        shown = self.dates[-rows:]
+        top = max((count for _, count in shown), default=0)
+        chart = []
+        for bucket, count in shown:
+            eighths = max(1, round(8 * width * count / top)) if count else 0
+            full, part = divmod(eighths, 8)
+            chart.append((bucket, count, "\u2588" * full + _EIGHTHS[part]))
+        return chart
 
     def to_dict(self) -> dict:
         return {

@@ -30,6 +30,8 @@ MARK = "bold yellow"
 FACET_ROWS = 8
 SOURCE_WIDTH = 16
 SECTION_WIDTH = 14
+DATE_ROWS = 12
+DATE_BAR_WIDTH = 40
 SNIPPET_CHARS = 240
 _PARAGRAPH = re.compile(r"\n[ \t]*\n|\n[ \t]+")  # as in results.snippets
 
@@ -119,12 +121,11 @@ def _grid(widths: Sequence[int]) -> Table:
 
 
 def facets_table(facets: Facets, rows: int = FACET_ROWS) -> Table:
-    """Counts by source, section and month, side by side."""
+    """Counts by source and section side by side, and the dates as a bar chart."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     columns = [
         ("sources", facets.sources[:rows]),
         ("sections", facets.sections[:rows]),
-        (f"{facets.date_bucket}s", _top_dates(facets.dates, rows)),
     ]
     for name, _ in columns:
         table.add_column(name, style="cyan", no_wrap=True)
@@ -139,10 +140,21 @@ def facets_table(facets: Facets, rows: int = FACET_ROWS) -> Table:
     return table
 
 
-def _top_dates(dates: Sequence[tuple[str, int]], rows: int) -> list[tuple[str, int]]:
-    """The busiest ``rows`` buckets, in date order."""
-    busiest = sorted(dates, key=lambda d: -d[1])[:rows]
-    return sorted(busiest)
+def date_chart(facets: Facets, rows: int = DATE_ROWS, width: int = DATE_BAR_WIDTH) -> Table:
+    """The matches per day, month or year as horizontal bars (the newest ``rows`` buckets)."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column(f"{facets.date_bucket}s", style="cyan", no_wrap=True)
+    table.add_column("", justify="right", no_wrap=True)
+    table.add_column("", style="green", no_wrap=True)
+    chart = facets.histogram(width=width, rows=rows)
+    for bucket, count, bar in chart:
+        table.add_row(bucket, f"{count:,}", bar)
+    if len(facets.dates) > len(chart):
+        earlier = len(facets.dates) - len(chart)
+        table.add_row("", "", Text(f"(+{earlier} earlier {facets.date_bucket}s)", style="dim"))
+    if facets.undated:
+        table.add_row("undated", f"{facets.undated:,}", "")
+    return table
 
 
 def results_view(
@@ -160,6 +172,8 @@ def results_view(
         parts.append(hits_table(results, highlighter, plain=plain))
     if show_facets and results.facets is not None and results.total:
         parts.append(facets_table(results.facets))
+        if results.facets.dates:
+            parts.append(date_chart(results.facets))
     return Group(*parts)
 
 
