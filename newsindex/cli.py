@@ -1,7 +1,8 @@
 """The ``newsindex`` command: thin over the public API.
 
 Exit codes: 0 success, 1 an error newsindex reports (bad input, corrupt index, lock held),
-2 a usage or query-syntax error.
+2 a usage or query-syntax error. A reader that closes the pipe early (``newsindex search ... |
+head -1``) is no error: the command stops writing and exits quietly with status 0.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import re
 import sys
 import tempfile
@@ -33,12 +35,17 @@ DEMO_QUERIES = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_query_after_dashdash(parser, argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return args.func(args) or 0
+        status = args.func(args) or 0
+        sys.stdout.flush()  # a closed pipe must show here, not in the interpreter's last flush
+        return status
+    except BrokenPipeError:  # `newsindex search ... | head`: the reader has all it wants
+        _silence_stdout()
+        return 0
     except QuerySyntaxError as err:
         print(f"newsindex: query error: {terminal_safe(err.message)}", file=sys.stderr)
         print(_indent(terminal_safe(err.caret())), file=sys.stderr)
@@ -52,8 +59,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsindex: interrupted; the last commit is intact", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `newsindex search ... | head`
-        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's flush at exit meets no closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced by an object without a file descriptor
+        pass
+
+
+def _query_after_dashdash(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
+    """Let ``search IDX '-section:sport'`` name a query that starts with '-' (an exclusion).
+
+    argparse reads any word starting with '-' as an option. In ``search``, a word after the
+    index folder that is not one of the command's options is the query whatever it starts
+    with, so it moves to the end behind a ``--``; options may still come before or after it.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "search" or "--" in args:
+        return args
+    options = _options_of(parser, "search")
+    positional = 0
+    i = 1
+    while i < len(args):
+        word = args[i]
+        name = word.split("=", 1)[0]
+        if name in options:
+            i += 1 if "=" in word else 1 + options[name]
+            continue
+        if positional == 1:
+            # Options that follow the query are read first; after "--" nothing is an option.
+            return [*args[:i], *args[i + 1 :], "--", word] if word.startswith("-") else args
+        positional += 1
+        i += 1
+    return args
+
+
+def _options_of(parser: argparse.ArgumentParser, command: str) -> dict[str, int]:
+    """The option strings of a subcommand, each with the number of values it takes."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
+        sub = getattr(action, "choices", None) or {}
+        if command in sub:
+            return {
+                opt: (0 if a.nargs == 0 else 1)
+                for a in sub[command]._actions  # noqa: SLF001
+                for opt in a.option_strings
+            }
+    return {}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,9 +199,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "bench",
         help="benchmarks beside whoosh, bm25s, tantivy and SQLite FTS5 (from a source checkout)",
-        add_help=False,
+        add_help=False,  # --help goes on to the harness, which lists its own options
+        prefix_chars="\0",  # every word after `bench`, options too, belongs to the harness
     )
-    s.add_argument("bench_args", nargs=argparse.REMAINDER)
+    s.add_argument("bench_args", nargs="*")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("demo", help="index the bundled sample and run example queries")

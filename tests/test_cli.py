@@ -98,3 +98,78 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "Indexed 1,001 articles" in out
     assert "Battle for strategic district in Aleppo continues" in out
     assert "SAUDI OIL MINISTER" in out or "OPEC" in out
+
+
+def _first_line_then_close(args, stdin=None):
+    """Run the command into a real pipe, read one line and close the pipe, as `| head -1`."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsindex", *map(str, args)],
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if stdin is not None:
+        proc.stdin.write(stdin.encode())
+        proc.stdin.close()
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    return first.decode(), proc.wait(timeout=120), err
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_a_closed_pipe_ends_the_search_quietly(cli_index, extra):
+    # Far more output than a pipe buffers, so the writer really meets the closed pipe.
+    first, status, err = _first_line_then_close(
+        ["search", cli_index, "-section:nothing", "--limit", "5000", *extra]
+    )
+    assert first.strip()
+    assert status == 0 and err == ""
+
+
+def test_a_closed_pipe_ends_the_shell_quietly(cli_index):
+    first, status, err = _first_line_then_close(["shell", cli_index], stdin="oil\n" * 300)
+    assert first.startswith("61 matching articles for 'oil'")
+    assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-section:earn"],
+        ["--json", "-section:earn"],
+        ["-section:earn", "--json"],
+        ["--limit", "3", "-section:earn", "--json"],
+        ["-section:earn", "--limit=3", "--json"],
+        ["--", "-section:earn", "--json"],  # an explicit "--" is respected as is
+    ],
+)
+def test_a_query_may_start_with_a_dash(cli_index, args):
+    proc = run("search", cli_index, *args[:1], *args[1:], check=False)
+    if args[0] == "--":  # after "--", "--json" is a second query word: a usage error
+        assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    excluded = run("search", cli_index, "section:earn", "--json", "--limit", "1").stdout
+    assert excluded  # the exclusion has something to exclude
+    if "--json" in args:
+        rows = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert rows and all(r["section"] != "earn" for r in rows)
+        assert len(rows) == (3 if any("3" in a for a in args) else 10)
+    else:
+        total = int(proc.stdout.split()[0].replace(",", ""))
+        assert 0 < total < 1001 and "matching articles for '-section:earn'" in proc.stdout
+
+
+def test_bench_help_reaches_the_harness():
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsindex", "bench", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "benchmark harness" in proc.stdout and "unrecognized" not in proc.stderr
