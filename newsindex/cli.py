@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except QuerySyntaxError as err:
-        print(f"newsindex: query error: {terminal_safe(err.message)}", file=sys.stderr)
+        # The caret line names the problem, so the message is not printed a second time.
+        print("newsindex: query error:", file=sys.stderr)
         print(_indent(terminal_safe(err.caret())), file=sys.stderr)
         return 2
     except NewsIndexError as err:
@@ -225,8 +226,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise SystemExit("newsindex: --batch-size must be >= 1")
     if not args.paths and not args.from_whoosh:
         raise SystemExit("newsindex: index: give a PATH to read, or --from-whoosh DIR")
-    ix = _open_or_create(args.index_dir, args.settings)
+    # Checked before the index is created, so a mistyped path leaves no empty index behind.
+    for path in [*args.paths, *args.from_whoosh]:
+        if str(path) != "-" and not path.exists() and not path.is_symlink():
+            raise IngestError(Problem(str(path), 0, None, "no such file or folder"))
     mapping = load_mapping(args.map) if args.map else None
+    ix = _open_or_create(args.index_dir, args.settings)
     # Files and folders by their own format, then the Whoosh folders named as such.
     sources = [(args.paths, args.format)] if args.paths else []
     sources += [(args.from_whoosh, "whoosh")] if args.from_whoosh else []
@@ -295,7 +300,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"skipped: {terminal_safe(str(problem), one_line=True)}", file=sys.stderr)
     rate = added / elapsed if elapsed > 0 else 0.0
     print(
-        f"indexed {added:,} articles ({added - replaced:,} new, {replaced:,} replaced), "
+        f"indexed {_count(added, 'article')} ({added - replaced:,} new, {replaced:,} replaced), "
         f"skipped {len(problems):,}, in {elapsed:.2f}s ({rate:,.0f} docs/s); "
         f"the index holds {ix.doc_count:,}"
     )
@@ -355,7 +360,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "date_min",
         "date_max",
     ):
-        print(f"{key:>10}: {stats[key]}")
+        value = stats[key]
+        print(f"{key:>10}: {'none' if value is None else value}")  # an empty index has no dates
     print(f"{'size':>10}: {stats['size_bytes'] / 1e6:.2f} MB")
     return 0
 
@@ -375,7 +381,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"problem: {terminal_safe(str(problem))}")
     if problems:
-        print(f"{len(problems)} problem(s) found in {args.index_dir}", file=sys.stderr)
+        print(f"{_count(len(problems), 'problem')} found in {args.index_dir}", file=sys.stderr)
         return 1
     print(f"{args.index_dir}: ok")
     return 0
@@ -383,9 +389,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     ix = Index.open(args.index_dir)
-    before = ix.stats()["segments"]
+    stats = ix.stats()
+    before = stats["segments"]
+    if before <= 1 and not stats["deleted"]:
+        print(f"nothing to merge: {_count(before, 'segment')}, no deleted articles")
+        return 0
     ix.optimize()
-    print(f"merged {before} segment(s) into {ix.stats()['segments']}; {ix.doc_count:,} articles")
+    after = ix.stats()["segments"]
+    print(
+        f"merged {_count(before, 'segment')} into {after}, dropping "
+        f"{_count(stats['deleted'], 'deleted article')}; {_count(ix.doc_count, 'article')}"
+    )
     return 0
 
 
@@ -417,7 +431,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )  # on_error="fail" raises instead of yielding a Problem
             w.add(record.article)
     took = time.perf_counter() - started
-    print(f"Indexed {ix.doc_count:,} articles into {folder} in {took:.2f}s")
+    print(f"Indexed {_count(ix.doc_count, 'article')} into {folder} in {took:.2f}s")
     print("(the seed article + 1,000 stories of Reuters-21578, Distribution 1.0; research use)\n")
     for query in DEMO_QUERIES:
         print(f"$ newsindex search {folder} {_shell_quote(query)}")
@@ -441,9 +455,8 @@ def _open_or_create(folder: Path, settings: Path | None) -> Index:
 def _print_results(query: str, res: Results) -> None:
     # Stored text is printed through terminal_safe: a title is the indexed files' word, and
     # an escape sequence in it would otherwise reach the terminal.
-    print(
-        f"{res.total:,} matching articles for {terminal_safe(repr(query))} ({res.took_ms:.1f} ms)"
-    )
+    matching = _count(res.total, "matching article")
+    print(f"{matching} for {terminal_safe(repr(query))} ({res.took_ms:.1f} ms)")
     for hit in res.hits:
         art = hit.article
         day = art.date.isoformat()[:10] if art.date else "----------"
@@ -472,7 +485,6 @@ def _progress(total: int | None) -> _Progress:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         TaskProgressColumn,
         TextColumn,
@@ -485,7 +497,7 @@ def _progress(total: int | None) -> _Progress:
             self._p = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[count]}"),
                 TaskProgressColumn(),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
@@ -493,7 +505,9 @@ def _progress(total: int | None) -> _Progress:
                 transient=True,
                 console=Console(stderr=True),
             )
-            self._task = self._p.add_task("reading", total=total, rate="")
+            # count_hint estimates (lines, a sample scaled up): "of ~N" says so.
+            self._of = f" of ~{total:,}" if total is not None else ""
+            self._task = self._p.add_task("reading", total=total, rate="", count=f"0{self._of}")
             self._start = time.perf_counter()
             self._n = 0
             self._p.start()
@@ -502,7 +516,12 @@ def _progress(total: int | None) -> _Progress:
             self._n += 1
             if self._n % 256 == 0:
                 rate = self._n / max(time.perf_counter() - self._start, 1e-9)
-                self._p.update(self._task, advance=256, rate=f"{rate:,.0f} docs/s")
+                self._p.update(
+                    self._task,
+                    advance=256,
+                    rate=f"{rate:,.0f} docs/s",
+                    count=f"{self._n:,}{self._of}",
+                )
 
         def phase(self, text: str) -> None:
             """Name the current step: the index is built at commit, after reading."""
@@ -512,6 +531,11 @@ def _progress(total: int | None) -> _Progress:
             self._p.stop()
 
     return _Bar()
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 article``, ``2 articles``, ``1,001 articles``: counts in messages read as English."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _indent(text: str) -> str:

@@ -1,6 +1,7 @@
 """The newsindex command, run as a user would: in a subprocess, output parsed."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,96 @@ def test_bench_help_reaches_the_harness():
     )
     assert proc.returncode == 0, proc.stderr
     assert "benchmark harness" in proc.stdout and "unrecognized" not in proc.stderr
+
+
+# -- messages -------------------------------------------------------------------------------
+def _jsonl(path, ids):
+    path.write_text("".join(json.dumps({"id": i, "title": f"story {i} zebra"}) + "\n" for i in ids))
+    return path
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_count_messages_agree_with_their_number(tmp_path, n):
+    idx = tmp_path / "idx"
+    noun = "article" if n == 1 else "articles"
+    out = run("index", idx, _jsonl(tmp_path / "in.jsonl", [f"d{i}" for i in range(n)])).stdout
+    assert out.startswith(f"indexed {n} {noun} ({n} new, 0 replaced)"), out
+    found = run("search", idx, "zebra").stdout
+    assert found.startswith(f"{n} matching {noun} for 'zebra'"), found
+    optimized = run("optimize", idx).stdout
+    segments = "segment" if n else "segments"  # n articles in one commit: 0 or 1 segment
+    assert optimized.startswith(f"nothing to merge: {min(n, 1)} {segments}"), optimized
+
+
+def test_optimize_merges_and_says_what_it_dropped(tmp_path):
+    idx = tmp_path / "idx"
+    run("index", idx, _jsonl(tmp_path / "a.jsonl", ["a", "b"]))
+    run("index", idx, _jsonl(tmp_path / "b.jsonl", ["b", "c"]))  # replaces b: 1 deleted
+    out = run("optimize", idx).stdout
+    assert out.startswith("merged 2 segments into 1, dropping 1 deleted article; 3 articles"), out
+    assert run("optimize", idx).stdout.startswith("nothing to merge: 1 segment,")
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [["a", "a"]],  # an id repeated within one file
+        [["a", "b", "a", "a"], ["b", "c"]],
+        [["x"], ["x", "x", "y"]],
+    ],
+)
+def test_new_and_replaced_add_up_to_what_the_index_holds(tmp_path, runs):
+    idx = tmp_path / "idx"
+    seen: set[str] = set()
+    for k, ids in enumerate(runs):
+        out = run("index", idx, _jsonl(tmp_path / f"{k}.jsonl", ids)).stdout
+        new = len(set(ids) - seen)
+        seen |= set(ids)
+        noun = "article" if len(ids) == 1 else "articles"
+        expect = f"indexed {len(ids)} {noun} ({new} new, {len(ids) - new} replaced)"
+        assert out.startswith(expect) and out.rstrip().endswith(f"holds {len(seen)}"), out
+
+
+def test_stats_of_an_empty_index_say_none(tmp_path):
+    idx = tmp_path / "idx"
+    run("index", idx, _jsonl(tmp_path / "in.jsonl", []))
+    out = run("stats", idx).stdout
+    assert "date_min: none" in out and "date_max: none" in out and "None" not in out
+
+
+def test_a_missing_input_file_creates_no_index(tmp_path):
+    proc = run("index", tmp_path / "idx", tmp_path / "nope.jsonl", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip()
+        == f"newsindex: error: {tmp_path / 'nope.jsonl'}: no such file or folder"
+    )
+    assert not (tmp_path / "idx").exists()
+
+
+@pytest.mark.parametrize("query", ['oil "unclosed', "oil AND (", "title:"])
+def test_a_query_error_is_printed_once(cli_index, query):
+    proc = run("search", cli_index, query, check=False)
+    assert proc.returncode == 2
+    caret = next(line for line in proc.stderr.splitlines() if line.strip().startswith("^"))
+    message = caret.strip()[1:].strip()
+    assert message and proc.stderr.count(message) == 1, proc.stderr
+
+
+def test_shell_pipe_lines_have_no_trailing_spaces_and_open_gives_stored_text(cli_index):
+    script = "oil\n:open 1\n:explain 1\n:facets\n:stats\n:help\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsindex", "shell", str(cli_index)],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, COLUMNS="80"),
+        timeout=120,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) > 40 and [x for x in lines if x != x.rstrip()] == []
+    top = json.loads(run("search", cli_index, "oil", "--json", "--limit", "1").stdout)
+    opened = proc.stdout[proc.stdout.index(f"id: {top['id']}") :]
+    assert "«" not in opened.split("\n\n", 2)[1]  # the body, as stored: no marks
+    assert "oil" in opened.split("\n\n", 2)[1].lower()

@@ -349,3 +349,28 @@ def test_words_the_index_has_seen_need_no_stemmer(tmp_path, sample_docs):
     assert unknown["nltk_before"] is True
     assert unknown["seen"] == unknown["live"]
     assert unknown["seen"][4]  # "organizing" finds the stories' "organized"/"organization"...
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ops=st.lists(st.tuples(st.sampled_from(["add", "add", "commit", "flush"]), st.integers(0, 6)))
+)
+def test_added_minus_replaced_is_what_a_commit_adds(tmp_path_factory, ops):
+    # `newsindex index` reports "N new, M replaced" from these counters: an id repeated in one
+    # run (buffered, flushed or committed before) must count as replaced, not new.
+    ix = Index.create(tmp_path_factory.mktemp("counts") / "idx")
+    w = ix.writer(buffer_docs=2)
+    before = 0
+    for op, k in [*ops, ("commit", 0)]:
+        if op == "add":
+            w.add({"id": f"d{k}", "title": f"story {k}"})
+        elif op == "flush":
+            w.flush()
+        else:
+            w.commit()
+            assert w.added - w.replaced == ix.doc_count - before
+            before = ix.doc_count
+            w = ix.writer(buffer_docs=2)
+    w.rollback()

@@ -127,7 +127,8 @@ class IndexWriter:
         """Add an article (an :class:`Article` or a dict); an existing id is replaced."""
         self._check_open()
         art = Article.from_dict(article)
-        self._forget(art.id)
+        if self._forget(art.id):  # added earlier by this writer: a replacement too
+            self.replaced += 1
         self._buffer[art.id] = art
         self._buffer_chars += len(art.title) + len(art.body)
         self.added += 1
@@ -144,15 +145,17 @@ class IndexWriter:
         check_type("article_id", article_id, str, "a string")
         self._forget(article_id)
 
-    def _forget(self, article_id: str) -> None:
+    def _forget(self, article_id: str) -> bool:
+        """Drop the article's versions; True if one was added by this writer (uncommitted)."""
         if self._buffer.pop(article_id, None) is not None:
-            return
+            return True
         for ids, deletes in zip(self._new_ids, self._new_deletes):
             doc = ids.get(article_id)
             if doc is not None and doc not in deletes:
                 deletes.add(doc)
-                return
+                return True
         self._removed.add(article_id)
+        return False
 
     def flush(self) -> None:
         """Write the buffered articles out as a segment (still invisible until commit)."""

@@ -61,7 +61,19 @@ class Shell:
         return True
 
     def print(self, *renderables: RenderableType) -> None:
-        self.console.print(*renderables)
+        if self.console.is_terminal:
+            self.console.print(*renderables)
+            return
+        # In a pipe, lines end where their text ends: rich pads table cells and wrapped
+        # paragraphs to the console's width, which scripts and diffs would have to strip.
+        with self.console.capture() as captured:
+            self.console.print(*renderables)
+        text = "\n".join(line.rstrip() for line in captured.get().split("\n"))
+        try:
+            self.console.file.write(text)
+            self.console.file.flush()
+        except BrokenPipeError:
+            self.console.on_broken_pipe()
 
     # -- queries ------------------------------------------------------------------------------
     def query(self, text: str) -> None:
@@ -113,7 +125,11 @@ class Shell:
 
     def open(self, args: list[str]) -> None:
         hit = self.session.hit(_rank(args, self.session))
-        view = render.article_view(hit.article, self.session.highlighter(), plain=self.plain)
+        # In a pipe, :open gives the article as stored, without the marks of the query's words.
+        piped = not self.console.is_terminal
+        view = render.article_view(
+            hit.article, self.session.highlighter(), plain=self.plain, marks=not piped
+        )
         if self.pager and self.console.is_terminal:
             pager, colours = _pager()
             with self.console.pager(pager, styles=colours):

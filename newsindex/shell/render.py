@@ -203,20 +203,27 @@ def _grow(tree: Tree, node: Explanation) -> None:
         _grow(branch, child)
 
 
-def article_view(article: Article, highlighter: Query, *, plain: bool = False) -> Group:
-    """A whole article: title, what/when/who, and the body, query terms marked."""
+def article_view(
+    article: Article, highlighter: Query, *, plain: bool = False, marks: bool = True
+) -> Group:
+    """A whole article: title, what/when/who, and the body, query terms marked.
+
+    ``marks=False`` prints the text as stored (for a pipe, where «» would alter it).
+    """
     title = highlighter.highlight(article, field="title")
     meta = " \u00b7 ".join(
         x for x in (_day(article), article.source, article.section, article.author) if x
     )
-    parts: list[RenderableType] = [marked(title, plain=plain, style="bold")]
+    parts: list[RenderableType] = [
+        marked(title, plain=plain, style="bold") if marks else Text(_safe(title.text), style="bold")
+    ]
     parts.append(Text(_safe(meta, True), style="dim"))
     if article.url:
         parts.append(Text(_safe(article.url, True), style="dim underline"))
     parts.append(Text(f"id: {_safe(article.id, True)}", style="dim"))
     parts.append(Text(""))
     body = highlighter.highlight(reflow(article.body), field="body")
-    parts.append(marked(body, plain=plain))
+    parts.append(marked(body, plain=plain) if marks else Text(_safe(body.text)))
     return Group(*parts)
 
 
