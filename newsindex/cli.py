@@ -1,7 +1,7 @@
 """The ``newsindex`` command: thin over the public API.
 
-Exit codes: 0 success, 1 an error newsindex reports (bad input, corrupt index, lock held),
-2 a usage or query-syntax error. A reader that closes the pipe early (``newsindex search ... |
+Exit codes: 0 success (a search matching nothing included), 1 an error newsindex reports
+(bad input, corrupt index, lock held, an unknown article id), 2 a usage or query-syntax error. A reader that closes the pipe early (``newsindex search ... |
 head -1``) is no error: the command stops writing and exits quietly with status 0.
 """
 
@@ -19,8 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import SORTS, Index, Results, __version__, terminal_safe
+from . import SORTS, Facets, Hit, Index, Results, __version__, terminal_safe
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
+
+
+class ArticleNotFoundError(NewsIndexError, ValueError):
+    """No article with the id named on the command line."""
+
 
 DATA = Path(__file__).parent / "data"
 DEMO_QUERIES = (
@@ -169,7 +174,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HALF_LIFE",
         help="favour fresh stories: scores halve every HALF_LIFE of age (30d, 2w, 6m, 1y)",
     )
-    s.add_argument("--json", action="store_true", help="one JSON object per hit")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: total, took_ms, offset, hits (and facets with --facets)",
+    )
+    out.add_argument("--jsonl", action="store_true", help="one JSON object per hit, per line")
+    s.add_argument(
+        "--no-snippets", dest="snippets", action="store_false", help="titles only, no passages"
+    )
+    s.add_argument(
+        "--facets", action="store_true", help="counts of all matches by source, section, date"
+    )
+    s.add_argument("--explain", metavar="ID", help="how the article ID scores for the query")
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("similar", help="stories related to one article (more like this)")
@@ -181,6 +199,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--recency", metavar="HALF_LIFE", help="favour fresh stories (as search)")
     s.add_argument("--json", action="store_true", help="one JSON object per hit")
     s.set_defaults(func=cmd_similar)
+
+    s = sub.add_parser("get", help="print one stored article")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("article_id", metavar="ID")
+    s.add_argument("--json", action="store_true", help="the article as one JSON object")
+    s.set_defaults(func=cmd_get)
+
+    s = sub.add_parser("delete", help="delete articles by id")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("article_ids", nargs="+", metavar="ID")
+    s.set_defaults(func=cmd_delete)
 
     s = sub.add_parser("stats", help="show what an index holds")
     s.add_argument("index_dir", type=Path)
@@ -317,14 +346,39 @@ def cmd_search(args: argparse.Namespace) -> int:
         syntax="plain" if args.plain else "query",
         default_operator="and" if args.default_and else "or",
         recency=args.recency,
+        facets=args.facets,
     )
     for warning in res.warnings:
         print(f"newsindex: warning: {warning}", file=sys.stderr)
-    if args.json:
-        for hit in res.hits:
-            print(_json_line(hit.to_dict()))
+    if args.explain is not None:
+        if args.explain not in ix:
+            raise ArticleNotFoundError(f"--explain: no article with id {args.explain!r}")
+        why = ix.explain(
+            args.query,
+            args.explain,
+            syntax="plain" if args.plain else "query",
+            default_operator="and" if args.default_and else "or",
+        )
+        print(terminal_safe(str(why)))
         return 0
-    _print_results(args.query, res)
+    records = [_hit_record(hit, args.snippets) for hit in res.hits]
+    if args.jsonl:
+        for record in records:
+            print(_json_line(record))
+    elif args.json:
+        envelope: dict[str, object] = {
+            "total": res.total,
+            "took_ms": round(res.took_ms, 3),
+            "offset": res.offset,
+            "hits": records,
+        }
+        if res.facets is not None:
+            envelope["facets"] = res.facets.to_dict()
+        print(_json_line(envelope))
+    else:
+        _print_results(args.query, res, snippets=args.snippets)
+        if res.facets is not None:
+            _print_facets(res.facets)
     return 0
 
 
@@ -343,6 +397,38 @@ def cmd_similar(args: argparse.Namespace) -> int:
         return 0
     _print_results(f"like {args.article_id}", res)
     return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    art = Index.open(args.index_dir).get(args.article_id)
+    if art is None:
+        raise ArticleNotFoundError(f"{args.index_dir}: no article with id {args.article_id!r}")
+    if args.json:
+        print(_json_line(art.to_dict()))
+        return 0
+    meta = (art.date.isoformat()[:10] if art.date else None, art.source, art.section, art.author)
+    print(terminal_safe(art.title or "(untitled)", one_line=True))
+    print(terminal_safe(" · ".join(x for x in meta if x), one_line=True))
+    if art.url:
+        print(terminal_safe(art.url, one_line=True))
+    print(f"id: {terminal_safe(art.id, one_line=True)}\n")
+    print(terminal_safe(art.body))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    ix = Index.open(args.index_dir)
+    ids = list(dict.fromkeys(args.article_ids))  # an id named twice is deleted once
+    missing = [i for i in ids if i not in ix]
+    with ix.writer() as w:
+        for article_id in ids:
+            w.delete(article_id)
+    print(
+        f"deleted {_count(len(ids) - len(missing), 'article')}"
+        + (f"; not found: {terminal_safe(', '.join(missing), one_line=True)}" if missing else "")
+        + f"; the index holds {ix.doc_count:,}"
+    )
+    return 1 if missing else 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -452,7 +538,36 @@ def _open_or_create(folder: Path, settings: Path | None) -> Index:
     return ix
 
 
-def _print_results(query: str, res: Results) -> None:
+def _hit_record(hit: Hit, snippet: bool) -> dict[str, object]:
+    """A hit as the ``--json``/``--jsonl`` record (documented in the README)."""
+    art = hit.article
+    return {
+        "rank": hit.rank,
+        "id": hit.id,
+        "score": round(hit.score, 6),
+        "title": art.title,
+        "date": art.date.isoformat() if art.date else None,
+        "source": art.source,
+        "section": art.section,
+        "author": art.author,
+        "url": art.url,
+        "snippet": str(hit.snippet().format("plain")) if snippet else None,
+    }
+
+
+def _print_facets(facets: Facets) -> None:
+    for name, counts in (
+        ("sources", facets.sources),
+        ("sections", facets.sections),
+        ("authors", facets.authors),
+        (f"dates by {facets.date_bucket}", facets.dates),
+    ):
+        shown = ", ".join(f"{value} ({n:,})" for value, n in counts[:10])
+        more = f", ... {len(counts) - 10:,} more" if len(counts) > 10 else ""
+        print(terminal_safe(f"{name}: {shown or 'none'}{more}", one_line=True))
+
+
+def _print_results(query: str, res: Results, *, snippets: bool = False) -> None:
     # Stored text is printed through terminal_safe: a title is the indexed files' word, and
     # an escape sequence in it would otherwise reach the terminal.
     matching = _count(res.total, "matching article")
@@ -463,6 +578,10 @@ def _print_results(query: str, res: Results) -> None:
         where = " / ".join(x for x in (art.source, art.section) if x)
         line = f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}"
         print(terminal_safe(line + (f"  [{where}]" if where else ""), one_line=True))
+        if snippets:
+            passage = str(hit.snippet().format("plain"))
+            if passage:
+                print("       " + terminal_safe(passage, one_line=True))
 
 
 # JSON escapes C0 controls but not DEL, C1 controls or bidi overrides; escaping them too keeps

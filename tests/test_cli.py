@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE
 
+import newsindex
+
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
@@ -29,17 +31,81 @@ def cli_index(tmp_path_factory):
     return idx
 
 
+HIT_KEYS = {"rank", "id", "score", "title", "date", "source", "section", "author", "url"}
+
+
 def test_search_json_lines(cli_index):
-    out = run("search", cli_index, "aleppo battle", "--json", "--limit", "3").stdout
+    out = run("search", cli_index, "aleppo battle", "--jsonl", "--limit", "3").stdout
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows[0]["title"] == "Battle for strategic district in Aleppo continues"
     assert rows[0]["rank"] == 1 and rows[0]["date"].startswith("2016-11-09")
-    assert set(rows[0]) == {"rank", "id", "score", "title", "date", "source", "section"}
+    assert set(rows[0]) == HIT_KEYS | {"snippet"} and rows[0]["author"] == "Staff Reporter"
+    assert "«Aleppo»" in rows[0]["snippet"]
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
 
 
+@pytest.mark.parametrize("facets", [False, True])
+def test_search_json_envelope_matches_the_api(cli_index, facets):
+    query = "oil prices"
+    args = ["--json", "--limit", "4", "--offset", "2"] + (["--facets"] if facets else [])
+    env = json.loads(run("search", cli_index, query, *args).stdout)
+    res = newsindex.Index.open(cli_index).search(query, limit=4, offset=2, facets=facets)
+    assert set(env) == {"total", "took_ms", "offset", "hits"} | ({"facets"} if facets else set())
+    assert env["total"] == res.total and env["offset"] == 2
+    assert [h["id"] for h in env["hits"]] == [h.id for h in res.hits]
+    for record, hit in zip(env["hits"], res.hits):
+        assert {k: record[k] for k in HIT_KEYS} == {
+            **hit.to_dict(),
+            "author": hit.article.author,
+            "url": hit.article.url,
+        }
+        assert record["snippet"] == str(hit.snippet().format("plain"))
+    if facets:
+        assert json.loads(json.dumps(res.facets.to_dict())) == env["facets"]
+    no_snippets = json.loads(run("search", cli_index, query, "--json", "--no-snippets").stdout)
+    assert all(h["snippet"] is None for h in no_snippets["hits"])
+
+
+def test_search_text_shows_snippets_unless_asked_not_to(cli_index):
+    with_snippets = run("search", cli_index, "aleppo battle", "--limit", "1").stdout.splitlines()
+    assert (
+        with_snippets[2].startswith("       Syrian regime forces")
+        and "«Aleppo»" in with_snippets[2]
+    )
+    plain = run("search", cli_index, "aleppo battle", "--limit", "1", "--no-snippets").stdout
+    assert plain.splitlines()[1:] == with_snippets[1:2]  # line 0 holds the time taken
+
+
+def test_search_facets_and_explain(cli_index):
+    out = run("search", cli_index, "aleppo battle", "--facets", "--no-snippets").stdout
+    facets = newsindex.Index.open(cli_index).search("aleppo battle", facets=True).facets
+    top_source, n = facets.sources[0]
+    assert f"sources: {top_source} ({n})" in out and "dates by " in out
+    hit = newsindex.Index.open(cli_index).search("aleppo battle").hits[0]
+    why = run("search", cli_index, "aleppo battle", "--explain", hit.id).stdout
+    assert why.split()[0] == f"{hit.score:.6f}" and "BM25F" in why
+    proc = run("search", cli_index, "aleppo", "--explain", "no-such-id", check=False)
+    assert proc.returncode == 1 and "no article with id 'no-such-id'" in proc.stderr
+
+
+def test_get_and_delete(tmp_path):
+    idx = tmp_path / "idx"
+    run("index", idx, _jsonl(tmp_path / "in.jsonl", ["a", "b", "c"]))
+    got = json.loads(run("get", idx, "b", "--json").stdout)
+    assert got == newsindex.Index.open(idx).get("b").to_dict()
+    assert run("get", idx, "b").stdout.splitlines()[0] == "story b zebra"
+    missing = run("get", idx, "zz", check=False)
+    assert missing.returncode == 1 and "no article with id 'zz'" in missing.stderr
+    out = run("delete", idx, "a", "c", "a").stdout
+    assert out.strip() == "deleted 2 articles; the index holds 1"
+    assert [a for a in "abc" if a in newsindex.Index.open(idx)] == ["b"]
+    partly = run("delete", idx, "b", "zz", check=False)
+    assert partly.returncode == 1
+    assert partly.stdout.strip() == "deleted 1 article; not found: zz; the index holds 0"
+
+
 def test_search_text_output_and_sort(cli_index):
-    out = run("search", cli_index, "oil", "--sort", "date", "--limit", "5").stdout
+    out = run("search", cli_index, "oil", "--sort", "date", "--limit", "5", "--no-snippets").stdout
     assert "matching articles for 'oil'" in out
     days = [line.split()[2] for line in out.splitlines()[1:]]
     assert days == sorted(days, reverse=True) and len(days) == 5
@@ -119,7 +185,7 @@ def _first_line_then_close(args, stdin=None):
     return first.decode(), proc.wait(timeout=120), err
 
 
-@pytest.mark.parametrize("extra", [[], ["--json"]])
+@pytest.mark.parametrize("extra", [[], ["--jsonl"]])
 def test_a_closed_pipe_ends_the_search_quietly(cli_index, extra):
     # Far more output than a pipe buffers, so the writer really meets the closed pipe.
     first, status, err = _first_line_then_close(
@@ -139,22 +205,22 @@ def test_a_closed_pipe_ends_the_shell_quietly(cli_index):
     "args",
     [
         ["-section:earn"],
-        ["--json", "-section:earn"],
-        ["-section:earn", "--json"],
-        ["--limit", "3", "-section:earn", "--json"],
-        ["-section:earn", "--limit=3", "--json"],
-        ["--", "-section:earn", "--json"],  # an explicit "--" is respected as is
+        ["--jsonl", "-section:earn"],
+        ["-section:earn", "--jsonl"],
+        ["--limit", "3", "-section:earn", "--jsonl"],
+        ["-section:earn", "--limit=3", "--jsonl"],
+        ["--", "-section:earn", "--jsonl"],  # an explicit "--" is respected as is
     ],
 )
 def test_a_query_may_start_with_a_dash(cli_index, args):
     proc = run("search", cli_index, *args[:1], *args[1:], check=False)
-    if args[0] == "--":  # after "--", "--json" is a second query word: a usage error
+    if args[0] == "--":  # after "--", "--jsonl" is a second query word: a usage error
         assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
         return
     assert proc.returncode == 0, proc.stderr
-    excluded = run("search", cli_index, "section:earn", "--json", "--limit", "1").stdout
+    excluded = run("search", cli_index, "section:earn", "--jsonl", "--limit", "1").stdout
     assert excluded  # the exclusion has something to exclude
-    if "--json" in args:
+    if "--jsonl" in args:
         rows = [json.loads(line) for line in proc.stdout.splitlines()]
         assert rows and all(r["section"] != "earn" for r in rows)
         assert len(rows) == (3 if any("3" in a for a in args) else 10)
@@ -263,7 +329,7 @@ def test_shell_pipe_lines_have_no_trailing_spaces_and_open_gives_stored_text(cli
     )
     lines = proc.stdout.splitlines()
     assert len(lines) > 40 and [x for x in lines if x != x.rstrip()] == []
-    top = json.loads(run("search", cli_index, "oil", "--json", "--limit", "1").stdout)
+    top = json.loads(run("search", cli_index, "oil", "--jsonl", "--limit", "1").stdout)
     opened = proc.stdout[proc.stdout.index(f"id: {top['id']}") :]
     assert "«" not in opened.split("\n\n", 2)[1]  # the body, as stored: no marks
     assert "oil" in opened.split("\n\n", 2)[1].lower()

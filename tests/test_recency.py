@@ -170,7 +170,7 @@ def run(*args, check=True):
 def test_cli_and_shell_recency(tmp_path):
     idx = tmp_path / "idx"
     run("index", idx, SAMPLE)
-    out = run("search", idx, "oil", "--recency", "10y").stdout
+    out = run("search", idx, "oil", "--recency", "10y", "--no-snippets").stdout
     with Index.open(idx) as ix:
         want = ix.search("oil", recency="10y")
         assert [line.split()[1] for line in out.splitlines()[1:]] == [

@@ -83,17 +83,26 @@ def test_no_control_character_from_the_index_reaches_the_terminal(tmp_path_facto
     build(folder, docs)
     capsys.readouterr()
 
-    assert main(["search", str(folder), "zebra", "--limit", "5"]) == 0
+    assert main(["search", str(folder), "zebra", "--limit", "5", "--no-snippets"]) == 0
     out = capsys.readouterr().out
     assert not UNSAFE.search(out), repr(out)
     assert len(out.splitlines()) == 1 + len(docs)  # no title can start a line of its own
 
-    assert main(["search", str(folder), "zebra", "--limit", "5", "--json"]) == 0
+    assert main(["search", str(folder), "zebra", "--limit", "5"]) == 0  # with snippets
+    out = capsys.readouterr().out
+    assert not UNSAFE.search(out), repr(out)
+    assert len(out.splitlines()) <= 1 + 2 * len(docs)  # no snippet takes two lines either
+
+    assert main(["search", str(folder), "zebra", "--limit", "5", "--jsonl"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert not any(UNSAFE.search(line) for line in lines)
     ix = newsindex.Index.open(folder)
-    expected = [h.to_dict() for h in ix.search("zebra", limit=5).hits]
-    assert [json.loads(line) for line in lines] == expected  # exact: nothing lost to escaping
+    hits = ix.search("zebra", limit=5).hits
+    records = [json.loads(line) for line in lines]
+    assert [{k: r[k] for k in h.to_dict()} for r, h in zip(records, hits)] == [
+        h.to_dict() for h in hits
+    ]  # exact: nothing lost to escaping
+    assert [r["snippet"] for r in records] == [str(h.snippet().format("plain")) for h in hits]
 
     plain = shell_output(folder, colour=False)
     assert "zebra" in plain and not UNSAFE.search(plain), repr(plain)

@@ -76,7 +76,8 @@ class Hit:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """rank, id, score, title, date, source, section: the CLI's ``--json`` record."""
+        """rank, id, score, title, date, source, section (the CLI's ``--json`` hit adds
+        author, url and snippet)."""
         art = self.article
         return {
             "rank": self.rank,
