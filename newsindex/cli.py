@@ -244,6 +244,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("shell", help="search an index interactively (snippets, facets, explain)")
     s.add_argument("index_dir", type=Path)
     s.set_defaults(func=cmd_shell)
+
+    s = sub.add_parser(
+        "completion",
+        help='print a completion script: eval "$(newsindex completion bash)" (or zsh)',
+    )
+    s.add_argument("shell", choices=("bash", "zsh"))
+    s.set_defaults(func=cmd_completion)
     return p
 
 
@@ -525,6 +532,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print()
     print(f"Try your own: newsindex search {folder} 'your words here'")
     return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(_completion_script(_parser(), args.shell))
+    return 0
+
+
+# Written from the parser itself, so a new command or option completes without editing this.
+# zsh runs the bash function through bashcompinit (part of zsh), which needs no other file.
+_BASH_COMPLETION = """\
+_newsindex() {
+    local cur=${COMP_WORDS[COMP_CWORD]} opts
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        COMPREPLY=($(compgen -W "%(commands)s -h --help --version" -- "$cur"))
+        return
+    fi
+    case ${COMP_WORDS[1]} in
+%(cases)s
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+complete -o filenames -F _newsindex newsindex"""
+
+
+def _completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
+    commands: dict[str, list[str]] = {}
+    for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
+        for name, sub in (getattr(action, "choices", None) or {}).items():
+            commands[name] = [o for a in sub._actions for o in a.option_strings]  # noqa: SLF001
+    cases = "\n".join(
+        f'        {name}) opts="{" ".join(opts)}" ;;' for name, opts in commands.items()
+    )
+    script = _BASH_COMPLETION % {"commands": " ".join(commands), "cases": cases}
+    if shell == "zsh":
+        script = "autoload -U +X bashcompinit && bashcompinit\n" + script
+    return script
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -333,3 +333,36 @@ def test_shell_pipe_lines_have_no_trailing_spaces_and_open_gives_stored_text(cli
     opened = proc.stdout[proc.stdout.index(f"id: {top['id']}") :]
     assert "«" not in opened.split("\n\n", 2)[1]  # the body, as stored: no marks
     assert "oil" in opened.split("\n\n", 2)[1].lower()
+
+
+def _complete(shell_script: str, words: list[str]) -> list[str]:
+    """What bash's Tab offers for the last of ``words`` after sourcing the script."""
+    array = " ".join(f"'{w}'" for w in words)
+    proc = subprocess.run(
+        [
+            "bash",
+            "--norc",
+            "-c",
+            f'{shell_script}\nCOMP_WORDS=({array}); COMP_CWORD={len(words) - 1}; _newsindex; printf "%s\\n" "${{COMPREPLY[@]}}"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.split()
+
+
+def test_bash_completion_offers_what_help_lists():
+    import re
+
+    script = run("completion", "bash").stdout
+    commands = _complete(script, ["newsindex", ""])
+    assert {"index", "search", "get", "delete", "completion"} <= set(commands)
+    assert _complete(script, ["newsindex", "sea"]) == ["search"]
+    for command in set(commands) - {"-h", "--help", "--version", "bench"}:
+        usage = run(command, "--help").stdout
+        listed = set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", usage))
+        offered = set(_complete(script, ["newsindex", command, "-"]))
+        assert offered == listed, command
+    zsh = run("completion", "zsh").stdout
+    assert zsh.startswith("autoload -U +X bashcompinit && bashcompinit\n") and script in zsh
