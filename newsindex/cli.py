@@ -381,11 +381,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         }
         if res.facets is not None:
             envelope["facets"] = res.facets.to_dict()
+        if res.hints:
+            envelope["hints"] = res.hints
         print(_json_line(envelope))
     else:
         _print_results(args.query, res, snippets=args.snippets)
         if res.facets is not None:
             _print_facets(res.facets)
+    for hint in res.hints:  # on stderr: they are about the query, not part of the answer
+        print(f"newsindex: {terminal_safe(hint, one_line=True)}", file=sys.stderr)
     return 0
 
 

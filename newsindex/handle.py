@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import difflib
 import json
 import os
 import threading
@@ -53,7 +54,7 @@ from .results.facets import BUCKETS, Facets, compute_facets
 from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
-from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number
+from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number, keyword_keys
 from .search.matches import SegmentMatches
 from .search.recency import Recency
 from .search.scoring import Explanation
@@ -440,7 +441,7 @@ class Index:
             text = query.text if isinstance(query, Query) else query
             warning = no_words_warning(text, node, snap.analyzers[UNFIELDED_ANALYZER])
         took = (time.perf_counter() - started) * 1000.0
-        return Results(
+        res = Results(
             hits=hits,
             total=total,
             took_ms=took,
@@ -448,6 +449,9 @@ class Index:
             facets=facet_counts,
             warnings=[warning] if warning else [],
         )
+        if not total:  # only an empty answer pays for the suggestions
+            res.hints = _value_hints(searcher.segments, node)
+        return res
 
     def count(
         self,
@@ -812,3 +816,34 @@ def _check_page(limit: object, offset: object, sort: object) -> None:
     if limit + offset > MAX_RESULTS:
         raise ConfigError(f"limit + offset must be <= {MAX_RESULTS:,}, got {limit + offset:,}")
     check_choice("sort", sort, SORTS)
+
+
+def _required_keywords(node: P.Node) -> list[P.Keyword]:
+    """The keyword filters an article must pass (not those under OR or NOT)."""
+    if isinstance(node, P.Keyword):
+        return [node]
+    if isinstance(node, P.Bool):
+        return [kw for child in (*node.must, *node.filter) for kw in _required_keywords(child)]
+    return []
+
+
+def _query_word(value: str) -> str:
+    """A keyword value as one query word ("TRT World" -> trt-world)."""
+    return "-".join("".join(c if c.isalnum() else " " for c in value.lower()).split())
+
+
+def _value_hints(segments: list[Segment], node: P.Node) -> list[str]:
+    """For each keyword value the query requires that no article has, the nearest ones."""
+    hints = []
+    for kw in _required_keywords(node):
+        values = {v for seg in segments for v in seg.keyword_values(kw.field)}
+        by_key: dict[str, str] = {}
+        for value in sorted(values):
+            for key in keyword_keys(value, kw.field):
+                by_key.setdefault(key, value)
+        for key in sorted(kw.keys - by_key.keys()):
+            near = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
+            shown = ", ".join(f"{kw.field}:{_query_word(by_key[k])}" for k in near)
+            guess = f"; did you mean {shown}?" if near else ""
+            hints.append(f"no {kw.field} is '{key}'{guess}")
+    return hints

@@ -10,6 +10,7 @@ recursively: with the limit (at most 100) nothing downstream gets near Python's 
 from __future__ import annotations
 
 import dataclasses as dc
+import difflib
 import math
 
 from ..analysis.tokenizer import TOKEN_PATTERN, TOKENIZER, raw_tokens, tokens_with_offsets
@@ -180,7 +181,12 @@ class _Parser:
     def fielded(self, token: Token, depth: int) -> Node | None:
         name = token.text
         if name not in QUERY_FIELDS:
-            self.fail(f"unknown field '{name}'; known fields: {', '.join(QUERY_FIELDS)}", token.pos)
+            near = difflib.get_close_matches(name.lower(), QUERY_FIELDS, n=1)
+            guess = f"did you mean '{near[0]}:'? " if near else ""
+            self.fail(
+                f"unknown field '{name}'; {guess}known fields: {', '.join(QUERY_FIELDS)}",
+                token.pos,
+            )
             return self.count(Word(name, pos=token.pos))  # lenient: the name is a plain word
         value = self.peek()
         if value.kind not in (WORD, PHRASE, LPAREN) or value.pos != token.end:

@@ -103,6 +103,9 @@ class Results:
     offset: int = 0
     facets: Facets | None = None  # with search(..., facets=True)
     warnings: list[str] = field(default_factory=list)
+    #: When nothing matched: a source/section/author value no article has, and the nearest
+    #: values that exist ("no section is 'busines'; did you mean section:business?").
+    hints: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

@@ -12,7 +12,7 @@ from rich.console import Console, RenderableType
 from rich.pager import Pager, SystemPager
 from rich.text import Text
 
-from .. import SORTS
+from .. import SORTS, terminal_safe
 from ..errors import NewsIndexError, QuerySyntaxError
 from . import render
 from .session import SWITCHES, Session, ShellError
@@ -97,6 +97,8 @@ class Shell:
                 show_facets=session.facets,
             )
         )
+        for hint in results.hints:
+            self.print(Text(terminal_safe(hint, one_line=True), style="yellow"))
 
     # -- commands -----------------------------------------------------------------------------
     def command(self, line: str) -> bool | None:
