@@ -2,6 +2,7 @@
 
 import math
 import random
+import sys
 
 import pytest
 from conftest import load_sample
@@ -227,8 +228,11 @@ def test_scores_are_finite_for_every_allowed_setting(edge, k1, b, title_b, body_
     assert res.total > 0
     for hit in res.hits:
         assert math.isfinite(hit.score) and hit.score >= 0, (hit.id, hit.score)
-    if query in ("oil", "oil bank grain") and k1 > 0 and wt <= 1e6 and wb <= 1e6:
+    normal = all(v == 0 or v >= sys.float_info.min for v in (wt, wb)) and k1 >= sys.float_info.min
+    if query in ("oil", "oil bank grain") and normal and wt <= 1e6 and wb <= 1e6:
         # Where the formula itself has no 0/0 or overflow, the scores are the reference's.
+        # Subnormal settings (5e-324) carry as little as one significant bit, so two correct
+        # orders of evaluation differ there: for them only finiteness is asserted, above.
         expected = reference_scores(docs, query, k1=k1, b=b, weights=weights, field_b=field_b)
         got = {h.id: h.score for h in res.hits}
         assert set(got) >= {k for k, v in expected.items() if v > 0}
