@@ -112,6 +112,28 @@ def file_problem(path: str, exc: OSError) -> Problem:
     return Problem(path, 0, None, f"cannot read the file: {reason}")
 
 
+def read_file_bytes(path: str, max_bytes: int, *, hint: str = "") -> bytes | Problem:
+    """A whole file read as one record, or the :class:`Problem` that prevents it: unreadable,
+    over ``max_bytes`` (never loaded past it; ``hint`` adds what to do), or binary."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        return file_problem(path, exc)
+    if len(data) > max_bytes:
+        return Problem(
+            path,
+            0,
+            None,
+            f"file is over the record size limit of {max_bytes:,} bytes"
+            + (hint or " (raise max_record_bytes to read it)"),
+        )
+    reason = binary_reason(data[:_SNIFF_BYTES])
+    if reason:
+        return Problem(path, 0, None, reason)
+    return data
+
+
 def read_text_file(path: str, max_bytes: int) -> str | Problem:
     """A whole small file as text, or the :class:`Problem` that prevents reading it.
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..article import MAX_ID_LENGTH, Article
 from ..errors import ArticleError
-from .decode import binary_reason, decode, file_problem
+from .decode import decode, read_file_bytes
 from .html import page_id
 from .records import Problem, Record
 
@@ -31,7 +31,6 @@ __all__ = ["html_to_text", "is_feed", "read_feed"]
 _ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w:.-]*)")
 _FEED_ROOTS = (b"rss", b"feed", b"rdf:rdf")
 _ENTRY_START = re.compile(r"<(?:item|entry)\b", re.I)
-_SNIFF = 8192
 
 
 def is_feed(head: bytes) -> bool:
@@ -46,24 +45,11 @@ def read_feed(
 ) -> Iterator[Record | Problem]:
     """Yield a :class:`Record` per entry, a :class:`Problem` per bad entry or a bad file."""
     del mapping  # entries have feedparser's fixed field names, not the file's
-    try:
-        with open(path, "rb") as f:
-            data = f.read(max_record_bytes + 1)
-    except OSError as exc:
-        yield file_problem(path, exc)
-        return
-    if len(data) > max_record_bytes:
-        yield Problem(
-            path,
-            0,
-            None,
-            f"file is over the record size limit of {max_record_bytes:,} bytes; a feed is read "
-            "whole (raise max_record_bytes to read it)",
-        )
-        return
-    reason = binary_reason(data[:_SNIFF])
-    if reason:
-        yield Problem(path, 0, None, reason)
+    data = read_file_bytes(
+        path, max_record_bytes, hint="; a feed is read whole (raise max_record_bytes to read it)"
+    )
+    if isinstance(data, Problem):
+        yield data
         return
     yield from read_feed_bytes(data, path)
 

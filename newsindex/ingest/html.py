@@ -27,7 +27,7 @@ from ..article import Article
 from ..errors import ArticleError, NewsIndexError
 from ..schema import normalize_keyword
 from .dates import DateParseError, parse_news_date
-from .decode import binary_reason, decode, file_problem
+from .decode import decode, read_file_bytes
 from .records import Problem, Record
 
 __all__ = ["html_article", "page_id", "read_html"]
@@ -138,24 +138,9 @@ def read_html(
 ) -> Iterator[Record | Problem]:
     """Read one saved page: one :class:`Record` (line 1) or one :class:`Problem`."""
     del mapping  # pages have no input field names to map
-    try:
-        with open(path, "rb") as f:
-            data = f.read(max_record_bytes + 1)
-    except OSError as exc:
-        yield file_problem(path, exc)
-        return
-    if len(data) > max_record_bytes:
-        yield Problem(
-            path,
-            0,
-            None,
-            f"file is over the record size limit of {max_record_bytes:,} bytes "
-            "(raise max_record_bytes to read it)",
-        )
-        return
-    reason = binary_reason(data[:8192])
-    if reason:
-        yield Problem(path, 0, None, reason)
+    data = read_file_bytes(path, max_record_bytes, hint=" (raise max_record_bytes to read it)")
+    if isinstance(data, Problem):
+        yield data
         return
     try:
         yield Record(html_article(data), path, 1)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 
 from ..errors import ArticleError
-from .decode import binary_reason, decode, file_problem
+from .decode import decode, read_file_bytes
 from .fields import to_article
 from .jsonl import read_jsonl
 from .records import Problem, Record
@@ -28,24 +28,14 @@ def read_json(
     path: str, *, mapping: Mapping[str, str | None] | None, max_record_bytes: int
 ) -> Iterator[Record | Problem]:
     """Yield a :class:`Record` per article of the file, a :class:`Problem` per bad one."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(max_record_bytes + 1)
-    except OSError as exc:
-        yield file_problem(path, exc)
-        return
-    if len(data) > max_record_bytes:
-        yield Problem(
-            path,
-            0,
-            None,
-            f"file is over the record size limit of {max_record_bytes:,} bytes; a .json file is "
-            "read whole (raise max_record_bytes, or store one object per line as .jsonl)",
-        )
-        return
-    reason = binary_reason(data[:8192])
-    if reason:
-        yield Problem(path, 0, None, reason)
+    data = read_file_bytes(
+        path,
+        max_record_bytes,
+        hint="; a .json file is "
+        "read whole (raise max_record_bytes, or store one object per line as .jsonl)",
+    )
+    if isinstance(data, Problem):
+        yield data
         return
     text = decode(data)
     pos = _skip(text, 0)
