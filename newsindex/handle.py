@@ -426,15 +426,8 @@ class Index:
         searcher = snap.searcher
         scoring = scoring or snap.settings.scoring
         matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
-        if decay is not None:
-            matches = decay.apply(matches, searcher.segments)
-        counted = None
-        if facets:
-            matches = counted = list(matches)
-        picked, total = select(matches, searcher.segments, limit + offset, sort)
-        hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
-        facet_counts = (
-            compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
+        hits, total, facet_counts = _page(
+            snap, node, matches, decay, limit, offset, sort, date_bucket, facets
         )
         warning = None
         if not total:
@@ -635,15 +628,8 @@ class Index:
         matches: Iterable[tuple[int, SegmentMatches]] = _without(
             searcher.execute(node, scoring or snap.settings.scoring), where
         )
-        if decay is not None:
-            matches = decay.apply(matches, searcher.segments)
-        counted = None
-        if facets:
-            matches = counted = list(matches)
-        picked, total = select(matches, searcher.segments, limit + offset, sort)
-        hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
-        facet_counts = (
-            compute_facets(searcher.segments, counted, date_bucket) if counted is not None else None
+        hits, total, facet_counts = _page(
+            snap, node, matches, decay, limit, offset, sort, date_bucket, facets
         )
         took = (time.perf_counter() - started) * 1000.0
         return Results(hits=hits, total=total, took_ms=took, offset=offset, facets=facet_counts)
@@ -728,6 +714,30 @@ def _locate(snap: _Snapshot, article_id: str) -> tuple[int, int] | None:
         if doc >= 0:
             return si, doc
     return None
+
+
+def _page(
+    snap: _Snapshot,
+    node: P.Node,
+    matches: Iterable[tuple[int, SegmentMatches]],
+    decay: Recency | None,
+    limit: int,
+    offset: int,
+    sort: str,
+    date_bucket: str | None,
+    facets: bool,
+) -> tuple[list[Hit], int, Facets | None]:
+    """The page of hits, the total and (when asked) the facets of one search's matches."""
+    segments = snap.searcher.segments
+    if decay is not None:
+        matches = decay.apply(matches, segments)
+    counted = None
+    if facets:
+        matches = counted = list(matches)
+    picked, total = select(matches, segments, limit + offset, sort)
+    hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
+    facet_counts = compute_facets(segments, counted, date_bucket) if counted is not None else None
+    return hits, total, facet_counts
 
 
 def _hits(
