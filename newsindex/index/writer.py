@@ -214,7 +214,9 @@ class IndexWriter:
             except OSError:
                 pass  # committed all the same; only the detection of a lost manifest waits
             # Still under the lock, so no other writer's fresh files can be mistaken for garbage.
-            _collect_garbage(self._folder, keep_generations=2)
+            # An optimize is asked for to reclaim the space now: only its own commit is kept
+            # (readers on older snapshots keep their files open, so they go on answering).
+            _collect_garbage(self._folder, keep_generations=1 if self._optimize else 2)
         finally:
             self._close()
         if self._on_commit is not None:
