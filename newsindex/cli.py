@@ -8,6 +8,7 @@ head -1``) is no error: the command stops writing and exits quietly with status 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -17,10 +18,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from . import SORTS, Facets, Hit, Index, Results, __version__, terminal_safe
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
+
+if TYPE_CHECKING:
+    from . import Problem
 
 
 class ArticleNotFoundError(NewsIndexError, ValueError):
@@ -40,7 +44,8 @@ DEMO_QUERIES = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(_query_after_dashdash(parser, argv))
+    words = _with_default_index(parser, list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(_query_after_dashdash(parser, words))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -74,6 +79,53 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # stdout replaced by an object without a file descriptor
         pass
+
+
+#: The environment variable naming the index the reading commands use when none is given.
+INDEX_ENV = "NEWSINDEX_INDEX"
+#: Commands that only read an index, and how many other positional words each takes. Those
+#: that write (index, delete, optimize) always name their index: a forgotten variable must
+#: not make them change another index than the one the user has in mind.
+READING_COMMANDS = {
+    "search": 1,
+    "similar": 1,
+    "get": 1,
+    "stats": 0,
+    "check": 0,
+    "shell": 0,
+}
+
+
+def _with_default_index(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """``args`` with ``$NEWSINDEX_INDEX`` put in as IDX when a reading command leaves it out.
+
+    Which words are there decides, not what they look like: ``search IDX QUERY`` names its
+    index, ``search QUERY`` (one word besides the options) takes the variable's, whatever
+    folders exist. An index named on the command line always wins.
+    """
+    if not args or args[0] not in READING_COMMANDS or {"-h", "--help"} & set(args[1:]):
+        return args
+    options = _options_of(parser, args[0])
+    positional = i = 0
+    rest = args[1:]
+    while i < len(rest):
+        word = rest[i]
+        if word == "--":
+            positional += len(rest) - i - 1
+            break
+        name = word.split("=", 1)[0]
+        if name in options:
+            i += 1 if "=" in word else 1 + options[name]
+            continue
+        positional += 1
+        i += 1
+    if positional != READING_COMMANDS[args[0]]:
+        return args
+    default = os.environ.get(INDEX_ENV)
+    if not default:
+        what = "the index folder" + (" first" if positional else "")
+        parser.exit(2, f"newsindex {args[0]}: error: name {what}, or set {INDEX_ENV} to it\n")
+    return [args[0], default, *args[1:]]
 
 
 def _query_after_dashdash(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
@@ -116,6 +168,9 @@ def _options_of(parser: argparse.ArgumentParser, command: str) -> dict[str, int]
     return {}
 
 
+_INDEX_HELP = f"the index folder; may be left out when ${INDEX_ENV} names it"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsindex", description="Full-text search for news archives.")
     p.add_argument("--version", action="version", version=f"newsindex {__version__}")
@@ -155,12 +210,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--map", type=Path, help="YAML file renaming input fields to article fields")
     s.add_argument("--on-error", choices=("fail", "skip"), default="fail")
+    s.add_argument(
+        "--max-record-bytes",
+        type=_positive_int,
+        metavar="BYTES",
+        help="largest record (a JSONL line, a CSV row, a page, a file read whole) read; "
+        "default 10,000,000",
+    )
     s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")
     s.add_argument("--settings", type=Path, help="YAML settings for a new index")
     s.set_defaults(func=cmd_index)
 
     s = sub.add_parser("search", help="search an index")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.add_argument("query")
     s.add_argument("--limit", type=int, default=10)
     s.add_argument("--offset", type=int, default=0)
@@ -191,17 +253,24 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("similar", help="stories related to one article (more like this)")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.add_argument("article_id", metavar="ID")
     s.add_argument("--limit", type=int, default=10)
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--filter", metavar="QUERY", help="only stories matching this query")
     s.add_argument("--recency", metavar="HALF_LIFE", help="favour fresh stories (as search)")
-    s.add_argument("--json", action="store_true", help="one JSON object per hit")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument(
+        "--json", action="store_true", help="one JSON object, as search --json prints it"
+    )
+    out.add_argument("--jsonl", action="store_true", help="one JSON object per hit, per line")
+    s.add_argument(
+        "--no-snippets", dest="snippets", action="store_false", help="no passages in the JSON"
+    )
     s.set_defaults(func=cmd_similar)
 
     s = sub.add_parser("get", help="print one stored article")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.add_argument("article_id", metavar="ID")
     s.add_argument("--json", action="store_true", help="the article as one JSON object")
     s.set_defaults(func=cmd_get)
@@ -212,12 +281,12 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_delete)
 
     s = sub.add_parser("stats", help="show what an index holds")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stats)
 
     s = sub.add_parser("check", help="verify an index's files (checksums and structure)")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser(
@@ -242,7 +311,7 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("shell", help="search an index interactively (snippets, facets, explain)")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.set_defaults(func=cmd_shell)
 
     s = sub.add_parser(
@@ -272,6 +341,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     sources = [(args.paths, args.format)] if args.paths else []
     sources += [(args.from_whoosh, "whoosh")] if args.from_whoosh else []
     follow = args.follow_symlinks
+    size_limit = {"max_record_bytes": args.max_record_bytes} if args.max_record_bytes else {}
     problems: list = []  # errors skipped with --on-error skip, and what is skipped on purpose
     records = itertools.chain(
         *[
@@ -283,6 +353,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                 follow_symlinks=follow,
                 delimiter=args.delimiter,
                 on_skip=problems.append,
+                **size_limit,
             )
             for paths, fmt in sources
         ]
@@ -325,7 +396,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         if progress:
             progress.stop()
         if isinstance(exc, IngestError):
-            print(f"newsindex: {terminal_safe(str(exc), one_line=True)}", file=sys.stderr)
+            problem = _with_cli_hints(exc.problem)
+            print(f"newsindex: {terminal_safe(str(problem), one_line=True)}", file=sys.stderr)
             print("newsindex: nothing from the failing batch was committed", file=sys.stderr)
             return 1
         raise
@@ -333,7 +405,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         progress.stop()
     elapsed = time.perf_counter() - started
     for problem in problems:
-        print(f"skipped: {terminal_safe(str(problem), one_line=True)}", file=sys.stderr)
+        shown = str(_with_cli_hints(problem))
+        print(f"skipped: {terminal_safe(shown, one_line=True)}", file=sys.stderr)
     rate = added / elapsed if elapsed > 0 else 0.0
     print(
         f"indexed {_count(added, 'article')} ({added - replaced:,} new, {replaced:,} replaced), "
@@ -368,22 +441,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
         print(terminal_safe(str(why)))
         return 0
-    records = [_hit_record(hit, args.snippets) for hit in res.hits]
-    if args.jsonl:
-        for record in records:
-            print(_json_line(record))
-    elif args.json:
-        envelope: dict[str, object] = {
-            "total": res.total,
-            "took_ms": round(res.took_ms, 3),
-            "offset": res.offset,
-            "hits": records,
-        }
-        if res.facets is not None:
-            envelope["facets"] = res.facets.to_dict()
-        if res.hints:
-            envelope["hints"] = res.hints
-        print(_json_line(envelope))
+    if args.json or args.jsonl:
+        _print_json(res, snippets=args.snippets, lines=args.jsonl)
     else:
         _print_results(args.query, res, snippets=args.snippets)
         if res.facets is not None:
@@ -402,9 +461,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         query=args.filter,
         recency=args.recency,
     )
-    if args.json:
-        for hit in res.hits:
-            print(_json_line(hit.to_dict()))
+    if args.json or args.jsonl:
+        _print_json(res, snippets=args.snippets, lines=args.jsonl)
         return 0
     _print_results(f"like {args.article_id}", res)
     return 0
@@ -579,6 +637,39 @@ def _completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
 
 
 # -- helpers --------------------------------------------------------------------------------
+# iter_records' messages name its Python parameters; the command names its own flags instead.
+# Only a problem's message is rewritten, never its path, which is the user's own text.
+_CLI_HINTS = (
+    (re.compile(r"""mapping=\{(['"])(.*?)\1: None\}"""), r"--map FILE holding '\2: null'"),
+    (re.compile(r"""mapping=\{(['"])(.*?)\1: (['"])(.*?)\3\}"""), r"--map FILE holding '\2: \4'"),
+    (re.compile(r"\bformat='whoosh'"), "--from-whoosh DIR"),
+    (re.compile(r"\bformat=(?![\w'])"), "--format"),
+    (re.compile(r"\bfollow_symlinks=True\b"), "--follow-symlinks"),
+    (re.compile(r"\bmax_record_bytes\b"), "--max-record-bytes"),
+)
+
+
+def cli_hints(message: str) -> str:
+    """``message`` with the Python parameters it suggests named as ``newsindex index`` flags."""
+    for pattern, flag in _CLI_HINTS:
+        message = pattern.sub(flag, message)
+    return message
+
+
+def _with_cli_hints(problem: Problem) -> Problem:
+    return dataclasses.replace(problem, message=cli_hints(problem.message))
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _open_or_create(folder: Path, settings: Path | None) -> Index:
     try:
         ix = Index.open(folder)
@@ -606,16 +697,46 @@ def _hit_record(hit: Hit, snippet: bool) -> dict[str, object]:
     }
 
 
+def _print_json(res: Results, *, snippets: bool, lines: bool) -> None:
+    """``--json``: one envelope (documented in the README); ``--jsonl``: one hit per line."""
+    records = [_hit_record(hit, snippets) for hit in res.hits]
+    if lines:
+        for record in records:
+            print(_json_line(record))
+        return
+    envelope: dict[str, object] = {
+        "total": res.total,
+        "took_ms": round(res.took_ms, 3),
+        "offset": res.offset,
+        "hits": records,
+    }
+    if res.facets is not None:
+        envelope["facets"] = res.facets.to_dict()
+    if res.hints:
+        envelope["hints"] = res.hints
+    print(_json_line(envelope))
+
+
+#: Cells of the longest bar of the date histogram in text mode.
+HISTOGRAM_WIDTH = 40
+
+
 def _print_facets(facets: Facets) -> None:
     for name, counts in (
         ("sources", facets.sources),
         ("sections", facets.sections),
         ("authors", facets.authors),
-        (f"dates by {facets.date_bucket}", facets.dates),
     ):
         shown = ", ".join(f"{value} ({n:,})" for value, n in counts[:10])
         more = f", ... {len(counts) - 10:,} more" if len(counts) > 10 else ""
         print(terminal_safe(f"{name}: {shown or 'none'}{more}", one_line=True))
+    chart = facets.histogram(width=HISTOGRAM_WIDTH, rows=len(facets.dates) or 1)
+    print(f"dates by {facets.date_bucket}:" + ("" if chart else " none"))
+    wide = max((len(f"{n:,}") for _, n, _ in chart), default=0)
+    for bucket, n, bar in chart:
+        print(f"  {bucket}  {n:>{wide},}  {bar}")
+    if facets.undated:
+        print(f"  undated: {facets.undated:,}")
 
 
 def _print_results(query: str, res: Results, *, snippets: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -366,3 +367,174 @@ def test_bash_completion_offers_what_help_lists():
         assert offered == listed, command
     zsh = run("completion", "zsh").stdout
     assert zsh.startswith("autoload -U +X bashcompinit && bashcompinit\n") and script in zsh
+
+
+# -- the date histogram, similar's envelope, NEWSINDEX_INDEX, hints, optimize ---------------
+def test_facets_draw_the_date_histogram_and_json_gives_its_counts(cli_index):
+    query = "oil prices"
+    out = run("search", cli_index, query, "--facets", "--no-snippets").stdout.splitlines()
+    facets = newsindex.Index.open(cli_index).search(query, facets=True).facets
+    head = out.index(f"dates by {facets.date_bucket}:")
+    rows = [line.split() for line in out[head + 1 : head + 1 + len(facets.dates)]]
+    assert [(r[0], int(r[1].replace(",", ""))) for r in rows] == facets.dates
+    # Bars are proportional: the largest count has the full width, each within an eighth.
+    top = max(n for _, n in facets.dates)
+    for (_, n), row in zip(facets.dates, rows):
+        cells = sum(1.0 if ch == "\u2588" else 0.5 for ch in row[2])  # full + at most 1 part
+        assert abs(cells - 40 * n / top) <= 1.0, (row, n, top)
+    env = json.loads(run("search", cli_index, query, "--facets", "--json").stdout)
+    assert [tuple(x) for x in env["facets"]["dates"]] == facets.dates
+    assert env["facets"]["date_bucket"] == facets.date_bucket
+
+
+def test_similar_json_prints_the_search_envelope(cli_index):
+    ix = newsindex.Index.open(cli_index)
+    source = ix.search("aleppo battle").hits[0].id
+    env = json.loads(run("similar", cli_index, source, "--json", "--limit", "3").stdout)
+    res = ix.more_like_this(source, limit=3)
+    assert set(env) == {"total", "took_ms", "offset", "hits"} and env["total"] == res.total
+    assert [h["id"] for h in env["hits"]] == [h.id for h in res.hits]
+    assert all(set(h) == HIT_KEYS | {"snippet"} for h in env["hits"])
+    searched = json.loads(run("search", cli_index, "oil", "--json", "--limit", "1").stdout)
+    assert set(env["hits"][0]) == set(searched["hits"][0])
+    lines = run("similar", cli_index, source, "--jsonl", "--limit", "3").stdout.splitlines()
+    assert [json.loads(x) for x in lines] == env["hits"]
+
+
+def run_env(*args, env_index=None, check=True):
+    env = {k: v for k, v in os.environ.items() if k != "NEWSINDEX_INDEX"}
+    if env_index is not None:
+        env["NEWSINDEX_INDEX"] = str(env_index)
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsindex", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "-section:crude", "--limit", "2", "--json"],
+        ["search", "--limit", "2", "oil prices", "--jsonl"],
+        ["search", "--", "-oil"],
+        ["stats", "--json"],
+        ["get", "1", "--json"],
+        ["similar", "1", "--json"],
+        ["check"],
+    ],
+)
+def test_newsindex_index_is_the_index_when_a_reading_command_leaves_it_out(
+    cli_index, tmp_path, command
+):
+    def same(proc):
+        return proc.stdout.replace('"took_ms": ', "").split(",", 2)[-1], proc.returncode
+
+    explicit = run_env(command[0], cli_index, *command[1:], check=False)
+    implicit = run_env(*command, env_index=cli_index, check=False)
+    assert explicit.returncode == 0 and same(implicit) == same(explicit)
+    # A folder named on the command line wins over the variable.
+    named = run_env(command[0], cli_index, *command[1:], env_index=tmp_path / "x", check=False)
+    assert same(named) == same(explicit)
+    # Without the variable, leaving the index out is a usage error that says what to do.
+    missing = run_env(*command, check=False)
+    assert missing.returncode == 2 and "NEWSINDEX_INDEX" in missing.stderr
+
+
+def test_commands_that_write_always_name_their_index(tmp_path):
+    idx = tmp_path / "idx"
+    run("index", idx, _jsonl(tmp_path / "in.jsonl", ["a", "b"]))
+    for command in (["delete", "a"], ["optimize"], ["index", tmp_path / "in.jsonl"]):
+        proc = run_env(*command, env_index=idx, check=False)
+        assert proc.returncode != 0
+    assert newsindex.Index.open(idx).doc_count == 2 and "a" in newsindex.Index.open(idx)
+
+
+def test_optimize_leaves_only_the_files_of_its_commit(tmp_path):
+    idx = tmp_path / "idx"
+    run("index", idx, _jsonl(tmp_path / "a.jsonl", ["a", "b"]))
+    run("index", idx, _jsonl(tmp_path / "b.jsonl", ["b", "c"]))
+    before = {p.name for p in idx.glob("seg-*")}
+    out = run("optimize", idx).stdout
+    assert out.startswith("merged 2 segments into 1")
+    after = {p.name for p in idx.glob("seg-*")}
+    stats = json.loads(run("stats", idx, "--json").stdout)
+    assert not after & before and len({name.split(".")[0] for name in after}) == 1
+    assert len(list(idx.glob("manifest-*"))) == 1 and stats["documents"] == 3
+
+
+def _ingest_texts():
+    """Every string the ingest modules build (docstrings aside), an f-string's values as 'X'."""
+    import ast
+
+    for path in sorted((Path(newsindex.__file__).parent / "ingest").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = set()
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+                skip.add(id(body[0].value))  # a docstring: documentation, not a message
+            if isinstance(node, ast.JoinedStr):
+                skip.update(id(v) for v in node.values)
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.JoinedStr):
+                yield (
+                    path.name,
+                    "".join(v.value if isinstance(v, ast.Constant) else "'X'" for v in node.values),
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                yield path.name, node.value
+
+
+def test_every_ingest_hint_names_python_parameters_in_python_and_flags_in_the_cli():
+    import inspect
+
+    from newsindex.cli import _options_of, _parser, cli_hints
+
+    params = [p for p in inspect.signature(newsindex.iter_records).parameters if p != "paths"]
+    # How a message suggests a parameter: "name=..." or, for names no prose uses, the bare name.
+    mention = re.compile(
+        r"\b(?:" + "|".join(params) + r")=|\b(?:" + "|".join(p for p in params if "_" in p) + r")\b"
+    )
+    flags = set(_options_of(_parser(), "index"))
+    # "on_error must be one of ..." checks a Python argument; the command's own argument
+    # checks (choices, _positive_int) come first, so such messages never reach its users.
+    checks = re.compile(r"(?:" + "|".join(params) + r") must ")
+    hints = [
+        (name, text)
+        for name, text in _ingest_texts()
+        if mention.search(text) and not checks.match(text)
+    ]
+    assert len(hints) >= 8  # the scan finds the hints (size limit, format, mapping, links...)
+    for name, text in hints:
+        shown = cli_hints(text)
+        assert not mention.search(shown), (name, text, shown)
+        named = re.findall(r"--[a-z][a-z-]*", shown)
+        assert named and set(named) <= flags, (name, text, shown)
+        assert not re.search(r"--[a-z]", text), (name, text)  # Python messages name no flags
+
+
+def test_ingest_hints_in_a_real_run_name_the_flags(tmp_path):
+    tree = tmp_path / "in"
+    tree.mkdir()
+    big = json.dumps({"id": "1", "title": "x" * 500})
+    (tree / "a.jsonl").write_text(big + "\n" + json.dumps({"title": "no id"}) + "\n")
+    (tree / "notes.docx").write_text("hello")
+    (tree / "link.jsonl").symlink_to(tree / "a.jsonl")
+    proc = run("index", tmp_path / "idx", tree, "--on-error", "skip", "--max-record-bytes", "200")
+    err = proc.stderr
+    assert "raise --max-record-bytes" in err and "pass --format" in err
+    assert "--follow-symlinks" in err and "--map FILE holding 'your_field: id'" in err
+    assert not re.search(r"max_record_bytes|format=|mapping=|follow_symlinks", err)
+    assert "indexed 0 articles" in proc.stdout
+    # The flag is honoured: the long record is read with a larger limit.
+    ok = run("index", tmp_path / "idx", tree / "a.jsonl", "--on-error", "skip")
+    assert "indexed 1 article " in ok.stdout
+    bad = run("index", tmp_path / "idx", tree, "--max-record-bytes", "0", check=False)
+    assert bad.returncode == 2 and "--max-record-bytes" in bad.stderr

@@ -235,7 +235,7 @@ def test_a_link_out_of_the_folder_is_reported_not_read(tmp_path):
     assert ids(items) == ["n1"]
     (problem,) = problems(items)
     assert problem.path == str(tree / "passwd.jsonl") and str(secret) in problem.message
-    assert "not followed" in problem.message and "--follow-symlinks" in problem.message
+    assert "not followed" in problem.message and "follow_symlinks=True" in problem.message
     assert count_hint(tree) == 1
     with pytest.raises(IngestError, match="symbolic link"):
         list(iter_records(tree))

@@ -124,7 +124,7 @@ def test_walking_a_folder_never_opens_a_whoosh_index(tmp_path, where):
     assert not marker.exists()
     (problem,) = [i for i in items if isinstance(i, Problem)]
     assert problem.path == str(crafted) and "_MAIN_1.toc" in problem.message
-    assert "pickles" in problem.message and "--from-whoosh" in problem.message
+    assert "pickles" in problem.message and "format='whoosh'" in problem.message
     assert [i.article.id for i in items if isinstance(i, Record)] == ["n1"]
     with pytest.raises(IngestError, match="Whoosh index"):
         list(iter_records(tree))  # on_error="fail": the skipped index is an error, said so

@@ -141,7 +141,7 @@ def test_cli_similar(tmp_path, sample_docs):
     idx = tmp_path / "idx"
     run("index", idx, SAMPLE)
     source = sample_docs[0]["id"]
-    rows = [json.loads(x) for x in run("similar", idx, source, "--json").stdout.splitlines()]
+    rows = json.loads(run("similar", idx, source, "--json").stdout)["hits"]
     assert len(rows) == 10 and source not in {r["id"] for r in rows}
     assert [r["rank"] for r in rows] == list(range(1, 11))
     with Index.open(idx) as ix:

@@ -490,8 +490,7 @@ def _whoosh_problem(folder: str, toc: list[str]) -> Problem:
         0,
         None,
         f"holds a Whoosh index ({', '.join(toc)}), not read: Whoosh indexes are pickles, which "
-        "can run code when opened; import one you trust with format='whoosh' "
-        "(newsindex index IDX --from-whoosh FOLDER)",
+        "can run code when opened; import one you trust with format='whoosh'",
     )
 
 
@@ -506,7 +505,7 @@ def _link_problem(path: str) -> Problem:
         0,
         None,
         f"a symbolic link (to {target}{dangling}), not followed; pass follow_symlinks=True "
-        "(--follow-symlinks) to read what links point to",
+        "to read what links point to",
     )
 
 

@@ -99,8 +99,8 @@ def _check_schema(
             path,
             0,
             "id",
-            f"no stored field gives the article id; map a unique stored field to it in a "
-            f"mapping (--map FILE holding e.g. 'path: id'); stored fields: "
+            f"no stored field gives the article id; map a unique stored field to it, e.g. "
+            f"with mapping={{'path': 'id'}}; stored fields: "
             f"{', '.join(stored) or 'none'}",
         )
     if not {target[n] for n in stored} & set(TEXT_FIELDS):
@@ -109,8 +109,8 @@ def _check_schema(
             path,
             0,
             None,
-            f"no stored field gives the title or body; map one in a mapping (--map FILE "
-            f"holding e.g. 'content: body'); stored fields: {', '.join(stored) or 'none'}{note}",
+            f"no stored field gives the title or body; map one to it, e.g. with "
+            f"mapping={{'content': 'body'}}; stored fields: {', '.join(stored) or 'none'}{note}",
         )
     return None
 
