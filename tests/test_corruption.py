@@ -6,9 +6,11 @@ import json
 import random
 import shutil
 import struct
+import zlib
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import newsindex
@@ -76,7 +78,7 @@ def _arr_region(path: Path, offset: int) -> str:
     """Which part of an array file ``offset`` falls in (for the report)."""
     data = path.read_bytes()
     (hlen,) = struct.unpack_from("<Q", data, len(MAGIC))
-    start = -(-(len(MAGIC) + 8 + hlen) // ALIGN) * ALIGN
+    start = -(-(len(MAGIC) + 8 + hlen + 4) // ALIGN) * ALIGN  # + the header's CRC-32
     if offset < start:
         return "header"
     header = json.loads(data[len(MAGIC) + 8 : len(MAGIC) + 8 + hlen])
@@ -203,11 +205,15 @@ _DTYPES = ["<i8", "<i4", "|u1", "<f8", "|b1", "<u4"]
 _BAD_DTYPES = ["<i8,", "(2,", "(2,)i4", "O", "V8", "M8", "<i8,<i4", ">i8", "", "i8)", "S3"]
 
 
-def _array_file(tmp_path: Path, header: bytes, body: bytes = bytes(256)) -> Path:
-    from newsindex.index.arrays import MAGIC
+def _array_file(tmp_path: Path, header: bytes, body: bytes = bytes(256), v1: bool = True) -> Path:
+    """An array file with ``header`` in format 1, or in format 2 with a valid header checksum
+    (the fuzzed JSON then reaches the parser, as a file written with a bad header would)."""
+    from newsindex.index.arrays import MAGIC, MAGIC_V1
 
     path = tmp_path / "x.arr"
-    head = MAGIC + struct.pack("<Q", len(header)) + header
+    head = (MAGIC_V1 if v1 else MAGIC) + struct.pack("<Q", len(header)) + header
+    if not v1:
+        head += struct.pack("<I", zlib.crc32(head))
     head += b"\0" * (-len(head) % ALIGN)
     path.write_bytes(head + body)
     return path
@@ -221,19 +227,24 @@ def _opens_within_bounds(path: Path) -> None:
     except IndexCorruptError:
         return
     size = path.stat().st_size
-    for a in arr.arrays.values():
+    for name in arr.names():
+        a = arr.unverified(name)
         assert a.dtype.kind in "biuf" and a.nbytes <= size
+        try:  # verifying reads only within the file, whatever the header claims
+            arr.range(name, 0, 1 << 62) if a.ndim == 1 else arr[name]
+        except IndexCorruptError:
+            pass
 
 
-def test_bad_dtype_strings_are_index_corrupt(tmp_path):
+@pytest.mark.parametrize("v1", [True, False])
+def test_bad_dtype_strings_are_index_corrupt(tmp_path, v1):
     for spec in _BAD_DTYPES:
-        header = json.dumps(
-            {"format": 1, "arrays": {"a": {"dtype": spec, "shape": [2], "offset": 0}}}
-        ).encode()
+        entry = {"dtype": spec, "shape": [2], "offset": 0, "crcs": "AAAAAA=="}
+        header = json.dumps({"format": 1 if v1 else 2, "chunk": 16384, "arrays": {"a": entry}})
         from newsindex.index.arrays import ArrayFile
 
         with pytest.raises(IndexCorruptError, match="array 'a'"):
-            ArrayFile(_array_file(tmp_path, header))
+            ArrayFile(_array_file(tmp_path, header.encode(), v1=v1))
 
 
 try:
@@ -257,6 +268,7 @@ if given is not None:
             "dtype": st.sampled_from(_DTYPES + _BAD_DTYPES) | st.text(max_size=8) | _values,
             "shape": st.lists(st.integers(-5, 2**40), max_size=3) | _values,
             "offset": st.integers(-(2**65), 2**65) | _values,
+            "crcs": st.sampled_from(["", "AAAAAA==", "AAAAAAAAAAA=", "!!", "AAAAAA"]) | _values,
         }
     )
 
@@ -264,17 +276,70 @@ if given is not None:
     @given(
         arrays=st.dictionaries(st.text(max_size=5), _entry | _values, max_size=4),
         top=st.sampled_from(["arrays", "arrayz"]),
+        chunk=st.sampled_from([16384, 1, 0, -5, "x", None]),
+        v1=st.booleans(),
     )
-    def test_any_header_json_is_index_corrupt_or_in_bounds(tmp_path_factory, arrays, top):
-        header = json.dumps({"format": 1, top: arrays}).encode()
-        _opens_within_bounds(_array_file(tmp_path_factory.mktemp("h"), header))
+    def test_any_header_json_is_index_corrupt_or_in_bounds(
+        tmp_path_factory, arrays, top, chunk, v1
+    ):
+        header = json.dumps({"format": 1 if v1 else 2, "chunk": chunk, top: arrays}).encode()
+        _opens_within_bounds(_array_file(tmp_path_factory.mktemp("h"), header, v1=v1))
 
     @settings(max_examples=300, deadline=None)
     @given(header=st.binary(max_size=200), hlen_delta=st.integers(-300, 300))
     def test_any_header_bytes_are_index_corrupt_or_in_bounds(tmp_path_factory, header, hlen_delta):
-        from newsindex.index.arrays import MAGIC
+        from newsindex.index.arrays import MAGIC, MAGIC_V1
 
-        path = tmp_path_factory.mktemp("b") / "x.arr"
-        hlen = max(0, len(header) + hlen_delta)
-        path.write_bytes(MAGIC + struct.pack("<Q", hlen) + header + bytes(128))
-        _opens_within_bounds(path)
+        for magic in (MAGIC_V1, MAGIC):
+            path = tmp_path_factory.mktemp("b") / "x.arr"
+            hlen = max(0, len(header) + hlen_delta)
+            path.write_bytes(magic + struct.pack("<Q", hlen) + header + bytes(128))
+            _opens_within_bounds(path)
+
+
+# -- arrays verified as read (chunk checksums): any flip in a slice read is caught -------------
+if given is not None:
+    _ARRAY_DTYPES = ["<i4", "<i8", "|u1", "<u2", "<f8"]
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        data=st.data(),
+        sizes=st.lists(st.integers(0, 20_000), min_size=1, max_size=4),
+    )
+    def test_a_read_slice_is_verified_or_refused(tmp_path_factory, data, sizes):
+        """Any bit flipped anywhere in an array file: every slice read (and every whole array)
+        is the written one or an IndexCorruptError, and one covering the flip is always the
+        error (reads check only the chunks they cover, the first time)."""
+        from newsindex.index.arrays import ArrayFile, write_arrays
+
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+        written = {}
+        for i, n in enumerate(sizes):
+            dtype = np.dtype(data.draw(st.sampled_from(_ARRAY_DTYPES)))
+            written[f"a{i}"] = rng.integers(0, 100, n).astype(dtype)
+        path = tmp_path_factory.mktemp("c") / "x.arr"
+        write_arrays(path, written)
+        raw = bytearray(path.read_bytes())
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] ^= 1 << data.draw(st.integers(0, 7))
+        path.write_bytes(bytes(raw))
+        try:
+            arr = ArrayFile(path)
+        except IndexCorruptError:
+            return
+        for _ in range(6):
+            name = data.draw(st.sampled_from(sorted(written)))
+            want = written[name]
+            s = data.draw(st.integers(0, len(want)))
+            e = data.draw(st.integers(s, len(want) + 3))
+            whole = data.draw(st.booleans())
+            view = arr.unverified(name)
+            lo = view.ctypes.data - np.frombuffer(arr._mm, np.uint8).ctypes.data
+            covers = lo + s * want.itemsize <= at < lo + min(e, len(want)) * want.itemsize
+            try:
+                got = arr[name] if whole else arr.range(name, s, e)
+            except IndexCorruptError as exc:
+                assert path.name in str(exc)
+                continue
+            assert not (covers or (whole and lo <= at < lo + want.nbytes))
+            assert np.array_equal(got, want if whole else want[s:e])

@@ -1,16 +1,23 @@
 """The segment container: named numpy arrays in one file, read back through one mmap.
 
-Layout: ``MAGIC | uint64 header length | JSON header | arrays (64-byte aligned)``. The header
-maps each name to its dtype, shape and offset. Plain data only: no pickle, readable by anything
+Layout: ``MAGIC | uint64 header length | JSON header | uint32 CRC-32 of all before it |
+arrays (64-byte aligned)``. The header maps each name to its dtype, shape, offset and the
+CRC-32 of every ``CHUNK`` bytes of its data. Plain data only: no pickle, readable by anything
 that can parse JSON and raw little-endian arrays.
 
-Opening a file with the CRC-32 its manifest recorded verifies the whole file first (once per
-file per process: segment files never change), so a flipped bit in a posting, a position or a
-string table is an IndexCorruptError, never a different answer.
+Nothing is served unverified, and nothing is verified before it is needed: the header is
+checked on open, an array's chunks the first time a read covers them (:meth:`ArrayFile.range`
+checks only the chunks of the slice asked for, ``arr[name]`` the whole array). A cold process
+thus pays for the bytes it reads, not for the whole file, and pages it never reads stay out of
+its memory; a flipped bit is still an IndexCorruptError, never a different answer.
+``newsindex check`` verifies every byte against the manifest's whole-file CRC-32.
+
+Files of format 1 (``MAGIC_V1``, no chunk checksums) are verified whole on open, as then.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import mmap
 import os
@@ -24,8 +31,11 @@ import numpy as np
 from ..errors import IndexCorruptError
 from .files import create_new
 
-MAGIC = b"NIXARR1\n"
+MAGIC_V1 = b"NIXARR1\n"
+MAGIC = b"NIXARR2\n"
 ALIGN = 64
+#: Bytes covered by one CRC-32: a cold read of a few postings checks a few pages, not the file.
+CHUNK = 16384
 
 
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
@@ -37,14 +47,20 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
         arr = np.ascontiguousarray(arr)
         if arr.dtype.byteorder == ">" or arr.dtype == object:
             raise ValueError(f"array {name!r}: unsupported dtype {arr.dtype}")
-        entries[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape), "offset": offset}
+        entries[name] = {
+            "dtype": arr.dtype.str,
+            "shape": list(arr.shape),
+            "offset": offset,
+            "crcs": _chunk_crcs(arr.reshape(-1).view(np.uint8).data),
+        }
         prepared.append(arr)
         offset += _aligned(arr.nbytes)
-    header = json.dumps({"format": 1, "arrays": entries}).encode()
-    start = _aligned(len(MAGIC) + 8 + len(header))
+    header = json.dumps({"format": 2, "chunk": CHUNK, "arrays": entries}).encode()
+    start = _aligned(len(MAGIC) + 8 + len(header) + 4)
     crc = 0
     with open(create_new(path), "wb") as fh:
         head = MAGIC + struct.pack("<Q", len(header)) + header
+        head += struct.pack("<I", zlib.crc32(head))
         head += b"\0" * (start - len(head))
         fh.write(head)
         crc = zlib.crc32(head, crc)
@@ -59,6 +75,16 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
         size = fh.tell()
         _remember(os.fstat(fh.fileno()), crc)  # written here: no need to read it back
     return {"size": size, "crc32": crc}
+
+
+def _chunk_crcs(data: memoryview) -> str:
+    """The CRC-32 of each CHUNK bytes of ``data``, as base64 of little-endian uint32s."""
+    crcs = np.fromiter(
+        (zlib.crc32(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)),
+        dtype="<u4",
+        count=-(-len(data) // CHUNK),
+    )
+    return base64.b64encode(crcs.tobytes()).decode("ascii")
 
 
 #: (device, inode, size, mtime) of files whose CRC-32 this process has verified (or written).
@@ -77,10 +103,12 @@ def _remember(st: os.stat_result, crc: int) -> None:
 
 
 class ArrayFile:
-    """Read-only view of a file written by :func:`write_arrays`; arrays are mmap-backed."""
+    """Read-only view of a file written by :func:`write_arrays`; arrays are mmap-backed and
+    verified on first read (``arr[name]``: the whole array; :meth:`range`: a slice)."""
 
     def __init__(self, path: Path, crc32: int | None = None):
-        """Map ``path``; with ``crc32`` (the manifest's), verify the whole file first."""
+        """Map ``path`` and check its header; a format-1 file given ``crc32`` (the
+        manifest's) is verified whole first."""
         self.path = path
         try:
             with open(path, "rb") as fh:
@@ -91,25 +119,35 @@ class ArrayFile:
                 self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except FileNotFoundError:
             raise IndexCorruptError(f"{path}: file is missing") from None
-        if crc32 is not None and _VERIFIED.get(_identity(st)) != crc32:
+        magic = self._mm[: len(MAGIC)]
+        if magic not in (MAGIC, MAGIC_V1):
+            raise IndexCorruptError(f"{path}: not a newsindex array file (bad magic)")
+        chunked = magic == MAGIC
+        if not chunked and crc32 is not None and _VERIFIED.get(_identity(st)) != crc32:
             if zlib.crc32(self._mm) != crc32:
                 self._mm.close()
                 raise IndexCorruptError(f"{path}: checksum mismatch (the file's content changed)")
             _remember(st, crc32)
-        if self._mm[: len(MAGIC)] != MAGIC:
-            raise IndexCorruptError(f"{path}: not a newsindex array file (bad magic)")
         (hlen,) = struct.unpack_from("<Q", self._mm, len(MAGIC))
-        if hlen > size:
+        head_end = len(MAGIC) + 8 + hlen
+        if hlen > size or (chunked and head_end + 4 > size):
             raise IndexCorruptError(f"{path}: unreadable header (length {hlen})")
+        if chunked:
+            (head_crc,) = struct.unpack_from("<I", self._mm, head_end)
+            if zlib.crc32(self._mm[:head_end]) != head_crc:
+                raise IndexCorruptError(f"{path}: the header fails its checksum")
         try:
-            header = json.loads(self._mm[len(MAGIC) + 8 : len(MAGIC) + 8 + hlen])
+            header = json.loads(self._mm[len(MAGIC) + 8 : head_end])
             entries = header["arrays"]
             if not isinstance(entries, dict):
                 raise TypeError
+            chunk = int(header["chunk"]) if chunked else 0
+            if chunked and chunk <= 0:
+                raise ValueError
         except (ValueError, KeyError, TypeError, RecursionError):
             raise IndexCorruptError(f"{path}: unreadable header") from None
-        start = _aligned(len(MAGIC) + 8 + hlen)
-        self.arrays: dict[str, np.ndarray] = {}
+        start = _aligned(head_end + (4 if chunked else 0))
+        self._slots: dict[str, _Slot] = {}
         for name, e in entries.items():
             try:
                 dtype = _dtype(e["dtype"])
@@ -118,24 +156,95 @@ class ArrayFile:
                 offset = start + int(e["offset"])
                 if count < 0 or offset < start or any(n < 0 for n in shape):
                     raise ValueError
+                crcs = None
+                if chunked:
+                    crcs = np.frombuffer(base64.b64decode(e["crcs"], validate=True), dtype="<u4")
+                    if len(crcs) != -(-count * dtype.itemsize // chunk):
+                        raise ValueError
             except Exception:  # numpy parses dtype strings itself (tokenize errors included)
                 raise IndexCorruptError(f"{path}: bad entry for array {name!r}") from None
             if offset + count * dtype.itemsize > size:
                 raise IndexCorruptError(
                     f"{path}: truncated: array {name!r} ends past the end of the file"
                 )
-            self.arrays[name] = np.frombuffer(
-                self._mm, dtype=dtype, count=count, offset=offset
-            ).reshape(shape)
+            view = np.frombuffer(self._mm, dtype=dtype, count=count, offset=offset).reshape(shape)
+            # Format 1: verified with the whole file above (or never, as then, without a CRC).
+            self._slots[name] = _Slot(view, offset, chunk, [] if crcs is None else crcs.tolist())
+
+    def names(self) -> list[str]:
+        return list(self._slots)
 
     def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.arrays[name]
-        except KeyError:
-            raise IndexCorruptError(f"{self.path}: array {name!r} is missing") from None
+        """Array ``name``, verified whole (once)."""
+        slot = self._slots.get(name)
+        if slot is None:
+            raise IndexCorruptError(f"{self.path}: array {name!r} is missing")
+        if slot.left:
+            slot.verify(self.path, name, self._mm, 0, len(slot.done) - 1)
+        return slot.array
+
+    def range(self, name: str, s: int, e: int) -> np.ndarray:
+        """``arr[name][s:e]`` of a 1-D array, verifying only the chunks that slice covers."""
+        slot = self._slots.get(name)
+        if slot is None:
+            raise IndexCorruptError(f"{self.path}: array {name!r} is missing")
+        part = slot.array[s:e]
+        if slot.left:
+            s, e, _ = slice(s, e).indices(slot.length)  # the bounds numpy took
+            if e > s:
+                first, last = s * slot.width // slot.chunk, (e * slot.width - 1) // slot.chunk
+                done = slot.done
+                if not (done[first] and done[last] and done.find(0, first, last + 1) < 0):
+                    slot.verify(self.path, name, self._mm, first, last)
+        return part
+
+    def unverified(self, name: str) -> np.ndarray:
+        """The raw view of array ``name``, for a reader that checks through :meth:`range`
+        every element it uses (a binary search that reads a few of them, say)."""
+        slot = self._slots.get(name)
+        if slot is None:
+            raise IndexCorruptError(f"{self.path}: array {name!r} is missing")
+        return slot.array
 
     def __contains__(self, name: str) -> bool:
-        return name in self.arrays
+        return name in self._slots
+
+
+class _Slot:
+    """One array: its view, its chunk checksums, and which chunks this process verified."""
+
+    __slots__ = ("array", "length", "width", "offset", "nbytes", "chunk", "crcs", "done", "left")
+
+    def __init__(self, array: np.ndarray, offset: int, chunk: int, crcs: list[int]):
+        self.array = array
+        self.length = len(array) if array.ndim else 1
+        self.width = array.itemsize
+        self.offset = offset
+        self.nbytes = array.nbytes
+        self.chunk = chunk
+        self.crcs = crcs
+        self.done = bytearray(len(self.crcs))
+        #: Chunks not verified yet (0: the whole array is).
+        self.left = len(self.crcs)
+
+    def verify(self, path: Path, name: str, mm: mmap.mmap, first: int, last: int) -> None:
+        """Verify chunks ``first`` to ``last`` (inclusive).
+
+        Threads may verify a chunk twice; never mark one they did not check.
+        """
+        done = self.done
+        with memoryview(mm) as view:
+            for i in range(first, last + 1):
+                if done[i]:
+                    continue
+                a = self.offset + i * self.chunk
+                b = self.offset + min((i + 1) * self.chunk, self.nbytes)
+                if zlib.crc32(view[a:b]) != self.crcs[i]:
+                    raise IndexCorruptError(
+                        f"{path}: array {name!r} fails its checksum (bytes {a}-{b})"
+                    )
+                done[i] = 1
+        self.left = done.count(0)  # counted, not decremented: threads may verify a chunk twice
 
 
 #: The kinds of array a segment holds: booleans, integers, floats (never objects).

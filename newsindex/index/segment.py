@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from .docstore import DocStore
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .strtable import SortedStrings, StringTable
 
+_TF_NAMES = tuple(f"post.tf.{f}" for f in TEXT_FIELDS)
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
 _KEYWORD_CODES_CACHE_SIZE = 4096
 
@@ -36,18 +38,12 @@ class Segment:
         )
         self.terms = StringTable(arr, "terms")
         self.ids = StringTable(arr, "ids")
-        self.post_offs = arr["post.offs"]
-        self.post_docs = arr["post.docs"]
-        self.post_tf = tuple(arr[f"post.tf.{f}"] for f in TEXT_FIELDS)
-        self.pos = arr["pos"]
-        self.pos_offs = arr["pos.offs"]
-        self.dates = arr["date"]
-        self.lengths = tuple(arr[f"len.{f}"] for f in TEXT_FIELDS)
-        self.keyword_codes = {k: arr[f"kw.{k}"] for k in KEYWORD_FIELDS}
-        self._keyword_values = {k: StringTable(arr, f"kwv.{k}") for k in KEYWORD_FIELDS}
-        if len(self.dates) != self.ndocs or len(self.ids) != self.ndocs:
+        # Arrays are verified as they are read (see arrays.py): the postings through the
+        # range accessors below, the per-document columns whole on first use.
+        ndates = len(arr.unverified("date"))
+        if ndates != self.ndocs or len(self.ids) != self.ndocs:
             raise IndexCorruptError(
-                f"{arr.path}: holds {len(self.dates)} documents, the manifest says {self.ndocs}"
+                f"{arr.path}: holds {ndates} documents, the manifest says {self.ndocs}"
             )
         self.store = DocStore(
             folder / f"{self.name}.doc",
@@ -69,6 +65,73 @@ class Segment:
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self._day_starts: tuple[list[int], list[int]] | None = None
 
+    # -- columns, verified whole on first use ---------------------------------------------------
+    @cached_property
+    def dates(self) -> np.ndarray:
+        return self._arrays["date"]
+
+    @cached_property
+    def lengths(self) -> tuple[np.ndarray, ...]:
+        return tuple(self._arrays[f"len.{f}"] for f in TEXT_FIELDS)
+
+    @cached_property
+    def keyword_codes(self) -> dict[str, np.ndarray]:
+        return {k: self._arrays[f"kw.{k}"] for k in KEYWORD_FIELDS}
+
+    @cached_property
+    def _keyword_values(self) -> dict[str, StringTable]:
+        return {k: StringTable(self._arrays, f"kwv.{k}") for k in KEYWORD_FIELDS}
+
+    # -- postings: whole arrays (verified whole), or slices (verified chunk by chunk) ----------
+    @cached_property
+    def post_offs(self) -> np.ndarray:
+        return self._arrays["post.offs"]
+
+    @cached_property
+    def post_docs(self) -> np.ndarray:
+        return self._arrays["post.docs"]
+
+    @cached_property
+    def post_tf(self) -> tuple[np.ndarray, ...]:
+        return tuple(self._arrays[f"post.tf.{f}"] for f in TEXT_FIELDS)
+
+    @cached_property
+    def pos(self) -> np.ndarray:
+        return self._arrays["pos"]
+
+    @cached_property
+    def pos_offs(self) -> np.ndarray:
+        return self._arrays["pos.offs"]
+
+    def docs(self, s: int, e: int) -> np.ndarray:
+        """Doc numbers of the postings ``[s, e)``."""
+        return self._arrays.range("post.docs", s, e)
+
+    def tf(self, fi: int, s: int, e: int) -> np.ndarray:
+        """Term frequencies in text field ``fi`` of the postings ``[s, e)``."""
+        return self._arrays.range(_TF_NAMES[fi], s, e)
+
+    def tfs(self, s: int, e: int) -> list[np.ndarray]:
+        """Per text field, the term frequencies of the postings ``[s, e)``."""
+        return [self._arrays.range(name, s, e) for name in _TF_NAMES]
+
+    def positions(self, s: int, e: int, count: int | None = None) -> np.ndarray:
+        """The positions of every occurrence in the postings ``[s, e)``, which must start a
+        term's postings: per posting, the title's in order, then the body's (``count``: their
+        number, the sum of the postings' frequencies, when the caller has it)."""
+        arr = self._arrays
+        offs = arr.unverified("post.offs")
+        tid = int(np.searchsorted(offs, s, "right")) - 1
+        bounds = arr.range("post.offs", tid, tid + 2)
+        # Found through unverified entries; the two verified ones must agree, or the search
+        # was misled (the offsets only grow: one term holds posting s).
+        if len(bounds) != 2 or not (int(bounds[0]) == s < int(bounds[1])) or e > bounds[1]:
+            raise IndexCorruptError(f"{arr.path}: postings offsets are inconsistent")
+        start = int(arr.range("pos.offs", tid, tid + 1)[0])
+        if count is None:
+            count = sum(int(tf.sum(dtype=np.int64)) for tf in self.tfs(s, e))
+        return arr.range("pos", start, start + count)
+
     @property
     def nlive(self) -> int:
         return self.ndocs - self.ndeleted
@@ -83,7 +146,8 @@ class Segment:
             self._term_cache[term] = tid
         if tid < 0:
             return 0, 0
-        return int(self.post_offs[tid]), int(self.post_offs[tid + 1])
+        s, e = self._arrays.range("post.offs", tid, tid + 2).tolist()
+        return s, e
 
     def day_starts(self) -> tuple[list[int], list[int]]:
         """The distinct dates of the (date-sorted) documents, and the first doc of each: a date

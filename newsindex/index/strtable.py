@@ -13,6 +13,7 @@ the search, every candidate's bytes are compared, so collisions cost a step, nev
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -47,46 +48,68 @@ def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     }
 
 
+def _reader(arrays: Arrays, name: str) -> Callable[[int, int], np.ndarray]:
+    """``f(s, e)``: elements ``[s, e)`` of array ``name``, verified (see arrays.py)."""
+    if isinstance(arrays, ArrayFile):
+        if name not in arrays:
+            arrays[name]  # raises: the array is missing
+        return functools.partial(arrays.range, name)
+    found = arrays[name]
+    return lambda s, e: found[s:e]
+
+
 class StringTable:
-    """Read side of :func:`build`."""
+    """Read side of :func:`build`. Only the hashes, which a lookup bisects, are read whole;
+    strings and offsets are read (and verified) a few at a time."""
 
     def __init__(self, arrays: Arrays, prefix: str):
-        self._blob = arrays[f"{prefix}.blob"]
-        self._offs = arrays[f"{prefix}.offs"]
+        self._arrays = arrays
+        self._prefix = prefix
+        self._offs = _reader(arrays, f"{prefix}.offs")
+        self._blob = _reader(arrays, f"{prefix}.blob")
+        self._hord = _reader(arrays, f"{prefix}.hord")
         self._hash_of: Callable[[bytes], int]
         if f"{prefix}.crc" in arrays:
-            self._hash, self._hash_of = arrays[f"{prefix}.crc"], zlib.crc32
+            self._hash_name, self._hash_of = f"{prefix}.crc", zlib.crc32
         else:
-            self._hash, self._hash_of = arrays[f"{prefix}.hash"], string_hash
-        self._hord = arrays[f"{prefix}.hord"]
-        self._raw = self._blob.data if len(self._blob) else memoryview(b"")
-        self.size = len(self._offs) - 1
-        self._starts = self._offs.data  # plain-int indexing, cheaper than numpy scalars
+            self._hash_name, self._hash_of = f"{prefix}.hash", string_hash
+        self._hashes: np.ndarray | None = None
+        offs = (
+            arrays.unverified(f"{prefix}.offs")
+            if isinstance(arrays, ArrayFile)
+            else arrays[f"{prefix}.offs"]
+        )
+        self.size = len(offs) - 1
 
     def __len__(self) -> int:
         return self.size
 
     def __getitem__(self, i: int) -> str:
-        return str(self._raw[self._starts[i] : self._starts[i + 1]], "utf-8")
+        return str(self.raw(i), "utf-8")
 
     def raw(self, i: int) -> bytes:
-        return bytes(self._raw[self._starts[i] : self._starts[i + 1]])
+        if not 0 <= i < self.size:
+            raise IndexError(i)
+        a, b = self._offs(i, i + 2).tolist()
+        return self._blob(a, b).tobytes()
 
     def strings(self) -> list[str]:
         """Every string, in index order (one decode for the whole table)."""
-        offs = self._offs.tolist()
-        blob = bytes(self._raw)
+        offs = self._offs(0, self.size + 1).tolist()
+        blob = self._blob(0, offs[-1] if offs else 0).tobytes()
         return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
 
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""
         data = s.encode("utf-8")
-        h = self._hash.dtype.type(self._hash_of(data))
-        hashes = self._hash
+        hashes = self._hashes
+        if hashes is None:
+            hashes = self._hashes = self._arrays[self._hash_name]
+        h = hashes.dtype.type(self._hash_of(data))
         i = int(hashes.searchsorted(h))
         while i < self.size and hashes[i] == h:
-            j = int(self._hord[i])
-            if self.raw(j) == data:
+            j = int(self._hord(i, i + 1)[0])
+            if 0 <= j < self.size and self.raw(j) == data:
                 return j
             i += 1
         return -1
@@ -113,16 +136,21 @@ def build_sorted(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
 
 
 class SortedStrings:
-    """Read side of :func:`build_sorted`."""
+    """Read side of :func:`build_sorted` (read and verified a few strings at a time)."""
 
     def __init__(self, arrays: Arrays, prefix: str):
-        blob = arrays[f"{prefix}.blob"]
-        self._raw = blob.data if len(blob) else memoryview(b"")
-        self._starts = arrays[f"{prefix}.offs"].data
-        self.size = len(self._starts) - 1
+        self._offs = _reader(arrays, f"{prefix}.offs")
+        self._blob = _reader(arrays, f"{prefix}.blob")
+        offs = (
+            arrays.unverified(f"{prefix}.offs")
+            if isinstance(arrays, ArrayFile)
+            else arrays[f"{prefix}.offs"]
+        )
+        self.size = len(offs) - 1
 
     def raw(self, i: int) -> bytes:
-        return bytes(self._raw[self._starts[i] : self._starts[i + 1]])
+        a, b = self._offs(i, i + 2).tolist()
+        return self._blob(a, b).tobytes()
 
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""

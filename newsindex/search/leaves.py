@@ -63,12 +63,12 @@ class TermLeaf(_Leaf):
         s, e = self.slices[si]
         if e <= s:
             return EMPTY_DOCS, []
-        docs = seg.post_docs[s:e]
+        docs = seg.docs(s, e)
         if r.lo > 0 or r.hi < seg.ndocs:
             a, b = r.span(docs)
             s, e = s + a, s + b
             docs = docs[a:b]
-        tfs = [seg.post_tf[fi][s:e] for fi in self.fields]
+        tfs = [seg.tf(fi, s, e) for fi in self.fields]
         keep = self._field_filter(seg, s, e)
         allowed = r.allowed(docs)
         if allowed is not None:
@@ -90,7 +90,7 @@ class TermLeaf(_Leaf):
         s, e = self.slices[si]
         if e <= s:
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
-        docs = seg.post_docs[s:e]
+        docs = seg.docs(s, e)
         scores = self.ctx.searcher.term_impacts(si, self, s, e)
         if r.lo > 0 or r.hi < seg.ndocs:
             a, b = r.span(docs)
@@ -252,7 +252,7 @@ class PrefixLeaf:
             s, e = slices[si]
             if e <= s:
                 continue
-            docs = seg.post_docs[s:e]
+            docs = seg.docs(s, e)
             if r.lo > 0 or r.hi < seg.ndocs:
                 a, b = r.span(docs)
                 s, e = s + a, s + b
@@ -340,10 +340,9 @@ def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> 
     ``[s, e)`` (one term's), kept to ``fields``."""
     if e <= s:
         return np.zeros(0, dtype=np.int64)
-    tfs = [tf[s:e].astype(np.int64) for tf in seg.post_tf]
+    tfs = [tf.astype(np.int64) for tf in seg.tfs(s, e)]
     totals = sum(tfs[1:], start=tfs[0])
-    start = int(seg.pos_offs[np.searchsorted(seg.post_offs, s, "right") - 1])
-    positions = seg.pos[start : start + int(totals.sum())].astype(np.int64)
+    positions = seg.positions(s, e, int(totals.sum())).astype(np.int64)
     # Within a posting the title's positions come first, then the body's.
     rel = np.arange(len(positions), dtype=np.int64) - np.repeat(np.cumsum(totals) - totals, totals)
     field_of = np.zeros(len(rel), dtype=np.int64)
@@ -351,7 +350,7 @@ def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> 
     for tf in tfs[:-1]:
         bound += tf
         field_of += rel >= np.repeat(bound, totals)
-    owners = np.repeat(seg.post_docs[s:e].astype(np.int64), totals)
+    owners = np.repeat(seg.docs(s, e).astype(np.int64), totals)
     keys = (owners << 32) | (field_of << 24) | positions
     if fields != ALL_FIELDS:
         keys = keys[np.isin(field_of, fields)]
@@ -388,7 +387,7 @@ def field_filter(seg: Segment, fields: tuple[int, ...], s: int, e: int) -> np.nd
     """Mask of the postings ``[s, e)`` with an occurrence in one of ``fields`` (None: all)."""
     if fields == ALL_FIELDS:
         return None
-    sel = seg.post_tf[fields[0]][s:e] > 0
+    sel = seg.tf(fields[0], s, e) > 0
     for fi in fields[1:]:
-        sel |= seg.post_tf[fi][s:e] > 0
+        sel |= seg.tf(fi, s, e) > 0
     return sel

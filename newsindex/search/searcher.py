@@ -121,7 +121,7 @@ class Searcher:
                 s, e = seg.term_range(term)
                 slices.append((s, e))
                 if e > s:
-                    docs = seg.post_docs[s:e]
+                    docs = seg.docs(s, e)
                     sel = field_filter(seg, fields, s, e)
                     if sel is not None:
                         docs = docs[sel]
@@ -137,8 +137,8 @@ class Searcher:
 
         def make() -> np.ndarray:
             seg = self.segments[si]
-            docs = seg.post_docs[s:e]
-            tfs = [seg.post_tf[fi][s:e] for fi in ALL_FIELDS]
+            docs = seg.docs(s, e)
+            tfs = seg.tfs(s, e)
             norms = leaf.ctx.norms(si)
             tfn = tfs[0] * norms[0][docs]
             for fi in ALL_FIELDS[1:]:
