@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import querygen
 from .engines import REGISTRY, parse_engines
+from .judged import JUDGED_SETS
 from .runner import OUT, log
 
 
@@ -55,8 +56,21 @@ def cmd_judged(a) -> int:
     from .report import judged_markdown, save_judged
 
     sets = [s for s in a.sets.split(",") if s]
+    options = {}
+    for spec in a.newsindex_option:
+        name, sep, value = spec.partition("=")
+        if not sep:
+            print(f"--newsindex-option wants NAME=VALUE, got {spec!r}", file=sys.stderr)
+            return 2
+        options[name] = json.loads(value) if value not in ("on", "off") else value == "on"
     result = run_judged(
-        sets, parse_engines(a.engines), depth=a.depth, k1=a.k1, b=a.b, out_dir=Path(a.out)
+        sets,
+        parse_engines(a.engines),
+        depth=a.depth,
+        k1=a.k1,
+        b=a.b,
+        out_dir=Path(a.out),
+        newsindex_options=options,
     )
     paths = save_judged(result, a.out)
     print(judged_markdown(result))
@@ -166,11 +180,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("judged", help="nDCG@10 / MAP / recall@100 on the judged collections")
-    p.add_argument("--sets", default="cacm,cisi,cranfield,lisa,adi")
+    p.add_argument("--sets", default=",".join(JUDGED_SETS))
     p.add_argument("--engines", default="all")
     p.add_argument("--depth", type=int, default=100)
     p.add_argument("--k1", type=float, default=1.2, help="peers' k1 (newsindex uses its defaults)")
     p.add_argument("--b", type=float, default=0.75, help="peers' b")
+    p.add_argument(
+        "--newsindex-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a newsindex.Scoring option for newsindex's run (proximity=0.5, feedback=on, "
+        "fb_docs=10, k1=1.2 ...); repeatable",
+    )
     _common(p)
     p.set_defaults(fn=cmd_judged)
 

@@ -1,4 +1,4 @@
-"""Ranking quality on the judged test collections (CACM, CISI, Cranfield, LISA, ADI).
+"""Ranking quality on the judged test collections (CACM, CISI, Cranfield, LISA, ADI, NFCorpus dev).
 
 Runs in one process: quality does not depend on memory isolation, and building these small
 collections takes seconds. Each engine gets the same cleaned query strings, returns its top
@@ -19,7 +19,7 @@ from .engines import EngineUnavailable, make_engine
 from .metrics import evaluate, read_qrels, write_run, write_trec_qrels
 from .textutil import clean_query
 
-JUDGED_SETS = ("cacm", "cisi", "cranfield", "lisa", "adi")
+JUDGED_SETS = ("cacm", "cisi", "cranfield", "lisa", "adi", "nfcorpus-dev")
 PEERS = ("tantivy", "sqlite-fts5", "bm25s", "whoosh", "rank-bm25")
 
 
@@ -71,11 +71,18 @@ def run_judged(
     b: float = 0.75,
     out_dir: Path | None = None,
     root: Path | None = None,
+    newsindex_options: dict | None = None,
 ) -> dict:
-    """Every engine on every set. Peers get ``k1``/``b``; newsindex runs with its own defaults."""
+    """Every engine on every set. Peers get ``k1``/``b``; newsindex runs with its own defaults,
+    changed by ``newsindex_options`` (``newsindex.Scoring`` fields, e.g. ``feedback=True``)."""
+    newsindex_params: dict = {}
+    if newsindex_options:
+        import newsindex
+
+        newsindex_params["scoring"] = newsindex.Scoring().with_(**newsindex_options)
     result = {
         "kind": "judged",
-        "settings": {"depth": depth, "k1": k1, "b": b},
+        "settings": {"depth": depth, "k1": k1, "b": b, "newsindex": newsindex_options or {}},
         "sets": list(sets),
         "engines": list(engines),
         "scores": {},
@@ -92,7 +99,7 @@ def run_judged(
                 write_trec_qrels(qrels, runs_dir / f"{set_name}.qrels")
             result["scores"][set_name] = {}
             for name in engines:
-                params = {} if name == "newsindex" else {"k1": k1, "b": b}
+                params = newsindex_params if name == "newsindex" else {"k1": k1, "b": b}
                 try:
                     scores, run, desc = evaluate_engine(
                         name, params, docs, queries, qrels, depth, scratch / f"{set_name}-{name}"

@@ -44,3 +44,9 @@ def is_content_word(token: str) -> bool:
     return (
         len(token) >= 2 and token.isalpha() and token.isascii() and token not in LUCENE_STOP_WORDS
     )
+
+
+def dedupe_words(query: str) -> str:
+    """``query`` with each word kept once, in first-seen order (to measure what counting
+    repeated query words is worth)."""
+    return " ".join(dict.fromkeys(query.split()))

@@ -146,3 +146,42 @@ def test_a_newsindex_search_process_imports_no_stemmer():
         [sys.executable, "-c", code, root], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_leave_one_out_prefers_never_behind_over_the_best_mean():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from benchmarks.tune import TOLERANCE, leave_one_out, robust_key
+
+    sets = ["a", "b", "c"]
+    scores = st.floats(0.0, 1.0)
+
+    @given(
+        table=st.dictionaries(
+            st.integers(0, 30), st.tuples(scores, scores, scores), min_size=1, max_size=12
+        ),
+        peer=st.tuples(scores, scores, scores),
+    )
+    def check(table, peer):
+        results = {(k,): {s: {"ndcg@10": v} for s, v in zip(sets, row)} for k, row in table.items()}
+        best_peer = dict(zip(sets, peer))
+        loo = leave_one_out(results, sets, best_peer)
+        for held in sets:
+            others = [s for s in sets if s != held]
+            chosen = results[tuple(loo[held]["setting"])]
+            worst = min(chosen[s]["ndcg@10"] - best_peer[s] for s in others)
+            mean = sum(chosen[s]["ndcg@10"] for s in others) / 2
+            for per in results.values():
+                w = min(per[s]["ndcg@10"] - best_peer[s] for s in others)
+                m = sum(per[s]["ndcg@10"] for s in others) / 2
+                if (
+                    worst >= -TOLERANCE
+                ):  # chosen is never behind: nothing never behind beats its mean
+                    assert w < -TOLERANCE or m <= mean + 1e-12
+                else:  # nothing is never behind: nothing is less behind
+                    assert w <= worst + 1e-12
+            assert loo[held]["ndcg@10"] == chosen[held]["ndcg@10"]
+            assert robust_key(chosen, best_peer, others)[0] == min(worst, -TOLERANCE)
+
+    check()
