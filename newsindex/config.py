@@ -13,29 +13,71 @@ from typing import Any
 import yaml
 
 from .analysis import PRESETS, AnalyzerSpec
-from .errors import ArgumentTypeError, ConfigError, check_number, check_type
+from .errors import (
+    ArgumentTypeError,
+    ConfigError,
+    check_bool,
+    check_int,
+    check_number,
+    check_type,
+)
 from .schema import TEXT_FIELDS
 
-# Tuned on the judged collections (CACM, CISI, Cranfield, LISA, ADI): the best mean nDCG@10 of
-# a grid in which most settings beat bm25s on every set; see benchmarks/RESULTS.md.
+# Chosen on six judged collections (CACM, CISI, Cranfield, LISA, ADI, NFCorpus): the best mean
+# nDCG@10 of the BM25F settings never more than 0.003 below the best peer on any set, and the
+# leave-one-collection-out choice on five of the six; see benchmarks/RESULTS.md.
 DEFAULT_K1 = 1.8
 DEFAULT_B = 0.5
 DEFAULT_FIELD_WEIGHTS = {"title": 3.0, "body": 1.0}
 DEFAULT_ANALYZER = "english"
+#: Weight of the proximity rescore. Off by default: on the judged sets it gains a few
+#: thousandths on four and loses 0.010 on CISI, and it costs a default search 2-3x its
+#: time (benchmarks/RESULTS.md, "Ranking: leave-one-collection-out").
+DEFAULT_PROXIMITY = 0.0
+#: How many of the first stage's best hits the proximity rescore looks at (Elasticsearch's
+#: rescore window): the first stage stays a plain sum of term scores.
+DEFAULT_RESCORE_WINDOW = 100
+#: RM3 pseudo-relevance feedback (opt-in): feedback documents, expansion terms, and the
+#: weight of the original query in the expanded one. Anserini's 10 / 10 / 0.5 fell below the
+#: peers on CACM and LISA; 20 terms at weight 0.7 stayed level with them on all six judged
+#: sets (benchmarks/RESULTS.md).
+DEFAULT_FB_DOCS = 10
+DEFAULT_FB_TERMS = 20
+DEFAULT_FB_ORIGINAL_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
 class Scoring:
-    """BM25F parameters: ``k1`` saturation, per-field ``b`` length normalisation and weights."""
+    """Ranking parameters.
+
+    BM25F: ``k1`` saturation, per-field ``b`` length normalisation and ``weights``.
+    ``proximity``: weight of a bonus for query words that occur close together, added to
+    the best ``rescore_window`` hits of the first stage (0: off; relevance order only).
+    ``feedback``: RM3 pseudo-relevance feedback (the query expanded with ``fb_terms`` terms
+    of its best ``fb_docs`` hits, the original query weighted ``fb_original_weight``).
+    See docs/ranking.md.
+    """
 
     k1: float = DEFAULT_K1
     b: float = DEFAULT_B
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FIELD_WEIGHTS))
     field_b: Mapping[str, float] = field(default_factory=dict)
+    proximity: float = DEFAULT_PROXIMITY
+    rescore_window: int = DEFAULT_RESCORE_WINDOW
+    feedback: bool = False
+    fb_docs: int = DEFAULT_FB_DOCS
+    fb_terms: int = DEFAULT_FB_TERMS
+    fb_original_weight: float = DEFAULT_FB_ORIGINAL_WEIGHT
 
     def __post_init__(self) -> None:
         check_number("k1", self.k1, 0, 100)
         check_number("b", self.b, 0, 1)
+        check_number("proximity", self.proximity, 0, 1000)
+        check_int("rescore_window", self.rescore_window, 1, 10_000)
+        check_bool("feedback", self.feedback)
+        check_int("fb_docs", self.fb_docs, 1, 1000)
+        check_int("fb_terms", self.fb_terms, 1, 1000)
+        check_number("fb_original_weight", self.fb_original_weight, 0, 1)
         for name, top in (("weights", math.inf), ("field_b", 1.0)):
             mapping = getattr(self, name)
             check_type(name, mapping, Mapping, "a mapping of text field to number")
@@ -79,6 +121,9 @@ class Scoring:
             "b": self.b,
             "weights": dict(self.weights),
             "field_b": dict(self.field_b),
+            # The ranking options only when set: an index made with the defaults keeps the
+            # settings older versions of newsindex can read.
+            **{n: getattr(self, n) for n in _RANKING_OPTIONS if getattr(self, n) != _DEFAULTS[n]},
         }
 
     @classmethod
@@ -97,6 +142,15 @@ class Scoring:
 
 
 _SCORING_OPTIONS = frozenset(f.name for f in fields(Scoring))
+_RANKING_OPTIONS = (
+    "proximity",
+    "rescore_window",
+    "feedback",
+    "fb_docs",
+    "fb_terms",
+    "fb_original_weight",
+)
+_DEFAULTS = {n: f.default for f in fields(Scoring) for n in [f.name] if n in _RANKING_OPTIONS}
 
 
 @dataclass(frozen=True)

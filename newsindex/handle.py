@@ -55,7 +55,9 @@ from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
 from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number, keyword_keys
+from .search.feedback import Weights, expand, explain_expansion
 from .search.matches import SegmentMatches
+from .search.proximity import Proximity, in_window, rescore
 from .search.recency import Recency
 from .search.scoring import Explanation
 from .search.searcher import Searcher
@@ -384,6 +386,7 @@ class Index:
         facets: bool = False,
         date_bucket: str | None = None,
         recency: str | _dt.timedelta | float | None = None,
+        feedback: bool | None = None,
     ) -> Results:
         """Search the snapshot.
 
@@ -402,6 +405,9 @@ class Index:
         multiplies each score by ``0.5 ** (age / half-life)``, the age in days before
         ``today`` (default: the real date; with a Query, ``today`` is then for recency only);
         undated and future-dated stories keep their score. See docs/news.md.
+        ``feedback=True`` (or ``Scoring(feedback=True)``) runs RM3 pseudo-relevance feedback:
+        the query expanded with terms of its best hits (``Results.expansion``); see
+        docs/ranking.md, also for the proximity rescore ``Scoring(proximity=...)`` sets.
         """
         started = time.perf_counter()
         # Common calls pass one cheap test; anything else gets the checks that name the culprit.
@@ -424,10 +430,12 @@ class Index:
         plan_today = _plan_today(query, today, decay)
         node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
         searcher = snap.searcher
-        scoring = scoring or snap.settings.scoring
-        matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(node, scoring)
+        scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
+        run, expansion = _expanded(snap, node, scoring)
+        matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(run, scoring)
+        prox = _proximity(snap, node, scoring) if sort == "relevance" else None
         hits, total, facet_counts = _page(
-            snap, node, matches, decay, limit, offset, sort, date_bucket, facets
+            snap, node, matches, decay, limit, offset, sort, date_bucket, facets, prox
         )
         warning = None
         if not total:
@@ -441,6 +449,7 @@ class Index:
             offset=offset,
             facets=facet_counts,
             warnings=[warning] if warning else [],
+            expansion=expansion,
         )
         if not total:  # only an empty answer pays for the suggestions
             res.hints = _value_hints(searcher.segments, node)
@@ -469,21 +478,30 @@ class Index:
         scoring: Scoring | None = None,
         today: _dt.date | None = None,
         recency: str | _dt.timedelta | float | None = None,
+        feedback: bool | None = None,
     ) -> Explanation:
         """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score
-        (with ``recency``, the labelled product of its relevance and its decay factor)."""
+        under relevance order (with ``recency``, the labelled product of its relevance and its
+        decay factor; with feedback, the expansion terms; with proximity, the bonus of a hit
+        in the rescore window)."""
         decay = None if recency is None else Recency.of(recency, today)
         snap = self._current()
         plan_today = _plan_today(query, today, decay)
         node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
-        scoring = scoring or snap.settings.scoring
+        scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
         searcher = snap.searcher
         where = _locate(snap, article_id)
         if where is None:
             return Explanation(0.0, f"article {article_id!r} is not in the index")
-        why = searcher.explain(node, scoring, *where)
+        run, expansion = _expanded(snap, node, scoring)
+        why = searcher.explain(run, scoring, *where)
         if why is None:
             return Explanation(0.0, f"article {article_id!r} does not match the query")
+        if scoring.feedback:
+            why = explain_expansion(why, expansion, scoring)
+        prox = _proximity(snap, node, scoring)
+        if prox is not None:
+            why = _explain_rescore(snap, run, scoring, decay, prox, where, why)
         if decay is not None:
             day = int(searcher.segments[where[0]].dates[where[1]])
             return decay.explain(why, day, f"score of {article_id!r}, ")
@@ -726,15 +744,23 @@ def _page(
     sort: str,
     date_bucket: str | None,
     facets: bool,
+    prox: Proximity | None = None,
 ) -> tuple[list[Hit], int, Facets | None]:
-    """The page of hits, the total and (when asked) the facets of one search's matches."""
+    """The page of hits, the total and (when asked) the facets of one search's matches
+    (``prox``: the proximity rescore of the best hits, relevance order only)."""
     segments = snap.searcher.segments
     if decay is not None:
         matches = decay.apply(matches, segments)
     counted = None
     if facets:
         matches = counted = list(matches)
-    picked, total = select(matches, segments, limit + offset, sort)
+    if prox is None:
+        picked, total = select(matches, segments, limit + offset, sort)
+    else:
+        window = prox.scoring.rescore_window
+        picked, total = select(matches, segments, max(limit + offset, window), sort)
+        picked = rescore(prox, picked, window, decay.factors if decay else None)
+        del picked[limit + offset :]
     hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
     facet_counts = compute_facets(segments, counted, date_bucket) if counted is not None else None
     return hits, total, facet_counts
@@ -753,6 +779,65 @@ def _hits(
         Hit(ids[si][doc], score, rank, day, partial(article, si, doc), highlighter)
         for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
     ]
+
+
+def _with_feedback(scoring: Scoring, feedback: bool | None) -> Scoring:
+    if feedback is None or feedback is scoring.feedback:
+        return scoring
+    check_bool("feedback", feedback)
+    return scoring.with_(feedback=feedback)
+
+
+def _expanded(snap: _Snapshot, node: P.Node, scoring: Scoring) -> tuple[P.Node, Weights]:
+    """The plan to run (the RM3 expansion of ``node`` with feedback on) and its terms."""
+    if not scoring.feedback:
+        return node, []
+    analyzers = snap.analyzers
+
+    def doc_terms(si: int, doc: int) -> list[str]:
+        article = snap.article(si, doc)
+        return [t for f in TEXT_FIELDS for t in analyzers[f].terms(getattr(article, f))]
+
+    return expand(snap.searcher, node, scoring, doc_terms)
+
+
+def _proximity(snap: _Snapshot, node: P.Node, scoring: Scoring) -> Proximity | None:
+    if scoring.proximity <= 0:
+        return None
+    prox = Proximity(snap.searcher, scoring, node)
+    return prox if prox else None
+
+
+def _explain_rescore(
+    snap: _Snapshot,
+    run: P.Node,
+    scoring: Scoring,
+    decay: Recency | None,
+    prox: Proximity,
+    where: tuple[int, int],
+    why: Explanation,
+) -> Explanation:
+    """``why`` plus the proximity bonus when the search would rescore the article (it is
+    among the first stage's best ``rescore_window``, under the same recency)."""
+    segments = snap.searcher.segments
+    matches: Iterable[tuple[int, SegmentMatches]] = snap.searcher.execute(run, scoring)
+    if decay is not None:
+        matches = decay.apply(matches, segments)
+    window = scoring.rescore_window
+    picked, _total = select(matches, segments, window, "relevance")
+    if not in_window(picked, *where):
+        return Explanation(
+            why.value,
+            f"{why.description} (not among the first stage's best {window}: no proximity rescore)",
+            why.details,
+            why.op,
+        )
+    bonus = prox.explain(*where)
+    return Explanation(
+        why.value + bonus.value,
+        "first stage plus the proximity rescore, sum of:",
+        [why, bonus],
+    )
 
 
 def _plan_today(

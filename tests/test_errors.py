@@ -85,8 +85,9 @@ SEARCH_OPTIONS: dict[str, tuple[st.SearchStrategy, st.SearchStrategy | None]] = 
     "today": (wrong_type(dt.date, type(None)), None),
     "facets": (wrong_type(bool, bool_ok=True), None),
     "date_bucket": (wrong_type(str, type(None)), not_in(("day", "month", "year"))),
+    "feedback": (wrong_type(bool, type(None), bool_ok=True), None),
 }
-EXPLAIN_OPTIONS = ("syntax", "default_operator", "scoring", "today")
+EXPLAIN_OPTIONS = ("syntax", "default_operator", "scoring", "today", "feedback")
 COUNT_OPTIONS = ("syntax", "default_operator", "today")
 
 WRITER_OPTIONS = {
@@ -115,6 +116,18 @@ SCORING_OPTIONS = {
     "b": (wrong_type(int, float), st.floats(max_value=-1e-9) | st.floats(min_value=1.001)),
     "weights": (wrong_type(dict), None),
     "field_b": (wrong_type(dict), None),
+    "proximity": (
+        wrong_type(int, float),
+        st.floats(max_value=-1e-9) | st.floats(min_value=1000.001) | st.just(math.nan),
+    ),
+    "rescore_window": (wrong_type(int), NOT_POSITIVE | st.integers(min_value=10_001)),
+    "feedback": (wrong_type(bool, bool_ok=True), None),
+    "fb_docs": (wrong_type(int), NOT_POSITIVE | st.integers(min_value=1001)),
+    "fb_terms": (wrong_type(int), NOT_POSITIVE | st.integers(min_value=1001)),
+    "fb_original_weight": (
+        wrong_type(int, float),
+        st.floats(max_value=-1e-9) | st.floats(min_value=1.001) | st.just(math.nan),
+    ),
 }
 SCORING_OPTIONS["k1"] = (SCORING_OPTIONS["k1"][0], SCORING_OPTIONS["k1"][1] | st.just(math.nan))
 SCORING_OPTIONS["b"] = (SCORING_OPTIONS["b"][0], SCORING_OPTIONS["b"][1] | st.just(math.nan))

@@ -356,3 +356,25 @@ def test_shell_in_a_pipe(index_dir):
     assert "term 'aleppo' (BM25F)" in out and f"id: {SEED_ID}" in out
     assert "\x1b[" not in out and PROMPT not in out  # no colours, no prompt, no pager
     assert "never run" not in out
+
+
+def test_feedback_command_shows_the_expansion_terms(session):
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    shell = Shell(session, console)
+    assert shell.handle("coffee quota")
+    assert "feedback terms:" not in console.file.getvalue()
+    assert shell.handle(":feedback on")
+    expansion = session.current.results.expansion
+    assert expansion and session.effective_scoring().feedback
+    out = console.file.getvalue()
+    assert "feedback on" in out and f"feedback terms: {expansion[0][0]}" in out
+    assert shell.handle(":explain 1")
+    assert "expansion terms:" in console.file.getvalue()
+    assert shell.handle(":set proximity=0.5 fb_terms=3")
+    scoring = session.effective_scoring()
+    assert scoring.feedback and scoring.proximity == 0.5 and scoring.fb_terms == 3
+    assert len(session.current.results.expansion) == 3
+    assert shell.handle(":feedback off") and not session.current.results.expansion
+    assert shell.handle(":feedback maybe") and shell.handle(":set fb_docs=2.5")
+    out = console.file.getvalue()
+    assert "feedback must be one of on, off" in out and "not a whole number" in out

@@ -106,6 +106,8 @@ class Results:
     #: When nothing matched: a source/section/author value no article has, and the nearest
     #: values that exist ("no section is 'busines'; did you mean section:business?").
     hints: list[str] = field(default_factory=list)
+    #: With feedback: the RM3 expansion terms and their weights, heaviest first.
+    expansion: list[tuple[str, float]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

@@ -99,6 +99,9 @@ class Shell:
         )
         for hint in results.hints:
             self.print(Text(terminal_safe(hint, one_line=True), style="yellow"))
+        if results.expansion:
+            terms = ", ".join(f"{t} {w:.3f}" for t, w in results.expansion)
+            self.print(Text(terminal_safe(f"feedback terms: {terms}", one_line=True), style="dim"))
 
     # -- commands -----------------------------------------------------------------------------
     def command(self, line: str) -> bool | None:
@@ -165,6 +168,13 @@ class Shell:
             raise ShellError(f"usage: :recency HALF_LIFE|off, e.g. :recency 30d (now: {now})")
         self.session.set_recency(args[0])
         self._refresh(f"recency {args[0]}")
+
+    def feedback(self, args: list[str]) -> None:
+        if len(args) != 1:
+            state = SWITCHES[0] if self.session.effective_scoring().feedback else SWITCHES[1]
+            raise ShellError(f"usage: :feedback {'|'.join(SWITCHES)} (now: {state})")
+        self.session.set_feedback(args[0])
+        self._refresh(f"feedback {args[0]}")
 
     def facets(self, args: list[str]) -> None:
         if len(args) != 1:
@@ -241,6 +251,12 @@ COMMANDS = (
     Command("limit", "N", "hits per page", Shell.limit),
     Command(
         "recency", "30d|off", "favour fresh stories: scores halve per half-life", Shell.recency
+    ),
+    Command(
+        "feedback",
+        "|".join(SWITCHES),
+        "expand queries with terms of their best hits (RM3)",
+        Shell.feedback,
     ),
     Command(
         "facets",

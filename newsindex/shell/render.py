@@ -264,6 +264,13 @@ def describe_scoring(scoring: Scoring) -> str:
     parts = [f"k1={scoring.k1:g}", f"b={scoring.b:g}"]
     parts += [f"{f}={w:g}" for f, w in scoring.weights.items()]
     parts += [f"{f}.b={b:g}" for f, b in scoring.field_b.items()]
+    if scoring.proximity:
+        parts.append(f"proximity={scoring.proximity:g} rescore_window={scoring.rescore_window}")
+    if scoring.feedback:
+        parts.append(
+            f"feedback fb_docs={scoring.fb_docs} fb_terms={scoring.fb_terms} "
+            f"fb_original_weight={scoring.fb_original_weight:g}"
+        )
     return " ".join(parts)
 
 

@@ -29,6 +29,7 @@ COMPLETER_DELIMS = ' \t\n"()+'
 ARGUMENTS = {
     "sort": list(SORTS),
     "facets": list(SWITCHES),
+    "feedback": list(SWITCHES),
     "set": [f"{k}=" for k in SCORING_KEYS] + ["reset"],
 }
 

@@ -14,7 +14,14 @@ SWITCHES = ("on", "off")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 #: ``:set`` names: BM25F saturation, length normalisation, and per-field weights and b.
-SCORING_KEYS = ("k1", "b") + TEXT_FIELDS + tuple(f"{f}.b" for f in TEXT_FIELDS)
+SCORING_KEYS = (
+    ("k1", "b")
+    + TEXT_FIELDS
+    + tuple(f"{f}.b" for f in TEXT_FIELDS)
+    + ("proximity", "rescore_window", "fb_docs", "fb_terms", "fb_original_weight")
+)
+#: The :set names that take whole numbers.
+_INT_KEYS = ("rescore_window", "fb_docs", "fb_terms")
 
 
 class ShellError(NewsIndexError, ValueError):
@@ -185,12 +192,7 @@ class Session:
             self._first_page()
             return base
         current = self.scoring or base
-        values: dict[str, Any] = {
-            "k1": current.k1,
-            "b": current.b,
-            "weights": dict(current.weights),
-            "field_b": dict(current.field_b),
-        }
+        values: dict[str, Any] = current.to_dict()
         for item in assignments:
             name, sep, raw = item.partition("=")
             if not sep or name not in SCORING_KEYS:
@@ -200,7 +202,11 @@ class Session:
                 number = float(raw)
             except ValueError:
                 raise ShellError(f"{name}: {raw!r} is not a number") from None
-            if name in ("k1", "b"):
+            if name in _INT_KEYS:
+                if not number.is_integer():
+                    raise ShellError(f"{name}: {raw!r} is not a whole number")
+                values[name] = int(number)
+            elif name in ("k1", "b") or name in SCORING_KEYS[-5:]:
                 values[name] = number
             elif name.endswith(".b"):
                 values["field_b"][name[:-2]] = number
@@ -210,6 +216,14 @@ class Session:
             self.scoring = Scoring(**values)
         except ConfigError as exc:
             raise ShellError(str(exc)) from None
+        self._first_page()
+        return self.scoring
+
+    def set_feedback(self, value: str) -> Scoring:
+        """RM3 pseudo-relevance feedback ``on`` or ``off`` for this session."""
+        if value not in SWITCHES:
+            raise ShellError(f"feedback must be one of {', '.join(SWITCHES)}")
+        self.scoring = self.effective_scoring().with_(feedback=value == SWITCHES[0])
         self._first_page()
         return self.scoring
 
