@@ -228,3 +228,34 @@ def test_feedback_switch_on_search_and_in_scoring_agree(sample_index):
     off = sample_index.search("coffee quota", scoring=Scoring(feedback=True), feedback=False)
     assert off.expansion == []
     assert [h.id for h in off] == [h.id for h in sample_index.search("coffee quota")]
+
+
+@SETTINGS
+@given(
+    query=st.sampled_from(
+        [
+            "oil date:1987-03",
+            "oil -gas",
+            "+crude prices -opec",
+            "title:oil source:reuters",
+            '"crude oil" date:1987-03-01..1987-03-31',
+            "oil AND prices -date:1987-03",
+        ]
+    ),
+    fb_docs=st.integers(1, 10),
+    fb_terms=st.integers(1, 25),
+)
+def test_feedback_keeps_the_queries_filters_and_exclusions(sample_index, query, fb_docs, fb_terms):
+    """The expansion terms widen what matches, never past the query's filters: every hit
+    with feedback is a hit of the query's filters and exclusions on their own."""
+    scoring = Scoring(feedback=True, fb_docs=fb_docs, fb_terms=fb_terms)
+    res = sample_index.search(query, limit=200, scoring=scoring)
+    filters = " ".join(w for w in query.split() if ":" in w and not w.startswith("title:"))
+    excluded = [w[1:] for w in query.split() if w.startswith("-") and ":" not in w]
+    allowed = {h.id for h in sample_index.search(filters, limit=2000).hits} if filters else None
+    banned = set()
+    for word in excluded:
+        banned |= {h.id for h in sample_index.search(word, limit=2000).hits}
+    for hit in res.hits:
+        assert allowed is None or hit.id in allowed, (query, hit.id)
+        assert hit.id not in banned, (query, hit.id)

@@ -136,7 +136,9 @@ def expand(
 
 def explain_expansion(inner: Explanation, model: Weights, scoring: Scoring) -> Explanation:
     """``inner`` (the expanded query's tree) labelled with where its terms came from."""
-    terms = ", ".join(f"{t} {w:.3f}" for t, w in model) or "none (no feedback documents)"
+    terms = ", ".join(f"{t} {w:.3f}" for t, w in model) or (
+        "none (no hit to learn from, or no term of theirs rare enough)"
+    )
     return Explanation(
         inner.value,
         f"RM3 feedback from the best {scoring.fb_docs} hits, original query weight "
