@@ -432,10 +432,13 @@ class Index:
         searcher = snap.searcher
         scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
         run, expansion = _expanded(snap, node, scoring)
-        matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(run, scoring)
         prox = _proximity(snap, node, scoring) if sort == "relevance" else None
+        # The first stage must give its best `need`: the page, or the whole rescore window
+        # (a pruned first stage that stopped at the page would rescore fewer hits).
+        need = limit + offset if prox is None else max(limit + offset, scoring.rescore_window)
+        matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(run, scoring)
         hits, total, facet_counts = _page(
-            snap, node, matches, decay, limit, offset, sort, date_bucket, facets, prox
+            snap, node, matches, decay, limit, offset, sort, date_bucket, facets, prox, need
         )
         warning = None
         if not total:
@@ -745,21 +748,22 @@ def _page(
     date_bucket: str | None,
     facets: bool,
     prox: Proximity | None = None,
+    need: int | None = None,
 ) -> tuple[list[Hit], int, Facets | None]:
     """The page of hits, the total and (when asked) the facets of one search's matches
-    (``prox``: the proximity rescore of the best hits, relevance order only)."""
+    (``prox``: the proximity rescore of the best hits, relevance order only; ``need``: how
+    many of the best the first stage gives, at least the page)."""
     segments = snap.searcher.segments
     if decay is not None:
         matches = decay.apply(matches, segments)
     counted = None
     if facets:
         matches = counted = list(matches)
-    if prox is None:
-        picked, total = select(matches, segments, limit + offset, sort)
-    else:
-        window = prox.scoring.rescore_window
-        picked, total = select(matches, segments, max(limit + offset, window), sort)
-        picked = rescore(prox, picked, window, decay.factors if decay else None)
+    picked, total = select(matches, segments, need or limit + offset, sort)
+    if prox is not None:
+        picked = rescore(
+            prox, picked, prox.scoring.rescore_window, decay.factors if decay else None
+        )
         del picked[limit + offset :]
     hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
     facet_counts = compute_facets(segments, counted, date_bucket) if counted is not None else None
