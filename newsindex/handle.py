@@ -436,7 +436,11 @@ class Index:
         # The first stage must give its best `need`: the page, or the whole rescore window
         # (a pruned first stage that stopped at the page would rescore fewer hits).
         need = limit + offset if prox is None else max(limit + offset, scoring.rescore_window)
-        matches: Iterable[tuple[int, SegmentMatches]] = searcher.execute(run, scoring)
+        matches: Iterable[tuple[int, SegmentMatches]]
+        if decay is None and not facets and sort == "relevance":
+            matches = searcher.top_matches(run, scoring, need)  # rank-safe: the best `need`
+        else:
+            matches = searcher.execute(run, scoring)
         hits, total, facet_counts = _page(
             snap, node, matches, decay, limit, offset, sort, date_bucket, facets, prox, need
         )
@@ -469,7 +473,9 @@ class Index:
         """How many articles match ``query`` (the options mean what they mean for search)."""
         snap = self._current()
         node = _plan(snap, query, syntax, default_operator, None, today, self._limits())
-        return sum(len(m.docs) for _, m in snap.searcher.execute(node, snap.settings.scoring))
+        # A top-0 search: disjunctions are counted without scoring a single match.
+        matches = snap.searcher.top_matches(node, snap.settings.scoring, 0)
+        return sum(len(m.docs) if m.count is None else m.count for _, m in matches)
 
     def explain(
         self,

@@ -22,6 +22,7 @@ from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
 from . import strtable
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
+from .blocks import block_maxima
 from .docstore import StoreWriter
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
 
@@ -52,6 +53,13 @@ def build_segment(
     for fname, field_len in zip(TEXT_FIELDS, lengths):
         arrays[f"len.{fname}"] = field_len
         field_lengths[fname] = int(field_len.sum(dtype=np.int64))
+    blocks = block_maxima(
+        arrays["post.offs"],
+        arrays["post.docs"],
+        [arrays[f"post.tf.{f}"] for f in TEXT_FIELDS],
+        lengths,
+    )
+    arrays.update({name: _narrow(a) if name != "blk.offs" else a for name, a in blocks.items()})
     stems = _stem_tables(analyzers, vocab, remap, arrays)
     arrays.update(strtable.build("ids", [a.id for a in articles]))
     for kname in KEYWORD_FIELDS:

@@ -41,6 +41,8 @@ class Segment:
         # Arrays are verified as they are read (see arrays.py): the postings through the
         # range accessors below, the per-document columns whole on first use.
         ndates = len(arr.unverified("date"))
+        # Per-block maxima for pruning (see blocks.py); segments written before them have none.
+        self.has_blocks = "blk.offs" in arr
         if ndates != self.ndocs or len(self.ids) != self.ndocs:
             raise IndexCorruptError(
                 f"{arr.path}: holds {ndates} documents, the manifest says {self.ndocs}"
@@ -136,18 +138,41 @@ class Segment:
     def nlive(self) -> int:
         return self.ndocs - self.ndeleted
 
-    def term_range(self, term: str) -> tuple[int, int]:
-        """``[start, end)`` of ``term``'s postings (empty when absent)."""
+    def term_id(self, term: str) -> int:
+        """``term``'s number in this segment, or -1."""
         tid = self._term_cache.get(term)
         if tid is None:
             tid = self.terms.find(term)
             if len(self._term_cache) > 100_000:
                 self._term_cache.clear()
             self._term_cache[term] = tid
+        return tid
+
+    def term_range(self, term: str) -> tuple[int, int]:
+        """``[start, end)`` of ``term``'s postings (empty when absent)."""
+        tid = self.term_id(term)
         if tid < 0:
             return 0, 0
         s, e = self._arrays.range("post.offs", tid, tid + 2).tolist()
         return s, e
+
+    def term_blocks(self, term: str) -> tuple[int, int]:
+        """``[first, end)`` of ``term``'s blocks in the ``blk.*`` arrays (empty when absent
+        or when the segment has no block maxima)."""
+        tid = self.term_id(term)
+        if tid < 0 or not self.has_blocks:
+            return 0, 0
+        b0, b1 = self._arrays.range("blk.offs", tid, tid + 2).tolist()
+        return b0, b1
+
+    def block_maxima(self, b0: int, b1: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per text field, the largest tf and the smallest field length of blocks ``[b0, b1)``
+        (see blocks.py)."""
+        arr = self._arrays
+        return (
+            [arr.range(f"blk.tf.{f}", b0, b1) for f in TEXT_FIELDS],
+            [arr.range(f"blk.len.{f}", b0, b1) for f in TEXT_FIELDS],
+        )
 
     def day_starts(self) -> tuple[list[int], list[int]]:
         """The distinct dates of the (date-sorted) documents, and the first doc of each: a date

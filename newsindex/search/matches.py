@@ -60,10 +60,16 @@ class Restrict:
 
 @dataclass
 class SegmentMatches:
-    """Matching docs of one segment (sorted, unique) with their scores."""
+    """Matching docs of one segment (sorted, unique) with their scores.
+
+    ``count``, when set, is how many documents match in the segment: a pruned top-k search
+    returns only the docs that may rank (every one of them scored exactly) and counts the
+    others without scoring them. None: every match is in ``docs``.
+    """
 
     docs: np.ndarray
     scores: np.ndarray
+    count: int | None = None
 
 
 def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
@@ -89,6 +95,8 @@ def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
     first[0] = True
     np.not_equal(docs[1:], docs[:-1], out=first[1:])
     starts = first.nonzero()[0]
+    # (add.reduceat sums a run of 3+ pairwise, not one after the other: prune.py, whose
+    # scores must equal these to the bit, does the same.)
     return SegmentMatches(docs[starts], np.add.reduceat(scores, starts))
 
 

@@ -20,6 +20,7 @@ from ..config import Scoring
 from ..index.segment import Segment
 from ..querylang import plan as P
 from ..schema import NO_DATE, TEXT_FIELDS
+from . import prune
 from .leaves import ALL_FIELDS, PhraseLeaf, PrefixLeaf, TermLeaf, all_position_keys, field_filter
 from .matches import (
     EMPTY_DOCS,
@@ -69,13 +70,21 @@ class _ArrayCache:
                 found = kept
         return found
 
+    def peek(self, key: tuple) -> np.ndarray | None:
+        return self._items.get(key)
+
 
 class Searcher:
     """A consistent view of one commit's segments, with corpus statistics for scoring."""
 
+    #: Internal: True evaluates every query exhaustively (the reference the pruned top-k is
+    #: tested against).
+    exhaustive = False
+
     def __init__(self, segments: Sequence[Segment]):
         self.segments = list(segments)
         self.doc_count = sum(s.nlive for s in self.segments)
+        self.max_postings = max((s.entry.postings for s in self.segments), default=0)
         totals = np.zeros(len(TEXT_FIELDS), dtype=np.float64)
         for seg in self.segments:
             for fi, fname in enumerate(TEXT_FIELDS):
@@ -149,6 +158,25 @@ class Searcher:
 
         return self._term_arrays.get(("impacts", si, leaf.node.term, leaf.ctx.scoring.key()), make)
 
+    def cached_impacts(self, si: int, leaf: TermLeaf, s: int, e: int) -> np.ndarray | None:
+        """:meth:`term_impacts` if some query already made them, else None."""
+        return self._term_arrays.peek(("impacts", si, leaf.node.term, leaf.ctx.scoring.key()))
+
+    def window_bounds(self, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
+        """Per doc-id window of segment ``si``, a bound of ``leaf``'s unboosted scores there
+        (see :mod:`.prune`; read-only)."""
+        return self._term_arrays.get(
+            ("wmax", si, leaf.node.term, leaf.ctx.scoring.key()),
+            lambda: prune.window_bounds(leaf.ctx, si, leaf, s, e, nwin),
+        )
+
+    def window_edges(self, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
+        """Where each doc-id window starts in ``leaf``'s postings of segment ``si``."""
+        return self._term_arrays.get(
+            ("wedges", si, leaf.node.term),
+            lambda: prune.window_edges(self.segments[si].docs(s, e), nwin),
+        )
+
     def position_keys(self, si: int, leaf: TermLeaf) -> np.ndarray:
         """Sorted ``doc << 32 | field << 24 | position`` of every occurrence of ``leaf``'s term
         (in its fields) in segment ``si``, over all its postings (read-only).
@@ -189,6 +217,25 @@ class Searcher:
                 else:
                     restrict = self.base_restrict(si)
                 yield si, ctx.evaluate(node, si, restrict)
+        finally:
+            ctx.close()
+
+    def top_matches(
+        self, node: P.Node, scoring: Scoring, k: int
+    ) -> Iterator[tuple[int, SegmentMatches]]:
+        """What :meth:`execute` yields, for a search that wants only the ``k`` best by
+        relevance (and the total): a segment's matches may leave out documents that cannot
+        rank, counted in ``SegmentMatches.count`` instead (rank-safe, see :mod:`.prune`)."""
+        node = _normalize(node)
+        dis = None
+        if not self.exhaustive and (k <= 0 or self.max_postings >= prune.SMALL):
+            dis = prune.disjunction(node)
+        if dis is None:
+            yield from self.execute(node, scoring)
+            return
+        ctx = _Context(self, scoring)
+        try:
+            yield from prune.run(ctx, node, dis, k)
         finally:
             ctx.close()
 

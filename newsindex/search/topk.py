@@ -45,7 +45,7 @@ def select(
     total = 0
     for si, m in matches_by_segment:
         n = len(m.docs)
-        total += n
+        total += n if m.count is None else m.count
         if not n or k <= 0:
             continue
         docs, scores = m.docs, m.scores
