@@ -5,13 +5,16 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsindex import (
+    Article,
     ArticleError,
     Index,
+    IndexCorruptError,
     IndexExistsError,
     IndexNotFoundError,
     LockError,
@@ -188,11 +191,17 @@ def test_round_trip_in_a_new_process(tmp_path, sample_docs):
     assert [tuple(h) for h in hits] == here and len(here) > 0
 
 
-def test_parallel_and_serial_analysis_build_identical_indexes(tmp_path, sample_docs):
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_parallel_and_serial_analysis_build_identical_indexes(
+    tmp_path, sample_docs, monkeypatch, dictionary
+):
     """Forked workers (1 or 2 of them, each analyzing and compressing its part of the batch)
-    write byte-identical segment files to a single process."""
-    from newsindex.index import analyze
+    write byte-identical segment files to a single process, with the stored fields'
+    dictionary (trained before the fork, compressing every part) or without."""
+    from newsindex.index import analyze, docstore
 
+    if dictionary:
+        monkeypatch.setattr(docstore, "DICT_MIN_DOCS", 500)
     results, files = [], []
     old = analyze.MIN_PARALLEL_DOCS
     analyze.MIN_PARALLEL_DOCS = 10
@@ -213,6 +222,7 @@ def test_parallel_and_serial_analysis_build_identical_indexes(tmp_path, sample_d
     assert results[0] == results[1] == results[2]
     assert set(files[0]) == {".arr", ".doc"}
     assert files[0] == files[1] == files[2]
+    assert (b'"store.dict"' in files[0][".arr"]) == dictionary
 
 
 def test_postings_sort_the_same_without_positions_in_the_key(tmp_path, sample_docs, monkeypatch):
@@ -274,8 +284,9 @@ def test_edits_keep_exactly_the_expected_ids(tmp_path_factory, ops):
             assert [h.id for h in reader.search(word, syntax="plain").hits] == [doc_id]
 
 
+@pytest.mark.parametrize("dictionary", [False, True])
 def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread(
-    tmp_path, monkeypatch, sample_docs
+    tmp_path, monkeypatch, sample_docs, dictionary
 ):
     """The background compressor (C backend) and the in-thread fallback (CFFI backend) write
     identical files: the thread changes when blocks are compressed, never what is written."""
@@ -283,12 +294,15 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
     from newsindex.index import docstore
 
     articles = [Article.from_dict(d) for d in sample_docs[:700]]
-    monkeypatch.setattr(docstore, "_BATCH_BLOCKS", 4)  # 44 blocks: 11 batches through the queue
+    if dictionary:  # trained on the first batch: 44 blocks in one
+        monkeypatch.setattr(docstore, "DICT_MIN_DOCS", 500)
+    else:
+        monkeypatch.setattr(docstore, "_BATCH_BLOCKS", 4)  # 44 blocks: 11 batches in the queue
 
     def write(path):
         with docstore.StoreWriter(path) as store:
             store.write(articles)
-            return store.finish()
+            return (*store.finish(), store.dictionary)
 
     threaded = write(tmp_path / "a.doc")
     monkeypatch.setattr(docstore.zstandard, "backend", "cffi")
@@ -296,12 +310,64 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
     assert (tmp_path / "a.doc").read_bytes() == (tmp_path / "b.doc").read_bytes()
     assert threaded[2] == inline[2] and (threaded[0] == inline[0]).all()
     assert (threaded[1] == inline[1]).all()
-    store = docstore.DocStore(tmp_path / "a.doc", threaded[0], threaded[1])
+    trained = threaded[3]
+    assert (trained is not None) == dictionary and trained == inline[3]
+    store = docstore.DocStore(
+        tmp_path / "a.doc",
+        threaded[0],
+        threaded[1],
+        None if trained is None else (lambda: np.frombuffer(trained, dtype=np.uint8)),
+    )
     try:
-        assert [a.id for a in store.iter_articles()] == [a.id for a in articles]
+        assert list(store.iter_articles()) == articles
         assert store.get(699) == articles[699]
     finally:
         store.close()
+
+
+def test_a_segment_dictionary_stores_every_article_exactly(tmp_path, monkeypatch, sample_docs):
+    """Segments large enough get a zstd dictionary: every article reads back as given (ASCII
+    and UTF-8 blocks, after deletes and a merge), a flipped bit in the dictionary is an
+    IndexCorruptError, and the stored fields are smaller than without it."""
+    from newsindex.index import docstore
+    from newsindex.index.arrays import ArrayFile
+
+    docs = [dict(d) for d in sample_docs]
+    for d in docs[::7]:
+        d["title"] = "Zürich — " + d["title"] + " ✓"
+    sizes = {}
+    for name, least in (("plain", 10**9), ("dict", 500)):
+        monkeypatch.setattr(docstore, "DICT_MIN_DOCS", least)
+        ix = Index.create(tmp_path / name)
+        with ix.writer() as w:
+            for d in docs:
+                w.add(d)
+        (arr,) = tmp_path.joinpath(name).glob("*.arr")
+        assert ("store.dict" in ArrayFile(arr)) == (name == "dict")
+        sizes[name] = sum(p.stat().st_size for p in tmp_path.joinpath(name).glob("*.doc"))
+        for d in docs:
+            assert ix.get(d["id"]).to_dict() == Article.from_dict(d).to_dict()
+        with ix.writer() as w:
+            for d in docs[::3]:
+                w.delete(d["id"])
+        ix.optimize()
+        ix.refresh()
+        for i, d in enumerate(docs):
+            got = ix.get(d["id"])
+            assert (got is None) if i % 3 == 0 else got == Article.from_dict(d)
+        assert ix.check() == []
+        ix.close()
+    assert sizes["dict"] < 0.9 * sizes["plain"]
+    folder = tmp_path / "dict"
+    (arr,) = folder.glob("*.arr")
+    f = ArrayFile(arr)
+    at = f.unverified("store.dict").ctypes.data - np.frombuffer(f._mm, np.uint8).ctypes.data
+    del f
+    data = bytearray(arr.read_bytes())
+    data[at + 1000] ^= 0x20
+    arr.write_bytes(bytes(data))
+    with Index.open(folder) as ix, pytest.raises(IndexCorruptError, match=arr.name):
+        ix.get(docs[1]["id"])
 
 
 def test_words_the_index_has_seen_need_no_stemmer(tmp_path, sample_docs):

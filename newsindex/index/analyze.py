@@ -54,9 +54,10 @@ def analyze(
     cuts = np.arange(1, workers) * n // workers // BLOCK_DOCS * BLOCK_DOCS
     bounds = [0, *cuts.tolist(), n]
     base = len(vocab)
+    dictionary = store.train(articles)  # before the fork: every worker compresses with it
     children: list[tuple[int, int]] = []
     for w in range(1, workers):
-        child = _fork(articles[bounds[w] : bounds[w + 1]], analyzers, vocab, base)
+        child = _fork(articles[bounds[w] : bounds[w + 1]], analyzers, vocab, base, dictionary)
         if child is None:  # fork failed: do the rest here
             for pid, fd in children:
                 _collect(pid, fd, vocab, base, analyzers)
@@ -86,7 +87,11 @@ def _analyze_serial(
 
 
 def _fork(
-    chunk: Sequence[Article], analyzers: Mapping[str, Analyzer], vocab: Vocabulary, base: int
+    chunk: Sequence[Article],
+    analyzers: Mapping[str, Analyzer],
+    vocab: Vocabulary,
+    base: int,
+    dictionary: bytes | None,
 ) -> tuple[int, int] | None:
     """Start a worker on ``chunk``: (its pid, the read end of its pipe), or None."""
     read_fd, write_fd = os.pipe()
@@ -103,7 +108,7 @@ def _fork(
             caches = _surface_caches(analyzers, vocab)
             known = [len(cache) for cache in caches.values()]
             parts = _analyze_serial(chunk, analyzers, vocab)
-            blob, lengths = compress_blocks(chunk)
+            blob, lengths = compress_blocks(chunk, dictionary)
             # The surface tokens this worker analyzed first go back too: the writer remembers
             # them (no second stemming in a later batch) and the segment stores them.
             tokens = {

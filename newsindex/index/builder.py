@@ -69,6 +69,8 @@ def build_segment(
 
     arrays["store.offs"] = store_offsets
     arrays["store.crc"] = store_crcs
+    if store.dictionary is not None:
+        arrays["store.dict"] = np.frombuffer(store.dictionary, dtype=np.uint8)
     arr_file = write_arrays(folder / f"{name}.arr", arrays)
     dated = days[days != np.iinfo(np.int32).min]
     return SegmentEntry(

@@ -51,6 +51,7 @@ class Segment:
             folder / f"{self.name}.doc",
             arr["store.offs"],
             arr["store.crc"] if "store.crc" in arr else None,
+            (lambda: arr["store.dict"]) if "store.dict" in arr else None,
         )
         self.deleted = _load_deletes(
             folder, entry.del_file, self.ndocs, entry.files.get(entry.del_file or "")
