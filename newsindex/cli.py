@@ -449,6 +449,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             _print_facets(res.facets)
     for hint in res.hints:  # on stderr: they are about the query, not part of the answer
         print(f"newsindex: {terminal_safe(hint, one_line=True)}", file=sys.stderr)
+    if res.suggestion is not None and not args.json:  # --json has it in the envelope
+        shown = terminal_safe(res.suggestion, one_line=True)
+        print(f"newsindex: did you mean: {shown}?", file=sys.stderr)
     return 0
 
 
@@ -714,6 +717,8 @@ def _print_json(res: Results, *, snippets: bool, lines: bool) -> None:
         envelope["facets"] = res.facets.to_dict()
     if res.hints:
         envelope["hints"] = res.hints
+    if res.suggestion is not None:
+        envelope["suggestion"] = res.suggestion
     print(_json_line(envelope))
 
 

@@ -62,6 +62,7 @@ from .search.recency import Recency
 from .search.scoring import Explanation
 from .search.searcher import Searcher
 from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, like_plan
+from .search.suggest import LazySpeller, suggest
 from .search.topk import SORTS, select
 
 #: Largest ``limit + offset`` a search may ask for.
@@ -76,7 +77,16 @@ class _Snapshot:
     snapshot once and uses nothing else, and its hits keep it to load their articles, so a
     refresh (which swaps in a new snapshot) never mixes two commits in one answer."""
 
-    __slots__ = ("manifest", "generation", "segments", "searcher", "settings", "analyzers", "life")
+    __slots__ = (
+        "manifest",
+        "generation",
+        "segments",
+        "searcher",
+        "settings",
+        "analyzers",
+        "life",
+        "speller",
+    )
 
     def __init__(
         self,
@@ -93,6 +103,7 @@ class _Snapshot:
         self.settings: IndexSettings = settings
         self.analyzers: dict[str, Analyzer] = analyzers
         self.life: _Life = life
+        self.speller = LazySpeller(self.searcher.segments, analyzers[UNFIELDED_ANALYZER])
 
     def article(self, si: int, doc: int) -> Article:
         """The stored article of doc ``doc`` of segment ``si`` (what a hit loads)."""
@@ -460,6 +471,10 @@ class Index:
         )
         if not total:  # only an empty answer pays for the suggestions
             res.hints = _value_hints(searcher.segments, node)
+        if isinstance(query, Query):
+            res._suggest = partial(_suggestion, snap, query.text, query.syntax)
+        else:
+            res._suggest = partial(_suggestion, snap, query, syntax)
         return res
 
     def count(
@@ -556,7 +571,7 @@ class Index:
             )
             return Query(text, node, snap.analyzers, tuple(warnings))
         node = _plan(snap, text, syntax, default_operator, None, today, self._limits())
-        return Query(text, node, snap.analyzers)
+        return Query(text, node, snap.analyzers, syntax=syntax)
 
     def facets(self, *, date_bucket: str | None = None) -> Facets:
         """Counts of every article of the snapshot by source, section, author and date, as
@@ -870,7 +885,10 @@ def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, 
     terms = analyzer.terms(article.title) + analyzer.terms(article.body)
     weighted = distinctive_terms(snap.searcher, terms, max_terms)
     text = " ".join(f"{t}^{w / weighted[0][1]:.2f}" for t, w in weighted)
-    return where, Query(text or "(no distinctive terms)", like_plan(weighted), snap.analyzers)
+    query = Query(
+        text or "(no distinctive terms)", like_plan(weighted), snap.analyzers, syntax="like"
+    )
+    return where, query
 
 
 def _without(
@@ -883,6 +901,19 @@ def _without(
             if at < len(m.docs) and m.docs[at] == where[1]:
                 m = SegmentMatches(np.delete(m.docs, at), np.delete(m.scores, at))
         yield si, m
+
+
+def _suggestion(snap: _Snapshot, text: str, syntax: str) -> str | None:
+    """Did you mean, for ``text`` read as ``syntax`` (see :mod:`newsindex.search.suggest`)."""
+    if syntax not in SYNTAXES:
+        return None  # a like_query's weighted terms are the index's own
+    segments = snap.searcher.segments
+
+    def holding(term: str) -> int:
+        return sum(hi - lo for lo, hi in (seg.term_range(term) for seg in segments))
+
+    analyzer = snap.analyzers[UNFIELDED_ANALYZER]
+    return suggest(text, syntax, analyzer, snap.speller, snap.searcher.doc_count, holding)
 
 
 def _iso_day(number: int | None) -> str | None:

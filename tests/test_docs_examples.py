@@ -466,7 +466,30 @@ def check_errors(ix):
     assert warnings and node is not None
 
 
+def check_did_you_mean(ix):
+    import contextlib
+    import io
+
+    from newsindex.cli import main
+
+    res = ix.search("aleppo seige date:2016 -section:sport")
+    assert res.suggestion == "aleppo siege date:2016 -section:sport"
+    assert [h.id for h in res.hits] == [
+        h.id for h in ix.search("aleppo date:2016 -section:sport").hits
+    ]
+    assert ix.search("aleppo siege").suggestion is None
+    kept = "seige section:wrld source:reuters author:smth date:2016 alep* -opec*"
+    assert ix.search(kept).suggestion == kept.replace("seige", "siege", 1)
+    assert ix.search("Seige").suggestion == "Siege"
+    assert ix.search("Istanbol").suggestion == "Istanbul"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["search", str(ix.path), "aleppo seige"]) == 0
+    assert "newsindex: did you mean: aleppo siege?" in err.getvalue()
+
+
 CHECKS = {
+    "did you mean": check_did_you_mean,
     "words": check_words,
     "acronyms": check_acronyms,
     "phrases": check_phrases,
@@ -503,6 +526,8 @@ NAMES += ["prefix 'co*' (N terms): a constant score, its boost", "co*"]
 NAMES += ["(co* x) (co* y) ...", "Index.expansion_limit", "Index.prefix_limit"]
 NAMES += ["QuerySyntaxError", "QueryTooExpensiveError"]
 NAMES += ['"', "ValueError", "^", "~", "name:", "parse", "parse(text, lenient=True)", "u", "s"]
+NAMES += ["Results.suggestion", "suggestion", "None", '"suggestion"', "--json"]
+NAMES += ["section:", "source:", "date:", "opec*"]  # kept as typed: see check_did_you_mean
 
 
 def doc_spans() -> list[str]:

@@ -193,6 +193,16 @@ class Segment:
         i = table.find(word)
         return None if i < 0 else self.terms[int(terms[i])]
 
+    def surface_words(self, field: str, analyzer: dict) -> tuple[list[str], np.ndarray] | None:
+        """The stemmer inputs of ``field``'s stem table (the words as the index saw them,
+        lowercased and folded) and their term numbers; None for a segment without one, or
+        whose table another analyzer made."""
+        found = self._stems.get(field)
+        if found is None or found[0] != analyzer:
+            return None
+        _, table, terms = found
+        return [table.raw(i).decode("utf-8") for i in range(table.size)], np.asarray(terms)
+
     def find_id(self, article_id: str) -> int:
         """Local doc number of a live article id, or -1."""
         doc = self.ids.find(article_id)

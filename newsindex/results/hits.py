@@ -108,6 +108,20 @@ class Results:
     hints: list[str] = field(default_factory=list)
     #: With feedback: the RM3 expansion terms and their weights, heaviest first.
     expansion: list[tuple[str, float]] = field(default_factory=list)
+    #: What computes :attr:`suggestion` on its first read (None: no suggestion).
+    _suggest: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    _suggestion: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def suggestion(self) -> str | None:
+        """Did you mean: the query text with its unknown or rare words spelled as the index
+        commonly spells them (``"aleppo ceasefire"`` for ``"aleppo ceasfire"``), operators,
+        fields and filters as typed; None when every word is known and common enough (see
+        docs/query-syntax.md). Never applied: the hits are those of the query as typed.
+        Computed on first read, so a search whose caller never asks pays nothing for it."""
+        if self._suggest is not None:
+            self._suggestion, self._suggest = self._suggest(), None
+        return self._suggestion
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

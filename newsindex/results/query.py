@@ -28,8 +28,12 @@ class Query:
         plan: P.Node,
         analyzers: Mapping[str, Analyzer],
         warnings: tuple[QuerySyntaxError, ...] = (),
+        syntax: str = "query",
     ):
         self.text = text
+        #: How ``text`` was read ("query", "plain"; "like" for :meth:`Index.like_query`'s
+        #: weighted terms, which no spelling suggestion applies to).
+        self.syntax = syntax
         self.warnings = warnings
         self._plan = plan
         self._analyzers = analyzers

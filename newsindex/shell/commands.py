@@ -102,6 +102,9 @@ class Shell:
         if results.expansion:
             terms = ", ".join(f"{t} {w:.3f}" for t, w in results.expansion)
             self.print(Text(terminal_safe(f"feedback terms: {terms}", one_line=True), style="dim"))
+        if results.suggestion is not None:
+            shown = terminal_safe(results.suggestion, one_line=True)
+            self.print(Text(f"did you mean: {shown}?", style="yellow"))
 
     # -- commands -----------------------------------------------------------------------------
     def command(self, line: str) -> bool | None:
