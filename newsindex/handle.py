@@ -54,7 +54,7 @@ from .results.facets import BUCKETS, Facets, compute_facets
 from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
-from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number, keyword_keys
+from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number, day_number, keyword_keys
 from .search.feedback import Weights, expand, explain_expansion
 from .search.matches import SegmentMatches
 from .search.proximity import Proximity, in_window, rescore
@@ -440,6 +440,7 @@ class Index:
         snap = self._current()
         plan_today = _plan_today(query, today, decay)
         node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
+        node, decay = _with_recency(node, decay, recency, today)
         searcher = snap.searcher
         scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
         run, expansion = _expanded(snap, node, scoring)
@@ -488,6 +489,8 @@ class Index:
         """How many articles match ``query`` (the options mean what they mean for search)."""
         snap = self._current()
         node = _plan(snap, query, syntax, default_operator, None, today, self._limits())
+        if isinstance(node, P.Recency):
+            node = node.node  # ranking does not change what matches
         # A top-0 search: disjunctions are counted without scoring a single match.
         matches = snap.searcher.top_matches(node, snap.settings.scoring, 0)
         return sum(len(m.docs) if m.count is None else m.count for _, m in matches)
@@ -512,6 +515,7 @@ class Index:
         snap = self._current()
         plan_today = _plan_today(query, today, decay)
         node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
+        node, decay = _with_recency(node, decay, recency, today)
         scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
         searcher = snap.searcher
         where = _locate(snap, article_id)
@@ -658,14 +662,9 @@ class Index:
         node: P.Node = like._plan
         if query is not None:
             limits = self._limits()
-            node = P.Bool(
-                must=(node,),
-                filter=(
-                    _plan(
-                        snap, query, syntax, "or", None, _plan_today(query, today, decay), limits
-                    ),
-                ),
-            )
+            only = _plan(snap, query, syntax, "or", None, _plan_today(query, today, decay), limits)
+            only, decay = _with_recency(only, decay, recency, today)
+            node = P.Bool(must=(node,), filter=(only,))
         searcher = snap.searcher
         matches: Iterable[tuple[int, SegmentMatches]] = _without(
             searcher.execute(node, scoring or snap.settings.scoring), where
@@ -863,6 +862,25 @@ def _explain_rescore(
         "first stage plus the proximity rescore, sum of:",
         [why, bonus],
     )
+
+
+def _with_recency(
+    node: P.Node,
+    decay: Recency | None,
+    recency: str | _dt.timedelta | float | None,
+    today: _dt.date | None,
+) -> tuple[P.Node, Recency | None]:
+    """The plan to execute and the decay to apply: the ``recency=`` argument's, or the one
+    the query's ``recency:`` clause asks for. Both, for different half-lives, is an error:
+    neither silently wins."""
+    if not isinstance(node, P.Recency):
+        return node, decay
+    if decay is not None and decay.half_life != node.half_life:
+        raise ConfigError(
+            f"recency is given twice, recency={recency!r} and a recency: clause of "
+            f"{node.half_life:g} days in the query; keep one"
+        )
+    return node.node, Recency(node.half_life, day_number(today or node.today or _dt.date.today()))
 
 
 def _plan_today(

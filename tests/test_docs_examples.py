@@ -142,6 +142,7 @@ FINDS = {
     "aleppo^2": ALEPPO,
     "title:(syria russia)^1.5": {"talks", "economy"},
     "alep*": ALEPPO,
+    "aleppo recency:30d": ALEPPO,
 }
 
 
@@ -488,7 +489,37 @@ def check_did_you_mean(ix):
     assert "newsindex: did you mean: aleppo siege?" in err.getvalue()
 
 
+def check_recency_clause(ix):
+    for half_life in ("30d", "2w", "6m", "1y", "1.5w"):
+        typed = ix.search(f"aleppo siege recency:{half_life}", today=TODAY)
+        asked = ix.search("aleppo siege", recency=half_life, today=TODAY)
+        assert [(h.id, h.score) for h in typed.hits] == [(h.id, h.score) for h in asked.hits]
+    assert ix.count("aleppo recency:30d") == ix.count("aleppo")
+    for bad in (
+        "(aleppo recency:30d)",
+        "title:(aleppo recency:30d)",
+        "aleppo OR recency:30d",
+        "-recency:30d",
+        "+recency:30d",
+        "NOT recency:30d",
+        "aleppo recency:30d recency:1y",
+        "recency:3x",
+        "recency:0d",
+        "recency:",
+    ):
+        with pytest.raises(QuerySyntaxError):
+            ix.search(bad if bad.startswith(("(", "aleppo", "title")) else f"aleppo {bad}")
+    with pytest.raises(QuerySyntaxError):
+        ix.search("recency:30d")
+    ix.search("aleppo recency:30d", recency="30d")  # the same half-life: accepted
+    with pytest.raises(newsindex.ConfigError, match="recency is given twice"):
+        ix.search("aleppo recency:30d", recency="1y")
+    node, warnings = querylang.parse_lenient("(aleppo recency:30d)")
+    assert warnings and "recency" not in str(node)
+
+
 CHECKS = {
+    "recency clause": check_recency_clause,
     "did you mean": check_did_you_mean,
     "words": check_words,
     "acronyms": check_acronyms,
@@ -528,6 +559,9 @@ NAMES += ["QuerySyntaxError", "QueryTooExpensiveError"]
 NAMES += ['"', "ValueError", "^", "~", "name:", "parse", "parse(text, lenient=True)", "u", "s"]
 NAMES += ["Results.suggestion", "suggestion", "None", '"suggestion"', "--json"]
 NAMES += ["section:", "source:", "date:", "opec*"]  # kept as typed: see check_did_you_mean
+NAMES += ["recency:", "30d", "2w", "6m", "1y", "1.5w", "0.5 ** (age / half-life)", "count"]
+NAMES += ['search(..., recency="30d")', 'search("aleppo siege", recency="2w")', "ConfigError"]
+NAMES += ["aleppo siege recency:2w", "recency=", "--recency", ":recency", "AND", "OR"]
 
 
 def doc_spans() -> list[str]:

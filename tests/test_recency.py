@@ -15,8 +15,9 @@ from rich.console import Console
 
 from newsindex import Index
 from newsindex.errors import ConfigError
+from newsindex.querylang.planner import half_life_days
 from newsindex.schema import NO_DATE, day_number
-from newsindex.search.recency import Recency, half_life_days
+from newsindex.search.recency import Recency
 from newsindex.shell.commands import Shell
 from newsindex.shell.session import Session
 

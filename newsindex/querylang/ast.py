@@ -18,7 +18,7 @@ import math
 from typing import cast
 
 from .lexer import MINUS, PLUS
-from .planner import MAX_BOOST, OPERATORS
+from .planner import MAX_BOOST, OPERATORS, RECENCY_FIELD
 
 
 class Occur(enum.Enum):
@@ -109,6 +109,22 @@ class DateFilter(_Node):
 
 
 @dc.dataclass(frozen=True)
+class RecencyQ(_Node):
+    """``recency:30d``: rank the whole query fresher first (a half-life as typed, lowercased).
+
+    Not a condition: it matches nothing and filters nothing, so it only stands at the top
+    level of a query, beside its other clauses (never negated, required, in a group or an
+    AND/OR chain), at most once.
+    """
+
+    half_life: str
+    pos: int = dc.field(default=-1, compare=False, repr=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        _check_text("RecencyQ.half_life", self.half_life)
+
+
+@dc.dataclass(frozen=True)
 class Clause:
     """One operand of a :class:`BoolQ` with how it takes part."""
 
@@ -136,8 +152,8 @@ class BoolQ(_Node):
         _check_boost(self.boost)
 
 
-Node = Word | PhraseQ | FieldFilter | DateFilter | BoolQ
-LEAVES = (Word, PhraseQ, FieldFilter, DateFilter)
+Node = Word | PhraseQ | FieldFilter | DateFilter | RecencyQ | BoolQ
+LEAVES = (Word, PhraseQ, FieldFilter, DateFilter, RecencyQ)
 
 
 def is_filter(node: Node) -> bool:
@@ -156,6 +172,9 @@ def resolve_default(node: Node, default_operator: str) -> Node:
     clauses = []
     for clause in node.clauses:
         occur = clause.occur
+        if occur is Occur.DEFAULT and isinstance(clause.node, RecencyQ):
+            clauses.append(clause)  # a switch, not a condition: no operator applies
+            continue
         if occur is Occur.DEFAULT:
             must = default_operator == "and" or is_filter(clause.node)
             occur = Occur.MUST if must else Occur.SHOULD
@@ -205,6 +224,8 @@ def _leaf(node: Node) -> str:
         return f"{node.field}:" + (quote(value) if spaced else escape_word(value))
     if isinstance(node, DateFilter):
         return f"{node.field}:{node.spec}"
+    if isinstance(node, RecencyQ):
+        return f"{RECENCY_FIELD}:{node.half_life}"
     raise TypeError(f"not a query node: {node!r}")
 
 

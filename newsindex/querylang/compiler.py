@@ -23,8 +23,13 @@ from ..analysis.analyzer import Analyzer
 from ..errors import ConfigError, QuerySyntaxError, QueryTooExpensiveError
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER, normalize_keyword
 from . import dates, plan
-from .ast import BoolQ, Clause, DateFilter, FieldFilter, Node, Occur, PhraseQ, Word
-from .planner import DEFAULT_EXPANSION_LIMIT, DEFAULT_PREFIX_LIMIT, check_default_operator
+from .ast import BoolQ, Clause, DateFilter, FieldFilter, Node, Occur, PhraseQ, RecencyQ, Word
+from .planner import (
+    DEFAULT_EXPANSION_LIMIT,
+    DEFAULT_PREFIX_LIMIT,
+    check_default_operator,
+    half_life_days,
+)
 
 ExpandPrefix = Callable[[str, tuple[str, ...]], list[str]]
 
@@ -73,6 +78,8 @@ def compile(
         and not (isinstance(node, plan.Bool) and not node.must and not node.should)
     ):
         node = plan.Bool(filter=(node,))  # one shape for "filters only" at the top
+    if compiler.recency is not None:
+        return plan.Recency(node, half_life_days(compiler.recency.half_life), today)
     return node
 
 
@@ -149,6 +156,7 @@ class _Compiler:
         self.expanded = 0  # terms the query's prefixes expanded to so far
         self.merge_repeats = True
         self._expansions: dict[tuple, tuple[str, ...]] = {}
+        self.recency: RecencyQ | None = None  # the query's recency: clause (top level only)
 
     def error(self, message: str, node: Node) -> QuerySyntaxError:
         return QuerySyntaxError(message, self.query, max(node.pos, 0))
@@ -169,6 +177,9 @@ class _Compiler:
             return self.date(node)
         if isinstance(node, BoolQ):
             return self.bool(node)
+        if isinstance(node, RecencyQ):
+            self.recency = self.recency or node  # how the query ranks, not what it matches
+            return None
         raise TypeError(f"not a query node: {node!r}")
 
     def target(self, field: str | None) -> tuple[tuple[str, ...], Analyzer]:

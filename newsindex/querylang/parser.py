@@ -14,7 +14,7 @@ import difflib
 import math
 
 from ..analysis.tokenizer import TOKEN_PATTERN, TOKENIZER, raw_tokens, tokens_with_offsets
-from ..errors import QuerySyntaxError
+from ..errors import ConfigError, QuerySyntaxError
 from ..schema import DATE_FIELD, KEYWORD_FIELDS, QUERY_FIELDS, normalize_keyword
 from . import dates
 from .ast import (
@@ -25,6 +25,7 @@ from .ast import (
     Node,
     Occur,
     PhraseQ,
+    RecencyQ,
     Word,
     is_filter,
 )
@@ -45,7 +46,7 @@ from .lexer import (
     Token,
     tokenize,
 )
-from .planner import MAX_BOOST, MAX_CLAUSES
+from .planner import MAX_BOOST, MAX_CLAUSES, RECENCY_FIELD, half_life_days
 
 MAX_DEPTH = 64
 #: Deeper limits are refused: walking the AST (==, str, compile) is recursive.
@@ -102,6 +103,30 @@ class _Parser:
         if deep is not None:
             self.fail(_too_deep_message(self.max_depth), max(deep.pos, 0))
             node = _cap_depth(node, self.max_depth)
+        return self.one_recency(node)
+
+    def one_recency(self, node: Node) -> Node:
+        """The query's ``recency:`` clauses checked: at most one, beside something to search
+        (the parser has already refused them anywhere but at the top level)."""
+        clauses = node.clauses if isinstance(node, BoolQ) else (Clause(Occur.DEFAULT, node),)
+        switches = [c.node for c in clauses if isinstance(c.node, RecencyQ)]
+        if not switches:
+            return node
+        for extra in switches[1:]:
+            self.fail(f"{RECENCY_FIELD}: given twice: a query has one half-life", extra.pos)
+        others = [c for c in clauses if not isinstance(c.node, RecencyQ)]
+        if not others:
+            self.fail(
+                f"{RECENCY_FIELD}: only orders the results: add words or filters to search, "
+                f"e.g. oil {RECENCY_FIELD}:30d",
+                switches[0].pos,
+            )
+            return BoolQ(())  # lenient: nothing to search
+        if len(switches) == 1:
+            return node
+        kept = [c for c in clauses if not isinstance(c.node, RecencyQ) or c.node is switches[0]]
+        if isinstance(node, BoolQ):  # (several clauses: always)
+            node = dc.replace(node, clauses=tuple(kept))  # lenient: the first one counts
         return node
 
     def sequence(self, depth: int, field: str | None, opener: Token | None) -> Node | None:
@@ -149,6 +174,14 @@ class _Parser:
             if self.peek().kind not in _OPERAND:
                 self.fail(f"expected a term after {op}", token.pos)
                 break
+        if len(items) > 1:
+            for item in [i for i in items if isinstance(i[1], RecencyQ)]:
+                self.fail(
+                    f"{RECENCY_FIELD}: orders the whole query, so it cannot be an operand of "
+                    f"{op}: put it beside the query (a OR b {RECENCY_FIELD}:30d)",
+                    item[2],
+                )
+                items.remove(item)  # lenient: dropped
         return _build_chain(items, op)
 
     def unary(self, depth: int, field: str | None) -> _Unary | None:
@@ -166,6 +199,13 @@ class _Parser:
                     return None
                 sign = ""  # lenient: "- x" reads as "x"
         node = self.primary(depth, field)
+        if isinstance(node, RecencyQ) and sign:
+            self.fail(
+                f"{RECENCY_FIELD}: is not a condition, so it cannot be required or excluded: "
+                f"write {RECENCY_FIELD}:{node.half_life} without '{token.kind}'",
+                token.pos,
+            )
+            sign = ""  # lenient: what was meant
         return None if node is None else (sign, node, token.pos)
 
     def primary(self, depth: int, field: str | None) -> Node | None:
@@ -180,8 +220,10 @@ class _Parser:
 
     def fielded(self, token: Token, depth: int) -> Node | None:
         name = token.text
+        if name == RECENCY_FIELD:
+            return self.recency(token, depth)
         if name not in QUERY_FIELDS:
-            near = difflib.get_close_matches(name.lower(), QUERY_FIELDS, n=1)
+            near = difflib.get_close_matches(name.lower(), (*QUERY_FIELDS, RECENCY_FIELD), n=1)
             guess = f"did you mean '{near[0]}:'? " if near else ""
             self.fail(
                 f"unknown field '{name}'; {guess}known fields: {', '.join(QUERY_FIELDS)}",
@@ -203,6 +245,35 @@ class _Parser:
         if node is not None:
             node = dc.replace(node, pos=token.pos)  # a fielded term starts at its field
         return self.suffixes(node, value.kind == PHRASE)
+
+    def recency(self, token: Token, depth: int) -> Node | None:
+        """``recency:30d``: the half-life the whole query is ranked with (docs/news.md)."""
+        value = self.peek()
+        if value.kind != WORD or value.pos != token.end or value.prefix or value.sign:
+            self.fail(
+                f"expected a half-life right after '{RECENCY_FIELD}:' (30d, 2w, 6m or 1y), "
+                f"found {value.describe()}",
+                token.end,
+            )
+            return None
+        self.advance()
+        try:
+            half_life_days(value.text)
+        except ConfigError:
+            self.fail(
+                f"bad half-life {value.text!r}: expected a positive number of days, weeks, "
+                "months or years such as 30d, 2w, 6m or 1y",
+                value.pos,
+            )
+            return None
+        if depth > 0:
+            self.fail(
+                f"{RECENCY_FIELD}: orders the whole query, so it cannot go inside "
+                f"parentheses: put it beside them ((a OR b) {RECENCY_FIELD}:30d)",
+                token.pos,
+            )
+            return None
+        return RecencyQ(value.text.lower(), pos=token.pos)
 
     def group(self, opener: Token, depth: int, field: str | None) -> Node | None:
         if depth >= self.max_depth:

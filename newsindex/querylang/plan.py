@@ -18,6 +18,7 @@ lists everything but sport); a Bool with no clause at all matches nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from ..schema import TEXT_FIELDS
 
@@ -89,5 +90,17 @@ class Bool:
     boost: float = 1.0
 
 
-Node = Term | Phrase | Prefix | DateRange | Keyword | MatchAll | MatchNone | Bool
+@dataclass(frozen=True)
+class Recency:
+    """A query asking to be ranked fresher first (its ``recency:`` clause): ``node`` with
+    every score times ``0.5 ** (age / half_life)``, the age in days before ``today`` (None:
+    the search's). Only ever the root of a plan; the Index unwraps it before execution, so
+    the engine never meets it."""
+
+    node: Node
+    half_life: float
+    today: date | None = None
+
+
+Node = Term | Phrase | Prefix | DateRange | Keyword | MatchAll | MatchNone | Bool | Recency
 SCORING = (Term, Phrase, Prefix)

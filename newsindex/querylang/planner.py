@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache, partial
@@ -44,6 +45,36 @@ _OPERATORS = frozenset(OPERATORS)
 # A quoted run of plain words (no escapes, slop, boost or field): the lexer reads it as one
 # phrase token whose text is what is between the quotes, so it too needs no parser.
 _PLAIN_PHRASE = re.compile(r'"([^\W_]+(?:\s+[^\W_]+)*)"')
+
+
+#: Days per unit of a half-life (``m``: a 30-day month, ``y``: a 365-day year).
+UNITS = {"d": 1, "w": 7, "m": 30, "y": 365}
+_HALF_LIFE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dwmy])\s*", re.IGNORECASE)
+RECENCY_HELP = 'a half-life such as "30d", "2w", "6m" or "1y" (or a timedelta, or days > 0)'
+
+
+def half_life_days(value: object) -> float:
+    """Days in ``value``: ``"30d"``, ``"2w"``, ``"6m"``, ``"1y"``, a ``timedelta`` or a
+    number of days; ConfigError unless it is finite and > 0."""
+    days: float
+    if isinstance(value, str):
+        m = _HALF_LIFE.fullmatch(value)
+        if m is None:
+            raise ConfigError(f"recency must be {RECENCY_HELP}, got {value!r}")
+        days = float(m.group(1)) * UNITS[m.group(2).lower()]
+    elif isinstance(value, _dt.timedelta):
+        days = value.total_seconds() / 86400.0
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        days = float(value)
+    else:
+        raise ConfigError(f"recency must be {RECENCY_HELP}, got {type(value).__name__}")
+    if not (math.isfinite(days) and days > 0):
+        raise ConfigError(f"recency must be {RECENCY_HELP}, got {value!r}")
+    return days
+
+
+#: The clause that asks for recency in the query language (``oil recency:30d``).
+RECENCY_FIELD = "recency"
 
 
 def check_default_operator(value: object) -> None:

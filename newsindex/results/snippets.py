@@ -93,6 +93,8 @@ def query_terms(node: P.Node, field: str | None = None) -> QueryTerms:
         elif isinstance(n, P.Bool):
             for child in n.must + n.should + n.filter:
                 walk(child)
+        elif isinstance(n, P.Recency):
+            walk(n.node)
 
     walk(node)
     return QueryTerms(terms, phrases)

@@ -15,43 +15,16 @@ half-life old keeps half its score and a fresher one needs less relevance to out
 from __future__ import annotations
 
 import datetime as _dt
-import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..index.segment import Segment
+from ..querylang.planner import half_life_days
 from ..schema import NO_DATE, day_from_number, day_number
 from .matches import SegmentMatches
 from .scoring import Explanation
-
-#: Days per unit of a half-life (``m``: a 30-day month, ``y``: a 365-day year).
-UNITS = {"d": 1, "w": 7, "m": 30, "y": 365}
-_HALF_LIFE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dwmy])\s*", re.IGNORECASE)
-RECENCY_HELP = 'a half-life such as "30d", "2w", "6m" or "1y" (or a timedelta, or days > 0)'
-
-
-def half_life_days(value: object) -> float:
-    """Days in ``value``: ``"30d"``, ``"2w"``, ``"6m"``, ``"1y"``, a ``timedelta`` or a
-    number of days; ConfigError unless it is finite and > 0."""
-    days: float
-    if isinstance(value, str):
-        m = _HALF_LIFE.fullmatch(value)
-        if m is None:
-            raise ConfigError(f"recency must be {RECENCY_HELP}, got {value!r}")
-        days = float(m.group(1)) * UNITS[m.group(2).lower()]
-    elif isinstance(value, _dt.timedelta):
-        days = value.total_seconds() / 86400.0
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        days = float(value)
-    else:
-        raise ConfigError(f"recency must be {RECENCY_HELP}, got {type(value).__name__}")
-    if not (math.isfinite(days) and days > 0):
-        raise ConfigError(f"recency must be {RECENCY_HELP}, got {value!r}")
-    return days
 
 
 @dataclass(frozen=True)
