@@ -201,7 +201,7 @@ class Segment:
         if found is None or found[0] != analyzer:
             return None
         _, table, terms = found
-        return [table.raw(i).decode("utf-8") for i in range(table.size)], np.asarray(terms)
+        return table.strings(), np.asarray(terms)
 
     def find_id(self, article_id: str) -> int:
         """Local doc number of a live article id, or -1."""

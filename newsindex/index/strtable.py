@@ -152,6 +152,15 @@ class SortedStrings:
         a, b = self._offs(i, i + 2).tolist()
         return self._blob(a, b).tobytes()
 
+    def strings(self) -> list[str]:
+        """Every string, in order (one decode for the whole table)."""
+        offs = self._offs(0, self.size + 1).tolist()
+        blob = self._blob(0, offs[-1] if offs else 0).tobytes()
+        if blob.isascii():  # byte offsets are character offsets: slice the decoded text
+            text = blob.decode("ascii")
+            return [text[a:b] for a, b in zip(offs, offs[1:])]
+        return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
+
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""
         data = s.encode("utf-8")

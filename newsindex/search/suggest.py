@@ -84,32 +84,38 @@ class Speller:
         """The surface words of ``segments`` (their stem tables for ``analyzer``), each with
         the number of articles holding its term. Segments written before stem tables
         existed add their terms."""
-        found: dict[str, int] = {}
         spec = json.loads(json.dumps(analyzer.spec.to_dict()))  # as the manifest stores it
+        parts: list[tuple[list[str], np.ndarray]] = []
         for seg in segments:
             df = np.diff(seg.post_offs.astype(np.int64))
             table = seg.surface_words(UNFIELDED_ANALYZER, spec)
             if table is None:
-                words = [seg.terms[i] for i in range(len(seg.terms))]
-                counts = df
+                parts.append((seg.terms.strings(), df))
             else:
-                words, term_numbers = table
-                counts = df[term_numbers]
-            for word, n in zip(words, counts.tolist()):
-                if MIN_WORD <= len(word) <= MAX_WORD and not word.isdigit():
+                parts.append((table[0], df[table[1]]))
+        if len(parts) == 1:
+            words, counts = parts[0]
+        else:  # a word in several segments: its articles add up
+            found: dict[str, int] = {}
+            for part_words, part_counts in parts:
+                for word, n in zip(part_words, part_counts.tolist()):
                     found[word] = found.get(word, 0) + n
-        words = list(found)
-        counts = np.fromiter(found.values(), dtype=np.int64, count=len(found))
+            words = list(found)
+            counts = np.fromiter(found.values(), dtype=np.int64, count=len(found))
+        usable = [MIN_WORD <= len(w) <= MAX_WORD and not w.isdigit() for w in words]
+        words = [w for w, k in zip(words, usable) if k]
+        counts = counts[np.array(usable, dtype=bool)] if usable else counts
         if len(words) > MAX_WORDS:
-            keep = np.sort(np.argpartition(-counts, MAX_WORDS)[:MAX_WORDS])
-            words = [words[i] for i in keep.tolist()]
-            counts = counts[keep]
+            commonest = np.sort(np.argpartition(-counts, MAX_WORDS)[:MAX_WORDS])
+            words = [words[i] for i in commonest.tolist()]
+            counts = counts[commonest]
         return cls(words, counts)
 
     def candidates(self, word: str, max_distance: int, rare: int = 0) -> list[tuple[str, int, int]]:
         """``(word, distance, articles)`` of the dictionary words within ``max_distance``
         (Levenshtein) of ``word``, best first (see the module docstring; ``rare``: the
-        most articles a rare word is in; ties: the first in alphabetical order)."""
+        most articles a rare word is in; ties: the one sharing more letters at both ends
+        with ``word``, then the first in alphabetical order)."""
         m = len(word)
         if not 0 < m <= 63:
             return []
@@ -129,8 +135,21 @@ class Speller:
             for i in np.flatnonzero(score <= max_distance).tolist():
                 if words[i] != word:
                     found.append((words[i], osa_distance(word, words[i]), int(counts[i])))
-        found.sort(key=lambda c: (c[2] <= rare, c[1], -c[2], c[0]))
+        found.sort(key=lambda c: (c[2] <= rare, c[1], -c[2], -_ends(word, c[0]), c[0]))
         return found
+
+
+def _ends(a: str, b: str) -> int:
+    """Letters ``a`` and ``b`` share at their start and their end: among words as close and
+    as common (spellings of one term, as far as the index can tell), the one whose edits
+    sit in one place ("goverment": "government", not "governent")."""
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    return start + end
 
 
 def _distances(peq: np.ndarray, codes: np.ndarray, m: int, high: np.uint64) -> np.ndarray:
