@@ -20,6 +20,9 @@ from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .strtable import SortedStrings, StringTable
 
 _TF_NAMES = tuple(f"post.tf.{f}" for f in TEXT_FIELDS)
+#: ``post.tf`` (see builder.pack_tfs): bits of a posting's byte for the title's frequency
+#: (the high ones) and for the body's (the low ones).
+TF_TITLE_BITS, TF_BODY_BITS = 2, 6
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
 _KEYWORD_CODES_CACHE_SIZE = 4096
 
@@ -96,7 +99,9 @@ class Segment:
 
     @cached_property
     def post_tf(self) -> tuple[np.ndarray, ...]:
-        return tuple(self._arrays[f"post.tf.{f}"] for f in TEXT_FIELDS)
+        """Per text field, the term frequency of every posting (decoded whole: for ``check``;
+        searches read slices through :meth:`tfs`)."""
+        return tuple(self.tfs(0, len(self._arrays.unverified("post.docs"))))
 
     @cached_property
     def pos(self) -> np.ndarray:
@@ -112,11 +117,45 @@ class Segment:
 
     def tf(self, fi: int, s: int, e: int) -> np.ndarray:
         """Term frequencies in text field ``fi`` of the postings ``[s, e)``."""
-        return self._arrays.range(_TF_NAMES[fi], s, e)
+        if not self._packed_tf:
+            return self._arrays.range(_TF_NAMES[fi], s, e)
+        return self.tfs(s, e)[fi]
 
     def tfs(self, s: int, e: int) -> list[np.ndarray]:
         """Per text field, the term frequencies of the postings ``[s, e)``."""
-        return [self._arrays.range(name, s, e) for name in _TF_NAMES]
+        arr = self._arrays
+        if not self._packed_tf:  # segments written before the packed column
+            return [arr.range(name, s, e) for name in _TF_NAMES]
+        packed = arr.range("post.tf", s, e)
+        title = packed >> TF_BODY_BITS
+        body = packed & ((1 << TF_BODY_BITS) - 1)
+        big = self._big_tfs
+        if big is not None:
+            s, e, _ = slice(s, e).indices(len(arr.unverified("post.tf")))
+            a, b = big[0].searchsorted((s, e)).tolist()
+            if b > a:
+                at = big[0][a:b] - s
+                title, body = title.astype(np.uint32), body.astype(np.uint32)
+                title[at] = big[1][a:b, 0]
+                body[at] = big[1][a:b, 1]
+        return [title, body]
+
+    @cached_property
+    def _packed_tf(self) -> bool:
+        return "post.tf" in self._arrays
+
+    @cached_property
+    def _big_tfs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Postings whose frequencies do not fit ``post.tf`` (read whole: a handful), or None."""
+        where, values = self._arrays["post.tf.big"], self._arrays["post.tf.bigv"]
+        n = len(self._arrays.unverified("post.tf"))
+        if (
+            values.shape != (len(where), 2)
+            or (len(where) and (where[0] < 0 or where[-1] >= n))
+            or np.any(np.diff(where) <= 0)
+        ):
+            raise IndexCorruptError(f"{self._arrays.path}: bad table of large frequencies")
+        return (where, values) if len(where) else None
 
     def positions(self, s: int, e: int, count: int | None = None) -> np.ndarray:
         """The positions of every occurrence in the postings ``[s, e)``, which must start a

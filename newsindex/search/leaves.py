@@ -68,7 +68,8 @@ class TermLeaf(_Leaf):
             a, b = r.span(docs)
             s, e = s + a, s + b
             docs = docs[a:b]
-        tfs = [seg.tf(fi, s, e) for fi in self.fields]
+        every = seg.tfs(s, e)
+        tfs = [every[fi] for fi in self.fields]
         keep = self._field_filter(seg, s, e)
         allowed = r.allowed(docs)
         if allowed is not None:

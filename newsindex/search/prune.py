@@ -339,9 +339,10 @@ class _Segment:
             seg = self.seg
             docs = self.docs[i].take(idx)
             norms = leaf.ctx.norms(self.si)
-            tfn = seg.tf(0, s, e).take(idx) * norms[0].take(docs)
+            tfs = seg.tfs(s, e)
+            tfn = tfs[0].take(idx) * norms[0].take(docs)
             for fi in ALL_FIELDS[1:]:
-                tfn += seg.tf(fi, s, e).take(idx) * norms[fi].take(docs)
+                tfn += tfs[fi].take(idx) * norms[fi].take(docs)
             scores = saturate(tfn, leaf.ctx.scoring.k1)
             scores *= leaf.idf
         if leaf.node.boost != 1.0:
