@@ -10,7 +10,7 @@ from pathlib import Path
 from . import querygen
 from .engines import REGISTRY, parse_engines
 from .judged import JUDGED_SETS
-from .runner import OUT, log
+from .runner import COLD_WARMUP, OUT, log
 
 
 def _common(ap: argparse.ArgumentParser) -> None:
@@ -43,6 +43,10 @@ def cmd_run(a) -> int:
         kinds=kinds,
         params={"newsindex": {"workers": a.newsindex_workers}},
         build_repeat=a.build_repeat,
+        passes=tuple(x for x in a.passes.split(",") if x),
+        cold_warmup=a.cold_warmup,
+        stream=a.stream,
+        reuse_index=a.reuse_index,
     )
     paths = save_speed(result, a.out, a.name)
     print(Path(paths["md"]).read_text())
@@ -168,6 +172,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--in-process", action="store_true", help="no subprocesses (RSS not per engine)")
     p.add_argument(
         "--keep-index", action="store_true", help="keep the built indexes under OUT/index"
+    )
+    p.add_argument(
+        "--passes",
+        default="warm,cold",
+        help="warm (one process, warm-up passes first) and/or cold (each timed pass in a fresh "
+        "process after --cold-warmup queries)",
+    )
+    p.add_argument(
+        "--cold-warmup",
+        type=int,
+        default=COLD_WARMUP,
+        help="queries a cold pass answers untimed first",
+    )
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="build while reading the corpus (for corpora too big for memory, e.g. 10M docs)",
+    )
+    p.add_argument(
+        "--reuse-index",
+        action="store_true",
+        help="search indexes kept by an earlier --keep-index run instead of building them",
     )
     p.add_argument("--name", help="report file stem (default speed-<corpus>[-<engines>])")
     p.add_argument(

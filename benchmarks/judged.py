@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from .corpus import data_root, load_docs
-from .engines import EngineUnavailable, make_engine
+from .engines import EngineUnavailable, engine_class, make_engine
 from .metrics import evaluate, read_qrels, write_run, write_trec_qrels
 from .textutil import clean_query
 
@@ -99,6 +99,8 @@ def run_judged(
                 write_trec_qrels(qrels, runs_dir / f"{set_name}.qrels")
             result["scores"][set_name] = {}
             for name in engines:
+                if engine_class(name).size_only:  # the same ranking as its timed twin
+                    continue
                 params = newsindex_params if name == "newsindex" else {"k1": k1, "b": b}
                 try:
                     scores, run, desc = evaluate_engine(

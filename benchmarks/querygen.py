@@ -1,9 +1,10 @@
 """Seeded query sets: title words, title phrases, and filtered variants, saved as JSONL.
 
 Every record is self-contained so that a file can be rerun later against any engine:
-``{"id", "kind": "terms"|"phrase"|"filtered"|"filtered_hit", "text", "date_from"?, "date_to"?,
-"section"?}``.
-A test collection's ``queries.jsonl`` (``{"id", "text"}``) loads as ``terms`` queries.
+``{"id", "kind": "terms"|"phrase"|"filtered"|"filtered_hit"|"long", "text", "date_from"?,
+"date_to"?, "section"?}``.
+A test collection's ``queries.jsonl`` (``{"id", "text"}``) loads as ``terms`` queries;
+:func:`requests` turns it into ``long`` queries (a judged collection's real requests).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 from .corpus import doc_day, open_text
 from .textutil import clean_query, is_content_word, words
 
-KINDS = ("terms", "filtered", "filtered_hit", "phrase")
+KINDS = ("terms", "filtered", "filtered_hit", "phrase", "long")
 #: Kinds whose records carry filters (run through ``search_filtered``).
 FILTERED_KINDS = ("filtered", "filtered_hit")
 #: Bumped when ``generate`` makes new kinds, so kept query files are made again.
-VERSION = 2
+VERSION = 3
+#: Words in a generated long query (issue 15: "generated 10-20 word queries").
+LONG_WORDS = (10, 20)
 
 
 def _title_tokens(doc: dict) -> list[str]:
@@ -59,6 +62,19 @@ def _phrase(rng: random.Random, tokens: list[str]) -> str | None:
     return " ".join(run[start : start + n])
 
 
+def _long(rng: random.Random, doc: dict) -> str | None:
+    """10-20 distinct content words of one story (title, then body), in text order: a long
+    request about that story, as a reader pasting a paragraph would make."""
+    tokens = words((doc.get("title") or "") + " " + (doc.get("body") or ""))
+    content = list(dict.fromkeys(t for t in tokens if is_content_word(t)))
+    lo, hi = LONG_WORDS
+    if len(content) < lo:
+        return None
+    n = rng.randint(lo, min(hi, len(content)))
+    picked = sorted(rng.sample(range(len(content)), n))
+    return " ".join(content[i] for i in picked)
+
+
 def _windows(docs: Sequence[dict]):
     """(first day, last day, section population, weights) of a corpus, for filter drawing."""
     days = [d for d in map(doc_day, docs) if d]
@@ -73,9 +89,14 @@ def _windows(docs: Sequence[dict]):
 
 
 def generate(
-    docs: Sequence[dict], n: int = 1200, seed: int = 42, phrases: int | None = None
+    docs: Sequence[dict],
+    n: int = 1200,
+    seed: int = 42,
+    phrases: int | None = None,
+    longs: int | None = None,
 ) -> list[dict]:
-    """``n`` terms queries, two filtered twins per terms query, and ``phrases`` phrase queries.
+    """``n`` terms queries, two filtered twins per terms query, ``phrases`` phrase queries
+    (default n/4) and ``longs`` long queries of 10-20 words (default n/5).
 
     ``filtered``: a date window a quarter of the corpus span long, placed uniformly at random
     inside it, plus one section drawn from the corpus's section distribution (weighted by doc
@@ -137,7 +158,26 @@ def generate(
             q["section"] = doc["section"]
         if len(q) > 3:
             out.append(q)
+    longs = n // 5 if longs is None else longs
+    long_rng = random.Random(f"{seed}:long")
+    found, attempts = 0, 0
+    while found < longs and attempts < 50 * longs + 1000:
+        attempts += 1
+        text = _long(long_rng, long_rng.choice(docs))
+        if text:
+            found += 1
+            out.append({"id": f"l{found:05d}", "kind": "long", "text": text})
     return out
+
+
+def requests(path: Path | str) -> list[dict]:
+    """A judged collection's real requests (its ``queries.jsonl``) as ``long`` queries, cleaned
+    like every other query (lowercase words, stop words dropped)."""
+    return [
+        {**q, "kind": "long"}
+        for q in load(path)
+        if q["kind"] == "terms" and "raw" in q and q["text"]
+    ]
 
 
 def save(queries: list[dict], path: Path | str, meta: dict | None = None) -> Path:

@@ -16,6 +16,7 @@ KIND_LABEL = {
     "filtered": "filtered",
     "filtered_hit": "filtered (hits)",
     "phrase": "phrase",
+    "long": "long",
 }
 
 
@@ -34,6 +35,22 @@ def corpus_label(result: dict) -> str:
     n = next((e["docs"] for e in result["engines"].values() if "docs" in e), None)
     label = f"{c['tag']} ({_f(n)} docs)" if n else c["tag"]
     return label + (" [SYNTHETIC]" if c.get("synthetic") else "")
+
+
+def _query_head(kinds: list[str]) -> str:
+    return " | ".join(f"{KIND_LABEL[k]} q/s (CPU) | {KIND_LABEL[k]} p50/p95/p99" for k in kinds)
+
+
+def _query_cells(figs: dict, kinds: list[str]) -> list[str]:
+    cells = []
+    for kind in kinds:
+        fig = figs.get(kind, {})
+        if "qps" not in fig:
+            cells += ["n/a", "n/a"]
+            continue
+        qps = _f(fig["qps"]) + (f" ({_f(fig['cpu_qps'])})" if fig.get("cpu_qps") else "")
+        cells += [qps, f"{fig['p50_ms']:.3f} / {fig['p95_ms']:.3f} / {fig['p99_ms']:.3f}"]
+    return cells
 
 
 def speed_markdown(result: dict) -> str:
@@ -64,16 +81,26 @@ def speed_markdown(result: dict) -> str:
         "## Indexing",
         "",
         "| engine | docs | build s | docs/s | size MiB | peak RSS build MiB (docs loaded) | import s | open s "
-        "| peak RSS search MiB |",
+        "| peak RSS search MiB (cold) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, e in result["engines"].items():
+        cold = e.get("cold", {})
+        rss = _f(e.get("peak_rss_search_mib")) + (
+            f" ({_f(cold.get('peak_rss_search_mib'))})" if cold else ""
+        )
         lines.append(
             f"| {name} | {_f(e.get('docs'))} | {_f(e.get('build_s'), 2)} | {_f(e.get('docs_per_s'))} | "
             f"{_f(e.get('size_bytes', 0) / 2**20, 1)} | {_f(e.get('peak_rss_build_mib'))} "
             f"({_f(e.get('rss_docs_loaded_mib'))}) | {_f(e.get('import_s'), 3)} | {_f(e.get('open_s'), 3)} | "
-            f"{_f(e.get('peak_rss_search_mib'))} |"
+            f"{rss} |"
         )
+    if s.get("stream"):
+        lines += [
+            "",
+            "Streamed builds: each engine read the corpus while indexing, so build times include "
+            "gunzip and JSON parsing, for every engine alike.",
+        ]
     lines += [
         "",
         "## Querying",
@@ -83,19 +110,25 @@ def speed_markdown(result: dict) -> str:
         "",
     ]
     kinds = [k for k in querygen.KINDS if k in result["queries"]["counts"]]
-    head = " | ".join(f"{KIND_LABEL[k]} q/s (CPU) | {KIND_LABEL[k]} p50/p95/p99" for k in kinds)
-    lines.append(f"| engine | {head} |")
-    lines.append("|---|" + "---:|---:|" * len(kinds))
-    for name, e in result["engines"].items():
-        cells = []
-        for kind in kinds:
-            fig = e.get("kinds", {}).get(kind, {})
-            if "qps" not in fig:
-                cells += ["n/a", "n/a"]
-                continue
-            qps = _f(fig["qps"]) + (f" ({_f(fig['cpu_qps'])})" if fig.get("cpu_qps") else "")
-            cells += [qps, f"{fig['p50_ms']:.3f} / {fig['p95_ms']:.3f} / {fig['p99_ms']:.3f}"]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    passes = s.get("passes", ["warm"])
+    for pas in passes:
+        if pas == "cold":
+            lines += [
+                "",
+                f"Cold: each timed pass of each kind in a fresh process that opens the index and "
+                f"answers {s.get('cold_warmup')} other queries of the kind first; median of "
+                f"{s['repeat']} such passes; peak RSS is the largest of those processes'.",
+                "",
+            ]
+        elif len(passes) > 1:
+            lines += ["", f"Warm: one process, {s['warmup']} untimed pass(es) first.", ""]
+        lines.append(f"| engine | {_query_head(kinds)} |")
+        lines.append("|---|" + "---:|---:|" * len(kinds))
+        for name, e in result["engines"].items():
+            figs = e.get("cold", {}).get("kinds", {}) if pas == "cold" else e.get("kinds", {})
+            if "kinds" not in e or (pas == "cold" and "cold" not in e):
+                continue  # built for its size only, or not searched cold
+            lines.append(f"| {name} | " + " | ".join(_query_cells(figs, kinds)) + " |")
     agr = result.get("agreement") or {}
     if agr.get("kinds"):
         lines += [
@@ -108,6 +141,8 @@ def speed_markdown(result: dict) -> str:
             "|---|" + "---:|" * (len(agr["kinds"]) + 1),
         ]
         for name, e in result["engines"].items():
+            if "kinds" not in e:
+                continue
             vals = [_f(agr["kinds"][k].get(name), 2) for k in agr["kinds"]]
             empty = ", ".join(
                 f"{KIND_LABEL[k]} {f['empty']}"

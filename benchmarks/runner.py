@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -17,6 +18,12 @@ from .engines import EngineUnavailable, engine_class, make_engine
 from .metrics import overlap_at, read_run
 
 OUT = REPO / "benchmarks" / "out"
+#: Queries are generated from at most this many leading documents, so a 10M corpus never sits
+#: in memory: the synthetic corpora draw every document independently, so their first 200,000
+#: are a fair sample of the whole.
+QUERY_DOCS = 200_000
+#: Queries each cold pass runs untimed after opening the index (issue 15's definition of cold).
+COLD_WARMUP = 20
 
 
 def log(msg: str) -> None:
@@ -24,24 +31,39 @@ def log(msg: str) -> None:
 
 
 def ensure_queries(
-    corpus: Path, queries: str | None, n: int, seed: int, out_dir: Path, limit: int | None = None
+    corpus: Path,
+    queries: str | None,
+    n: int,
+    seed: int,
+    out_dir: Path,
+    limit: int | None = None,
+    query_docs: int = QUERY_DOCS,
 ) -> Path:
     """The query file to use: the one given, or one generated from the (limited) corpus and kept,
-    so that reruns and every engine get byte-identical queries."""
+    so that reruns and every engine get byte-identical queries.
+
+    A judged collection (a ``docs.jsonl.gz`` with a ``queries.jsonl`` beside it) is queried
+    with its own real requests, as ``long`` queries. Other corpora get generated queries, drawn
+    from their first ``query_docs`` documents.
+    """
     if queries:
         return Path(queries)
     meta = corpus_meta(corpus)
     tag = meta["tag"] + (f".first{limit}" if limit else "")
+    requests = Path(corpus).with_name("queries.jsonl")
+    if Path(corpus).name == "docs.jsonl.gz" and requests.is_file() and not limit:
+        path = out_dir / "queries" / f"{tag}.requests.jsonl"
+        querygen.save(querygen.requests(requests), path, {"corpus": str(corpus), "requests": True})
+        return path
+    sample = min(limit, query_docs) if limit else query_docs
     path = out_dir / "queries" / f"{tag}.n{n}.s{seed}.jsonl"
     if not path.is_file() or _query_version(path) < querygen.VERSION:
-        log(
-            f"generating {n} queries (seed {seed}) from {corpus}"
-            + (f", first {limit} docs" if limit else "")
-        )
-        qs = querygen.generate(load_docs(corpus, limit), n=n, seed=seed)
+        log(f"generating {n} queries (seed {seed}) from the first {sample:,} docs of {corpus}")
+        qs = querygen.generate(load_docs(corpus, sample), n=n, seed=seed)
         meta = {
             "corpus": str(corpus),
             "limit": limit,
+            "sample_docs": sample,
             "n": n,
             "seed": seed,
             "synthetic": meta["synthetic"],
@@ -112,30 +134,43 @@ def run_benchmark(
     kinds: tuple[str, ...] = querygen.KINDS,
     params: dict[str, dict] | None = None,
     build_repeat: int = 1,
+    passes: tuple[str, ...] = ("warm", "cold"),
+    cold_warmup: int = COLD_WARMUP,
+    stream: bool = False,
+    reuse_index: bool = False,
 ) -> dict:
     """Build and search every engine; returns the result dict the report is made from.
 
     ``params``: per-engine constructor arguments, e.g. ``{"newsindex": {"workers": 2}}``.
     ``build_repeat``: builds per engine (the median is reported; the last index is searched).
+    ``passes``: ``warm`` times ``repeat`` passes in one process after ``warmup`` whole passes
+    (figures under ``kinds``); ``cold`` times each pass of each kind in a fresh process that
+    opens the index and runs ``cold_warmup`` other queries first (figures under ``cold``).
+    ``stream``: build while reading the corpus (10M stories do not fit in memory).
+    ``reuse_index``: search an index an earlier run kept (``keep_index``) instead of building.
     """
     params = params or {}
     out_dir = Path(out_dir)
     meta = corpus_meta(corpus)
     tag = meta["tag"] + (f".first{limit}" if limit else "")
     qpath = ensure_queries(corpus, queries, n_queries, seed, out_dir, limit)
+    counts = {kd: len(v) for kd, v in querygen.by_kind(querygen.load(qpath)).items()}
     runs_dir = out_dir / "runs" / tag
     result = {
         "kind": "speed",
         "corpus": {**meta, "tag": tag, "limit": limit},
         "queries": {
             "path": str(qpath),
-            "counts": {kd: len(v) for kd, v in querygen.by_kind(querygen.load(qpath)).items()},
+            "counts": counts,
         },
         "settings": {
             "k": k,
             "repeat": repeat,
             "warmup": warmup,
             "build_repeat": build_repeat,
+            "passes": list(passes),
+            "cold_warmup": cold_warmup,
+            "stream": stream,
             "in_process": in_process,
             "kinds": list(kinds),
             "params": params,
@@ -154,9 +189,17 @@ def run_benchmark(
             result["skipped"][name] = reason
             continue
         workdir = out_dir / "index" / tag / name
-        log(f"{name}: building {tag}" + (f" ({build_repeat} times)" if build_repeat > 1 else ""))
+        kept = workdir / "build.json"
         builds = []
-        for _ in range(build_repeat):
+        if reuse_index and kept.is_file():
+            log(f"{name}: reusing the index kept in {workdir}")
+            builds.append(json.loads(kept.read_text()))
+        else:
+            log(
+                f"{name}: building {tag}" + (f" ({build_repeat} times)" if build_repeat > 1 else "")
+            )
+        built = builds[0] if builds else {}
+        for _ in range(0 if builds else build_repeat):
             shutil.rmtree(workdir, ignore_errors=True)
             workdir.mkdir(parents=True)
             if in_process:
@@ -167,6 +210,7 @@ def run_benchmark(
                     workdir=str(workdir),
                     limit=limit,
                     params=params.get(name),
+                    stream=stream,
                 )
             else:
                 args = [
@@ -180,7 +224,8 @@ def run_benchmark(
                     "--params",
                     json.dumps(params.get(name, {})),
                 ]
-                built = _subprocess(args + (["--limit", str(limit)] if limit else []), timeout)
+                args += ["--limit", str(limit)] if limit else []
+                built = _subprocess(args + (["--stream"] if stream else []), timeout)
             if "skipped" in built or "error" in built:
                 break
             builds.append(built)
@@ -197,6 +242,14 @@ def run_benchmark(
             result["skipped"][name] = reason
             shutil.rmtree(workdir, ignore_errors=True)
             continue
+        if keep_index:
+            kept.write_text(json.dumps(built))
+        if cls.size_only:
+            log(f"{name}: {built['docs']:,} docs in {built['build_s']:.2f} s (built for its size)")
+            result["engines"][name] = built
+            if not keep_index:
+                shutil.rmtree(workdir, ignore_errors=True)
+            continue
         log(f"{name}: {built['docs']:,} docs in {built['build_s']:.2f} s; searching")
         skw = dict(
             engine=name,
@@ -210,33 +263,16 @@ def run_benchmark(
             kinds=kinds,
             params=params.get(name),
         )
-        if in_process:
-            searched = _in_process("search", **skw)
-        else:
-            args = [
-                "search",
-                "--engine",
-                name,
-                "--workdir",
-                str(workdir),
-                "--queries",
-                str(qpath),
-                "--k",
-                str(k),
-                "--repeat",
-                str(repeat),
-                "--warmup",
-                str(warmup),
-                "--runs-dir",
-                str(runs_dir),
-                "--tag",
-                tag,
-                "--kinds",
-                ",".join(kinds),
-                "--params",
-                json.dumps(params.get(name, {})),
-            ]
-            searched = _subprocess(args, timeout)
+        searched = {"kinds": {}}
+        if "warm" in passes:
+            searched = _search(skw, in_process, timeout)
+        if "cold" in passes and "error" not in searched and "skipped" not in searched:
+            cold_kinds = tuple(kd for kd in kinds if counts.get(kd, 0) > cold_warmup)
+            cold = _search_cold(skw, cold_kinds, cold_warmup, in_process, timeout)
+            if "error" in cold:
+                searched = cold
+            else:
+                searched = {**cold, **searched, "cold": cold}
         if not keep_index:
             shutil.rmtree(workdir, ignore_errors=True)
         if "error" in searched or "skipped" in searched:
@@ -255,15 +291,82 @@ def run_benchmark(
             "import_s": built.get("import_s"),
             "search_import_s": searched.get("import_s"),
         }
-        for kind, fig in searched["kinds"].items():
-            if "qps" in fig:
-                log(
-                    f"{name}: {kind}: {fig['qps']:.0f} q/s, p50 {fig['p50_ms']:.3f} ms, empty {fig['empty']}"
-                )
+        for pas, figs in (
+            ("warm", searched["kinds"]),
+            ("cold", searched.get("cold", {}).get("kinds", {})),
+        ):
+            for kind, fig in figs.items():
+                if "qps" in fig:
+                    log(
+                        f"{name}: {pas} {kind}: {fig['qps']:.0f} q/s, p50 {fig['p50_ms']:.3f} ms, "
+                        f"p95 {fig['p95_ms']:.3f} ms, empty {fig['empty']}"
+                    )
     result["agreement"] = agreement(result)
     result["loadavg_end"] = machine_info()["loadavg"]
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     return result
+
+
+#: Figures of one pass that the cold summary takes the median of.
+_PASS_FIGURES = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "qps", "cpu_qps")
+
+
+def _search(skw: dict, in_process: bool, timeout: float | None) -> dict:
+    """One search process (or an in-process call) with the arguments of ``do_search``."""
+    if in_process:
+        return _in_process("search", **skw)
+    args = ["search"]
+    for key, value in skw.items():
+        if value is None:
+            continue
+        if key == "kinds":
+            value = ",".join(value)
+        elif key == "params":
+            value = json.dumps(value or {})
+        args += ["--" + key.replace("_", "-"), str(value)]
+    return _subprocess(args, timeout)
+
+
+def _search_cold(
+    skw: dict, kinds: tuple[str, ...], warmup_queries: int, in_process: bool, timeout: float | None
+) -> dict:
+    """Cold figures: every timed pass of every kind in a fresh process that opens the index and
+    answers ``warmup_queries`` other queries first; per kind, the median over the passes.
+    Peak RSS is the largest of those processes', open time their median."""
+    repeat = max(1, skw["repeat"])
+    figs: dict[str, dict] = {}
+    rss, opens = [], []
+    for kind in kinds:
+        per_pass = []
+        for _ in range(repeat):
+            kw = {**skw, "kinds": (kind,), "repeat": 1, "warmup_queries": warmup_queries}
+            kw.update(runs_dir=None, tag=None)
+            res = _search(kw, in_process, timeout)
+            if "error" in res or "skipped" in res:
+                return res
+            rss.append(res["peak_rss_search_mib"])
+            opens.append(res["open_s"])
+            fig = res["kinds"].get(kind)
+            if fig is None or "skipped" in fig:
+                if fig:
+                    figs[kind] = fig
+                break
+            per_pass.append(fig)
+        if per_pass:
+            figs[kind] = {
+                **{key: statistics.median(p[key] or 0 for p in per_pass) for key in _PASS_FIGURES},
+                "queries": per_pass[0]["queries"],
+                "passes": len(per_pass),
+                "qps_passes": [p["qps"] for p in per_pass],
+                "empty": per_pass[-1]["empty"],
+                "mean_hits": per_pass[-1]["mean_hits"],
+            }
+    return {
+        "kinds": figs,
+        "warmup_queries": warmup_queries,
+        "peak_rss_search_mib": max(rss) if rss else None,
+        "open_s": statistics.median(opens) if opens else None,
+    }
 
 
 def agreement(result: dict, k: int = 10) -> dict:

@@ -101,3 +101,63 @@ def test_query_file_is_reused(tmp_path):
     assert p1 == p2 and p2.read_text() == first
     kinds = querygen.by_kind(querygen.load(p1))
     assert len(kinds["terms"]) == 10 and len(kinds["filtered"]) == 10
+
+
+def test_cold_passes_streamed_build_and_kept_index(newsindex_ready, tmp_path):
+    """Cold figures come from passes that skip the warm-up queries; a streamed build indexes
+    the same articles and answers the same as a loaded one; a kept index is searched again
+    without being rebuilt."""
+    corpus = _corpus(tmp_path / "tiny.jsonl.gz")
+    kw = dict(n_queries=30, seed=1, repeat=2, in_process=True, cold_warmup=5, keep_index=True)
+    loaded = run_benchmark(corpus, ["newsindex"], out_dir=tmp_path / "a", **kw)
+    streamed = run_benchmark(corpus, ["newsindex"], out_dir=tmp_path / "b", stream=True, **kw)
+    a, b = loaded["engines"]["newsindex"], streamed["engines"]["newsindex"]
+    assert a["docs"] == b["docs"] == 80 and b["streamed"] and not a["streamed"]
+    cold = b["cold"]["kinds"]
+    counts = streamed["queries"]["counts"]
+    for kind, fig in cold.items():
+        assert fig["queries"] == counts[kind] - 5 and fig["passes"] == 2 and fig["qps"] > 0
+        assert fig["p50_ms"] <= fig["p95_ms"]
+    assert set(cold) == {k for k, n in counts.items() if n > 5} and "long" in cold
+    assert b["cold"]["peak_rss_search_mib"] > 0
+    for kind in ("terms", "phrase", "long"):
+        run_a = open(a["kinds"][kind]["run_file"]).read()
+        assert run_a and run_a == open(b["kinds"][kind]["run_file"]).read()
+    again = run_benchmark(
+        corpus, ["newsindex"], out_dir=tmp_path / "b", stream=True, reuse_index=True, **kw
+    )
+    e = again["engines"]["newsindex"]
+    assert e["build_s"] == b["build_s"] and e["kinds"]["terms"]["empty"] == 0
+    md = save_speed(again, tmp_path / "b")["md"].read_text()
+    assert "Cold: each timed pass" in md and "| long q/s" in md
+
+
+def test_tantivy_stored_keeps_every_field(tmp_path):
+    """tantivy-stored stores what newsindex stores (so its size compares like for like) and is
+    built for its size only; the ids-only tantivy is the one searched."""
+    pytest.importorskip("tantivy")
+    from benchmarks.engines import make_engine
+
+    corpus = _corpus(tmp_path / "tiny.jsonl.gz")
+    result = run_benchmark(
+        corpus,
+        ["tantivy", "tantivy-stored"],
+        n_queries=10,
+        seed=1,
+        repeat=1,
+        in_process=True,
+        passes=("warm",),
+        out_dir=tmp_path / "out",
+        keep_index=True,
+    )
+    ids, stored = result["engines"]["tantivy"], result["engines"]["tantivy-stored"]
+    assert "kinds" in ids and "kinds" not in stored
+    assert stored["size_bytes"] > ids["size_bytes"]
+    eng = make_engine("tantivy-stored", "search")
+    eng.open(tmp_path / "out" / "index" / "tiny" / "tantivy-stored")
+    (hit,) = eng.searcher.search(eng.index.parse_query("id:d3", ["id"]), 1).hits
+    doc = eng.searcher.doc(hit[1])
+    first = [json.loads(line) for line in gzip.open(corpus, "rt")][3]
+    assert doc["title"] == [first["title"]] and doc["body"] == [first["body"]]
+    assert doc["source"] == [first["source"]]
+    eng.close()

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import querygen
 from benchmarks.corpus import corpus_meta, iter_docs
 from benchmarks.scale import generate, sentences
-from benchmarks.textutil import LUCENE_STOP_WORDS, clean_query
+from benchmarks.textutil import LUCENE_STOP_WORDS, clean_query, words
 
 DOCS = [
     {
@@ -69,8 +69,58 @@ def test_filtered_hit_queries_hold_their_source_story():
             and d["section"] == section
             for d in DOCS
         ), q
-    without = [q for q in qs if q["kind"] != "filtered_hit"]
+    without = [q for q in qs if q["kind"] not in ("filtered_hit", "long")]
     assert [q["kind"] for q in without] == ["terms"] * 30 + ["filtered"] * 30 + ["phrase"] * 7
+
+
+def test_long_queries_are_10_to_20_words_of_one_story():
+    """Each long query is 10-20 distinct content words, in the order one story (title, then
+    body) has them; they come from their own random stream, so the other kinds are unchanged."""
+    docs = [
+        {
+            "id": str(i),
+            "title": f"Report {i}: market prices",
+            "body": " ".join(f"w{chr(97 + j % 26)}{chr(97 + (i + j) % 26)}x" for j in range(40)),
+        }
+        for i in range(20)
+    ]
+    qs = querygen.generate(docs, n=25, seed=4)
+    kinds = querygen.by_kind(qs)
+    assert len(kinds["long"]) == 5
+    texts = [words(d["title"] + " " + d["body"]) for d in docs]
+    for q in kinds["long"]:
+        ws = q["text"].split()
+        assert 10 <= len(ws) <= 20 and len(set(ws)) == len(ws)
+        assert not set(ws) & LUCENE_STOP_WORDS
+        # A subsequence of one story's words.
+        assert any(_subsequence(ws, t) for t in texts), q
+    older = [q for q in qs if q["kind"] != "long"]
+    assert older == [q for q in querygen.generate(docs, n=25, seed=4, longs=0)]
+    # Stories too short for 10 content words give none.
+    short = [{"id": "1", "title": "Oil prices rise", "body": "Opec cut output again."}]
+    assert querygen.by_kind(querygen.generate(short, n=10, seed=1)).get("long") is None
+
+
+def _subsequence(needle: list[str], hay: list[str]) -> bool:
+    it = iter(hay)
+    return all(any(w == h for h in it) for w in needle)
+
+
+def test_judged_requests_are_long_queries(tmp_path):
+    path = tmp_path / "queries.jsonl"
+    path.write_text(
+        json.dumps({"id": 1, "text": "What are the problems of indexing titles?"})
+        + "\n"
+        + json.dumps({"id": "2", "text": "The."})
+        + "\n"
+    )
+    (q,) = querygen.requests(path)  # a request of stop words only asks nothing
+    assert q == {
+        "id": "1",
+        "kind": "long",
+        "text": "what problems indexing titles",
+        "raw": "What are the problems of indexing titles?",
+    }
 
 
 def test_query_file_roundtrip_and_plain_queries(tmp_path):

@@ -10,6 +10,7 @@ from .base import Engine, EngineUnavailable, Unsupported
 REGISTRY = {
     "newsindex": "newsindex_engine:NewsindexEngine",
     "tantivy": "tantivy_engine:TantivyEngine",
+    "tantivy-stored": "tantivy_engine:TantivyStoredEngine",
     "sqlite-fts5": "sqlite_engine:SqliteFts5Engine",
     "bm25s": "bm25s_engine:Bm25sEngine",
     "whoosh": "whoosh_engine:WhooshEngine",

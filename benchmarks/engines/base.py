@@ -35,6 +35,8 @@ class Engine:
     #: Largest corpus the engine is run on (None: no limit).
     max_docs: int | None = None
     supports_phrase = False
+    #: Built for its size only: the harness does not time searches on it.
+    size_only = False
 
     def __init__(self, k1: float = 1.2, b: float = 0.75, title_weight: float = 1.0):
         # Every peer gets the same BM25 parameters where it lets us set them; 1.2/0.75 is what

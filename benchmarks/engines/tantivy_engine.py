@@ -33,6 +33,9 @@ class TantivyEngine(Engine):
     name = "tantivy"
     requires = ("tantivy",)
     supports_phrase = True
+    #: Store every field newsindex stores (``tantivy-stored``), not only the id: the same
+    #: content on disk, for comparing index sizes.
+    store_all = False
 
     def describe(self) -> dict:
         return {
@@ -42,19 +45,28 @@ class TantivyEngine(Engine):
             "scoring": "BM25 k1=1.2 b=0.75 (fixed by tantivy), per-field norms, summed over fields"
             + (f", title boost {self.title_weight}" if self.title_weight != 1.0 else ""),
             "filters": "date fast-field range query + section term query, ANDed (Occur.Must)",
-            "stored": "id only",
+            "stored": "id, title, body, date, source, section, author, url (as newsindex)"
+            if self.store_all
+            else "id only",
             "threads": "writer num_threads=1; search single-threaded; count=False (top-k only)",
         }
 
     def _schema(self):
         import tantivy
 
+        stored = self.store_all
         sb = tantivy.SchemaBuilder()
         sb.add_text_field("id", stored=True, tokenizer_name="raw")
-        sb.add_text_field("title", stored=False, tokenizer_name=ANALYZER)
-        sb.add_text_field("body", stored=False, tokenizer_name=ANALYZER)
-        sb.add_date_field("date", stored=False, indexed=True, fast=True)
-        sb.add_text_field("section", stored=False, tokenizer_name="raw", fast=True)
+        sb.add_text_field("title", stored=stored, tokenizer_name=ANALYZER)
+        sb.add_text_field("body", stored=stored, tokenizer_name=ANALYZER)
+        sb.add_date_field("date", stored=stored, indexed=True, fast=True)
+        sb.add_text_field("section", stored=stored, tokenizer_name="raw", fast=True)
+        if stored:
+            # Keyword fields, indexed exactly as newsindex indexes them (filters and facets);
+            # the url is stored only (newsindex does not index it either).
+            sb.add_text_field("source", stored=True, tokenizer_name="raw", fast=True)
+            sb.add_text_field("author", stored=True, tokenizer_name="raw", fast=True)
+            sb.add_bytes_field("url", stored=True, indexed=False)
         return sb.build()
 
     def build(self, docs: Iterable[dict], workdir: Path) -> dict:
@@ -74,6 +86,12 @@ class TantivyEngine(Engine):
                 fields["date"] = dt.datetime(day.year, day.month, day.day)
             if doc.get("section"):
                 fields["section"] = doc["section"]
+            if self.store_all:
+                for key in ("source", "author"):
+                    if doc.get(key):
+                        fields[key] = doc[key]
+                if doc.get("url"):
+                    fields["url"] = doc["url"].encode()
             writer.add_document(tantivy.Document(**fields))
             n += 1
         writer.commit()
@@ -134,3 +152,12 @@ class TantivyEngine(Engine):
 
     def close(self) -> None:
         self.searcher = self.index = None
+
+
+class TantivyStoredEngine(TantivyEngine):
+    """tantivy storing the fields newsindex stores: built for its size on disk (``size_only``);
+    the ids-only :class:`TantivyEngine` is the one timed, its fastest configuration."""
+
+    name = "tantivy-stored"
+    store_all = True
+    size_only = True
