@@ -80,7 +80,7 @@ def speed_markdown(result: dict) -> str:
         "",
         "## Indexing",
         "",
-        "| engine | docs | build s | docs/s | size MiB | peak RSS build MiB (docs loaded) | import s | open s "
+        "| engine | docs | build s | docs/s (CPU) | size MiB | peak RSS build MiB (docs loaded) | import s | open s "
         "| peak RSS search MiB (cold) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -90,7 +90,9 @@ def speed_markdown(result: dict) -> str:
             f" ({_f(cold.get('peak_rss_search_mib'))})" if cold else ""
         )
         lines.append(
-            f"| {name} | {_f(e.get('docs'))} | {_f(e.get('build_s'), 2)} | {_f(e.get('docs_per_s'))} | "
+            f"| {name} | {_f(e.get('docs'))} | {_f(e.get('build_s'), 2)} | {_f(e.get('docs_per_s'))}"
+            + (f" ({_f(e['docs_per_cpu_s'])})" if e.get("docs_per_cpu_s") else "")
+            + " | "
             f"{_f(e.get('size_bytes', 0) / 2**20, 1)} | {_f(e.get('peak_rss_build_mib'))} "
             f"({_f(e.get('rss_docs_loaded_mib'))}) | {_f(e.get('import_s'), 3)} | {_f(e.get('open_s'), 3)} | "
             f"{rss} |"
@@ -221,6 +223,7 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
                     r["engines"][n].get("docs_per_s"),
                     r["engines"][n].get("kinds", {}).get("terms", {}).get("qps"),
                     r["corpus"].get("synthetic"),
+                    r["engines"][n].get("cold", {}).get("kinds", {}).get("terms", {}).get("qps"),
                 )
                 for r in results
                 if n in r["engines"] and "docs" in r["engines"][n]
@@ -233,8 +236,16 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
                 [p[2] for p in pts if p[2]],
                 "-",
                 color=line.get_color(),
-                label=n,
+                label=f"{n} (warm)",
             )
+            if any(p[4] for p in pts):
+                ax2.plot(
+                    [p[0] for p in pts if p[4]],
+                    [p[4] for p in pts if p[4]],
+                    "--",
+                    color=line.get_color(),
+                    label=f"{n} (cold)",
+                )
             for p in pts:  # hollow markers = synthetic corpus
                 face = "none" if p[3] else line.get_color()
                 ax1.plot([p[0]], [p[1]], "o", mfc=face, color=line.get_color())
@@ -245,6 +256,7 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
             ax.set_xlabel("corpus size (docs); hollow marker = SYNTHETIC corpus")
         ax1.set_ylabel("documents / s (build, 1 thread)")
         ax1.legend()
+        ax2.legend(fontsize=7)
         tags = ", ".join(corpus_label(r) for r in results)
         fig.suptitle(f"Speed vs corpus size: {tags}", fontsize=9)
     ax2.set_ylabel("queries / s (top-10, 1 thread)")

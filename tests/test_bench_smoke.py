@@ -77,6 +77,7 @@ def test_harness_smoke(newsindex_ready, tmp_path):
     # Three builds, the median one reported.
     assert len(e["build_s_all"]) == 3 and e["build_s"] == sorted(e["build_s_all"])[1]
     assert e["docs_per_s"] > 0 and e["build_s"] > 0 and e["size_bytes"] > 0
+    assert e["build_cpu_s"] > 0 and e["docs_per_cpu_s"] > 0
     terms = e["kinds"]["terms"]
     assert terms["qps"] > 0 and terms["p50_ms"] > 0 and terms["queries"] == 20
     # Queries are drawn from titles, so every one must find something.
