@@ -119,6 +119,17 @@ def cmd_scale(a) -> int:
 def cmd_report(a) -> int:
     from .report import judged_markdown, speed_chart, speed_markdown
 
+    if a.targets:
+        from .report import targets_markdown
+
+        runs: dict[str, list[dict]] = {}
+        for spec in a.results:
+            key, _, path = spec.partition("=")
+            if key not in ("1m", "reuters", "judged") or not path:
+                raise SystemExit(f"--targets takes 1m=PATH, reuters=PATH, judged=PATH, not {spec}")
+            runs.setdefault(key, []).append(json.loads(Path(path).read_text()))
+        print(targets_markdown(runs))
+        return 0
     results = [json.loads(Path(p).read_text()) for p in a.results]
     for r in results:
         print(judged_markdown(r) if r.get("kind") == "judged" else speed_markdown(r))
@@ -245,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("results", nargs="+")
     p.add_argument("--chart", help="PNG path (default OUT/speed-combined.png)")
+    p.add_argument(
+        "--targets",
+        action="store_true",
+        help="issue 15's targets table from 1m=RESULT.json reuters=RESULT.json judged=RESULT.json",
+    )
     _common(p)
     p.set_defaults(fn=cmd_report)
 

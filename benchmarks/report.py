@@ -357,3 +357,98 @@ def save_judged(result: dict, out_dir: Path | str, stem: str = "judged") -> dict
     paths["json"].write_text(json.dumps(result, indent=1))
     paths["md"].write_text(judged_markdown(result))
     return paths
+
+
+#: Issue 15's query targets: (corpus key, kind, pass, peer, at least this ratio of the peer's q/s).
+QPS_TARGETS = (
+    ("1m", "terms", "cold", "tantivy", 1.0),
+    ("1m", "terms", "warm", "tantivy", 1.0),
+    ("1m", "phrase", "cold", "tantivy", 0.5),
+    ("1m", "phrase", "warm", "tantivy", 0.5),
+    ("1m", "filtered", "cold", "tantivy", 1.5),
+    ("1m", "filtered", "warm", "tantivy", 1.5),
+    ("1m", "long", "cold", "bm25s", 1.0),
+    ("1m", "long", "cold", "tantivy", 0.5),
+    ("reuters", "terms", "cold", "tantivy", 0.8),
+    ("judged", "long", "cold", "bm25s", 1.0),
+    ("judged", "long", "cold", "tantivy", 0.5),
+)
+
+
+def _fig(e: dict, kind: str, pas: str) -> dict:
+    return (e.get("cold", {}).get("kinds", {}) if pas == "cold" else e.get("kinds", {})).get(
+        kind, {}
+    )
+
+
+def _ratio(a, b) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def targets_markdown(runs: dict[str, list[dict]]) -> str:
+    """Issue 15's targets as one table: newsindex's figure, the peer's, the ratio (wall; CPU in
+    brackets) and the load average of the run. ``runs`` maps "1m", "reuters", "judged" to
+    speed results (several judged collections: one row each)."""
+    lines = [
+        "| target | corpus | newsindex | peer | ratio (CPU) | met | load avg (start/end) |",
+        "|---|---|---:|---:|---:|:-:|---|",
+    ]
+
+    def load(r: dict) -> str:
+        return f"{_load(r['machine'].get('loadavg'))} / {_load(r.get('loadavg_end'))}"
+
+    for key, kind, pas, peer, want in QPS_TARGETS:
+        for r in runs.get(key, []):
+            ni, other = r["engines"].get("newsindex"), r["engines"].get(peer)
+            if not ni or not other:
+                continue
+            a, b = _fig(ni, kind, pas), _fig(other, kind, pas)
+            if "qps" not in a or "qps" not in b:
+                continue
+            ratio = a["qps"] / b["qps"]
+            cpu = _ratio(a.get("cpu_qps"), b.get("cpu_qps"))
+            lines.append(
+                f"| {KIND_LABEL[kind]} q/s {pas} >= {want}x {peer} | {r['corpus']['tag']} | "
+                f"{_f(a['qps'])} (p95 {a['p95_ms']:.1f} ms) | {_f(b['qps'])} (p95 {b['p95_ms']:.1f} ms) "
+                f"| {ratio:.2f}x ({cpu}) | {'yes' if ratio >= want else 'no'} | {load(r)} |"
+            )
+    for r in runs.get("1m", []):
+        ni, tv = r["engines"].get("newsindex"), r["engines"].get("tantivy")
+        if not ni or not tv:
+            continue
+        a, b = _fig(ni, "terms", "cold"), _fig(tv, "terms", "cold")
+        if "p95_ms" in a and "p95_ms" in b:
+            lines.append(
+                f"| top-10 p95 cold <= tantivy's | {r['corpus']['tag']} | {a['p95_ms']:.2f} ms | "
+                f"{b['p95_ms']:.2f} ms | {_ratio(a['p95_ms'], b['p95_ms'])} | "
+                f"{'yes' if a['p95_ms'] <= b['p95_ms'] else 'no'} | {load(r)} |"
+            )
+        stored = r["engines"].get("tantivy-stored")
+        if stored:
+            sa, sb = ni["size_bytes"], stored["size_bytes"]
+            lines.append(
+                f"| index size <= 1.0x tantivy storing the same fields | {r['corpus']['tag']} | "
+                f"{sa / 2**20:,.0f} MiB | {sb / 2**20:,.0f} MiB (ids only: "
+                f"{tv['size_bytes'] / 2**20:,.0f}) | {sa / sb:.2f}x | {'yes' if sa <= sb else 'no'} "
+                f"| {load(r)} |"
+            )
+        ra = ni.get("cold", {}).get("peak_rss_search_mib")
+        rb = tv.get("cold", {}).get("peak_rss_search_mib")
+        if ra and rb:
+            lines.append(
+                f"| search peak RSS <= 2x tantivy's (cold processes) | {r['corpus']['tag']} | "
+                f"{ra:,.0f} MiB | {rb:,.0f} MiB | {ra / rb:.2f}x | {'yes' if ra <= 2 * rb else 'no'} "
+                f"| {load(r)} |"
+            )
+    for key in ("reuters", "1m"):
+        for r in runs.get(key, []):
+            ni, tv = r["engines"].get("newsindex"), r["engines"].get("tantivy")
+            if ni and tv and ni.get("docs_per_s") and tv.get("docs_per_s"):
+                cpu = _ratio(ni.get("docs_per_cpu_s"), tv.get("docs_per_cpu_s"))
+                ratio = ni["docs_per_s"] / tv["docs_per_s"]
+                lines.append(
+                    f"| indexing docs/s >= 0.9x tantivy | {r['corpus']['tag']} | "
+                    f"{_f(ni['docs_per_s'])} | {_f(tv['docs_per_s'])} | {ratio:.2f}x ({cpu}) | "
+                    f"{'yes' if ratio >= 0.9 else 'no'} | {load(r)} |"
+                )
+    return "\n".join(lines) + "\n"

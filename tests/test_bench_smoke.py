@@ -162,3 +162,30 @@ def test_tantivy_stored_keeps_every_field(tmp_path):
     assert doc["title"] == [first["title"]] and doc["body"] == [first["body"]]
     assert doc["source"] == [first["source"]]
     eng.close()
+
+
+def test_targets_table_gives_each_ratio_from_the_run(tmp_path):
+    pytest.importorskip("tantivy")
+    from benchmarks.report import targets_markdown
+
+    corpus = _corpus(tmp_path / "tiny.jsonl.gz")
+    result = run_benchmark(
+        corpus,
+        ["newsindex", "tantivy", "tantivy-stored"],
+        n_queries=30,
+        seed=1,
+        repeat=1,
+        in_process=True,
+        cold_warmup=5,
+        out_dir=tmp_path / "out",
+    )
+    rows = targets_markdown({"1m": [result]}).splitlines()
+    ni, tv = result["engines"]["newsindex"], result["engines"]["tantivy"]
+    want = ni["cold"]["kinds"]["terms"]["qps"] / tv["cold"]["kinds"]["terms"]["qps"]
+    (row,) = [r for r in rows if r.startswith("| top-10 q/s cold >= 1.0x tantivy")]
+    assert f"| {want:.2f}x (" in row
+    size = ni["size_bytes"] / result["engines"]["tantivy-stored"]["size_bytes"]
+    (row,) = [r for r in rows if r.startswith("| index size")]
+    assert f"| {size:.2f}x |" in row
+    assert any(r.startswith("| long q/s cold >= 0.5x tantivy") for r in rows)
+    assert not any("bm25s" in r for r in rows)  # not in this run: no row
