@@ -3,8 +3,16 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import newsindex
+
+# Property tests must not depend on how busy the machine is: CI and a loaded laptop run the
+# same examples to the same verdict. Hypothesis's per-example deadline and its too-slow health
+# check are both wall-clock judgements, so they are off for every test (a test's own @settings
+# inherits this profile for whatever it leaves unset).
+settings.register_profile("newsindex", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("newsindex")
 
 SAMPLE = Path(newsindex.__file__).parent / "data" / "reuters-sample.jsonl.gz"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
