@@ -35,9 +35,9 @@ class _Leaf:
 
     def score(self, si: int, docs: np.ndarray, tfs: list[np.ndarray]) -> np.ndarray:
         norms = self.ctx.norms(si)
-        tfn = tfs[0] * norms[self.fields[0]][docs]
+        tfn = tfs[0] * norms[self.fields[0]].take(docs)
         for tf, fi in zip(tfs[1:], self.fields[1:]):
-            tfn += tf * norms[fi][docs]
+            tfn += tf * norms[fi].take(docs)
         scores = saturate(tfn, self.ctx.scoring.k1)
         scores *= self.idf * self.node.boost
         return scores

@@ -134,7 +134,11 @@ class Searcher:
                     sel = field_filter(seg, fields, s, e)
                     if sel is not None:
                         docs = docs[sel]
-                    df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live[docs]))
+                    df += (
+                        len(docs)
+                        if seg.live is None
+                        else int(np.count_nonzero(seg.live.take(docs)))
+                    )
             found = (tuple(slices), df, idf(df, self.doc_count) if df else 0.0)
             if len(self._term_stats) >= TERM_STATS_CACHE_SIZE:
                 self._term_stats.clear()
@@ -149,9 +153,10 @@ class Searcher:
             docs = seg.docs(s, e)
             tfs = seg.tfs(s, e)
             norms = leaf.ctx.norms(si)
-            tfn = tfs[0] * norms[0][docs]
+            # take: several times faster than [] with int32 indices, the same values
+            tfn = tfs[0] * norms[0].take(docs)
             for fi in ALL_FIELDS[1:]:
-                tfn += tfs[fi] * norms[fi][docs]
+                tfn += tfs[fi] * norms[fi].take(docs)
             found = saturate(tfn, leaf.ctx.scoring.k1)
             found *= leaf.idf
             return found
