@@ -80,6 +80,16 @@ def compute_facets(
     """Facets of ``matches`` (a list of ``(segment index, SegmentMatches)``)."""
     if date_bucket is not None and date_bucket not in BUCKETS:
         raise ConfigError(f"date_bucket must be one of {', '.join(BUCKETS)}, got {date_bucket!r}")
+    keyword, days = count_facets(segments, matches)
+    return facets_from_counts(keyword, days, date_bucket, top)
+
+
+def count_facets(
+    segments: Sequence[Segment], matches: Iterable[tuple[int, SegmentMatches]]
+) -> tuple[dict[str, Counter[str]], np.ndarray]:
+    """The raw counts facets are made of: per keyword field, stored value -> articles (in
+    the order first met), and the day of every match. Counts of parts of a collection (the
+    shards of a sharded index) add up to the whole's: sum the counters, join the days."""
     # Per field: raw stored value -> articles, in the order first met (ties keep that order).
     keyword: dict[str, Counter[str]] = {
         "source": Counter(),
@@ -97,6 +107,13 @@ def compute_facets(
                 counter[seg.keyword_value(kname, code)] += int(counts[code + 1])
         day_chunks.append(seg.dates[m.docs])
     days = np.concatenate(day_chunks) if day_chunks else np.zeros(0, dtype=np.int32)
+    return keyword, days
+
+
+def facets_from_counts(
+    keyword: dict[str, Counter[str]], days: np.ndarray, date_bucket: str | None, top: int = 20
+) -> Facets:
+    """Facets of raw counts (see :func:`count_facets`)."""
     dated = days[days != NO_DATE].astype(np.int64)
     by_key = {kname: _by_key(kname, raw) for kname, raw in keyword.items()}
     facets = Facets(

@@ -52,7 +52,7 @@ class TermLeaf(_Leaf):
         self.node = node
         self.ctx = ctx
         self.fields = field_indices(node.fields)
-        self.slices, self.df, self.idf = ctx.searcher.term_stats(node.term, self.fields)
+        self.slices, self.df, self.idf = ctx.searcher.term_stats(node.term, self.fields, ctx.dfs)
 
     def _field_filter(self, seg: Segment, s: int, e: int) -> np.ndarray | None:
         return field_filter(seg, self.fields, s, e)

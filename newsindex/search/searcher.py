@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple, overload
 
 import numpy as np
 
@@ -21,7 +21,15 @@ from ..index.segment import Segment
 from ..querylang import plan as P
 from ..schema import NO_DATE, TEXT_FIELDS
 from . import prune
-from .leaves import ALL_FIELDS, PhraseLeaf, PrefixLeaf, TermLeaf, all_position_keys, field_filter
+from .leaves import (
+    ALL_FIELDS,
+    PhraseLeaf,
+    PrefixLeaf,
+    TermLeaf,
+    all_position_keys,
+    field_filter,
+    field_indices,
+)
 from .matches import (
     EMPTY_DOCS,
     EMPTY_SCORES,
@@ -74,14 +82,31 @@ class _ArrayCache:
         return self._items.get(key)
 
 
+class Corpus(NamedTuple):
+    """Statistics of a whole collection that one searcher sees only a part of (a shard of a
+    sharded index): live documents and, per text field, the sum of their lengths."""
+
+    doc_count: int
+    field_totals: tuple[float, ...]
+
+
+#: Global document frequencies of a query's terms: ``(term, field indices) -> df``.
+Dfs = Mapping[tuple[str, tuple[int, ...]], int]
+
+
 class Searcher:
-    """A consistent view of one commit's segments, with corpus statistics for scoring."""
+    """A consistent view of one commit's segments, with corpus statistics for scoring.
+
+    ``corpus`` replaces the segments' own statistics with a whole collection's (a shard
+    scores as the whole sharded index would); the df of each term is then given per query
+    (``execute(..., dfs=...)``), summed over the shards by the caller.
+    """
 
     #: Internal: True evaluates every query exhaustively (the reference the pruned top-k is
     #: tested against).
     exhaustive = False
 
-    def __init__(self, segments: Sequence[Segment]):
+    def __init__(self, segments: Sequence[Segment], corpus: Corpus | None = None):
         self.segments = list(segments)
         self.doc_count = sum(s.nlive for s in self.segments)
         self.max_postings = max((s.entry.postings for s in self.segments), default=0)
@@ -91,6 +116,11 @@ class Searcher:
                 totals[fi] += seg.entry.field_lengths[fname]
                 if seg.ndeleted:
                     totals[fi] -= float(seg.lengths[fi][seg.deleted].sum(dtype=np.int64))
+        #: This view's own statistics, what a coordinator sums into a Corpus.
+        self.local = Corpus(self.doc_count, tuple(float(t) for t in totals))
+        if corpus is not None:
+            self.doc_count = corpus.doc_count
+            totals = np.array(corpus.field_totals, dtype=np.float64)
         n = max(self.doc_count, 1)
         self.avg_lengths = tuple(float(t) / n for t in totals)
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
@@ -115,12 +145,18 @@ class Searcher:
             self._norms[key] = cached
         return cached
 
-    def term_stats(self, term: str, fields: tuple[int, ...]) -> tuple[tuple, int, float]:
-        """(postings slice per segment, df over live docs, idf) of ``term`` in ``fields``.
+    def term_stats(
+        self, term: str, fields: tuple[int, ...], dfs: Dfs | None = None
+    ) -> tuple[tuple, int, float]:
+        """(postings slice per segment, df over live docs, idf) of ``term`` in ``fields``;
+        with ``dfs``, the df given there (the collection's) and its idf.
 
         Kept per snapshot: they depend on nothing else, and working them out is most of the
         fixed cost of a term in a short query.
         """
+        if dfs is not None:
+            df = dfs[(term, fields)]
+            return self.term_stats(term, fields)[0], df, idf(df, self.doc_count) if df else 0.0
         key = (term, fields)
         found = self._term_stats.get(key)
         if found is None:
@@ -161,17 +197,21 @@ class Searcher:
             found *= leaf.idf
             return found
 
-        return self._term_arrays.get(("impacts", si, leaf.node.term, leaf.ctx.scoring.key()), make)
+        # (The idf is in the key: with per-query dfs it is not a fact of the snapshot alone.)
+        key = ("impacts", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf)
+        return self._term_arrays.get(key, make)
 
     def cached_impacts(self, si: int, leaf: TermLeaf, s: int, e: int) -> np.ndarray | None:
         """:meth:`term_impacts` if some query already made them, else None."""
-        return self._term_arrays.peek(("impacts", si, leaf.node.term, leaf.ctx.scoring.key()))
+        return self._term_arrays.peek(
+            ("impacts", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf)
+        )
 
     def window_bounds(self, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
         """Per doc-id window of segment ``si``, a bound of ``leaf``'s unboosted scores there
         (see :mod:`.prune`; read-only)."""
         return self._term_arrays.get(
-            ("wmax", si, leaf.node.term, leaf.ctx.scoring.key()),
+            ("wmax", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf),
             lambda: prune.window_bounds(leaf.ctx, si, leaf, s, e, nwin),
         )
 
@@ -201,14 +241,19 @@ class Searcher:
 
     # -- execution ----------------------------------------------------------------------------
     def execute(
-        self, node: P.Node, scoring: Scoring, only: tuple[int, int] | None = None
+        self,
+        node: P.Node,
+        scoring: Scoring,
+        only: tuple[int, int] | None = None,
+        dfs: Dfs | None = None,
     ) -> Iterator[tuple[int, SegmentMatches]]:
         """Evaluate ``node`` in every segment; yields ``(segment index, SegmentMatches)``.
 
-        ``only=(si, doc)`` restricts evaluation to one document (used by explain).
+        ``only=(si, doc)`` restricts evaluation to one document (used by explain); ``dfs``:
+        the collection's df of every term of ``node`` (see :func:`scored_terms`).
         """
         node = _normalize(node)
-        ctx = _Context(self, scoring)
+        ctx = _Context(self, scoring, dfs)
         try:
             for si, seg in enumerate(self.segments):
                 if only is not None:
@@ -244,7 +289,9 @@ class Searcher:
         finally:
             ctx.close()
 
-    def explain(self, node: P.Node, scoring: Scoring, si: int, doc: int) -> Explanation | None:
+    def explain(
+        self, node: P.Node, scoring: Scoring, si: int, doc: int, dfs: Dfs | None = None
+    ) -> Explanation | None:
         """How ``doc`` of segment ``si`` scores for ``node``: a tree that mirrors the plan, in
         which every node's value is the sum (or the labelled product) of its children's and
         clauses that do not match the document are left out; None when it does not match."""
@@ -253,7 +300,7 @@ class Searcher:
         mask[doc] = True
         if seg.live is not None:
             mask &= seg.live
-        ctx = _Context(self, scoring)
+        ctx = _Context(self, scoring, dfs)
         try:
             return ctx.explain(_normalize(node), si, Restrict(doc, doc + 1, mask))
         finally:
@@ -263,9 +310,10 @@ class Searcher:
 class _Context:
     """Per-query state: leaf statistics (computed once across segments) and the scoring."""
 
-    def __init__(self, searcher: Searcher, scoring: Scoring):
+    def __init__(self, searcher: Searcher, scoring: Scoring, dfs: Dfs | None = None):
         self.searcher = searcher
         self.scoring = scoring
+        self.dfs = dfs
         self._leaves: dict[P.Term | P.Phrase | P.Prefix, TermLeaf | PhraseLeaf | PrefixLeaf] = {}
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
 
@@ -480,6 +528,28 @@ def _leaves(node: P.Node) -> Iterator[P.Term | P.Phrase | P.Prefix]:
     elif isinstance(node, P.Bool):
         for c in node.must + node.should:
             yield from _leaves(c)
+
+
+def scored_terms(node: P.Node) -> list[tuple[str, tuple[int, ...]]]:
+    """The ``(term, field indices)`` whose df scoring ``node`` needs (phrases' words
+    included), keyed as :meth:`Searcher.execute`'s ``dfs``."""
+    out: dict[tuple[str, tuple[int, ...]], None] = {}
+    for leaf in _all_leaves(node):
+        if isinstance(leaf, P.Prefix):
+            continue  # a prefix scores its boost: no statistics
+        fields = field_indices(leaf.fields)
+        for term in (leaf.term,) if isinstance(leaf, P.Term) else leaf.terms:
+            out[(term, fields)] = None
+    return list(out)
+
+
+def _all_leaves(node: P.Node) -> Iterator[P.Term | P.Phrase | P.Prefix]:
+    """Every scoring leaf, those of filters and exclusions too (they are evaluated as well)."""
+    if isinstance(node, P.SCORING):
+        yield node
+    elif isinstance(node, P.Bool):
+        for c in node.must + node.should + node.filter + node.must_not:
+            yield from _all_leaves(c)
 
 
 def _has_scoring(node: P.Node) -> bool:
