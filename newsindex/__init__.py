@@ -17,10 +17,13 @@ import typing as _typing
 
 from .analysis import Analyzer, AnalyzerSpec
 from .article import Article
+from .cluster.sharded import ShardedIndex
+from .cluster.writer import ShardedWriter
 from .config import IndexSettings, Scoring
 from .errors import (
     ArgumentTypeError,
     ArticleError,
+    ClusterError,
     ConfigError,
     IndexClosedError,
     IndexCorruptError,
@@ -83,6 +86,9 @@ __all__ = [
     "Record",
     "Results",
     "Scoring",
+    "ClusterError",
+    "ShardedIndex",
+    "ShardedWriter",
     "Snippet",
     "WriterClosedError",
     "__version__",

@@ -219,6 +219,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")
     s.add_argument("--settings", type=Path, help="YAML settings for a new index")
+    s.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="a sharded index of N shards, built in parallel on a Dask cluster (README)",
+    )
+    dask = s.add_mutually_exclusive_group()
+    dask.add_argument(
+        "--workers", type=int, metavar="N", help="build on a LocalCluster of N processes"
+    )
+    dask.add_argument("--scheduler", metavar="ADDRESS", help="build on this Dask scheduler")
     s.set_defaults(func=cmd_index)
 
     s = sub.add_parser("search", help="search an index")
@@ -250,6 +261,9 @@ def _parser() -> argparse.ArgumentParser:
         "--facets", action="store_true", help="counts of all matches by source, section, date"
     )
     s.add_argument("--explain", metavar="ID", help="how the article ID scores for the query")
+    s.add_argument(
+        "--scheduler", metavar="ADDRESS", help="search a sharded index on this Dask scheduler"
+    )
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("similar", help="stories related to one article (more like this)")
@@ -335,6 +349,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     for path in [*args.paths, *args.from_whoosh]:
         if str(path) != "-" and not path.exists() and not path.is_symlink():
             raise IngestError(Problem(str(path), 0, None, "no such file or folder"))
+    if args.shards is not None or args.workers is not None or args.scheduler is not None:
+        return _index_sharded(args)
     mapping = load_mapping(args.map) if args.map else None
     ix = _open_or_create(args.index_dir, args.settings)
     # Files and folders by their own format, then the Whoosh folders named as such.
@@ -416,8 +432,42 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_sharded(args: argparse.Namespace) -> int:
+    """``index --shards/--workers/--scheduler``: a distributed build of a sharded index."""
+    from . import ShardedIndex
+
+    if args.from_whoosh or "-" in map(str, args.paths) or args.map or args.delimiter:
+        raise SystemExit(
+            "newsindex: index: a distributed build reads files and folders in their own "
+            "format (no -, --from-whoosh, --map or --delimiter)"
+        )
+    if args.format != "auto" or args.on_error != "fail" or args.follow_symlinks:
+        raise SystemExit("newsindex: index: a distributed build skips and reports bad records")
+    try:
+        ix = Index.open(args.index_dir)
+    except IndexNotFoundError:
+        ix = ShardedIndex.create(args.index_dir, args.settings, shards=args.shards or 2)
+    if not isinstance(ix, ShardedIndex):
+        raise SystemExit(f"newsindex: index: {args.index_dir} is not a sharded index")
+    if args.shards is not None and args.shards != ix.shards:
+        raise SystemExit(f"newsindex: index: {args.index_dir} has {ix.shards} shards")
+    started = time.perf_counter()
+    report = ix.build(args.paths, workers=args.workers, scheduler=args.scheduler)
+    elapsed = time.perf_counter() - started
+    for problem in report["problems"]:
+        print(f"skipped: {terminal_safe(problem, one_line=True)}", file=sys.stderr)
+    added, replaced = report["added"], report["replaced"]
+    rate = added / elapsed if elapsed > 0 else 0.0
+    print(
+        f"indexed {_count(added, 'article')} ({added - replaced:,} new, {replaced:,} replaced), "
+        f"skipped {report['problem_count']:,}, in {elapsed:.2f}s ({rate:,.0f} docs/s) on "
+        f"{report['partitions']} partitions; the index holds {ix.doc_count:,} in {ix.shards} shards"
+    )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    ix = Index.open(args.index_dir)
+    ix = Index.open(args.index_dir, scheduler=args.scheduler)
     res = ix.search(
         args.query,
         limit=args.limit,

@@ -83,6 +83,11 @@ class WriterClosedError(NewsIndexError, RuntimeError):
     """The writer was already committed or rolled back."""
 
 
+class ClusterError(NewsIndexError, ConnectionError):
+    """A sharded index's Dask cluster failed a search or a build: a worker was lost or the
+    scheduler cannot be reached; the message names the shard, partition or scheduler."""
+
+
 class AnalysisWorkerError(NewsIndexError, RuntimeError):
     """A forked analysis worker of a writer died; the writer rolls back."""
 

@@ -9,7 +9,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import numpy as np
 
 from .analysis import Analyzer
 from .article import Article
+from .cluster import layout as cluster_layout
 from .config import IndexSettings, Scoring
 from .errors import (
     ConfigError,
@@ -206,11 +207,27 @@ class Index:
         return cls(folder)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Index:
-        """Open the index in ``path`` on its latest commit."""
+    def open(cls, path: str | os.PathLike[str], *, scheduler: Any = None) -> Index:
+        """Open the index in ``path`` on its latest commit.
+
+        A sharded index (see :class:`ShardedIndex`) opens as one: its shards searched in this
+        process, or, with ``scheduler`` (a Dask scheduler address or a
+        ``dask.distributed.Client``), each held open by an actor on the cluster's workers.
+        """
         folder = _folder(path)
         if not folder.is_dir():
             raise IndexNotFoundError(f"{folder}: no such index folder")
+        if scheduler is not None or cluster_layout.is_sharded(folder):
+            from .cluster.sharded import ShardedIndex, check_scheduler
+
+            if scheduler is not None:
+                check_scheduler(scheduler)
+            if not cluster_layout.is_sharded(folder):
+                mf.read_latest(folder)  # no index at all: say so first
+                raise ConfigError(
+                    f"{folder}: scheduler applies to a sharded index; this one is not sharded"
+                )
+            return ShardedIndex(folder, scheduler=scheduler)
         return cls(folder)
 
     def refresh(self) -> bool:
@@ -702,6 +719,23 @@ def _plan(
     limits: tuple[int, int],
 ) -> P.Node:
     """Check the query and its options (callers pass anything), then plan it."""
+    expand = partial(_expand_prefix, snap.searcher.segments, limits[0])
+    return plan_query(
+        snap.analyzers, expand, query, syntax, default_operator, scoring, today, limits
+    )
+
+
+def plan_query(
+    analyzers: dict[str, Analyzer],
+    expand: Callable[[str, tuple[str, ...]], list[str]],
+    query: str | Query,
+    syntax: str,
+    default_operator: str,
+    scoring: Scoring | None,
+    today: _dt.date | None,
+    limits: tuple[int, int],
+) -> P.Node:
+    """:func:`_plan` for any collection: its analyzers and how it expands a prefix."""
     if not (
         type(syntax) is str
         and syntax in SYNTAXES
@@ -717,9 +751,9 @@ def _plan(
                 "syntax, default_operator and today apply to query text; a Query keeps "
                 "the ones Index.parse was given"
             )
-        if query._analyzers is not snap.analyzers and {
+        if query._analyzers is not analyzers and {
             f: a.spec for f, a in query._analyzers.items()
-        } != {f: a.spec for f, a in snap.analyzers.items()}:
+        } != {f: a.spec for f, a in analyzers.items()}:
             raise ConfigError("this Query was parsed by an index with other analyzers")
         return query._plan
     if type(query) is not str:
@@ -727,9 +761,9 @@ def _plan(
     return to_plan(
         query,
         syntax=syntax,
-        analyzers=snap.analyzers,
+        analyzers=analyzers,
         default_operator=default_operator,
-        expand_prefix=partial(_expand_prefix, snap.searcher.segments, limits[0]),
+        expand_prefix=expand,
         today=today,
         prefix_limit=limits[0],
         expansion_limit=limits[1],

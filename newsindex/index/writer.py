@@ -6,6 +6,7 @@ import dataclasses
 import datetime as _dt
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -177,6 +178,46 @@ class IndexWriter:
         self._buffer_chars = 0
         if len(self._vocab) > VOCABULARY_LIMIT:  # a cache: later segments re-learn their words
             self._vocab = Vocabulary()
+
+    def adopt(self, folder: Path) -> int:
+        """Add the articles of the index in ``folder`` (made with the same settings, e.g. by a
+        worker of a distributed build) as if they were added here now, in their order: its
+        segments' files are linked in under new names, nothing is analyzed or built again.
+        Its ids replace earlier versions. The folder must stay as it is until this writer
+        commits or rolls back. Returns how many articles were adopted."""
+        self._check_open()
+        self.flush()
+        adopted = 0
+        for entry in mf.read_latest(Path(folder)).segments:
+            seg = Segment(Path(folder), entry)
+            try:
+                ids = seg.ids.strings()
+                gone = set(seg.deleted.tolist())
+            finally:
+                seg.close()
+            name = self._segment_name()
+            files = {}
+            for fname, info in entry.files.items():
+                if fname == entry.del_file:
+                    continue  # the deletions go into this commit's own deletion file
+                new = name + fname[len(entry.name) :]
+                try:
+                    os.link(Path(folder) / fname, self._folder / new)
+                except OSError:  # another file system: a copy
+                    shutil.copyfile(Path(folder) / fname, self._folder / new)
+                files[new] = info
+            live = {art_id: doc for doc, art_id in enumerate(ids) if doc not in gone}
+            for art_id in live:
+                if self._forget(art_id):
+                    self.replaced += 1
+            self._new.append(
+                dataclasses.replace(entry, name=name, files=files, deleted=0, del_file=None)
+            )
+            self._new_ids.append(live)
+            self._new_deletes.append(gone)
+            self.added += len(live)
+            adopted += len(live)
+        return adopted
 
     # -- commit / rollback --------------------------------------------------------------------
     def commit(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO
 
 from ..errors import ArticleError
@@ -49,8 +49,12 @@ def read_jsonl(
     mapping: Mapping[str, str | None] | None,
     max_record_bytes: int,
     stream: IO[bytes] | None = None,
+    lines: Callable[[int], bool] | None = None,
 ) -> Iterator[Record | Problem]:
     """Yield a :class:`Record` per JSON line, a :class:`Problem` per bad line (blank lines skipped).
+
+    ``lines``: read only the lines whose number (from 1) it accepts, the others skipped
+    undecoded (a partition of a file that several workers read, each its own lines).
 
     A file that cannot be opened, is binary, or is a corrupt/truncated gzip stream yields one
     problem and stops there (what follows a corrupt gzip block cannot be read). With ``stream``
@@ -74,6 +78,9 @@ def read_jsonl(
                 if not raw:
                     return
                 lineno += 1
+                if lines is not None and not lines(lineno):
+                    _skip_rest_of_line(stream, raw)
+                    continue
                 size = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0)
                 if b"\0" in raw and size <= max_record_bytes:
                     if looks_binary(raw):  # not a stray byte: what follows is not text either

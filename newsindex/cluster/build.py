@@ -1,0 +1,160 @@
+"""A distributed build: Dask workers index partitions of the inputs, the caller commits.
+
+The inputs are split into partitions that name what to read (a file, or a range of lines of
+a JSON Lines file), never the data: each worker reads its partition itself. A partition
+task indexes its articles into a staging sharded layout of its own (one small index per
+shard, under the index's ``.staging-*`` folder) and commits it there. When every partition
+is done, the caller's :class:`ShardedWriter` adopts the staged segments shard by shard, in
+partition order (so a later version of an id replaces an earlier one, as in one process),
+linking their files instead of building them again, and commits all shards at once. A lost
+worker or a failed partition fails the build before that commit: nothing is visible, and
+the staging folder is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import IndexSettings
+from ..errors import ClusterError, NewsIndexError
+from ..handle import Index
+from ..ingest import Problem, Record, count_hint, iter_records
+from ..ingest.jsonl import read_jsonl
+from . import layout
+
+#: Names of files split into line ranges (JSON Lines, one article a line).
+_SPLITTABLE = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+#: Problems a build reports in full (the rest are counted).
+_PROBLEMS_SHOWN = 20
+#: Largest record read, as ``iter_records``'s default.
+_MAX_RECORD_BYTES = 10_000_000
+
+
+@dataclass(frozen=True)
+class Partition:
+    """What one task reads: ``path`` whole, or its lines ``[first, stop)`` (stop None: to
+    the end) when ``first`` is not None."""
+
+    path: str
+    first: int | None = None
+    stop: int | None = None
+
+    def __str__(self) -> str:
+        if self.first is None:
+            return self.path
+        return f"{self.path} lines {self.first}..{self.stop or 'end'}"
+
+
+def partitions(paths: Iterable[str | os.PathLike[str]], per_file: int) -> list[Partition]:
+    """The partitions of ``paths`` in input order: a JSON Lines file in ``per_file`` line
+    ranges (sized by an estimate of its records; the last runs to the end, so the ranges
+    cover the file whatever the estimate), anything else (a folder, another format) whole."""
+    out = []
+    for p in paths:
+        path = str(p)
+        lines = 0
+        if per_file > 1 and path.endswith(_SPLITTABLE) and os.path.isfile(path):
+            lines = count_hint([path]) or 0
+        if lines > 1:
+            step = -(-lines // per_file)
+            starts = [1 + i * step for i in range(per_file) if i * step < lines]
+            for i, first in enumerate(starts):
+                stop = starts[i + 1] if i + 1 < len(starts) else None
+                out.append(Partition(path, first, stop))
+        else:
+            out.append(Partition(path))
+    return out
+
+
+def _records(part: Partition) -> Iterator[Record | Problem]:
+    if part.first is None:
+        yield from iter_records([part.path], on_error="skip")
+        return
+    first, stop = part.first, part.stop
+    yield from read_jsonl(
+        part.path,
+        mapping=None,
+        max_record_bytes=_MAX_RECORD_BYTES,
+        lines=lambda n: first <= n and (stop is None or n < stop),
+    )
+
+
+def build_partition(
+    staging: str, part: Partition, shards: int, settings: dict, memory_budget: int
+) -> dict[str, Any]:
+    """Index ``part`` into ``staging`` (one committed index per shard); runs on a worker.
+    Returns its counts and problems."""
+    out = Path(staging)
+    if out.exists():  # a retried task: what a lost attempt wrote is not to be kept
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    stored = IndexSettings.from_stored(settings)
+    indexes = [Index.create(out / layout.shard_name(s), stored) for s in range(shards)]
+    budget = max(1, memory_budget // shards)
+    writers = [ix.writer(memory_budget=budget) for ix in indexes]
+    records = 0
+    problems: list[str] = []
+    nproblems = 0
+    try:
+        for item in _records(part):
+            if isinstance(item, Problem):
+                nproblems += 1
+                if len(problems) < _PROBLEMS_SHOWN:
+                    problems.append(str(item))
+                continue
+            records += 1
+            art = item.article
+            writers[layout.shard_of(art.id, shards)].add(art)
+        for w in writers:
+            w.commit()
+    finally:
+        for w in writers:
+            w.rollback()
+        for ix in indexes:
+            ix.close()
+    return {"records": records, "problems": problems, "problem_count": nproblems}
+
+
+def run_partitions(
+    client: Any,
+    staging: Path,
+    parts: list[Partition],
+    shards: int,
+    settings: dict,
+    memory_budget: int,
+) -> list[dict[str, Any]]:
+    """Run every partition on the cluster; ClusterError naming the partition if one fails."""
+    futures = [
+        client.submit(
+            build_partition,
+            str(staging / f"p{i:05d}"),
+            part,
+            shards,
+            settings,
+            memory_budget,
+            key=f"newsindex-build-{staging.name}-{i}",
+            pure=False,
+        )
+        for i, part in enumerate(parts)
+    ]
+    results = []
+    try:
+        for i, future in enumerate(futures):
+            try:
+                results.append(future.result())
+            except NewsIndexError:
+                raise
+            except Exception as exc:
+                raise ClusterError(
+                    f"build of partition {i} ({parts[i]}) failed on the cluster: {exc!r}; "
+                    "nothing was committed, run the build again"
+                ) from exc
+    finally:
+        for future in futures:
+            future.cancel()
+    return results

@@ -1,0 +1,795 @@
+"""``ShardedIndex``: a sharded index searched as one, in this process or on a Dask cluster.
+
+A query is planned once here (the analyzers of the index; prefixes expanded over every
+shard), then scattered in two phases, like Elasticsearch's ``dfs_query_then_fetch``: each
+shard reports the df of the query's terms, and with their sums (and the collection's document
+count and field lengths, summed when the commit was opened) every shard scores exactly as one
+index holding all the documents would, and returns its best ``offset + limit``. The pages are
+merged here in the order :mod:`newsindex.search.topk` uses, with the shard number in place of
+the segment number: equal scores and days list by shard, then segment, then document.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from ..analysis import Analyzer
+from ..article import Article
+from ..config import IndexSettings, Scoring
+from ..errors import (
+    ArgumentTypeError,
+    ClusterError,
+    ConfigError,
+    IndexClosedError,
+    IndexCorruptError,
+    IndexExistsError,
+    NewsIndexError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_type,
+)
+from ..handle import (
+    _OPEN_RETRIES,
+    Index,
+    _check_options,
+    _check_page,
+    _folder,
+    _iso_day,
+    _Life,
+    _plan_today,
+    _value_hints,
+    plan_query,
+)
+from ..index.check import check_index
+from ..index.segment import Segment
+from ..index.writer import DEFAULT_MEMORY_BUDGET
+from ..querylang import plan as P
+from ..querylang.planner import DEFAULT_EXPANSION_LIMIT, DEFAULT_PREFIX_LIMIT, no_words_warning
+from ..results.facets import BUCKETS, Facets, facets_from_counts
+from ..results.hits import Hit, Results
+from ..results.query import Query
+from ..results.snippets import LazyHighlighter
+from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
+from ..search.recency import Recency
+from ..search.scoring import Explanation
+from ..search.searcher import Corpus, scored_terms
+from . import layout
+from .shard import RawFacets, Shard, ShardPick
+from .writer import ShardedWriter
+
+#: Terms whose collection df a snapshot keeps (cleared when full).
+_DFS_CACHE_SIZE = 100_000
+
+
+class _LocalShards:
+    """Shards held in this process."""
+
+    def __init__(self, folder: Path, refs: tuple[layout.ShardRef, ...]):
+        self.names = [r.name for r in refs]
+        self._shards: list[Shard] = []
+        try:
+            for r in refs:
+                self._shards.append(Shard(str(folder / r.name), r.generation))
+        except BaseException:
+            self.close()
+            raise
+
+    def call_all(self, method: str, *args: Any) -> list[Any]:
+        return [getattr(s, method)(*args) for s in self._shards]
+
+    def call(self, i: int, method: str, *args: Any) -> Any:
+        return getattr(self._shards[i], method)(*args)
+
+    def close(self) -> None:
+        for s in self._shards:
+            s.close()
+
+
+class _DaskShards:
+    """Shards each held open by a Dask actor on a worker of the cluster (the workers must
+    see the index folder at the same path: a shared or local file system)."""
+
+    def __init__(self, client: Any, folder: Path, refs: tuple[layout.ShardRef, ...]):
+        self.names = [r.name for r in refs]
+        self._client = client
+        self._folder = folder
+        futures = [
+            client.submit(
+                Shard,
+                str(folder / r.name),
+                r.generation,
+                actor=True,
+                key=f"newsindex-{r.name}-{r.generation}-{os.getpid()}-{id(self)}",
+            )
+            for r in refs
+        ]
+        self._futures = futures
+        self._actors = [self._wait(i, f) for i, f in enumerate(futures)]
+
+    def _wait(self, i: int, future: Any) -> Any:
+        try:
+            return future.result()
+        except NewsIndexError:
+            raise
+        except Exception as exc:
+            raise self._lost(i, exc) from exc
+
+    def _lost(self, i: int, exc: Exception) -> ClusterError:
+        return ClusterError(
+            f"shard {self.names[i]} of {self._folder}: its Dask worker could not answer "
+            f"({type(exc).__name__}: {exc}); open the index again to place it on a live worker"
+        )
+
+    def _start(self, i: int, method: str, args: tuple) -> Any:
+        try:
+            return getattr(self._actors[i], method)(*args)
+        except NewsIndexError:
+            raise
+        except Exception as exc:  # (a lost actor raises as its call is made)
+            raise self._lost(i, exc) from exc
+
+    def call_all(self, method: str, *args: Any) -> list[Any]:
+        pending = [self._start(i, method, args) for i in range(len(self._actors))]
+        return [self._wait(i, f) for i, f in enumerate(pending)]
+
+    def call(self, i: int, method: str, *args: Any) -> Any:
+        return self._wait(i, self._start(i, method, args))
+
+    def close(self) -> None:
+        self._actors = []
+        self._futures = []
+
+
+_Shards = _LocalShards | _DaskShards
+
+
+class _ClusterSnapshot:
+    """One commit of a sharded index as searches see it (never changed once made)."""
+
+    def __init__(
+        self,
+        manifest: layout.ClusterManifest,
+        shards: _Shards,
+        settings: IndexSettings,
+        corpus: Corpus,
+    ):
+        self.manifest = manifest
+        self.generation = manifest.generation
+        self.shards = shards
+        self.settings = settings
+        self.corpus = corpus
+        #: The collection's df of the terms queries met: ``(term, field indices) -> df``.
+        self.dfs: dict[tuple[str, tuple[int, ...]], int] = {}
+        self.analyzers: dict[str, Analyzer] = {}
+        for field in TEXT_FIELDS:
+            analyzer = Analyzer(settings.analyzers[field])
+            spec = analyzer.spec.to_dict()
+            analyzer.lexicon = partial(_stored_stem, shards, field, spec)
+            self.analyzers[field] = analyzer
+
+
+def _stored_stem(shards: _Shards, field: str, spec: dict, word: str) -> str | None:
+    for term in shards.call_all("stem_of", field, spec, word):
+        if term is not None:
+            return cast(str, term)
+    return None
+
+
+class _KeywordValues:
+    """The keyword values of every shard, where one-index code expects segments."""
+
+    def __init__(self, shards: _Shards):
+        self._shards = shards
+
+    def keyword_values(self, kname: str) -> list[str]:
+        return sorted({v for vs in self._shards.call_all("keyword_values", kname) for v in vs})
+
+
+class ShardedIndex(Index):
+    """A sharded index: a folder of N ordinary shard indexes and a cluster manifest
+    (``ShardedIndex.create(path, shards=N)``; ``Index.open`` opens one as this class).
+
+    It answers as an :class:`Index` holding the same articles would (the same hits, scores,
+    totals and facets; ties of score and day list by shard). ``scheduler`` (a Dask scheduler
+    address or a ``dask.distributed.Client``) holds each shard open in an actor on the
+    cluster's workers; without it the shards are searched in this process.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, scheduler: Any = None):
+        self.path = _folder(path)
+        self._life = _Life(self.path)
+        self._swap = threading.Lock()
+        self._snap = None
+        self._csnap: _ClusterSnapshot | None = None
+        self.prefix_limit = DEFAULT_PREFIX_LIMIT
+        self.expansion_limit = DEFAULT_EXPANSION_LIMIT
+        self._client: Any = None
+        self._own_client = False
+        if scheduler is not None:
+            self._client, self._own_client = _connect(scheduler)
+        try:
+            self.refresh()
+        except BaseException:
+            self._disconnect()
+            raise
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        settings: IndexSettings | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        shards: int = 2,
+        exist_ok: bool = False,
+    ) -> ShardedIndex:
+        """Create an empty sharded index of ``shards`` shards in ``path`` and open it
+        (``settings`` as for :meth:`Index.create`; every shard has them)."""
+        folder = _folder(path)
+        shards = check_int("shards", shards, 1, 999)
+        check_bool("exist_ok", exist_ok)
+        if folder.exists() and not folder.is_dir():
+            raise IndexExistsError(f"{folder}: exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        if layout.generations(folder):
+            if exist_ok:
+                return cls(folder)
+            raise IndexExistsError(f"{folder}: a sharded index already exists here")
+        if any(n.startswith("manifest-") for n in os.listdir(folder)):
+            raise IndexExistsError(f"{folder}: an index already exists here")
+        refs = []
+        for i in range(shards):
+            name = layout.shard_name(i)
+            # exist_ok: a create that crashed before its cluster manifest left empty shards.
+            Index.create(folder / name, settings, exist_ok=True).close()
+            refs.append(layout.ShardRef(name, 0))
+        layout.write(folder, layout.ClusterManifest(0, tuple(refs)))
+        return cls(folder)
+
+    def refresh(self) -> bool:
+        """Move to the newest commit; return whether anything changed."""
+        with self._swap:
+            self._check_open()
+            for attempt in range(_OPEN_RETRIES):
+                seen = layout.generations(self.path)
+                try:
+                    manifest = layout.read_latest(self.path)
+                    old = self._csnap
+                    if old is not None and manifest.generation == old.generation:
+                        return False
+                    self._csnap = self._open(manifest)
+                    return True
+                except IndexCorruptError:
+                    # A writer committed twice meanwhile and collected the shard generations
+                    # this manifest names: open the newer commit; if nothing moved, it is real.
+                    if attempt + 1 == _OPEN_RETRIES or layout.generations(self.path) == seen:
+                        raise
+            return False  # unreachable
+
+    def _open(self, manifest: layout.ClusterManifest) -> _ClusterSnapshot:
+        shards: _Shards
+        if self._client is not None:
+            shards = _DaskShards(self._client, self.path, manifest.shards)
+        else:
+            shards = _LocalShards(self.path, manifest.shards)
+        try:
+            local = shards.call_all("corpus")
+            totals = np.zeros(len(TEXT_FIELDS), dtype=np.float64)
+            for c in local:
+                totals += np.array(c[1], dtype=np.float64)
+            corpus = Corpus(sum(int(c[0]) for c in local), tuple(float(t) for t in totals))
+            shards.call_all("use_corpus", corpus)
+            settings = IndexSettings.from_stored(shards.call(0, "settings"))
+        except BaseException:
+            shards.close()
+            raise
+        return _ClusterSnapshot(manifest, shards, settings, corpus)
+
+    def close(self) -> None:
+        with self._swap:
+            if self._life.closed:
+                return
+            self._life.closed = True
+            snap, self._csnap = self._csnap, None
+        if snap is not None:
+            snap.shards.close()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._own_client and self._client is not None:
+            self._client.close()
+        self._client = None
+
+    def _cur(self) -> _ClusterSnapshot:
+        snap = self._csnap
+        if snap is None:
+            self._check_open()
+            raise IndexClosedError(f"{self.path}: this Index was closed")
+        return snap
+
+    def __enter__(self) -> ShardedIndex:
+        return self
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def settings(self) -> IndexSettings:
+        return self._cur().settings
+
+    @property
+    def generation(self) -> int:
+        return self._cur().generation
+
+    @property
+    def shards(self) -> int:
+        """How many shards the index has."""
+        return len(self._cur().manifest.shards)
+
+    @property
+    def doc_count(self) -> int:
+        return self._cur().corpus.doc_count
+
+    def __repr__(self) -> str:
+        snap = self._csnap
+        if snap is None:
+            return f"ShardedIndex({str(self.path)!r}, closed)"
+        return (
+            f"ShardedIndex({str(self.path)!r}, docs={snap.corpus.doc_count}, "
+            f"shards={len(snap.manifest.shards)}, generation={snap.generation})"
+        )
+
+    def analyzer(self, field: str = "body") -> Analyzer:
+        return self._cur().analyzers[check_choice("field", field, TEXT_FIELDS)]
+
+    # -- writing ------------------------------------------------------------------------------
+    def writer(  # type: ignore[override]
+        self, *, timeout: float = 0.0, memory_budget: int = DEFAULT_MEMORY_BUDGET
+    ) -> ShardedWriter:
+        """The index's single writer (see :class:`ShardedWriter`); its commits refresh this
+        ShardedIndex."""
+        return ShardedWriter(
+            self.path,
+            self.settings,
+            on_commit=self._after_commit,
+            timeout=timeout,
+            memory_budget=memory_budget,
+        )
+
+    def build(
+        self,
+        paths: str | os.PathLike[str] | list[str | os.PathLike[str]],
+        *,
+        workers: int | None = None,
+        scheduler: Any = None,
+        partitions: int | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        timeout: float = 0.0,
+    ) -> dict[str, Any]:
+        """Index the articles of ``paths`` (files and folders, as :func:`iter_records` reads
+        them; bad records are skipped and reported) on a Dask cluster, committed at once.
+
+        ``scheduler`` (an address or a ``dask.distributed.Client``; default: the one this
+        index was opened with) or ``workers`` (a LocalCluster of that many processes, started
+        and stopped here; default: the machine's cores). Each JSON Lines file is split into
+        ``partitions`` line ranges (default: one per worker), other files and folders are one
+        partition each; workers read their partitions themselves, so the folders must be at
+        the same paths on every worker. A failed partition or lost worker raises
+        ClusterError and commits nothing. Returns ``{"records", "added", "replaced",
+        "problems", "problem_count", "partitions"}``.
+        """
+        from . import build as b
+
+        items = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+        check_type("paths", items, (list, tuple), "a path or a list of paths")
+        for item in items:
+            check_type("paths", item, (str, os.PathLike), "a path or a list of paths")
+            if not os.path.exists(item):
+                raise ConfigError(f"paths: {item}: no such file or folder")
+        if workers is not None:
+            workers = check_int("workers", workers, 1, 1024)
+        if partitions is not None:
+            partitions = check_int("partitions", partitions, 1, 100_000)
+        memory_budget = check_int("memory_budget", memory_budget, 1)
+        if scheduler is not None:
+            check_scheduler(scheduler)
+            if workers is not None:
+                raise ConfigError("give workers or scheduler, not both")
+        cluster = None
+        client = self._client
+        own = False
+        if scheduler is not None:
+            client, own = _connect(scheduler)
+        elif client is None or workers is not None:
+            client, cluster = _local_cluster(workers or os.cpu_count() or 1)
+            own = True
+        try:
+            nworkers = len(client.scheduler_info()["workers"]) or 1
+            parts = b.partitions(items, partitions or nworkers)
+            with self.writer(timeout=timeout, memory_budget=memory_budget) as w:
+                staging = layout.new_staging(self.path)
+                try:
+                    done = b.run_partitions(
+                        client, staging, parts, w.shards, self.settings.to_dict(), memory_budget
+                    )
+                    for i in range(len(parts)):
+                        w.adopt(staging / f"p{i:05d}")
+                    w.commit()  # (the links in the shards keep the files the staging held)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            if own:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        problems = [p for d in done for p in d["problems"]]
+        return {
+            "records": sum(d["records"] for d in done),
+            "added": w.added,
+            "replaced": w.replaced,
+            "problems": problems[:20],
+            "problem_count": sum(d["problem_count"] for d in done),
+            "partitions": len(parts),
+        }
+
+    def _after_commit(self) -> None:
+        if not self._life.closed:
+            self.refresh()
+
+    def check(self) -> list[str]:
+        """Verify every shard's files (checksums, structure); the problems, by shard."""
+        snap = self._cur()
+        return [
+            f"{ref.name}: {p}"
+            for ref in snap.manifest.shards
+            for p in check_index(self.path / ref.name)
+        ]
+
+    def optimize(self, *, timeout: float = 0.0) -> None:
+        raise ConfigError(f"{self.path}: optimize is not supported on a sharded index yet")
+
+    # -- reading ------------------------------------------------------------------------------
+    def _plan_for(
+        self,
+        snap: _ClusterSnapshot,
+        query: str | Query,
+        syntax: str,
+        default_operator: str,
+        scoring: Scoring | None,
+        today: _dt.date | None,
+    ) -> P.Node:
+        limits = self._limits()
+        expand = partial(_expand_prefix, snap.shards, limits[0])
+        return plan_query(
+            snap.analyzers, expand, query, syntax, default_operator, scoring, today, limits
+        )
+
+    def _dfs(self, snap: _ClusterSnapshot, node: P.Node) -> dict:
+        """Phase one: the collection's df of every term ``node`` scores.
+
+        A df is a fact of the commit, so each is asked of the shards once per snapshot: a
+        query of known terms goes straight to phase two (one round trip on a cluster).
+        """
+        wanted = scored_terms(node)
+        known = snap.dfs
+        missing = [key for key in wanted if key not in known]
+        if missing:
+            total: Counter = Counter()
+            for part in snap.shards.call_all("dfs", missing):
+                total.update(part)
+            if len(known) > _DFS_CACHE_SIZE:
+                known.clear()
+            for key in missing:
+                known[key] = total[key]
+        return {key: known[key] for key in wanted}
+
+    def search(
+        self,
+        query: str | Query,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        syntax: str = "query",
+        default_operator: str = "or",
+        scoring: Scoring | None = None,
+        today: _dt.date | None = None,
+        facets: bool = False,
+        date_bucket: str | None = None,
+        recency: str | _dt.timedelta | float | None = None,
+    ) -> Results:
+        started = time.perf_counter()
+        _check_page(limit, offset, sort)
+        check_bool("facets", facets)
+        if date_bucket is not None:
+            check_choice("date_bucket", date_bucket, BUCKETS)
+        decay = None if recency is None else Recency.of(recency, today)
+        snap = self._cur()
+        node = self._plan_for(
+            snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
+        )
+        scoring = scoring or snap.settings.scoring
+        dfs = self._dfs(snap, node)
+        k = limit + offset
+        parts = snap.shards.call_all("top", node, scoring, dfs, k, sort, decay, facets)
+        picked = _merge([p[0] for p in parts], k, sort)
+        total = sum(int(p[1]) for p in parts)
+        highlighter = LazyHighlighter(node, snap.analyzers)
+        load = partial(self._article, snap)
+        hits = [
+            Hit(pid, score, rank, day, partial(load, sh, si, doc), highlighter)
+            for rank, (sh, si, doc, score, day, pid) in enumerate(picked[offset:], start=offset + 1)
+        ]
+        facet_counts = _merge_facets([p[2] for p in parts], date_bucket) if facets else None
+        warning = None
+        if not total:
+            text = query.text if isinstance(query, Query) else query
+            warning = no_words_warning(text, node, snap.analyzers[UNFIELDED_ANALYZER])
+        res = Results(
+            hits=hits,
+            total=total,
+            took_ms=(time.perf_counter() - started) * 1000.0,
+            offset=offset,
+            facets=facet_counts,
+            warnings=[warning] if warning else [],
+        )
+        if not total:
+            values = cast(list[Segment], [_KeywordValues(snap.shards)])
+            res.hints = _value_hints(values, node)
+        return res
+
+    def _article(self, snap: _ClusterSnapshot, sh: int, si: int, doc: int) -> Article:
+        if self._life.closed:
+            raise IndexClosedError(
+                f"{self.path}: the Index was closed before this article was loaded; read"
+                " hit.article (or snippets) before Index.close()"
+            )
+        return cast(Article, snap.shards.call(sh, "article", si, doc))
+
+    def count(
+        self,
+        query: str | Query,
+        *,
+        syntax: str = "query",
+        default_operator: str = "or",
+        today: _dt.date | None = None,
+    ) -> int:
+        snap = self._cur()
+        node = self._plan_for(snap, query, syntax, default_operator, None, today)
+        return sum(snap.shards.call_all("count", node, snap.settings.scoring))
+
+    def explain(
+        self,
+        query: str | Query,
+        article_id: str,
+        *,
+        syntax: str = "query",
+        default_operator: str = "or",
+        scoring: Scoring | None = None,
+        today: _dt.date | None = None,
+        recency: str | _dt.timedelta | float | None = None,
+    ) -> Explanation:
+        decay = None if recency is None else Recency.of(recency, today)
+        snap = self._cur()
+        node = self._plan_for(
+            snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
+        )
+        scoring = scoring or snap.settings.scoring
+        check_type("article_id", article_id, str, "a string")
+        sh = layout.shard_of(article_id, len(snap.manifest.shards))
+        where = snap.shards.call(sh, "locate", article_id)
+        if where is None:
+            return Explanation(0.0, f"article {article_id!r} is not in the index")
+        why, day = snap.shards.call(sh, "explain", node, scoring, self._dfs(snap, node), *where)
+        if why is None:
+            return Explanation(0.0, f"article {article_id!r} does not match the query")
+        if decay is not None:
+            return decay.explain(why, day, f"score of {article_id!r}, ")
+        if why.op == "sum" and why.details:
+            return Explanation(
+                why.value, f"score of {article_id!r}, {why.description}", why.details
+            )
+        return Explanation(why.value, f"score of {article_id!r}:", [why])
+
+    def parse(
+        self,
+        text: str,
+        *,
+        lenient: bool = False,
+        syntax: str = "query",
+        default_operator: str = "or",
+        today: _dt.date | None = None,
+    ) -> Query:
+        check_type("text", text, str, "a string")
+        check_bool("lenient", lenient)
+        _check_options(syntax, default_operator, None, today)
+        snap = self._cur()
+        if lenient and syntax == "query":
+            from ..querylang import compile_lenient
+
+            prefix_limit, expansion_limit = self._limits()
+            node, warnings = compile_lenient(
+                text,
+                analyzers=snap.analyzers,
+                default_operator=default_operator,
+                expand_prefix=partial(_expand_prefix, snap.shards, prefix_limit),
+                prefix_limit=prefix_limit,
+                today=today,
+                expansion_limit=expansion_limit,
+            )
+            return Query(text, node, snap.analyzers, tuple(warnings))
+        node = self._plan_for(snap, text, syntax, default_operator, None, today)
+        return Query(text, node, snap.analyzers)
+
+    def facets(self, *, date_bucket: str | None = None) -> Facets:
+        if date_bucket is not None:
+            check_choice("date_bucket", date_bucket, BUCKETS)
+        snap = self._cur()
+        parts = snap.shards.call_all(
+            "top", P.MatchAll(), snap.settings.scoring, {}, 0, "relevance", None, True
+        )
+        return _merge_facets([p[2] for p in parts], date_bucket)
+
+    def get(self, article_id: str) -> Article | None:
+        check_type("article_id", article_id, str, "a string")
+        snap = self._cur()
+        sh = layout.shard_of(article_id, len(snap.manifest.shards))
+        return cast("Article | None", snap.shards.call(sh, "get", article_id))
+
+    def __contains__(self, article_id: str) -> bool:
+        return self.get(article_id) is not None
+
+    def stats(self) -> dict[str, Any]:
+        snap = self._cur()
+        parts = snap.shards.call_all("stats")
+        days = [d for p in parts for d in p["days"]]
+        lo = min((d[0] for d in days if d[0] is not None), default=None)
+        hi = max((d[1] for d in days if d[1] is not None), default=None)
+        n = max(snap.corpus.doc_count, 1)
+        return {
+            "path": str(self.path),
+            "generation": snap.generation,
+            "documents": snap.corpus.doc_count,
+            "deleted": sum(p["deleted"] for p in parts),
+            "segments": sum(p["segments"] for p in parts),
+            "terms": sum(p["terms"] for p in parts),
+            "postings": sum(p["postings"] for p in parts),
+            "date_min": _iso_day(lo),
+            "date_max": _iso_day(hi),
+            "size_bytes": sum(p["size_bytes"] for p in parts),
+            "avg_lengths": {f: t / n for f, t in zip(TEXT_FIELDS, snap.corpus.field_totals)},
+            "settings": snap.settings.to_dict(),
+            "shards": len(parts),
+        }
+
+    def expand_prefix(self, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS) -> list[str]:
+        check_type("prefix", prefix, str, "a string")
+        check_type("fields", fields, tuple, "a tuple of text fields")
+        for field in fields:
+            check_choice("fields", field, TEXT_FIELDS)
+        return _expand_prefix(self._cur().shards, self._limits()[0], prefix, fields)
+
+    def like_query(self, article_id: str, *, max_terms: int = 25) -> Query:
+        raise ConfigError(f"{self.path}: like_query is not supported on a sharded index yet")
+
+    def more_like_this(self, article_id: str, **options: Any) -> Results:
+        raise ConfigError(f"{self.path}: more_like_this is not supported on a sharded index yet")
+
+    @property
+    def _searcher(self) -> Any:
+        raise ConfigError("a sharded index has no single searcher")
+
+    @property
+    def _analyzers(self) -> dict[str, Analyzer]:
+        return self._cur().analyzers
+
+
+def _expand_prefix(
+    shards: _Shards, limit: int, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> list[str]:
+    found: set[str] = set()
+    for terms in shards.call_all("expand_prefix", prefix, limit, fields):
+        found.update(terms)
+    return sorted(found)
+
+
+def _merge(
+    parts: list[list[ShardPick]], k: int, sort: str
+) -> list[tuple[int, int, int, float, int, str]]:
+    """The best ``k`` of every shard's best, in topk's total order with the shard number
+    before the segment number: ``(shard, segment, doc, score, day, id)``."""
+    rows: list[tuple] = []
+    for sh, picks in enumerate(parts):
+        for si, doc, score, day, pid in picks:
+            if sort == "relevance":  # score, day, shard, segment, doc: all descending
+                rows.append((score, day, sh, si, doc, pid))
+            elif sort == "date":  # day, score, shard, segment, doc: all descending
+                rows.append((day, score, sh, si, doc, pid))
+            else:  # day ascending, score descending (negated), the rest ascending
+                rows.append((day, -score, sh, si, doc, pid))
+    rows.sort(key=lambda r: r[:5], reverse=sort != "oldest")
+    rows = rows[:k]
+    if sort == "relevance":
+        return [(sh, si, doc, score, day, pid) for score, day, sh, si, doc, pid in rows]
+    if sort == "date":
+        return [(sh, si, doc, score, day, pid) for day, score, sh, si, doc, pid in rows]
+    return [(sh, si, doc, -neg, day, pid) for day, neg, sh, si, doc, pid in rows]
+
+
+def _merge_facets(parts: list[RawFacets | None], date_bucket: str | None) -> Facets:
+    keyword: dict[str, Counter[str]] = {
+        "source": Counter(),
+        "section": Counter(),
+        "author": Counter(),
+    }
+    days = []
+    for part in parts:
+        if part is None:
+            continue
+        for kname, counter in part[0].items():
+            keyword[kname].update(counter)
+        days.append(np.repeat(part[1], part[2]))
+    all_days = np.concatenate(days) if days else np.zeros(0, dtype=np.int32)
+    return facets_from_counts(keyword, all_days, date_bucket)
+
+
+def _local_cluster(workers: int) -> tuple[Any, Any]:
+    """A client of a LocalCluster of ``workers`` single-threaded processes (and the cluster)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(
+            "workers needs Dask distributed: pip install 'newsindex[cluster]'"
+        ) from None
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return Client(cluster), cluster
+
+
+def check_scheduler(scheduler: object) -> None:
+    """ArgumentTypeError unless ``scheduler`` is an address or a Dask Client (checked
+    without importing Dask); ConfigError for an empty address."""
+    if isinstance(scheduler, str):
+        if not scheduler.strip():
+            raise ConfigError(f"scheduler must be a Dask scheduler address, got {scheduler!r}")
+        return
+    if not _is_client(scheduler):
+        raise ArgumentTypeError(
+            "scheduler must be a Dask scheduler address (str) or a dask.distributed.Client, "
+            f"got {type(scheduler).__name__}"
+        )
+
+
+def _is_client(value: object) -> bool:
+    return any(
+        c.__name__ == "Client" and c.__module__.startswith("distributed")
+        for c in type(value).__mro__
+    )
+
+
+def _connect(scheduler: Any) -> tuple[Any, bool]:
+    """A Dask client for ``scheduler`` (an address or a Client) and whether we own it."""
+    check_scheduler(scheduler)
+    if isinstance(scheduler, str):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError(
+                "scheduler needs Dask distributed: pip install 'newsindex[cluster]'"
+            ) from None
+        try:
+            return Client(scheduler, timeout="10s"), True
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"scheduler {scheduler!r}: cannot connect ({exc})") from exc
+    return scheduler, False

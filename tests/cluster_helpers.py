@@ -1,0 +1,130 @@
+"""Generated corpora and queries, and the comparison of a sharded index's answers with one
+index's, for the cluster tests (in process and on a LocalCluster)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hypothesis import strategies as st
+
+import newsindex
+
+WORDS = ["oil", "price", "opec", "crude", "gas", "market", "bank", "rate", "cut", "talk"]
+DAYS = [None, "2016-11-09", "2016-11-10", "2016-12-01", "2017-01-15", "1987-03-02"]
+SOURCES = [None, "Reuters", "TRT World", "AP"]
+SECTIONS = [None, "World", "Business", "crude"]
+AUTHORS = [None, "John Smith", "Ann Lee", "Smith"]
+
+texts = st.lists(st.sampled_from(WORDS), min_size=0, max_size=8).map(" ".join)
+articles = st.fixed_dictionaries(
+    {
+        "id": st.integers(0, 40).map(str),
+        "title": texts,
+        "body": texts,
+        "date": st.sampled_from(DAYS),
+        "source": st.sampled_from(SOURCES),
+        "section": st.sampled_from(SECTIONS),
+        "author": st.sampled_from(AUTHORS),
+    }
+).map(lambda d: {k: v for k, v in d.items() if v is not None})
+#: Batches of operations, each batch one commit: an article to add, or an id to delete.
+batches = st.lists(
+    st.lists(st.one_of(articles, articles, articles, st.integers(0, 40).map(str)), max_size=25),
+    min_size=1,
+    max_size=3,
+)
+
+word = st.sampled_from(WORDS)
+leaf = st.one_of(
+    word,
+    word,
+    st.builds(lambda a, b: f'"{a} {b}"', word, word),
+    st.builds(lambda f, w: f"{f}:{w}", st.sampled_from(["title", "body"]), word),
+    st.builds(lambda w: w[:2] + "*", word),
+    st.builds(lambda w, b: f"{w}^{b}", word, st.sampled_from([0.5, 2, 3])),
+    st.sampled_from(
+        [
+            "date:2016-11",
+            "date:>=2016-12-01",
+            "date:1987",
+            "source:reuters",
+            'source:"TRT World"',
+            "section:(world OR business)",
+            "author:smith",
+        ]
+    ),
+)
+queries = st.recursive(
+    leaf,
+    lambda inner: st.one_of(
+        st.builds(lambda a, b: f"{a} {b}", inner, inner),
+        st.builds(lambda a, b: f"({a}) AND ({b})", inner, inner),
+        st.builds(lambda a, b: f"({a}) OR ({b})", inner, inner),
+        st.builds(lambda a, b: f"{a} -({b})", inner, inner),
+        st.builds(lambda a: f"+({a})", inner),
+    ),
+    max_leaves=4,
+)
+searches = st.fixed_dictionaries(
+    {
+        "query": queries,
+        "sort": st.sampled_from(newsindex.SORTS),
+        "limit": st.integers(0, 12),
+        "offset": st.integers(0, 8),
+        "facets": st.booleans(),
+    }
+)
+
+
+def build(ix: newsindex.Index, ops: list[list]) -> None:
+    for batch in ops:
+        with ix.writer() as w:
+            for op in batch:
+                if isinstance(op, str):
+                    w.delete(op)
+                else:
+                    w.add(op)
+
+
+def assert_same_answers(one: newsindex.Index, sharded: newsindex.Index, search: dict) -> None:
+    """``sharded`` answers ``search`` as ``one`` does: the same totals, facet counts and
+    scores, and the same ids in the same order up to ties of score and day (which list by
+    shard, not by one index's segments)."""
+    a = one.search(**search)
+    b = sharded.search(**search)
+    assert b.total == a.total
+    assert b.offset == a.offset
+    assert len(b.hits) == len(a.hits)
+    assert [h.rank for h in b.hits] == [h.rank for h in a.hits]
+    assert [h.date_day for h in b.hits] == [h.date_day for h in a.hits]
+    for x, y in zip(a.hits, b.hits):
+        assert abs(x.score - y.score) <= 1e-6 * max(1.0, abs(x.score)), (x, y)
+    # Ids: each hit is one the single index ranks with the same score and day; a group of
+    # ties wholly inside the page holds the same ids.
+    whole = one.search(**{**search, "offset": 0, "limit": max(1, a.total), "facets": False})
+    groups: dict[tuple, set[str]] = defaultdict(set)
+    for h in whole.hits:
+        groups[(round(h.score, 9), h.date_day)].add(h.id)
+    page_groups: dict[tuple, set[str]] = defaultdict(set)
+    for x, y in zip(a.hits, b.hits):
+        key = (round(x.score, 9), x.date_day)
+        assert y.id in groups[key], (search, x, y)
+        page_groups[key].add(y.id)
+    assert len({h.id for h in b.hits}) == len(b.hits)
+    for key, ids in page_groups.items():
+        if len(groups[key]) == len(ids):  # (no group crosses the page's ends)
+            assert ids == {h.id for h in a.hits if (round(h.score, 9), h.date_day) == key}
+    if search.get("facets"):
+        assert_same_facets(a.facets, b.facets)
+    else:
+        assert a.facets is None and b.facets is None
+
+
+def assert_same_facets(a: newsindex.Facets, b: newsindex.Facets) -> None:
+    """Equal counts; values listed in count order (ties, listed in the order first met,
+    may differ, and so may which of the ties the top 20 keep)."""
+    assert (a.dates, a.date_bucket, a.undated) == (b.dates, b.date_bucket, b.undated)
+    for x, y in ((a.sources, b.sources), (a.sections, b.sections), (a.authors, b.authors)):
+        assert [c for _, c in x] == [c for _, c in y]
+        floor = x[-1][1] if len(x) == 20 else 0
+        assert {v: c for v, c in x if c > floor} == {v: c for v, c in y if c > floor}

@@ -1,0 +1,273 @@
+"""Sharded indexes (issue 16) in process: the layout, routing, two-phase commits, and answers
+identical to one index holding the same articles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex.cluster import layout
+from tests.cluster_helpers import assert_same_answers, batches, build, searches
+
+ROOT = Path(newsindex.__file__).resolve().parents[1]
+SOME = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def test_import_newsindex_does_not_import_dask():
+    code = "import sys, newsindex; print(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@settings(max_examples=10, deadline=None)
+@given(ids=st.lists(st.text(min_size=1, max_size=20), max_size=50), n=st.integers(1, 16))
+def test_routing_is_a_stable_function_of_the_id(ids, n):
+    # A fresh interpreter (another hash seed) routes every id to the same shard.
+    code = (
+        "import json, sys; from newsindex.cluster.layout import shard_of; "
+        "ids, n = json.load(sys.stdin); print(json.dumps([shard_of(i, n) for i in ids]))"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps([ids, n]),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": str(ROOT)},
+    )
+    assert json.loads(got.stdout) == [layout.shard_of(i, n) for i in ids]
+    assert all(0 <= layout.shard_of(i, n) < n for i in ids)
+
+
+@SOME
+@given(ops=batches, search_list=st.lists(searches, min_size=1, max_size=6))
+def test_sharded_answers_equal_one_index(tmp_path_factory, ops, search_list):
+    folder = tmp_path_factory.mktemp("eq")
+    one = newsindex.Index.create(folder / "one")
+    build(one, ops)
+    for n in (2, 3, 7):
+        sharded = newsindex.ShardedIndex.create(folder / f"s{n}", shards=n)
+        build(sharded, ops)
+        reopened = newsindex.Index.open(folder / f"s{n}")
+        assert isinstance(reopened, newsindex.ShardedIndex)
+        assert len(reopened) == len(one)
+        for search in search_list:
+            try:
+                one.search(**search)
+            except newsindex.NewsIndexError as exc:
+                with pytest.raises(type(exc)):
+                    reopened.search(**search)
+                continue
+            assert_same_answers(one, reopened, search)
+            assert reopened.count(search["query"]) == one.count(search["query"])
+        facets_one, facets_sharded = one.facets(), reopened.facets()
+        assert [c for _, c in facets_one.sections] == [c for _, c in facets_sharded.sections]
+        for art_id in {str(i) for i in range(41)}:
+            assert reopened.get(art_id) == one.get(art_id)
+        reopened.close()
+        sharded.close()
+    one.close()
+
+
+def test_explain_get_and_snippets_as_one_index(tmp_path, sample_docs):
+    one = newsindex.Index.create(tmp_path / "one")
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=3)
+    for ix in (one, sharded):
+        with ix.writer() as w:
+            for d in sample_docs[:300]:
+                w.add(d)
+    for q in ["oil prices", '"crude oil"', "opec -iran title:oil", "gulf*", "section:crude oil"]:
+        a = one.search(q, limit=5)
+        b = sharded.search(q, limit=5)
+        for x, y in zip(a.hits, b.hits):
+            if x.id == y.id:
+                assert str(x.snippet()) == str(y.snippet())
+                assert x.article == y.article
+        for h in a.hits:
+            assert str(one.explain(q, h.id)) == str(sharded.explain(q, h.id))
+            assert sharded.explain(q, h.id).value == pytest.approx(h.score, rel=1e-9)
+    assert sharded.explain("oil", "no-such-id").value == 0.0
+    assert sharded.stats()["documents"] == one.stats()["documents"] == 300
+    assert sharded.stats()["avg_lengths"] == pytest.approx(one.stats()["avg_lengths"])
+
+
+def test_each_shard_is_an_ordinary_index(tmp_path, sample_docs):
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=4)
+    with sharded.writer() as w:
+        for d in sample_docs[:200]:
+            w.add(d)
+    total = 0
+    for i in range(4):
+        shard = newsindex.Index.open(tmp_path / "sh" / layout.shard_name(i))
+        assert type(shard) is newsindex.Index
+        for art_id in [d["id"] for d in sample_docs[:200]]:
+            if art_id in shard:
+                assert layout.shard_of(art_id, 4) == i
+        total += len(shard)
+        shard.close()
+    assert total == 200
+    assert sharded.check() == []
+
+
+def test_a_replacement_and_a_delete_reach_the_old_version(tmp_path):
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=5)
+    with sharded.writer() as w:
+        for i in range(50):
+            w.add({"id": str(i), "title": "oil", "body": f"first version {i}"})
+    with sharded.writer() as w:
+        for i in range(0, 50, 2):
+            w.add({"id": str(i), "title": "gas", "body": f"second version {i}"})
+        for i in range(1, 50, 4):
+            w.delete(str(i))
+    assert len(sharded) == 50 - len(range(1, 50, 4))
+    assert sharded.count("oil") == len(sharded) - 25
+    assert sharded.count("gas") == 25
+    assert sharded.get("2").title == "gas" and sharded.get("1") is None
+
+
+def test_an_interrupted_commit_is_invisible_and_rolled_back(tmp_path, monkeypatch):
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=3)
+    with sharded.writer() as w:
+        w.add({"id": "a", "title": "oil"})
+    w = sharded.writer()
+    for i in range(30):
+        w.add({"id": f"n{i}", "title": "gas"})
+    # The cluster manifest's write fails after every shard committed (phase 1 done).
+    monkeypatch.setattr(layout, "write", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        w.commit()
+    monkeypatch.undo()
+    again = newsindex.Index.open(tmp_path / "sh")
+    assert again.count("gas") == 0 and len(again) == 1
+    with again.writer() as w2:  # the orphan shard generations go first
+        w2.add({"id": "b", "title": "gas"})
+    assert again.count("gas") == 1 and len(again) == 2
+    for i in range(3):
+        shard = newsindex.Index.open(tmp_path / "sh" / layout.shard_name(i))
+        assert shard.count("gas") <= 1
+        shard.close()
+
+
+# -- kill -9 during sharded commits ---------------------------------------------------------------
+_CHILD = """
+import sys
+import newsindex
+ix = newsindex.Index.open(sys.argv[1])
+for batch in range(1, 1000):
+    with ix.writer() as w:
+        for i in range(24):
+            w.add({"id": f"b{batch}-{i}", "title": f"oil w{batch}", "body": "gas " * i})
+        if batch > 1:
+            w.delete(f"b{batch - 1}-0")
+    print("COMMITTED", batch, flush=True)
+"""
+
+
+def _batches_seen(ix) -> list[int]:
+    """Per batch, how many of its articles are live (stopping at the first batch with none)."""
+    seen = []
+    batch = 1
+    while True:
+        n = ix.count(f"w{batch}")
+        if not n:
+            return seen
+        seen.append(n)
+        batch += 1
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.4, 0.9, 1.3, 2.1])
+def test_kill_9_during_sharded_commits_leaves_the_last_commit(tmp_path, delay):
+    import signal
+    import time
+
+    folder = tmp_path / "sh"
+    newsindex.ShardedIndex.create(folder, shards=3).close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(folder)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    out, _ = child.communicate()
+    committed = [int(line.split()[1]) for line in out.splitlines() if line.startswith("COMMITTED")]
+    last = committed[-1] if committed else 0
+    ix = newsindex.Index.open(folder)
+    seen = _batches_seen(ix)
+    # All of a commit or none of it: the last printed one, or the next when the kill fell
+    # between the cluster manifest's rename and the print.
+    assert len(seen) in (last, last + 1), (seen, last)
+    assert seen == [23] * (len(seen) - 1) + [24] * bool(seen)
+    assert len(ix) == sum(seen)
+    assert ix.check() == []
+    with ix.writer() as w:  # a new writer gets the locks at once and rolls orphans back
+        w.add({"id": "after", "title": "after"})
+    assert ix.count("after") == 1 and len(ix) == sum(seen) + 1
+    ref = layout.read_latest(folder)
+    for s in ref.shards:
+        from newsindex.index import manifest as mf
+
+        assert mf.generations(folder / s.name)[-1] == s.generation
+        names = {
+            f
+            for g in mf.generations(folder / s.name)
+            for e in mf.read(folder / s.name, g).segments
+            for f in e.files
+        }
+        stray = [
+            n
+            for n in os.listdir(folder / s.name)
+            if (n.startswith("seg-") and n not in names) or n.endswith(".tmp")
+        ]
+        assert stray == []
+    ix.close()
+
+
+@settings(max_examples=30, deadline=None)
+@given(value=st.one_of(st.integers(), st.floats(), st.lists(st.integers()), st.builds(object)))
+def test_bad_scheduler_and_shards_are_named(tmp_path_factory, value):
+    folder = tmp_path_factory.mktemp("bad")
+    newsindex.ShardedIndex.create(folder / "sh", shards=2).close()
+    newsindex.Index.create(folder / "one").close()
+    for path in (folder / "sh", folder / "one"):
+        with pytest.raises(newsindex.ArgumentTypeError, match="scheduler"):
+            newsindex.Index.open(path, scheduler=value)
+    with pytest.raises(newsindex.ConfigError, match="scheduler"):
+        newsindex.Index.open(folder / "sh", scheduler=" ")
+    with pytest.raises(newsindex.ConfigError, match="sharded"):
+        newsindex.Index.open(folder / "one", scheduler="tcp://127.0.0.1:9")
+    bad_shards = value if not isinstance(value, int) else min(value, 0) - 1
+    with pytest.raises(newsindex.ConfigError, match="shards"):
+        newsindex.ShardedIndex.create(folder / "new", shards=bad_shards)
+
+
+def test_build_options_are_checked_before_any_work(tmp_path):
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=2)
+    (tmp_path / "in.jsonl").write_text('{"id": "1", "title": "oil"}\n')
+    src = tmp_path / "in.jsonl"
+    for bad, error in (
+        ({"workers": 0}, newsindex.ConfigError),
+        ({"workers": "2"}, newsindex.ArgumentTypeError),
+        ({"partitions": -1}, newsindex.ConfigError),
+        ({"memory_budget": 1.5}, newsindex.ConfigError),
+        ({"workers": 2, "scheduler": "tcp://127.0.0.1:9"}, newsindex.ConfigError),
+        ({"scheduler": 7}, newsindex.ArgumentTypeError),
+    ):
+        with pytest.raises(error):
+            sharded.build([src], **bad)
+    with pytest.raises(newsindex.ConfigError, match="no such file"):
+        sharded.build([tmp_path / "missing.jsonl"], workers=1)
+    with pytest.raises(newsindex.ArgumentTypeError, match="paths"):
+        sharded.build(7, workers=1)  # type: ignore[arg-type]
+    assert len(sharded) == 0 and sharded.generation == 0

@@ -1,0 +1,226 @@
+"""Sharded indexes on a Dask LocalCluster (issue 16): searches held in actors answer as one
+index, distributed builds equal one process's, and lost workers fail cleanly."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex.cluster import layout
+from tests.cluster_helpers import assert_same_answers, batches, build, searches
+
+ROOT = Path(newsindex.__file__).resolve().parents[1]
+FEW = settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="session")
+def client():
+    """One LocalCluster of two worker processes for the session. A task on a lost worker is
+    not retried (allowed-failures 0), so a killed worker fails what it was running."""
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        c = distributed.Client(cluster)
+        try:
+            yield c
+        finally:
+            c.close()
+            cluster.close()
+
+
+def _kill_a_worker(client, busy: bool = False) -> None:
+    """SIGKILL one worker process (with ``busy``, one running a task, waited for)."""
+    deadline = time.monotonic() + 60
+    while True:
+        processing = {a: k for a, k in client.processing().items() if k}
+        if not busy or processing or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    pids = client.run(os.getpid)
+    addr = next(iter(processing)) if processing else sorted(pids)[0]
+    os.kill(pids[addr], signal.SIGKILL)
+
+
+def _restore(client) -> None:
+    client.wait_for_workers(2, timeout=120)
+
+
+@FEW
+@given(ops=batches, search_list=st.lists(searches, min_size=1, max_size=5))
+def test_cluster_answers_equal_one_index(tmp_path_factory, client, ops, search_list):
+    folder = tmp_path_factory.mktemp("dask-eq")
+    one = newsindex.Index.create(folder / "one")
+    build(one, ops)
+    sharded = newsindex.ShardedIndex.create(folder / "sh", shards=3)
+    build(sharded, ops)
+    sharded.close()
+    with newsindex.Index.open(folder / "sh", scheduler=client) as remote:
+        assert isinstance(remote, newsindex.ShardedIndex)
+        for search in search_list:
+            try:
+                one.search(**search)
+            except newsindex.NewsIndexError as exc:
+                with pytest.raises(type(exc)):
+                    remote.search(**search)
+                continue
+            assert_same_answers(one, remote, search)
+        for art_id in ("0", "1", "7"):
+            assert remote.get(art_id) == one.get(art_id)
+        hit = next(iter(remote.search("oil OR gas OR price").hits), None)
+        if hit is not None:
+            assert hit.article == one.get(hit.id)
+            assert str(remote.explain("oil OR gas OR price", hit.id)) == str(
+                one.explain("oil OR gas OR price", hit.id)
+            )
+    one.close()
+
+
+def _corpus(path: Path, docs: list[dict]) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps(d) + "\n")
+
+
+def _docs(sample_docs: list[dict]) -> list[dict]:
+    """The sample, then new versions of some of its ids (later lines replace earlier ones,
+    across partitions too)."""
+    later = [{**d, "title": f"revised {d['title']}"} for d in sample_docs[:1000:7]]
+    return list(sample_docs[:1000]) + later
+
+
+def test_distributed_build_equals_one_process(tmp_path, client, sample_docs):
+    docs = _docs(sample_docs)
+    _corpus(tmp_path / "in.jsonl.gz", docs)
+    one = newsindex.Index.create(tmp_path / "one")
+    with one.writer() as w:
+        for d in docs:
+            w.add(d)
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=3)
+    report = sharded.build([tmp_path / "in.jsonl.gz"], scheduler=client, partitions=4)
+    assert report["partitions"] == 4 and report["records"] == len(docs)
+    assert len(sharded) == len(one) == 1000
+    assert sharded.check() == []
+    assert [n for n in os.listdir(tmp_path / "sh") if n.startswith(".staging")] == []
+    for search in (
+        {"query": "revised", "limit": 200},
+        {"query": "oil prices", "limit": 20, "facets": True},
+        {"query": "opec date:1987-03", "sort": "date", "limit": 30},
+    ):
+        assert_same_answers(one, sharded, search)
+    assert sharded.count("revised") == one.count("revised") > len(docs) - 1000
+
+
+def test_worker_lost_during_search_names_the_shard(tmp_path, client, sample_docs):
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=4)
+    with sharded.writer() as w:
+        for d in sample_docs[:200]:
+            w.add(d)
+    remote = newsindex.Index.open(tmp_path / "sh", scheduler=client)
+    assert remote.search("oil").total == sharded.search("oil").total
+    _kill_a_worker(client)
+    try:
+        with pytest.raises(newsindex.ClusterError, match=r"shard shard-00\d"):
+            for _ in range(50):  # until the scheduler notices the loss
+                remote.search("oil")
+                time.sleep(0.1)
+    finally:
+        _restore(client)
+    again = newsindex.Index.open(tmp_path / "sh", scheduler=client)
+    assert again.search("oil").total == sharded.search("oil").total
+
+
+def test_worker_killed_during_build_commits_nothing_and_a_rerun_works(
+    tmp_path, client, sample_docs
+):
+    docs = _docs(sample_docs)
+    _corpus(tmp_path / "in.jsonl.gz", docs)
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=2)
+    with sharded.writer() as w:
+        w.add({"id": "before", "title": "before the build"})
+    generation = sharded.generation
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sharded.build([tmp_path / "in.jsonl.gz"], scheduler=client, partitions=6)
+        except BaseException as exc:
+            failure.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    _kill_a_worker(client, busy=True)
+    t.join(300)
+    _restore(client)
+    # The kill landed on a running partition: the build failed, and nothing is visible.
+    assert len(failure) == 1 and isinstance(failure[0], newsindex.ClusterError), failure
+    assert "partition" in str(failure[0])
+    reopened = newsindex.Index.open(tmp_path / "sh")
+    assert reopened.generation == generation and len(reopened) == 1
+    assert reopened.count("revised") == 0
+    assert [n for n in os.listdir(tmp_path / "sh") if n.startswith(".staging")] == []
+    sharded.build([tmp_path / "in.jsonl.gz"], scheduler=client, partitions=3)
+    one = newsindex.Index.create(tmp_path / "one")
+    with one.writer() as w:
+        for d in docs:
+            w.add(d)
+    assert len(sharded) == 1001 and sharded.count("revised") == one.count("revised")
+    assert sharded.check() == []
+
+
+def test_cli_index_and_search_on_the_cluster(tmp_path, client, sample_docs):
+    _corpus(tmp_path / "in.jsonl.gz", sample_docs[:300])
+    address = client.scheduler.address
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def cli(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "newsindex", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    said = cli(
+        "index",
+        str(tmp_path / "sh"),
+        str(tmp_path / "in.jsonl.gz"),
+        "--shards",
+        "3",
+        "--scheduler",
+        address,
+    )
+    assert "indexed 300 articles" in said and "3 shards" in said
+    cli("index", str(tmp_path / "one"), str(tmp_path / "in.jsonl.gz"))
+    for query in ("oil prices", "opec -iran", "section:crude"):
+        one = json.loads(cli("search", str(tmp_path / "one"), query, "--json", "--facets"))
+        remote = json.loads(
+            cli("search", str(tmp_path / "sh"), query, "--json", "--facets", "--scheduler", address)
+        )
+        assert remote["total"] == one["total"]
+        assert [round(h["score"], 6) for h in remote["hits"]] == [
+            round(h["score"], 6) for h in one["hits"]
+        ]
+    assert layout.is_sharded(tmp_path / "sh")
