@@ -50,6 +50,7 @@ from ..handle import (
     _Life,
     _plan_today,
     _value_hints,
+    _with_feedback,
     plan_query,
 )
 from ..index.check import check_index
@@ -507,6 +508,7 @@ class ShardedIndex(Index):
         facets: bool = False,
         date_bucket: str | None = None,
         recency: str | _dt.timedelta | float | None = None,
+        feedback: bool | None = None,
     ) -> Results:
         started = time.perf_counter()
         _check_page(limit, offset, sort)
@@ -518,7 +520,7 @@ class ShardedIndex(Index):
         node = self._plan_for(
             snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
         )
-        scoring = scoring or snap.settings.scoring
+        scoring = _plain_scoring(self.path, scoring or snap.settings.scoring, feedback)
         dfs = self._dfs(snap, node)
         k = limit + offset
         parts = snap.shards.call_all("top", node, scoring, dfs, k, sort, decay, facets)
@@ -578,13 +580,14 @@ class ShardedIndex(Index):
         scoring: Scoring | None = None,
         today: _dt.date | None = None,
         recency: str | _dt.timedelta | float | None = None,
+        feedback: bool | None = None,
     ) -> Explanation:
         decay = None if recency is None else Recency.of(recency, today)
         snap = self._cur()
         node = self._plan_for(
             snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
         )
-        scoring = scoring or snap.settings.scoring
+        scoring = _plain_scoring(self.path, scoring or snap.settings.scoring, feedback)
         check_type("article_id", article_id, str, "a string")
         sh = layout.shard_of(article_id, len(snap.manifest.shards))
         where = snap.shards.call(sh, "locate", article_id)
@@ -692,6 +695,16 @@ class ShardedIndex(Index):
     @property
     def _analyzers(self) -> dict[str, Analyzer]:
         return self._cur().analyzers
+
+
+def _plain_scoring(path: Path, scoring: Scoring, feedback: bool | None) -> Scoring:
+    """``scoring`` with ``feedback`` applied; ConfigError for what shards cannot run yet."""
+    scoring = _with_feedback(scoring, feedback)
+    if scoring.feedback or scoring.proximity > 0:
+        raise ConfigError(
+            f"{path}: feedback and proximity are not supported on a sharded index yet"
+        )
+    return scoring
 
 
 def _expand_prefix(
