@@ -138,7 +138,7 @@ def cmd_report(a) -> int:
 
     if speed and have_matplotlib():
         out = a.chart or str(Path(a.out) / "speed-combined.png")
-        print(f"chart: {speed_chart(speed, out)}")
+        print(f"chart: {speed_chart(speed, out, cpu=a.cpu)}")
     return 0
 
 
@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("results", nargs="+")
     p.add_argument("--chart", help="PNG path (default OUT/speed-combined.png)")
+    p.add_argument(
+        "--cpu", action="store_true", help="chart per CPU second (runs on a loaded machine)"
+    )
     p.add_argument(
         "--targets",
         action="store_true",

@@ -171,8 +171,12 @@ def speed_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def speed_chart(results: list[dict], path: Path | str) -> Path:
-    """docs/s and q/s per engine: grouped bars for one corpus, lines over corpus size for several."""
+def speed_chart(results: list[dict], path: Path | str, cpu: bool = False) -> Path:
+    """docs/s and q/s per engine: grouped bars for one corpus, lines over corpus size for several.
+
+    ``cpu``: per CPU second of the engine's process instead of per wall second (several runs
+    only), for runs made while other work loaded the machine."""
+    build_key, qps_key = ("docs_per_cpu_s", "cpu_qps") if cpu else ("docs_per_s", "qps")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -220,17 +224,19 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
             pts = sorted(
                 (
                     r["engines"][n]["docs"],
-                    r["engines"][n].get("docs_per_s"),
-                    r["engines"][n].get("kinds", {}).get("terms", {}).get("qps"),
+                    r["engines"][n].get(build_key),
+                    r["engines"][n].get("kinds", {}).get("terms", {}).get(qps_key),
                     r["corpus"].get("synthetic"),
-                    r["engines"][n].get("cold", {}).get("kinds", {}).get("terms", {}).get("qps"),
+                    r["engines"][n].get("cold", {}).get("kinds", {}).get("terms", {}).get(qps_key),
                 )
                 for r in results
                 if n in r["engines"] and "docs" in r["engines"][n]
             )
             if not pts:
                 continue
-            line = ax1.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=n)[0]
+            line = ax1.plot([p[0] for p in pts if p[1]], [p[1] for p in pts if p[1]], "-", label=n)[
+                0
+            ]
             ax2.plot(
                 [p[0] for p in pts if p[2]],
                 [p[2] for p in pts if p[2]],
@@ -248,18 +254,22 @@ def speed_chart(results: list[dict], path: Path | str) -> Path:
                 )
             for p in pts:  # hollow markers = synthetic corpus
                 face = "none" if p[3] else line.get_color()
-                ax1.plot([p[0]], [p[1]], "o", mfc=face, color=line.get_color())
+                if p[1]:
+                    ax1.plot([p[0]], [p[1]], "o", mfc=face, color=line.get_color())
                 if p[2]:
                     ax2.plot([p[0]], [p[2]], "o", mfc=face, color=line.get_color())
         for ax in (ax1, ax2):
             ax.set_xscale("log")
             ax.set_xlabel("corpus size (docs); hollow marker = SYNTHETIC corpus")
-        ax1.set_ylabel("documents / s (build, 1 thread)")
+        per = "CPU s" if cpu else "s"
+        ax1.set_ylabel(f"documents / {per} (build, 1 thread)")
+        ax2.set_ylabel(f"queries / {per} (top-10, 1 thread)")
         ax1.legend()
         ax2.legend(fontsize=7)
         tags = ", ".join(corpus_label(r) for r in results)
         fig.suptitle(f"Speed vs corpus size: {tags}", fontsize=9)
-    ax2.set_ylabel("queries / s (top-10, 1 thread)")
+    if len(results) == 1:
+        ax2.set_ylabel("queries / s (top-10, 1 thread)")
     for ax in (ax1, ax2):
         ax.set_yscale("log")
         ax.grid(True, which="both", axis="y", alpha=0.3)

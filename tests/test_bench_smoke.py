@@ -189,3 +189,8 @@ def test_targets_table_gives_each_ratio_from_the_run(tmp_path):
     assert f"| {size:.2f}x |" in row
     assert any(r.startswith("| long q/s cold >= 0.5x tantivy") for r in rows)
     assert not any("bm25s" in r for r in rows)  # not in this run: no row
+    if have_matplotlib():  # per CPU second over several runs (a loaded machine's chart)
+        from benchmarks.report import speed_chart
+
+        png = speed_chart([result, result], tmp_path / "cpu.png", cpu=True)
+        assert png.stat().st_size > 1000
