@@ -45,6 +45,7 @@ from .results.query import Query
 from .results.snippets import Snippet
 from .results.terminal import terminal_safe
 from .schema import KEYWORD_FIELDS, QUERY_FIELDS, TEXT_FIELDS
+from .search.collapse import DEFAULT_THRESHOLD as COLLAPSE_THRESHOLD
 from .search.scoring import Explanation
 from .search.topk import SORTS
 
@@ -55,6 +56,7 @@ __version__ = "0.1.0"
 
 # The public API, exactly what README.md's "Public API" section lists (tests/test_public_api.py).
 __all__ = [
+    "COLLAPSE_THRESHOLD",
     "KEYWORD_FIELDS",
     "QUERY_FIELDS",
     "SORTS",

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from . import SORTS, Facets, Hit, Index, Results, __version__, terminal_safe
+from . import COLLAPSE_THRESHOLD, SORTS, Facets, Hit, Index, Results, __version__, terminal_safe
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
 
 if TYPE_CHECKING:
@@ -264,6 +264,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--scheduler", metavar="ADDRESS", help="search a sharded index on this Dask scheduler"
     )
+    s.add_argument(
+        "--collapse",
+        action="store_true",
+        help="one hit per group of near-duplicates (wire copies), listing the copies' ids",
+    )
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("similar", help="stories related to one article (more like this)")
@@ -282,6 +287,17 @@ def _parser() -> argparse.ArgumentParser:
         "--no-snippets", dest="snippets", action="store_false", help="no passages in the JSON"
     )
     s.set_defaults(func=cmd_similar)
+
+    s = sub.add_parser("duplicates", help="groups of near-duplicate stories, largest first")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=COLLAPSE_THRESHOLD,
+        help="estimated Jaccard similarity of word shingles (0.5 to 1; default %(default)s)",
+    )
+    s.add_argument("--json", action="store_true", help="one JSON array of ids per group, per line")
+    s.set_defaults(func=cmd_duplicates)
 
     s = sub.add_parser("get", help="print one stored article")
     s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
@@ -477,6 +493,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         default_operator="and" if args.default_and else "or",
         recency=args.recency,
         facets=args.facets,
+        collapse=args.collapse,
     )
     for warning in res.warnings:
         print(f"newsindex: warning: {warning}", file=sys.stderr)
@@ -488,13 +505,14 @@ def cmd_search(args: argparse.Namespace) -> int:
             args.explain,
             syntax="plain" if args.plain else "query",
             default_operator="and" if args.default_and else "or",
+            collapse=args.collapse,
         )
         print(terminal_safe(str(why)))
         return 0
     if args.json or args.jsonl:
-        _print_json(res, snippets=args.snippets, lines=args.jsonl)
+        _print_json(res, snippets=args.snippets, lines=args.jsonl, collapsed=args.collapse)
     else:
-        _print_results(args.query, res, snippets=args.snippets)
+        _print_results(args.query, res, snippets=args.snippets, collapsed=args.collapse)
         if res.facets is not None:
             _print_facets(res.facets)
     for hint in res.hints:  # on stderr: they are about the query, not part of the answer
@@ -518,6 +536,25 @@ def cmd_similar(args: argparse.Namespace) -> int:
         _print_json(res, snippets=args.snippets, lines=args.jsonl)
         return 0
     _print_results(f"like {args.article_id}", res)
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    ix = Index.open(args.index_dir)
+    found = ix.duplicates(threshold=args.threshold)
+    if args.json:
+        for ids in found:
+            print(_json_line({"size": len(ids), "ids": list(ids)}))
+        return 0
+    print(
+        f"{_count(len(found), 'group')} of near-duplicates "
+        f"(Jaccard >= {args.threshold:g}) holding {_count(sum(map(len, found)), 'article')}"
+    )
+    for ids in found:
+        first = ix.get(ids[0])
+        title = (first.title if first else None) or "(untitled)"
+        print(terminal_safe(f"{len(ids):>4}  {title}", one_line=True))
+        print(terminal_safe(f"      {', '.join(ids)}", one_line=True))
     return 0
 
 
@@ -750,9 +787,13 @@ def _hit_record(hit: Hit, snippet: bool) -> dict[str, object]:
     }
 
 
-def _print_json(res: Results, *, snippets: bool, lines: bool) -> None:
-    """``--json``: one envelope (documented in the README); ``--jsonl``: one hit per line."""
+def _print_json(res: Results, *, snippets: bool, lines: bool, collapsed: bool = False) -> None:
+    """``--json``: one envelope (documented in the README); ``--jsonl``: one hit per line
+    (``collapsed``: each hit with its near-duplicates' ids, ``"duplicates"``)."""
     records = [_hit_record(hit, snippets) for hit in res.hits]
+    if collapsed:
+        for record, hit in zip(records, res.hits):
+            record["duplicates"] = list(hit.duplicates)
     if lines:
         for record in records:
             print(_json_line(record))
@@ -794,10 +835,14 @@ def _print_facets(facets: Facets) -> None:
         print(f"  undated: {facets.undated:,}")
 
 
-def _print_results(query: str, res: Results, *, snippets: bool = False) -> None:
+def _print_results(
+    query: str, res: Results, *, snippets: bool = False, collapsed: bool = False
+) -> None:
     # Stored text is printed through terminal_safe: a title is the indexed files' word, and
     # an escape sequence in it would otherwise reach the terminal.
-    matching = _count(res.total, "matching article")
+    matching = _count(res.total, "matching story" if collapsed else "matching article")
+    if collapsed:
+        matching = matching.replace("storys", "stories") + " (near-duplicates collapsed)"
     print(f"{matching} for {terminal_safe(repr(query))} ({res.took_ms:.1f} ms)")
     for hit in res.hits:
         art = hit.article
@@ -809,6 +854,14 @@ def _print_results(query: str, res: Results, *, snippets: bool = False) -> None:
             passage = str(hit.snippet().format("plain"))
             if passage:
                 print("       " + terminal_safe(passage, one_line=True))
+        if hit.duplicates:
+            copies = ", ".join(hit.duplicates)
+            print(
+                terminal_safe(
+                    f"       + {_count(len(hit.duplicates), 'near-duplicate')}: {copies}",
+                    one_line=True,
+                )
+            )
 
 
 # JSON escapes C0 controls but not DEL, C1 controls or bidi overrides; escaping them too keeps

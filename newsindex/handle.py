@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import difflib
 import json
@@ -29,6 +30,7 @@ from .errors import (
     check_bool,
     check_choice,
     check_int,
+    check_number,
     check_type,
 )
 from .index import manifest as mf
@@ -56,6 +58,15 @@ from .results.hits import Hit, Results
 from .results.query import Query
 from .results.snippets import LazyHighlighter
 from .schema import TEXT_FIELDS, UNFIELDED_ANALYZER, day_from_number, day_number, keyword_keys
+from .search.collapse import (
+    DEFAULT_THRESHOLD,
+    MIN_THRESHOLD,
+    NearIndex,
+    collapse_matches,
+    groups,
+    signatures_of,
+    threshold_of,
+)
 from .search.feedback import Weights, expand, explain_expansion
 from .search.matches import SegmentMatches
 from .search.proximity import Proximity, in_window, rescore
@@ -87,6 +98,7 @@ class _Snapshot:
         "analyzers",
         "life",
         "speller",
+        "_near",
     )
 
     def __init__(
@@ -105,6 +117,15 @@ class _Snapshot:
         self.analyzers: dict[str, Analyzer] = analyzers
         self.life: _Life = life
         self.speller = LazySpeller(self.searcher.segments, analyzers[UNFIELDED_ANALYZER])
+        self._near: dict[float, NearIndex] = {}
+
+    def near(self, threshold: float) -> NearIndex:
+        """The snapshot's near-duplicates at ``threshold``, found on first use (two threads
+        may both find them: the same answer, and the dict keeps one)."""
+        found = self._near.get(threshold)
+        if found is None:
+            found = self._near.setdefault(threshold, NearIndex(self.searcher.segments, threshold))
+        return found
 
     def article(self, si: int, doc: int) -> Article:
         """The stored article of doc ``doc`` of segment ``si`` (what a hit loads)."""
@@ -415,6 +436,7 @@ class Index:
         date_bucket: str | None = None,
         recency: str | _dt.timedelta | float | None = None,
         feedback: bool | None = None,
+        collapse: bool | float = False,
     ) -> Results:
         """Search the snapshot.
 
@@ -436,6 +458,11 @@ class Index:
         ``feedback=True`` (or ``Scoring(feedback=True)``) runs RM3 pseudo-relevance feedback:
         the query expanded with terms of its best hits (``Results.expansion``); see
         docs/ranking.md, also for the proximity rescore ``Scoring(proximity=...)`` sets.
+        ``collapse=True`` keeps only the best-ranked story of each group of near-duplicates
+        (wire copies: estimated Jaccard similarity of their word shingles at least 0.6, or
+        the threshold given as ``collapse=0.8``, from 0.5 to 1); each hit's ``duplicates``
+        lists the ids of the copies it stands for, and ``total`` counts groups, not
+        matches (facets still count every match). See docs/news.md.
         """
         started = time.perf_counter()
         # Common calls pass one cheap test; anything else gets the checks that name the culprit.
@@ -454,6 +481,7 @@ class Index:
             if date_bucket is not None:
                 check_choice("date_bucket", date_bucket, BUCKETS)
         decay = None if recency is None else Recency.of(recency, today)
+        threshold = None if collapse is False else threshold_of(collapse)
         snap = self._current()
         plan_today = _plan_today(query, today, decay)
         node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
@@ -466,12 +494,24 @@ class Index:
         # (a pruned first stage that stopped at the page would rescore fewer hits).
         need = limit + offset if prox is None else max(limit + offset, scoring.rescore_window)
         matches: Iterable[tuple[int, SegmentMatches]]
-        if decay is None and not facets and sort == "relevance":
-            matches = searcher.top_matches(run, scoring, need)  # rank-safe: the best `need`
+        if decay is None and not facets and sort == "relevance" and threshold is None:
+            # Rank-safe: the best `need` (collapsing needs every match, to find the copies).
+            matches = searcher.top_matches(run, scoring, need)
         else:
             matches = searcher.execute(run, scoring)
         hits, total, facet_counts = _page(
-            snap, node, matches, decay, limit, offset, sort, date_bucket, facets, prox, need
+            snap,
+            node,
+            matches,
+            decay,
+            limit,
+            offset,
+            sort,
+            date_bucket,
+            facets,
+            prox,
+            need,
+            threshold,
         )
         warning = None
         if not total:
@@ -523,12 +563,16 @@ class Index:
         today: _dt.date | None = None,
         recency: str | _dt.timedelta | float | None = None,
         feedback: bool | None = None,
+        collapse: bool | float = False,
     ) -> Explanation:
         """How ``article_id`` scores for ``query``: a tree whose value equals the hit's score
         under relevance order (with ``recency``, the labelled product of its relevance and its
         decay factor; with feedback, the expansion terms; with proximity, the bonus of a hit
-        in the rescore window)."""
+        in the rescore window). With ``collapse`` (as for :meth:`search`, by relevance), the
+        top line also says which near-duplicates the article stands for, or which hit it is
+        collapsed under."""
         decay = None if recency is None else Recency.of(recency, today)
+        threshold = None if collapse is False else threshold_of(collapse)
         snap = self._current()
         plan_today = _plan_today(query, today, decay)
         node = _plan(snap, query, syntax, default_operator, scoring, plan_today, self._limits())
@@ -549,12 +593,46 @@ class Index:
             why = _explain_rescore(snap, run, scoring, decay, prox, where, why)
         if decay is not None:
             day = int(searcher.segments[where[0]].dates[where[1]])
-            return decay.explain(why, day, f"score of {article_id!r}, ")
-        if why.op == "sum" and why.details:
-            return Explanation(
-                why.value, f"score of {article_id!r}, {why.description}", why.details
-            )
-        return Explanation(why.value, f"score of {article_id!r}:", [why])
+            out = decay.explain(why, day, f"score of {article_id!r}, ")
+        elif why.op == "sum" and why.details:
+            out = Explanation(why.value, f"score of {article_id!r}, {why.description}", why.details)
+        else:
+            out = Explanation(why.value, f"score of {article_id!r}:", [why])
+        if threshold is not None:
+            matches = searcher.execute(run, scoring)
+            if decay is not None:
+                matches = decay.apply(matches, searcher.segments)
+            note = _collapse_note(snap, list(matches), where, threshold)
+            out = dataclasses.replace(out, description=f"{out.description} [{note}]")
+        return out
+
+    def duplicates(self, *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, ...]]:
+        """Every group of near-duplicate articles (estimated Jaccard similarity of their
+        word shingles at least ``threshold``, from 0.5 to 1), largest first: each group's
+        ids oldest first (then in index order), the first the one a collapsed search would
+        keep under ``sort="oldest"``. Articles without a near-duplicate are not listed."""
+        limit = check_number("threshold", threshold, MIN_THRESHOLD, 1.0)
+        snap = self._current()
+        segments = snap.searcher.segments
+        near = snap.near(limit)
+        parts = []
+        for si, seg in enumerate(segments):
+            docs = np.arange(seg.ndocs) if seg.live is None else np.flatnonzero(seg.live)
+            cls = near.cls[near.bases[si] + docs]
+            docs = docs[cls >= 0]
+            parts.append((si, docs[near.dupable[cls[cls >= 0]]]))
+        segs = np.concatenate([np.full(len(docs), si) for si, docs in parts] + [np.zeros(0)])
+        docs = np.concatenate([docs for _, docs in parts] + [np.zeros(0)]).astype(np.int64)
+        days = np.concatenate([segments[si].dates[d] for si, d in parts] + [np.zeros(0)])
+        order = np.lexsort((docs, segs, days))  # oldest first, then in index order
+        where = np.stack([segs[order], docs[order]], axis=1).astype(np.int64)
+        _, leader = groups(signatures_of(segments, where), limit)
+        members: dict[int, list[str]] = {}
+        for (si, doc), lead in zip(where.tolist(), leader.tolist()):
+            members.setdefault(lead, []).append(segments[si].ids[doc])
+        found = [(lead, ids) for lead, ids in members.items() if len(ids) > 1]
+        found.sort(key=lambda item: (-len(item[1]), item[0]))
+        return [tuple(ids) for _, ids in found]
 
     def parse(
         self,
@@ -803,23 +881,33 @@ def _page(
     facets: bool,
     prox: Proximity | None = None,
     need: int | None = None,
+    threshold: float | None = None,
 ) -> tuple[list[Hit], int, Facets | None]:
     """The page of hits, the total and (when asked) the facets of one search's matches
     (``prox``: the proximity rescore of the best hits, relevance order only; ``need``: how
-    many of the best the first stage gives, at least the page)."""
+    many of the best the first stage gives, at least the page; with a ``threshold``,
+    near-duplicates collapsed: the total counts groups)."""
     segments = snap.searcher.segments
     if decay is not None:
         matches = decay.apply(matches, segments)
     counted = None
-    if facets:
+    if facets or threshold is not None:
         matches = counted = list(matches)
-    picked, total = select(matches, segments, need or limit + offset, sort)
-    if prox is not None:
-        picked = rescore(
-            prox, picked, prox.scoring.rescore_window, decay.factors if decay else None
+    highlighter = LazyHighlighter(node, snap.analyzers)
+    if threshold is None:
+        picked, total = select(matches, segments, need or limit + offset, sort)
+        if prox is not None:
+            picked = rescore(
+                prox, picked, prox.scoring.rescore_window, decay.factors if decay else None
+            )
+            del picked[limit + offset :]
+        hits = _hits(snap, picked[offset:], offset, highlighter)
+    else:
+        hits, total = _collapsed(
+            snap, counted or [], sort, threshold, limit, offset, highlighter, prox, need, decay
         )
-        del picked[limit + offset :]
-    hits = _hits(snap, picked[offset:], offset, LazyHighlighter(node, snap.analyzers))
+    if not facets:
+        counted = None
     facet_counts = compute_facets(segments, counted, date_bucket) if counted is not None else None
     return hits, total, facet_counts
 
@@ -915,6 +1003,65 @@ def _with_recency(
             f"{node.half_life:g} days in the query; keep one"
         )
     return node.node, Recency(node.half_life, day_number(today or node.today or _dt.date.today()))
+
+
+def _collapsed(
+    snap: _Snapshot,
+    matches: list[tuple[int, SegmentMatches]],
+    sort: str,
+    threshold: float,
+    limit: int,
+    offset: int,
+    highlighter: LazyHighlighter,
+    prox: Proximity | None,
+    need: int | None,
+    decay: Recency | None,
+) -> tuple[list[Hit], int]:
+    """The page of hits with near-duplicates collapsed, and the number of groups. Only the
+    matches with a near-duplicate among them are grouped; the page is the plain top
+    ``offset + limit`` plus as many as were collapsed, without the collapsed ones. With a
+    proximity rescore, groups follow the first stage's order and the kept stories are
+    rescored."""
+    segments = snap.searcher.segments
+    copies, under = collapse_matches(snap.near(threshold), matches, segments, sort)
+    picked, total = select(matches, segments, (need or limit + offset) + len(under), sort)
+    picked = [p for p in picked if p[:2] not in under]
+    if prox is not None:
+        picked = rescore(
+            prox, picked, prox.scoring.rescore_window, decay.factors if decay else None
+        )
+    kept = picked[offset : offset + limit]
+    hits = _hits(snap, kept, offset, highlighter)
+    if copies:
+        ids = [seg.ids for seg in segments]
+        for hit, (si, doc, _, _) in zip(hits, kept):
+            hit.duplicates = tuple(ids[c_si][c_doc] for c_si, c_doc in copies.get((si, doc), ()))
+    return hits, total - len(under)
+
+
+def _collapse_note(
+    snap: _Snapshot,
+    matches: list[tuple[int, SegmentMatches]],
+    where: tuple[int, int],
+    threshold: float,
+) -> str:
+    """What collapsing at ``threshold`` (by relevance) does with the article at ``where``."""
+    segments = snap.searcher.segments
+    copies, under = collapse_matches(snap.near(threshold), matches, segments, "relevance")
+    ids = [seg.ids for seg in segments]
+    if where in under:
+        si, doc = under[where]
+        return (
+            f"collapsed: a near-duplicate (Jaccard >= {threshold:g}) of the better-ranked "
+            f"{ids[si][doc]!r}, which stands for it"
+        )
+    names = [ids[si][doc] for si, doc in copies.get(where, ())]
+    if not names:
+        return f"collapse: no near-duplicate (Jaccard >= {threshold:g}) among the matches"
+    return (
+        f"collapse: stands for {len(names)} near-duplicate{'s' if len(names) > 1 else ''}"
+        f" (Jaccard >= {threshold:g}): {', '.join(map(repr, names))}"
+    )
 
 
 def _plan_today(

@@ -86,8 +86,16 @@ SEARCH_OPTIONS: dict[str, tuple[st.SearchStrategy, st.SearchStrategy | None]] = 
     "facets": (wrong_type(bool, bool_ok=True), None),
     "date_bucket": (wrong_type(str, type(None)), not_in(("day", "month", "year"))),
     "feedback": (wrong_type(bool, type(None), bool_ok=True), None),
+    "collapse": (
+        wrong_type(bool, int, float, bool_ok=True),
+        st.floats(max_value=0.4999)
+        | st.floats(min_value=1.0001)
+        | st.integers(min_value=2)
+        | st.integers(max_value=0)
+        | st.just(math.nan),
+    ),
 }
-EXPLAIN_OPTIONS = ("syntax", "default_operator", "scoring", "today", "feedback")
+EXPLAIN_OPTIONS = ("syntax", "default_operator", "scoring", "today", "feedback", "collapse")
 COUNT_OPTIONS = ("syntax", "default_operator", "today")
 
 WRITER_OPTIONS = {
@@ -199,6 +207,20 @@ def test_count_option(ix, name, data):
     builtin, value = data.draw(bad(SEARCH_OPTIONS, name))
     with expect(builtin, name):
         ix.count("oil", **{name: value})
+
+
+@SETTINGS
+@given(data=st.data())
+def test_duplicates_threshold(ix, data):
+    builtin, value = data.draw(
+        st.one_of(
+            wrong_type(int, float).map(lambda v: (TypeError, v)),
+            st.floats(max_value=0.4999).map(lambda v: (ValueError, v)),
+            st.floats(min_value=1.0001).map(lambda v: (ValueError, v)),
+        )
+    )
+    with expect(builtin, "threshold"):
+        ix.duplicates(threshold=value)
 
 
 @pytest.mark.parametrize("syntax", ["query", "plain"])

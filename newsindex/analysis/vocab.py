@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import is_
@@ -27,6 +28,7 @@ class Vocabulary:
         self._term_ids: dict[str, int] = {}
         self._caches: dict[object, dict[str, int]] = {}
         self._known: dict[object, KnownTokens] = {}
+        self._crcs = np.zeros(0, dtype=np.uint32)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -38,6 +40,18 @@ class Vocabulary:
             tid = self._term_ids[term] = len(self.terms)
             self.terms.append(term)
         return tid
+
+    def term_crcs(self) -> np.ndarray:
+        """The CRC-32 of every term's UTF-8 bytes, by id (each term's computed once)."""
+        known = len(self._crcs)
+        if known < len(self.terms):
+            new = np.fromiter(
+                (zlib.crc32(t.encode("utf-8")) for t in self.terms[known:]),
+                dtype=np.uint32,
+                count=len(self.terms) - known,
+            )
+            self._crcs = np.concatenate([self._crcs, new])
+        return self._crcs[: len(self.terms)]
 
     def surface(self, spec: AnalyzerSpec) -> dict[str, int]:
         """Every surface token analyzed so far with analyzer ``spec`` -> its term id (or STOP),

@@ -63,6 +63,7 @@ from ..results.hits import Hit, Results
 from ..results.query import Query
 from ..results.snippets import LazyHighlighter
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
+from ..search.collapse import DEFAULT_THRESHOLD, threshold_of
 from ..search.recency import Recency
 from ..search.scoring import Explanation
 from ..search.searcher import Corpus, scored_terms
@@ -509,8 +510,10 @@ class ShardedIndex(Index):
         date_bucket: str | None = None,
         recency: str | _dt.timedelta | float | None = None,
         feedback: bool | None = None,
+        collapse: bool | float = False,
     ) -> Results:
         started = time.perf_counter()
+        _no_collapse(self.path, collapse)
         _check_page(limit, offset, sort)
         check_bool("facets", facets)
         if date_bucket is not None:
@@ -581,7 +584,9 @@ class ShardedIndex(Index):
         today: _dt.date | None = None,
         recency: str | _dt.timedelta | float | None = None,
         feedback: bool | None = None,
+        collapse: bool | float = False,
     ) -> Explanation:
+        _no_collapse(self.path, collapse)
         decay = None if recency is None else Recency.of(recency, today)
         snap = self._cur()
         node = self._plan_for(
@@ -688,6 +693,9 @@ class ShardedIndex(Index):
     def more_like_this(self, article_id: str, **options: Any) -> Results:
         raise ConfigError(f"{self.path}: more_like_this is not supported on a sharded index yet")
 
+    def duplicates(self, *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, ...]]:
+        raise ConfigError(f"{self.path}: duplicates is not supported on a sharded index yet")
+
     @property
     def _searcher(self) -> Any:
         raise ConfigError("a sharded index has no single searcher")
@@ -695,6 +703,12 @@ class ShardedIndex(Index):
     @property
     def _analyzers(self) -> dict[str, Analyzer]:
         return self._cur().analyzers
+
+
+def _no_collapse(path: Path, collapse: object) -> None:
+    """ConfigError for collapsing, which shards cannot run yet (a bad value first)."""
+    if threshold_of(collapse) is not None:
+        raise ConfigError(f"{path}: collapse is not supported on a sharded index yet")
 
 
 def _plain_scoring(path: Path, scoring: Scoring, feedback: bool | None) -> Scoring:

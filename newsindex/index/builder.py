@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from itertools import compress
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..analysis import Analyzer, AnalyzerSpec
 from ..analysis.vocab import Vocabulary
 from ..article import Article
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
-from . import strtable
+from . import minhash, strtable
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
 from .blocks import block_maxima
@@ -46,9 +47,12 @@ def build_segment(
     arrays: dict[str, np.ndarray] = {"date": days}
     with StoreWriter(folder / f"{name}.doc") as store:
         analyzed = analyze(articles, analyzers, vocab, store, workers)
-        # Mostly numpy, which releases the GIL: the store's thread encodes meanwhile.
+        # Mostly numpy, which releases the GIL: the store's thread encodes meanwhile, and
+        # another thread signs the documents.
+        signing = _Signing(analyzed, vocab)
         postings, remap, lengths = _postings(analyzed, n, vocab)
         store_offsets, store_crcs, store_file = store.finish()
+        arrays[minhash.ARRAY] = signing.result()
     arrays.update(postings)
     field_lengths = {}
     for fname, field_len in zip(TEXT_FIELDS, lengths):
@@ -268,6 +272,38 @@ def _stem_tables(
         # As JSON gives it back, so a reader compares like with like.
         out[field] = StemTableInfo(made[spec], json.loads(json.dumps(spec.to_dict())))
     return out
+
+
+class _Signing:
+    """Each document's MinHash signature (see :mod:`.minhash`) from its kept tokens,
+    computed on a thread of its own (numpy work, mostly without the GIL) while the
+    postings are built."""
+
+    def __init__(self, analyzed: Analyzed, vocab: Vocabulary):
+        self._out: np.ndarray | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(analyzed, vocab), name="newsindex-minhash", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, analyzed: Analyzed, vocab: Vocabulary) -> None:
+        try:
+            self._out = _signatures(analyzed, vocab)
+        except BaseException as exc:  # raised again by result(), in the building thread
+            self._error = exc
+
+    def result(self) -> np.ndarray:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
+
+
+def _signatures(analyzed: Analyzed, vocab: Vocabulary) -> np.ndarray:
+    n = len(analyzed[0][1]) if analyzed else 0
+    return minhash.signatures(analyzed, minhash.term_hashes(vocab.term_crcs()), n)
 
 
 def _doc_runs(out: np.ndarray, per_doc: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
+from . import minhash
 from .arrays import ArrayFile
 from .docstore import DocStore
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
@@ -66,6 +67,14 @@ class Segment:
             live[self.deleted] = False
             self.live = live
         self._stems = _stem_tables(arr, entry.stems)
+        self._signatures: np.ndarray | None = None
+        if minhash.ARRAY in arr:
+            sig = arr.unverified(minhash.ARRAY)  # verified on first use, as the columns
+            if sig.shape != (self.ndocs, minhash.BINS) or sig.dtype != np.uint16:
+                raise IndexCorruptError(
+                    f"{arr.path}: array {minhash.ARRAY!r} is {sig.dtype} {sig.shape}, "
+                    f"expected uint16 ({self.ndocs}, {minhash.BINS})"
+                )
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -241,6 +250,28 @@ class Segment:
             return None
         _, table, terms = found
         return table.strings(), np.asarray(terms)
+
+    def signatures(self) -> np.ndarray:
+        """Each document's MinHash signature (:mod:`.minhash`): stored by the builder, or
+        rebuilt once from the postings of a segment written before it stored them."""
+        if self._signatures is None:
+            if minhash.ARRAY in self._arrays:
+                self._signatures = self._arrays[minhash.ARRAY]
+            else:
+                self._signatures = self.signatures_from_postings()
+        return self._signatures
+
+    def signatures_from_postings(self) -> np.ndarray:
+        """The signatures the builder gives these documents, rebuilt from the postings."""
+        arr = self._arrays
+        if "terms.crc" in arr:
+            crcs = np.empty(len(self.terms), dtype=np.uint32)
+            crcs[arr["terms.hord"]] = arr["terms.crc"]
+        else:
+            crcs = minhash.crc_of_terms(self.terms.strings())
+        return minhash.from_postings(
+            crcs, self.post_offs, self.post_docs, self.post_tf, self.pos, self.ndocs
+        )
 
     def find_id(self, article_id: str) -> int:
         """Local doc number of a live article id, or -1."""

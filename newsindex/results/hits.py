@@ -18,10 +18,21 @@ class Hit:
     ``Hit(id, score, rank, date_day, load, highlighter=None)``: ``date_day`` is the article's
     day number (see :func:`newsindex.schema.day_number`), ``load`` a callable returning the
     :class:`Article`, ``highlighter`` what :meth:`snippet` marks (``Index.search`` sets it).
+    ``duplicates``: the ids of the near-duplicates the hit stands for, with
+    ``Index.search(..., collapse=True)`` (an empty tuple otherwise).
     """
 
     # Slots and a plain __init__: a page of hits is built on every search.
-    __slots__ = ("id", "score", "rank", "date_day", "_load", "_article", "_highlighter")
+    __slots__ = (
+        "id",
+        "score",
+        "rank",
+        "date_day",
+        "duplicates",
+        "_load",
+        "_article",
+        "_highlighter",
+    )
 
     def __init__(
         self,
@@ -39,6 +50,9 @@ class Hit:
         self._load = load
         self._article: Article | None = None
         self._highlighter = highlighter
+        #: With ``search(..., collapse=True)``: the ids of the near-duplicates this hit
+        #: stands for, best-ranked first (empty when not collapsing, or for a unique story).
+        self.duplicates: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Hit(id={self.id!r}, score={self.score!r}, rank={self.rank!r}, date_day={self.date_day!r})"

@@ -95,6 +95,7 @@ class Shell:
                 page_size=session.page_size,
                 plain=self.plain,
                 show_facets=session.facets,
+                collapsed=session.collapse and search.like is None,
             )
         )
         for hint in results.hints:
@@ -179,6 +180,13 @@ class Shell:
         self.session.set_feedback(args[0])
         self._refresh(f"feedback {args[0]}")
 
+    def collapse(self, args: list[str]) -> None:
+        if len(args) != 1:
+            state = SWITCHES[0] if self.session.collapse else SWITCHES[1]
+            raise ShellError(f"usage: :collapse {'|'.join(SWITCHES)} (now: {state})")
+        self.session.set_collapse(args[0])
+        self._refresh(f"collapse {args[0]}")
+
     def facets(self, args: list[str]) -> None:
         if len(args) != 1:
             state = SWITCHES[0] if self.session.facets else SWITCHES[1]
@@ -260,6 +268,12 @@ COMMANDS = (
         "|".join(SWITCHES),
         "expand queries with terms of their best hits (RM3)",
         Shell.feedback,
+    ),
+    Command(
+        "collapse",
+        "|".join(SWITCHES),
+        "one hit per group of near-duplicates (wire copies)",
+        Shell.collapse,
     ),
     Command(
         "facets",

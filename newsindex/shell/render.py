@@ -50,13 +50,16 @@ def _safe(text: str | None, one_line: bool = False) -> str:
     return terminal_safe(text, one_line=one_line) if text else ""
 
 
-def summary(query: str, results: Results, page_size: int) -> Text:
-    """``6 matching articles for 'aleppo' · 1-6 · page 1 of 1 · 0.8 ms``."""
+def summary(query: str, results: Results, page_size: int, collapsed: bool = False) -> Text:
+    """``6 matching articles for 'aleppo' · 1-6 · page 1 of 1 · 0.8 ms`` (collapsed: ``6
+    matching stories (near-duplicates collapsed) ...``, the total counting groups)."""
     total = results.total
     pages = max(1, -(-total // page_size))
     page = results.offset // page_size + 1
     shown = f"{results.offset + 1}-{results.offset + len(results.hits)}" if results.hits else "none"
     noun = "article" if total == 1 else "articles"
+    if collapsed:
+        noun = ("story" if total == 1 else "stories") + " (near-duplicates collapsed)"
     return Text.assemble(
         (f"{total:,}", "bold"),
         f" matching {noun} for {_safe(repr(query))} \u00b7 {shown} \u00b7 ",
@@ -89,23 +92,28 @@ def hits_table(
                 _safe(art.section, True),
                 title if art.title else Text("(untitled)", style="bold"),
                 highlighter.snippet(art, max_chars=snippet_chars),
+                hit.duplicates,
             )
         )
     heads = ("#", "score", "date", "source", "section")
     widths = [
-        max([len(h)] + [len(meta[i]) for *meta, _title, _snip in rows]) for i, h in enumerate(heads)
+        max([len(h)] + [len(meta[i]) for *meta, _title, _snip, _dups in rows])
+        for i, h in enumerate(heads)
     ]
     widths[3], widths[4] = min(widths[3], SOURCE_WIDTH), min(widths[4], SECTION_WIDTH)
     indent = widths[0] + 2  # snippets line up under the score
     header = _grid(widths)
     header.add_row(*heads, "title", style="bold")
     parts: list[RenderableType] = [header, Rule(style="dim", characters="\u2500")]
-    for *meta, title, snip in rows:
+    for *meta, title, snip, dups in rows:
         grid = _grid(widths)
         grid.add_row(*meta, title)
         parts.append(grid)
         if snip.text:
             parts.append(Padding(marked(snip, plain=plain), (0, 0, 0, indent)))
+        if dups:
+            copies = f"+ {len(dups)} near-duplicate{'s' * (len(dups) > 1)}: {', '.join(dups)}"
+            parts.append(Padding(Text(_safe(copies, True), style="dim"), (0, 0, 0, indent)))
         parts.append(Text(""))
     return Group(*parts)
 
@@ -165,9 +173,10 @@ def results_view(
     page_size: int,
     plain: bool = False,
     show_facets: bool = True,
+    collapsed: bool = False,
 ) -> Group:
     """The summary line, the hits table and (when there are any) the facet counts."""
-    parts: list[RenderableType] = [summary(query, results, page_size)]
+    parts: list[RenderableType] = [summary(query, results, page_size, collapsed)]
     if results.hits:
         parts.append(hits_table(results, highlighter, plain=plain))
     if show_facets and results.facets is not None and results.total:

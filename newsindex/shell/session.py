@@ -60,6 +60,7 @@ class Session:
         self.facets = True
         self.scoring: Scoring | None = None  # None: the index's own
         self.recency: str | None = None  # a half-life ("30d"), None: off
+        self.collapse = False  # near-duplicates collapsed under their best-ranked copy
         self.current: Search | None = None
         self._overview: Facets | None = None
 
@@ -101,7 +102,7 @@ class Session:
             options.update(recency=self.recency, today=self.today)
         if search.like is not None:
             return self.index.more_like_this(search.like.id, **options)
-        return self.index.search(search.query, **options)
+        return self.index.search(search.query, collapse=self.collapse, **options)
 
     def turn(self, pages: int) -> Results:
         """Move ``pages`` pages forward (negative: back)."""
@@ -129,11 +130,18 @@ class Session:
     def explain(self, rank: int) -> tuple[Hit, Explanation]:
         """Hit ``rank`` and how its score was made."""
         hit = self.hit(rank)
-        query = self.need_query()[0].query
+        search = self.need_query()[0]
+        query = search.query
+        collapse = self.collapse and search.like is None
         if self.recency is None:
-            return hit, self.index.explain(query, hit.id, scoring=self.scoring)
+            return hit, self.index.explain(query, hit.id, scoring=self.scoring, collapse=collapse)
         why = self.index.explain(
-            query, hit.id, scoring=self.scoring, recency=self.recency, today=self.today
+            query,
+            hit.id,
+            scoring=self.scoring,
+            recency=self.recency,
+            today=self.today,
+            collapse=collapse,
         )
         return hit, why
 
@@ -175,6 +183,12 @@ class Session:
             except ConfigError as exc:
                 raise ShellError(str(exc)) from None
             self.recency = value
+        self._first_page()
+
+    def set_collapse(self, value: str) -> None:
+        if value not in SWITCHES:
+            raise ShellError(f"collapse must be one of {', '.join(SWITCHES)}")
+        self.collapse = value == SWITCHES[0]
         self._first_page()
 
     def set_facets(self, value: str) -> None:

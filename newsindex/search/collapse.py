@@ -1,0 +1,240 @@
+"""Near-duplicate collapsing: of each group of copies of one story (wire copies, re-sent
+corrections) among ranked matches, keep the best-ranked and list the others under it.
+
+Two stories are near-duplicates when their MinHash signatures (:mod:`..index.minhash`)
+agree in at least ``threshold`` of their bins: the estimated Jaccard similarity of their
+sets of word shingles. Candidate pairs come from LSH banding (stories agreeing in a whole
+band of bins), with bands narrow enough that no pair reaching the threshold is missed; each
+candidate is then confirmed on the whole signature.
+
+Groups are made greedily in rank order: a story joins the best-ranked kept story it is a
+near-duplicate of, otherwise it is kept and leads a group of its own. So no two kept stories
+are near-duplicates, every kept story ranks above the copies it stands for, and the kept
+stories are in the order the plain search gives them.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ArgumentTypeError, check_number
+from ..index import minhash
+from ..index.segment import Segment
+from .matches import SegmentMatches
+from .topk import select
+
+#: The estimated Jaccard similarity (share of equal signature bins) from which two stories
+#: are near-duplicates when ``collapse=True`` (chosen from the measurements in
+#: benchmarks/RESULTS.md, "Near-duplicate collapsing").
+DEFAULT_THRESHOLD = 0.6
+#: The lowest threshold accepted: below it stories sharing little more than boilerplate
+#: group, and bands of single bins make candidate pairs of most stories.
+MIN_THRESHOLD = 0.5
+
+
+def threshold_of(collapse: object, name: str = "collapse") -> float | None:
+    """The Jaccard threshold a ``collapse`` argument asks for (None: do not collapse);
+    ``name``: the parameter, for the error."""
+    if collapse is False:
+        return None
+    if collapse is True:
+        return DEFAULT_THRESHOLD
+    if isinstance(collapse, bool) or not isinstance(collapse, numbers.Real):
+        raise ArgumentTypeError(
+            f"{name} must be True, False or a Jaccard threshold (a number), "
+            f"got {type(collapse).__name__} {collapse!r}"[:200]
+        )
+    return check_number(name, collapse, MIN_THRESHOLD, 1.0)
+
+
+def signatures_of(
+    segments: Sequence[Segment], where: Sequence[tuple[int, int]] | np.ndarray
+) -> np.ndarray:
+    """The signature of each (segment index, doc) of ``where``, in that order."""
+    where = np.asarray(where, dtype=np.int64).reshape(-1, 2)
+    out = np.zeros((len(where), minhash.BINS), dtype=np.uint16)
+    for si in np.unique(where[:, 0]).tolist():
+        rows = np.flatnonzero(where[:, 0] == si)
+        out[rows] = segments[si].signatures()[where[rows, 1]]
+    return out
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The estimated Jaccard similarity of signatures ``a`` and ``b`` (rows), 0 for a story
+    without a signature."""
+    same = (a == b).sum(axis=-1) / minhash.BINS
+    return np.where(a.any(axis=-1) & b.any(axis=-1), same, 0.0)
+
+
+def groups(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse stories given in rank order by their signatures ``sigs``.
+
+    Returns ``(kept, leader)``: the positions of the kept stories (ascending), and for every
+    story the position of the kept story it is grouped under (its own for a kept one).
+    """
+    n = len(sigs)
+    leader = np.arange(n)
+    if n < 2:
+        return leader, leader
+    signed = np.flatnonzero(sigs.any(axis=1))  # unsigned stories (no words) stay alone
+    # Identical signatures first: each joins the best-ranked story with the same one, and
+    # only those first ones go through the banding (a story re-sent 500 times is one row).
+    rows = np.ascontiguousarray(sigs[signed]).view(np.dtype((np.void, minhash.BINS * 2)))[:, 0]
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    same_as = signed[first][inverse.reshape(-1)]  # the first story with that signature
+    reps = np.sort(signed[first])
+    i, j = _confirmed_pairs(sigs, reps, threshold)
+    # Greedy in rank order: a story joins the best-ranked kept story it is near.
+    is_kept = np.ones(n, dtype=bool)
+    order = np.lexsort((i, j))
+    for a, b in zip(i[order].tolist(), j[order].tolist()):
+        if is_kept[b] and is_kept[a]:
+            is_kept[b] = False
+            leader[b] = a
+    # A copy of a representative goes where the representative went (see the module doc:
+    # a story near a kept one is near all its identical copies too).
+    leader[signed] = leader[same_as]
+    is_kept[signed] = leader[signed] == signed
+    return np.flatnonzero(is_kept), leader
+
+
+def _confirmed_pairs(
+    sigs: np.ndarray, reps: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of ``reps`` whose signatures agree in ``threshold`` of their bins."""
+    empty = np.zeros(0, dtype=np.int64)
+    if len(reps) < 2:
+        return empty, empty
+    rows = minhash.band_rows(threshold)
+    need = math.ceil(threshold * minhash.BINS - 1e-9)
+    sub = sigs[reps].astype(np.uint64)
+    found = []
+    for band in range(minhash.BINS // rows):
+        key = np.zeros(len(reps), dtype=np.uint64)
+        for col in range(band * rows, (band + 1) * rows):
+            key *= np.uint64(0x100000001B3)  # FNV's prime: equal bands, equal keys
+            key ^= sub[:, col]
+        order = np.argsort(key)
+        skey = key[order]
+        step = 1
+        while True:
+            same = np.flatnonzero(skey[step:] == skey[:-step])
+            if not len(same):
+                break
+            a, b = order[same], order[same + step]
+            found.append(np.minimum(a, b) * len(reps) + np.maximum(a, b))
+            step += 1
+    if not found:
+        return empty, empty
+    pairs = np.unique(np.concatenate(found))
+    a, b = np.divmod(pairs, len(reps))
+    ok = (sigs[reps[a]] == sigs[reps[b]]).sum(axis=1) >= need
+    return reps[a[ok]], reps[b[ok]]
+
+
+class NearIndex:
+    """Which live stories of a snapshot have a near-duplicate at one threshold, found once
+    over the whole snapshot so that a collapsed search only groups the few of its matches
+    that have one (a story with none among all stories has none among the matches).
+
+    Stories are numbered globally (segment base + doc). ``cls``: each story's class of
+    identical signatures (-1: no signature); ``pairs``: the classes (a < b) whose
+    signatures agree in ``threshold`` of their bins; ``dupable``: per class, whether it
+    has two stories or a pair.
+    """
+
+    def __init__(self, segments: Sequence[Segment], threshold: float):
+        self.threshold = threshold
+        sizes = [seg.ndocs for seg in segments]
+        self.bases = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
+        self.cls = np.full(int(self.bases[-1]), -1, dtype=np.int64)
+        live = [
+            np.arange(seg.ndocs) if seg.live is None else np.flatnonzero(seg.live)
+            for seg in segments
+        ]
+        sigs = np.concatenate(
+            [seg.signatures()[docs] for seg, docs in zip(segments, live)]
+            + [np.zeros((0, minhash.BINS), dtype=np.uint16)]
+        )
+        where = np.concatenate(
+            [self.bases[si] + docs for si, docs in enumerate(live)] + [np.zeros(0, np.int64)]
+        )
+        signed = sigs.any(axis=1)
+        rows = np.ascontiguousarray(sigs[signed]).view(np.dtype((np.void, minhash.BINS * 2)))
+        _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
+        self.cls[where[signed]] = inverse.reshape(-1)
+        reps = sigs[signed][first]
+        a, b = _confirmed_pairs(reps, np.arange(len(reps)), threshold)
+        self.pairs = (a, b)
+        dupable = np.bincount(inverse.reshape(-1), minlength=len(reps)) > 1
+        dupable[a] = True
+        dupable[b] = True
+        self.dupable = dupable
+
+
+#: A story of a search: (segment index, doc).
+Where = tuple[int, int]
+
+
+def collapse_matches(
+    near: NearIndex,
+    matches: Sequence[tuple[int, SegmentMatches]],
+    segments: Sequence[Segment],
+    sort: str,
+) -> tuple[dict[Where, list[Where]], dict[Where, Where]]:
+    """Group ``matches`` as :func:`groups` would in the order of ``sort``, from the pairs
+    ``near`` found, looking only at the matches with a near-duplicate among them. Returns
+    each kept story with copies -> its copies (in rank order), and each copy -> the kept
+    story it is under."""
+    found = []
+    for si, m in matches:
+        cls = near.cls[near.bases[si] + m.docs]
+        ok = cls >= 0
+        ok[ok] = near.dupable[cls[ok]]
+        if ok.any():
+            found.append((si, m, ok, cls))
+    if not found:
+        return {}, {}
+    classes, counts = np.unique(
+        np.concatenate([cls[ok] for _, _, ok, cls in found]), return_counts=True
+    )
+    a, b = near.pairs
+    both = np.isin(a, classes) & np.isin(b, classes)
+    a, b = a[both], b[both]
+    involved = np.union1d(classes[counts > 1], np.concatenate([a, b]))
+    restricted = []
+    class_of: dict[Where, int] = {}
+    for si, m, ok, cls in found:
+        keep = ok & np.isin(cls, involved)
+        if keep.any():
+            docs = m.docs[keep]
+            restricted.append((si, SegmentMatches(docs, m.scores[keep])))
+            class_of.update(zip(zip([si] * len(docs), docs.tolist()), cls[keep].tolist()))
+    near_classes: dict[int, list[int]] = {}
+    for x, y in zip(a.tolist(), b.tolist()):
+        near_classes.setdefault(x, []).append(y)
+        near_classes.setdefault(y, []).append(x)
+    n = sum(len(m.docs) for _, m in restricted)
+    picked, _ = select(restricted, segments, n, sort)
+    # Greedy in rank order (as groups()): a class keeps at most one story, its first kept;
+    # a story joins the best-ranked kept story of its class or of a class near it.
+    kept_of: dict[int, Where] = {}
+    rank: dict[Where, int] = {}
+    copies: dict[Where, list[Where]] = {}
+    under: dict[Where, Where] = {}
+    for k, (si, doc, _, _) in enumerate(picked):
+        where = (si, doc)
+        rank[where] = k
+        c = class_of[where]
+        leads = [kept_of[x] for x in (c, *near_classes.get(c, ())) if x in kept_of]
+        if leads:
+            lead = min(leads, key=rank.__getitem__)
+            copies.setdefault(lead, []).append(where)
+            under[where] = lead
+        else:
+            kept_of[c] = where
+    return copies, under

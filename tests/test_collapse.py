@@ -1,0 +1,387 @@
+"""Near-duplicate collapsing (issue 18.1): MinHash signatures at index time, collapse=True
+at search time, Index.duplicates.
+
+The signatures are held to an independent reference (exact Jaccard similarity of word
+shingle sets, computed here from the analyzer's terms), the banded grouping to a brute-force
+greedy grouping over every pair, and collapsed results to the plain results they reduce.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from itertools import combinations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex import COLLAPSE_THRESHOLD, Index
+from newsindex.index import minhash
+from newsindex.search import collapse
+
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+BYLINES = ["By Jane Smith, Reuters", "From our correspondent in London", "AP -"]
+BOILERPLATE = [
+    "Copyright 1987 Reuters. All rights reserved.",
+    "Subscribe to our newsletter for the latest business headlines.",
+    "Additional reporting by the economics desk.",
+]
+
+
+def shingles(ix: Index, article: newsindex.Article) -> set[tuple[str, ...]]:
+    """The reference: the set of SHINGLE-word runs of each field's kept terms (a field with
+    fewer is one shingle of them), as the module documents it."""
+    out: set[tuple[str, ...]] = set()
+    for field in ("title", "body"):
+        terms = ix.analyzer(field).terms(getattr(article, field))
+        k = minhash.SHINGLE
+        if 0 < len(terms) < k:
+            out.add(tuple(terms))
+        out.update(tuple(terms[i : i + k]) for i in range(len(terms) - k + 1))
+    return out
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def signature_of(ix: Index, article_id: str) -> np.ndarray:
+    snap = ix._current()
+    for seg in snap.searcher.segments:
+        doc = seg.find_id(article_id)
+        if doc >= 0:
+            return seg.signatures()[doc]
+    raise KeyError(article_id)
+
+
+def edited(rnd: random.Random, doc: dict, edits: int, vocabulary: list[str]) -> dict:
+    """A wire copy: ``edits`` words substituted, maybe a byline, boilerplate, a moved
+    sentence."""
+    words = doc["body"].split()
+    for _ in range(edits):
+        if words:
+            words[rnd.randrange(len(words))] = rnd.choice(vocabulary)
+    body = " ".join(words)
+    sentences = body.split(". ")
+    if len(sentences) > 3 and rnd.random() < 0.5:  # a sentence moved to the end
+        sentences.append(sentences.pop(rnd.randrange(len(sentences) - 1)))
+        body = ". ".join(sentences)
+    if rnd.random() < 0.5:
+        body = f"{rnd.choice(BYLINES)} {body}"
+    if rnd.random() < 0.5:
+        body = f"{body} {rnd.choice(BOILERPLATE)}"
+    return {**doc, "id": f"{doc['id']}-copy", "body": body, "source": "Wire Copy"}
+
+
+@pytest.fixture(scope="module")
+def long_docs(sample_docs) -> list[dict]:
+    return [d for d in sample_docs if len(d["body"].split()) >= 150]
+
+
+@pytest.fixture(scope="module")
+def copies_index(tmp_path_factory, sample_docs, long_docs) -> tuple[Index, list, list]:
+    """The sample plus an edited copy of 80 of its longer stories (two segments)."""
+    rnd = random.Random(18)
+    vocabulary = " ".join(d["body"] for d in sample_docs[:50]).split()
+    originals = rnd.sample(long_docs, 80)
+    copies = [edited(rnd, d, rnd.randrange(0, 6), vocabulary) for d in originals]
+    ix = Index.create(tmp_path_factory.mktemp("copies") / "idx")
+    with ix.writer() as w:
+        for d in sample_docs:
+            w.add(d)
+    with ix.writer() as w:
+        for d in copies:
+            w.add(d)
+    return ix, originals, copies
+
+
+# -- signatures ---------------------------------------------------------------------------------
+def test_estimates_follow_the_exact_jaccard_of_the_shingle_sets(copies_index):
+    """Over 80 real pairs of near-copies and 200 unrelated pairs, the share of equal bins
+    estimates the exact Jaccard similarity: unbiased, errors of the size 64 bins allow."""
+    ix, originals, copies = copies_index
+    rnd = random.Random(3)
+    ids = [d["id"] for d in originals] + [d["id"] for d in copies]
+    pairs = [(o["id"], c["id"]) for o, c in zip(originals, copies)]
+    pairs += [tuple(rnd.sample(ids, 2)) for _ in range(200)]
+    errors = []
+    for a, b in pairs:
+        exact = jaccard(shingles(ix, ix.get(a)), shingles(ix, ix.get(b)))
+        est = float(collapse.similarity(signature_of(ix, a), signature_of(ix, b)))
+        errors.append(est - exact)
+    errors_arr = np.array(errors)
+    assert abs(errors_arr.mean()) < 0.02
+    assert np.abs(errors_arr).mean() < 0.05
+    assert np.abs(errors_arr).max() < 0.25
+
+
+def test_signatures_rebuilt_from_postings_equal_the_stored_ones(copies_index):
+    """Segments written before signatures existed get them from their postings: the same
+    rows the builder stores, bit for bit."""
+    ix, _, _ = copies_index
+    for seg in ix._current().searcher.segments:
+        assert np.array_equal(seg.signatures_from_postings(), seg.signatures())
+
+
+def test_old_format_index_collapses_from_its_postings(tmp_path):
+    """An index written before signatures (tests/data/compat/format-1) still collapses."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "compat" / "format-1" / "index"
+    shutil.copytree(src, tmp_path / "old")
+    ix = Index.open(tmp_path / "old")
+    assert not any(minhash.ARRAY in seg._arrays for seg in ix._current().searcher.segments)
+    plain = ix.search("oil OR bank OR trade", limit=1000)
+    folded = ix.search("oil OR bank OR trade", limit=1000, collapse=True)
+    assert folded.total <= plain.total and folded.total > 0
+    assert ix.check() == []
+
+
+def test_a_story_without_terms_is_no_ones_duplicate(tmp_path):
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        for i in range(3):
+            w.add({"id": f"empty{i}", "title": "The", "body": "a an the of"})
+        w.add({"id": "x", "title": "oil", "body": "oil prices rise"})
+    assert not signature_of(ix, "empty0").any()
+    assert ix.duplicates() == []
+
+
+# -- properties of grouping -------------------------------------------------------------------
+@SETTINGS
+@given(data=st.data())
+def test_a_lightly_edited_copy_is_grouped_with_its_original(
+    tmp_path_factory, long_docs, sample_docs, data
+):
+    """Whatever the edits, a copy whose shingle set overlaps its original's at 0.9 or more
+    (exactly, by the reference) is grouped with it at the default threshold, and a story
+    overlapping at 0.4 or less is not: the signature's error is far smaller than the gaps."""
+    rnd = random.Random(data.draw(st.integers(0, 2**32)))
+    original = data.draw(st.sampled_from(long_docs))
+    copy = edited(rnd, original, data.draw(st.integers(0, 4)), ["alpha", "beta", "gamma"])
+    other = data.draw(st.sampled_from(sample_docs).filter(lambda d: d["id"] != original["id"]))
+    ix = Index.create(tmp_path_factory.mktemp("prop") / "idx")
+    with ix.writer() as w:
+        w.add(original)
+        w.add(copy)
+        w.add(other)
+    grouped = {frozenset(g) for g in ix.duplicates()}
+    near = jaccard(shingles(ix, ix.get(original["id"])), shingles(ix, ix.get(copy["id"])))
+    far = jaccard(shingles(ix, ix.get(original["id"])), shingles(ix, ix.get(other["id"])))
+    together = any({original["id"], copy["id"]} <= g for g in grouped)
+    apart = not any({original["id"], other["id"]} <= g for g in grouped)
+    if near >= 0.9:
+        assert together, near
+    if far <= 0.4:
+        assert apart, far
+
+
+def reference_groups(sigs: np.ndarray, threshold: float) -> list[int]:
+    """Brute force: in rank order, each story joins the first kept story whose signature
+    agrees with its own in ``threshold`` of the bins (compared with every kept story)."""
+    leader = list(range(len(sigs)))
+    kept: list[int] = []
+    signed = sigs.any(axis=1)
+    for j in range(len(sigs)):
+        if kept and signed[j]:
+            same = (sigs[kept] == sigs[j]).sum(axis=1) / minhash.BINS
+            near = np.flatnonzero((same >= threshold - 1e-12) & signed[kept])
+            if len(near):
+                leader[j] = kept[near[0]]
+                continue
+        kept.append(j)
+    return leader
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seeds=st.lists(st.integers(0, 5), min_size=0, max_size=40),
+    noise=st.lists(st.integers(0, 63), min_size=40, max_size=40),
+    threshold=st.sampled_from([0.5, 0.51, 0.55, 0.6, 0.7, 0.75, 0.76, 0.8, 0.9, 0.97, 1.0]),
+)
+def test_banded_grouping_equals_brute_force(seeds, noise, threshold):
+    """LSH banding never misses a pair the threshold groups (the bands are chosen so that
+    it cannot): the groups equal those of comparing every pair. Signatures are drawn as
+    noisy copies of a few base rows, so every similarity level occurs."""
+    rng = np.random.default_rng(len(seeds))
+    base = rng.integers(1, 2**16, size=(6, minhash.BINS), dtype=np.uint16)
+    rows = []
+    for k, s in enumerate(seeds):
+        row = base[s].copy()
+        changed = rng.permutation(minhash.BINS)[: noise[k]]
+        row[changed] = rng.integers(1, 2**16, size=len(changed), dtype=np.uint16)
+        rows.append(row if k % 7 else np.zeros(minhash.BINS, dtype=np.uint16))
+    sigs = np.array(rows, dtype=np.uint16).reshape(-1, minhash.BINS)
+    kept, leader = collapse.groups(sigs, threshold)
+    assert leader.tolist() == reference_groups(sigs, threshold)
+    assert kept.tolist() == [k for k, lead in enumerate(leader.tolist()) if lead == k]
+
+
+QUERIES = ["oil", "bank rate", "trade deficit", "company said", "shares", "prices", "dlrs"]
+
+
+@SETTINGS
+@given(
+    query=st.sampled_from(QUERIES),
+    sort=st.sampled_from(newsindex.SORTS),
+    threshold=st.sampled_from([True, 0.5, 0.7, 0.9, 1.0]),
+    filtered=st.booleans(),
+)
+def test_collapsed_results_reduce_the_plain_results(copies_index, query, sort, threshold, filtered):
+    """Every collapsed hit is a plain hit with its score, in the plain order; each stands
+    for the plain hits collapsed under it, which rank below it; no two collapsed hits are
+    near-duplicates; the total counts groups; with filters too."""
+    ix, _, _ = copies_index
+    if filtered:
+        query = f"{query} -section:earn"
+    plain = ix.search(query, sort=sort, limit=2000)
+    folded = ix.search(query, sort=sort, limit=2000, collapse=threshold)
+    limit = COLLAPSE_THRESHOLD if threshold is True else threshold
+    position = {h.id: k for k, h in enumerate(plain.hits)}
+    score = {h.id: h.score for h in plain.hits}
+    order = [position[h.id] for h in folded.hits]
+    assert order == sorted(order)
+    assert all(h.score == score[h.id] for h in folded.hits)
+    assert folded.total == len(folded.hits) <= plain.total
+    covered = [h.id for h in folded.hits] + [d for h in folded.hits for d in h.duplicates]
+    assert sorted(covered) == sorted(position)  # every match is shown or stood for
+    for h in folded.hits:
+        assert all(position[d] > position[h.id] for d in h.duplicates)
+        assert [position[d] for d in h.duplicates] == sorted(position[d] for d in h.duplicates)
+    sigs = {h.id: signature_of(ix, h.id) for h in folded.hits}
+    for a, b in combinations(folded.hits, 2):
+        assert collapse.similarity(sigs[a.id], sigs[b.id]) < limit
+    assert all(h.duplicates == () for h in plain.hits)
+    # The whole grouping equals brute force over every match (all are on the plain page).
+    assert len(plain.hits) == plain.total
+    leader = reference_groups(np.array([signature_of(ix, h.id) for h in plain.hits]), limit)
+    expected = {
+        plain.hits[k].id: tuple(plain.hits[j].id for j, lead in enumerate(leader) if lead == k != j)
+        for k, lead in enumerate(leader)
+        if lead == k
+    }
+    assert {h.id: h.duplicates for h in folded.hits} == expected
+
+
+@SETTINGS
+@given(
+    query=st.sampled_from(QUERIES),
+    sort=st.sampled_from(newsindex.SORTS),
+    page=st.integers(20, 200),
+)
+def test_collapsed_pages_join_into_the_whole_list(copies_index, query, sort, page):
+    """Page after page, collapsed hits never repeat a group and join into one long page."""
+    ix, _, _ = copies_index
+    total = ix.search(query, sort=sort, limit=0, collapse=True).total
+    whole = ix.search(query, sort=sort, limit=total, collapse=True)
+    joined = []
+    for offset in range(0, whole.total, page):
+        res = ix.search(query, sort=sort, limit=page, offset=offset, collapse=True)
+        assert res.total == whole.total
+        joined += [(h.id, h.duplicates, h.rank) for h in res.hits]
+    assert joined == [(h.id, h.duplicates, h.rank) for h in whole.hits]
+
+
+def test_known_copies_are_found_and_explained(copies_index):
+    ix, originals, copies = copies_index
+    found = {frozenset(g) for g in ix.duplicates()}
+    recall = sum(
+        any({o["id"], c["id"]} <= g for g in found) for o, c in zip(originals, copies)
+    ) / len(copies)
+    assert recall >= 0.9
+    o, c = originals[0], copies[0]
+    group = next(g for g in ix.duplicates() if o["id"] in g)
+    assert c["id"] in group and list(group) == sorted(group, key=lambda i: ix.get(i).date or 0)
+    words = " ".join(o["title"].split()[:4])
+    res = ix.search(words, syntax="plain", limit=100, collapse=True)
+    lead = next(h for h in res.hits if {o["id"], c["id"]} & {h.id, *h.duplicates})
+    other = c["id"] if lead.id == o["id"] else o["id"]
+    assert other in lead.duplicates
+    top = ix.explain(words, lead.id, syntax="plain", collapse=True)
+    assert "stands for 1 near-duplicate" in top.description and repr(other) in top.description
+    assert top.value == pytest.approx(lead.score)
+    under = ix.explain(words, other, syntax="plain", collapse=True)
+    assert "collapsed" in under.description and repr(lead.id) in under.description
+    plain = ix.explain(words, lead.id, syntax="plain")
+    assert "near-duplicate" not in plain.description
+
+
+def test_deleted_copies_are_not_listed(tmp_path, long_docs):
+    ix = Index.create(tmp_path / "idx")
+    doc = long_docs[0]
+    with ix.writer() as w:
+        w.add(doc)
+        w.add({**doc, "id": "copy"})
+    assert ix.duplicates() == [(doc["id"], "copy")]
+    with ix.writer() as w:
+        w.delete("copy")
+    assert ix.duplicates() == []
+    assert ix.search(doc["title"], syntax="plain", collapse=True).hits[0].duplicates == ()
+
+
+# -- command line ---------------------------------------------------------------------------------
+def test_cli_duplicates_and_search_collapse(tmp_path, long_docs, capsys):
+    from newsindex.cli import main
+
+    path = tmp_path / "docs.jsonl"
+    doc = long_docs[1]
+    rows = [doc, {**doc, "id": "c1"}, {**doc, "id": "c2", "body": "By AP. " + doc["body"]}]
+    rows += long_docs[2:6]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["index", str(tmp_path / "idx"), str(path)]) == 0
+    capsys.readouterr()
+    assert main(["duplicates", str(tmp_path / "idx")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 group of near-duplicates") and "c1" in out and "c2" in out
+    assert main(["duplicates", str(tmp_path / "idx"), "--json", "--threshold", "1"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 1 and lines[0]["ids"][:2] == [doc["id"], "c1"]  # exact copies
+    assert main(["duplicates", str(tmp_path / "idx"), "--threshold", "0.4"]) == 1
+    assert "threshold" in capsys.readouterr().err
+    title = doc["title"]
+    assert main(["search", str(tmp_path / "idx"), title, "--plain", "--collapse"]) == 0
+    out = capsys.readouterr().out
+    assert "+ 2 near-duplicates: c1, c2" in out or "near-duplicates: " in out
+    assert main(["search", str(tmp_path / "idx"), title, "--plain", "--collapse", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert sorted(hits[0]["duplicates"] + [hits[0]["id"]]) == sorted([doc["id"], "c1", "c2"])
+    assert main(["search", str(tmp_path / "idx"), title, "--plain", "--json"]) == 0
+    assert "duplicates" not in json.loads(capsys.readouterr().out)["hits"][0]
+
+
+# -- shell ------------------------------------------------------------------------------------
+def test_shell_collapse_switch(tmp_path, long_docs):
+    import io
+
+    from rich.console import Console
+
+    from newsindex.shell.commands import Shell
+    from newsindex.shell.session import Session
+
+    doc = long_docs[3]
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        w.add(doc)
+        w.add({**doc, "id": "copy-1"})
+        w.add(long_docs[4])
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    session = Session(ix)
+    shell = Shell(session, console)
+    words = " ".join(doc["title"].split()[:3])
+    for line in (words, ":collapse on", ":explain 1", ":collapse", ":collapse maybe"):
+        assert shell.handle(line) is True
+    out = console.file.getvalue()
+    assert "+ 1 near-duplicate: copy-1" in out or f"+ 1 near-duplicate: {doc['id']}" in out
+    assert "stands for 1 near-duplicate" in out
+    assert "matching stories (near-duplicates collapsed)" in out or "matching story (" in out
+    assert "usage: :collapse on|off (now: on)" in out and "collapse must be one of" in out
+    folded = session.current.results.total
+    shell.handle(":collapse off")
+    assert session.current.results.total == folded + 1
+    assert all(h.duplicates == () for h in session.current.results.hits)
