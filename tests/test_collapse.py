@@ -385,3 +385,22 @@ def test_shell_collapse_switch(tmp_path, long_docs):
     shell.handle(":collapse off")
     assert session.current.results.total == folded + 1
     assert all(h.duplicates == () for h in session.current.results.hits)
+
+
+def test_a_sharded_index_refuses_collapsing_by_name(tmp_path, long_docs):
+    """Shards do not collapse yet: a clear ConfigError, never a silently uncollapsed page
+    (a bad value is still named first)."""
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=2)
+    with sharded.writer() as w:
+        for d in long_docs[:20]:
+            w.add(d)
+    assert sharded.search("oil", collapse=False).total == sharded.search("oil").total
+    for call in (
+        lambda: sharded.search("oil", collapse=True),
+        lambda: sharded.explain("oil", long_docs[0]["id"], collapse=0.8),
+        lambda: sharded.duplicates(),
+    ):
+        with pytest.raises(newsindex.ConfigError, match="sharded"):
+            call()
+    with pytest.raises(newsindex.ConfigError, match="collapse"):
+        sharded.search("oil", collapse=0.1)
