@@ -93,6 +93,7 @@ READING_COMMANDS = {
     "stats": 0,
     "check": 0,
     "shell": 0,
+    "duplicates": 0,
 }
 
 
@@ -269,6 +270,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one hit per group of near-duplicates (wire copies), listing the copies' ids",
     )
+    s.add_argument(
+        "--feedback",
+        action="store_true",
+        help="expand the query with terms of its best hits (RM3 pseudo-relevance feedback)",
+    )
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("similar", help="stories related to one article (more like this)")
@@ -289,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_similar)
 
     s = sub.add_parser("duplicates", help="groups of near-duplicate stories, largest first")
-    s.add_argument("index_dir", type=Path)
+    s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
     s.add_argument(
         "--threshold",
         type=float,
@@ -494,6 +500,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         recency=args.recency,
         facets=args.facets,
         collapse=args.collapse,
+        feedback=args.feedback or None,
     )
     for warning in res.warnings:
         print(f"newsindex: warning: {warning}", file=sys.stderr)
@@ -506,6 +513,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             syntax="plain" if args.plain else "query",
             default_operator="and" if args.default_and else "or",
             collapse=args.collapse,
+            feedback=args.feedback or None,
         )
         print(terminal_safe(str(why)))
         return 0
@@ -515,6 +523,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         _print_results(args.query, res, snippets=args.snippets, collapsed=args.collapse)
         if res.facets is not None:
             _print_facets(res.facets)
+    if res.expansion and not (args.json or args.jsonl):  # --json has it in the envelope
+        terms = ", ".join(f"{term} {weight:.3f}" for term, weight in res.expansion)
+        print(f"newsindex: expanded with: {terminal_safe(terms, one_line=True)}", file=sys.stderr)
     for hint in res.hints:  # on stderr: they are about the query, not part of the answer
         print(f"newsindex: {terminal_safe(hint, one_line=True)}", file=sys.stderr)
     if res.suggestion is not None and not args.json:  # --json has it in the envelope
@@ -810,6 +821,8 @@ def _print_json(res: Results, *, snippets: bool, lines: bool, collapsed: bool = 
         envelope["hints"] = res.hints
     if res.suggestion is not None:
         envelope["suggestion"] = res.suggestion
+    if res.expansion:
+        envelope["expansion"] = [[term, weight] for term, weight in res.expansion]
     print(_json_line(envelope))
 
 

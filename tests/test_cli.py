@@ -1,5 +1,6 @@
 """The newsindex command, run as a user would: in a subprocess, output parsed."""
 
+import argparse
 import json
 import os
 import re
@@ -443,6 +444,43 @@ def test_newsindex_index_is_the_index_when_a_reading_command_leaves_it_out(
     # Without the variable, leaving the index out is a usage error that says what to do.
     missing = run_env(*command, check=False)
     assert missing.returncode == 2 and "NEWSINDEX_INDEX" in missing.stderr
+
+
+def test_every_command_that_only_reads_an_index_takes_it_from_the_environment():
+    # A command added later (as `duplicates` was) must be placed: reading commands take
+    # $NEWSINDEX_INDEX with their other positional words counted right; the rest write.
+    from newsindex import cli
+
+    writing = {"index", "delete", "optimize"}
+    sub = next(a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        positionals = [a.dest for a in parser._actions if not a.option_strings]
+        if "index_dir" not in positionals:
+            assert name not in cli.READING_COMMANDS
+            continue
+        if name in writing:
+            assert name not in cli.READING_COMMANDS
+            continue
+        assert name in cli.READING_COMMANDS, f"{name} reads an index but ignores {cli.INDEX_ENV}"
+        others = [p for p in positionals if p != "index_dir"]
+        assert cli.READING_COMMANDS[name] == len(others), name
+        assert cli.INDEX_ENV in (
+            next(a for a in parser._actions if a.dest == "index_dir").help or ""
+        )
+
+
+def test_search_feedback_shows_its_expansion(cli_index):
+    plain = json.loads(run("search", cli_index, "oil prices", "--json").stdout)
+    fed = json.loads(run("search", cli_index, "oil prices", "--json", "--feedback").stdout)
+    assert "expansion" not in plain
+    terms = [term for term, weight in fed["expansion"]]
+    assert terms and all(weight > 0 for _, weight in fed["expansion"])
+    assert fed["total"] >= plain["total"]  # expansion adds optional words, never requirements
+    res = newsindex.Index.open(cli_index).search("oil prices", feedback=True)
+    assert [term for term, _ in res.expansion] == terms
+    assert [h["id"] for h in fed["hits"]] == [h.id for h in res.hits[: len(fed["hits"])]]
+    text = run("search", cli_index, "oil prices", "--feedback")
+    assert "expanded with: " + terms[0] in text.stderr
 
 
 def test_commands_that_write_always_name_their_index(tmp_path):
