@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -279,6 +279,15 @@ class Segment:
         if doc >= 0 and self.live is not None and not self.live[doc]:
             return -1
         return doc
+
+    def find_ids(self, article_ids: Sequence[str], hashed: dict | None = None) -> list[int]:
+        """Local doc numbers of the live articles among ``article_ids`` (absent ones left out),
+        as :meth:`find_id` gives them, in one vectorized lookup (see ``StringTable.find_many``)."""
+        docs = self.ids.find_many(article_ids, hashed)
+        docs = docs[docs >= 0]
+        if self.live is not None:
+            docs = docs[self.live[docs]]
+        return docs.tolist()
 
     def article(self, doc: int) -> Article:
         return self.store.get(doc)

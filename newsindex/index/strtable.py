@@ -114,6 +114,34 @@ class StringTable:
             i += 1
         return -1
 
+    def find_many(self, strings: Sequence[str], hashed: dict | None = None) -> np.ndarray:
+        """:meth:`find` of every string, with one vectorized bisection of the hashes: a
+        writer's commit looks up each added id in every segment, so per-string calls would
+        cost (ids x segments) Python steps. ``hashed``, shared across tables, keeps each
+        string's hash so it is computed once per hash function, not once per table."""
+        hashes = self._hashes
+        if hashes is None:
+            hashes = self._hashes = self._arrays[self._hash_name]
+        key = (self._hash_of, hashes.dtype.str)
+        query = hashed.get(key) if hashed is not None else None
+        if query is None:
+            hash_of = self._hash_of
+            query = np.fromiter(
+                (hash_of(s.encode("utf-8")) for s in strings),
+                dtype=hashes.dtype,
+                count=len(strings),
+            )
+            if hashed is not None:
+                hashed[key] = query
+        out = np.full(len(strings), -1, dtype=np.int64)
+        if not self.size or not len(strings):
+            return out
+        pos = np.minimum(np.searchsorted(hashes, query), self.size - 1)
+        # A matching hash is a candidate only: the bytes decide, collisions included.
+        for k in np.flatnonzero(hashes[pos] == query).tolist():
+            out[k] = self.find(strings[k])
+        return out
+
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """``[lo, hi)`` of the strings starting with ``prefix`` (table must be sorted)."""
         data = prefix.encode("utf-8")

@@ -227,8 +227,10 @@ class IndexWriter:
             self.flush()
             generation = self._base.generation + 1
             segments = []
+            removed = list(self._removed)
+            hashed: dict[tuple[object, str], np.ndarray] = {}
             for seg in self._base_segments:
-                gone = [d for d in (seg.find_id(i) for i in self._removed) if d >= 0]
+                gone = seg.find_ids(removed, hashed)
                 self.replaced += len(gone)
                 segments.append(self._with_deletes(seg.entry, seg.deleted, gone, generation))
             for entry, deletes in zip(self._new, self._new_deletes):
