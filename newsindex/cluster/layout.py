@@ -22,7 +22,6 @@ holding the old version.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -113,20 +112,10 @@ def read_latest(folder: Path) -> ClusterManifest:
 
 def read(folder: Path, generation: int) -> ClusterManifest:
     path = folder / cluster_name(generation)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IndexCorruptError(f"{path}: cluster manifest is missing") from None
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise IndexCorruptError(f"{path}: cluster manifest is not valid JSON ({exc})") from None
+    data = mf.load_json(path, "cluster manifest")
     if not isinstance(data, dict) or "checksum" not in data:
         raise IndexCorruptError(f"{path}: key 'checksum' is missing")
-    stored = data.pop("checksum")
-    if type(stored) is not int or stored != mf._checksum(data):
-        raise IndexCorruptError(
-            f"{path}: key 'checksum' does not match the content (the cluster manifest changed "
-            "after it was written)"
-        )
+    mf.pop_checksum(path, data, "cluster manifest")
     version = data.get("format")
     if type(version) is not int or version != CLUSTER_FORMAT:
         if type(version) is int and version > CLUSTER_FORMAT:

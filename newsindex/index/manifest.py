@@ -91,21 +91,32 @@ def record_generation(folder: Path, generation: int) -> None:
         raise
 
 
+def load_json(path: Path, what: str) -> Any:
+    """The JSON document at ``path``; missing or unparsable, an IndexCorruptError that names
+    ``what`` (a manifest of one index, or the cluster manifest of a sharded one)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{path}: {what} is missing") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise IndexCorruptError(f"{path}: {what} is not valid JSON ({exc})") from None
+
+
+def pop_checksum(path: Path, data: dict, what: str) -> None:
+    """Take the checksum out of ``data`` (which holds one) and hold it to the rest."""
+    stored = data.pop(_CHECKSUM)
+    if type(stored) is not int or stored != _checksum(data):
+        raise IndexCorruptError(
+            f"{path}: key {_CHECKSUM!r} does not match the content (the {what} changed "
+            "after it was written)"
+        )
+
+
 def read(folder: Path, generation: int) -> Manifest:
     path = folder / manifest_name(generation)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IndexCorruptError(f"{path}: manifest is missing") from None
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise IndexCorruptError(f"{path}: manifest is not valid JSON ({exc})") from None
+    data = load_json(path, "manifest")
     if isinstance(data, dict) and _CHECKSUM in data:
-        stored = data.pop(_CHECKSUM)
-        if type(stored) is not int or stored != _checksum(data):
-            raise IndexCorruptError(
-                f"{path}: key {_CHECKSUM!r} does not match the content (the manifest changed "
-                "after it was written)"
-            )
+        pop_checksum(path, data, "manifest")
     elif isinstance(data, dict) and isinstance(data.get("format"), int) and data["format"] >= 2:
         raise IndexCorruptError(f"{path}: key {_CHECKSUM!r} is missing")
     version = data.get("format") if isinstance(data, dict) else None
