@@ -44,14 +44,11 @@ def read_json(
     if text[pos] == "[":
         yield from _array(text, pos + 1, path, mapping)
         return
-    try:
-        value, end = _DECODER.raw_decode(text, pos)
-    except json.JSONDecodeError as exc:
-        yield _syntax(path, exc)
+    decoded = _decode(text, pos, path)
+    if isinstance(decoded, Problem):
+        yield decoded
         return
-    except RecursionError:
-        yield Problem(path, _line(text, pos), None, "invalid JSON: nested too deeply")
-        return
+    value, end = decoded
     if _skip(text, end) < len(text) and isinstance(value, dict):
         # One object, then more: JSON Lines saved as .json.
         yield from read_jsonl(path, mapping=mapping, max_record_bytes=max_record_bytes)
@@ -72,14 +69,11 @@ def _array(
         pos += 1
     else:
         while True:
-            try:
-                value, end = _DECODER.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                yield _syntax(path, exc)
+            decoded = _decode(text, pos, path)
+            if isinstance(decoded, Problem):
+                yield decoded
                 return
-            except RecursionError:
-                yield Problem(path, _line(text, pos), None, "invalid JSON: nested too deeply")
-                return
+            value, end = decoded
             number += 1
             line += text.count("\n", counted, pos)
             counted = pos
@@ -117,10 +111,16 @@ def _record(
         return Problem(path, line, exc.field, str(exc))
 
 
-def _syntax(path: str, exc: json.JSONDecodeError) -> Problem:
-    return Problem(
-        path, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno}); stopped reading"
-    )
+def _decode(text: str, pos: int, path: str) -> tuple[object, int] | Problem:
+    """The JSON value at ``pos`` and where it ends, or the Problem that stops the reading."""
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        return Problem(
+            path, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno}); stopped reading"
+        )
+    except RecursionError:
+        return Problem(path, _line(text, pos), None, "invalid JSON: nested too deeply")
 
 
 def _skip(text: str, pos: int) -> int:
