@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import newsindex
 from newsindex.cluster import layout
+from newsindex.cluster.build import _running_keys
 from tests.cluster_helpers import assert_same_answers, batches, build, searches
 
 ROOT = Path(newsindex.__file__).resolve().parents[1]
@@ -177,6 +178,9 @@ def test_worker_killed_during_build_commits_nothing_and_a_rerun_works(
     reopened = newsindex.Index.open(tmp_path / "sh")
     assert reopened.generation == generation and len(reopened) == 1
     assert reopened.count("revised") == 0
+    # No task of the failed build still runs (it would write into a removed staging
+    # folder), and none was left behind.
+    assert not any(client.run(_running_keys, prefix="newsindex-build-").values())
     assert [n for n in os.listdir(tmp_path / "sh") if n.startswith(".staging")] == []
     sharded.build([tmp_path / "in.jsonl.gz"], scheduler=client, partitions=3)
     one = newsindex.Index.create(tmp_path / "one")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ from . import layout
 _SPLITTABLE = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 #: Problems a build reports in full (the rest are counted).
 _PROBLEMS_SHOWN = 20
+#: How long a failed build waits for its still-running tasks, and how often it asks.
+_SETTLE_SECONDS = 600.0
+_SETTLE_POLL = 0.1
 #: Largest record read, as ``iter_records``'s default.
 _MAX_RECORD_BYTES = 10_000_000
 
@@ -92,7 +96,9 @@ def build_partition(
     out = Path(staging)
     if out.exists():  # a retried task: what a lost attempt wrote is not to be kept
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    # Not ``parents=True``: a task that starts after a failed build removed the staging
+    # folder must fail, not create that folder again behind the caller's back.
+    out.mkdir()
     stored = IndexSettings.from_stored(settings)
     indexes = [Index.create(out / layout.shard_name(s), stored) for s in range(shards)]
     budget = max(1, memory_budget // shards)
@@ -142,11 +148,16 @@ def run_partitions(
         )
         for i, part in enumerate(parts)
     ]
-    results = []
+    from distributed import as_completed
+
+    index = {future.key: i for i, future in enumerate(futures)}
+    results: list[dict[str, Any]] = [{} for _ in futures]
     try:
-        for i, future in enumerate(futures):
+        # In the order they finish, so the first failure stops the build at once.
+        for future in as_completed(futures):
+            i = index[future.key]
             try:
-                results.append(future.result())
+                results[i] = future.result()
             except NewsIndexError:
                 raise
             except Exception as exc:
@@ -154,7 +165,34 @@ def run_partitions(
                     f"build of partition {i} ({parts[i]}) failed on the cluster: {exc!r}; "
                     "nothing was committed, run the build again"
                 ) from exc
-    finally:
-        for future in futures:
-            future.cancel()
+    except BaseException:
+        _stop(client, futures, f"newsindex-build-{staging.name}-")
+        raise
     return results
+
+
+def _stop(client: Any, futures: list[Any], prefix: str) -> None:
+    """Cancel a failed build's tasks and wait until none still runs.
+
+    Cancelling a task that already runs does not stop its thread: it would go on writing
+    into the staging folder after the caller removed it. So the caller waits (bounded)
+    until no worker executes a task of this build any more.
+    """
+    client.cancel(futures)
+    deadline = time.monotonic() + _SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            running = client.run(_running_keys, prefix=prefix)
+        except Exception:  # a worker lost meanwhile: ask the ones left
+            time.sleep(_SETTLE_POLL)
+            continue
+        if not any(running.values()):
+            return
+        time.sleep(_SETTLE_POLL)
+
+
+def _running_keys(dask_worker: Any, prefix: str) -> list[str]:
+    """Keys of this build's tasks the worker still executes (cancelled ones included)."""
+    state = dask_worker.state
+    tasks = (*state.executing, *state.long_running)
+    return [str(ts.key) for ts in tasks if str(ts.key).startswith(prefix)]

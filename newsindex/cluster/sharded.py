@@ -420,6 +420,7 @@ class ShardedIndex(Index):
             parts = b.partitions(items, partitions or nworkers)
             with self.writer(timeout=timeout, memory_budget=memory_budget) as w:
                 staging = layout.new_staging(self.path)
+                staging.mkdir()
                 try:
                     done = b.run_partitions(
                         client, staging, parts, w.shards, self.settings.to_dict(), memory_budget
