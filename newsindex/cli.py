@@ -20,7 +20,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from . import COLLAPSE_THRESHOLD, SORTS, Facets, Hit, Index, Results, __version__, terminal_safe
+from . import (
+    COLLAPSE_THRESHOLD,
+    SORTS,
+    Facets,
+    Hit,
+    Index,
+    IndexSettings,
+    Results,
+    __version__,
+    terminal_safe,
+)
 from .errors import IndexNotFoundError, NewsIndexError, QuerySyntaxError
 
 if TYPE_CHECKING:
@@ -221,6 +231,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=100_000, help="articles per commit")
     s.add_argument("--settings", type=Path, help="YAML settings for a new index")
     s.add_argument(
+        "--no-store-body",
+        dest="store_body",
+        action="store_false",
+        help="a new index that indexes article bodies without storing their text (settings' "
+        "store_body: false); get and snippets then show titles only",
+    )
+    s.add_argument(
         "--shards",
         type=int,
         metavar="N",
@@ -374,7 +391,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.shards is not None or args.workers is not None or args.scheduler is not None:
         return _index_sharded(args)
     mapping = load_mapping(args.map) if args.map else None
-    ix = _open_or_create(args.index_dir, args.settings)
+    ix = _open_or_create(args.index_dir, args.settings, args.store_body)
     # Files and folders by their own format, then the Whoosh folders named as such.
     sources = [(args.paths, args.format)] if args.paths else []
     sources += [(args.from_whoosh, "whoosh")] if args.from_whoosh else []
@@ -468,9 +485,11 @@ def _index_sharded(args: argparse.Namespace) -> int:
     try:
         ix = Index.open(args.index_dir)
     except IndexNotFoundError:
-        ix = ShardedIndex.create(args.index_dir, args.settings, shards=args.shards or 2)
+        settings = _new_settings(args.settings, args.store_body)
+        ix = ShardedIndex.create(args.index_dir, settings, shards=args.shards or 2)
     if not isinstance(ix, ShardedIndex):
         raise SystemExit(f"newsindex: index: {args.index_dir} is not a sharded index")
+    _check_store_body(ix, args.store_body)
     if args.shards is not None and args.shards != ix.shards:
         raise SystemExit(f"newsindex: index: {args.index_dir} has {ix.shards} shards")
     started = time.perf_counter()
@@ -771,14 +790,33 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _open_or_create(folder: Path, settings: Path | None) -> Index:
+def _open_or_create(folder: Path, settings: Path | None, store_body: bool = True) -> Index:
     try:
         ix = Index.open(folder)
     except IndexNotFoundError:
-        return Index.create(folder, settings)
+        return Index.create(folder, _new_settings(settings, store_body))
     if settings:
         print("newsindex: note: --settings only applies to a new index; ignored", file=sys.stderr)
+    _check_store_body(ix, store_body)
     return ix
+
+
+def _new_settings(settings: Path | None, store_body: bool) -> IndexSettings | Path | None:
+    """``--settings`` with ``--no-store-body`` applied (it wins over the file's value)."""
+    if store_body:
+        return settings
+    base = IndexSettings.from_yaml(settings) if settings else IndexSettings()
+    return dataclasses.replace(base, store_body=False)
+
+
+def _check_store_body(ix: Index, store_body: bool) -> None:
+    # Refused rather than ignored: someone keeping bodies out of an index must not find them
+    # stored because the index already existed.
+    if not store_body and ix.settings.store_body:
+        raise SystemExit(
+            f"newsindex: index: {ix.path} stores article bodies; --no-store-body only applies "
+            "to a new index (index into a new folder)"
+        )
 
 
 def _hit_record(hit: Hit, snippet: bool) -> dict[str, object]:
@@ -864,8 +902,10 @@ def _print_results(
         line = f"{hit.rank:>3}. {hit.score:7.3f}  {day}  {art.title or '(untitled)'}"
         print(terminal_safe(line + (f"  [{where}]" if where else ""), one_line=True))
         if snippets:
-            passage = str(hit.snippet().format("plain"))
-            if passage:
+            found = hit.snippet()
+            passage = str(found.format("plain"))
+            # An index without stored bodies gives the title's snippet: shown once, above.
+            if passage and found.text != art.title:
                 print("       " + terminal_safe(passage, one_line=True))
         if hit.duplicates:
             copies = ", ".join(hit.duplicates)

@@ -155,14 +155,24 @@ _DEFAULTS = {n: f.default for f in fields(Scoring) for n in [f.name] if n in _RA
 
 @dataclass(frozen=True)
 class IndexSettings:
-    """Fixed when an index is created: how each text field is analyzed, and default scoring."""
+    """Fixed when an index is created: how each text field is analyzed, the default scoring,
+    and whether article bodies are stored.
+
+    ``store_body=False`` indexes bodies (searchable, scored, phrases, near-duplicates) without
+    keeping their text, for archives whose articles live elsewhere: ``get`` and hits give
+    ``body == ""``, snippets fall back to the title, more_like_this and feedback read the
+    story's words from the postings. Until merges work on postings, such an index is never
+    merged (its segments stay as written; ``optimize`` raises ConfigError).
+    """
 
     analyzers: Mapping[str, AnalyzerSpec] = field(
         default_factory=lambda: {f: PRESETS[DEFAULT_ANALYZER] for f in TEXT_FIELDS}
     )
     scoring: Scoring = field(default_factory=Scoring)
+    store_body: bool = True
 
     def __post_init__(self) -> None:
+        check_bool("store_body", self.store_body)
         check_type("analyzers", self.analyzers, Mapping, "a mapping of text field to AnalyzerSpec")
         for fname, spec in self.analyzers.items():
             if fname not in TEXT_FIELDS:
@@ -180,16 +190,20 @@ class IndexSettings:
         return {
             "analyzers": {f: spec.to_dict() for f, spec in self.analyzers.items()},
             "scoring": self.scoring.to_dict(),
+            # Only when off: an index storing bodies keeps the settings older versions read,
+            # and one without them is refused by those versions (which would merge it and
+            # lose its body terms) rather than read wrongly.
+            **({} if self.store_body else {"store_body": False}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IndexSettings:
         check_type("settings", data, Mapping, "a mapping")
-        unknown = set(data) - {"analyzer", "analyzers", "scoring"}
+        unknown = set(data) - {"analyzer", "analyzers", "scoring", "store_body"}
         if unknown:
             raise ConfigError(
                 f"settings: unknown option(s) {', '.join(sorted(map(str, unknown)))}; known: "
-                "analyzer, analyzers, scoring"
+                "analyzer, analyzers, scoring, store_body"
             )
         analyzers = {f: PRESETS[DEFAULT_ANALYZER] for f in TEXT_FIELDS}
         if "analyzer" in data:
@@ -204,7 +218,7 @@ class IndexSettings:
                 )
             analyzers[fname] = _analyzer_spec(value, f"analyzers.{fname}")
         scoring = Scoring.from_dict(data.get("scoring") or {})
-        return cls(analyzers=analyzers, scoring=scoring)
+        return cls(analyzers=analyzers, scoring=scoring, store_body=data.get("store_body", True))
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> IndexSettings:
@@ -224,6 +238,7 @@ class IndexSettings:
 
         analyzer: english          # or a mapping: {stemmer: porter, stop_words: none}
         scoring: {k1: 1.8, b: 0.5, weights: {title: 3.0, body: 1.0}}   # the defaults
+        store_body: false          # index bodies without storing their text (default: true)
         """
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}

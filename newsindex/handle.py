@@ -73,7 +73,7 @@ from .search.proximity import Proximity, in_window, rescore
 from .search.recency import Recency
 from .search.scoring import Explanation
 from .search.searcher import Searcher
-from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, like_plan
+from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, indexed_terms, like_plan
 from .search.suggest import LazySpeller, suggest
 from .search.topk import SORTS, select
 
@@ -416,7 +416,8 @@ class Index:
         return check_index(self.path)
 
     def optimize(self, *, timeout: float = 0.0) -> None:
-        """Merge every segment into one (dropping deleted articles) and commit."""
+        """Merge every segment into one (dropping deleted articles) and commit (ConfigError
+        for an index made with ``store_body=False``: see IndexWriter.optimize)."""
         with self.writer(timeout=timeout) as w:
             w.optimize()
 
@@ -655,6 +656,7 @@ class Index:
         check_bool("lenient", lenient)
         _check_options(syntax, default_operator, None, today)
         snap = self._current()
+        stored = snap.settings.store_body
         if lenient and syntax == "query":
             from .querylang import compile_lenient  # the parser loads on first use
 
@@ -668,9 +670,9 @@ class Index:
                 today=today,
                 expansion_limit=expansion_limit,
             )
-            return Query(text, node, snap.analyzers, tuple(warnings))
+            return Query(text, node, snap.analyzers, tuple(warnings), body_stored=stored)
         node = _plan(snap, text, syntax, default_operator, None, today, self._limits())
-        return Query(text, node, snap.analyzers, syntax=syntax)
+        return Query(text, node, snap.analyzers, syntax=syntax, body_stored=stored)
 
     def facets(self, *, date_bucket: str | None = None) -> Facets:
         """Counts of every article of the snapshot by source, section, author and date, as
@@ -893,7 +895,7 @@ def _page(
     counted = None
     if facets or threshold is not None:
         matches = counted = list(matches)
-    highlighter = LazyHighlighter(node, snap.analyzers)
+    highlighter = LazyHighlighter(node, snap.analyzers, snap.settings.store_body)
     if threshold is None:
         picked, total = select(matches, segments, need or limit + offset, sort)
         if prox is not None:
@@ -941,10 +943,22 @@ def _expanded(snap: _Snapshot, node: P.Node, scoring: Scoring) -> tuple[P.Node, 
     analyzers = snap.analyzers
 
     def doc_terms(si: int, doc: int) -> list[str]:
+        if not snap.settings.store_body:
+            return indexed_terms(snap.searcher.segments[si], doc)
         article = snap.article(si, doc)
         return [t for f in TEXT_FIELDS for t in analyzers[f].terms(getattr(article, f))]
 
     return expand(snap.searcher, node, scoring, doc_terms)
+
+
+def _story_terms(snap: _Snapshot, si: int, doc: int) -> list[str]:
+    """The terms of a story, one per occurrence, for MoreLikeThis: its stored text analyzed
+    again, or (an index that does not store bodies) the terms its postings hold."""
+    if not snap.settings.store_body:
+        return indexed_terms(snap.searcher.segments[si], doc)
+    article = snap.article(si, doc)
+    analyzer = snap.analyzers[UNFIELDED_ANALYZER]
+    return analyzer.terms(article.title) + analyzer.terms(article.body)
 
 
 def _proximity(snap: _Snapshot, node: P.Node, scoring: Scoring) -> Proximity | None:
@@ -1079,13 +1093,14 @@ def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, 
     where = _locate(snap, article_id)
     if where is None:
         raise ConfigError(f"more_like_this: no article with id {article_id!r} in the index")
-    article = snap.article(*where)
-    analyzer = snap.analyzers[UNFIELDED_ANALYZER]
-    terms = analyzer.terms(article.title) + analyzer.terms(article.body)
-    weighted = distinctive_terms(snap.searcher, terms, max_terms)
+    weighted = distinctive_terms(snap.searcher, _story_terms(snap, *where), max_terms)
     text = " ".join(f"{t}^{w / weighted[0][1]:.2f}" for t, w in weighted)
     query = Query(
-        text or "(no distinctive terms)", like_plan(weighted), snap.analyzers, syntax="like"
+        text or "(no distinctive terms)",
+        like_plan(weighted),
+        snap.analyzers,
+        syntax="like",
+        body_stored=snap.settings.store_body,
     )
     return where, query
 

@@ -447,7 +447,10 @@ def test_create_settings_and_exist_ok(tmp_path, data):
     with expect(TypeError, "exist_ok"):
         Index.create(tmp_path / "b", exist_ok=data.draw(wrong_type(bool, bool_ok=True)))
     with expect(ValueError, "settings"):
-        Index.create(tmp_path / "c", {data.draw(not_in(("analyzer", "analyzers", "scoring"))): 1})
+        Index.create(
+            tmp_path / "c",
+            {data.draw(not_in(("analyzer", "analyzers", "scoring", "store_body"))): 1},
+        )
 
 
 def test_create_and_open_missing_things(tmp_path):
@@ -529,6 +532,10 @@ def test_index_settings_values(data):
         IndexSettings.from_dict({"analyzer": data.draw(not_in(("english", "simple")))})
     with expect(TypeError, "analyzer"):
         IndexSettings.from_dict({"analyzer": data.draw(wrong_type(str, dict))})
+    with expect(TypeError, "store_body"):
+        IndexSettings(store_body=data.draw(wrong_type(bool)))
+    with expect(TypeError, "store_body"):
+        IndexSettings.from_dict({"store_body": data.draw(wrong_type(bool))})
 
 
 def test_index_settings_fill_missing_fields_with_the_default():

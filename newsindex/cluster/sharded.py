@@ -530,7 +530,7 @@ class ShardedIndex(Index):
         parts = snap.shards.call_all("top", node, scoring, dfs, k, sort, decay, facets)
         picked = _merge([p[0] for p in parts], k, sort)
         total = sum(int(p[1]) for p in parts)
-        highlighter = LazyHighlighter(node, snap.analyzers)
+        highlighter = LazyHighlighter(node, snap.analyzers, snap.settings.store_body)
         load = partial(self._article, snap)
         hits = [
             Hit(pid, score, rank, day, partial(load, sh, si, doc), highlighter)
@@ -623,6 +623,7 @@ class ShardedIndex(Index):
         check_bool("lenient", lenient)
         _check_options(syntax, default_operator, None, today)
         snap = self._cur()
+        stored = snap.settings.store_body
         if lenient and syntax == "query":
             from ..querylang import compile_lenient
 
@@ -636,9 +637,9 @@ class ShardedIndex(Index):
                 today=today,
                 expansion_limit=expansion_limit,
             )
-            return Query(text, node, snap.analyzers, tuple(warnings))
+            return Query(text, node, snap.analyzers, tuple(warnings), body_stored=stored)
         node = self._plan_for(snap, text, syntax, default_operator, None, today)
-        return Query(text, node, snap.analyzers)
+        return Query(text, node, snap.analyzers, body_stored=stored)
 
     def facets(self, *, date_bucket: str | None = None) -> Facets:
         if date_bucket is not None:

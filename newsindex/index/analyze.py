@@ -57,7 +57,14 @@ def analyze(
     dictionary = store.train(articles)  # before the fork: every worker compresses with it
     children: list[tuple[int, int]] = []
     for w in range(1, workers):
-        child = _fork(articles[bounds[w] : bounds[w + 1]], analyzers, vocab, base, dictionary)
+        child = _fork(
+            articles[bounds[w] : bounds[w + 1]],
+            analyzers,
+            vocab,
+            base,
+            dictionary,
+            store.store_body,
+        )
         if child is None:  # fork failed: do the rest here
             for pid, fd in children:
                 _collect(pid, fd, vocab, base, analyzers)
@@ -92,6 +99,7 @@ def _fork(
     vocab: Vocabulary,
     base: int,
     dictionary: bytes | None,
+    store_body: bool,
 ) -> tuple[int, int] | None:
     """Start a worker on ``chunk``: (its pid, the read end of its pipe), or None."""
     read_fd, write_fd = os.pipe()
@@ -108,7 +116,7 @@ def _fork(
             caches = _surface_caches(analyzers, vocab)
             known = [len(cache) for cache in caches.values()]
             parts = _analyze_serial(chunk, analyzers, vocab)
-            blob, lengths = compress_blocks(chunk, dictionary)
+            blob, lengths = compress_blocks(chunk, dictionary, store_body)
             # The surface tokens this worker analyzed first go back too: the writer remembers
             # them (no second stemming in a later batch) and the segment stores them.
             tokens = {

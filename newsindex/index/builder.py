@@ -36,8 +36,10 @@ def build_segment(
     analyzers: Mapping[str, Analyzer],
     vocab: Vocabulary,
     workers: int = 1,
+    store_body: bool = True,
 ) -> SegmentEntry:
-    """Write segment ``name`` into ``folder``; return its manifest entry."""
+    """Write segment ``name`` into ``folder``; return its manifest entry (``store_body``:
+    the index's setting; without it the stored rows hold an empty body)."""
     days = np.fromiter((day_number(a.date) for a in articles), dtype=np.int64, count=len(articles))
     order = np.argsort(days, kind="stable")  # date order: date filters become doc-id ranges
     articles = [articles[i] for i in order]
@@ -45,7 +47,7 @@ def build_segment(
     n = len(articles)
 
     arrays: dict[str, np.ndarray] = {"date": days}
-    with StoreWriter(folder / f"{name}.doc") as store:
+    with StoreWriter(folder / f"{name}.doc", store_body) as store:
         analyzed = analyze(articles, analyzers, vocab, store, workers)
         # Mostly numpy, which releases the GIL: the store's thread encodes meanwhile, and
         # another thread signs the documents.

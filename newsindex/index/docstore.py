@@ -59,9 +59,11 @@ class StoreWriter:
     encoding almost entirely off the build's critical path.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, store_body: bool = True):
+        """``store_body=False``: rows hold an empty body (the index's ``store_body``)."""
         self._fh = open(create_new(path), "wb")
-        self._sink = _BlockSink(self._fh)
+        self.store_body = store_body
+        self._sink = _BlockSink(self._fh, store_body)
         self._started = False
 
     def train(self, articles: Sequence[Article]) -> bytes | None:
@@ -70,7 +72,9 @@ class StoreWriter:
         blocks are then appended. Call before the first :meth:`write`."""
         self._started = True
         if len(articles) >= DICT_MIN_DOCS:
-            self._sink.train(_encode_blocks(articles[: BLOCK_DOCS * _BATCH_BLOCKS]))
+            self._sink.train(
+                _encode_blocks(articles[: BLOCK_DOCS * _BATCH_BLOCKS], self.store_body)
+            )
         return self._sink.dictionary
 
     @property
@@ -121,20 +125,22 @@ class StoreWriter:
 
 
 def compress_blocks(
-    articles: Sequence[Article], dictionary: bytes | None = None
+    articles: Sequence[Article], dictionary: bytes | None = None, store_body: bool = True
 ) -> tuple[bytes, list[int]]:
     """The compressed blocks of ``articles`` as one blob and the length of each block, for
     :meth:`StoreWriter.append_compressed` in another process (``dictionary``: what
-    :meth:`StoreWriter.train` returned)."""
+    :meth:`StoreWriter.train` returned; ``store_body``: as the StoreWriter's)."""
     cctx = _compressor(dictionary)
-    blocks = [cctx.compress(b) for b in _encode_blocks(articles)]
+    blocks = [cctx.compress(b) for b in _encode_blocks(articles, store_body)]
     return b"".join(blocks), [len(b) for b in blocks]
 
 
-def _encode_blocks(articles: Sequence[Article], yield_gil: bool = False) -> list[bytes]:
+def _encode_blocks(
+    articles: Sequence[Article], store_body: bool = True, yield_gil: bool = False
+) -> list[bytes]:
     blocks = []
     for start in range(0, len(articles), BLOCK_DOCS):
-        blocks.append(_encode_block(articles[start : start + BLOCK_DOCS]))
+        blocks.append(_encode_block(articles[start : start + BLOCK_DOCS], store_body))
         if yield_gil:
             # Hand the GIL back between blocks: the writer, coming back from numpy code,
             # then waits for one block, not for a whole switch interval.
@@ -152,11 +158,16 @@ _ASCII_JSON = json.JSONEncoder(check_circular=False).encode
 _UTF8_JSON = json.JSONEncoder(check_circular=False, ensure_ascii=False).encode
 
 
-def _encode_block(articles: Sequence[Article]) -> bytes:
-    rows = [_row(a) for a in articles]
+def _encode_block(articles: Sequence[Article], store_body: bool = True) -> bytes:
+    if store_body:
+        rows = [_row(a) for a in articles]
+        ascii_text = all(a.title.isascii() and a.body.isascii() for a in articles)
+    else:
+        rows = [_row_without_body(a) for a in articles]
+        ascii_text = all(a.title.isascii() for a in articles)
     # ASCII-escaped JSON encodes faster; a block whose titles or bodies hold non-ASCII
     # text is written as UTF-8, where \u escapes would bloat it (readers take either).
-    if all(a.title.isascii() and a.body.isascii() for a in articles):
+    if ascii_text:
         return _ASCII_JSON(rows).encode("ascii")
     return _UTF8_JSON(rows).encode("utf-8")
 
@@ -178,8 +189,9 @@ class _BlockSink:
     the calling thread.
     """
 
-    def __init__(self, fh: IO[bytes]):
+    def __init__(self, fh: IO[bytes], store_body: bool = True):
         self._fh = fh
+        self._store_body = store_body
         self.offsets = [0]
         self.crcs: list[int] = []
         self.crc = 0
@@ -198,7 +210,7 @@ class _BlockSink:
         if self._error is not None:
             raise self._error
         if not self._threaded:
-            encoded = _encode_blocks(articles)
+            encoded = _encode_blocks(articles, self._store_body)
             if train:
                 self.train(encoded)
             self._write([self._cctx.compress(b) for b in encoded])
@@ -247,7 +259,7 @@ class _BlockSink:
                     return
                 if self._error is None:  # after an error, keep draining: put() never blocks
                     articles, train = item
-                    encoded = _encode_blocks(articles, yield_gil=True)
+                    encoded = _encode_blocks(articles, self._store_body, yield_gil=True)
                     if train:  # (releases the GIL: the writer's numpy work goes on)
                         self.train(encoded)
                     # zstandard's stub lags its C type: it asks for a List[ByteString] (which
@@ -276,6 +288,21 @@ def _row(a: Article) -> list[Any]:
         a.id,
         a.title,
         a.body,
+        a.date.isoformat() if a.date is not None else None,
+        a.source,
+        a.section,
+        a.author,
+        a.url,
+        (a.extra if type(a.extra) is dict else dict(a.extra)) if a.extra else None,
+    ]
+
+
+def _row_without_body(a: Article) -> list[Any]:
+    # The same row with an empty body, so readers need not know which kind they read.
+    return [
+        a.id,
+        a.title,
+        "",
         a.date.isoformat() if a.date is not None else None,
         a.source,
         a.section,

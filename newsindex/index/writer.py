@@ -17,7 +17,7 @@ import numpy as np
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary
 from ..article import Article
-from ..errors import WriterClosedError, check_int, check_number, check_type
+from ..errors import ConfigError, WriterClosedError, check_int, check_number, check_type
 from . import manifest as mf
 from .builder import build_segment
 from .check import file_crc32
@@ -97,6 +97,7 @@ class IndexWriter:
             self._lock.release()
             raise
         self._analyzers = {f: Analyzer(spec) for f, spec in settings.analyzers.items()}
+        self._store_body = settings.store_body
         self._vocab = Vocabulary()
         self._buffer: dict[str, Article] = {}
         self._buffer_chars = 0
@@ -166,7 +167,13 @@ class IndexWriter:
         name = self._segment_name()
         articles = list(self._buffer.values())
         entry = self._build(
-            build_segment, name, articles, self._analyzers, self._vocab, self._workers
+            build_segment,
+            name,
+            articles,
+            self._analyzers,
+            self._vocab,
+            self._workers,
+            self._store_body,
         )
         seg = Segment(self._folder, entry)
         self._built_cost[name] = _build_cost(self._buffer_chars, len(articles))
@@ -266,12 +273,24 @@ class IndexWriter:
             self._on_commit()
 
     def optimize(self) -> None:
-        """Merge the whole index into one segment when this writer commits."""
+        """Merge the whole index into one segment when this writer commits.
+
+        An index made with ``store_body=False`` raises ConfigError: a merge rebuilds segments
+        from their stored text, which would lose the bodies' terms."""
         self._check_open()
+        if not self._store_body:
+            raise ConfigError(
+                f"{self._folder}: optimize: this index does not store article bodies "
+                "(store_body: false), and merging rebuilds segments from stored text; "
+                "its segments stay as they are"
+            )
         self._optimize = True
 
     def _merged(self, segments: list[SegmentEntry], everything: bool) -> list[SegmentEntry]:
         """Apply the merge policy (or merge everything) to the segments about to commit."""
+        if not self._store_body:
+            # A merge rebuilds from stored text: without the bodies it would drop their terms.
+            return segments
         while True:
             if everything:
                 groups = (

@@ -29,6 +29,7 @@ class Query:
         analyzers: Mapping[str, Analyzer],
         warnings: tuple[QuerySyntaxError, ...] = (),
         syntax: str = "query",
+        body_stored: bool = True,
     ):
         self.text = text
         #: How ``text`` was read ("query", "plain"; "like" for :meth:`Index.like_query`'s
@@ -37,13 +38,14 @@ class Query:
         self.warnings = warnings
         self._plan = plan
         self._analyzers = analyzers
+        self._body_stored = body_stored  # False: the index's store_body setting is off
 
     def __repr__(self) -> str:
         return f"Query({self.text!r}, warnings={len(self.warnings)})"
 
     @cached_property
     def _highlighter(self) -> Highlighter:
-        return Highlighter(self._plan, self._analyzers)
+        return Highlighter(self._plan, self._analyzers, self._body_stored)
 
     def snippet(
         self,

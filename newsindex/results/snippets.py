@@ -6,7 +6,8 @@ field's analyzer, so marks fall on the original words whatever the stemmer made 
 A passage is a run of whole sentences that fits the budget, chosen for the most distinct
 matched terms, then matches, then the earliest place; a sentence too long is cut around its
 matches, with an ellipsis where cut. A body the query does not touch (title-only match,
-filters only) gives its lead. ``Highlighter(plan, analyzers).snippet(hit).format(HTML)``.
+filters only) gives its lead. An index that does not store bodies (``store_body: false``)
+gives the title's snippet for the body's. ``Highlighter(plan, analyzers).snippet(hit).format(HTML)``.
 """
 
 from __future__ import annotations
@@ -396,9 +397,17 @@ class Highlighter:
     ``query``: a plan node, a :class:`QueryTerms` (or ``(terms, phrases)`` pair), or query
     text (compiled here; prefix queries need a plan made by the index instead).
     ``analyzers``: text field -> analyzer, or one analyzer for all (default "english").
+    ``body_stored``: False for an index made with ``store_body: false``, whose articles come
+    back with an empty body: the body's snippet is then the title's.
     """
 
-    def __init__(self, query: Any, analyzers: Mapping[str, Analyzer] | Analyzer | None = None):
+    def __init__(
+        self,
+        query: Any,
+        analyzers: Mapping[str, Analyzer] | Analyzer | None = None,
+        body_stored: bool = True,
+    ):
+        self.body_stored = body_stored
         if not isinstance(analyzers, Mapping):
             analyzers = dict.fromkeys(TEXT_FIELDS, analyzers or Analyzer())
         self.analyzers = dict(analyzers)
@@ -418,6 +427,13 @@ class Highlighter:
         if field not in self._wanted:
             self._wanted[field] = query_terms(self.query, field)
         return self._wanted[field]
+
+    def _stored(self, source: Any, field: str) -> str:
+        """``field``, or the title in place of a body the index did not store (a text
+        passed as ``source`` is marked as it is)."""
+        if field == "body" and not self.body_stored and not isinstance(source, str):
+            return "title"
+        return field
 
     def _find(self, text: str, field: str) -> list[_Mark]:
         analyzer = self.analyzers.get(field) or self.analyzers[UNFIELDED_ANALYZER]
@@ -441,6 +457,7 @@ class Highlighter:
         max_chars = check_int("max_chars", max_chars, 1)
         passages = check_int("passages", passages, 1)
         formatter = _formatter(formatter)
+        field = self._stored(source, field)
         text = _text_of(source, field)
         found = _passages(text, self._find(text, field), max_chars, passages)
         return Snippet(found.text, found.spans, found.fallback, formatter)
@@ -450,6 +467,7 @@ class Highlighter:
     ) -> Snippet:
         """All of ``field`` of ``source`` (text as is) with the query's matches marked."""
         check_choice("field", field, TEXT_FIELDS)
+        field = self._stored(source, field)
         text = _text_of(source, field)
         marks = self._find(text, field)
         return Snippet(text, tuple(m[:2] for m in marks), not marks, _formatter(formatter))
@@ -475,8 +493,8 @@ class LazyHighlighter:
     """A :class:`Highlighter` built on first use, so searches that never ask for a snippet
     pay nothing for it."""
 
-    def __init__(self, query: Any, analyzers: Any):
-        self._args = (query, analyzers)
+    def __init__(self, query: Any, analyzers: Any, body_stored: bool = True):
+        self._args = (query, analyzers, body_stored)
         self._highlighter: Highlighter | None = None
 
     def snippet(

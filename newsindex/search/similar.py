@@ -1,7 +1,8 @@
 """Related stories: Lucene's MoreLikeThis over one stored article.
 
 The article's text is analyzed again (the index keeps no per-document term vectors, and
-Lucene's MoreLikeThis does the same without them); each distinct term is scored
+Lucene's MoreLikeThis does the same without them), or, in an index that does not store
+bodies, its terms are read from the postings (:func:`indexed_terms`); each distinct term is scored
 ``tf * idf`` with the snapshot's live document frequencies, and the best ``max_terms``
 become an OR query, each term boosted by its score relative to the best one (Lucene's
 ``setBoost(true)``), so the story's most distinctive words weigh most.
@@ -12,6 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
+
+from ..index.segment import Segment
 from ..querylang import plan as P
 from ..schema import TEXT_FIELDS
 from .leaves import ALL_FIELDS
@@ -22,6 +26,8 @@ DEFAULT_MAX_TERMS = 25
 #: A term must occur in at least this many live articles: one the story alone holds
 #: finds nothing else and would only take a place from a useful term.
 MIN_DOC_FREQ = 2
+#: Postings read at a time by :func:`indexed_terms` (bounds its scratch memory).
+_SCAN_POSTINGS = 1 << 22
 
 
 def distinctive_terms(
@@ -44,3 +50,24 @@ def like_plan(weighted: list[tuple[str, float]]) -> P.Node:
         return P.MatchNone()
     top = weighted[0][1]
     return P.Bool(should=tuple(P.Term(t, TEXT_FIELDS, s / top) for t, s in weighted))
+
+
+def indexed_terms(segment: Segment, doc: int) -> list[str]:
+    """The terms ``doc`` of ``segment`` was indexed with, one per occurrence in its title and
+    body: what analyzing its text again gives (with one analyzer for both fields), for an
+    index that did not store the text. Costs one scan of the segment's postings, in slices."""
+    offs = segment.post_offs
+    total = int(offs[-1])
+    found: list[np.ndarray] = []
+    start = 0
+    while start < total:
+        # Slices end on a term's first posting, so each read lies within whole terms.
+        end = int(offs[min(int(np.searchsorted(offs, start + _SCAN_POSTINGS)), len(offs) - 1)])
+        found.append(np.flatnonzero(segment.docs(start, end) == doc) + start)
+        start = end
+    postings = np.concatenate(found) if found else np.zeros(0, np.intp)
+    terms: list[str] = []
+    for p, tid in zip(postings.tolist(), (np.searchsorted(offs, postings, "right") - 1).tolist()):
+        count = sum(int(tf[0]) for tf in segment.tfs(p, p + 1))
+        terms += [segment.terms[tid]] * count
+    return terms
