@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,45 @@ def test_cli_no_store_body(tmp_path):
     refused = run("index", kept, SAMPLE, "--no-store-body")
     assert refused.returncode == 1 and "stores article bodies" in refused.stderr
     assert json.loads(run("stats", kept, "--json").stdout)["documents"] == 1000
+
+
+_WORDS = ["oil", "Bank", "the", "of", "U.S.", "F-16", "İstanbul", "café", "3.5", "rate's", "x"]
+_TEXT = st.lists(
+    st.one_of(st.sampled_from(_WORDS), st.text("abcé ,.", max_size=8)), max_size=30
+).map(" ".join)
+
+
+@st.composite
+def _stories(draw):
+    docs = []
+    for i in range(draw(st.integers(1, 10))):
+        body = draw(_TEXT)
+        if draw(st.booleans()):  # frequencies past the packed byte's range
+            body += " oil" * draw(st.sampled_from([63, 64, 300]))
+        docs.append(
+            {"id": f"d{i}", "title": draw(_TEXT) + " bank" * draw(st.integers(0, 5)), "body": body}
+        )
+    return docs
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(docs=_stories(), commits=st.integers(1, 3), scan=st.sampled_from([1, 3, 1 << 22]))
+def test_indexed_terms_are_what_analysis_gives(tmp_path_factory, monkeypatch, docs, commits, scan):
+    """The class behind more_like_this and feedback without bodies: a story's terms read from
+    the postings (in slices of any size, over several segments) are its text's terms."""
+    from newsindex.search import similar
+
+    monkeypatch.setattr(similar, "_SCAN_POSTINGS", scan)
+    ix = Index.create(tmp_path_factory.mktemp("terms") / "idx", {"store_body": False})
+    for k in range(commits):
+        with ix.writer() as w:
+            for d in docs[k::commits]:
+                w.add(d)
+    analyzer = ix.analyzer()
+    want = {d["id"]: Counter(analyzer.terms(d["title"]) + analyzer.terms(d["body"])) for d in docs}
+    for seg in ix._snap.searcher.segments:
+        for doc in range(seg.ndocs):
+            assert Counter(similar.indexed_terms(seg, doc)) == want[seg.ids[doc]]
+    ix.close()
