@@ -589,7 +589,8 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    art = Index.open(args.index_dir).get(args.article_id)
+    ix = Index.open(args.index_dir)
+    art = ix.get(args.article_id)
     if art is None:
         raise ArticleNotFoundError(f"{args.index_dir}: no article with id {args.article_id!r}")
     if args.json:
@@ -601,7 +602,10 @@ def cmd_get(args: argparse.Namespace) -> int:
     if art.url:
         print(terminal_safe(art.url, one_line=True))
     print(f"id: {terminal_safe(art.id, one_line=True)}\n")
-    print(terminal_safe(art.body))
+    if ix.settings.store_body:
+        print(terminal_safe(art.body))
+    else:  # an empty body would read as an empty article
+        print("(body not stored: this index was made with store_body: false)")
     return 0
 
 

@@ -223,6 +223,8 @@ def test_cli_no_store_body(tmp_path):
     hits = json.loads(run("search", idx, "oil prices", "--json").stdout)["hits"]
     got = json.loads(run("get", idx, hits[0]["id"], "--json").stdout)
     assert got["body"] == "" and got["title"] == hits[0]["title"]
+    shown = run("get", idx, hits[0]["id"]).stdout
+    assert shown.startswith(hits[0]["title"]) and "(body not stored" in shown
     assert hits[0]["snippet"].replace("«", "").replace("»", "") == hits[0]["title"]
     text = run("search", idx, "oil prices", "--limit", "3").stdout.splitlines()
     assert len(text) == 4  # the count, then one line per hit: no title repeated as a snippet
