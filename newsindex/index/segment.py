@@ -149,6 +149,36 @@ class Segment:
                 body[at] = big[1][a:b, 1]
         return [title, body]
 
+    def postings_many(self, spans: list[tuple[int, int]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The doc numbers and, per text field, the term frequencies of the postings of every
+        span ``[s, e)`` (each within the postings), concatenated in the order given: what
+        :meth:`docs` and :meth:`tfs` give span by span, decoded in one pass."""
+        arr = self._arrays
+        docs = np.concatenate([arr.range("post.docs", s, e) for s, e in spans])
+        if not self._packed_tf:
+            tfs = [np.concatenate([arr.range(nm, s, e) for s, e in spans]) for nm in _TF_NAMES]
+            return docs, tfs
+        packed = np.concatenate([arr.range("post.tf", s, e) for s, e in spans])
+        title = packed >> TF_BODY_BITS
+        body = packed & ((1 << TF_BODY_BITS) - 1)
+        big = self._big_tfs
+        if big is not None:
+            at_parts, rows = [], []
+            start = 0  # where each span begins in the concatenation
+            for s, e in spans:
+                a, b = big[0].searchsorted((s, e)).tolist()
+                if b > a:
+                    at_parts.append(big[0][a:b] - s + start)
+                    rows.append(big[1][a:b])
+                start += e - s
+            if at_parts:
+                at = np.concatenate(at_parts)
+                values = np.concatenate(rows)
+                title, body = title.astype(np.uint32), body.astype(np.uint32)
+                title[at] = values[:, 0]
+                body[at] = values[:, 1]
+        return docs, [title, body]
+
     @cached_property
     def _packed_tf(self) -> bool:
         return "post.tf" in self._arrays

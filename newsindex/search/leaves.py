@@ -79,7 +79,9 @@ class TermLeaf(_Leaf):
             tfs = [tf[keep] for tf in tfs]
         return docs, tfs
 
-    def match(self, si: int, r: Restrict) -> SegmentMatches:
+    def match(self, si: int, r: Restrict, impacts: np.ndarray | None = None) -> SegmentMatches:
+        """The postings ``r`` allows, scored (``impacts``: this term's, if the caller has them
+        from :meth:`Searcher.impacts_many`)."""
         if self.fields != ALL_FIELDS:
             docs, tfs = self.postings(si, r)
             if not len(docs):
@@ -92,7 +94,7 @@ class TermLeaf(_Leaf):
         if e <= s:
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
         docs = seg.docs(s, e)
-        scores = self.ctx.searcher.term_impacts(si, self, s, e)
+        scores = self.ctx.searcher.term_impacts(si, self, s, e) if impacts is None else impacts
         if r.lo > 0 or r.hi < seg.ndocs:
             a, b = r.span(docs)
             docs, scores = docs[a:b], scores[a:b]

@@ -80,13 +80,7 @@ def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
         return matches[0]
     total = sum(len(m.docs) for m in matches)
     if total * 2 >= n:  # measured: dense accumulation beats sorting past ~n/2 postings
-        acc = np.zeros(n, dtype=np.float64)
-        hit = np.zeros(n, dtype=bool)
-        for m in matches:
-            acc[m.docs] += m.scores
-            hit[m.docs] = True
-        docs = hit.nonzero()[0].astype(np.int32)
-        return SegmentMatches(docs, acc.take(docs))
+        return dense_sum([m.docs for m in matches], [m.scores for m in matches], n)
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
     order = np.argsort(docs, kind="stable")
@@ -98,6 +92,20 @@ def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:
     # (add.reduceat sums a run of 3+ pairwise, not one after the other: prune.py, whose
     # scores must equal these to the bit, does the same.)
     return SegmentMatches(docs[starts], np.add.reduceat(scores, starts))
+
+
+def dense_sum(docs: list[np.ndarray], scores: list[np.ndarray], n: int) -> SegmentMatches:
+    """The docs of all clauses (each sorted, unique) with each one's scores added one after
+    the other in clause order (``0 + s1 + s2 ...``, the order a loop of ``acc[docs] +=
+    scores`` adds them in), in one bincount over a doc-id accumulator of ``n``."""
+    # bincount adds its weights in input order, so the clauses' concatenation keeps the
+    # loop's order to the bit; intp indices spare bincount and the scatter a conversion.
+    at = np.concatenate(docs).astype(np.intp) if len(docs) > 1 else docs[0].astype(np.intp)
+    acc = np.bincount(at, np.concatenate(scores) if len(scores) > 1 else scores[0], n)
+    hit = np.zeros(n, dtype=bool)
+    hit[at] = True
+    found = np.flatnonzero(hit)
+    return SegmentMatches(found.astype(np.int32), acc.take(found))
 
 
 def intersect(a: SegmentMatches, b: SegmentMatches) -> SegmentMatches:

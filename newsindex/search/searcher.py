@@ -197,15 +197,44 @@ class Searcher:
             found *= leaf.idf
             return found
 
+        return self._term_arrays.get(self._impacts_key(si, leaf), make)
+
+    @staticmethod
+    def _impacts_key(si: int, leaf: TermLeaf) -> tuple:
         # (The idf is in the key: with per-query dfs it is not a fact of the snapshot alone.)
-        key = ("impacts", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf)
-        return self._term_arrays.get(key, make)
+        return ("impacts", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf)
+
+    def impacts_many(self, si: int, leaves: Sequence[TermLeaf]) -> list[np.ndarray]:
+        """:meth:`term_impacts` of each leaf (whole-document terms with postings in segment
+        ``si``), those no query made yet computed together: one pass of numpy calls for all
+        of them instead of one per term, the same operations, so the same values."""
+        found: list[np.ndarray | None] = [self.cached_impacts(si, leaf, 0, 0) for leaf in leaves]
+        missing = [i for i, f in enumerate(found) if f is None]
+        if len(missing) == 1:
+            i = missing[0]
+            found[i] = self.term_impacts(si, leaves[i], *leaves[i].slices[si])
+        elif missing:
+            seg = self.segments[si]
+            spans = [leaves[i].slices[si] for i in missing]
+            docs, tfs = seg.postings_many(spans)
+            ctx = leaves[missing[0]].ctx
+            norms = ctx.norms(si)
+            tfn = tfs[0] * norms[0].take(docs)
+            for fi in ALL_FIELDS[1:]:
+                tfn += tfs[fi] * norms[fi].take(docs)
+            scores = saturate(tfn, ctx.scoring.k1)
+            lengths = [e - s for s, e in spans]
+            # Each term's idf times its own scores, as term_impacts multiplies them.
+            scores *= np.repeat([leaves[i].idf for i in missing], lengths)
+            ends = np.cumsum(lengths).tolist()
+            for i, a, b in zip(missing, [0] + ends[:-1], ends):
+                leaf = leaves[i]
+                found[i] = self._term_arrays.get(self._impacts_key(si, leaf), scores[a:b].view)
+        return found  # type: ignore[return-value]
 
     def cached_impacts(self, si: int, leaf: TermLeaf, s: int, e: int) -> np.ndarray | None:
         """:meth:`term_impacts` if some query already made them, else None."""
-        return self._term_arrays.peek(
-            ("impacts", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf)
-        )
+        return self._term_arrays.peek(self._impacts_key(si, leaf))
 
     def window_bounds(self, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
         """Per doc-id window of segment ``si``, a bound of ``leaf``'s unboosted scores there
@@ -428,6 +457,33 @@ class _Context:
         return mask
 
     # -- boolean ------------------------------------------------------------------------------
+    def _evaluate_all(self, clauses: tuple[P.Node, ...], si: int, r: Restrict) -> list:
+        """Each clause's matches in segment ``si``; the impacts of its whole-document terms
+        that no query made yet made together (see :meth:`Searcher.impacts_many`)."""
+        made: dict[TermLeaf, np.ndarray] = {}
+        if len(clauses) > 1:
+            searcher = self.searcher
+            cold = []
+            for c in clauses:
+                if isinstance(c, P.Term):
+                    leaf = self.leaf(c)
+                    s, e = leaf.slices[si]
+                    if e > s and leaf.fields == ALL_FIELDS:
+                        if searcher.cached_impacts(si, leaf, s, e) is None:
+                            cold.append(leaf)
+            if len(cold) > 1:
+                made = dict(zip(cold, searcher.impacts_many(si, cold)))
+        if not made:
+            return [self.evaluate(c, si, r) for c in clauses]
+        out = []
+        for c in clauses:
+            got = self._leaves.get(c) if isinstance(c, P.Term) else None
+            if isinstance(got, TermLeaf) and got in made:
+                out.append(got.match(si, r, made[got]))
+            else:
+                out.append(self.evaluate(c, si, r))
+        return out
+
     def _bool(self, node: P.Bool, si: int, r: Restrict) -> SegmentMatches:
         n = self.searcher.segments[si].ndocs
         if not (node.must or node.should or node.filter or node.must_not):
@@ -452,13 +508,13 @@ class _Context:
                     break
                 result = intersect(result, self.evaluate(c, si, r))
             if node.should and len(result.docs):
-                result = add_optional(result, [self.evaluate(c, si, r) for c in node.should])
+                result = add_optional(result, self._evaluate_all(node.should, si, r))
         elif node.should and not node.must and not node.filter:
-            result = union([self.evaluate(c, si, r) for c in node.should], n)
+            result = union(self._evaluate_all(node.should, si, r), n)
         else:  # filters (or MatchAll) only, maybe with optional should clauses
             result = all_docs(r)
             if node.should:
-                result = add_optional(result, [self.evaluate(c, si, r) for c in node.should])
+                result = add_optional(result, self._evaluate_all(node.should, si, r))
         for c in scoring_not:
             if not len(result.docs):
                 break
