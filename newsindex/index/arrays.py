@@ -190,11 +190,16 @@ class ArrayFile:
             raise IndexCorruptError(f"{self.path}: array {name!r} is missing")
         part = slot.array[s:e]
         if slot.left:
-            s, e, _ = slice(s, e).indices(slot.length)  # the bounds numpy took
+            if not 0 <= s <= e <= slot.length:  # (callers' usual slices need no normalizing)
+                s, e, _ = slice(s, e).indices(slot.length)  # the bounds numpy took
             if e > s:
-                first, last = s * slot.width // slot.chunk, (e * slot.width - 1) // slot.chunk
+                first = s * slot.width // slot.chunk
+                last = (e * slot.width - 1) // slot.chunk
                 done = slot.done
-                if not (done[first] and done[last] and done.find(0, first, last + 1) < 0):
+                if first == last:  # most reads: a few postings, one chunk
+                    if not done[first]:
+                        slot.verify(self.path, name, self._mm, first, first)
+                elif not (done[first] and done[last] and done.find(0, first, last + 1) < 0):
                     slot.verify(self.path, name, self._mm, first, last)
         return part
 
