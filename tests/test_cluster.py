@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import newsindex
 from newsindex.cluster import layout
-from tests.cluster_helpers import assert_same_answers, batches, build, searches
+from tests.cluster_helpers import WORDS, assert_same_answers, batches, build, searches
 
 ROOT = Path(newsindex.__file__).resolve().parents[1]
 SOME = settings(
@@ -271,3 +271,39 @@ def test_build_options_are_checked_before_any_work(tmp_path):
     with pytest.raises(newsindex.ArgumentTypeError, match="paths"):
         sharded.build(7, workers=1)  # type: ignore[arg-type]
     assert len(sharded) == 0 and sharded.generation == 0
+
+
+@SOME
+@given(
+    ops=batches,
+    words=st.lists(
+        st.sampled_from(WORDS + ["prices", "Oil's", "talks", "the", "2016", "x", "rates"]),
+        min_size=1,
+        max_size=6,
+    ),
+    search_list=st.lists(searches, min_size=1, max_size=3),
+)
+def test_words_learned_in_one_round_have_one_index_statistics(
+    tmp_path_factory, ops, words, search_list
+):
+    # What the cluster's first round learns of a query's words (stems, dfs) is what one
+    # index holds, and searches planned with it answer as one index does.
+    folder = tmp_path_factory.mktemp("learn")
+    one = newsindex.Index.create(folder / "one")
+    build(one, ops)
+    sharded = newsindex.ShardedIndex.create(folder / "sh", shards=3)
+    build(sharded, ops)
+    snap = sharded._cur()
+    snap.learn([(f, w.lower()) for f in ("title", "body") for w in words], [(0, 1), (0,), (1,)])
+    for (term, fields), df in snap.dfs.items():
+        assert df == one._searcher.term_stats(term, fields)[1], (term, fields)
+    for (field, key), stem in snap.stems.items():
+        assert (stem or one.analyzer(field).normalize(key)) == one.analyzer(field).normalize(key)
+    for search in search_list:
+        try:
+            one.search(**search)
+        except newsindex.NewsIndexError:
+            continue
+        assert_same_answers(one, sharded, search)
+    sharded.close()
+    one.close()

@@ -12,24 +12,33 @@ its best ``offset + limit`` (:meth:`Shard.top`), which the coordinator merges.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..analysis import Analyzer
 from ..article import Article
-from ..config import Scoring
+from ..config import IndexSettings, Scoring
 from ..index import manifest as mf
 from ..index.segment import Segment
 from ..querylang import plan as P
 from ..results.facets import count_facets
+from ..schema import TEXT_FIELDS
+from ..search.matches import SegmentMatches
 from ..search.recency import Recency
 from ..search.scoring import Explanation
 from ..search.searcher import Corpus, Dfs, Searcher
 from ..search.topk import select
 
-#: One hit as a shard returns it: (segment index, doc, score, day, id).
-ShardPick = tuple[int, int, float, int, str]
+#: A shard's best hits as arrays: segment index, doc, score, day; and their ids.
+ShardTop = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]
+#: What :meth:`Shard.prepare` says of one query word: stored stem, term, dfs.
+WordFacts = tuple[str | None, str | None, list[int] | None]
 #: Raw facet counts: per keyword field value -> articles; the distinct days and their counts.
 RawFacets = tuple[dict[str, Counter[str]], np.ndarray, np.ndarray]
 
@@ -49,6 +58,13 @@ class Shard:
             self.close()
             raise
         self.searcher = Searcher(self.segments)
+        settings = IndexSettings.from_stored(self.manifest.settings)
+        self.analyzers: dict[str, Analyzer] = {}
+        for field in TEXT_FIELDS:
+            analyzer = Analyzer(settings.analyzers[field])
+            spec = json.loads(json.dumps(analyzer.spec.to_dict()))
+            analyzer.lexicon = partial(self.stem_of, field, spec)
+            self.analyzers[field] = analyzer
 
     def corpus(self) -> Corpus:
         return self.searcher.local
@@ -85,6 +101,29 @@ class Shard:
         """This shard's df of each ``(term, field indices)``."""
         return {(t, f): self.searcher.term_stats(t, f)[1] for t, f in terms}
 
+    def prepare(
+        self, words: list[tuple[str, str]], fields: list[tuple[int, ...]]
+    ) -> list[WordFacts | None]:
+        """For each ``(field, surface token)`` of a query about to be planned: the stem this
+        shard stored for it (None: none), the term this shard's analyzer makes of it, and the
+        df of that term in each of ``fields`` (field indices; None for a dropped token). The
+        coordinator learns a new query's stems and dfs in one round with this."""
+        out: list[WordFacts | None] = []
+        for field, token in words:
+            analyzer = self.analyzers[field]
+            key = analyzer.stem_input(token)
+            if key is None:
+                out.append(None)
+                continue
+            stored = None if key.isdigit() else analyzer.lexicon(key)  # type: ignore[misc]
+            term = analyzer.normalize(token)
+            if term is None:
+                out.append((stored, None, None))
+                continue
+            stats = self.searcher.term_stats
+            out.append((stored, term, [stats(term, f)[1] for f in fields]))
+        return out
+
     def top(
         self,
         node: P.Node,
@@ -94,21 +133,33 @@ class Shard:
         sort: str,
         decay: Recency | None,
         facets: bool,
-    ) -> tuple[list[ShardPick], int, RawFacets | None]:
+    ) -> tuple[ShardTop, int, RawFacets | None]:
         """This shard's best ``k`` matches in ``sort`` order, its match count and (asked) its
         raw facet counts, scored with the collection's statistics."""
-        matches = self.searcher.execute(node, scoring, dfs=dfs)
+        matches: Iterable[tuple[int, SegmentMatches]]
+        if decay is None and not facets and sort == "relevance":
+            matches = self.searcher.top_matches(node, scoring, k, dfs=dfs)  # rank-safe
+        else:
+            matches = self.searcher.execute(node, scoring, dfs=dfs)
         if decay is not None:
             matches = decay.apply(matches, self.segments)
         raw = None
         if facets:
-            matches = list(matches)  # type: ignore[assignment]
+            matches = list(matches)
             keyword, days = count_facets(self.segments, matches)
             values, counts = np.unique(days, return_counts=True)
             raw = (keyword, values, counts)
         picked, total = select(matches, self.segments, k, sort)
-        ids = [seg.ids for seg in self.segments]
-        return [(si, doc, score, day, ids[si][doc]) for si, doc, score, day in picked], total, raw
+        return self._compact(picked), total, raw
+
+    def _compact(self, picked: list[tuple[int, int, float, int]]) -> ShardTop:
+        """Picks as arrays (what crosses the network is a few buffers, not tuples)."""
+        segs = np.array([p[0] for p in picked], dtype=np.int32)
+        docs = np.array([p[1] for p in picked], dtype=np.int64)
+        scores = np.array([p[2] for p in picked], dtype=np.float64)
+        days = np.array([p[3] for p in picked], dtype=np.int64)
+        ids = [self.segments[si].ids[doc] for si, doc, _, _ in picked]
+        return segs, docs, scores, days, ids
 
     def count(self, node: P.Node, scoring: Scoring) -> int:
         return sum(len(m.docs) for _, m in self.searcher.execute(node, scoring))
@@ -150,3 +201,31 @@ class Shard:
         for seg in self.segments:
             seg.close()
         self.segments = []
+
+
+class ShardGroup:
+    """The shards one Dask worker holds, in one actor: a round of a query is one message
+    per worker, not one per shard.
+
+    ``run`` is a coroutine so the worker runs it on its event loop: a call is short, and
+    handing it to the actor thread and back costs more than it does (a thread switch waits
+    for the GIL).
+    """
+
+    def __init__(self, shards: list[tuple[int, str, int]]):
+        self.shards: dict[int, Shard] = {}
+        try:
+            for i, folder, generation in shards:
+                self.shards[i] = Shard(folder, generation)
+        except BaseException:
+            self.close()
+            raise
+
+    async def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
+        """The result of each ``(shard number, method, arguments)``, in order."""
+        return [getattr(self.shards[i], method)(*args) for i, method, args in calls]
+
+    def close(self) -> None:
+        for shard in self.shards.values():
+            shard.close()
+        self.shards = {}

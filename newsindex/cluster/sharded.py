@@ -12,6 +12,7 @@ the segment number: equal scores and days list by shard, then segment, then docu
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import shutil
 import threading
@@ -64,11 +65,12 @@ from ..results.query import Query
 from ..results.snippets import LazyHighlighter
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
 from ..search.collapse import DEFAULT_THRESHOLD, threshold_of
+from ..search.leaves import ALL_FIELDS
 from ..search.recency import Recency
 from ..search.scoring import Explanation
 from ..search.searcher import Corpus, scored_terms
 from . import layout
-from .shard import RawFacets, Shard, ShardPick
+from .shard import RawFacets, Shard, ShardGroup, ShardTop, WordFacts
 from .writer import ShardedWriter
 
 #: Terms whose collection df a snapshot keeps (cleared when full).
@@ -88,6 +90,9 @@ class _LocalShards:
             self.close()
             raise
 
+    def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
+        return [getattr(self._shards[i], method)(*args) for i, method, args in calls]
+
     def call_all(self, method: str, *args: Any) -> list[Any]:
         return [getattr(s, method)(*args) for s in self._shards]
 
@@ -100,58 +105,113 @@ class _LocalShards:
 
 
 class _DaskShards:
-    """Shards each held open by a Dask actor on a worker of the cluster (the workers must
-    see the index folder at the same path: a shared or local file system)."""
+    """Shards held open on the workers of a Dask cluster, one actor per worker holding its
+    share of them (the workers must see the index folder at the same path: a shared or
+    local file system).
+
+    A round of calls is one message per worker, all sent before any reply is awaited, in one
+    coroutine on the client's event loop. The messages go straight to the workers, as
+    ``Client(direct_to_workers=True)`` sends them, unless the client was made with
+    ``direct_to_workers=False`` (then through the scheduler, as Dask's actor proxies do).
+    """
 
     def __init__(self, client: Any, folder: Path, refs: tuple[layout.ShardRef, ...]):
         self.names = [r.name for r in refs]
         self._client = client
         self._folder = folder
-        futures = [
-            client.submit(
-                Shard,
-                str(folder / r.name),
-                r.generation,
-                actor=True,
-                key=f"newsindex-{r.name}-{r.generation}-{os.getpid()}-{id(self)}",
+        workers = sorted(client.scheduler_info()["workers"]) or [None]
+        placed: dict[Any, list[tuple[int, str, int]]] = {}
+        for i, r in enumerate(refs):
+            placed.setdefault(workers[i % len(workers)], []).append(
+                (i, str(folder / r.name), r.generation)
             )
-            for r in refs
-        ]
-        self._futures = futures
-        self._actors = [self._wait(i, f) for i, f in enumerate(futures)]
+        #: Per actor: its key, its shards' numbers, its future (it keeps the actor alive).
+        self._groups: list[tuple[str, list[int], Any]] = []
+        self._home: dict[int, int] = {}  # shard number -> its group
+        for worker, shards in placed.items():
+            key = f"newsindex-{folder.name}-{shards[0][0]}-{os.getpid()}-{id(self)}"
+            future = client.submit(
+                ShardGroup,
+                shards,
+                actor=True,
+                key=key,
+                # (a preference: a worker lost since the list was made is not waited for)
+                workers=None if worker is None else [worker],
+                allow_other_workers=True,
+            )
+            for i, _, _ in shards:
+                self._home[i] = len(self._groups)
+            self._groups.append((key, [i for i, _, _ in shards], future))
+        self._addresses = [self._wait_placed(g) for g in range(len(self._groups))]
 
-    def _wait(self, i: int, future: Any) -> Any:
+    def _wait_placed(self, g: int) -> str:
+        future = self._groups[g][2]
         try:
-            return future.result()
+            return cast(str, future.result()._address)
         except NewsIndexError:
             raise
         except Exception as exc:
-            raise self._lost(i, exc) from exc
+            raise self._lost(g, exc) from exc
 
-    def _lost(self, i: int, exc: Exception) -> ClusterError:
+    def _lost(self, g: int, exc: BaseException) -> ClusterError:
+        names = ", ".join(self.names[i] for i in self._groups[g][1])
         return ClusterError(
-            f"shard {self.names[i]} of {self._folder}: its Dask worker could not answer "
+            f"shard {names} of {self._folder}: its Dask worker could not answer "
             f"({type(exc).__name__}: {exc}); open the index again to place it on a live worker"
         )
 
-    def _start(self, i: int, method: str, args: tuple) -> Any:
+    def _rpc(self, address: str) -> Any:
+        if self._client.direct_to_workers is False:
+            from distributed.actor import ProxyRPC
+
+            return ProxyRPC(self._client.scheduler, address)
+        return self._client.rpc(address)
+
+    async def _send(self, g: int, calls: list[tuple[int, str, tuple]]) -> Any:
+        from distributed.protocol import to_serialize
+
         try:
-            return getattr(self._actors[i], method)(*args)
-        except NewsIndexError:
-            raise
-        except Exception as exc:  # (a lost actor raises as its call is made)
-            raise self._lost(i, exc) from exc
+            reply = await self._rpc(self._addresses[g]).actor_execute(
+                function="run", actor=self._groups[g][0], args=[to_serialize(calls)], kwargs={}
+            )
+        except Exception as exc:  # (a lost worker: the connection fails or is closed)
+            return self._lost(g, exc)
+        if reply["status"] == "OK":
+            return reply["result"]
+        error = reply["exception"]
+        if isinstance(error, KeyError) and error.args == (self._groups[g][0],):
+            return self._lost(g, error)  # the worker lives, but was restarted without it
+        return error
+
+    async def _round(self, messages: dict[int, list[tuple[int, str, tuple]]]) -> list[Any]:
+        import asyncio
+
+        return list(await asyncio.gather(*(self._send(g, c) for g, c in messages.items())))
+
+    def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
+        messages: dict[int, list[tuple[int, str, tuple]]] = {}
+        slots: list[tuple[int, int]] = []
+        for call in calls:
+            mine = messages.setdefault(self._home[call[0]], [])
+            slots.append((self._home[call[0]], len(mine)))
+            mine.append(call)
+        if self._client.status in ("closing", "closed"):
+            raise ClusterError(f"{self._folder}: the Dask client of this index was closed")
+        replies = dict(zip(messages, self._client.sync(self._round, messages)))
+        for reply in replies.values():
+            if isinstance(reply, BaseException):
+                raise reply
+        return [replies[g][at] for g, at in slots]
 
     def call_all(self, method: str, *args: Any) -> list[Any]:
-        pending = [self._start(i, method, args) for i in range(len(self._actors))]
-        return [self._wait(i, f) for i, f in enumerate(pending)]
+        return self.run([(i, method, args) for i in range(len(self.names))])
 
     def call(self, i: int, method: str, *args: Any) -> Any:
-        return self._wait(i, self._start(i, method, args))
+        return self.run([(i, method, args)])[0]
 
     def close(self) -> None:
-        self._actors = []
-        self._futures = []
+        self._groups = []
+        self._addresses = []
 
 
 _Shards = _LocalShards | _DaskShards
@@ -174,16 +234,49 @@ class _ClusterSnapshot:
         self.corpus = corpus
         #: The collection's df of the terms queries met: ``(term, field indices) -> df``.
         self.dfs: dict[tuple[str, tuple[int, ...]], int] = {}
+        #: The stem some shard stored for a word, per field (None: no shard holds the word).
+        self.stems: dict[tuple[str, str], str | None] = {}
+        self._asked: set[tuple[str, str]] = set()
         self.analyzers: dict[str, Analyzer] = {}
         for field in TEXT_FIELDS:
             analyzer = Analyzer(settings.analyzers[field])
-            spec = analyzer.spec.to_dict()
-            analyzer.lexicon = partial(_stored_stem, shards, field, spec)
+            spec = json.loads(json.dumps(analyzer.spec.to_dict()))
+            analyzer.lexicon = partial(_stored_stem, self, field, spec)
             self.analyzers[field] = analyzer
 
+    def learn(self, words: list[tuple[str, str]], fields: list[tuple[int, ...]]) -> None:
+        """Ask every shard, in one round, what it knows of query words not met before (their
+        stored stems, and the dfs of their terms), so a new query costs two rounds, not one
+        per word plus one for the dfs."""
+        words = [w for w in dict.fromkeys(words) if w not in self._asked]
+        if not words:
+            return
+        if len(self.dfs) > _DFS_CACHE_SIZE or len(self._asked) > _DFS_CACHE_SIZE:
+            self.dfs.clear()
+            self.stems.clear()
+            self._asked.clear()
+        parts: list[list[WordFacts | None]] = self.shards.call_all("prepare", words, fields)
+        for w, (field, token) in enumerate(words):
+            self._asked.add((field, token))
+            facts = [p[w] for p in parts]
+            if any(f is None for f in facts):
+                continue  # a stop word (or too long): nothing to learn
+            key = self.analyzers[field].stem_input(token)
+            stored = next((f[0] for f in facts if f and f[0] is not None), None)
+            if key is not None and not key.isdigit():
+                self.stems[(field, key)] = stored
+            terms = {f[1] for f in facts if f}
+            if len(terms) != 1 or None in terms:
+                continue  # the shards disagree (or drop it): the dfs round will ask
+            term = cast(str, terms.pop())
+            for fi, key_fields in enumerate(fields):
+                self.dfs[(term, key_fields)] = sum(cast(list, f[2])[fi] for f in facts if f)
 
-def _stored_stem(shards: _Shards, field: str, spec: dict, word: str) -> str | None:
-    for term in shards.call_all("stem_of", field, spec, word):
+
+def _stored_stem(snap: _ClusterSnapshot, field: str, spec: dict, word: str) -> str | None:
+    if (field, word) in snap.stems:
+        return snap.stems[(field, word)]
+    for term in snap.shards.call_all("stem_of", field, spec, word):
         if term is not None:
             return cast(str, term)
     return None
@@ -521,6 +614,7 @@ class ShardedIndex(Index):
             check_choice("date_bucket", date_bucket, BUCKETS)
         decay = None if recency is None else Recency.of(recency, today)
         snap = self._cur()
+        _learn(snap, query)
         node = self._plan_for(
             snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
         )
@@ -707,6 +801,22 @@ class ShardedIndex(Index):
         return self._cur().analyzers
 
 
+def _learn(snap: _ClusterSnapshot, query: str | Query) -> None:
+    """Learn the stems and dfs of a query text's new words in one round (see
+    :meth:`_ClusterSnapshot.learn`): words of a ``title:`` clause are the title analyzer's,
+    the others the unfielded one's. Words it misses are asked for when planning meets them."""
+    if not isinstance(query, str) or isinstance(snap.shards, _LocalShards):
+        return  # (in this process a word costs a lookup, not a round)
+    lowered = query.lower()
+    analyzers = [UNFIELDED_ANALYZER]
+    if "title" in lowered and "title" != UNFIELDED_ANALYZER:
+        analyzers.append("title")
+    # The dfs asked: of unfielded words, and of a field's when the text names it.
+    fields = [ALL_FIELDS]
+    fields += [(fi,) for fi, f in enumerate(TEXT_FIELDS) if f in lowered]
+    snap.learn([(a, t) for a in analyzers for t in snap.analyzers[a].raw_tokens(query)], fields)
+
+
 def _no_collapse(path: Path, collapse: object) -> None:
     """ConfigError for collapsing, which shards cannot run yet (a bad value first)."""
     if threshold_of(collapse) is not None:
@@ -732,13 +842,12 @@ def _expand_prefix(
     return sorted(found)
 
 
-def _merge(
-    parts: list[list[ShardPick]], k: int, sort: str
-) -> list[tuple[int, int, int, float, int, str]]:
+def _merge(parts: list[ShardTop], k: int, sort: str) -> list[tuple[int, int, int, float, int, str]]:
     """The best ``k`` of every shard's best, in topk's total order with the shard number
     before the segment number: ``(shard, segment, doc, score, day, id)``."""
     rows: list[tuple] = []
-    for sh, picks in enumerate(parts):
+    for sh, (segs, docs, scores, days, ids) in enumerate(parts):
+        picks = zip(segs.tolist(), docs.tolist(), scores.tolist(), days.tolist(), ids)
         for si, doc, score, day, pid in picks:
             if sort == "relevance":  # score, day, shard, segment, doc: all descending
                 rows.append((score, day, sh, si, doc, pid))

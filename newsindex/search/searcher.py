@@ -300,19 +300,20 @@ class Searcher:
             ctx.close()
 
     def top_matches(
-        self, node: P.Node, scoring: Scoring, k: int
+        self, node: P.Node, scoring: Scoring, k: int, dfs: Dfs | None = None
     ) -> Iterator[tuple[int, SegmentMatches]]:
         """What :meth:`execute` yields, for a search that wants only the ``k`` best by
         relevance (and the total): a segment's matches may leave out documents that cannot
-        rank, counted in ``SegmentMatches.count`` instead (rank-safe, see :mod:`.prune`)."""
+        rank, counted in ``SegmentMatches.count`` instead (rank-safe, see :mod:`.prune`).
+        ``dfs`` as for :meth:`execute`."""
         node = _normalize(node)
         dis = None
         if not self.exhaustive and (k <= 0 or self.max_postings >= prune.SMALL):
             dis = prune.disjunction(node)
         if dis is None:
-            yield from self.execute(node, scoring)
+            yield from self.execute(node, scoring, dfs=dfs)
             return
-        ctx = _Context(self, scoring)
+        ctx = _Context(self, scoring, dfs)
         try:
             yield from prune.run(ctx, node, dis, k)
         finally:
