@@ -66,8 +66,16 @@ def words(sample_docs) -> list[str]:
 
 
 def _unordered(facets: dict) -> dict:
-    """Facet counts without the order of equal counts (which follows the segments' layout)."""
-    return {k: sorted(map(tuple, v)) if isinstance(v, list) else v for k, v in facets.items()}
+    """Facet counts without what depends on the segments' layout: the order of equal counts,
+    and which of the values tied at the smallest count shown make the cut."""
+
+    def counts(pairs: list) -> tuple:
+        if not pairs:
+            return ((), frozenset())
+        least = min(c for _, c in pairs)
+        return sorted(c for _, c in pairs), frozenset((v, c) for v, c in pairs if c > least)
+
+    return {k: counts(v) if isinstance(v, list) else v for k, v in facets.items()}
 
 
 def _scores(res) -> dict[str, float]:
