@@ -346,18 +346,22 @@ def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> 
     tfs = [tf.astype(np.int64) for tf in seg.tfs(s, e)]
     totals = sum(tfs[1:], start=tfs[0])
     positions = seg.positions(s, e, int(totals.sum())).astype(np.int64)
-    # Within a posting the title's positions come first, then the body's.
-    rel = np.arange(len(positions), dtype=np.int64) - np.repeat(np.cumsum(totals) - totals, totals)
-    field_of = np.zeros(len(rel), dtype=np.int64)
-    bound = np.zeros(len(totals), dtype=np.int64)
+    # Within a posting the title's positions come first, then the body's: an occurrence is
+    # in a later field once its index passes the posting's start plus the earlier fields' tfs.
+    at = np.arange(len(positions), dtype=np.int64)
+    bound = np.cumsum(totals) - totals
+    field_of = np.zeros(len(at), dtype=np.int64)
     for tf in tfs[:-1]:
-        bound += tf
-        field_of += rel >= np.repeat(bound, totals)
+        bound = bound + tf
+        field_of += at >= np.repeat(bound, totals)
     owners = np.repeat(seg.docs(s, e).astype(np.int64), totals)
     keys = (owners << 32) | (field_of << 24) | positions
     if fields != ALL_FIELDS:
         keys = keys[np.isin(field_of, fields)]
-    keys.sort()  # already sorted as written; the joins' binary searches rely on it
+    # Written sorted; the joins' binary searches rely on it, so it is checked (a pass) and
+    # sorted only if not (a sort of sorted keys costs several such passes).
+    if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
+        keys.sort()
     return keys
 
 
