@@ -179,13 +179,32 @@ def _options_of(parser: argparse.ArgumentParser, command: str) -> dict[str, int]
     return {}
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser. One marked ``intermixed`` reads options anywhere among its
+    positional words: argparse alone takes ``index IDX --format csv a.csv`` as an index
+    folder with no paths, then rejects ``a.csv`` as an unrecognized argument."""
+
+    intermixed = False
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if not self.intermixed or self._inside:
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args itself, twice.
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
 _INDEX_HELP = f"the index folder; may be left out when ${INDEX_ENV} names it"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsindex", description="Full-text search for news archives.")
     p.add_argument("--version", action="version", version=f"newsindex {__version__}")
-    sub = p.add_subparsers(metavar="COMMAND")
+    sub = p.add_subparsers(metavar="COMMAND", parser_class=_CommandParser)
 
     s = sub.add_parser(
         "index",
@@ -196,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="files, folders, or - for stdin"
     )
+    s.intermixed = True
     s.add_argument(
         "--format",
         default="auto",
