@@ -161,8 +161,8 @@ class IndexSettings:
     ``store_body=False`` indexes bodies (searchable, scored, phrases, near-duplicates) without
     keeping their text, for archives whose articles live elsewhere: ``get`` and hits give
     ``body == ""``, snippets fall back to the title, more_like_this and feedback read the
-    story's words from the postings. Until merges work on postings, such an index is never
-    merged (its segments stay as written; ``optimize`` raises ConfigError).
+    story's words from the postings. Merges copy postings, not text: such an index merges
+    like any other.
     """
 
     analyzers: Mapping[str, AnalyzerSpec] = field(

@@ -416,8 +416,7 @@ class Index:
         return check_index(self.path)
 
     def optimize(self, *, timeout: float = 0.0) -> None:
-        """Merge every segment into one (dropping deleted articles) and commit (ConfigError
-        for an index made with ``store_body=False``: see IndexWriter.optimize)."""
+        """Merge every segment into one (dropping deleted articles) and commit."""
         with self.writer(timeout=timeout) as w:
             w.optimize()
 

@@ -1,6 +1,11 @@
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from newsindex import Index
 from newsindex.index.manifest import SegmentEntry
-from newsindex.index.merge import MERGE_FACTOR, plan_merges
+from newsindex.index.merge import MAX_MERGED_DOCS, MERGE_FACTOR, plan_merges
 
 
 def _scores(ix, q):
@@ -88,3 +93,47 @@ def test_optimize_removes_the_old_segments_at_once_and_old_readers_keep_answerin
     with ix.writer() as w:
         w.add(sample_docs[0])
     assert len(list(folder.glob("manifest-*"))) == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    flushes=st.lists(st.integers(1, 400_000), min_size=1, max_size=400),
+    max_docs=st.sampled_from([1_000, 100_000, 4_000_000]),
+)
+def test_policy_bounds_merged_segments_and_leaves_few(flushes, max_docs):
+    """Applied until it plans nothing (as the writer does), the policy never makes a segment
+    over ``max_docs`` live documents, and leaves fewer than MERGE_FACTOR segments per tier
+    among those it may still merge."""
+    segments = [_entry(n) for n in flushes]
+    while groups := plan_merges(segments, max_docs=max_docs):
+        merged = []
+        for group in groups:
+            assert len(set(group)) == len(group)
+            live = sum(segments[i].live for i in group)
+            assert len(group) == 1 or live <= max_docs
+            merged.append(_entry(live))
+        drop = {i for g in groups for i in g}
+        segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+    assert sum(s.live for s in segments) == sum(flushes)
+    small = [s.live for s in segments if 2 * s.live <= max_docs]
+    assert all(count < MERGE_FACTOR for count in Counter(len(str(n)) for n in small).values())
+
+
+def _policy_applied(commits: int) -> list[int]:
+    """As the CLI builds: a commit every 100,000 stories, flushed in segments of ~38k (the
+    default memory budget's) and the policy applied at each commit."""
+    segments: list[SegmentEntry] = []
+    for _ in range(commits):
+        segments += [_entry(38_400), _entry(38_400), _entry(23_200)]
+        while groups := plan_merges(segments):
+            drop = {i for g in groups for i in g}
+            merged = [_entry(sum(segments[i].live for i in g)) for g in groups]
+            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+    return sorted(s.live for s in segments)
+
+
+def test_big_builds_end_in_a_few_segments():
+    one_million, ten_million = _policy_applied(10), _policy_applied(100)
+    assert sum(one_million) == 1_000_000 and len(one_million) <= 3
+    assert sum(ten_million) == 10_000_000 and len(ten_million) <= 6
+    assert max(ten_million) <= MAX_MERGED_DOCS

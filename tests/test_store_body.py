@@ -9,6 +9,7 @@ empty body, and snippets the title's.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -21,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsindex import Index, IndexSettings, ShardedIndex
-from newsindex.errors import ConfigError
 from newsindex.index import manifest as mf
 from newsindex.index.merge import MERGE_FACTOR
 
@@ -162,17 +162,23 @@ def test_collapse_duplicates_suggestions_and_check(pair):
     assert bodyless.check() == []
 
 
-def test_optimize_is_refused_and_changes_nothing(pair):
-    _, bodyless = pair
-    generation = bodyless.generation
-    before = _scores(bodyless.search("oil", limit=1000))
-    with pytest.raises(ConfigError, match="store_body"):
-        bodyless.optimize()
-    bodyless.refresh()
-    assert bodyless.generation == generation
-    assert _scores(bodyless.search("oil", limit=1000)) == before
-    with bodyless.writer() as w, pytest.raises(ConfigError, match="store_body"):
-        w.optimize()
+def test_optimize_merges_from_the_postings_and_keeps_every_answer(pair, words, tmp_path):
+    """A merge copies postings, never re-analyses stored text: a bodyless index merges into
+    one segment with every body term (a rebuild from the stored rows would drop them)."""
+    stored, bodyless = pair
+    shutil.copytree(bodyless.path, tmp_path / "copy")
+    merged = Index.open(tmp_path / "copy")
+    assert merged.stats()["segments"] > 1
+    merged.optimize()
+    assert merged.stats()["segments"] == 1 and merged.doc_count == stored.doc_count
+    for word in words[:100]:
+        assert merged.count(f"body:{word}") == stored.count(f"body:{word}") > 0, word
+    for query in ("oil prices", '"crude oil"', "bank -rate", "date:1987-03"):
+        want = stored.search(query, limit=1000)
+        got = merged.search(query, limit=1000)
+        assert _scores(got) == _scores(want) and got.total == want.total
+    assert merged.get(stored.search("oil", limit=1).hits[0].id).body == ""
+    assert merged.check() == []
 
 
 def test_the_stored_fields_shrink(pair):

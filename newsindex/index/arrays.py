@@ -65,7 +65,7 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
         fh.write(head)
         crc = zlib.crc32(head, crc)
         for arr in prepared:
-            data = arr.tobytes()
+            data = arr.reshape(-1).view(np.uint8).data  # no copy: a merge writes GBs
             pad = b"\0" * (_aligned(len(data)) - len(data))
             fh.write(data)
             fh.write(pad)

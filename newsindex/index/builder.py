@@ -337,12 +337,16 @@ def _low_bits(key: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:
-    """The smallest unsigned dtype that holds ``values``."""
-    top = int(values.max()) if len(values) else 0
+    """``values`` in the smallest unsigned dtype that holds them."""
+    return values.astype(narrow_dtype(int(values.max()) if len(values) else 0))
+
+
+def narrow_dtype(top: int) -> type[np.unsignedinteger]:
+    """The smallest unsigned dtype (of 8, 16 or 32 bits) that holds ``0..top``."""
     for dtype in (np.uint8, np.uint16):
         if top <= np.iinfo(dtype).max:
-            return values.astype(dtype)
-    return values.astype(np.uint32)
+            return dtype
+    return np.uint32
 
 
 def _encode_keyword(values):

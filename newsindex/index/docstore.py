@@ -66,12 +66,13 @@ class StoreWriter:
         self._sink = _BlockSink(self._fh, store_body)
         self._started = False
 
-    def train(self, articles: Sequence[Article]) -> bytes | None:
+    def train(self, articles: Sequence[Article], total: int | None = None) -> bytes | None:
         """Train the dictionary now, as the first :meth:`write` of ``articles`` (the whole
         segment's) would, and return it: for :func:`compress_blocks` in other processes, whose
-        blocks are then appended. Call before the first :meth:`write`."""
+        blocks are then appended. Call before the first :meth:`write`. (``total``: the
+        segment's number of articles, when ``articles`` are only its first ones.)"""
         self._started = True
-        if len(articles) >= DICT_MIN_DOCS:
+        if (len(articles) if total is None else total) >= DICT_MIN_DOCS:
             self._sink.train(
                 _encode_blocks(articles[: BLOCK_DOCS * _BATCH_BLOCKS], self.store_body)
             )

@@ -3,49 +3,92 @@
 Each commit may add a segment; searching many small segments costs a fixed overhead per
 segment, so the writer folds them. Segments are grouped into tiers by the order of magnitude
 of their live documents; when a tier holds ``MERGE_FACTOR`` segments, they become one (which
-may cascade to the next tier). A segment that is mostly deletions is rewritten alone. Each
-merge touches at most ``MERGE_FACTOR`` segments of similar size, so its cost is bounded by
-its tier.
+may cascade to the next tier). A segment that is mostly deletions is rewritten alone. As with
+Lucene's TieredMergePolicy, a merge never makes a segment of more than
+:data:`MAX_MERGED_DOCS` live documents, and segments of more than half that are merged no
+more (unless mostly deleted): a merge's memory is about its output's arrays, so this bounds
+the memory of every merge whatever the size of the index.
 
-The merge re-analyzes the stored articles with the index's analyzers (the writer's token
-cache makes that mostly dictionary lookups) and builds the segment with the same builder as
-fresh documents, so a merged segment is exactly what indexing its articles would give; as
-corpus statistics count live documents only, scores are identical before and after a merge.
+The merge works on the segments' arrays, never on their text: the live documents of the
+inputs are put in date order (as the builder orders a segment's documents, ties in input
+order), each term's postings are the inputs' postings with their documents renumbered,
+re-sorted by document, positions and term frequencies following them; the per-document
+columns are permuted, the block maxima recomputed, and the stored rows re-encoded with a
+zstd dictionary trained for the new segment. So a merged segment is what building the same
+live articles in the same order gives (``tests/test_merge_arrays.py`` holds the two equal),
+and, as corpus statistics count live documents only, scores are identical before and after.
+Its memory is the output's arrays plus one step of :data:`_STEP_POSTINGS` postings.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import compress
 from pathlib import Path
 
-from ..analysis import Analyzer
-from ..analysis.vocab import Vocabulary
+import numpy as np
+
+from ..analysis import Analyzer, AnalyzerSpec
+from ..article import Article
 from ..errors import IndexCorruptError
-from .builder import build_segment
+from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
+from . import minhash, strtable
+from .arrays import write_arrays
+from .blocks import block_maxima
+from .builder import _narrow, narrow_dtype, pack_tfs
 from .check import file_crc32
-from .manifest import SegmentEntry
+from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
+from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .segment import Segment
 
 MERGE_FACTOR = 10
 #: A segment with more than this share of deleted documents is rewritten to drop them.
 MAX_DELETED_SHARE = 0.5
+#: The most live documents a merge makes a segment of (Lucene's max merged segment size, in
+#: documents): a 10M build ends in a handful of segments, and a merge's peak memory (its
+#: output's arrays, its inputs' mapped pages: about 1.7 GB a million news stories) stays
+#: under 6 GiB.
+MAX_MERGED_DOCS = 3_000_000
+#: Postings merged at a time: the temporaries of one step (keys, order, positions' index).
+_STEP_POSTINGS = 1 << 20
+#: Stored articles re-encoded at a time (a multiple of the store's blocks), or fewer when
+#: they hold more than :data:`_STORE_CHARS` characters of title and body. In news, the first
+#: step holds the builder's sample for the segment's zstd dictionary (its first 2048
+#: articles), so both train alike.
+_STORE_STEP = 4096
+_STORE_CHARS = 32 << 20
 
 
-def plan_merges(entries: Sequence[SegmentEntry], factor: int = MERGE_FACTOR) -> list[list[int]]:
+def plan_merges(
+    entries: Sequence[SegmentEntry],
+    factor: int = MERGE_FACTOR,
+    max_docs: int = MAX_MERGED_DOCS,
+) -> list[list[int]]:
     """Groups of entry indexes to merge (each group becomes one segment)."""
     tiers: dict[int, list[int]] = {}
     groups: list[list[int]] = []
     for i, e in enumerate(entries):
         if e.docs and e.deleted / e.docs > MAX_DELETED_SHARE:
             groups.append([i])
-            continue
-        tiers.setdefault(int(math.log10(max(e.live, 1))), []).append(i)
+        elif 2 * e.live <= max_docs:
+            tiers.setdefault(int(math.log10(max(e.live, 1))), []).append(i)
     for members in tiers.values():
         members.sort(key=lambda i: entries[i].live)
         while len(members) >= factor:
-            groups.append(members[:factor])
-            members = members[factor:]
+            group: list[int] = []
+            total = 0
+            for i in members[:factor]:
+                if total + entries[i].live > max_docs:
+                    break
+                group.append(i)
+                total += entries[i].live
+            if len(group) < 2:
+                break
+            groups.append(group)
+            members = members[len(group) :]
     return groups
 
 
@@ -54,20 +97,27 @@ def merge(
     name: str,
     entries: Sequence[SegmentEntry],
     analyzers: Mapping[str, Analyzer],
-    vocab: Vocabulary,
-    workers: int = 1,
+    store_body: bool = True,
 ) -> SegmentEntry:
-    """Build segment ``name`` from the live articles of ``entries``; return its entry."""
-    articles = []
-    for entry in entries:
-        seg = Segment(folder, entry)
-        try:
+    """Write segment ``name`` holding the live documents of ``entries``; return its entry.
+
+    Every input byte it copies is verified first (array chunks as they are read, stored
+    blocks by their checksums, or the whole stored file against the manifest for segments
+    written without them): a corrupted input raises IndexCorruptError, never gets copied
+    under fresh checksums. (``analyzers``, ``store_body``: the index's; the stem tables
+    kept are those of these analyzers; the rows of an index that stores no bodies have
+    none, and its bodies' terms are in the postings, which a merge copies.)"""
+    segs: list[Segment] = []
+    try:
+        for entry in entries:
+            seg = Segment(folder, entry)
+            segs.append(seg)
             if not seg.store.verified:
                 _verify_whole(folder / f"{entry.name}.doc", entry)
-            articles.extend(seg.store.iter_articles(seg.live))
-        finally:
+        return _merge(folder, name, segs, analyzers, store_body)
+    finally:
+        for seg in segs:
             seg.close()
-    return build_segment(folder, name, articles, analyzers, vocab, workers)
 
 
 def _verify_whole(path: Path, entry: SegmentEntry) -> None:
@@ -76,3 +126,366 @@ def _verify_whole(path: Path, entry: SegmentEntry) -> None:
     info = entry.files.get(path.name)
     if info is None or info.crc32 is None or file_crc32(path) != info.crc32:
         raise IndexCorruptError(f"{path}: checksum mismatch (refusing to merge it)")
+
+
+def _merge(
+    folder: Path,
+    name: str,
+    segs: Sequence[Segment],
+    analyzers: Mapping[str, Analyzer],
+    store_body: bool,
+) -> SegmentEntry:
+    lives = [
+        np.flatnonzero(seg.live) if seg.live is not None else np.arange(seg.ndocs) for seg in segs
+    ]
+    days = np.concatenate([seg.dates[live] for seg, live in zip(segs, lives)])
+    # Date order, ties in input order: the builder's stable sort of the same articles.
+    order = np.argsort(days, kind="stable")
+    n = len(order)
+    source = np.repeat(np.arange(len(segs)), [len(live) for live in lives])[order]
+    arrays: dict[str, np.ndarray] = {"date": days[order].astype(np.int32)}
+    del days
+    with StoreWriter(folder / f"{name}.doc", store_body) as store:
+        # The stored rows are JSON work that holds the GIL; the postings are numpy work that
+        # mostly releases it: the rows are re-encoded on a thread meanwhile.
+        copying = _Copying(store, segs, source)
+        try:
+            stems = _columns(segs, lives, order, analyzers, arrays)
+        except BaseException:
+            copying.stop()
+            raise
+        copying.join()
+        store_offsets, store_crcs, store_file = store.finish()
+    arrays["store.offs"] = store_offsets
+    arrays["store.crc"] = store_crcs
+    if store.dictionary is not None:
+        arrays["store.dict"] = np.frombuffer(store.dictionary, dtype=np.uint8)
+    arr_file = write_arrays(folder / f"{name}.arr", arrays)
+    dates = arrays["date"]
+    dated = dates[dates != np.iinfo(np.int32).min]
+    return SegmentEntry(
+        name=name,
+        docs=n,
+        terms=int(len(arrays["terms.offs"]) - 1),
+        postings=int(len(arrays["post.docs"])),
+        field_lengths={f: int(arrays[f"len.{f}"].sum(dtype=np.int64)) for f in TEXT_FIELDS},
+        min_day=int(dated[0]) if len(dated) else None,
+        max_day=int(dated[-1]) if len(dated) else None,
+        files={f"{name}.arr": FileInfo(**arr_file), f"{name}.doc": FileInfo(**store_file)},
+        stems=stems,
+    )
+
+
+def _columns(
+    segs: Sequence[Segment],
+    lives: Sequence[np.ndarray],
+    order: np.ndarray,
+    analyzers: Mapping[str, Analyzer],
+    arrays: dict[str, np.ndarray],
+) -> dict[str, StemTableInfo]:
+    """Every array but the stored fields' into ``arrays``; returns the stem tables' info."""
+    n = len(order)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    new_docs = []  # per input: its doc -> the merged doc, -1 for a deleted one
+    at = 0
+    for seg, live in zip(segs, lives):
+        renumber = np.full(seg.ndocs, -1, dtype=np.int64)
+        renumber[live] = rank[at : at + len(live)]
+        at += len(live)
+        new_docs.append(renumber)
+    del rank
+    arrays[minhash.ARRAY] = np.concatenate(
+        [seg.signatures()[live] for seg, live in zip(segs, lives)]
+    )[order]
+    lengths = [
+        np.concatenate([seg.lengths[fi][live] for seg, live in zip(segs, lives)])[order].astype(
+            np.int32
+        )
+        for fi in range(len(TEXT_FIELDS))
+    ]
+    postings, tmaps = _postings(segs, new_docs, n, lengths)
+    del new_docs
+    arrays.update(postings)
+    for fname, field_len in zip(TEXT_FIELDS, lengths):
+        arrays[f"len.{fname}"] = field_len
+    stems = _stem_tables(segs, tmaps, analyzers, arrays)
+    arrays.update(strtable.build("ids", _ids(segs, lives, order)))
+    for kname in KEYWORD_FIELDS:
+        codes, values = _keyword(segs, lives, order, kname)
+        arrays[f"kw.{kname}"] = codes
+        arrays.update(strtable.build(f"kwv.{kname}", values))
+    return stems
+
+
+def _postings(
+    segs: Sequence[Segment], new_docs: Sequence[np.ndarray], n: int, lengths: list[np.ndarray]
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The merged postings, positions, packed frequencies, term table and block maxima; and
+    per input, its term numbers -> the merged ones (-1: a term only deleted docs held)."""
+    offs = [seg.post_offs.astype(np.int64) for seg in segs]
+    pos_offs = [seg.pos_offs.astype(np.int64) for seg in segs]
+    counts = [_live_counts(seg, o, p) for seg, o, p in zip(segs, offs, pos_offs)]
+    strings = [seg.terms.strings() for seg in segs]
+    # Input tables are sorted, and Python's order of str is the builder's (code points).
+    terms = sorted(
+        set().union(*(compress(s, (c[0] > 0).tolist()) for s, c in zip(strings, counts)))
+    )
+    number = dict(zip(terms, range(len(terms))))
+    nterms = len(terms)
+    npost = np.zeros(nterms, dtype=np.int64)
+    npos = np.zeros(nterms, dtype=np.int64)
+    tmaps = []
+    for s, (pc, qc) in zip(strings, counts):
+        tmap = np.fromiter((number.get(t, -1) for t in s), dtype=np.int64, count=len(s))
+        tmap[pc == 0] = -1
+        ok = tmap >= 0
+        # An input's terms map to distinct merged ones: plain fancy-index sums.
+        npost[tmap[ok]] += pc[ok]
+        npos[tmap[ok]] += qc[ok]
+        tmaps.append(tmap)
+    del strings, number, counts
+    post_offs = np.concatenate(([0], np.cumsum(npost))).astype(np.int64)
+    out_pos_offs = np.concatenate(([0], np.cumsum(npos))).astype(np.int64)
+    del npost, npos
+    # Monotone versions of the maps (a dropped term takes the number before it), so each
+    # step's run of merged terms is one searchsorted range of each input's terms.
+    climbs = [np.maximum.accumulate(t) if len(t) else t for t in tmaps]
+    pos_type = max((seg.positions_span(0, 0).dtype for seg in segs), key=lambda d: d.itemsize)
+    out_docs = np.empty(int(post_offs[-1]), dtype=np.int32)
+    out_tf = np.empty(int(post_offs[-1]), dtype=np.uint8)
+    out_pos = np.empty(int(out_pos_offs[-1]), dtype=pos_type)
+    big: list[np.ndarray] = []
+    bigv: list[np.ndarray] = []
+    blk: dict[str, list[np.ndarray]] = {}
+    nblocks = 0
+    top_pos = 0
+    for t0, t1 in _steps(post_offs):
+        p0, p1 = int(post_offs[t0]), int(post_offs[t1])
+        keys, tfs, occ, first, runs = [], [], [], [], []
+        base = 0
+        for seg, o, po, tmap, climb, renumber in zip(segs, offs, pos_offs, tmaps, climbs, new_docs):
+            lo, hi = np.searchsorted(climb, (t0, t1)).tolist()
+            if lo >= hi:
+                continue
+            ps, pe = int(o[lo]), int(o[hi])
+            docs = renumber[seg.docs(ps, pe)]
+            tf = seg.tfs(ps, pe)
+            per = sum((x.astype(np.int64) for x in tf[1:]), start=tf[0].astype(np.int64))
+            q0, q1 = int(po[lo]), int(po[hi])
+            if q1 - q0 != int(per.sum()):
+                raise IndexCorruptError(f"{seg.name}: positions disagree with frequencies")
+            runs.append(seg.positions_span(q0, q1))
+            term = np.repeat(tmap[lo:hi] - t0, np.diff(o[lo : hi + 1]))
+            term *= n
+            term += docs
+            starts = np.cumsum(per)
+            starts -= per - base
+            base += q1 - q0
+            if seg.live is not None:  # drop the deleted docs' postings
+                keep = docs >= 0
+                term, per, starts = term[keep], per[keep], starts[keep]
+                tf = [x[keep] for x in tf]
+            keys.append(term)
+            tfs.append(tf)
+            occ.append(per)
+            first.append(starts)
+        key = np.concatenate(keys)
+        if len(key) != p1 - p0:
+            raise IndexCorruptError("postings disagree with their offsets")
+        # Each input's part is sorted by (term, merged doc): the stable sort merges the runs.
+        by: np.ndarray | slice = np.argsort(key, kind="stable") if len(keys) > 1 else slice(None)
+        docs = (key[by] % n).astype(np.int32)
+        del key
+        step_tfs = [np.concatenate([t[fi] for t in tfs])[by] for fi in range(len(TEXT_FIELDS))]
+        per = np.concatenate(occ)[by]
+        starts = np.concatenate(first)[by]
+        del tfs, occ, first
+        # Each posting's positions, gathered in the new posting order.
+        total = int(per.sum())
+        gather = np.arange(total, dtype=np.int64)
+        gather += np.repeat(starts - (np.cumsum(per) - per), per)
+        pos = np.concatenate(runs)[gather]
+        del gather, runs
+        if len(pos):
+            top_pos = max(top_pos, int(pos.max()))
+        q0 = int(out_pos_offs[t0])
+        out_pos[q0 : q0 + total] = pos
+        del pos
+        out_docs[p0:p1] = docs
+        packed = pack_tfs(step_tfs)
+        out_tf[p0:p1] = packed["post.tf"]
+        big.append(packed["post.tf.big"] + p0)
+        bigv.append(packed["post.tf.bigv"])
+        blocks = block_maxima(post_offs[t0 : t1 + 1] - p0, docs, step_tfs, lengths)
+        offsets = blocks.pop("blk.offs")
+        blk.setdefault("blk.offs", []).append(offsets[:-1] + nblocks)
+        nblocks += int(offsets[-1])
+        for bname, values in blocks.items():
+            blk.setdefault(bname, []).append(values)
+    out = {
+        "post.docs": out_docs,
+        "pos": out_pos if out_pos.dtype == narrow_dtype(top_pos) else _narrow(out_pos),
+        "post.offs": post_offs,
+        "pos.offs": out_pos_offs,
+    }
+    out.update(strtable.build("terms", terms))
+    out["blk.offs"] = np.concatenate([*blk.pop("blk.offs", []), [nblocks]]).astype(np.int64)
+    for fname in TEXT_FIELDS:
+        for kind, dtype in (("tf", np.uint8), ("len", np.int64)):
+            bname = f"blk.{kind}.{fname}"
+            out[bname] = _narrow(np.concatenate(blk.get(bname, [np.zeros(0, dtype)])))
+    out["post.tf"] = out_tf
+    out["post.tf.big"] = np.concatenate([np.zeros(0, np.int64), *big])
+    out["post.tf.bigv"] = np.concatenate([np.zeros((0, 2), np.uint32), *bigv])
+    return out, tmaps
+
+
+def _steps(offs: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Runs ``[t0, t1)`` of terms of about :data:`_STEP_POSTINGS` postings (a longer term
+    alone)."""
+    nterms = len(offs) - 1
+    t = 0
+    while t < nterms:
+        end = int(np.searchsorted(offs, offs[t] + _STEP_POSTINGS, "right")) - 1
+        end = min(max(end, t + 1), nterms)
+        yield t, end
+        t = end
+
+
+def _live_counts(
+    seg: Segment, offs: np.ndarray, pos_offs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per term of ``seg``: its postings, and its positions, in live documents."""
+    if seg.live is None:
+        return np.diff(offs), np.diff(pos_offs)
+    live = seg.live
+    nterms = len(offs) - 1
+    npost = np.zeros(nterms, dtype=np.int64)
+    npos = np.zeros(nterms, dtype=np.int64)
+    for t0, t1 in _steps(offs):
+        s, e = int(offs[t0]), int(offs[t1])
+        keep = live[seg.docs(s, e)]
+        tf = seg.tfs(s, e)
+        per = sum((x.astype(np.int64) for x in tf[1:]), start=tf[0].astype(np.int64))
+        bounds = offs[t0 : t1 + 1] - s
+        for out, values in ((npost, keep), (npos, per * keep)):
+            running = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+            out[t0:t1] = running[bounds[1:]] - running[bounds[:-1]]
+    return npost, npos
+
+
+def _stem_tables(
+    segs: Sequence[Segment],
+    tmaps: Sequence[np.ndarray],
+    analyzers: Mapping[str, Analyzer],
+    arrays: dict[str, np.ndarray],
+) -> dict[str, StemTableInfo]:
+    """The inputs' stem tables (see builder._stem_tables) made with the index's analyzers,
+    as one, less the words whose stems only deleted documents held."""
+    out: dict[str, StemTableInfo] = {}
+    made: dict[AnalyzerSpec, str] = {}
+    for field in TEXT_FIELDS:
+        spec = analyzers[field].spec
+        as_stored = json.loads(json.dumps(spec.to_dict()))
+        if spec not in made:
+            stems: dict[str, int] = {}
+            for seg, tmap in zip(segs, tmaps):
+                found = seg.surface_words(field, as_stored)
+                if found is None:
+                    continue
+                words, tids = found
+                merged = tmap[np.asarray(tids, dtype=np.int64)]
+                for word, term in zip(words, merged.tolist()):
+                    if term >= 0:
+                        stems.setdefault(word, term)
+            inputs = sorted(stems)
+            arrays.update(strtable.build_sorted(f"stem.{field}", inputs))
+            arrays[f"stem.{field}.term"] = np.fromiter(
+                map(stems.__getitem__, inputs), dtype=np.int32, count=len(inputs)
+            )
+            made[spec] = field
+        out[field] = StemTableInfo(made[spec], as_stored)
+    return out
+
+
+def _ids(segs: Sequence[Segment], lives: Sequence[np.ndarray], order: np.ndarray) -> list[str]:
+    ids: list[str] = []
+    for seg, live in zip(segs, lives):
+        every = seg.ids.strings()
+        ids.extend(every if seg.live is None else [every[i] for i in live.tolist()])
+    return [ids[i] for i in order.tolist()]
+
+
+def _keyword(
+    segs: Sequence[Segment], lives: Sequence[np.ndarray], order: np.ndarray, kname: str
+) -> tuple[np.ndarray, list[str]]:
+    """The merged column's codes and values, in first-seen order as the builder gives them."""
+    number: dict[str, int] = {}
+    parts = []
+    for seg, live in zip(segs, lives):
+        values = seg.keyword_values(kname)
+        table = np.fromiter(
+            (number.setdefault(v, len(number)) for v in values), dtype=np.int64, count=len(values)
+        )
+        # A missing value (-1) takes the appended last entry.
+        parts.append(np.append(table, -1)[seg.keyword_codes[kname][live]])
+    merged = np.concatenate(parts)[order] if parts else np.zeros(0, np.int64)
+    found, first = np.unique(merged, return_index=True)
+    seen = found[found >= 0][np.argsort(first[found >= 0], kind="stable")]
+    code = np.full(len(number) + 1, -1, dtype=np.int64)
+    code[seen] = np.arange(len(seen))
+    names = list(number)
+    return code[merged].astype(np.int32), [names[i] for i in seen.tolist()]
+
+
+class _Copying:
+    """Re-encodes the live stored rows in the merged order on a thread of its own."""
+
+    def __init__(self, store: StoreWriter, segs: Sequence[Segment], source: np.ndarray):
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(store, segs, source), name="newsindex-merge-store", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, store: StoreWriter, segs: Sequence[Segment], source: np.ndarray) -> None:
+        try:
+            # Each input's live docs keep their relative order in the merged one.
+            readers: list[Iterator[Article]] = [seg.store.iter_articles(seg.live) for seg in segs]
+            dictionary = None
+            part: list[Article] = []
+            chars = 0
+            written = 0
+            for i in source.tolist():
+                article = next(readers[i])
+                part.append(article)
+                chars += len(article.title) + len(article.body)
+                if len(part) % BLOCK_DOCS or (len(part) < _STORE_STEP and chars < _STORE_CHARS):
+                    continue
+                if self._stop.is_set():
+                    return
+                if not written:
+                    dictionary = store.train(part, len(source))
+                blob, sizes = compress_blocks(part, dictionary, store.store_body)
+                store.append_compressed(blob, sizes)
+                written += len(part)
+                part, chars = [], 0
+            if part:
+                if not written:
+                    dictionary = store.train(part, len(source))
+                store.append_compressed(*compress_blocks(part, dictionary, store.store_body))
+        except BaseException as exc:  # raised again by join(), in the merging thread
+            self._error = exc
+
+    def stop(self) -> None:
+        """Stop early (the merge failed) and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+    def join(self) -> None:
+        """Wait for the thread; raise its error, if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

@@ -213,6 +213,10 @@ class Segment:
             count = sum(int(tf.sum(dtype=np.int64)) for tf in self.tfs(s, e))
         return arr.range("pos", start, start + count)
 
+    def positions_span(self, s: int, e: int) -> np.ndarray:
+        """Entries ``[s, e)`` of the positions array (a merge reads whole runs of terms)."""
+        return self._arrays.range("pos", s, e)
+
     @property
     def nlive(self) -> int:
         return self.ndocs - self.ndeleted

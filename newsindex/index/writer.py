@@ -17,7 +17,7 @@ import numpy as np
 from ..analysis import Analyzer
 from ..analysis.vocab import Vocabulary
 from ..article import Article
-from ..errors import ConfigError, WriterClosedError, check_int, check_number, check_type
+from ..errors import WriterClosedError, check_int, check_number, check_type
 from . import manifest as mf
 from .builder import build_segment
 from .check import file_crc32
@@ -43,8 +43,6 @@ DEFAULT_MEMORY_BUDGET = 768 << 20
 BUILD_BYTES_PER_CHAR = 24
 #: ... and per article (the Article, its id and keyword columns, its stored row).
 BUILD_BYTES_PER_DOC = 2560
-#: For a segment this writer did not build: characters per kept token (8.3 on Reuters).
-_CHARS_PER_TOKEN = 8
 #: A writer's token cache is dropped after a flush once it holds this many terms (each costs
 #: a few hundred bytes), so text made of ever-new words cannot grow it without bound.
 VOCABULARY_LIMIT = 1_000_000
@@ -62,10 +60,12 @@ class IndexWriter:
     Memory: buffered articles are written out as a segment every ``buffer_docs`` articles,
     ``buffer_chars`` characters of title and body, or when building them would take an
     estimated ``memory_budget`` bytes (:data:`BUILD_BYTES_PER_CHAR` per character and
-    :data:`BUILD_BYTES_PER_DOC` per article), whichever comes first; the merge policy skips
-    merges estimated over the budget. So whatever the input, an ingest stays within about the
-    budget (768 MiB by default) plus the process's own memory. :meth:`optimize` is the
-    exception: it rebuilds the whole index as one segment.
+    :data:`BUILD_BYTES_PER_DOC` per article), whichever comes first. So whatever the input,
+    a build stays within about the budget (768 MiB by default) plus the process's own memory.
+    Merges work on the segments' arrays (see :mod:`.merge`): a merge's memory is about its
+    output segment's arrays, which the merge policy bounds by
+    :data:`~newsindex.index.merge.MAX_MERGED_DOCS`; :meth:`optimize` is the exception, as it
+    makes the whole index one segment.
     """
 
     def __init__(
@@ -103,11 +103,9 @@ class IndexWriter:
         self._buffer_chars = 0
         self._buffer_docs_limit = buffer_docs
         self._buffer_chars_limit = buffer_chars
-        # Whatever the input (a 1 MB .gz can inflate to 800 MB of text), a segment build and a
-        # merge stay within the budget: the buffer is flushed by an estimate of bytes, merges
-        # bigger than the budget are not made.
+        # Whatever the input (a 1 MB .gz can inflate to 800 MB of text), a segment build
+        # stays within the budget: the buffer is flushed by an estimate of bytes.
         self._memory_budget = memory_budget
-        self._built_cost: dict[str, int] = {}  # segment name -> estimated build bytes
         # Forked analysis workers (POSIX) are opt-in: with tokenizing in numpy and the stored
         # fields on a thread, two workers build Reuters-21578 no faster than one process on a
         # 2-core machine (the forks' copy-on-write faults and the words both stem outweigh
@@ -176,7 +174,6 @@ class IndexWriter:
             self._store_body,
         )
         seg = Segment(self._folder, entry)
-        self._built_cost[name] = _build_cost(self._buffer_chars, len(articles))
         self._new.append(entry)
         self._new_ids.append(dict(zip(seg.ids.strings(), range(seg.ndocs))))
         self._new_deletes.append(set())
@@ -273,24 +270,12 @@ class IndexWriter:
             self._on_commit()
 
     def optimize(self) -> None:
-        """Merge the whole index into one segment when this writer commits.
-
-        An index made with ``store_body=False`` raises ConfigError: a merge rebuilds segments
-        from their stored text, which would lose the bodies' terms."""
+        """Merge the whole index into one segment when this writer commits."""
         self._check_open()
-        if not self._store_body:
-            raise ConfigError(
-                f"{self._folder}: optimize: this index does not store article bodies "
-                "(store_body: false), and merging rebuilds segments from stored text; "
-                "its segments stay as they are"
-            )
         self._optimize = True
 
     def _merged(self, segments: list[SegmentEntry], everything: bool) -> list[SegmentEntry]:
         """Apply the merge policy (or merge everything) to the segments about to commit."""
-        if not self._store_body:
-            # A merge rebuilds from stored text: without the bodies it would drop their terms.
-            return segments
         while True:
             if everything:
                 groups = (
@@ -299,24 +284,17 @@ class IndexWriter:
                     else []
                 )
             else:
-                groups = [
-                    g
-                    for g in plan_merges(segments)
-                    if self._group_cost(segments, g) <= self._memory_budget
-                ]
+                groups = plan_merges(segments)
             if not groups:
                 return segments
             merged = []
             for group in groups:
-                name = self._segment_name()
-                self._built_cost[name] = self._group_cost(segments, group)
                 entry = self._build(
                     merge,
-                    name,
+                    self._segment_name(),
                     [segments[i] for i in group],
                     self._analyzers,
-                    self._vocab,
-                    self._workers,
+                    self._store_body,
                 )
                 self._new.append(entry)  # so a rollback removes it
                 merged.append(entry)
@@ -324,18 +302,6 @@ class IndexWriter:
             segments = [s for i, s in enumerate(segments) if i not in drop] + merged
             if everything:
                 return segments
-
-    def _group_cost(self, segments: list[SegmentEntry], group: list[int]) -> int:
-        """Estimated peak bytes of merging ``group`` (a merge rebuilds its articles)."""
-        cost = 0
-        for i in group:
-            entry = segments[i]
-            known = self._built_cost.get(entry.name)
-            if known is None:  # built by an earlier writer: estimated from its kept tokens
-                tokens = sum(entry.field_lengths.values())
-                known = _build_cost(tokens * _CHARS_PER_TOKEN, entry.docs)
-            cost += known
-        return cost
 
     def _build(self, build: Callable[..., SegmentEntry], name: str, *args: Any) -> SegmentEntry:
         """Run a segment build; on failure (a full disk...) remove whatever it wrote."""
