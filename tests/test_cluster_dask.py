@@ -228,3 +228,32 @@ def test_cli_index_and_search_on_the_cluster(tmp_path, client, sample_docs):
             round(h["score"], 6) for h in one["hits"]
         ]
     assert layout.is_sharded(tmp_path / "sh")
+
+
+def test_a_build_cluster_leaves_workers_cpu_to_the_build(monkeypatch):
+    """The LocalCluster ``build(workers=N)`` starts keeps glibc's adaptive allocator (no
+    MALLOC_TRIM_THRESHOLD_) and runs no stack-sampling profiler on its workers; Dask's
+    defaults set both, and they cost a partition task a share of its CPU."""
+    pytest.importorskip("distributed")
+    from newsindex.cluster.sharded import _local_cluster
+
+    # A default cluster started earlier in this process (the session's) leaves its
+    # pre-spawn variables in os.environ, which every later worker inherits.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+
+    client, cluster = _local_cluster(1)
+    try:
+
+        def worker_settings() -> tuple:
+            import dask
+
+            return (
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                dask.config.get("distributed.worker.profile.enabled"),
+                os.environ.get("OMP_NUM_THREADS"),
+            )
+
+        assert list(client.run(worker_settings).values()) == [(None, False, "1")]
+    finally:
+        client.close()
+        cluster.close()

@@ -889,9 +889,23 @@ def _local_cluster(workers: int) -> tuple[Any, Any]:
         raise ConfigError(
             "workers needs Dask distributed: pip install 'newsindex[cluster]'"
         ) from None
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    import dask
+
+    # A build's worker runs one long CPU-bound task: Dask's stack sampling profiler (for a
+    # dashboard this cluster does not have) and its MALLOC_TRIM_THRESHOLD_ (which turns off
+    # glibc's adaptive mmap threshold, so every large numpy temporary is mapped, faulted in
+    # and unmapped again) each cost it a share of its CPU (benchmarks/RESULTS.md).
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set(
+        {
+            "distributed.worker.profile.enabled": False,
+            "distributed.nanny.pre-spawn-environ": environ,
+        }
+    ):
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
     return Client(cluster), cluster
 
 
