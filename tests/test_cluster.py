@@ -3,6 +3,7 @@ identical to one index holding the same articles."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -307,3 +308,69 @@ def test_words_learned_in_one_round_have_one_index_statistics(
         assert_same_answers(one, sharded, search)
     sharded.close()
     one.close()
+
+
+def _lines_file(path: Path, kinds: list[int]) -> None:
+    """A JSON Lines file of records, blank lines and malformed lines (gzip by its name)."""
+    text = "".join(
+        f'{{"id": "{i}", "title": "story {i}"}}\n' if k == 0 else "\n" if k == 1 else "{oops\n"
+        for i, k in enumerate(kinds)
+    ).encode()
+    path.write_bytes(gzip.compress(text) if path.name.endswith(".gz") else text)
+
+
+def _read(items) -> list[tuple]:
+    return [
+        (i.line, i.article.id) if isinstance(i, newsindex.Record) else (i.line, i.message)
+        for i in items
+    ]
+
+
+@SOME
+@given(
+    kinds=st.lists(st.integers(0, 2), min_size=0, max_size=60),
+    cuts=st.lists(st.integers(2, 70), max_size=6),
+    gz=st.booleans(),
+)
+def test_line_ranges_read_each_line_once_as_one_pass(tmp_path_factory, kinds, cuts, gz):
+    """Whatever the cuts (an estimate of the lines may be off either way), consecutive line
+    ranges of a file yield exactly what one pass over it yields, in order."""
+    from newsindex.cluster.build import Partition, _records
+
+    path = tmp_path_factory.mktemp("ranges") / ("in.jsonl.gz" if gz else "in.jsonl")
+    _lines_file(path, kinds)
+    starts = [1, *sorted(set(cuts))]
+    parts = [Partition(str(path), a, b) for a, b in zip(starts, [*starts[1:], None])]
+    got = [item for part in parts for item in _read(_records(part))]
+    assert got == _read(newsindex.iter_records([path], on_error="skip"))
+
+
+def test_a_line_range_stops_reading_at_its_end(tmp_path):
+    """A range reads no further than its last line: a gzip stream truncated well after it
+    is not reached (reading on would report the truncation)."""
+    from newsindex.cluster.build import Partition, _records
+
+    path = tmp_path / "in.jsonl.gz"
+    _lines_file(path, [0] * 20)
+    filler = "".join(f'{{"id": "x{i}", "body": "{"w" * 2000}"}}\n' for i in range(2000))
+    whole = gzip.decompress(path.read_bytes()) + filler.encode()
+    path.write_bytes(gzip.compress(whole)[:-100])
+    assert _read(_records(Partition(str(path), 1, 11))) == [(n, str(n - 1)) for n in range(1, 11)]
+    tail = _read(_records(Partition(str(path), 11, None)))
+    assert "cannot read past" in tail[-1][1]
+
+
+def test_partitions_keep_files_whole_when_there_are_enough(tmp_path):
+    from newsindex.cluster.build import Partition, partitions
+
+    files = []
+    for n in range(4):
+        files.append(tmp_path / f"f{n}.jsonl.gz")
+        _lines_file(files[-1], [0] * 30)
+    assert partitions(files, 4) == [Partition(str(f)) for f in files]
+    assert partitions(files, 2) == [Partition(str(f)) for f in files]
+    # Fewer files than wanted: each is cut into line ranges that cover it.
+    two = partitions(files[:2], 4)
+    assert [(p.path, p.first, p.stop) for p in two] == [
+        (str(f), first, stop) for f in files[:2] for first, stop in ((1, 16), (16, None))
+    ]

@@ -54,13 +54,18 @@ class Partition:
         return f"{self.path} lines {self.first}..{self.stop or 'end'}"
 
 
-def partitions(paths: Iterable[str | os.PathLike[str]], per_file: int) -> list[Partition]:
-    """The partitions of ``paths`` in input order: a JSON Lines file in ``per_file`` line
-    ranges (sized by an estimate of its records; the last runs to the end, so the ranges
-    cover the file whatever the estimate), anything else (a folder, another format) whole."""
+def partitions(paths: Iterable[str | os.PathLike[str]], wanted: int) -> list[Partition]:
+    """About ``wanted`` partitions of ``paths``, in input order. Each input is read whole
+    when there are at least ``wanted`` of them: a worker then reads only its own files.
+    With fewer, a JSON Lines file is split into line ranges (sized by an estimate of its
+    records; the last runs to the end, so the ranges cover the file whatever the estimate):
+    a range of a compressed file still decompresses what precedes it, so ranges are cut
+    only to keep every worker busy. Anything else (a folder, another format) is one
+    partition."""
+    items = [str(p) for p in paths]
+    per_file = -(-wanted // max(1, len(items)))
     out = []
-    for p in paths:
-        path = str(p)
+    for path in items:
         lines = 0
         if per_file > 1 and path.endswith(_SPLITTABLE) and os.path.isfile(path):
             lines = count_hint([path]) or 0
@@ -80,12 +85,15 @@ def _records(part: Partition) -> Iterator[Record | Problem]:
         yield from iter_records([part.path], on_error="skip")
         return
     first, stop = part.first, part.stop
-    yield from read_jsonl(
+    for item in read_jsonl(
         part.path,
         mapping=None,
         max_record_bytes=_MAX_RECORD_BYTES,
-        lines=lambda n: first <= n and (stop is None or n < stop),
-    )
+        lines=lambda n: first <= n,
+    ):
+        if stop is not None and item.line >= stop:
+            return  # the next range's: reading on would only decompress what others read
+        yield item
 
 
 def build_partition(

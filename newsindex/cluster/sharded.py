@@ -476,9 +476,11 @@ class ShardedIndex(Index):
 
         ``scheduler`` (an address or a ``dask.distributed.Client``; default: the one this
         index was opened with) or ``workers`` (a LocalCluster of that many processes, started
-        and stopped here; default: the machine's cores). Each JSON Lines file is split into
-        ``partitions`` line ranges (default: one per worker), other files and folders are one
-        partition each; workers read their partitions themselves, so the folders must be at
+        and stopped here; default: the machine's cores). The inputs are cut into about
+        ``partitions`` partitions (default: one per worker): each file or folder whole when
+        there are that many, else JSON Lines files in line ranges (a range of a gzip file
+        decompresses what precedes it, so several files cost less to read than one cut
+        into ranges); workers read their partitions themselves, so the folders must be at
         the same paths on every worker. A failed partition or lost worker raises
         ClusterError and commits nothing. Returns ``{"records", "added", "replaced",
         "problems", "problem_count", "partitions"}``.
