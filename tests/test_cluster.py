@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 
 import newsindex
 from newsindex.cluster import layout
-from tests.cluster_helpers import WORDS, assert_same_answers, batches, build, searches
+from newsindex.index.writer import BUILD_BYTES_PER_CHAR, BUILD_BYTES_PER_DOC
+from tests.cluster_helpers import (
+    WORDS,
+    articles,
+    assert_same_answers,
+    batches,
+    build,
+    searches,
+)
 
 ROOT = Path(newsindex.__file__).resolve().parents[1]
 SOME = settings(
@@ -374,3 +382,50 @@ def test_partitions_keep_files_whole_when_there_are_enough(tmp_path):
     assert [(p.path, p.first, p.stop) for p in two] == [
         (str(f), first, stop) for f in files[:2] for first, stop in ((1, 16), (16, None))
     ]
+
+
+def _segments_on_disk(folder: Path) -> int:
+    return len({p.name.split(".")[0] for p in folder.glob("**/seg-*")})
+
+
+@SOME
+@given(
+    ops=st.lists(st.one_of(articles, articles, articles, st.integers(0, 40).map(str)), max_size=60),
+    shards=st.integers(1, 5),
+    budget=st.integers(20_000, 120_000),
+)
+def test_shards_share_the_memory_budget_by_need(tmp_path_factory, ops, shards, budget):
+    """A sharded writer's buffers together stay under its memory budget after every add,
+    a shard's buffer is written out only when they have used the budget up, and it never
+    writes more segments than shard writers given 1/S of the budget each
+    (which write every segment at 1/S of one writer's size); its commit holds what one
+    index would."""
+    folder = tmp_path_factory.mktemp("budget")
+    sharded = newsindex.ShardedIndex.create(folder / "sh", shards=shards)
+    split = [newsindex.Index.create(folder / f"split{s}") for s in range(shards)]
+    split_writers = [ix.writer(memory_budget=max(1, budget // shards)) for ix in split]
+    one = newsindex.Index.create(folder / "one")
+    with sharded.writer(memory_budget=budget) as w, one.writer() as ow:
+        for op in ops:
+            art_id = op if isinstance(op, str) else op["id"]
+            split_writer = split_writers[layout.shard_of(art_id, shards)]
+            before, segments = w.buffered_bytes, _segments_on_disk(folder / "sh")
+            for target in (w, ow, split_writer):
+                if isinstance(op, str):
+                    target.delete(op)
+                else:
+                    target.add(op)
+            assert w.buffered_bytes < budget
+            if _segments_on_disk(folder / "sh") > segments:  # only when the budget is used up
+                chars = len(op.get("title", "")) + len(op.get("body", ""))
+                assert before + chars * BUILD_BYTES_PER_CHAR + BUILD_BYTES_PER_DOC >= budget
+        w.flush()
+        for sw in split_writers:
+            sw.flush()
+        assert _segments_on_disk(folder / "sh") <= sum(
+            _segments_on_disk(folder / f"split{s}") for s in range(shards)
+        )
+    for sw in split_writers:
+        sw.rollback()
+    assert len(sharded) == len(one)
+    assert_same_answers(one, sharded, {"query": "oil OR price OR opec", "limit": 50})

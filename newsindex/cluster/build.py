@@ -27,6 +27,7 @@ from ..handle import Index
 from ..ingest import Problem, Record, count_hint, iter_records
 from ..ingest.jsonl import read_jsonl
 from . import layout
+from .writer import SharedBudget
 
 #: Names of files split into line ranges (JSON Lines, one article a line).
 _SPLITTABLE = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -109,8 +110,8 @@ def build_partition(
     out.mkdir()
     stored = IndexSettings.from_stored(settings)
     indexes = [Index.create(out / layout.shard_name(s), stored) for s in range(shards)]
-    budget = max(1, memory_budget // shards)
-    writers = [ix.writer(memory_budget=budget) for ix in indexes]
+    writers = [ix.writer(memory_budget=memory_budget) for ix in indexes]
+    budget = SharedBudget(writers, memory_budget)
     records = 0
     problems: list[str] = []
     nproblems = 0
@@ -123,7 +124,7 @@ def build_partition(
                 continue
             records += 1
             art = item.article
-            writers[layout.shard_of(art.id, shards)].add(art)
+            budget.add(layout.shard_of(art.id, shards), art)
         for w in writers:
             w.commit()
     finally:

@@ -14,6 +14,39 @@ from ..index.writer import DEFAULT_MEMORY_BUDGET, IndexWriter
 from . import layout
 
 
+class SharedBudget:
+    """One memory budget shared by the writers of a sharded write, by need.
+
+    Each shard's writer may buffer up to the whole budget; when their buffers together
+    reach it, the largest is written out. A budget split into 1/S per shard would write
+    every segment at 1/S of one writer's size; this way segments come out about 2/(S+1)
+    of it (what the steady state of writing out the largest of S evenly fed buffers
+    gives), and the buffers never hold more than one writer would.
+    """
+
+    def __init__(self, writers: list[IndexWriter], budget: int):
+        self._writers = writers
+        self._budget = budget
+        self._costs = [w.buffered_bytes for w in writers]
+        self._total = sum(self._costs)
+
+    def add(self, shard: int, article: Article) -> None:
+        w = self._writers[shard]
+        w.add(article)  # (which writes out its own buffer if that alone reaches the budget)
+        self.changed(shard)
+        costs = self._costs
+        while self._total >= self._budget:
+            largest = max(range(len(costs)), key=costs.__getitem__)
+            self._writers[largest].flush()
+            self.changed(largest)
+
+    def changed(self, shard: int) -> None:
+        """Take note of a change to ``shard``'s buffer made past :meth:`add`."""
+        cost = self._writers[shard].buffered_bytes
+        self._total += cost - self._costs[shard]
+        self._costs[shard] = cost
+
+
 class ShardedWriter:
     """The single writer of a sharded index (``ShardedIndex.writer()``): ``add``, ``delete``,
     ``commit``, ``rollback``, a context manager, as :class:`IndexWriter`.
@@ -46,11 +79,13 @@ class ShardedWriter:
             # by a reader, and not to be built upon.
             for ref in self._base.shards:
                 layout.roll_back_shard(folder / ref.name, ref.generation)
-            budget = max(1, memory_budget // len(self._base.shards))
             for ref in self._base.shards:
                 self._writers.append(
-                    IndexWriter(folder / ref.name, settings, timeout=timeout, memory_budget=budget)
+                    IndexWriter(
+                        folder / ref.name, settings, timeout=timeout, memory_budget=memory_budget
+                    )
                 )
+            self._budget = SharedBudget(self._writers, memory_budget)
         except BaseException:
             self._release()
             raise
@@ -67,26 +102,43 @@ class ShardedWriter:
     def replaced(self) -> int:
         return sum(w.replaced for w in self._writers)
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Estimated peak bytes of writing out every shard's buffer: stays under the
+        writer's ``memory_budget``, which the shards share by need (:class:`SharedBudget`)."""
+        return sum(w.buffered_bytes for w in self._writers)
+
     def add(self, article: Article | Mapping[str, Any]) -> None:
         """Add an article (an :class:`Article` or a dict); an existing id is replaced."""
         self._check_open()
         art = Article.from_dict(article)
-        self._writers[layout.shard_of(art.id, len(self._writers))].add(art)
+        self._budget.add(layout.shard_of(art.id, len(self._writers)), art)
 
     def delete(self, article_id: str) -> None:
         """Delete the article with this id (no error if there is none)."""
         self._check_open()
         check_type("article_id", article_id, str, "a string")
-        self._writers[layout.shard_of(article_id, len(self._writers))].delete(article_id)
+        shard = layout.shard_of(article_id, len(self._writers))
+        self._writers[shard].delete(article_id)
+        self._budget.changed(shard)
+
+    def flush(self) -> None:
+        """Write every shard's buffered articles out as segments (invisible until commit)."""
+        self._check_open()
+        for i, w in enumerate(self._writers):
+            w.flush()
+            self._budget.changed(i)
 
     def adopt(self, staged: Path) -> int:
         """Add the articles of a staged partition (``staged/shard-NNN``, one committed index
         per shard, as a distributed build's workers write them) in their order; see
         :meth:`IndexWriter.adopt`. Returns how many articles were adopted."""
         self._check_open()
-        return sum(
-            w.adopt(Path(staged) / layout.shard_name(i)) for i, w in enumerate(self._writers)
-        )
+        adopted = 0
+        for i, w in enumerate(self._writers):
+            adopted += w.adopt(Path(staged) / layout.shard_name(i))
+            self._budget.changed(i)
+        return adopted
 
     def commit(self) -> None:
         """Make every change visible atomically (on all shards at once), then release the locks."""

@@ -157,6 +157,12 @@ class IndexWriter:
         self._removed.add(article_id)
         return False
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Estimated peak bytes of writing out what is buffered now (what ``memory_budget``
+        bounds), so writers sharing one budget can tell which needs it most."""
+        return _build_cost(self._buffer_chars, len(self._buffer))
+
     def flush(self) -> None:
         """Write the buffered articles out as a segment (still invisible until commit)."""
         self._check_open()
