@@ -385,6 +385,15 @@ def test_writer_delete_of_wrong_type(ix, article_id):
 
 
 @SETTINGS
+@given(other=ANY_VALUE)
+def test_writer_share_vocabulary_of_a_non_writer(ix, other):
+    with ix.writer() as w:
+        with expect(TypeError, "other"):
+            w.share_vocabulary(other)
+        w.rollback()
+
+
+@SETTINGS
 @given(article=ANY_VALUE.filter(lambda v: not isinstance(v, dict)))
 def test_writer_add_of_a_non_article(ix, article):
     with ix.writer() as w:

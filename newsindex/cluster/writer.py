@@ -21,10 +21,13 @@ class SharedBudget:
     reach it, the largest is written out. A budget split into 1/S per shard would write
     every segment at 1/S of one writer's size; this way segments come out about 2/(S+1)
     of it (what the steady state of writing out the largest of S evenly fed buffers
-    gives), and the buffers never hold more than one writer would.
+    gives), and the buffers never hold more than one writer would. The writers also share
+    one cache of analyzed words, so each word is analyzed once, not once per shard.
     """
 
     def __init__(self, writers: list[IndexWriter], budget: int):
+        for w in writers[1:]:
+            w.share_vocabulary(writers[0])
         self._writers = writers
         self._budget = budget
         self._costs = [w.buffered_bytes for w in writers]

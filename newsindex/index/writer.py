@@ -163,6 +163,14 @@ class IndexWriter:
         bounds), so writers sharing one budget can tell which needs it most."""
         return _build_cost(self._buffer_chars, len(self._buffer))
 
+    def share_vocabulary(self, other: IndexWriter) -> None:
+        """Use ``other``'s cache of analyzed words from now on, for writers fed in turn from
+        one thread (the shards of a sharded write): a word is then analyzed once for all of
+        them, not once per writer. What the writers write does not change."""
+        check_type("other", other, IndexWriter, "an IndexWriter")
+        self._check_open()
+        self._vocab = other._vocab
+
     def flush(self) -> None:
         """Write the buffered articles out as a segment (still invisible until commit)."""
         self._check_open()
