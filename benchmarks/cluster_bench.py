@@ -2,8 +2,9 @@
 
 Build: one process (an ``Index`` writer fed by ``iter_records``, as ``newsindex index``)
 against ``ShardedIndex.build`` on a LocalCluster of W worker processes; wall time, docs/s
-and CPU-seconds per 1,000 stories (this process's CPU plus every worker's, measured inside
-each worker with ``getrusage``, the cluster's idle start-up subtracted)::
+and CPU-seconds per 1,000 stories (this process's CPU, with the scheduler and nannies, plus
+every worker's, counted by ``getrusage`` of this process's children once the cluster is
+closed; the same build of an empty file, the cluster's start-up and shutdown, subtracted)::
 
     python3 -m benchmarks.cluster_bench build CORPUS.jsonl.gz OUT --workers 0|2|4 [--shards 4]
 
@@ -28,9 +29,25 @@ from pathlib import Path
 import newsindex
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
     return r.ru_utime + r.ru_stime
+
+
+def _cpu_with_children() -> float:
+    """This process's CPU and its finished children's (a LocalCluster's workers, once it is
+    closed: they are this process's children, reaped when it stops them)."""
+    return _cpu() + _cpu(resource.RUSAGE_CHILDREN)
+
+
+def _sharded_build(corpus: str, out: Path, workers: int, shards: int) -> tuple[float, float, int]:
+    """Wall, CPU (this process, the scheduler and nannies in it, every worker) and documents
+    of ``ShardedIndex.build`` on the LocalCluster it starts, as ``newsindex index --workers``."""
+    cpu, t = _cpu_with_children(), time.perf_counter()
+    ix = newsindex.ShardedIndex.create(out, shards=shards)
+    ix.build([corpus], workers=workers)
+    wall, used = time.perf_counter() - t, _cpu_with_children() - cpu
+    return wall, used, len(ix)
 
 
 def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
@@ -43,25 +60,20 @@ def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
                     w.add(item.article)
         wall, used = time.perf_counter() - t, _cpu() - cpu
         docs = len(ix)
+        idle = 0.0
     else:
-        from distributed import Client, LocalCluster
-
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
+        # The same build of an empty file first: the cluster's start-up and shutdown (worker
+        # processes importing Python, numpy, Dask, newsindex), which is not per story.
+        empty = out.with_name(out.name + "-empty.jsonl")
+        empty.write_bytes(b"")
         try:
-            client.run(lambda: newsindex.iter_records)  # loads the readers: not the build's
-            before = sum(client.run(_cpu).values())
-            cpu, t = _cpu(), time.perf_counter()
-            ix = newsindex.ShardedIndex.create(out, shards=shards)
-            ix.build([corpus], scheduler=client)
-            wall = time.perf_counter() - t
-            used = _cpu() - cpu + sum(client.run(_cpu).values()) - before
-            docs = len(ix)
+            _, idle, _ = _sharded_build(
+                str(empty), out.with_name(out.name + "-empty"), workers, shards
+            )
         finally:
-            client.close()
-            cluster.close()
+            empty.unlink()
+        wall, used, docs = _sharded_build(corpus, out, workers, shards)
+        used -= idle
     return {
         "workers": workers,
         "shards": shards if workers else 1,
@@ -70,6 +82,7 @@ def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
         "docs_per_s": round(docs / wall),
         "cpu_s": round(used, 1),
         "cpu_s_per_1000": round(used / docs * 1000, 4),
+        "cluster_idle_cpu_s": round(idle, 1),
         "load_avg": os.getloadavg()[0],
     }
 
