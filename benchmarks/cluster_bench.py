@@ -1,10 +1,11 @@
 """Scale out on Dask (issue 16): build and search figures of sharded indexes.
 
 Build: one process (an ``Index`` writer fed by ``iter_records``, as ``newsindex index``)
-against ``ShardedIndex.build`` on a LocalCluster of W worker processes; wall time, docs/s
-and CPU-seconds per 1,000 stories (this process's CPU, with the scheduler and nannies, plus
+against ``ShardedIndex.build`` on a LocalCluster of W worker processes; wall time, docs/s,
+CPU-seconds per 1,000 stories (this process's CPU, with the scheduler and nannies, plus
 every worker's, counted by ``getrusage`` of this process's children once the cluster is
-closed; the same build of an empty file, the cluster's start-up and shutdown, subtracted)::
+closed; the same build of an empty file, the cluster's start-up and shutdown, subtracted)
+and the segments the index holds in all::
 
     python3 -m benchmarks.cluster_bench build CORPUS.jsonl.gz OUT --workers 0|2|4 [--shards 4]
 
@@ -40,14 +41,16 @@ def _cpu_with_children() -> float:
     return _cpu() + _cpu(resource.RUSAGE_CHILDREN)
 
 
-def _sharded_build(corpus: str, out: Path, workers: int, shards: int) -> tuple[float, float, int]:
-    """Wall, CPU (this process, the scheduler and nannies in it, every worker) and documents
+def _sharded_build(
+    corpus: str, out: Path, workers: int, shards: int
+) -> tuple[float, float, newsindex.Index]:
+    """Wall, CPU (this process, the scheduler and nannies in it, every worker) and the index
     of ``ShardedIndex.build`` on the LocalCluster it starts, as ``newsindex index --workers``."""
     cpu, t = _cpu_with_children(), time.perf_counter()
     ix = newsindex.ShardedIndex.create(out, shards=shards)
     ix.build([corpus], workers=workers)
     wall, used = time.perf_counter() - t, _cpu_with_children() - cpu
-    return wall, used, len(ix)
+    return wall, used, ix
 
 
 def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
@@ -59,7 +62,6 @@ def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
                 if isinstance(item, newsindex.Record):
                     w.add(item.article)
         wall, used = time.perf_counter() - t, _cpu() - cpu
-        docs = len(ix)
         idle = 0.0
     else:
         # The same build of an empty file first: the cluster's start-up and shutdown (worker
@@ -72,8 +74,9 @@ def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
             )
         finally:
             empty.unlink()
-        wall, used, docs = _sharded_build(corpus, out, workers, shards)
+        wall, used, ix = _sharded_build(corpus, out, workers, shards)
         used -= idle
+    docs, stats = len(ix), ix.stats()
     return {
         "workers": workers,
         "shards": shards if workers else 1,
@@ -83,6 +86,7 @@ def build(corpus: str, out: Path, workers: int, shards: int) -> dict:
         "cpu_s": round(used, 1),
         "cpu_s_per_1000": round(used / docs * 1000, 4),
         "cluster_idle_cpu_s": round(idle, 1),
+        "segments": stats["segments"],
         "load_avg": os.getloadavg()[0],
     }
 
