@@ -169,12 +169,7 @@ def test_merge_equals_a_fresh_build(tmp_path_factory, small_blocks, history):
     live = _live_articles(folder)
     if not live:
         return
-    entries = mf.read_latest(folder).segments
-    analyzers = {f: Analyzer(spec) for f, spec in ix.settings.analyzers.items()}
-    merged = merge.merge(folder, "seg-999999-merged", entries, analyzers)
-    (root / "built").mkdir()
-    built = build_segment(root / "built", "seg-000001-built", live, analyzers, Vocabulary())
-    assert_same_segment(folder, merged, root / "built", built)
+    _merge_equals_build(ix, folder, live, root / "built")
 
     # Searches: the writer's optimize (the same merge) against one fresh build.
     ref = newsindex.Index.create(root / "ref")
@@ -228,12 +223,17 @@ def test_old_segments_merge_to_what_building_their_articles_gives(tmp_path):
     shutil.copytree(COMPAT, folder)
     ix = newsindex.Index.open(folder)
     live = _live_articles(folder)
+    _merge_equals_build(ix, folder, live, tmp_path / "built")
+
+
+def _merge_equals_build(ix, folder: Path, live, out: Path) -> None:
+    """Merge every segment of ``folder`` and build ``live`` afresh in ``out``: the same."""
     entries = mf.read_latest(folder).segments
     analyzers = {f: Analyzer(spec) for f, spec in ix.settings.analyzers.items()}
     merged = merge.merge(folder, "seg-999999-merged", entries, analyzers)
-    (tmp_path / "built").mkdir()
-    built = build_segment(tmp_path / "built", "seg-000001-built", live, analyzers, Vocabulary())
-    assert_same_segment(folder, merged, tmp_path / "built", built)
+    out.mkdir()
+    built = build_segment(out, "seg-000001-built", live, analyzers, Vocabulary())
+    assert_same_segment(folder, merged, out, built)
 
 
 def _flip(path: Path, at: int) -> None:

@@ -300,17 +300,9 @@ def _row(a: Article) -> list[Any]:
 
 def _row_without_body(a: Article) -> list[Any]:
     # The same row with an empty body, so readers need not know which kind they read.
-    return [
-        a.id,
-        a.title,
-        "",
-        a.date.isoformat() if a.date is not None else None,
-        a.source,
-        a.section,
-        a.author,
-        a.url,
-        (a.extra if type(a.extra) is dict else dict(a.extra)) if a.extra else None,
-    ]
+    row = _row(a)
+    row[_FIELDS.index("body")] = ""
+    return row
 
 
 def _article(row: Sequence[Any]) -> Article:
