@@ -1087,21 +1087,31 @@ def _plan_today(
 
 def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, int], Query]:
     """Where ``article_id`` is and its weighted MoreLikeThis query, from one snapshot."""
-    if not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 1:
-        raise ConfigError(f"max_terms must be an integer >= 1, got {max_terms!r}")
+    check_max_terms(max_terms)
     where = _locate(snap, article_id)
     if where is None:
         raise ConfigError(f"more_like_this: no article with id {article_id!r} in the index")
     weighted = distinctive_terms(snap.searcher, _story_terms(snap, *where), max_terms)
+    return where, like_query_of(weighted, snap.analyzers, snap.settings.store_body)
+
+
+def check_max_terms(max_terms: object) -> None:
+    if not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 1:
+        raise ConfigError(f"max_terms must be an integer >= 1, got {max_terms!r}")
+
+
+def like_query_of(
+    weighted: list[tuple[str, float]], analyzers: dict[str, Analyzer], body_stored: bool
+) -> Query:
+    """The :class:`Query` of MoreLikeThis's weighted terms (its text lists their boosts)."""
     text = " ".join(f"{t}^{w / weighted[0][1]:.2f}" for t, w in weighted)
-    query = Query(
+    return Query(
         text or "(no distinctive terms)",
         like_plan(weighted),
-        snap.analyzers,
+        analyzers,
         syntax="like",
-        body_stored=snap.settings.store_body,
+        body_stored=body_stored,
     )
-    return where, query
 
 
 def _without(

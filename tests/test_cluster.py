@@ -3,6 +3,7 @@ identical to one index holding the same articles."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -21,8 +22,10 @@ from tests.cluster_helpers import (
     WORDS,
     articles,
     assert_same_answers,
+    assert_same_results,
     batches,
     build,
+    cut_at_a_tie,
     searches,
 )
 
@@ -429,3 +432,129 @@ def test_shards_share_the_memory_budget_by_need(tmp_path_factory, ops, shards, b
         sw.rollback()
     assert len(sharded) == len(one)
     assert_same_answers(one, sharded, {"query": "oil OR price OR opec", "limit": 50})
+
+
+@SOME
+@given(
+    ops=batches,
+    likes=st.lists(
+        st.fixed_dictionaries(
+            {
+                "article_id": st.integers(0, 40).map(str),
+                "sort": st.sampled_from(newsindex.SORTS),
+                "limit": st.integers(0, 12),
+                "offset": st.integers(0, 4),
+                "facets": st.booleans(),
+                "max_terms": st.sampled_from([1, 3, 25]),
+                "query": st.sampled_from([None, "date:2016", "-source:reuters", "oil"]),
+            }
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_more_like_this_on_shards_equals_one_index(tmp_path_factory, ops, likes):
+    folder = tmp_path_factory.mktemp("mlt")
+    one = newsindex.Index.create(folder / "one")
+    build(one, ops)
+    for n in (2, 3):
+        sharded = newsindex.ShardedIndex.create(folder / f"s{n}", shards=n)
+        build(sharded, ops)
+        for like in likes:
+            try:
+                a = one.more_like_this(**like)
+            except newsindex.NewsIndexError as exc:
+                with pytest.raises(type(exc)):
+                    sharded.more_like_this(**like)
+                continue
+            b = sharded.more_like_this(**like)
+            whole = one.more_like_this(
+                **{**like, "offset": 0, "limit": max(1, a.total), "facets": False}
+            )
+            assert_same_results(a, b, whole, like)
+            assert like["article_id"] not in {h.id for h in b.hits}
+            q_one = one.like_query(like["article_id"], max_terms=like["max_terms"])
+            q_sharded = sharded.like_query(like["article_id"], max_terms=like["max_terms"])
+            assert q_sharded.text == q_one.text
+        sharded.close()
+    one.close()
+
+
+@settings(SOME, max_examples=10)
+@given(ops=batches, search_list=st.lists(searches, min_size=1, max_size=4))
+def test_optimize_merges_each_shard_and_answers_stay_the_same(tmp_path_factory, ops, search_list):
+    folder = tmp_path_factory.mktemp("opt")
+    one = newsindex.Index.create(folder / "one")
+    build(one, ops)
+    sharded = newsindex.ShardedIndex.create(folder / "sh", shards=3)
+    build(sharded, ops)
+    generation = sharded.generation
+    sharded.optimize()
+    assert sharded.generation == generation + 1
+    stats = sharded.stats()
+    assert stats["segments"] <= 3 and stats["deleted"] == 0
+    assert sharded.check() == []
+    reopened = newsindex.Index.open(folder / "sh")
+    for search in search_list:
+        try:
+            one.search(**search)
+        except newsindex.NewsIndexError:
+            continue
+        assert_same_answers(one, reopened, search)
+    reopened.close()
+    sharded.close()
+    one.close()
+
+
+@pytest.fixture(scope="module")
+def sample_sharded(tmp_path_factory, sample_docs):
+    """The bundled sample in 3 shards (read-only for tests)."""
+    ix = newsindex.ShardedIndex.create(tmp_path_factory.mktemp("sample-sh") / "idx", shards=3)
+    with ix.writer() as w:
+        for d in sample_docs:
+            w.add(d)
+    return ix
+
+
+SAMPLE_WORDS = ["oil", "opec", "crude", "price", "bank", "rate", "wheat", "japan", "trade"]
+SAMPLE_WORDS += ["dollar", "tonnes", "export", "stock", "profit", "cut", "U.S.", "coffee"]
+
+
+@settings(SOME, max_examples=15)
+@given(
+    words=st.lists(st.sampled_from(SAMPLE_WORDS), min_size=1, max_size=4).map(" ".join),
+    scoring=st.sampled_from(
+        [
+            newsindex.Scoring(feedback=True),
+            newsindex.Scoring(feedback=True, fb_docs=3, fb_terms=8, fb_original_weight=0.5),
+            newsindex.Scoring(proximity=1.0, rescore_window=7),
+            newsindex.Scoring(proximity=0.5),
+        ]
+    ),
+    recency=st.sampled_from([None, "365d"]),
+    page=st.tuples(st.integers(1, 12), st.integers(0, 5)),
+)
+def test_feedback_and_proximity_on_shards_equal_one_index(
+    sample_index, sample_sharded, words, scoring, recency, page
+):
+    # Real stories: feedback finds expansion terms (rare enough), proximity finds pairs.
+    search = {
+        "query": words,
+        "scoring": scoring,
+        "recency": recency,
+        "today": datetime.date(1987, 4, 1),
+        "limit": page[0],
+        "offset": page[1],
+        "sort": "relevance",
+        "facets": False,
+    }
+    assert_same_answers(sample_index, sample_sharded, search)
+    if scoring.feedback and not cut_at_a_tie(sample_index, search):
+        assert sample_sharded.search(**search).expansion
+    hit = next(iter(sample_index.search(**search).hits), None)
+    if hit is not None:
+        options = {k: search[k] for k in ("scoring", "recency", "today")}
+        a = sample_index.explain(words, hit.id, **options)
+        b = sample_sharded.explain(words, hit.id, **options)
+        assert abs(a.value - b.value) <= 1e-6 * max(1.0, abs(a.value))
+        assert abs(a.value - hit.score) <= 1e-6 * max(1.0, abs(a.value))

@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 import newsindex
 from newsindex.cluster import layout
 from newsindex.cluster.build import _running_keys
-from tests.cluster_helpers import assert_same_answers, batches, build, searches
+from tests.cluster_helpers import (
+    assert_same_answers,
+    assert_same_results,
+    batches,
+    build,
+    searches,
+)
 
 ROOT = Path(newsindex.__file__).resolve().parents[1]
 FEW = settings(
@@ -129,6 +135,21 @@ def test_distributed_build_equals_one_process(tmp_path, client, sample_docs):
     ):
         assert_same_answers(one, sharded, search)
     assert sharded.count("revised") == one.count("revised") > len(docs) - 1000
+    # Every stage of a search, and related stories, on the cluster's actors.
+    with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
+        for search in (
+            {"query": "oil prices", "scoring": newsindex.Scoring(feedback=True)},
+            {"query": "crude oil prices", "scoring": newsindex.Scoring(proximity=1.0)},
+            {"query": "opec", "scoring": newsindex.Scoring(proximity=1.0, feedback=True)},
+        ):
+            assert_same_answers(one, remote, search)
+        for story in [docs[0]["id"], docs[500]["id"]]:
+            a, b = one.more_like_this(story, limit=20), remote.more_like_this(story, limit=20)
+            whole = one.more_like_this(story, limit=max(1, a.total))
+            assert_same_results(a, b, whole, {})
+            assert str(remote.explain("oil prices", b.hits[0].id)) == str(
+                one.explain("oil prices", b.hits[0].id)
+            )
 
 
 def test_worker_lost_during_search_names_the_shard(tmp_path, client, sample_docs):

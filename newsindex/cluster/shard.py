@@ -24,15 +24,18 @@ import numpy as np
 from ..analysis import Analyzer
 from ..article import Article
 from ..config import IndexSettings, Scoring
+from ..handle import _without
 from ..index import manifest as mf
 from ..index.segment import Segment
 from ..querylang import plan as P
 from ..results.facets import count_facets
-from ..schema import TEXT_FIELDS
+from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
 from ..search.matches import SegmentMatches
+from ..search.proximity import Proximity
 from ..search.recency import Recency
 from ..search.scoring import Explanation
 from ..search.searcher import Corpus, Dfs, Searcher
+from ..search.similar import indexed_terms
 from ..search.topk import select
 
 #: A shard's best hits as arrays: segment index, doc, score, day; and their ids.
@@ -59,6 +62,7 @@ class Shard:
             raise
         self.searcher = Searcher(self.segments)
         settings = IndexSettings.from_stored(self.manifest.settings)
+        self.store_body = settings.store_body
         self.analyzers: dict[str, Analyzer] = {}
         for field in TEXT_FIELDS:
             analyzer = Analyzer(settings.analyzers[field])
@@ -133,14 +137,18 @@ class Shard:
         sort: str,
         decay: Recency | None,
         facets: bool,
+        exclude: tuple[int, int] | None = None,
     ) -> tuple[ShardTop, int, RawFacets | None]:
         """This shard's best ``k`` matches in ``sort`` order, its match count and (asked) its
-        raw facet counts, scored with the collection's statistics."""
+        raw facet counts, scored with the collection's statistics (``exclude``: a story
+        never to match, (segment index, doc))."""
         matches: Iterable[tuple[int, SegmentMatches]]
-        if decay is None and not facets and sort == "relevance":
+        if decay is None and not facets and sort == "relevance" and exclude is None:
             matches = self.searcher.top_matches(node, scoring, k, dfs=dfs)  # rank-safe
         else:
             matches = self.searcher.execute(node, scoring, dfs=dfs)
+            if exclude is not None:
+                matches = _without(matches, exclude)
         if decay is not None:
             matches = decay.apply(matches, self.segments)
         raw = None
@@ -152,6 +160,49 @@ class Shard:
         picked, total = select(matches, self.segments, k, sort)
         return self._compact(picked), total, raw
 
+    def bonus(
+        self, node: P.Node, scoring: Scoring, dfs: Dfs, segs: np.ndarray, docs: np.ndarray
+    ) -> np.ndarray:
+        """The proximity bonus of ``node`` for each (segment index, doc) of ``segs`` and
+        ``docs``, with the collection's statistics (the rescore of a sharded search)."""
+        prox = Proximity(self.searcher, scoring, node, dfs)
+        out = np.zeros(len(docs), dtype=np.float64)
+        for si in np.unique(segs).tolist():
+            at = (segs == si).nonzero()[0]
+            at = at[np.argsort(docs[at], kind="stable")]
+            out[at] = prox.bonus(si, docs[at].astype(np.int32))
+        return out
+
+    def explain_bonus(
+        self, node: P.Node, scoring: Scoring, dfs: Dfs, si: int, doc: int
+    ) -> Explanation:
+        return Proximity(self.searcher, scoring, node, dfs).explain(si, doc)
+
+    def doc_terms(self, picks: list[tuple[int, int]]) -> list[list[str]]:
+        """The terms of each (segment index, doc)'s title and body (RM3's feedback docs)."""
+        out = []
+        for si, doc in picks:
+            if not self.store_body:
+                out.append(indexed_terms(self.segments[si], doc))
+                continue
+            article = self.segments[si].article(doc)
+            out.append(
+                [t for f in TEXT_FIELDS for t in self.analyzers[f].terms(getattr(article, f))]
+            )
+        return out
+
+    def like_terms(self, article_id: str) -> tuple[tuple[int, int], list[str]] | None:
+        """Where ``article_id`` is and the terms of its title and body, analyzed as an
+        unfielded query (MoreLikeThis's input); None if this shard does not hold it."""
+        where = self.locate(article_id)
+        if where is None:
+            return None
+        if not self.store_body:
+            return where, indexed_terms(self.segments[where[0]], where[1])
+        article = self.article(*where)
+        analyzer = self.analyzers[UNFIELDED_ANALYZER]
+        return where, analyzer.terms(article.title) + analyzer.terms(article.body)
+
     def _compact(self, picked: list[tuple[int, int, float, int]]) -> ShardTop:
         """Picks as arrays (what crosses the network is a few buffers, not tuples)."""
         segs = np.array([p[0] for p in picked], dtype=np.int32)
@@ -162,7 +213,9 @@ class Shard:
         return segs, docs, scores, days, ids
 
     def count(self, node: P.Node, scoring: Scoring) -> int:
-        return sum(len(m.docs) for _, m in self.searcher.execute(node, scoring))
+        # A top-0 search: disjunctions are counted without scoring a match (as one index).
+        matches = self.searcher.top_matches(node, scoring, 0)
+        return sum(len(m.docs) if m.count is None else m.count for _, m in matches)
 
     def locate(self, article_id: str) -> tuple[int, int] | None:
         for si, seg in enumerate(self.segments):

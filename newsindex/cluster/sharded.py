@@ -52,6 +52,9 @@ from ..handle import (
     _plan_today,
     _value_hints,
     _with_feedback,
+    _with_recency,
+    check_max_terms,
+    like_query_of,
     plan_query,
 )
 from ..index.check import check_index
@@ -65,10 +68,13 @@ from ..results.query import Query
 from ..results.snippets import LazyHighlighter
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
 from ..search.collapse import DEFAULT_THRESHOLD, threshold_of
+from ..search.feedback import Weights, expanded_plan, explain_expansion, relevance_model
 from ..search.leaves import ALL_FIELDS
+from ..search.proximity import query_words
 from ..search.recency import Recency
-from ..search.scoring import Explanation
-from ..search.searcher import Corpus, scored_terms
+from ..search.scoring import Explanation, idf
+from ..search.searcher import Corpus, Dfs, Searcher, scored_terms
+from ..search.similar import DEFAULT_MAX_TERMS, distinctive_terms
 from . import layout
 from .shard import RawFacets, Shard, ShardGroup, ShardTop, WordFacts
 from .writer import ShardedWriter
@@ -554,7 +560,10 @@ class ShardedIndex(Index):
         ]
 
     def optimize(self, *, timeout: float = 0.0) -> None:
-        raise ConfigError(f"{self.path}: optimize is not supported on a sharded index yet")
+        """Merge each shard into one segment (dropping deleted articles), committed on all
+        shards at once (two phases, as every write of a sharded index)."""
+        with self.writer(timeout=timeout) as w:
+            w.optimize()
 
     # -- reading ------------------------------------------------------------------------------
     def _plan_for(
@@ -573,14 +582,19 @@ class ShardedIndex(Index):
         )
 
     def _dfs(self, snap: _ClusterSnapshot, node: P.Node) -> dict:
-        """Phase one: the collection's df of every term ``node`` scores.
+        """Phase one: the collection's df of every term ``node`` scores."""
+        return self._gather_dfs(snap, scored_terms(node))
+
+    def _gather_dfs(
+        self, snap: _ClusterSnapshot, wanted: list[tuple[str, tuple[int, ...]]]
+    ) -> dict[tuple[str, tuple[int, ...]], int]:
+        """The collection's df of each ``(term, field indices)``.
 
         A df is a fact of the commit, so each is asked of the shards once per snapshot: a
         query of known terms goes straight to phase two (one round trip on a cluster).
         """
-        wanted = scored_terms(node)
         known = snap.dfs
-        missing = [key for key in wanted if key not in known]
+        missing = list(dict.fromkeys(key for key in wanted if key not in known))
         if missing:
             total: Counter = Counter()
             for part in snap.shards.call_all("dfs", missing):
@@ -620,11 +634,38 @@ class ShardedIndex(Index):
         node = self._plan_for(
             snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
         )
-        scoring = _plain_scoring(self.path, scoring or snap.settings.scoring, feedback)
-        dfs = self._dfs(snap, node)
+        node, decay = _with_recency(node, decay, recency, today)
+        scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
+        run, expansion = self._expanded(snap, node, scoring)
+        prox = sort == "relevance" and self._has_pairs(snap, node, scoring)
         k = limit + offset
-        parts = snap.shards.call_all("top", node, scoring, dfs, k, sort, decay, facets)
-        picked = _merge([p[0] for p in parts], k, sort)
+        # The first stage gives its best `need`: the page, or the whole rescore window.
+        need = max(k, scoring.rescore_window) if prox else k
+        parts = snap.shards.call_all(
+            "top", run, scoring, self._dfs(snap, run), need, sort, decay, facets
+        )
+        picked = _merge([p[0] for p in parts], need, sort)
+        if prox:
+            picked = self._rescore(snap, node, scoring, decay, picked)[:k]
+        res = self._results(snap, node, picked, parts, offset, date_bucket, facets, started)
+        res.expansion = expansion
+        if not res.total:
+            text = query.text if isinstance(query, Query) else query
+            warning = no_words_warning(text, node, snap.analyzers[UNFIELDED_ANALYZER])
+            res.warnings = [warning] if warning else []
+        return res
+
+    def _results(
+        self,
+        snap: _ClusterSnapshot,
+        node: P.Node,
+        picked: list[tuple[int, int, int, float, int, str]],
+        parts: list[tuple[ShardTop, int, RawFacets | None]],
+        offset: int,
+        date_bucket: str | None,
+        facets: bool,
+        started: float,
+    ) -> Results:
         total = sum(int(p[1]) for p in parts)
         highlighter = LazyHighlighter(node, snap.analyzers, snap.settings.store_body)
         load = partial(self._article, snap)
@@ -633,22 +674,93 @@ class ShardedIndex(Index):
             for rank, (sh, si, doc, score, day, pid) in enumerate(picked[offset:], start=offset + 1)
         ]
         facet_counts = _merge_facets([p[2] for p in parts], date_bucket) if facets else None
-        warning = None
-        if not total:
-            text = query.text if isinstance(query, Query) else query
-            warning = no_words_warning(text, node, snap.analyzers[UNFIELDED_ANALYZER])
         res = Results(
             hits=hits,
             total=total,
             took_ms=(time.perf_counter() - started) * 1000.0,
             offset=offset,
             facets=facet_counts,
-            warnings=[warning] if warning else [],
         )
         if not total:
             values = cast(list[Segment], [_KeywordValues(snap.shards)])
             res.hints = _value_hints(values, node)
         return res
+
+    # -- the opt-in stages around the first one: RM3 feedback before, proximity after --------
+    def _expanded(
+        self, snap: _ClusterSnapshot, node: P.Node, scoring: Scoring
+    ) -> tuple[P.Node, Weights]:
+        """The RM3 plan of ``node`` (with feedback on) and its terms, as one index finds
+        them: from the merged best ``fb_docs`` hits and the collection's dfs."""
+        if not scoring.feedback:
+            return node, []
+        parts = snap.shards.call_all(
+            "top", node, scoring, self._dfs(snap, node), scoring.fb_docs, "relevance", None, False
+        )
+        best = [p for p in _merge([p[0] for p in parts], scoring.fb_docs, "relevance") if p[3] > 0]
+        if not best:
+            return node, []
+        mine: dict[int, list[tuple[int, int]]] = {}
+        for sh, si, doc, _, _, _ in best:
+            mine.setdefault(sh, []).append((si, doc))
+        shards = list(mine)
+        replies = snap.shards.run([(sh, "doc_terms", (mine[sh],)) for sh in shards])
+        terms_of = {
+            (sh, si, doc): terms
+            for sh, reply in zip(shards, replies)
+            for (si, doc), terms in zip(mine[sh], reply)
+        }
+        docs = [(p[3], terms_of[p[:3]]) for p in best]
+        dfs = self._gather_dfs(snap, [(t, ALL_FIELDS) for _, ts in docs for t in ts])
+        model = relevance_model(
+            docs, lambda t: dfs[(t, ALL_FIELDS)], snap.corpus.doc_count, scoring.fb_terms
+        )
+        return expanded_plan(node, model, scoring.fb_original_weight), model
+
+    def _has_pairs(self, snap: _ClusterSnapshot, node: P.Node, scoring: Scoring) -> bool:
+        """Whether the proximity rescore has work: two neighbouring query words in the index
+        (as :class:`Proximity` decides it)."""
+        if scoring.proximity <= 0:
+            return False
+        dfs = self._dfs(snap, node)
+        return sum(1 for w in query_words(node) if dfs[(w.term, w.fields)] > 0) >= 2
+
+    def _rescore(
+        self,
+        snap: _ClusterSnapshot,
+        node: P.Node,
+        scoring: Scoring,
+        decay: Recency | None,
+        picked: list[tuple[int, int, int, float, int, str]],
+    ) -> list[tuple[int, int, int, float, int, str]]:
+        """``picked`` with the proximity bonus added to its best ``rescore_window``, those
+        reordered in relevance order (shard before segment), as :func:`rescore` does."""
+        window = scoring.rescore_window
+        head = picked[:window]
+        if not head:
+            return picked
+        dfs = self._dfs(snap, node)
+        shards = sorted({p[0] for p in head})
+        calls = []
+        for sh in shards:
+            mine = [p for p in head if p[0] == sh]
+            segs = np.array([p[1] for p in mine], dtype=np.int64)
+            docs = np.array([p[2] for p in mine], dtype=np.int64)
+            calls.append((sh, "bonus", (node, scoring, dfs, segs, docs)))
+        bonuses = dict(zip(shards, snap.shards.run(calls)))
+        seen: dict[int, int] = {}
+        bonus = np.zeros(len(head), dtype=np.float64)
+        for i, p in enumerate(head):
+            at = seen.get(p[0], 0)
+            bonus[i] = bonuses[p[0]][at]
+            seen[p[0]] = at + 1
+        days = np.array([p[4] for p in head], dtype=np.int64)
+        if decay is not None:
+            bonus *= decay.factors(days)
+        scores = np.array([p[3] for p in head], dtype=np.float64) + bonus
+        rows = [(score, p[4], p[0], p[1], p[2], p[5]) for p, score in zip(head, scores.tolist())]
+        rows.sort(key=lambda r: r[:5], reverse=True)
+        return [(sh, si, doc, sc, day, pid) for sc, day, sh, si, doc, pid in rows] + picked[window:]
 
     def _article(self, snap: _ClusterSnapshot, sh: int, si: int, doc: int) -> Article:
         if self._life.closed:
@@ -668,6 +780,8 @@ class ShardedIndex(Index):
     ) -> int:
         snap = self._cur()
         node = self._plan_for(snap, query, syntax, default_operator, None, today)
+        if isinstance(node, P.Recency):
+            node = node.node  # ranking does not change what matches
         return sum(snap.shards.call_all("count", node, snap.settings.scoring))
 
     def explain(
@@ -689,15 +803,21 @@ class ShardedIndex(Index):
         node = self._plan_for(
             snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
         )
-        scoring = _plain_scoring(self.path, scoring or snap.settings.scoring, feedback)
+        node, decay = _with_recency(node, decay, recency, today)
+        scoring = _with_feedback(scoring or snap.settings.scoring, feedback)
         check_type("article_id", article_id, str, "a string")
         sh = layout.shard_of(article_id, len(snap.manifest.shards))
         where = snap.shards.call(sh, "locate", article_id)
         if where is None:
             return Explanation(0.0, f"article {article_id!r} is not in the index")
-        why, day = snap.shards.call(sh, "explain", node, scoring, self._dfs(snap, node), *where)
+        run, expansion = self._expanded(snap, node, scoring)
+        why, day = snap.shards.call(sh, "explain", run, scoring, self._dfs(snap, run), *where)
         if why is None:
             return Explanation(0.0, f"article {article_id!r} does not match the query")
+        if scoring.feedback:
+            why = explain_expansion(why, expansion, scoring)
+        if self._has_pairs(snap, node, scoring):
+            why = self._explain_rescore(snap, run, node, scoring, decay, sh, where, why)
         if decay is not None:
             return decay.explain(why, day, f"score of {article_id!r}, ")
         if why.op == "sum" and why.details:
@@ -705,6 +825,37 @@ class ShardedIndex(Index):
                 why.value, f"score of {article_id!r}, {why.description}", why.details
             )
         return Explanation(why.value, f"score of {article_id!r}:", [why])
+
+    def _explain_rescore(
+        self,
+        snap: _ClusterSnapshot,
+        run: P.Node,
+        node: P.Node,
+        scoring: Scoring,
+        decay: Recency | None,
+        sh: int,
+        where: tuple[int, int],
+        why: Explanation,
+    ) -> Explanation:
+        """``why`` plus the proximity bonus when the search would rescore the article (it is
+        among the merged first stage's best ``rescore_window``), as one index says it."""
+        window = scoring.rescore_window
+        parts = snap.shards.call_all(
+            "top", run, scoring, self._dfs(snap, run), window, "relevance", decay, False
+        )
+        picked = _merge([p[0] for p in parts], window, "relevance")
+        if not any(p[:3] == (sh, *where) for p in picked):
+            return Explanation(
+                why.value,
+                f"{why.description} (not among the first stage's best {window}: no proximity"
+                " rescore)",
+                why.details,
+                why.op,
+            )
+        bonus = snap.shards.call(sh, "explain_bonus", node, scoring, self._dfs(snap, node), *where)
+        return Explanation(
+            why.value + bonus.value, "first stage plus the proximity rescore, sum of:", [why, bonus]
+        )
 
     def parse(
         self,
@@ -785,11 +936,70 @@ class ShardedIndex(Index):
             check_choice("fields", field, TEXT_FIELDS)
         return _expand_prefix(self._cur().shards, self._limits()[0], prefix, fields)
 
-    def like_query(self, article_id: str, *, max_terms: int = 25) -> Query:
-        raise ConfigError(f"{self.path}: like_query is not supported on a sharded index yet")
+    def like_query(self, article_id: str, *, max_terms: int = DEFAULT_MAX_TERMS) -> Query:
+        return self._like(self._cur(), article_id, max_terms)[2]
 
-    def more_like_this(self, article_id: str, **options: Any) -> Results:
-        raise ConfigError(f"{self.path}: more_like_this is not supported on a sharded index yet")
+    def _like(
+        self, snap: _ClusterSnapshot, article_id: str, max_terms: int
+    ) -> tuple[int, tuple[int, int], Query]:
+        """The shard and place of ``article_id`` and its MoreLikeThis query, its terms
+        weighted with the collection's statistics (as one index holding every shard's
+        articles weighs them)."""
+        check_max_terms(max_terms)
+        check_type("article_id", article_id, str, "a string")
+        sh = layout.shard_of(article_id, len(snap.manifest.shards))
+        found = snap.shards.call(sh, "like_terms", article_id)
+        if found is None:
+            raise ConfigError(f"more_like_this: no article with id {article_id!r} in the index")
+        where, terms = found
+        dfs = self._gather_dfs(snap, [(t, ALL_FIELDS) for t in dict.fromkeys(terms)])
+        weighted = distinctive_terms(_CollectionStats(snap.corpus, dfs), terms, max_terms)
+        return sh, where, like_query_of(weighted, snap.analyzers, snap.settings.store_body)
+
+    def more_like_this(
+        self,
+        article_id: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        query: str | Query | None = None,
+        syntax: str = "query",
+        today: _dt.date | None = None,
+        sort: str = "relevance",
+        scoring: Scoring | None = None,
+        facets: bool = False,
+        date_bucket: str | None = None,
+        max_terms: int = DEFAULT_MAX_TERMS,
+        recency: str | _dt.timedelta | float | None = None,
+    ) -> Results:
+        started = time.perf_counter()
+        _check_page(limit, offset, sort)
+        check_bool("facets", facets)
+        if date_bucket is not None:
+            check_choice("date_bucket", date_bucket, BUCKETS)
+        if scoring is not None:
+            check_type("scoring", scoring, Scoring, "a Scoring or None")
+        decay = None if recency is None else Recency.of(recency, today)
+        snap = self._cur()
+        sh, where, like = self._like(snap, article_id, max_terms)
+        node: P.Node = like._plan
+        if query is not None:
+            _learn(snap, query)
+            plan_today = _plan_today(query, today, decay)
+            only = self._plan_for(snap, query, syntax, "or", None, plan_today)
+            only, decay = _with_recency(only, decay, recency, today)
+            node = P.Bool(must=(node,), filter=(only,))
+        scoring = scoring or snap.settings.scoring
+        k = limit + offset
+        dfs = self._dfs(snap, node)
+        parts = snap.shards.run(
+            [  # never the story itself
+                (i, "top", (node, scoring, dfs, k, sort, decay, facets, where if i == sh else None))
+                for i in range(len(snap.manifest.shards))
+            ]
+        )
+        picked = _merge([p[0] for p in parts], k, sort)
+        return self._results(snap, node, picked, parts, offset, date_bucket, facets, started)
 
     def duplicates(self, *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, ...]]:
         raise ConfigError(f"{self.path}: duplicates is not supported on a sharded index yet")
@@ -825,14 +1035,19 @@ def _no_collapse(path: Path, collapse: object) -> None:
         raise ConfigError(f"{path}: collapse is not supported on a sharded index yet")
 
 
-def _plain_scoring(path: Path, scoring: Scoring, feedback: bool | None) -> Scoring:
-    """``scoring`` with ``feedback`` applied; ConfigError for what shards cannot run yet."""
-    scoring = _with_feedback(scoring, feedback)
-    if scoring.feedback or scoring.proximity > 0:
-        raise ConfigError(
-            f"{path}: feedback and proximity are not supported on a sharded index yet"
-        )
-    return scoring
+class _CollectionStats(Searcher):
+    """The statistics :func:`distinctive_terms` asks a searcher for, of a whole sharded
+    collection: its document count and the dfs gathered from the shards."""
+
+    def __init__(self, corpus: Corpus, dfs: Dfs):
+        super().__init__([], corpus)
+        self._dfs = dfs
+
+    def term_stats(
+        self, term: str, fields: tuple[int, ...], dfs: Dfs | None = None
+    ) -> tuple[tuple, int, float]:
+        df = (dfs or self._dfs)[(term, fields)]
+        return (), df, idf(df, self.doc_count) if df else 0.0
 
 
 def _expand_prefix(

@@ -143,6 +143,12 @@ class ShardedWriter:
             self._budget.changed(i)
         return adopted
 
+    def optimize(self) -> None:
+        """Merge each shard into one segment when this writer commits."""
+        self._check_open()
+        for w in self._writers:
+            w.optimize()
+
     def commit(self) -> None:
         """Make every change visible atomically (on all shards at once), then release the locks."""
         self._check_open()

@@ -32,7 +32,7 @@ from .scoring import Explanation, saturate
 
 if TYPE_CHECKING:
     from ..config import Scoring
-    from .searcher import Searcher
+    from .searcher import Dfs, Searcher
 
 #: Farthest two query words may be (in positions, stop-word gaps counted) to count as close.
 MAX_DISTANCE = 5
@@ -76,11 +76,11 @@ def _terms(node: P.Node, boost: float) -> Iterator[_Word]:
 class Proximity:
     """The proximity bonus of one query under one scoring, for candidates of any segment."""
 
-    def __init__(self, searcher: Searcher, scoring: Scoring, node: P.Node):
+    def __init__(self, searcher: Searcher, scoring: Scoring, node: P.Node, dfs: Dfs | None = None):
         self.searcher = searcher
         self.scoring = scoring
         words = query_words(node)
-        self.stats = [searcher.term_stats(w.term, w.fields) for w in words]
+        self.stats = [searcher.term_stats(w.term, w.fields, dfs) for w in words]
         # Pairs of neighbours both present in the index (a missing word makes no pair).
         present = [(w, s) for w, s in zip(words, self.stats) if s[1] > 0]
         self.pairs = list(zip(present, present[1:]))
