@@ -1062,13 +1062,24 @@ def _collapse_note(
     segments = snap.searcher.segments
     copies, under = collapse_matches(snap.near(threshold), matches, segments, "relevance")
     ids = [seg.ids for seg in segments]
+    return collapse_note(copies, under, where, threshold, lambda w: ids[w[0]][w[1]])
+
+
+def collapse_note(
+    copies: dict[tuple[int, int], list[tuple[int, int]]],
+    under: dict[tuple[int, int], tuple[int, int]],
+    where: tuple[int, int],
+    threshold: float,
+    id_of: Callable[[tuple[int, int]], str],
+) -> str:
+    """What collapsing (``copies``, ``under``: as :func:`collapse_matches` found them) does
+    with the story at ``where``; ``id_of`` names a story."""
     if where in under:
-        si, doc = under[where]
         return (
             f"collapsed: a near-duplicate (Jaccard >= {threshold:g}) of the better-ranked "
-            f"{ids[si][doc]!r}, which stands for it"
+            f"{id_of(under[where])!r}, which stands for it"
         )
-    names = [ids[si][doc] for si, doc in copies.get(where, ())]
+    names = [id_of(w) for w in copies.get(where, ())]
     if not names:
         return f"collapse: no near-duplicate (Jaccard >= {threshold:g}) among the matches"
     return (

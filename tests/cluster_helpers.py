@@ -88,6 +88,7 @@ searches = st.fixed_dictionaries(
         "offset": st.integers(0, 8),
         "facets": st.booleans(),
         "scoring": scorings,
+        "collapse": st.sampled_from([False, False, True, 0.9]),
     }
 )
 
@@ -166,6 +167,9 @@ def assert_same_results(
         assert y.id in groups[key], (search, x, y)
         page_groups[key].add(y.id)
     assert len({h.id for h in b.hits}) == len(b.hits)
+    for x, y in zip(a.hits, b.hits):
+        if x.id == y.id:  # (the copies a hit stands for: wherever they are stored)
+            assert set(x.duplicates) == set(y.duplicates), (search, x, y)
     for key, ids in page_groups.items():
         if len(groups[key]) == len(ids):  # (no group crosses the page's ends)
             assert ids == {h.id for h in a.hits if (round(h.score, 9), h.date_day) == key}

@@ -558,3 +558,80 @@ def test_feedback_and_proximity_on_shards_equal_one_index(
         b = sample_sharded.explain(words, hit.id, **options)
         assert abs(a.value - b.value) <= 1e-6 * max(1.0, abs(a.value))
         assert abs(a.value - hit.score) <= 1e-6 * max(1.0, abs(a.value))
+
+
+def _copies(sample_docs: list[dict]) -> list[dict]:
+    """Stories of the sample and wire copies of some of them: the same body with a word
+    changed or dropped, under other ids, sources and days."""
+    docs = [dict(d) for d in sample_docs[:300]]
+    for n, d in enumerate(sample_docs[:300:4]):
+        words = d["body"].split()
+        for c in range(1 + n % 3):
+            edited = words[: len(words) - c] if c else words
+            docs.append(
+                {
+                    **d,
+                    "id": f"{d['id']}-copy{c}",
+                    "body": " ".join(edited),
+                    "source": ["AP", "AFP", "Reuters"][c],
+                    "date": f"1987-0{3 + c}-1{n % 9}",
+                }
+            )
+    return docs
+
+
+@pytest.fixture(scope="module")
+def with_copies(tmp_path_factory, sample_docs):
+    folder = tmp_path_factory.mktemp("copies")
+    docs = _copies(sample_docs)
+    one = newsindex.Index.create(folder / "one")
+    sharded = newsindex.ShardedIndex.create(folder / "sh", shards=3)
+    for ix in (one, sharded):
+        with ix.writer() as w:
+            for d in docs:
+                w.add(d)
+    return one, sharded
+
+
+@settings(SOME, max_examples=20)
+@given(
+    words=st.lists(st.sampled_from(SAMPLE_WORDS), min_size=1, max_size=3).map(" ".join),
+    collapse=st.sampled_from([True, 0.5, 0.9]),
+    sort=st.sampled_from(newsindex.SORTS),
+    page=st.tuples(st.integers(1, 15), st.integers(0, 10)),
+    facets=st.booleans(),
+    scoring=st.sampled_from([None, newsindex.Scoring(proximity=1.0, rescore_window=5)]),
+)
+def test_collapse_on_shards_equals_one_index(
+    with_copies, words, collapse, sort, page, facets, scoring
+):
+    # Copies of a story may be stored in other shards: they are grouped all the same.
+    one, sharded = with_copies
+    search = {
+        "query": words,
+        "collapse": collapse,
+        "sort": sort,
+        "limit": page[0],
+        "offset": page[1],
+        "facets": facets,
+        "scoring": scoring,
+    }
+    assert_same_answers(one, sharded, search)
+    hits = one.search(**search).hits
+    for hit in hits[:2]:
+        options = {"collapse": collapse, "scoring": scoring}
+        assert str(sharded.explain(words, hit.id, **options)) == str(
+            one.explain(words, hit.id, **options)
+        )
+
+
+def test_copies_in_other_shards_collapse_under_their_story(with_copies):
+    one, sharded = with_copies
+    n = len(sharded._cur().manifest.shards)
+    across = 0
+    for hit in sharded.search("oil OR trade OR bank", collapse=True, limit=100).hits:
+        across += any(layout.shard_of(c, n) != layout.shard_of(hit.id, n) for c in hit.duplicates)
+    assert across > 3
+    a = one.search("oil OR trade OR bank", collapse=True, limit=100)
+    b = sharded.search("oil OR trade OR bank", collapse=True, limit=100)
+    assert a.total == b.total < one.count("oil OR trade OR bank")

@@ -141,6 +141,7 @@ def test_distributed_build_equals_one_process(tmp_path, client, sample_docs):
             {"query": "oil prices", "scoring": newsindex.Scoring(feedback=True)},
             {"query": "crude oil prices", "scoring": newsindex.Scoring(proximity=1.0)},
             {"query": "opec", "scoring": newsindex.Scoring(proximity=1.0, feedback=True)},
+            {"query": "oil OR revised", "collapse": True, "limit": 30, "facets": True},
         ):
             assert_same_answers(one, remote, search)
         for story in [docs[0]["id"], docs[500]["id"]]:

@@ -61,6 +61,7 @@ class Shard:
             self.close()
             raise
         self.searcher = Searcher(self.segments)
+        self._dupable: dict[float, list[np.ndarray]] = {}
         settings = IndexSettings.from_stored(self.manifest.settings)
         self.store_body = settings.store_body
         self.analyzers: dict[str, Analyzer] = {}
@@ -159,6 +160,56 @@ class Shard:
             raw = (keyword, values, counts)
         picked, total = select(matches, self.segments, k, sort)
         return self._compact(picked), total, raw
+
+    def signatures(self) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per segment: its size, its live docs, their MinHash signatures and every doc's
+        day (what a coordinator finds near-duplicates across shards with)."""
+        out = []
+        for seg in self.segments:
+            live = np.arange(seg.ndocs) if seg.live is None else np.flatnonzero(seg.live)
+            out.append((seg.ndocs, live, seg.signatures()[live], np.asarray(seg.dates)))
+        return out
+
+    def use_dupable(self, threshold: float, masks: list[np.ndarray]) -> None:
+        """Per segment, which docs have a near-duplicate at ``threshold`` in the whole
+        collection (found by the coordinator from every shard's :meth:`signatures`)."""
+        self._dupable[threshold] = masks
+
+    def collapse_top(
+        self,
+        node: P.Node,
+        scoring: Scoring,
+        dfs: Dfs,
+        k: int,
+        sort: str,
+        decay: Recency | None,
+        facets: bool,
+        threshold: float,
+    ) -> tuple[ShardTop, int, RawFacets | None, ShardTop]:
+        """:meth:`top` for a collapsed search: the best ``k`` plus as many as this shard has
+        matches with a near-duplicate (``use_dupable``), and those matches (the coordinator
+        groups them; each one it collapses leaves a place to the next best)."""
+        matches: Iterable[tuple[int, SegmentMatches]] = self.searcher.execute(
+            node, scoring, dfs=dfs
+        )
+        if decay is not None:
+            matches = decay.apply(matches, self.segments)
+        matches = list(matches)
+        raw = None
+        if facets:
+            keyword, days = count_facets(self.segments, matches)
+            values, counts = np.unique(days, return_counts=True)
+            raw = (keyword, values, counts)
+        masks = self._dupable[threshold]
+        dup: list[tuple[int, int, float, int]] = []
+        for si, m in matches:
+            ok = masks[si].take(m.docs)
+            dup.extend(
+                (si, doc, score, int(self.segments[si].dates[doc]))
+                for doc, score in zip(m.docs[ok].tolist(), m.scores[ok].tolist())
+            )
+        picked, total = select(matches, self.segments, k + len(dup), sort)
+        return self._compact(picked), total, raw, self._compact(dup)
 
     def bonus(
         self, node: P.Node, scoring: Scoring, dfs: Dfs, segs: np.ndarray, docs: np.ndarray

@@ -11,6 +11,7 @@ the segment number: equal scores and days list by shard, then segment, then docu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -54,6 +55,7 @@ from ..handle import (
     _with_feedback,
     _with_recency,
     check_max_terms,
+    collapse_note,
     like_query_of,
     plan_query,
 )
@@ -67,9 +69,10 @@ from ..results.hits import Hit, Results
 from ..results.query import Query
 from ..results.snippets import LazyHighlighter
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
-from ..search.collapse import DEFAULT_THRESHOLD, threshold_of
+from ..search.collapse import DEFAULT_THRESHOLD, NearIndex, collapse_matches, threshold_of
 from ..search.feedback import Weights, expanded_plan, explain_expansion, relevance_model
 from ..search.leaves import ALL_FIELDS
+from ..search.matches import SegmentMatches
 from ..search.proximity import query_words
 from ..search.recency import Recency
 from ..search.scoring import Explanation, idf
@@ -243,6 +246,9 @@ class _ClusterSnapshot:
         #: The stem some shard stored for a word, per field (None: no shard holds the word).
         self.stems: dict[tuple[str, str], str | None] = {}
         self._asked: set[tuple[str, str]] = set()
+        #: Per threshold: near-duplicates over every shard's stories (see ``_near``).
+        self.near: dict[float, _Near] = {}
+        self._signed: tuple[list[_Signed], list[int]] | None = None
         self.analyzers: dict[str, Analyzer] = {}
         for field in TEXT_FIELDS:
             analyzer = Analyzer(settings.analyzers[field])
@@ -623,12 +629,12 @@ class ShardedIndex(Index):
         collapse: bool | float = False,
     ) -> Results:
         started = time.perf_counter()
-        _no_collapse(self.path, collapse)
         _check_page(limit, offset, sort)
         check_bool("facets", facets)
         if date_bucket is not None:
             check_choice("date_bucket", date_bucket, BUCKETS)
         decay = None if recency is None else Recency.of(recency, today)
+        threshold = None if collapse is False else threshold_of(collapse)
         snap = self._cur()
         _learn(snap, query)
         node = self._plan_for(
@@ -641,14 +647,30 @@ class ShardedIndex(Index):
         k = limit + offset
         # The first stage gives its best `need`: the page, or the whole rescore window.
         need = max(k, scoring.rescore_window) if prox else k
-        parts = snap.shards.call_all(
-            "top", run, scoring, self._dfs(snap, run), need, sort, decay, facets
-        )
-        picked = _merge([p[0] for p in parts], need, sort)
+        dfs = self._dfs(snap, run)
+        if threshold is None:
+            parts = snap.shards.call_all("top", run, scoring, dfs, need, sort, decay, facets)
+            picked = _merge([p[0] for p in parts], need, sort)
+            grouped = None
+        else:
+            near = self._near(snap, threshold)
+            parts = snap.shards.call_all(
+                "collapse_top", run, scoring, dfs, need, sort, decay, facets, threshold
+            )
+            grouped = near.group([p[3] for p in parts], sort)
+            copies, under, _ = grouped
+            picked = _merge([p[0] for p in parts], need + len(under), sort)
+            picked = [p for p in picked if near.at(p) not in under][:need]
         if prox:
-            picked = self._rescore(snap, node, scoring, decay, picked)[:k]
+            picked = self._rescore(snap, node, scoring, decay, picked)
+        picked = picked[: offset + limit]
         res = self._results(snap, node, picked, parts, offset, date_bucket, facets, started)
         res.expansion = expansion
+        if grouped is not None:
+            copies, under, id_of = grouped
+            res.total -= len(under)
+            for hit, p in zip(res.hits, picked[offset:]):
+                hit.duplicates = tuple(id_of[c] for c in copies.get(near.at(p), ()))
         if not res.total:
             text = query.text if isinstance(query, Query) else query
             warning = no_words_warning(text, node, snap.analyzers[UNFIELDED_ANALYZER])
@@ -716,6 +738,27 @@ class ShardedIndex(Index):
             docs, lambda t: dfs[(t, ALL_FIELDS)], snap.corpus.doc_count, scoring.fb_terms
         )
         return expanded_plan(node, model, scoring.fb_original_weight), model
+
+    def _near(self, snap: _ClusterSnapshot, threshold: float) -> _Near:
+        """Near-duplicates at ``threshold`` over every shard's stories, found once per
+        commit from their signatures gathered here; each shard is told which of its
+        stories have one (so a collapsed search returns only those for grouping)."""
+        found = snap.near.get(threshold)
+        if found is not None:
+            return found
+        if snap._signed is None:
+            segments: list[_Signed] = []
+            offsets = []
+            for part in snap.shards.call_all("signatures"):
+                offsets.append(len(segments))
+                segments.extend(_Signed(*seg) for seg in part)
+            snap._signed = segments, offsets
+        segments, offsets = snap._signed
+        near = _Near(segments, offsets, threshold)
+        snap.shards.run(
+            [(sh, "use_dupable", (threshold, near.dupable_of(sh))) for sh in range(len(offsets))]
+        )
+        return snap.near.setdefault(threshold, near)
 
     def _has_pairs(self, snap: _ClusterSnapshot, node: P.Node, scoring: Scoring) -> bool:
         """Whether the proximity rescore has work: two neighbouring query words in the index
@@ -797,8 +840,8 @@ class ShardedIndex(Index):
         feedback: bool | None = None,
         collapse: bool | float = False,
     ) -> Explanation:
-        _no_collapse(self.path, collapse)
         decay = None if recency is None else Recency.of(recency, today)
+        threshold = None if collapse is False else threshold_of(collapse)
         snap = self._cur()
         node = self._plan_for(
             snap, query, syntax, default_operator, scoring, _plan_today(query, today, decay)
@@ -819,12 +862,28 @@ class ShardedIndex(Index):
         if self._has_pairs(snap, node, scoring):
             why = self._explain_rescore(snap, run, node, scoring, decay, sh, where, why)
         if decay is not None:
-            return decay.explain(why, day, f"score of {article_id!r}, ")
-        if why.op == "sum" and why.details:
-            return Explanation(
-                why.value, f"score of {article_id!r}, {why.description}", why.details
+            out = decay.explain(why, day, f"score of {article_id!r}, ")
+        elif why.op == "sum" and why.details:
+            out = Explanation(why.value, f"score of {article_id!r}, {why.description}", why.details)
+        else:
+            out = Explanation(why.value, f"score of {article_id!r}:", [why])
+        if threshold is not None:
+            near = self._near(snap, threshold)
+            parts = snap.shards.call_all(
+                "collapse_top",
+                run,
+                scoring,
+                self._dfs(snap, run),
+                0,
+                "relevance",
+                decay,
+                False,
+                threshold,
             )
-        return Explanation(why.value, f"score of {article_id!r}:", [why])
+            copies, under, id_of = near.group([p[3] for p in parts], "relevance")
+            note = collapse_note(copies, under, near.at((sh, *where)), threshold, id_of.__getitem__)
+            out = dataclasses.replace(out, description=f"{out.description} [{note}]")
+        return out
 
     def _explain_rescore(
         self,
@@ -1029,10 +1088,79 @@ def _learn(snap: _ClusterSnapshot, query: str | Query) -> None:
     snap.learn([(a, t) for a in analyzers for t in snap.analyzers[a].raw_tokens(query)], fields)
 
 
-def _no_collapse(path: Path, collapse: object) -> None:
-    """ConfigError for collapsing, which shards cannot run yet (a bad value first)."""
-    if threshold_of(collapse) is not None:
-        raise ConfigError(f"{path}: collapse is not supported on a sharded index yet")
+class _Signed:
+    """One shard segment as :class:`NearIndex` reads it: size, live docs, signatures, days."""
+
+    def __init__(self, ndocs: int, live: np.ndarray, sigs: np.ndarray, dates: np.ndarray):
+        self.ndocs = ndocs
+        self.dates = dates
+        self.live: np.ndarray | None = None
+        if len(live) < ndocs:
+            self.live = np.zeros(ndocs, dtype=bool)
+            self.live[live] = True
+        self._sigs = np.zeros((ndocs, sigs.shape[1] if sigs.ndim == 2 else 0), dtype=sigs.dtype)
+        self._sigs[live] = sigs
+
+    def signatures(self) -> np.ndarray:
+        return self._sigs
+
+
+class _Near:
+    """Near-duplicates over every shard: a :class:`NearIndex` of all their segments,
+    numbered shard after shard (``offsets``: each shard's first), so its order of segments
+    is the coordinator's (shard, then segment)."""
+
+    def __init__(self, segments: list[_Signed], offsets: list[int], threshold: float):
+        self.segments = segments
+        self.offsets = offsets
+        self.index = NearIndex(cast(list[Segment], segments), threshold)
+
+    def at(self, pick: tuple) -> tuple[int, int]:
+        """The (global segment, doc) of a merged pick ``(shard, segment, doc, ...)``."""
+        return self.offsets[pick[0]] + pick[1], pick[2]
+
+    def dupable_of(self, sh: int) -> list[np.ndarray]:
+        """Per segment of shard ``sh``: which docs have a near-duplicate."""
+        near = self.index
+        end = self.offsets[sh + 1] if sh + 1 < len(self.offsets) else len(self.segments)
+        out = []
+        for g in range(self.offsets[sh], end):
+            cls = near.cls[near.bases[g] : near.bases[g + 1]]
+            ok = cls >= 0
+            ok[ok] = near.dupable[cls[ok]]
+            out.append(ok)
+        return out
+
+    def group(
+        self, parts: list[ShardTop], sort: str
+    ) -> tuple[dict[_Where, list[_Where]], dict[_Where, _Where], dict[_Where, str]]:
+        """:func:`collapse_matches` over every shard's matches with a near-duplicate: the
+        copies of each kept story, the story each copy is under, and their ids."""
+        rows: dict[int, list[tuple[int, float]]] = {}
+        id_of: dict[_Where, str] = {}
+        for sh, (segs, docs, scores, _, ids) in enumerate(parts):
+            for si, doc, score, pid in zip(segs.tolist(), docs.tolist(), scores.tolist(), ids):
+                g = self.offsets[sh] + si
+                rows.setdefault(g, []).append((doc, score))
+                id_of[(g, doc)] = pid
+        matches = []
+        for g in sorted(rows):
+            found = sorted(rows[g])
+            matches.append(
+                (
+                    g,
+                    SegmentMatches(
+                        np.array([d for d, _ in found], dtype=np.int64),
+                        np.array([x for _, x in found], dtype=np.float64),
+                    ),
+                )
+            )
+        segments = cast(list[Segment], self.segments)
+        copies, under = collapse_matches(self.index, matches, segments, sort)
+        return copies, under, id_of
+
+
+_Where = tuple[int, int]
 
 
 class _CollectionStats(Searcher):
