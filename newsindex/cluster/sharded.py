@@ -286,8 +286,9 @@ class _ClusterSnapshot:
 
 
 def _stored_stem(snap: _ClusterSnapshot, field: str, spec: dict, word: str) -> str | None:
-    if (field, word) in snap.stems:
-        return snap.stems[(field, word)]
+    known = snap.stems.get((field, word), "")
+    if known != "":
+        return known
     for term in snap.shards.call_all("stem_of", field, spec, word):
         if term is not None:
             return cast(str, term)
@@ -600,7 +601,9 @@ class ShardedIndex(Index):
         query of known terms goes straight to phase two (one round trip on a cluster).
         """
         known = snap.dfs
-        missing = list(dict.fromkeys(key for key in wanted if key not in known))
+        # (get, not []: another thread may clear the cache meanwhile)
+        found = {key: known.get(key) for key in wanted}
+        missing = [key for key, df in found.items() if df is None]
         if missing:
             total: Counter = Counter()
             for part in snap.shards.call_all("dfs", missing):
@@ -608,8 +611,8 @@ class ShardedIndex(Index):
             if len(known) > _DFS_CACHE_SIZE:
                 known.clear()
             for key in missing:
-                known[key] = total[key]
-        return {key: known[key] for key in wanted}
+                found[key] = known[key] = total[key]
+        return cast(dict[tuple[str, tuple[int, ...]], int], found)
 
     def search(
         self,
