@@ -635,3 +635,24 @@ def test_copies_in_other_shards_collapse_under_their_story(with_copies):
     a = one.search("oil OR trade OR bank", collapse=True, limit=100)
     b = sharded.search("oil OR trade OR bank", collapse=True, limit=100)
     assert a.total == b.total < one.count("oil OR trade OR bank")
+
+
+def test_related_stories_and_feedback_without_stored_bodies(tmp_path, sample_docs):
+    # Shards that do not store bodies take a story's terms from their postings, as one
+    # index does.
+    one = newsindex.Index.create(tmp_path / "one", {"store_body": False})
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", {"store_body": False}, shards=3)
+    for ix in (one, sharded):
+        with ix.writer() as w:
+            for d in sample_docs[:300]:
+                w.add(d)
+    for story in [d["id"] for d in sample_docs[:300:60]]:
+        a, b = one.more_like_this(story, limit=10), sharded.more_like_this(story, limit=10)
+        whole = one.more_like_this(story, limit=max(1, a.total))
+        assert_same_results(a, b, whole, {})
+        assert sharded.like_query(story).text == one.like_query(story).text
+    for words in ("oil prices", "bank rate", "wheat export"):
+        search = {"query": words, "scoring": newsindex.Scoring(feedback=True, fb_docs=5)}
+        assert_same_answers(one, sharded, search)
+        if not cut_at_a_tie(one, search):
+            assert sharded.search(**search).expansion
