@@ -387,20 +387,28 @@ def test_shell_collapse_switch(tmp_path, long_docs):
     assert all(h.duplicates == () for h in session.current.results.hits)
 
 
-def test_a_sharded_index_refuses_collapsing_by_name(tmp_path, long_docs):
-    """Shards do not collapse yet: a clear ConfigError, never a silently uncollapsed page
-    (a bad value is still named first)."""
+def test_a_sharded_index_collapses_as_one_index(tmp_path, sample_docs, copies_index):
+    """Copies in any shard group as in one index; duplicates() is not there yet (a clear
+    ConfigError, never a silently partial list), and a bad value is still named first."""
+    from tests.cluster_helpers import assert_same_answers
+
+    one, originals, copies = copies_index
     sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=2)
     with sharded.writer() as w:
-        for d in long_docs[:20]:
+        for d in sample_docs + copies:
             w.add(d)
+    assert len(sharded) == len(one)
     assert sharded.search("oil", collapse=False).total == sharded.search("oil").total
-    for call in (
-        lambda: sharded.search("oil", collapse=True),
-        lambda: sharded.explain("oil", long_docs[0]["id"], collapse=0.8),
-        lambda: sharded.duplicates(),
-    ):
-        with pytest.raises(newsindex.ConfigError, match="sharded"):
-            call()
+    for threshold in (True, 0.8):
+        for sort in newsindex.SORTS:
+            search = {"query": "oil", "collapse": threshold, "sort": sort, "limit": 20}
+            assert_same_answers(one, sharded, search)
+    assert sharded.search("oil", collapse=True).total < sharded.count("oil")
+    hit = one.search("oil", collapse=True).hits[0]
+    assert str(sharded.explain("oil", hit.id, collapse=0.8)) == str(
+        one.explain("oil", hit.id, collapse=0.8)
+    )
+    with pytest.raises(newsindex.ConfigError, match="sharded"):
+        sharded.duplicates()
     with pytest.raises(newsindex.ConfigError, match="collapse"):
         sharded.search("oil", collapse=0.1)
