@@ -86,6 +86,10 @@ from .writer import ShardedWriter
 _DFS_CACHE_SIZE = 100_000
 
 
+#: Attempts to place a group of shards on the cluster's workers.
+_PLACEMENTS = 3
+
+
 class _LocalShards:
     """Shards held in this process."""
 
@@ -138,29 +142,39 @@ class _DaskShards:
         self._groups: list[tuple[str, list[int], Any]] = []
         self._home: dict[int, int] = {}  # shard number -> its group
         for worker, shards in placed.items():
-            key = f"newsindex-{folder.name}-{shards[0][0]}-{os.getpid()}-{id(self)}"
-            future = client.submit(
-                ShardGroup,
-                shards,
-                actor=True,
-                key=key,
-                # (a preference: a worker lost since the list was made is not waited for)
-                workers=None if worker is None else [worker],
-                allow_other_workers=True,
-            )
             for i, _, _ in shards:
                 self._home[i] = len(self._groups)
-            self._groups.append((key, [i for i, _, _ in shards], future))
-        self._addresses = [self._wait_placed(g) for g in range(len(self._groups))]
+            self._groups.append(self._place(shards, worker, 0))
+        self._addresses = [self._wait_placed(g, placed[w]) for g, w in enumerate(placed)]
 
-    def _wait_placed(self, g: int) -> str:
-        future = self._groups[g][2]
-        try:
-            return cast(str, future.result()._address)
-        except NewsIndexError:
-            raise
-        except Exception as exc:
-            raise self._lost(g, exc) from exc
+    def _place(
+        self, shards: list[tuple[int, str, int]], worker: Any, attempt: int
+    ) -> tuple[str, list[int], Any]:
+        key = f"newsindex-{self._folder.name}-{shards[0][0]}-{os.getpid()}-{id(self)}-{attempt}"
+        future = self._client.submit(
+            ShardGroup,
+            shards,
+            actor=True,
+            key=key,
+            # (a preference: a worker lost since the list was made is not waited for)
+            workers=None if worker is None else [worker],
+            allow_other_workers=True,
+        )
+        return key, [i for i, _, _ in shards], future
+
+    def _wait_placed(self, g: int, shards: list[tuple[int, str, int]]) -> str:
+        for attempt in range(1, _PLACEMENTS + 1):
+            try:
+                return cast(str, self._groups[g][2].result()._address)
+            except NewsIndexError:
+                raise
+            except Exception as exc:
+                # A worker the scheduler still listed may die with the actor on it: place
+                # it again, anywhere, before saying so.
+                if attempt == _PLACEMENTS:
+                    raise self._lost(g, exc) from exc
+                self._groups[g] = self._place(shards, None, attempt)
+        raise AssertionError("unreachable")
 
     def _lost(self, g: int, exc: BaseException) -> ClusterError:
         names = ", ".join(self.names[i] for i in self._groups[g][1])
