@@ -155,11 +155,15 @@ class Shard:
         raw = None
         if facets:
             matches = list(matches)
-            keyword, days = count_facets(self.segments, matches)
-            values, counts = np.unique(days, return_counts=True)
-            raw = (keyword, values, counts)
+            raw = self._raw_facets(matches)
         picked, total = select(matches, self.segments, k, sort)
         return self._compact(picked), total, raw
+
+    def _raw_facets(self, matches: list[tuple[int, SegmentMatches]]) -> RawFacets:
+        """Keyword counts and the days' histogram of ``matches`` (summed by the coordinator)."""
+        keyword, days = count_facets(self.segments, matches)
+        values, counts = np.unique(days, return_counts=True)
+        return keyword, values, counts
 
     def signatures(self) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
         """Per segment: its size, its live docs, their MinHash signatures and every doc's
@@ -195,11 +199,7 @@ class Shard:
         if decay is not None:
             matches = decay.apply(matches, self.segments)
         matches = list(matches)
-        raw = None
-        if facets:
-            keyword, days = count_facets(self.segments, matches)
-            values, counts = np.unique(days, return_counts=True)
-            raw = (keyword, values, counts)
+        raw = self._raw_facets(matches) if facets else None
         masks = self._dupable[threshold]
         dup: list[tuple[int, int, float, int]] = []
         for si, m in matches:

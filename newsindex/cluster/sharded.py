@@ -646,10 +646,7 @@ class ShardedIndex(Index):
         collapse: bool | float = False,
     ) -> Results:
         started = time.perf_counter()
-        _check_page(limit, offset, sort)
-        check_bool("facets", facets)
-        if date_bucket is not None:
-            check_choice("date_bucket", date_bucket, BUCKETS)
+        _check_listing(limit, offset, sort, facets, date_bucket)
         decay = None if recency is None else Recency.of(recency, today)
         threshold = None if collapse is False else threshold_of(collapse)
         snap = self._cur()
@@ -1049,10 +1046,7 @@ class ShardedIndex(Index):
         recency: str | _dt.timedelta | float | None = None,
     ) -> Results:
         started = time.perf_counter()
-        _check_page(limit, offset, sort)
-        check_bool("facets", facets)
-        if date_bucket is not None:
-            check_choice("date_bucket", date_bucket, BUCKETS)
+        _check_listing(limit, offset, sort, facets, date_bucket)
         if scoring is not None:
             check_type("scoring", scoring, Scoring, "a Scoring or None")
         decay = None if recency is None else Recency.of(recency, today)
@@ -1307,3 +1301,13 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
         except (OSError, TimeoutError, ValueError) as exc:
             raise ClusterError(f"scheduler {scheduler!r}: cannot connect ({exc})") from exc
     return scheduler, False
+
+
+def _check_listing(
+    limit: int, offset: int, sort: str, facets: bool, date_bucket: str | None
+) -> None:
+    """The checks every listing (a search, related stories) makes of its page and facets."""
+    _check_page(limit, offset, sort)
+    check_bool("facets", facets)
+    if date_bucket is not None:
+        check_choice("date_bucket", date_bucket, BUCKETS)
