@@ -11,12 +11,11 @@ and the top hit. Run with PYTHONPATH pointing at the checkout to measure.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import re
 
 import newsindex
+from benchmarks.corpus import load_docs
 
 _SKIP = frozenset({"the", "and", "for", "said", "says", "with"})
 OPTIONS = (
@@ -29,8 +28,7 @@ OPTIONS = (
 
 def known_items(corpus: str, n: int, seed: int) -> list[tuple[str, str]]:
     """(query, id of the story it was drawn from) pairs."""
-    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
-        docs = [json.loads(line) for line in fh if line.strip()]
+    docs = load_docs(corpus)
     rng = random.Random(seed)
     out = []
     for d in rng.sample(docs, min(len(docs), 6 * n)):

@@ -19,7 +19,6 @@ Prints the median and 95th percentile per story in milliseconds.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import platform
 import random
@@ -33,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # standalone: run without installing the package
 
+from benchmarks.corpus import load_docs  # noqa: E402
 from newsindex import Index  # noqa: E402
 
 REUTERS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
@@ -49,8 +49,7 @@ def _time(fn: Callable[[], object], runs: int) -> float:
 
 
 def measure(corpus: Path, stories: int, runs: int) -> dict:
-    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
-        docs = [json.loads(line) for line in fh]
+    docs = load_docs(corpus)
     with tempfile.TemporaryDirectory() as tmp:
         ix = Index.create(Path(tmp) / "idx")
         with ix.writer() as w:

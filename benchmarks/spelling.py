@@ -26,7 +26,6 @@ misspellings (a dictionary pass), and the first read, which builds the snapshot'
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import platform
 import random
@@ -41,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # standalone: run without installing the package
 
+from benchmarks.corpus import load_docs  # noqa: E402
 from newsindex import Analyzer, Index  # noqa: E402
 
 REUTERS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
@@ -73,8 +73,7 @@ def _ms(fn) -> tuple[float, object]:
 
 
 def measure(corpus: Path, words: int) -> dict:
-    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
-        docs = [json.loads(line) for line in fh]
+    docs = load_docs(corpus)
     with tempfile.TemporaryDirectory() as tmp:
         ix = Index.create(Path(tmp) / "idx")
         with ix.writer() as w:
