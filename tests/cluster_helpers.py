@@ -187,3 +187,46 @@ def assert_same_facets(a: newsindex.Facets, b: newsindex.Facets) -> None:
         assert [c for _, c in x] == [c for _, c in y]
         floor = x[-1][1] if len(x) == 20 else 0
         assert {v: c for v, c in x if c > floor} == {v: c for v, c in y if c > floor}
+
+
+def copies_of(sample_docs: list[dict]) -> list[dict]:
+    """Stories of the sample and wire copies of some of them: the same body or one with its
+    last words dropped, under other ids, sources and days."""
+    docs = [dict(d) for d in sample_docs[:300]]
+    for n, d in enumerate(sample_docs[:300:4]):
+        words = d["body"].split()
+        for c in range(1 + n % 3):
+            edited = words[: len(words) - c] if c else words
+            docs.append(
+                {
+                    **d,
+                    "id": f"{d['id']}-copy{c}",
+                    "body": " ".join(edited),
+                    "source": ["AP", "AFP", "Reuters"][c],
+                    # (a year the sample has no story of: no copy ties its original)
+                    "date": f"1988-0{3 + c}-1{n % 9}",
+                }
+            )
+    return docs
+
+
+def assert_same_duplicates(
+    one: newsindex.Index, sharded: newsindex.Index, threshold: float
+) -> None:
+    """The same groups, largest first, each's stories oldest first; stories of one day may
+    list in another order (ties list by shard), and so may groups whose first stories share
+    a size and a day."""
+    a, b = one.duplicates(threshold=threshold), sharded.duplicates(threshold=threshold)
+    assert sorted(map(sorted, a)) == sorted(map(sorted, b))
+
+    def day(art_id: str) -> str:
+        return str(one.get(art_id).date)[:10]  # type: ignore[union-attr]
+
+    def order(groups: list[tuple[str, ...]]) -> list[tuple]:
+        return [(len(g), day(g[0])) for g in groups]
+
+    def days(groups: list[tuple[str, ...]]) -> dict[frozenset, list[str]]:
+        return {frozenset(g): [day(i) for i in g] for g in groups}
+
+    assert order(a) == order(b)
+    assert days(a) == days(b)

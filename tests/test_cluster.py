@@ -22,9 +22,11 @@ from tests.cluster_helpers import (
     WORDS,
     articles,
     assert_same_answers,
+    assert_same_duplicates,
     assert_same_results,
     batches,
     build,
+    copies_of,
     cut_at_a_tie,
     searches,
 )
@@ -560,31 +562,10 @@ def test_feedback_and_proximity_on_shards_equal_one_index(
         assert abs(a.value - hit.score) <= 1e-6 * max(1.0, abs(a.value))
 
 
-def _copies(sample_docs: list[dict]) -> list[dict]:
-    """Stories of the sample and wire copies of some of them: the same body or one with its
-    last words dropped, under other ids, sources and days."""
-    docs = [dict(d) for d in sample_docs[:300]]
-    for n, d in enumerate(sample_docs[:300:4]):
-        words = d["body"].split()
-        for c in range(1 + n % 3):
-            edited = words[: len(words) - c] if c else words
-            docs.append(
-                {
-                    **d,
-                    "id": f"{d['id']}-copy{c}",
-                    "body": " ".join(edited),
-                    "source": ["AP", "AFP", "Reuters"][c],
-                    # (a year the sample has no story of: no copy ties its original)
-                    "date": f"1988-0{3 + c}-1{n % 9}",
-                }
-            )
-    return docs
-
-
 @pytest.fixture(scope="module")
 def with_copies(tmp_path_factory, sample_docs):
     folder = tmp_path_factory.mktemp("copies")
-    docs = _copies(sample_docs)
+    docs = copies_of(sample_docs)
     one = newsindex.Index.create(folder / "one")
     sharded = newsindex.ShardedIndex.create(folder / "sh", shards=3)
     for ix in (one, sharded):
@@ -657,3 +638,29 @@ def test_related_stories_and_feedback_without_stored_bodies(tmp_path, sample_doc
         assert_same_answers(one, sharded, search)
         if not cut_at_a_tie(one, search):
             assert sharded.search(**search).expansion
+
+
+@pytest.mark.parametrize("shards", [2, 3, 7])
+def test_duplicates_on_shards_equal_one_index(tmp_path, sample_docs, shards):
+    """Differential: every group of near-duplicates, over copies stored in other shards,
+    after deletes (of originals and of copies) too, at every threshold."""
+    docs = copies_of(sample_docs)
+    one = newsindex.Index.create(tmp_path / "one")
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=shards)
+    gone = [d["id"] for d in docs[::17]]
+    for ix in (one, sharded):
+        with ix.writer() as w:
+            for d in docs[:200]:
+                w.add(d)
+        with ix.writer() as w:
+            for d in docs[200:]:
+                w.add(d)
+            for art_id in gone:
+                w.delete(art_id)
+    assert one.duplicates(), "the corpus has near-duplicates"
+    for threshold in (0.5, 0.8, 0.9, 1.0):
+        assert_same_duplicates(one, sharded, threshold)
+    with pytest.raises(newsindex.ConfigError, match="threshold"):
+        sharded.duplicates(threshold=0.4)
+    one.close()
+    sharded.close()

@@ -22,9 +22,11 @@ from newsindex.cluster import layout
 from newsindex.cluster.build import _running_keys
 from tests.cluster_helpers import (
     assert_same_answers,
+    assert_same_duplicates,
     assert_same_results,
     batches,
     build,
+    copies_of,
     searches,
 )
 
@@ -151,6 +153,24 @@ def test_distributed_build_equals_one_process(tmp_path, client, sample_docs):
             assert str(remote.explain("oil prices", b.hits[0].id)) == str(
                 one.explain("oil prices", b.hits[0].id)
             )
+
+
+def test_duplicates_on_the_cluster_equal_one_index(tmp_path, client, sample_docs):
+    """Differential, as in process (tests/test_cluster.py): near-duplicates found over the
+    shards held on the workers, whose copies sit in other shards."""
+    docs = copies_of(sample_docs)
+    one = newsindex.Index.create(tmp_path / "one")
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=3)
+    for ix in (one, sharded):
+        with ix.writer() as w:
+            for d in docs:
+                w.add(d)
+    sharded.close()
+    with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
+        assert one.duplicates()
+        for threshold in (0.5, 0.9):
+            assert_same_duplicates(one, remote, threshold)
+    one.close()
 
 
 def test_worker_lost_during_search_names_the_shard(tmp_path, client, sample_docs):

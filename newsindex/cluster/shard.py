@@ -282,6 +282,10 @@ class Shard:
         why = self.searcher.explain(node, scoring, si, doc, dfs=dfs)
         return why, int(self.segments[si].dates[doc])
 
+    def ids_of(self, segs: np.ndarray, docs: np.ndarray) -> list[str]:
+        """The id of each (segment index, doc) of ``segs`` and ``docs``."""
+        return [self.segments[si].ids[doc] for si, doc in zip(segs.tolist(), docs.tolist())]
+
     def article(self, si: int, doc: int) -> Article:
         return self.segments[si].article(doc)
 

@@ -40,6 +40,7 @@ from ..errors import (
     check_bool,
     check_choice,
     check_int,
+    check_number,
     check_type,
 )
 from ..handle import (
@@ -69,7 +70,15 @@ from ..results.hits import Hit, Results
 from ..results.query import Query
 from ..results.snippets import LazyHighlighter
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
-from ..search.collapse import DEFAULT_THRESHOLD, NearIndex, collapse_matches, threshold_of
+from ..search.collapse import (
+    DEFAULT_THRESHOLD,
+    MIN_THRESHOLD,
+    NearIndex,
+    collapse_matches,
+    groups,
+    signatures_of,
+    threshold_of,
+)
 from ..search.feedback import Weights, expanded_plan, explain_expansion, relevance_model
 from ..search.leaves import ALL_FIELDS
 from ..search.matches import SegmentMatches
@@ -1072,7 +1081,40 @@ class ShardedIndex(Index):
         return self._results(snap, node, picked, parts, offset, date_bucket, facets, started)
 
     def duplicates(self, *, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, ...]]:
-        raise ConfigError(f"{self.path}: duplicates is not supported on a sharded index yet")
+        """As :meth:`Index.duplicates`, over every shard's stories; a group's stories of the
+        same day list by shard, then segment and document."""
+        limit = check_number("threshold", threshold, MIN_THRESHOLD, 1.0)
+        snap = self._cur()
+        near = self._near(snap, limit)
+        segments = near.segments
+        parts = []
+        for g, seg in enumerate(segments):
+            docs = np.arange(seg.ndocs) if seg.live is None else np.flatnonzero(seg.live)
+            cls = near.index.cls[near.index.bases[g] + docs]
+            docs = docs[cls >= 0]
+            parts.append((g, docs[near.index.dupable[cls[cls >= 0]]]))
+        segs = np.concatenate([np.full(len(d), g) for g, d in parts] + [np.zeros(0)])
+        docs = np.concatenate([d for _, d in parts] + [np.zeros(0)]).astype(np.int64)
+        days = np.concatenate([segments[g].dates[d] for g, d in parts] + [np.zeros(0)])
+        order = np.lexsort((docs, segs, days))  # oldest first, then shard, segment, doc
+        where = np.stack([segs[order], docs[order]], axis=1).astype(np.int64)
+        _, leader = groups(signatures_of(cast(list[Segment], segments), where), limit)
+        # Only the grouped stories' ids cross the network: one message per worker.
+        shard_of = np.searchsorted(near.offsets, where[:, 0], side="right") - 1
+        local = where[:, 0] - np.asarray(near.offsets, dtype=np.int64)[shard_of]
+        shards = np.unique(shard_of).tolist()
+        replies = snap.shards.run(
+            [(sh, "ids_of", (local[shard_of == sh], where[shard_of == sh, 1])) for sh in shards]
+        )
+        ids = np.empty(len(where), dtype=object)
+        for sh, reply in zip(shards, replies):
+            ids[shard_of == sh] = reply
+        members: dict[int, list[str]] = {}
+        for pid, lead in zip(ids.tolist(), leader.tolist()):
+            members.setdefault(lead, []).append(pid)
+        found = [(lead, group) for lead, group in members.items() if len(group) > 1]
+        found.sort(key=lambda item: (-len(item[1]), item[0]))
+        return [tuple(group) for _, group in found]
 
     @property
     def _searcher(self) -> Any:
