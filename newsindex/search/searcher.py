@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple, overload
 
@@ -45,41 +45,91 @@ from .matches import (
 from .scoring import Explanation, field_factors, idf, saturate
 
 #: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts") and position
-#: keys for phrase joins, together (all dropped at once when full).
+#: keys for phrase joins, together (the least recently used go first when full).
 TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
 
 
 class _ArrayCache:
-    """Read-only arrays computed once and shared by every later query, within a byte budget
-    (past it, everything is dropped: simple, and a snapshot's working set refills fast)."""
+    """Read-only arrays computed once and shared by every later query, within a byte budget.
+
+    Segmented LRU: a new array waits in a probation list; a later lookup promotes it to the
+    protected list (at most PROTECTED of the budget, its least recently used demoted back).
+    Past the budget, the least recently used of probation go first: arrays made once and
+    not asked for again leave before those queries keep sharing (the terms most queries
+    meet), and a run of queries over more terms than fit cannot flush those. An array
+    larger than the whole budget is returned, never held.
+    """
+
+    PROTECTED = 0.8
 
     def __init__(self, budget: int):
-        self._items: dict[tuple, np.ndarray] = {}
+        self._probation: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._protected: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._bytes = 0
+        self._protected_bytes = 0
         self._budget = budget
-        # Threads share a snapshot: the budget check, clear and count must happen as one
-        # step, or the byte count drifts from what is held. Hits take no lock.
+        # Threads share a snapshot: lookups move entries, and inserts, evictions and the
+        # byte counts must happen as one step, or the counts drift from what is held.
         self._lock = threading.Lock()
 
     def get(self, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
-        found = self._items.get(key)
+        found = self.peek(key)
         if found is None:
             found = make()  # outside the lock: threads may make the same array; one is kept
+            if not found.flags.owndata:
+                # A view would keep its whole base alive past its own eviction: the budget
+                # counts what the cache holds only if every entry owns its memory.
+                found = found.copy()
             found.flags.writeable = False  # shared by every query that slices it
+            if found.nbytes > self._budget:
+                return found  # used by this query, never held
             with self._lock:
-                if self._bytes > self._budget:
-                    self._items.clear()
-                    self._bytes = 0
-                kept = self._items.setdefault(key, found)
+                kept = self._protected.get(key)
+                if kept is None:
+                    kept = self._probation.setdefault(key, found)
                 if kept is found:
                     self._bytes += found.nbytes
+                    self._evict()
                 found = kept
         return found
 
+    def _evict(self) -> None:
+        while self._bytes > self._budget:
+            if self._probation:
+                self._bytes -= self._probation.popitem(last=False)[1].nbytes
+            else:
+                gone = self._protected.popitem(last=False)[1].nbytes
+                self._bytes -= gone
+                self._protected_bytes -= gone
+
     def peek(self, key: tuple) -> np.ndarray | None:
-        return self._items.get(key)
+        with self._lock:
+            found = self._protected.get(key)
+            if found is not None:
+                self._protected.move_to_end(key)
+                return found
+            found = self._probation.pop(key, None)
+            if found is not None:
+                self._protected[key] = found
+                self._protected_bytes += found.nbytes
+                cap = self._budget * self.PROTECTED
+                while self._protected_bytes > cap:
+                    old_key, old = self._protected.popitem(last=False)
+                    self._protected_bytes -= old.nbytes
+                    self._probation[old_key] = old  # demoted: newest of probation
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held (never more than the budget)."""
+        return self._bytes
+
+    def held(self) -> list[np.ndarray]:
+        """The arrays held now, least recently used first."""
+        with self._lock:
+            return [*self._probation.values(), *self._protected.values()]
 
 
 class Corpus(NamedTuple):
