@@ -17,6 +17,7 @@ from newsindex.analysis import Analyzer
 from newsindex.errors import QuerySyntaxError
 from newsindex.querylang import plan as P
 from newsindex.querylang.planner import _PLAIN_PHRASE, to_plan
+from newsindex.search.leaves import all_position_keys
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
 from newsindex.search.searcher import _Context
 
@@ -256,3 +257,26 @@ def test_a_repeated_word_needs_an_occurrence_of_its_own(tmp_path):
     assert {h.id for h in index.search('"aleppo aleppo"~2').hits} == {"two", "gap"}
     assert index.search('"aleppo aleppo aleppo aleppo"~3').total == 0  # three, not four
     assert index.search('"aleppo aleppo aleppo"~1').total == 1
+
+
+@pytest.mark.parametrize("fields", [(0, 1), (0,), (1,)])
+def test_position_keys_equal_a_posting_by_posting_reading(ix, fields):
+    """The cached keys a join searches: each posting's occurrences, its title's positions
+    first, then its body's, read one posting at a time here."""
+    for seg in ix._searcher.segments:
+        for term in seg.terms.strings():
+            s, e = seg.term_range(term)
+            tfs = [tf.tolist() for tf in seg.tfs(s, e)]
+            positions = seg.positions(s, e).tolist()
+            expected = []
+            at = 0
+            for i, doc in enumerate(seg.docs(s, e).tolist()):
+                for fi, tf in enumerate(tfs):
+                    for pos in positions[at : at + tf[i]]:
+                        if fi in fields:
+                            expected.append(doc << 32 | fi << 24 | pos)
+                    at += tf[i]
+            assert at == len(positions)
+            got = all_position_keys(seg, s, e, fields)
+            assert got.dtype == np.int64
+            assert got.tolist() == sorted(expected), term

@@ -343,21 +343,18 @@ def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> 
     ``[s, e)`` (one term's), kept to ``fields``."""
     if e <= s:
         return np.zeros(0, dtype=np.int64)
-    tfs = [tf.astype(np.int64) for tf in seg.tfs(s, e)]
-    totals = sum(tfs[1:], start=tfs[0])
-    positions = seg.positions(s, e, int(totals.sum())).astype(np.int64)
-    # Within a posting the title's positions come first, then the body's: an occurrence is
-    # in a later field once its index passes the posting's start plus the earlier fields' tfs.
-    at = np.arange(len(positions), dtype=np.int64)
-    bound = np.cumsum(totals) - totals
-    field_of = np.zeros(len(at), dtype=np.int64)
-    for tf in tfs[:-1]:
-        bound = bound + tf
-        field_of += at >= np.repeat(bound, totals)
-    owners = np.repeat(seg.docs(s, e).astype(np.int64), totals)
-    keys = (owners << 32) | (field_of << 24) | positions
+    tfs = seg.tfs(s, e)
+    nf = len(tfs)
+    # Within a posting the title's positions come first, then the body's: one run per
+    # (posting, field), its length the tf, repeated into one key prefix per occurrence.
+    lengths = np.stack(tfs, axis=1).astype(np.int64).ravel()
+    positions = seg.positions(s, e, int(lengths.sum()))
+    runs = (seg.docs(s, e).astype(np.int64) << 32)[:, None] | (np.arange(nf, dtype=np.int64) << 24)
+    keys = np.repeat(runs.ravel(), lengths)
+    np.bitwise_or(keys, positions, out=keys, casting="unsafe")
     if fields != ALL_FIELDS:
-        keys = keys[np.isin(field_of, fields)]
+        wanted = np.isin(np.arange(nf), fields)
+        keys = keys[np.repeat(np.tile(wanted, e - s), lengths)]
     # Written sorted; the joins' binary searches rely on it, so it is checked (a pass) and
     # sorted only if not (a sort of sorted keys costs several such passes).
     if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
