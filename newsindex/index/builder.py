@@ -20,7 +20,7 @@ from ..analysis import Analyzer, AnalyzerSpec
 from ..analysis.vocab import Vocabulary
 from ..article import Article
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
-from . import minhash, strtable
+from . import docids, minhash, strtable
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
 from .blocks import block_maxima
@@ -67,6 +67,7 @@ def build_segment(
         lengths,
     )
     arrays.update({name: _narrow(a) if name != "blk.offs" else a for name, a in blocks.items()})
+    arrays.update(docids.encode(arrays["post.offs"], arrays.pop("post.docs")))
     arrays.update(pack_tfs([arrays.pop(f"post.tf.{f}") for f in TEXT_FIELDS]))
     stems = _stem_tables(analyzers, vocab, remap, arrays)
     arrays.update(strtable.build("ids", [a.id for a in articles]))
@@ -85,7 +86,7 @@ def build_segment(
         name=name,
         docs=n,
         terms=int(len(arrays["terms.offs"]) - 1),
-        postings=int(len(arrays["post.docs"])),
+        postings=int(arrays["post.offs"][-1]),
         field_lengths=field_lengths,
         min_day=int(dated[0]) if len(dated) else None,
         max_day=int(dated[-1]) if len(dated) else None,

@@ -75,12 +75,12 @@ def _check_latest(folder: Path) -> list[str]:
 def _structure(seg: Segment, folder: Path) -> list[str]:
     where = folder / f"{seg.name}.arr"
     out = []
-    npost = len(seg.post_docs)
+    npost = seg.npostings
     offs = seg.post_offs
     if len(offs) and (offs[0] != 0 or offs[-1] != npost or np.any(np.diff(offs) < 0)):
         out.append(f"{where}: postings offsets are inconsistent")
-    if npost and (seg.post_docs.min() < 0 or seg.post_docs.max() >= seg.ndocs):
-        out.append(f"{where}: postings name documents out of range")
+        return out  # the doc numbers and frequencies are read by them
+    out.extend(seg.docs_problems())
     if any(len(tf) != npost for tf in seg.post_tf):
         out.append(f"{where}: term frequency arrays do not match the postings")
     total_tf = sum(int(tf.sum(dtype=np.int64)) for tf in seg.post_tf)

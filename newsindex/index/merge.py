@@ -35,7 +35,7 @@ from ..analysis import Analyzer, AnalyzerSpec
 from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
-from . import minhash, strtable
+from . import docids, minhash, strtable
 from .arrays import write_arrays
 from .blocks import block_maxima
 from .builder import _narrow, narrow_dtype, pack_tfs
@@ -167,7 +167,7 @@ def _merge(
         name=name,
         docs=n,
         terms=int(len(arrays["terms.offs"]) - 1),
-        postings=int(len(arrays["post.docs"])),
+        postings=int(arrays["post.offs"][-1]),
         field_lengths={f: int(arrays[f"len.{f}"].sum(dtype=np.int64)) for f in TEXT_FIELDS},
         min_day=int(dated[0]) if len(dated) else None,
         max_day=int(dated[-1]) if len(dated) else None,
@@ -252,7 +252,7 @@ def _postings(
     # step's run of merged terms is one searchsorted range of each input's terms.
     climbs = [np.maximum.accumulate(t) if len(t) else t for t in tmaps]
     pos_type = max((seg.positions_span(0, 0).dtype for seg in segs), key=lambda d: d.itemsize)
-    out_docs = np.empty(int(post_offs[-1]), dtype=np.int32)
+    doc_parts: list[dict[str, np.ndarray]] = []
     out_tf = np.empty(int(post_offs[-1]), dtype=np.uint8)
     out_pos = np.empty(int(out_pos_offs[-1]), dtype=pos_type)
     big: list[np.ndarray] = []
@@ -312,7 +312,7 @@ def _postings(
         q0 = int(out_pos_offs[t0])
         out_pos[q0 : q0 + total] = pos
         del pos
-        out_docs[p0:p1] = docs
+        doc_parts.append(docids.encode(post_offs[t0 : t1 + 1] - p0, docs))
         packed = pack_tfs(step_tfs)
         out_tf[p0:p1] = packed["post.tf"]
         big.append(packed["post.tf.big"] + p0)
@@ -324,7 +324,7 @@ def _postings(
         for bname, values in blocks.items():
             blk.setdefault(bname, []).append(values)
     out = {
-        "post.docs": out_docs,
+        **docids.concat(doc_parts),
         "pos": out_pos if out_pos.dtype == narrow_dtype(top_pos) else _narrow(out_pos),
         "post.offs": post_offs,
         "pos.offs": out_pos_offs,

@@ -16,6 +16,8 @@ from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from . import minhash
 from .arrays import ArrayFile
+from .docids import DocIds
+from .docids import problems as docids_problems
 from .docstore import DocStore
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .strtable import SortedStrings, StringTable
@@ -75,6 +77,8 @@ class Segment:
                     f"{arr.path}: array {minhash.ARRAY!r} is {sig.dtype} {sig.shape}, "
                     f"expected uint16 ({self.ndocs}, {minhash.BINS})"
                 )
+        # Doc numbers delta-coded (see docids.py), or one int32 per posting (older segments).
+        self._docids = DocIds(arr, self.ndocs) if "post.dw" in arr else None
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -104,13 +108,23 @@ class Segment:
 
     @cached_property
     def post_docs(self) -> np.ndarray:
+        """The doc number of every posting (decoded whole: for ``check`` and tests; searches
+        read ranges through :meth:`docs`)."""
+        if self._docids is not None:
+            return self._docids.whole()
         return self._arrays["post.docs"]
+
+    @property
+    def npostings(self) -> int:
+        # (The length of an array, not its content: needs no verifying.)
+        name = "post.docs" if self._docids is None else "post.tf"
+        return len(self._arrays.unverified(name))
 
     @cached_property
     def post_tf(self) -> tuple[np.ndarray, ...]:
         """Per text field, the term frequency of every posting (decoded whole: for ``check``;
         searches read slices through :meth:`tfs`)."""
-        return tuple(self.tfs(0, len(self._arrays.unverified("post.docs"))))
+        return tuple(self.tfs(0, self.npostings))
 
     @cached_property
     def pos(self) -> np.ndarray:
@@ -120,8 +134,19 @@ class Segment:
     def pos_offs(self) -> np.ndarray:
         return self._arrays["pos.offs"]
 
+    def docs_problems(self) -> list[str]:
+        """What ``newsindex check`` finds wrong with the postings' doc numbers."""
+        if self._docids is not None:
+            return docids_problems(self._arrays, self.ndocs)
+        docs = self.post_docs
+        if len(docs) and (docs.min() < 0 or docs.max() >= self.ndocs):
+            return [f"{self._arrays.path}: postings name documents out of range"]
+        return []
+
     def docs(self, s: int, e: int) -> np.ndarray:
         """Doc numbers of the postings ``[s, e)``."""
+        if self._docids is not None:
+            return self._docids.docs(s, e)
         return self._arrays.range("post.docs", s, e)
 
     def tf(self, fi: int, s: int, e: int) -> np.ndarray:
@@ -154,7 +179,7 @@ class Segment:
         span ``[s, e)`` (each within the postings), concatenated in the order given: what
         :meth:`docs` and :meth:`tfs` give span by span, decoded in one pass."""
         arr = self._arrays
-        docs = np.concatenate([arr.range("post.docs", s, e) for s, e in spans])
+        docs = np.concatenate([self.docs(s, e) for s, e in spans])
         if not self._packed_tf:
             tfs = [np.concatenate([arr.range(nm, s, e) for s, e in spans]) for nm in _TF_NAMES]
             return docs, tfs

@@ -1,0 +1,306 @@
+"""Postings doc numbers as offsets from a base per block, one byte width per term.
+
+A term's postings name its documents in increasing order, cut into the blocks of
+:mod:`.blocks` (``BLOCK_SIZE`` postings, numbered by ``blk.offs``). Each block stores the
+doc number of its first posting, and each posting its distance from that one: small (in news,
+most blocks of a frequent word span a few thousand documents), so each term stores its
+distances in the narrowest of ``post.d1`` (uint8), ``post.d2`` (uint16) and ``post.d4``
+(uint32) that holds its largest:
+
+- ``post.dw``: per term, its width in bytes (1, 2 or 4);
+- ``post.dpos``: per term, where its distances start in its width's array (the terms of one
+  width follow each other there, in term order);
+- ``post.d1`` / ``post.d2`` / ``post.d4``: per posting, its doc number less its block's
+  first (0 for a block's first posting);
+- ``post.dbase``: per block, the doc number of its first posting.
+
+Any range of postings decodes from the start of its block with one widening and one
+addition of each block's base: no running sum, which costs a search several times more (delta
+coding of the gaps would make the arrays about a third smaller). Segments written before
+this encoding hold ``post.docs`` (one int32 per posting), read as they were.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import IndexCorruptError
+from . import blocks
+from .arrays import ArrayFile
+
+#: Array of the offsets of each width in bytes.
+OFFSET_ARRAYS = {1: "post.d1", 2: "post.d2", 4: "post.d4"}
+_OFFSET_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+#: Names of the encoding's arrays (a segment holding ``post.dw`` holds them all).
+NAMES = ("post.dw", "post.dpos", *OFFSET_ARRAYS.values(), "post.dbase")
+#: Postings decoded at a time when a reader wants many terms (merge, check).
+_STEP = 1 << 22
+#: Terms whose layout a reader keeps (cleared when full).
+_CACHE_SIZE = 100_000
+#: The decoded ranges a reader keeps, most recent first, up to this many bytes: a query
+#: reads a term's doc numbers several times (its df, its scores, its pruning windows).
+RECENT_BYTES = 8 << 20
+
+
+def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
+    """The encoding's arrays for postings ``docs`` (increasing within each term) of terms
+    cut by ``offs`` (from 0; no term without postings); ``post.dpos`` counts from 0 in
+    each width's array, as :func:`concat` expects of its parts."""
+    offs = np.asarray(offs, dtype=np.int64)
+    counts = np.diff(offs)
+    if np.any(counts <= 0):
+        raise ValueError("every term needs postings")
+    n = int(offs[-1])
+    docs = np.asarray(docs)
+    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    starts = _block_starts(offs, nblocks)
+    bases = docs[starts].astype(np.int64)
+    rel = docs.astype(np.int64)
+    rel -= np.repeat(bases, np.diff(np.append(starts, n)))
+    nterms = len(counts)
+    top = np.maximum.reduceat(rel, offs[:-1]) if nterms else np.zeros(0, np.int64)
+    widths = np.where(top < 1 << 8, 1, np.where(top < 1 << 16, 2, 4)).astype(np.uint8)
+    dpos = np.zeros(nterms, dtype=np.int64)
+    out: dict[str, np.ndarray] = {"post.dw": widths, "post.dpos": dpos}
+    for width, name in OFFSET_ARRAYS.items():
+        sel = widths == width
+        mine = counts[sel]
+        dpos[sel] = np.cumsum(mine) - mine
+        out[name] = rel[np.repeat(sel, counts)].astype(_OFFSET_DTYPES[width])
+    out["post.dbase"] = bases.astype(np.int32)
+    return out
+
+
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays of consecutive runs of terms (each :func:`encode`'s) as one."""
+    out: dict[str, np.ndarray] = {}
+    shifted = []
+    sizes = dict.fromkeys(OFFSET_ARRAYS, 0)
+    for part in parts:
+        dpos = part["post.dpos"].copy()
+        for width, name in OFFSET_ARRAYS.items():
+            dpos[part["post.dw"] == width] += sizes[width]
+            sizes[width] += len(part[name])
+        shifted.append(dpos)
+    out["post.dw"] = np.concatenate([np.zeros(0, np.uint8)] + [p["post.dw"] for p in parts])
+    out["post.dpos"] = np.concatenate([np.zeros(0, np.int64), *shifted])
+    for width, name in OFFSET_ARRAYS.items():
+        empty = np.zeros(0, _OFFSET_DTYPES[width])
+        out[name] = np.concatenate([empty] + [p[name] for p in parts])
+    out["post.dbase"] = np.concatenate([np.zeros(0, np.int32)] + [p["post.dbase"] for p in parts])
+    return out
+
+
+def _block_starts(offs: np.ndarray, nblocks: np.ndarray) -> np.ndarray:
+    """The first posting of every block of the terms cut by ``offs`` (``nblocks`` each)."""
+    first = np.cumsum(nblocks) - nblocks
+    total = int(nblocks.sum())
+    rank = np.arange(total, dtype=np.int64) - np.repeat(first, nblocks)
+    return np.repeat(offs[:-1], nblocks) + rank * blocks.BLOCK_SIZE
+
+
+class DocIds:
+    """The read side: doc numbers of any range of postings, each array verified as read."""
+
+    def __init__(self, arr: ArrayFile, ndocs: int):
+        self._arr = arr
+        self._ndocs = ndocs
+        self._offs = arr.unverified("post.offs")
+        self._npost = int(self._offs[-1]) if len(self._offs) else 0
+        # first posting of a term -> (first, end, gap array, its first gap, first block)
+        self._terms: dict[int, tuple[int, int, str, int, int]] = {}
+        self._recent: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._recent_bytes = 0
+        self._lock = threading.Lock()
+
+    def docs(self, s: int, e: int) -> np.ndarray:
+        """Doc numbers (int32, read-only) of the postings ``[s, e)`` (which may span terms)."""
+        if not 0 <= s < e <= self._npost:
+            s, e, _ = slice(s, e).indices(self._npost)
+            if e <= s:
+                return np.zeros(0, dtype=np.int32)
+        key = (s, e)
+        recent = self._recent
+        with self._lock:
+            found = recent.get(key)
+            if found is not None:
+                recent.move_to_end(key)
+                return found
+        out = self._decode(s, e)
+        out.flags.writeable = False  # shared by every reader of the range
+        with self._lock:
+            if key not in recent:
+                recent[key] = out
+                self._recent_bytes += out.nbytes
+                while self._recent_bytes > RECENT_BYTES and len(recent) > 1:
+                    self._recent_bytes -= recent.popitem(last=False)[1].nbytes
+        return out
+
+    def _decode(self, s: int, e: int) -> np.ndarray:
+        found = self._terms.get(s)
+        if found is None:
+            found = self._term(self._term_of(s))
+        t0, t1, name, dpos, b0 = found
+        if not t0 <= s < t1:
+            raise IndexCorruptError(f"{self._arr.path}: postings offsets are inconsistent")
+        if e > t1:
+            return self._span(s, e)
+        arr = self._arr
+        k = (s - t0) // blocks.BLOCK_SIZE
+        bs = t0 + k * blocks.BLOCK_SIZE
+        raw = arr.range(name, dpos + bs - t0, dpos + e - t0)
+        size = blocks.BLOCK_SIZE
+        full, tail = divmod(e - bs, size)
+        bases = arr.range("post.dbase", b0 + k, b0 + k + full + (tail > 0))
+        if len(raw) != e - bs or len(bases) != full + (tail > 0):
+            raise IndexCorruptError(f"{arr.path}: postings of term at {t0} are truncated")
+        out = raw.astype(np.int32)
+        if full:
+            whole = out[: full * size].reshape(full, size)
+            whole += bases[:full, None]
+        if tail:
+            out[full * size :] += bases[full]
+        if bs < s:
+            out = out[s - bs :]
+        if bases[0] < 0 or out[-1] >= self._ndocs:
+            raise IndexCorruptError(f"{arr.path}: postings name documents out of range")
+        return out
+
+    def _term_of(self, s: int) -> int:
+        tid = int(np.searchsorted(self._offs, s, "right")) - 1
+        return max(tid, 0)
+
+    def _term(self, tid: int) -> tuple[int, int, str, int, int]:
+        """Term ``tid``'s layout, read through verified ranges (and kept by first posting)."""
+        arr = self._arr
+        bounds = arr.range("post.offs", tid, tid + 2).tolist()
+        width = arr.range("post.dw", tid, tid + 1).tolist()
+        dpos = arr.range("post.dpos", tid, tid + 1).tolist()
+        blk = arr.range("blk.offs", tid, tid + 1).tolist()
+        name = OFFSET_ARRAYS.get(width[0]) if width else None
+        if len(bounds) != 2 or name is None or not dpos or not blk or bounds[0] >= bounds[1]:
+            raise IndexCorruptError(f"{arr.path}: postings of term {tid} are inconsistent")
+        found = (bounds[0], bounds[1], name, dpos[0], blk[0])
+        if len(self._terms) >= _CACHE_SIZE:
+            self._terms.clear()
+        self._terms[bounds[0]] = found
+        return found
+
+    def _span(self, s: int, e: int) -> np.ndarray:
+        """Doc numbers of postings ``[s, e)`` over several terms."""
+        ta = self._term_of(s)
+        tb = self._term_of(e - 1) + 1
+        docs = self.terms(ta, tb)
+        p0 = int(self._offs[ta])
+        return docs[s - p0 : e - p0]
+
+    def terms(self, ta: int, tb: int) -> np.ndarray:
+        """Doc numbers (int32) of every posting of terms ``[ta, tb)``, vectorized."""
+        arr = self._arr
+        path = arr.path
+        offs = arr.range("post.offs", ta, tb + 1).astype(np.int64)
+        if len(offs) != tb - ta + 1:
+            raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
+        counts = np.diff(offs)
+        if np.any(counts <= 0):
+            raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
+        n = int(offs[-1] - offs[0])
+        widths = arr.range("post.dw", ta, tb)
+        dpos = arr.range("post.dpos", ta, tb).astype(np.int64)
+        if len(widths) != tb - ta or len(dpos) != tb - ta:
+            raise IndexCorruptError(f"{path}: postings widths do not match the terms")
+        rel = np.empty(n, dtype=np.int64)
+        seen = 0
+        for width, name in OFFSET_ARRAYS.items():
+            sel = widths == width
+            mine = np.flatnonzero(sel)
+            if not len(mine):
+                continue
+            seen += len(mine)
+            lo = int(dpos[mine[0]])
+            want = counts[mine]
+            part = arr.range(name, lo, lo + int(want.sum()))
+            # The terms of one width follow each other in its array.
+            if len(part) != int(want.sum()) or np.any(dpos[mine] - lo != np.cumsum(want) - want):
+                raise IndexCorruptError(f"{path}: {name!r} does not match its terms")
+            rel[np.repeat(sel, counts)] = part
+        if seen != tb - ta:
+            raise IndexCorruptError(f"{path}: postings widths are invalid")
+        nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+        b = arr.range("blk.offs", ta, tb + 1).astype(np.int64)
+        if len(b) != tb - ta + 1 or np.any(np.diff(b) != nblocks):
+            raise IndexCorruptError(f"{path}: postings blocks do not match the terms")
+        bases = arr.range("post.dbase", int(b[0]), int(b[-1]))
+        if len(bases) != int(b[-1] - b[0]):
+            raise IndexCorruptError(f"{path}: 'post.dbase' is shorter than its blocks need")
+        starts = _block_starts(offs - offs[0], nblocks)
+        rel += np.repeat(bases, np.diff(np.append(starts, n)))
+        if n and (rel.min() < 0 or rel.max() >= self._ndocs):
+            raise IndexCorruptError(f"{path}: postings name documents out of range")
+        return rel.astype(np.int32)
+
+    def runs(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(first term, end term, doc numbers of their postings)`` over all terms, in runs
+        of about :data:`_STEP` postings."""
+        offs = self._arr["post.offs"]
+        nterms = len(offs) - 1
+        t = 0
+        while t < nterms:
+            end = int(np.searchsorted(offs, offs[t] + _STEP, "right")) - 1
+            end = min(max(end, t + 1), nterms)
+            yield t, end, self.terms(t, end)
+            t = end
+
+    def whole(self) -> np.ndarray:
+        """Doc numbers (int32) of every posting."""
+        parts = [docs for _, _, docs in self.runs()]
+        return np.concatenate([np.zeros(0, np.int32), *parts])
+
+
+def problems(arr: ArrayFile, ndocs: int) -> list[str]:
+    """What ``newsindex check`` finds wrong with the encoding's arrays (empty: all good):
+    widths, the layout of each width's array, each block's first offset 0, and strictly
+    increasing doc numbers within each term, below ``ndocs``."""
+    path = arr.path
+    offs = arr["post.offs"].astype(np.int64)
+    counts = np.diff(offs)
+    if np.any(counts <= 0):
+        return [f"{path}: a term has no postings"]
+    widths = arr["post.dw"]
+    dpos = arr["post.dpos"].astype(np.int64)
+    if len(widths) != len(counts) or len(dpos) != len(counts):
+        return [f"{path}: postings widths do not match the terms"]
+    if np.any(~np.isin(widths, list(OFFSET_ARRAYS))):
+        return [f"{path}: postings widths are invalid"]
+    out = []
+    rel = np.empty(int(offs[-1]) if len(offs) else 0, dtype=np.int64)
+    for width, name in OFFSET_ARRAYS.items():
+        sel = widths == width
+        mine = counts[sel]
+        data = arr[name]
+        if len(data) != int(mine.sum()) or np.any(dpos[sel] != np.cumsum(mine) - mine):
+            out.append(f"{path}: {name!r} does not match its terms")
+            continue
+        rel[np.repeat(sel, counts)] = data
+    if out:
+        return out
+    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    blk = arr["blk.offs"].astype(np.int64)
+    bases = arr["post.dbase"].astype(np.int64)
+    if len(blk) != len(offs) or np.any(np.diff(blk) != nblocks) or len(bases) != blk[-1]:
+        return [f"{path}: postings blocks do not match the terms"]
+    starts = _block_starts(offs, nblocks)
+    if np.any(rel[starts] != 0):
+        out.append(f"{path}: a block's first posting is not its base")
+    docs = rel + np.repeat(bases, np.diff(np.append(starts, len(rel))))
+    later = np.ones(len(docs), dtype=bool)
+    later[offs[:-1]] = False
+    if np.any(np.diff(docs)[later[1:]] <= 0):
+        out.append(f"{path}: postings doc numbers are not increasing within a term")
+    if len(docs) and (docs.min() < 0 or docs.max() >= ndocs):
+        out.append(f"{path}: postings name documents out of range")
+    return out

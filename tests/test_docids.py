@@ -1,0 +1,308 @@
+"""Delta-coded postings doc numbers (index/docids.py): every range of postings decodes to
+the doc numbers a plain int32 array holds (codec level, any rel, any block size), every term
+of every segment of generated indexes (commits, deletions, merges) to the documents whose
+stored text holds the term (brute force), and a damaged array is an IndexCorruptError on
+read or a problem for ``check``, never a crash."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex.errors import IndexCorruptError
+from newsindex.index import blocks, docids
+from newsindex.index import manifest as mf
+from newsindex.index.arrays import ArrayFile, write_arrays
+from newsindex.index.segment import Segment
+
+
+@st.composite
+def postings(draw):
+    """(offs, docs, ndocs): terms of increasing doc numbers, rel from every width."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    top = draw(st.sampled_from([1, 200, 255, 256, 70_000, 3_000_000]))
+    counts = [rng.choice([1, 2, 5, 127, 128, 129, 300]) for _ in range(draw(st.integers(0, 12)))]
+    docs: list[int] = []
+    for count in counts:
+        doc = rng.randrange(4)
+        for _ in range(count):
+            docs.append(doc)
+            doc += rng.choice([1, 1, 2, rng.randint(1, top), top])
+    offs = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    return offs, np.array(docs, dtype=np.int64), (max(docs) + 1 if docs else 0) + 3
+
+
+def _write(path: Path, offs: np.ndarray, arrays: dict) -> ArrayFile:
+    counts = np.diff(offs)
+    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    blk = np.concatenate(([0], np.cumsum(nblocks))).astype(np.int64)
+    write_arrays(path, {"post.offs": offs, "blk.offs": blk, **arrays})
+    return ArrayFile(path)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=postings(), block=st.sampled_from([1, 3, 128]), cuts=st.data())
+def test_every_range_decodes_to_the_int32_doc_numbers(
+    tmp_path_factory, monkeypatch, data, block, cuts
+):
+    offs, want, ndocs = data
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
+    nterms = len(offs) - 1
+    # In runs of terms (as a merge writes them), or whole (as the builder does): the same.
+    splits = sorted(set(cuts.draw(st.lists(st.integers(0, nterms), max_size=3)) + [0, nterms]))
+    parts = [
+        docids.encode(offs[a : b + 1] - offs[a], want[offs[a] : offs[b]])
+        for a, b in zip(splits, splits[1:])
+    ]
+    arrays = docids.concat(parts)
+    whole = docids.encode(offs, want)
+    assert arrays.keys() == whole.keys()
+    for name in arrays:
+        assert arrays[name].dtype == whole[name].dtype
+        assert np.array_equal(arrays[name], whole[name]), name
+    arr = _write(tmp_path_factory.mktemp("codec") / "a.arr", offs, arrays)
+    coded = docids.DocIds(arr, ndocs)
+    n = int(offs[-1])
+    for t in range(nterms):
+        s, e = int(offs[t]), int(offs[t + 1])
+        got = coded.docs(s, e)
+        assert got.dtype == np.int32
+        assert got.tolist() == want[s:e].tolist()
+        for b in range(s, e, block):  # ranges from each block start, as pruning reads them
+            stop = cuts.draw(st.integers(b + 1, e))
+            assert coded.docs(b, stop).tolist() == want[b:stop].tolist()
+    for _ in range(6):  # any range: mid-block, over several terms, past the end
+        s = cuts.draw(st.integers(0, n))
+        e = cuts.draw(st.integers(s, n + 2))
+        assert coded.docs(s, e).tolist() == want[s:e].tolist()
+    assert coded.whole().tolist() == want.tolist()
+    assert docids.problems(arr, ndocs) == []
+
+
+@st.composite
+def histories(draw):
+    """Commits of (articles, ids deleted) over a small pool of ids (so replacements), words
+    of skewed frequencies (so rel of one and of hundreds), and whether to merge at the end."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    words = [f"w{i}" for i in range(40)]
+    pool = draw(st.integers(5, 600))
+    out = []
+    for size in draw(st.lists(st.integers(1, 400), min_size=1, max_size=4)):
+        docs = []
+        for _ in range(size):
+            text = [words[min(int(rng.paretovariate(0.7)) - 1, 39)] for _ in range(12)]
+            docs.append(
+                {
+                    "id": f"d{rng.randrange(pool)}",
+                    "title": " ".join(text[:3]),
+                    "body": " ".join(text[3 : rng.randint(3, 12)]),
+                    "date": f"2016-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                }
+            )
+        gone = [f"d{rng.randrange(pool)}" for _ in range(draw(st.integers(0, 30)))]
+        out.append((docs, gone))
+    return out, draw(st.booleans())
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=histories(), block=st.sampled_from([4, 128]), data=st.data())
+def test_every_terms_docs_are_the_stored_texts_holding_it(
+    tmp_path_factory, monkeypatch, history, block, data
+):
+    commits, optimize = history
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
+    folder = tmp_path_factory.mktemp("docids") / "idx"
+    ix = newsindex.Index.create(folder)
+    for docs, gone in commits:
+        with ix.writer() as w:
+            for doc in docs:
+                w.add(doc)
+            for doc_id in gone:
+                w.delete(doc_id)
+    if optimize:
+        ix.optimize()
+    ix.refresh()
+    analyzer = newsindex.Analyzer()
+    for seg in ix._snap.searcher.segments:
+        inverted: dict[str, list[int]] = {}
+        for doc in range(seg.ndocs):  # deleted ones too: their postings stay until a merge
+            article = seg.article(doc)
+            for term in set(analyzer.terms(article.title)) | set(analyzer.terms(article.body)):
+                inverted.setdefault(term, []).append(doc)
+        assert sorted(inverted) == seg.terms.strings()
+        flat: list[int] = []
+        for term in seg.terms.strings():
+            s, e = seg.term_range(term)
+            assert seg.docs(s, e).tolist() == inverted[term]
+            flat += inverted[term]
+        assert seg.post_docs.tolist() == flat
+        for _ in range(5):
+            s = data.draw(st.integers(0, len(flat)))
+            e = data.draw(st.integers(s, len(flat)))
+            assert seg.docs(s, e).tolist() == flat[s:e]
+            spans = [(s, e), (0, s)]
+            got, _ = seg.postings_many(spans)
+            assert got.tolist() == flat[s:e] + flat[:s]
+    assert ix.check() == []
+    ix.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, sample_docs) -> Path:
+    folder = tmp_path_factory.mktemp("coded") / "idx"
+    ix = newsindex.Index.create(folder)
+    with ix.writer() as w:
+        for doc in sample_docs[:300]:
+            w.add(doc)
+    ix.close()
+    return folder
+
+
+def _segment(folder: Path) -> Segment:
+    (entry,) = mf.read_latest(folder).segments
+    return Segment(folder, entry)
+
+
+def _every_term(seg: Segment) -> list[list[int]]:
+    offs = seg.post_offs.tolist()
+    return [seg.docs(s, e).tolist() for s, e in zip(offs, offs[1:])]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=postings(), name=st.sampled_from(docids.NAMES), at=st.floats(0, 1))
+def test_a_flipped_byte_in_any_coded_array_is_index_corrupt_on_read(
+    tmp_path_factory, data, name, at
+):
+    offs, want, ndocs = data
+    path = tmp_path_factory.mktemp("flip") / "a.arr"
+    arr = _write(path, offs, docids.encode(offs, want))
+    slot = arr._slots[name]
+    if not slot.nbytes:
+        return
+    _flip(path, slot.offset + min(int(at * slot.nbytes), slot.nbytes - 1))
+    coded = docids.DocIds(ArrayFile(path), ndocs)
+    bounds = offs.tolist()
+    failed = 0
+    for s, e in zip(bounds, bounds[1:]):
+        try:
+            got = coded.docs(s, e).tolist()
+        except IndexCorruptError:
+            failed += 1
+        else:
+            assert got == want[s:e].tolist()
+    assert failed
+
+
+def _flip(path: Path, at: int) -> None:
+    with open(path, "r+b") as fh:
+        fh.seek(at)
+        byte = fh.read(1)
+        fh.seek(at)
+        fh.write(bytes([byte[0] ^ 0x04]))
+
+
+# (No sample segment has rel of 65536 documents: the test above flips post.d4.)
+@pytest.mark.parametrize("name", [n for n in docids.NAMES if n != "post.d4"])
+def test_a_flipped_byte_in_each_array_is_index_corrupt(built, tmp_path, name):
+    clean = _segment(built)
+    want = _every_term(clean)
+    clean.close()
+    folder = tmp_path / "idx"
+    shutil.copytree(built, folder)
+    (entry,) = mf.read_latest(folder).segments
+    path = folder / f"{entry.name}.arr"
+    slot = ArrayFile(path)._slots[name]
+    assert slot.nbytes
+    _flip(path, slot.offset + slot.nbytes // 2)
+    seg = Segment(folder, entry)  # opening reads none of them
+    offs = seg.post_offs.tolist()
+    failed = 0
+    for t, (s, e) in enumerate(zip(offs, offs[1:])):
+        try:
+            got = seg.docs(s, e).tolist()
+        except IndexCorruptError:
+            failed += 1
+        else:
+            assert got == want[t]
+    assert failed
+    with pytest.raises(IndexCorruptError):
+        _ = seg.post_docs
+    seg.close()
+    ix = newsindex.Index.open(folder)
+    assert ix.check()
+    for query in ("oil", "bank rate", "the", '"crude oil"'):
+        try:
+            ix.search(query, limit=5)
+        except IndexCorruptError:
+            pass
+    ix.close()
+
+
+def _rewrite(folder: Path, change) -> tuple[ArrayFile, int]:
+    """The segment's arrays with ``change`` applied, written afresh (valid checksums)."""
+    seg = _segment(folder)
+    arr = seg._arrays
+    arrays = {name: np.array(arr[name]) for name in arr.names()}
+    ndocs = seg.ndocs
+    seg.close()
+    change(arrays)
+    out = folder.parent / f"rewritten-{random.random()}.arr"
+    write_arrays(out, arrays)
+    return ArrayFile(out), ndocs
+
+
+def _widen(arrays):
+    arrays["post.dw"][0] = 3
+
+
+def _shift(arrays):
+    arrays["post.dpos"][-1] += 1
+
+
+def _base(arrays):
+    # (A base moved between its neighbours is another valid index, as another int32 doc
+    # number would be; one at or below the block before it is not.)
+    later = np.setdiff1d(np.arange(len(arrays["post.dbase"])), arrays["blk.offs"])
+    arrays["post.dbase"][later[-1]] = arrays["post.dbase"][later[-1] - 1]
+
+
+def _offsets(arrays):
+    arrays["post.d1"][1:] = 0
+
+
+def _first_offset(arrays):
+    arrays["post.d1"][0] = 7
+
+
+def _past_end(arrays):
+    arrays["post.dbase"][-1] = 2**30
+
+
+@pytest.mark.parametrize("change", [_widen, _shift, _base, _offsets, _first_offset, _past_end])
+def test_consistent_checksums_over_bad_content_are_found_by_check(built, change):
+    """Content damaged before its checksums were computed: ``check`` names it; reads give
+    IndexCorruptError or int32 doc numbers within the segment, never a crash."""
+    arr, ndocs = _rewrite(built, change)
+    assert docids.problems(arr, ndocs)
+    coded = docids.DocIds(arr, ndocs)
+    offs = arr["post.offs"].tolist()
+    for s, e in [*zip(offs, offs[1:]), (0, offs[-1])]:
+        try:
+            got = coded.docs(s, e)
+        except IndexCorruptError:
+            continue
+        assert got.dtype == np.int32 and len(got) == e - s
+        assert got.min() >= 0 and got.max() < ndocs
