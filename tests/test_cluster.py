@@ -323,6 +323,59 @@ def test_words_learned_in_one_round_have_one_index_statistics(
     one.close()
 
 
+@SOME
+@given(ops=batches, search_list=st.lists(searches, min_size=1, max_size=3))
+def test_term_tables_hold_one_index_statistics(tmp_path_factory, ops, search_list):
+    # The table a coordinator on a cluster fetches when it opens a commit (every term's dfs
+    # and stored stems, after replacements and deletes) holds what one index does, and
+    # searches planned from it alone answer as one index does.
+    from newsindex.cluster.shard import DF_FIELDS
+    from newsindex.cluster.sharded import _TermTable
+
+    folder = tmp_path_factory.mktemp("table")
+    one = newsindex.Index.create(folder / "one")
+    build(one, ops)
+    sharded = newsindex.ShardedIndex.create(folder / "sh", shards=3)
+    build(sharded, ops)
+    snap = sharded._cur()
+    table = _TermTable(snap.shards.call_all("term_table"))
+    segments = one._searcher.segments
+    terms = {t for seg in segments for t in seg.terms.strings()} | {"absent"}
+    for term in terms:
+        for fields in DF_FIELDS:
+            assert table.df(term, fields) == one._searcher.term_stats(term, fields)[1]
+    for field in ("title", "body"):
+        spec = json.loads(json.dumps(one.analyzer(field).spec.to_dict()))
+        words = {w for seg in segments for w in (seg.surface_words(field, spec) or [[]])[0]}
+        for word in words | {"absent"}:
+            expect = next((x for seg in segments if (x := seg.stem_of(field, spec, word))), None)
+            assert table.stems.get((field, word)) == expect, (field, word)
+    snap.table = table
+    snap.shards = _NoStatistics(snap.shards)  # type: ignore[assignment]
+    for search in search_list:
+        try:
+            one.search(**search)
+        except newsindex.NewsIndexError:
+            continue
+        assert_same_answers(one, sharded, search)
+    sharded.close()
+    one.close()
+
+
+class _NoStatistics:
+    """Shards that fail a test asking them for statistics a term table holds."""
+
+    def __init__(self, shards):
+        self._shards = shards
+
+    def __getattr__(self, name):
+        return getattr(self._shards, name)
+
+    def call_all(self, method, *args):
+        assert method not in ("dfs", "prepare", "stem_of"), method
+        return self._shards.call_all(method, *args)
+
+
 def _lines_file(path: Path, kinds: list[int]) -> None:
     """A JSON Lines file of records, blank lines and malformed lines (gzip by its name)."""
     text = "".join(

@@ -155,6 +155,36 @@ def test_distributed_build_equals_one_process(tmp_path, client, sample_docs):
             )
 
 
+@pytest.mark.parametrize("table_terms", [0, 10**9])
+def test_with_or_without_a_term_table_the_cluster_answers_as_one_index(
+    tmp_path, client, sample_docs, monkeypatch, table_terms
+):
+    """A coordinator fetches every term's statistics when a commit opens, unless the shards
+    hold more than TABLE_TERMS terms: then it asks for a query's new words. Either way the
+    answers are one index's."""
+    from newsindex.cluster import sharded as sharded_module
+
+    monkeypatch.setattr(sharded_module, "TABLE_TERMS", table_terms)
+    one = newsindex.Index.create(tmp_path / "one")
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=3)
+    for ix in (one, sharded):
+        with ix.writer() as w:
+            for d in sample_docs[:400]:
+                w.add(d)
+        with ix.writer() as w:
+            for d in sample_docs[400:600]:
+                w.add(d)
+            for d in sample_docs[:400:9]:
+                w.delete(d["id"])
+    sharded.close()
+    with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
+        assert (remote._cur().table is None) == (table_terms == 0)
+        for query in ["oil prices", "title:bank rates", '"crude oil" -opec', "talks", "tradi*"]:
+            for sort in newsindex.SORTS:
+                assert_same_answers(one, remote, {"query": query, "sort": sort, "facets": True})
+    one.close()
+
+
 def test_duplicates_on_the_cluster_equal_one_index(tmp_path, client, sample_docs):
     """Differential, as in process (tests/test_cluster.py): near-duplicates found over the
     shards held on the workers, whose copies sit in other shards."""

@@ -5,19 +5,20 @@ same object serves a search in this process and, held in a Dask actor, on a work
 
 The phases, as Elasticsearch's ``dfs_query_then_fetch``: when a commit is opened each shard
 reports its live documents and field length sums (:meth:`Shard.corpus`), the coordinator sums
-them and gives every shard the whole (:meth:`Shard.use_corpus`); per query, each shard reports
-the df of the query's terms (:meth:`Shard.dfs`), then scores with the summed dfs and returns
-its best ``offset + limit`` (:meth:`Shard.top`), which the coordinator merges.
+them and gives every shard the whole (:meth:`Shard.use_corpus`); each shard reports the df
+of the query's terms (:meth:`Shard.dfs`; on a cluster, of every term once per commit:
+:meth:`Shard.term_table`), then scores with the summed dfs and returns its best
+``offset + limit`` (:meth:`Shard.top`), which the coordinator merges.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from collections import Counter
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from ..index.segment import Segment
 from ..querylang import plan as P
 from ..results.facets import count_facets
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
+from ..search.leaves import ALL_FIELDS
 from ..search.matches import SegmentMatches
 from ..search.proximity import Proximity
 from ..search.recency import Recency
@@ -44,6 +46,33 @@ ShardTop = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]
 WordFacts = tuple[str | None, str | None, list[int] | None]
 #: Raw facet counts: per keyword field value -> articles; the distinct days and their counts.
 RawFacets = tuple[dict[str, Counter[str]], np.ndarray, np.ndarray]
+
+
+#: The field sets a term table counts dfs in: all text fields, then each alone.
+DF_FIELDS: tuple[tuple[int, ...], ...] = (ALL_FIELDS, *((fi,) for fi in range(len(TEXT_FIELDS))))
+#: A shard's terms, their dfs in :data:`DF_FIELDS`, and per field its stored stems.
+TermTable = tuple[list[str], np.ndarray, dict[str, tuple[list[str], list[str]]]]
+
+
+def _segment_dfs(seg: Segment) -> np.ndarray:
+    """The live df of every term of ``seg`` in each of :data:`DF_FIELDS` (a column each)."""
+    offs = np.asarray(seg.post_offs, dtype=np.int64)
+    n = int(offs[-1]) if len(offs) else 0
+    out = np.zeros((max(len(offs) - 1, 0), len(DF_FIELDS)), dtype=np.int64)
+    if n == 0:
+        return out
+    live = None if seg.live is None else seg.live.take(seg.docs(0, n))
+    tfs = seg.tfs(0, n)
+    for c, fields in enumerate(DF_FIELDS):
+        mask = live
+        if fields != ALL_FIELDS:
+            mask = tfs[fields[0]] > 0 if mask is None else mask & (tfs[fields[0]] > 0)
+        if mask is None:
+            out[:, c] = np.diff(offs)
+        else:
+            ends = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+            out[:, c] = ends[offs[1:]] - ends[offs[:-1]]
+    return out
 
 
 class Shard:
@@ -74,6 +103,11 @@ class Shard:
     def corpus(self) -> Corpus:
         return self.searcher.local
 
+    def vocabulary(self) -> int:
+        """The terms of this shard's segments, counted per segment (the size of its
+        :meth:`term_table` before the segments' common terms are merged)."""
+        return sum(seg.entry.terms for seg in self.segments)
+
     def use_corpus(self, corpus: Corpus) -> None:
         """Score as part of ``corpus`` (the sum of every shard's :meth:`corpus`)."""
         self.searcher = Searcher(self.segments, Corpus(corpus[0], tuple(corpus[1])))
@@ -98,6 +132,33 @@ class Shard:
 
     def keyword_values(self, kname: str) -> list[str]:
         return sorted({v for seg in self.segments for v in seg.keyword_values(kname)})
+
+    def term_table(self) -> TermTable:
+        """Every term of this shard with its df in each of :data:`DF_FIELDS` (a column each),
+        and per text field each stemmer input a segment stored a stem for, and that stem
+        (as :meth:`stem_of` answers: the first segment holding the word; others: None)."""
+        merged: dict[str, int] = {}
+        seg_terms = [seg.terms.strings() for seg in self.segments]
+        parts = []
+        for seg, terms in zip(self.segments, seg_terms):
+            rows = np.fromiter(
+                (merged.setdefault(t, len(merged)) for t in terms), np.int64, len(terms)
+            )
+            parts.append((rows, _segment_dfs(seg)))
+        dfs = np.zeros((len(merged), len(DF_FIELDS)), dtype=np.int64)
+        for rows, counts in parts:
+            dfs[rows] += counts
+        stems: dict[str, tuple[list[str], list[str]]] = {}
+        for field in TEXT_FIELDS:
+            spec = json.loads(json.dumps(self.analyzers[field].spec.to_dict()))
+            found: dict[str, str] = {}
+            for seg, terms in zip(reversed(self.segments), reversed(seg_terms)):
+                table = seg.surface_words(field, spec)
+                if table is not None:
+                    words, numbers = table
+                    found.update(zip(words, [terms[i] for i in numbers.tolist()]))
+            stems[field] = (list(found), list(found.values()))
+        return list(merged), dfs, stems
 
     # -- the query phases ---------------------------------------------------------------------
     def dfs(
@@ -329,9 +390,14 @@ class ShardGroup:
             self.close()
             raise
 
-    async def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
-        """The result of each ``(shard number, method, arguments)``, in order."""
-        return [getattr(self.shards[i], method)(*args) for i, method, args in calls]
+    async def run(self, calls: bytes) -> bytes:
+        """The results of ``calls``, a list of ``(shard number, method, arguments)``, in
+        order. Both are pickled here, not by Dask: Dask serializes a message's objects one
+        by one (every numpy array a frame of its own), which costs more than a small query.
+        """
+        todo = pickle.loads(calls)
+        out = [getattr(self.shards[i], method)(*args) for i, method, args in todo]
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
     def close(self) -> None:
         for shard in self.shards.values():

@@ -4,7 +4,9 @@ A query is planned once here (the analyzers of the index; prefixes expanded over
 shard), then scattered in two phases, like Elasticsearch's ``dfs_query_then_fetch``: each
 shard reports the df of the query's terms, and with their sums (and the collection's document
 count and field lengths, summed when the commit was opened) every shard scores exactly as one
-index holding all the documents would, and returns its best ``offset + limit``. The pages are
+index holding all the documents would, and returns its best ``offset + limit``. On a cluster
+the first phase is done once per commit for every term (:class:`_TermTable`), so a query is
+one round of messages. The pages are
 merged here in the order :mod:`newsindex.search.topk` uses, with the shard number in place of
 the segment number: equal scores and days list by shard, then segment, then document.
 """
@@ -15,6 +17,7 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import pickle
 import shutil
 import threading
 import time
@@ -88,7 +91,7 @@ from ..search.scoring import Explanation, idf
 from ..search.searcher import Corpus, Dfs, Searcher, scored_terms
 from ..search.similar import DEFAULT_MAX_TERMS, distinctive_terms
 from . import layout
-from .shard import RawFacets, Shard, ShardGroup, ShardTop, WordFacts
+from .shard import DF_FIELDS, RawFacets, Shard, ShardGroup, ShardTop, TermTable, WordFacts
 from .writer import ShardedWriter
 
 #: Terms whose collection df a snapshot keeps (cleared when full).
@@ -97,6 +100,43 @@ _DFS_CACHE_SIZE = 100_000
 
 #: Attempts to place a group of shards on the cluster's workers.
 _PLACEMENTS = 3
+
+#: The most terms (summed over every shard's segments) whose dfs and stems a coordinator on
+#: a cluster fetches when it opens a commit; above it, a query's new words are asked for.
+TABLE_TERMS = 4_000_000
+
+
+class _TermTable:
+    """The collection's df of every term in each of :data:`DF_FIELDS` and the stem some
+    shard stored for each stemmer input, from every shard's :meth:`Shard.term_table`: with
+    it a query on the cluster needs no round of statistics."""
+
+    def __init__(self, parts: list[TermTable]):
+        rows: dict[str, int] = {}
+        placed = []
+        for terms, dfs, _ in parts:
+            at = np.fromiter((rows.setdefault(t, len(rows)) for t in terms), np.int64, len(terms))
+            placed.append((at, dfs))
+        self.dfs = np.zeros((len(rows), len(DF_FIELDS)), dtype=np.int64)
+        for at, dfs in placed:
+            self.dfs[at] += dfs
+        self.rows = rows
+        self.columns = {fields: c for c, fields in enumerate(DF_FIELDS)}
+        #: (field, stemmer input) -> stored stem: the first shard's holding it (as asking
+        #: the shards in order finds it).
+        self.stems: dict[tuple[str, str], str] = {}
+        for _, _, stems in reversed(parts):
+            for field, (words, found) in stems.items():
+                self.stems.update(zip(((field, w) for w in words), found))
+
+    def df(self, term: str, fields: tuple[int, ...]) -> int | None:
+        """The df of ``term`` in ``fields`` (0 for a term no shard holds; None for a set of
+        fields the table does not count)."""
+        c = self.columns.get(fields)
+        if c is None:
+            return None
+        row = self.rows.get(term)
+        return 0 if row is None else int(self.dfs[row, c])
 
 
 class _LocalShards:
@@ -200,16 +240,17 @@ class _DaskShards:
         return self._client.rpc(address)
 
     async def _send(self, g: int, calls: list[tuple[int, str, tuple]]) -> Any:
-        from distributed.protocol import to_serialize
-
+        # (pickled here, sent as bytes: see ShardGroup.run; the trust Dask gives its own
+        # messages, between the processes of one cluster: never for index files)
+        payload = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             reply = await self._rpc(self._addresses[g]).actor_execute(
-                function="run", actor=self._groups[g][0], args=[to_serialize(calls)], kwargs={}
+                function="run", actor=self._groups[g][0], args=[payload], kwargs={}
             )
         except Exception as exc:  # (a lost worker: the connection fails or is closed)
             return self._lost(g, exc)
         if reply["status"] == "OK":
-            return reply["result"]
+            return pickle.loads(reply["result"])
         error = reply["exception"]
         if isinstance(error, KeyError) and error.args == (self._groups[g][0],):
             return self._lost(g, error)  # the worker lives, but was restarted without it
@@ -258,8 +299,11 @@ class _ClusterSnapshot:
         shards: _Shards,
         settings: IndexSettings,
         corpus: Corpus,
+        table: _TermTable | None = None,
     ):
         self.manifest = manifest
+        #: Every term's dfs and stored stems, when fetched at open (see ``_open``).
+        self.table = table
         self.generation = manifest.generation
         self.shards = shards
         self.settings = settings
@@ -284,7 +328,7 @@ class _ClusterSnapshot:
         stored stems, and the dfs of their terms), so a new query costs two rounds, not one
         per word plus one for the dfs."""
         words = [w for w in dict.fromkeys(words) if w not in self._asked]
-        if not words:
+        if not words or self.table is not None:
             return
         if len(self.dfs) > _DFS_CACHE_SIZE or len(self._asked) > _DFS_CACHE_SIZE:
             self.dfs.clear()
@@ -309,6 +353,8 @@ class _ClusterSnapshot:
 
 
 def _stored_stem(snap: _ClusterSnapshot, field: str, spec: dict, word: str) -> str | None:
+    if snap.table is not None:
+        return snap.table.stems.get((field, word))
     known = snap.stems.get((field, word), "")
     if known != "":
         return known
@@ -415,18 +461,30 @@ class ShardedIndex(Index):
             shards = _DaskShards(self._client, self.path, manifest.shards)
         else:
             shards = _LocalShards(self.path, manifest.shards)
+        n = len(manifest.shards)
         try:
-            local = shards.call_all("corpus")
+            first = shards.run(
+                [(i, "corpus", ()) for i in range(n)]
+                + [(i, "vocabulary", ()) for i in range(n)]
+                + [(0, "settings", ())]
+            )
+            local = first[:n]
             totals = np.zeros(len(TEXT_FIELDS), dtype=np.float64)
             for c in local:
                 totals += np.array(c[1], dtype=np.float64)
             corpus = Corpus(sum(int(c[0]) for c in local), tuple(float(t) for t in totals))
-            shards.call_all("use_corpus", corpus)
-            settings = IndexSettings.from_stored(shards.call(0, "settings"))
+            # On a cluster, every term's statistics come now, in the round that hands out
+            # the corpus, when there are few enough: then no query asks for any.
+            fetch = isinstance(shards, _DaskShards) and sum(first[n : 2 * n]) <= TABLE_TERMS
+            calls: list[tuple[int, str, tuple]] = [(i, "use_corpus", (corpus,)) for i in range(n)]
+            calls += [(i, "term_table", ()) for i in range(n)] if fetch else []
+            replies = shards.run(calls)
+            table = _TermTable(replies[n:]) if fetch else None
+            settings = IndexSettings.from_stored(first[-1])
         except BaseException:
             shards.close()
             raise
-        return _ClusterSnapshot(manifest, shards, settings, corpus)
+        return _ClusterSnapshot(manifest, shards, settings, corpus, table)
 
     def close(self) -> None:
         with self._swap:
@@ -624,8 +682,10 @@ class ShardedIndex(Index):
         query of known terms goes straight to phase two (one round trip on a cluster).
         """
         known = snap.dfs
+        table = snap.table
         # (get, not []: another thread may clear the cache meanwhile)
-        found = {key: known.get(key) for key in wanted}
+        found = {key: None if table is None else table.df(*key) for key in wanted}
+        found = {key: known.get(key) if df is None else df for key, df in found.items()}
         missing = [key for key, df in found.items() if df is None]
         if missing:
             total: Counter = Counter()
