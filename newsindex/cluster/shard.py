@@ -69,9 +69,8 @@ def _segment_dfs(seg: Segment) -> np.ndarray:
             mask = tfs[fields[0]] > 0 if mask is None else mask & (tfs[fields[0]] > 0)
         if mask is None:
             out[:, c] = np.diff(offs)
-        else:
-            ends = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
-            out[:, c] = ends[offs[1:]] - ends[offs[:-1]]
+        else:  # (the kept postings before each term's start: no pass of integer sums)
+            out[:, c] = np.diff(np.searchsorted(np.flatnonzero(mask), offs))
     return out
 
 
