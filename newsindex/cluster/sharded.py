@@ -103,7 +103,7 @@ _PLACEMENTS = 3
 
 #: The most terms (summed over every shard's segments) whose dfs and stems a coordinator on
 #: a cluster fetches when it opens a commit; above it, a query's new words are asked for.
-TABLE_TERMS = 4_000_000
+TABLE_TERMS = 2_000_000
 
 
 class _TermTable:
