@@ -349,7 +349,7 @@ def test_term_tables_hold_one_index_statistics(tmp_path_factory, ops, search_lis
         words = {w for seg in segments for w in (seg.surface_words(field, spec) or [[]])[0]}
         for word in words | {"absent"}:
             expect = next((x for seg in segments if (x := seg.stem_of(field, spec, word))), None)
-            assert table.stems.get((field, word)) == expect, (field, word)
+            assert table.stems[field].get(word) == expect, (field, word)
     snap.table = table
     snap.shards = _NoStatistics(snap.shards)  # type: ignore[assignment]
     for search in search_list:

@@ -148,15 +148,24 @@ class Shard:
         for rows, counts in parts:
             dfs[rows] += counts
         stems: dict[str, tuple[list[str], list[str]]] = {}
+        made: dict[tuple, tuple[list[str], list[str]]] = {}
         for field in TEXT_FIELDS:
             spec = json.loads(json.dumps(self.analyzers[field].spec.to_dict()))
-            found: dict[str, str] = {}
-            for seg, terms in zip(reversed(self.segments), reversed(seg_terms)):
-                table = seg.surface_words(field, spec)
-                if table is not None:
-                    words, numbers = table
-                    found.update(zip(words, [terms[i] for i in numbers.tolist()]))
-            stems[field] = (list(found), list(found.values()))
+            # Fields whose segments share their stem tables (title and body do) share one
+            # answer: the same object, which pickling then sends once.
+            key = (
+                json.dumps(spec, sort_keys=True),
+                tuple(getattr(seg.entry.stems.get(field), "table", None) for seg in self.segments),
+            )
+            if key not in made:
+                found: dict[str, str] = {}
+                for seg, terms in zip(reversed(self.segments), reversed(seg_terms)):
+                    table = seg.surface_words(field, spec)
+                    if table is not None:
+                        words, numbers = table
+                        found.update(zip(words, [terms[i] for i in numbers.tolist()]))
+                made[key] = (list(found), list(found.values()))
+            stems[field] = made[key]
         return list(merged), dfs, stems
 
     # -- the query phases ---------------------------------------------------------------------

@@ -122,12 +122,17 @@ class _TermTable:
             self.dfs[at] += dfs
         self.rows = rows
         self.columns = {fields: c for c, fields in enumerate(DF_FIELDS)}
-        #: (field, stemmer input) -> stored stem: the first shard's holding it (as asking
-        #: the shards in order finds it).
-        self.stems: dict[tuple[str, str], str] = {}
-        for _, _, stems in reversed(parts):
-            for field, (words, found) in stems.items():
-                self.stems.update(zip(((field, w) for w in words), found))
+        #: Per field, stemmer input -> stored stem: the first shard's holding it (as asking
+        #: the shards in order finds it); fields whose shards sent one answer share it.
+        self.stems: dict[str, dict[str, str]] = {}
+        made: dict[tuple[int, ...], dict[str, str]] = {}
+        for field in TEXT_FIELDS:
+            same = tuple(id(p[2][field]) for p in parts)
+            if same not in made:
+                made[same] = {}
+                for _, _, stems in reversed(parts):
+                    made[same].update(zip(*stems[field]))
+            self.stems[field] = made[same]
 
     def df(self, term: str, fields: tuple[int, ...]) -> int | None:
         """The df of ``term`` in ``fields`` (0 for a term no shard holds; None for a set of
@@ -354,7 +359,7 @@ class _ClusterSnapshot:
 
 def _stored_stem(snap: _ClusterSnapshot, field: str, spec: dict, word: str) -> str | None:
     if snap.table is not None:
-        return snap.table.stems.get((field, word))
+        return snap.table.stems[field].get(word)
     known = snap.stems.get((field, word), "")
     if known != "":
         return known
