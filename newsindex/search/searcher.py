@@ -176,6 +176,7 @@ class Searcher:
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
         self._term_arrays = _ArrayCache(TERM_ARRAYS_CACHE_BYTES)
         self._term_stats: dict[tuple, tuple] = {}
+        self._term_slices: dict[str, tuple[tuple[int, int], ...]] = {}
 
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
@@ -204,31 +205,39 @@ class Searcher:
         Kept per snapshot: they depend on nothing else, and working them out is most of the
         fixed cost of a term in a short query.
         """
-        if dfs is not None:
+        if dfs is not None:  # a shard: the collection's df is given, its own is not needed
             df = dfs[(term, fields)]
-            return self.term_stats(term, fields)[0], df, idf(df, self.doc_count) if df else 0.0
+            return self.term_slices(term), df, idf(df, self.doc_count) if df else 0.0
         key = (term, fields)
         found = self._term_stats.get(key)
         if found is None:
-            slices = []
+            slices = self.term_slices(term)
             df = 0
-            for seg in self.segments:
-                s, e = seg.term_range(term)
-                slices.append((s, e))
-                if e > s:
-                    docs = seg.docs(s, e)
-                    sel = field_filter(seg, fields, s, e)
-                    if sel is not None:
-                        docs = docs[sel]
-                    df += (
-                        len(docs)
-                        if seg.live is None
-                        else int(np.count_nonzero(seg.live.take(docs)))
-                    )
-            found = (tuple(slices), df, idf(df, self.doc_count) if df else 0.0)
+            for seg, (s, e) in zip(self.segments, slices):
+                if e <= s:
+                    continue
+                sel = field_filter(seg, fields, s, e)
+                if sel is None and seg.live is None:
+                    df += e - s  # every posting counts: no need to read its doc number
+                    continue
+                docs = seg.docs(s, e)
+                if sel is not None:
+                    docs = docs[sel]
+                df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live.take(docs)))
+            found = (slices, df, idf(df, self.doc_count) if df else 0.0)
             if len(self._term_stats) >= TERM_STATS_CACHE_SIZE:
                 self._term_stats.clear()
             self._term_stats[key] = found
+        return found
+
+    def term_slices(self, term: str) -> tuple[tuple[int, int], ...]:
+        """The postings slice ``(s, e)`` of ``term`` in each segment (kept per snapshot)."""
+        found = self._term_slices.get(term)
+        if found is None:
+            found = tuple(seg.term_range(term) for seg in self.segments)
+            if len(self._term_slices) >= TERM_STATS_CACHE_SIZE:
+                self._term_slices.clear()
+            self._term_slices[term] = found
         return found
 
     def term_impacts(self, si: int, leaf: TermLeaf, s: int, e: int) -> np.ndarray:
