@@ -21,6 +21,7 @@ from newsindex.index import blocks, docids
 from newsindex.index import manifest as mf
 from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.segment import Segment
+from tests.histories import histories, replay
 
 
 @st.composite
@@ -88,31 +89,6 @@ def test_every_range_decodes_to_the_int32_doc_numbers(
     assert docids.problems(arr, ndocs) == []
 
 
-@st.composite
-def histories(draw):
-    """Commits of (articles, ids deleted) over a small pool of ids (so replacements), words
-    of skewed frequencies (so rel of one and of hundreds), and whether to merge at the end."""
-    rng = random.Random(draw(st.integers(0, 2**32)))
-    words = [f"w{i}" for i in range(40)]
-    pool = draw(st.integers(5, 600))
-    out = []
-    for size in draw(st.lists(st.integers(1, 400), min_size=1, max_size=4)):
-        docs = []
-        for _ in range(size):
-            text = [words[min(int(rng.paretovariate(0.7)) - 1, 39)] for _ in range(12)]
-            docs.append(
-                {
-                    "id": f"d{rng.randrange(pool)}",
-                    "title": " ".join(text[:3]),
-                    "body": " ".join(text[3 : rng.randint(3, 12)]),
-                    "date": f"2016-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                }
-            )
-        gone = [f"d{rng.randrange(pool)}" for _ in range(draw(st.integers(0, 30)))]
-        out.append((docs, gone))
-    return out, draw(st.booleans())
-
-
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -120,19 +96,8 @@ def histories(draw):
 def test_every_terms_docs_are_the_stored_texts_holding_it(
     tmp_path_factory, monkeypatch, history, block, data
 ):
-    commits, optimize = history
     monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
-    folder = tmp_path_factory.mktemp("docids") / "idx"
-    ix = newsindex.Index.create(folder)
-    for docs, gone in commits:
-        with ix.writer() as w:
-            for doc in docs:
-                w.add(doc)
-            for doc_id in gone:
-                w.delete(doc_id)
-    if optimize:
-        ix.optimize()
-    ix.refresh()
+    ix = replay(tmp_path_factory.mktemp("docids") / "idx", history)
     analyzer = newsindex.Analyzer()
     for seg in ix._snap.searcher.segments:
         inverted: dict[str, list[int]] = {}

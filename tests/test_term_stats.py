@@ -6,57 +6,19 @@ same postings slices."""
 
 from __future__ import annotations
 
-import random
-
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import newsindex
 from newsindex.search.scoring import idf
-
-
-@st.composite
-def histories(draw):
-    """Commits of (articles, ids deleted) over a small pool of ids (so replacements and
-    segments with and without deletions), words of skewed frequencies."""
-    rng = random.Random(draw(st.integers(0, 2**32)))
-    words = [f"w{i}" for i in range(30)]
-    pool = draw(st.integers(3, 300))
-    out = []
-    for size in draw(st.lists(st.integers(1, 120), min_size=1, max_size=4)):
-        docs = []
-        for _ in range(size):
-            text = [words[min(int(rng.paretovariate(0.7)) - 1, 29)] for _ in range(10)]
-            docs.append(
-                {
-                    "id": f"d{rng.randrange(pool)}",
-                    "title": " ".join(text[: rng.randint(0, 3)]),
-                    "body": " ".join(text[3 : rng.randint(3, 10)]),
-                    "date": f"2016-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                }
-            )
-        gone = [f"d{rng.randrange(pool)}" for _ in range(draw(st.integers(0, 20)))]
-        out.append((docs, gone))
-    return out, draw(st.booleans())
+from tests.histories import histories, replay
 
 
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(history=histories())
+@given(history=histories(words=30, max_commit=120, max_pool=300))
 def test_every_terms_df_counts_the_live_stories_holding_it(tmp_path_factory, history):
-    commits, optimize = history
-    folder = tmp_path_factory.mktemp("stats") / "idx"
-    ix = newsindex.Index.create(folder)
-    for docs, gone in commits:
-        with ix.writer() as w:
-            for doc in docs:
-                w.add(doc)
-            for doc_id in gone:
-                w.delete(doc_id)
-    if optimize:
-        ix.optimize()
-    ix.refresh()
+    ix = replay(tmp_path_factory.mktemp("stats") / "idx", history)
     analyzer = newsindex.Analyzer()
     searcher = ix._snap.searcher
     want: dict[tuple[str, tuple[int, ...]], int] = {}
