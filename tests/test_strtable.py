@@ -1,6 +1,7 @@
 """String tables: the term dictionary and id tables of a segment."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,3 +68,106 @@ def test_tables_of_older_segments_hashed_with_blake2b_are_still_read():
     }
     table = strtable.StringTable(old, "t")
     assert [table.find(s) for s in strings + ["cafe"]] == [0, 1, 2, 3, -1]
+
+
+def _sorted_unique(strings: list[str]) -> list[str]:
+    return sorted(set(strings), key=lambda s: s.encode("utf-8"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(max_size=12), max_size=80),
+    st.lists(st.text(max_size=12), max_size=30),
+)
+def test_sorted_find_is_each_strings_index_or_minus_one(tmp_path_factory, strings, probes):
+    """The stem tables' lookup (raw-view bisection, checked bracket) against a plain dict,
+    for present and absent words and the empty table, from memory and from a segment file."""
+    from newsindex.index.arrays import ArrayFile, write_arrays
+
+    strings = _sorted_unique(strings)
+    arrays = strtable.build_sorted("s", strings)
+    path = tmp_path_factory.mktemp("sorted") / "t.arr"
+    write_arrays(path, arrays)
+    index = {s: i for i, s in enumerate(strings)}
+    probes = probes + strings + [s + "\x00" for s in strings[:5]] + [s[:-1] for s in strings[:5]]
+    for table in (
+        strtable.SortedStrings(arrays, "s"),
+        strtable.SortedStrings(ArrayFile(path), "s"),
+    ):
+        assert table.size == len(strings) and table.strings() == strings
+        assert [table.find(p) for p in probes] == [index.get(p, -1) for p in probes]
+
+
+def _big_table(seed: int) -> list[str]:
+    """Enough words that the blob and offsets span several checksum chunks."""
+    import random
+
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyzé"
+    words = {"".join(rng.choices(letters, k=rng.randint(1, 10))) for _ in range(6000)}
+    return _sorted_unique(list(words))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 3),
+    st.sampled_from(["s.blob", "s.offs"]),
+    st.floats(0.0, 0.999),
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=30),
+)
+def test_sorted_find_on_a_corrupt_table_is_right_or_index_corrupt(
+    tmp_path_factory, seed, name, where, picks
+):
+    """A flipped byte anywhere in the table's arrays: every lookup either raises
+    IndexCorruptError or gives the genuine answer, never a wrong one (the bisection reads
+    unchecked entries, which a flip may make lie)."""
+    from newsindex.errors import IndexCorruptError
+    from newsindex.index.arrays import ArrayFile, write_arrays
+
+    strings = _big_table(seed)
+    index = {s: i for i, s in enumerate(strings)}
+    path = tmp_path_factory.mktemp("corrupt") / "t.arr"
+    write_arrays(path, strtable.build_sorted("s", strings))
+    slot = ArrayFile(path)._slots[name]
+    at = slot.offset + int(where * slot.nbytes)
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    table = strtable.SortedStrings(ArrayFile(path), "s")
+    probes = [strings[p % len(strings)] for p in picks] + [f"{p}" for p in picks]
+    probes += [strings[p % len(strings)] + "z" for p in picks]
+    for p in probes:
+        try:
+            found = table.find(p)
+        except IndexCorruptError:
+            continue
+        assert found == index.get(p, -1), p
+
+
+@pytest.mark.parametrize("case", ["found", "bracket"])
+def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(tmp_path, case):
+    """``found``: the word's own bytes flipped. ``bracket``: the word is the last to start in
+    the blob's first checksum chunk and its first byte is zeroed, so an unchecked bisection
+    passes it and ends on the next word, which lies in a sound chunk: only a checked read of
+    the bracket's lower end sees the damage."""
+    from newsindex.errors import IndexCorruptError
+    from newsindex.index.arrays import CHUNK, ArrayFile, write_arrays
+
+    strings = _big_table(7)
+    path = tmp_path / "t.arr"
+    arrays = strtable.build_sorted("s", strings)
+    write_arrays(path, arrays)
+    offs = arrays["s.offs"]
+    if case == "found":
+        target = len(strings) // 3
+    else:
+        target = int(np.searchsorted(offs, CHUNK, "right")) - 1
+        assert offs[target] < CHUNK <= offs[target + 1]
+    slot = ArrayFile(path)._slots["s.blob"]
+    data = bytearray(path.read_bytes())
+    at = slot.offset + int(offs[target])
+    data[at] = 0 if case == "bracket" else data[at] ^ 0x01
+    path.write_bytes(bytes(data))
+    table = strtable.SortedStrings(ArrayFile(path), "s")
+    with pytest.raises(IndexCorruptError):
+        table.find(strings[target])

@@ -169,12 +169,15 @@ class SortedStrings:
     def __init__(self, arrays: Arrays, prefix: str):
         self._offs = _reader(arrays, f"{prefix}.offs")
         self._blob = _reader(arrays, f"{prefix}.blob")
-        offs = (
-            arrays.unverified(f"{prefix}.offs")
-            if isinstance(arrays, ArrayFile)
-            else arrays[f"{prefix}.offs"]
-        )
+        if isinstance(arrays, ArrayFile):
+            offs = arrays.unverified(f"{prefix}.offs")
+            blob = arrays.unverified(f"{prefix}.blob")
+        else:
+            offs, blob = arrays[f"{prefix}.offs"], arrays[f"{prefix}.blob"]
         self.size = len(offs) - 1
+        # Memoryviews: indexing one makes a Python int, not a numpy scalar.
+        self._raw_offs = np.ascontiguousarray(offs, dtype=np.int64).data.cast("B").cast("q")
+        self._raw_blob = np.ascontiguousarray(blob, dtype=np.uint8).data.cast("B")
 
     def raw(self, i: int) -> bytes:
         a, b = self._offs(i, i + 2).tolist()
@@ -190,10 +193,28 @@ class SortedStrings:
         return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
 
     def find(self, s: str) -> int:
-        """The index of ``s``, or -1."""
+        """The index of ``s``, or -1.
+
+        The bisection reads the raw views (a checked read costs several Python calls, and a
+        query looks up each word in every segment); only the two strings it ends between are
+        read checked, and they decide: the table as written is sorted, so when those two are
+        genuine, a word between them is in no other place, whatever a corrupt entry elsewhere
+        made the search visit. A corrupt bracket is an IndexCorruptError.
+        """
         data = s.encode("utf-8")
-        i = bisect.bisect_left(_Keys(self), data)
-        return i if i < self.size and self.raw(i) == data else -1
+        offs, blob = self._raw_offs, self._raw_blob
+        lo, hi = 0, self.size
+        while lo < hi:  # bisect_left over the raw views
+            mid = (lo + hi) // 2
+            if blob[offs[mid] : offs[mid + 1]].tobytes() < data:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.size and self.raw(lo) == data:
+            return lo
+        if lo > 0:
+            self.raw(lo - 1)  # checked: raises unless the bracket's lower end is genuine too
+        return -1
 
 
 class _Keys:
