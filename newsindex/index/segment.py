@@ -355,8 +355,7 @@ class Segment:
         return self._keyword_values[kname][code]
 
     def keyword_values(self, kname: str) -> list[str]:
-        table = self._keyword_values[kname]
-        return [table[i] for i in range(len(table))]
+        return self._keyword_values[kname].strings()  # one checked read, not one per value
 
     def keyword_codes_for(self, kname: str, keys: Iterable[str]) -> np.ndarray:
         """Codes of column ``kname`` whose value matches one of the normalized ``keys``
