@@ -54,6 +54,46 @@ def test_cache_holds_within_budget_and_returns_what_was_made(budget, shapes, ste
         _check(cache, budget)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    history=st.lists(st.tuples(st.integers(0, 20), st.integers(1, 2000)), max_size=120),
+    sizes=st.lists(st.integers(1, 2000), min_size=1, max_size=12),
+)
+def test_arrays_that_fit_probation_are_held_between_two_uses(history, sizes):
+    """Whatever earlier queries left (protected or not), a run of new arrays that together
+    fit most of the budget is still held when the next query asks for them
+    again: a phrase's large position keys must not be dropped before their second use (with
+    a protected share of 0.8 they were, and warm phrase queries paid for every key)."""
+    budget = 10_000
+    cache = _ArrayCache(budget)
+    for key, size in history:  # used twice: promoted to protected, up to its share
+        for _ in range(2):
+            cache.get(("old", key), lambda size=size: np.zeros(size, dtype=np.uint8))
+    room = int(budget * 0.6)  # most of the budget: the phrases in flight need it
+    run, total = [], 0
+    for i, size in enumerate(sizes):
+        if total + size > room:
+            break
+        run.append((("new", i), size))
+        total += size
+    made: list[tuple] = []
+
+    def maker(key, size):
+        def make():
+            made.append(key)
+            return np.zeros(size, dtype=np.uint8)
+
+        return make
+
+    for key, size in run:
+        cache.get(key, maker(key, size))
+    made.clear()
+    for key, size in run:
+        cache.get(key, maker(key, size))
+    assert made == []
+    _check(cache, budget)
+
+
 def test_cache_within_budget_under_threads():
     budget = 50_000
     cache = _ArrayCache(budget)

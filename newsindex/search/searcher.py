@@ -62,7 +62,10 @@ class _ArrayCache:
     larger than the whole budget is returned, never held.
     """
 
-    PROTECTED = 0.8
+    #: Most of the budget stays for probation: a phrase word's position keys are large, and
+    #: a probation list too small for the keys of the phrases in flight drops each before
+    #: its second use (measured in benchmarks/RESULTS.md, "the cache's protected share").
+    PROTECTED = 0.3
 
     def __init__(self, budget: int):
         self._probation: OrderedDict[tuple, np.ndarray] = OrderedDict()
