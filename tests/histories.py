@@ -1,8 +1,7 @@
 """Generated commit histories for tests that hold an index's arrays or statistics to a brute
 force over its stored articles: commits of (articles, ids deleted) over a small pool of ids
 (so replacements, and segments with and without deletions), words of Zipf-like frequencies
-(so terms in one story and in hundreds; ``length``: the most words a story holds), and
-whether to optimize at the end."""
+(so terms in one story and in hundreds), and whether to optimize at the end."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import newsindex
 
 
 @st.composite
-def histories(draw, words: int = 40, max_commit: int = 400, max_pool: int = 600, length: int = 12):
+def histories(draw, words: int = 40, max_commit: int = 400, max_pool: int = 600):
     rng = random.Random(draw(st.integers(0, 2**32)))
     vocab = [f"w{i}" for i in range(words)]
     pool = draw(st.integers(3, max_pool))
@@ -23,12 +22,12 @@ def histories(draw, words: int = 40, max_commit: int = 400, max_pool: int = 600,
     for size in draw(st.lists(st.integers(1, max_commit), min_size=1, max_size=4)):
         docs = []
         for _ in range(size):
-            text = [vocab[min(int(rng.paretovariate(0.7)) - 1, words - 1)] for _ in range(length)]
+            text = [vocab[min(int(rng.paretovariate(0.7)) - 1, words - 1)] for _ in range(12)]
             docs.append(
                 {
                     "id": f"d{rng.randrange(pool)}",
                     "title": " ".join(text[: rng.randint(0, 3)]),
-                    "body": " ".join(text[3 : rng.randint(3, length)]),
+                    "body": " ".join(text[3 : rng.randint(3, 12)]),
                     "date": f"2016-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                 }
             )

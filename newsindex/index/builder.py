@@ -20,7 +20,7 @@ from ..analysis import Analyzer, AnalyzerSpec
 from ..analysis.vocab import Vocabulary
 from ..article import Article
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
-from . import docids, minhash, positions, strtable
+from . import docids, minhash, strtable
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
 from .blocks import block_maxima
@@ -171,10 +171,10 @@ def _postings(
     else:
         order = np.argsort(key, kind="stable")
         key = key[order]
-        unpacked = np.concatenate(position_parts)[order]
+        positions = np.concatenate(position_parts)[order]
     ntok = int(np.searchsorted(key, np.uint64(nterms) << np.uint64(term_shift)))
     key = key[:ntok]
-    pos = _low_bits(key, pos_bits) if packed else unpacked[:ntok]
+    pos = _low_bits(key, pos_bits) if packed else positions[:ntok]
 
     change = np.empty(ntok, dtype=bool)
     if ntok:
@@ -187,8 +187,9 @@ def _postings(
     starts = np.flatnonzero(change)
     heads = key[starts] >> np.uint64(doc_shift)
     post_term = (heads >> np.uint64(doc_bits)).astype(np.int64)
-    out: dict[str, np.ndarray] = {
+    out = {
         "post.docs": (heads & np.uint64((1 << doc_bits) - 1)).astype(np.int32),
+        "pos": _narrow(pos),
     }
     # Within a posting, tokens are in field order: the title's tf is its count of field-0
     # tokens, and so on; the last field's is what is left.
@@ -208,9 +209,6 @@ def _postings(
         else:
             tf = rest
         out[f"post.tf.{fname}"] = _narrow(tf)
-    field_runs = positions.run_lengths([out[f"post.tf.{f}"] for f in TEXT_FIELDS])
-    out.update(positions.encode(pos, field_runs))
-    del pos, field_runs
     post_offs = np.concatenate(([0], np.cumsum(np.bincount(post_term, minlength=nterms))))
     out["post.offs"] = post_offs.astype(np.int64)
     out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]

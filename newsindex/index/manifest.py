@@ -31,9 +31,8 @@ from .files import create_new
 
 #: 2: the manifest holds its own checksum. Format 1 (no checksum) is still read.
 #: 3: new segments hold delta-coded doc numbers (see docids.py), which older readers lack.
-#: 4: new segments hold positions as bytes with exceptions (see positions.py).
-FORMAT_VERSION = 4
-_READABLE = (1, 2, 3, 4)
+FORMAT_VERSION = 3
+_READABLE = (1, 2, 3)
 _CHECKSUM = "checksum"
 #: The generation of the last commit, kept beside the manifests to detect a deleted newest one.
 RECORD_NAME = "latest-generation"

@@ -35,10 +35,10 @@ from ..analysis import Analyzer, AnalyzerSpec
 from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
-from . import docids, minhash, positions, strtable
+from . import docids, minhash, strtable
 from .arrays import write_arrays
 from .blocks import block_maxima
-from .builder import _narrow, pack_tfs
+from .builder import _narrow, narrow_dtype, pack_tfs
 from .check import file_crc32
 from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
@@ -251,15 +251,15 @@ def _postings(
     # Monotone versions of the maps (a dropped term takes the number before it), so each
     # step's run of merged terms is one searchsorted range of each input's terms.
     climbs = [np.maximum.accumulate(t) if len(t) else t for t in tmaps]
+    pos_type = max((seg.positions_span(0, 0).dtype for seg in segs), key=lambda d: d.itemsize)
     doc_parts: list[dict[str, np.ndarray]] = []
     out_tf = np.empty(int(post_offs[-1]), dtype=np.uint8)
-    out_pos = np.empty(int(out_pos_offs[-1]), dtype=np.uint8)
-    xs: list[np.ndarray] = []
-    xvs: list[np.ndarray] = []
+    out_pos = np.empty(int(out_pos_offs[-1]), dtype=pos_type)
     big: list[np.ndarray] = []
     bigv: list[np.ndarray] = []
     blk: dict[str, list[np.ndarray]] = {}
     nblocks = 0
+    top_pos = 0
     for t0, t1 in _steps(post_offs):
         p0, p1 = int(post_offs[t0]), int(post_offs[t1])
         keys, tfs, occ, first, runs = [], [], [], [], []
@@ -275,7 +275,7 @@ def _postings(
             q0, q1 = int(po[lo]), int(po[hi])
             if q1 - q0 != int(per.sum()):
                 raise IndexCorruptError(f"{seg.name}: positions disagree with frequencies")
-            runs.append(seg.term_positions(lo, hi))
+            runs.append(seg.positions_span(q0, q1))
             term = np.repeat(tmap[lo:hi] - t0, np.diff(o[lo : hi + 1]))
             term *= n
             term += docs
@@ -307,12 +307,11 @@ def _postings(
         gather += np.repeat(starts - (np.cumsum(per) - per), per)
         pos = np.concatenate(runs)[gather]
         del gather, runs
+        if len(pos):
+            top_pos = max(top_pos, int(pos.max()))
         q0 = int(out_pos_offs[t0])
-        coded, x, xv = positions.deltas(pos, positions.run_lengths(step_tfs))
-        out_pos[q0 : q0 + total] = coded
-        xs.append(x + q0)
-        xvs.append(xv)
-        del pos, coded
+        out_pos[q0 : q0 + total] = pos
+        del pos
         doc_parts.append(docids.encode(post_offs[t0 : t1 + 1] - p0, docs))
         packed = pack_tfs(step_tfs)
         out_tf[p0:p1] = packed["post.tf"]
@@ -326,12 +325,7 @@ def _postings(
             blk.setdefault(bname, []).append(values)
     out = {
         **docids.concat(doc_parts),
-        "pos.d": out_pos,
-        **positions.table(
-            len(out_pos),
-            np.concatenate([np.zeros(0, np.int64), *xs]),
-            np.concatenate([np.zeros(0, np.int64), *xvs]),
-        ),
+        "pos": out_pos if out_pos.dtype == narrow_dtype(top_pos) else _narrow(out_pos),
         "post.offs": post_offs,
         "pos.offs": out_pos_offs,
     }

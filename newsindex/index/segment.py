@@ -14,13 +14,12 @@ import numpy as np
 from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
-from . import minhash, positions
+from . import minhash
 from .arrays import ArrayFile
 from .docids import DocIds
 from .docids import problems as docids_problems
 from .docstore import DocStore
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
-from .positions import Positions
 from .strtable import SortedStrings, StringTable
 
 _TF_NAMES = tuple(f"post.tf.{f}" for f in TEXT_FIELDS)
@@ -80,8 +79,6 @@ class Segment:
                 )
         # Doc numbers delta-coded (see docids.py), or one int32 per posting (older segments).
         self._docids = DocIds(arr, self.ndocs) if "post.dw" in arr else None
-        # Positions as bytes with exceptions (see positions.py), or plain (older segments).
-        self._positions = Positions(arr) if "pos.d" in arr else None
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -131,24 +128,11 @@ class Segment:
 
     @cached_property
     def pos(self) -> np.ndarray:
-        """The position of every occurrence (decoded whole: for ``check`` and old segments'
-        signatures; searches read a term's through :meth:`positions`)."""
-        if self._positions is not None:
-            return self._positions.whole(positions.run_lengths(self.post_tf))
         return self._arrays["pos"]
 
     @cached_property
     def pos_offs(self) -> np.ndarray:
         return self._arrays["pos.offs"]
-
-    def positions_problems(self) -> list[str]:
-        """What ``newsindex check`` finds wrong with the positions."""
-        if self._positions is not None:
-            return positions.problems(self._arrays, self.post_tf)
-        total_tf = sum(int(tf.sum(dtype=np.int64)) for tf in self.post_tf)
-        if total_tf != len(self.pos):
-            return [f"{self._arrays.path}: {len(self.pos)} positions for {total_tf} occurrences"]
-        return []
 
     def docs_problems(self) -> list[str]:
         """What ``newsindex check`` finds wrong with the postings' doc numbers."""
@@ -250,25 +234,13 @@ class Segment:
         if len(bounds) != 2 or not (int(bounds[0]) == s < int(bounds[1])) or e > bounds[1]:
             raise IndexCorruptError(f"{arr.path}: postings offsets are inconsistent")
         start = int(arr.range("pos.offs", tid, tid + 1)[0])
-        if self._positions is not None:
-            runs = positions.run_lengths(self.tfs(s, e))
-            return self._positions.read(start, start + int(runs.sum()), runs)
         if count is None:
             count = sum(int(tf.sum(dtype=np.int64)) for tf in self.tfs(s, e))
         return arr.range("pos", start, start + count)
 
-    def term_positions(self, ta: int, tb: int) -> np.ndarray:
-        """The positions of every occurrence of terms ``[ta, tb)`` (a merge reads whole runs
-        of terms), in the order :meth:`positions` gives each term's."""
-        arr = self._arrays
-        bounds = arr.range("pos.offs", ta, tb + 1)
-        if len(bounds) != tb - ta + 1:
-            raise IndexCorruptError(f"{arr.path}: positions offsets are inconsistent")
-        a, b = int(bounds[0]), int(bounds[-1])
-        if self._positions is None:
-            return arr.range("pos", a, b)
-        s, e = arr.range("post.offs", ta, tb + 1)[[0, -1]].tolist()
-        return self._positions.read(a, b, positions.run_lengths(self.tfs(s, e)))
+    def positions_span(self, s: int, e: int) -> np.ndarray:
+        """Entries ``[s, e)`` of the positions array (a merge reads whole runs of terms)."""
+        return self._arrays.range("pos", s, e)
 
     @property
     def nlive(self) -> int:
