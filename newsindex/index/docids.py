@@ -22,8 +22,6 @@ this encoding hold ``post.docs`` (one int32 per posting), read as they were.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 
 import numpy as np
@@ -41,9 +39,6 @@ NAMES = ("post.dw", "post.dpos", *OFFSET_ARRAYS.values(), "post.dbase")
 _STEP = 1 << 22
 #: Terms whose layout a reader keeps (cleared when full).
 _CACHE_SIZE = 100_000
-#: The decoded ranges a reader keeps, most recent first, up to this many bytes: a query
-#: reads a term's doc numbers several times (its df, its scores, its pruning windows).
-RECENT_BYTES = 8 << 20
 
 
 def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
@@ -111,11 +106,8 @@ class DocIds:
         self._ndocs = ndocs
         self._offs = arr.unverified("post.offs")
         self._npost = int(self._offs[-1]) if len(self._offs) else 0
-        # first posting of a term -> (first, end, gap array, its first gap, first block)
+        # first posting of a term -> (first, end, offsets array, its first offset, first block)
         self._terms: dict[int, tuple[int, int, str, int, int]] = {}
-        self._recent: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
-        self._recent_bytes = 0
-        self._lock = threading.Lock()
 
     def docs(self, s: int, e: int) -> np.ndarray:
         """Doc numbers (int32, read-only) of the postings ``[s, e)`` (which may span terms)."""
@@ -123,21 +115,8 @@ class DocIds:
             s, e, _ = slice(s, e).indices(self._npost)
             if e <= s:
                 return np.zeros(0, dtype=np.int32)
-        key = (s, e)
-        recent = self._recent
-        with self._lock:
-            found = recent.get(key)
-            if found is not None:
-                recent.move_to_end(key)
-                return found
         out = self._decode(s, e)
-        out.flags.writeable = False  # shared by every reader of the range
-        with self._lock:
-            if key not in recent:
-                recent[key] = out
-                self._recent_bytes += out.nbytes
-                while self._recent_bytes > RECENT_BYTES and len(recent) > 1:
-                    self._recent_bytes -= recent.popitem(last=False)[1].nbytes
+        out.flags.writeable = False  # read-only, as the mmapped int32 doc numbers are
         return out
 
     def _decode(self, s: int, e: int) -> np.ndarray:
