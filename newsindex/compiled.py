@@ -1,0 +1,84 @@
+"""Loops compiled by numba, loaded on first use, with the numpy path as their fallback.
+
+A kernel is written once as a plain Python function over numpy arrays and wrapped with
+:func:`kernel`; callers ask :meth:`Kernel.get` for the compiled function and take their numpy
+path when it returns None. numba (and LLVM behind it) is imported only when a search first
+needs a kernel, so ``import newsindex``, small searches and the command line's start never pay
+for it. Compiled code is cached beside the package's modules (numba's ``cache=True``; a
+read-only install caches under the user's cache folder): a fresh process loads it instead of
+compiling again.
+
+Compiled code does not check array bounds, so a kernel must itself check every index it takes
+from an index file (a doc number, an offset) before using it, and report a bad one to its
+caller, which raises :class:`~newsindex.errors.IndexCorruptError`: checksums say the bytes are
+the ones written, not that what was written is sound.
+
+``NEWSINDEX_COMPILED=0`` in the environment turns every kernel off (the numpy path answers);
+the tests use :func:`disabled` to hold both paths to the same results.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_lock = threading.Lock()
+_state = {"available": None, "off": False}
+
+
+def available() -> bool:
+    """Whether numba can be imported (and kernels are not turned off)."""
+    if _state["off"] or os.environ.get("NEWSINDEX_COMPILED", "1") == "0":
+        return False
+    if _state["available"] is None:
+        with _lock:
+            if _state["available"] is None:
+                try:
+                    import numba  # noqa: F401
+                except ImportError:  # no wheel for this Python: the numpy path answers
+                    _state["available"] = False
+                else:
+                    _state["available"] = True
+    return bool(_state["available"])
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Every kernel off inside the block (process-wide): the numpy path answers."""
+    before = _state["off"]
+    _state["off"] = True
+    try:
+        yield
+    finally:
+        _state["off"] = before
+
+
+class Kernel:
+    """A Python function compiled with numba on its first :meth:`get`."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        self._compiled: Callable[..., Any] | None = None
+
+    def get(self) -> Callable[..., Any] | None:
+        """The compiled function, or None when kernels are unavailable or off."""
+        if not available():
+            return None
+        if self._compiled is None:
+            with _lock:
+                if self._compiled is None:
+                    import numba
+
+                    # nogil: threads sharing an Index run kernels side by side; no fastmath,
+                    # so floating-point operations happen in the written order and results
+                    # equal the numpy path's to the bit.
+                    self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+        return self._compiled
+
+
+def kernel(fn: Callable[..., Any]) -> Kernel:
+    """Decorator: ``fn`` as a :class:`Kernel` (compiled on first use)."""
+    return Kernel(fn)
