@@ -170,6 +170,55 @@ def test_segments_without_block_maxima_answer_exhaustively(query):
     _same(*_both(ix, query, limit=5))
 
 
+@st.composite
+def postings_of_a_segment(draw):
+    """Terms' postings (doc numbers ascending per term), per-field tfs (0: not in the field)
+    and per-doc field lengths in the dtypes a segment holds, lengths up to their dtype's
+    largest value (which block_maxima also uses to mask postings without the field)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    ndocs = draw(st.integers(1, 300))
+    counts = [int(rng.integers(0, ndocs + 1)) for _ in range(draw(st.integers(0, 12)))]
+    docs = [np.sort(rng.choice(ndocs, size=c, replace=False)) for c in counts]
+    post_docs = np.concatenate([np.zeros(0, np.int64), *docs]).astype(np.int32)
+    offs = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+    tf_dtype = draw(st.sampled_from([np.uint8, np.uint16, np.uint32]))
+    tfs = [rng.integers(0, 4, size=len(post_docs)).astype(tf_dtype) for _ in TEXT_FIELDS]
+    len_dtype = draw(st.sampled_from([np.int32, np.uint8, np.uint16]))
+    top = int(np.iinfo(len_dtype).max)
+    lengths = [
+        rng.choice([0, 1, 2, 7, top - 1, top], size=ndocs).astype(len_dtype) for _ in TEXT_FIELDS
+    ]
+    return offs, post_docs, tfs, lengths
+
+
+@settings(max_examples=200, deadline=None)
+@given(segment=postings_of_a_segment(), block_size=st.sampled_from([1, 3, 128]))
+def test_block_maxima_equal_a_loop_over_every_block(segment, block_size):
+    """Differential: the whole-array block maxima against a plain loop over each block."""
+    offs, post_docs, tfs, lengths = segment
+    old, blocks.BLOCK_SIZE = blocks.BLOCK_SIZE, block_size
+    try:
+        got = blocks.block_maxima(offs, post_docs, tfs, lengths)
+    finally:
+        blocks.BLOCK_SIZE = old
+    want_offs = [0]
+    want: dict[str, list[int]] = {f"blk.{k}.{f}": [] for f in TEXT_FIELDS for k in ("tf", "len")}
+    for t in range(len(offs) - 1):
+        s, e = int(offs[t]), int(offs[t + 1])
+        for lo in range(s, e, block_size):
+            hi = min(lo + block_size, e)
+            for fi, fname in enumerate(TEXT_FIELDS):
+                tf = [int(x) for x in tfs[fi][lo:hi]]
+                has = [int(lengths[fi][d]) for d, f in zip(post_docs[lo:hi], tf) if f > 0]
+                want[f"blk.tf.{fname}"].append(max(tf))
+                want[f"blk.len.{fname}"].append(min(has) if has else 0)
+        want_offs.append(want_offs[-1] + -(-(e - s) // block_size))
+    assert got["blk.offs"].tolist() == want_offs
+    for name, values in want.items():
+        assert got[name].tolist() == values, name
+        assert got[name].dtype == (np.int64 if ".len." in name else tfs[0].dtype), name
+
+
 def test_block_maxima_bound_every_posting(tmp_path, sample_docs):
     """Each block's stored maxima are the true maxima of its postings (so every bound holds)."""
     ix = newsindex.Index.create(tmp_path / "idx")

@@ -48,10 +48,12 @@ def block_maxima(
         tf = post_tfs[fi]
         if total:
             top = np.maximum.reduceat(tf, starts)
-            length = lengths[fi].take(post_docs).astype(np.int64)
+            # Doc numbers are the segment's own (0 <= doc < len): "clip" only skips the
+            # bounds check, which makes "raise" several times slower.
+            length = lengths[fi].take(post_docs, mode="clip")
             # Postings without the field must not lower the minimum: give them the largest.
-            length[tf == 0] = np.iinfo(np.int64).max
-            low = np.minimum.reduceat(length, starts)
+            np.putmask(length, tf == 0, np.iinfo(length.dtype).max)
+            low = np.minimum.reduceat(length, starts).astype(np.int64)
             low[top == 0] = 0
         else:
             top = np.zeros(0, dtype=tf.dtype)
