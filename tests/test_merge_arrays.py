@@ -6,8 +6,10 @@ shape. Plus corruption: a merge never copies a corrupted input under fresh check
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,10 +53,18 @@ def _article(rng: random.Random, article_id: str) -> dict:
         value = rng.choice(values)
         if value:
             doc[key] = value
+    # Non-ASCII outside title and body (the rows of ASCII and UTF-8 blocks a merge copies
+    # into one block), and extra values of every JSON kind.
     if rng.random() < 0.2:
-        doc["author"] = rng.choice(["Ann Lee", "Bo Chan"])
+        doc["author"] = rng.choice(["Ann Lee", "Bo Chan", "Zoë Ødegaard"])
     if rng.random() < 0.1:
-        doc["extra"] = {"tags": ["a", "b"], "note": "x"}
+        doc["extra"] = rng.choice(
+            [
+                {"tags": ["a", "b"], "note": "x"},
+                {"où": "Genève", "score": 0.1, "n": 10**17, "ok": False, "none": None},
+                {"tags": ["é", "ß"], "ratio": -0.0},
+            ]
+        )
     return doc
 
 
@@ -284,3 +294,28 @@ def test_a_merge_never_copies_a_corrupted_input(tmp_path, sample_docs):
     _flip(folder / f"{entries[1].name}.doc", 100)
     with pytest.raises(IndexCorruptError):
         merge.merge(folder, "seg-999999-clean", entries, analyzers)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ["1", "title", "body"],  # too short
+        ["1", None, "body", None, None, None, None, None, None],  # a title that is no text
+        ["1", "title", 7, None, None, None, None, None, None],  # nor a body
+        {"id": "1"},
+    ],
+)
+def test_a_merge_refuses_a_malformed_stored_row(tmp_path, row):
+    """Rows are copied without being made articles: one that could not be read back as an
+    article (here under a valid checksum) stops the merge instead of being copied."""
+    good = ["0", "t", "b", None, None, None, None, None, None]
+    blob, sizes = docstore.compress_encoded([json.dumps([good, row]).encode()])
+    path = tmp_path / "x.doc"
+    path.write_bytes(blob)
+    crcs = np.array([zlib.crc32(blob)], dtype=np.uint32)
+    store = docstore.DocStore(path, np.array([0, sizes[0]], dtype=np.int64), crcs)
+    try:
+        with pytest.raises(IndexCorruptError, match="malformed row"):
+            list(store.iter_rows())
+    finally:
+        store.close()

@@ -22,7 +22,8 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import compress
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +47,7 @@ _DICT_BYTES = 112_640
 _DICT_SAMPLES = 100
 _DICT_K, _DICT_D = 256, 6
 _FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", "extra")
+_TITLE, _BODY = _FIELDS.index("title"), _FIELDS.index("body")
 
 
 class StoreWriter:
@@ -71,11 +73,18 @@ class StoreWriter:
         segment's) would, and return it: for :func:`compress_blocks` in other processes, whose
         blocks are then appended. Call before the first :meth:`write`. (``total``: the
         segment's number of articles, when ``articles`` are only its first ones.)"""
+        head = articles[: BLOCK_DOCS * _BATCH_BLOCKS]
+        return self.train_encoded(
+            _encode_blocks(head, self.store_body), len(articles) if total is None else total
+        )
+
+    def train_encoded(self, encoded: Sequence[bytes], total: int) -> bytes | None:
+        """:meth:`train` from the first blocks already encoded (:func:`encode_rows`): those
+        of the first ``BLOCK_DOCS * _BATCH_BLOCKS`` articles (or all, when fewer) of a
+        segment of ``total``."""
         self._started = True
-        if (len(articles) if total is None else total) >= DICT_MIN_DOCS:
-            self._sink.train(
-                _encode_blocks(articles[: BLOCK_DOCS * _BATCH_BLOCKS], self.store_body)
-            )
+        if total >= DICT_MIN_DOCS:
+            self._sink.train(list(encoded[:_BATCH_BLOCKS]))
         return self._sink.dictionary
 
     @property
@@ -131,9 +140,25 @@ def compress_blocks(
     """The compressed blocks of ``articles`` as one blob and the length of each block, for
     :meth:`StoreWriter.append_compressed` in another process (``dictionary``: what
     :meth:`StoreWriter.train` returned; ``store_body``: as the StoreWriter's)."""
+    return compress_encoded(_encode_blocks(articles, store_body), dictionary)
+
+
+def compress_encoded(
+    encoded: Iterable[bytes], dictionary: bytes | None = None
+) -> tuple[bytes, list[int]]:
+    """:func:`compress_blocks` of blocks already encoded (:func:`encode_rows`)."""
     cctx = _compressor(dictionary)
-    blocks = [cctx.compress(b) for b in _encode_blocks(articles, store_body)]
+    blocks = [cctx.compress(b) for b in encoded]
     return b"".join(blocks), [len(b) for b in blocks]
+
+
+def encode_rows(rows: Sequence[list[Any]], store_body: bool = True) -> list[bytes]:
+    """Stored rows (as :meth:`DocStore.iter_rows` reads them) encoded into blocks, the bytes
+    :func:`compress_blocks` encodes for their articles: a merge copies rows without making
+    articles of them."""
+    if not store_body:
+        rows = [_without_body(row) for row in rows]
+    return [_encode_rows(rows[s : s + BLOCK_DOCS]) for s in range(0, len(rows), BLOCK_DOCS)]
 
 
 def _encode_blocks(
@@ -160,15 +185,13 @@ _UTF8_JSON = json.JSONEncoder(check_circular=False, ensure_ascii=False).encode
 
 
 def _encode_block(articles: Sequence[Article], store_body: bool = True) -> bytes:
-    if store_body:
-        rows = [_row(a) for a in articles]
-        ascii_text = all(a.title.isascii() and a.body.isascii() for a in articles)
-    else:
-        rows = [_row_without_body(a) for a in articles]
-        ascii_text = all(a.title.isascii() for a in articles)
+    return _encode_rows([_row(a) if store_body else _row_without_body(a) for a in articles])
+
+
+def _encode_rows(rows: Sequence[list[Any]]) -> bytes:
     # ASCII-escaped JSON encodes faster; a block whose titles or bodies hold non-ASCII
     # text is written as UTF-8, where \u escapes would bloat it (readers take either).
-    if ascii_text:
+    if all(row[_TITLE].isascii() and row[_BODY].isascii() for row in rows):
         return _ASCII_JSON(rows).encode("ascii")
     return _UTF8_JSON(rows).encode("utf-8")
 
@@ -300,8 +323,12 @@ def _row(a: Article) -> list[Any]:
 
 def _row_without_body(a: Article) -> list[Any]:
     # The same row with an empty body, so readers need not know which kind they read.
-    row = _row(a)
-    row[_FIELDS.index("body")] = ""
+    return _without_body(_row(a))
+
+
+def _without_body(row: list[Any]) -> list[Any]:
+    row = list(row)
+    row[_BODY] = ""
     return row
 
 
@@ -371,6 +398,24 @@ class DocStore:
                 doc = block * BLOCK_DOCS + i
                 if live is None or live[doc]:
                     yield _article(row)
+
+    def iter_rows(self, live: np.ndarray | None = None) -> Iterator[list[Any]]:
+        """Every stored row (an article's fields as stored, in ``_FIELDS`` order) in doc
+        order, ``live`` as in :meth:`iter_articles`; checked for the shape of a row (their
+        bytes are checked by the blocks' checksums), not made articles: what a merge
+        copies."""
+        for block in range(len(self._offsets) - 1):
+            rows = self._rows(block)
+            for row in rows:
+                if type(row) is not list or len(row) != len(_FIELDS):
+                    raise IndexCorruptError(f"{self.path}: block {block} holds a malformed row")
+                if type(row[_TITLE]) is not str or type(row[_BODY]) is not str:
+                    raise IndexCorruptError(f"{self.path}: block {block} holds a malformed row")
+            if live is None:
+                yield from rows
+            else:
+                first = block * BLOCK_DOCS
+                yield from compress(rows, live[first : first + len(rows)].tolist())
 
     def _rows(self, block: int) -> list:
         start, end = int(self._offsets[block]), int(self._offsets[block + 1])

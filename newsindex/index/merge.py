@@ -14,7 +14,8 @@ inputs are put in date order (as the builder orders a segment's documents, ties 
 order), each term's postings are the inputs' postings with their documents renumbered,
 re-sorted by document, positions and term frequencies following them; the per-document
 columns are permuted, the block maxima recomputed, and the stored rows re-encoded with a
-zstd dictionary trained for the new segment. So a merged segment is what building the same
+zstd dictionary trained for the new segment (as rows: parsed from their blocks and written
+back as JSON, never made articles, which would cost as much again). So a merged segment is what building the same
 live articles in the same order gives (``tests/test_merge_arrays.py`` holds the two equal),
 and, as corpus statistics count live documents only, scores are identical before and after.
 Its memory is the output's arrays plus one step of :data:`_STEP_POSTINGS` postings.
@@ -28,11 +29,11 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import compress
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..analysis import Analyzer, AnalyzerSpec
-from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
 from . import docids, minhash, strtable
@@ -40,7 +41,7 @@ from .arrays import write_arrays
 from .blocks import block_maxima
 from .builder import _narrow, narrow_dtype, pack_tfs
 from .check import file_crc32
-from .docstore import BLOCK_DOCS, StoreWriter, compress_blocks
+from .docstore import BLOCK_DOCS, StoreWriter, compress_encoded, encode_rows
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .segment import Segment
 
@@ -452,32 +453,43 @@ class _Copying:
 
     def _run(self, store: StoreWriter, segs: Sequence[Segment], source: np.ndarray) -> None:
         try:
-            # Each input's live docs keep their relative order in the merged one.
-            readers: list[Iterator[Article]] = [seg.store.iter_articles(seg.live) for seg in segs]
+            # Each input's live docs keep their relative order in the merged one. Rows are
+            # copied as stored (their blocks' checksums verified), never made articles: the
+            # bytes written are those the articles' rows would give.
+            readers = [seg.store.iter_rows(seg.live) for seg in segs]
             dictionary = None
-            part: list[Article] = []
+            part: list[list[Any]] = []
             chars = 0
             written = 0
             for i in source.tolist():
-                article = next(readers[i])
-                part.append(article)
-                chars += len(article.title) + len(article.body)
+                row = next(readers[i])
+                part.append(row)
+                chars += len(row[1]) + len(row[2])  # title, body
                 if len(part) % BLOCK_DOCS or (len(part) < _STORE_STEP and chars < _STORE_CHARS):
                     continue
                 if self._stop.is_set():
                     return
-                if not written:
-                    dictionary = store.train(part, len(source))
-                blob, sizes = compress_blocks(part, dictionary, store.store_body)
-                store.append_compressed(blob, sizes)
+                dictionary = self._write(store, part, written, dictionary, len(source))
                 written += len(part)
                 part, chars = [], 0
             if part:
-                if not written:
-                    dictionary = store.train(part, len(source))
-                store.append_compressed(*compress_blocks(part, dictionary, store.store_body))
+                self._write(store, part, written, dictionary, len(source))
         except BaseException as exc:  # raised again by join(), in the merging thread
             self._error = exc
+
+    @staticmethod
+    def _write(
+        store: StoreWriter,
+        rows: list[list[Any]],
+        written: int,
+        dictionary: bytes | None,
+        total: int,
+    ) -> bytes | None:
+        encoded = encode_rows(rows, store.store_body)
+        if not written:  # the first part trains the segment's dictionary, as in a build
+            dictionary = store.train_encoded(encoded, total)
+        store.append_compressed(*compress_encoded(encoded, dictionary))
+        return dictionary
 
     def stop(self) -> None:
         """Stop early (the merge failed) and wait for the thread."""
