@@ -300,3 +300,28 @@ def test_slop_examples_of_the_query_syntax_document(tmp_path):
     assert ids('"battle aleppo"') == set() and ids('"battle aleppo"~1') == {"fwd"}
     assert ids('"aleppo battle"~2') == set() and ids('"aleppo battle"~3') == {"fwd"}
     assert ids('"alpha gamma delta"~1') == {"abcd"} and ids('"alpha gamma delta"') == set()
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    clauses=st.lists(
+        st.tuples(
+            st.sampled_from(["oil", "gas", "price", '"oil price"', "opec*", "(oil gas)"]),
+            st.sampled_from(["", "^0.5", "^2", "^0.25", "^4", "^1"]),
+        ).map("".join),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_normalizing_a_plan_twice_changes_nothing(ix, clauses):
+    """Repeats merge into one clause with their boosts multiplied, until none repeats
+    ("gas gas^0.5 gas^0.5": the merged gas^1 repeats gas): top_matches normalizes a plan and
+    the evaluation it hands it to normalizes again, and both must read one plan."""
+    from newsindex.handle import _plan
+    from newsindex.search.searcher import _normalize
+
+    snap = ix._current()
+    once = _normalize(_plan(snap, " ".join(clauses), "query", "or", None, None, ix._limits()))
+    assert _normalize(once) == once

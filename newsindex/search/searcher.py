@@ -603,7 +603,9 @@ def _normalize(node):
     if must_not or type(must_not) is not tuple:
         must_not = _normalized(must_not)
     scoring = [c for c in should if isinstance(c, P.SCORING)] if len(should) > 1 else ()
-    if len(scoring) > 1 and len(set(scoring)) < len(scoring):
+    # Until none repeats: a merged boost may equal another copy's ("gas gas^0.5 gas^0.5"),
+    # and a plan normalized twice (execute after top_matches) must not change again.
+    while len(scoring) > 1 and len(set(scoring)) < len(scoring):
         counts = Counter(scoring)
         merged = []
         seen = set()
@@ -617,6 +619,7 @@ def _normalize(node):
                     c = type(c)(**{**c.__dict__, "boost": c.boost * k})
             merged.append(c)
         should = tuple(merged)
+        scoring = [c for c in should if isinstance(c, P.SCORING)]
     if (
         must is node.must
         and should is node.should
