@@ -63,6 +63,10 @@ class Kernel:
         self.fn = fn
         self._compiled: Callable[..., Any] | None = None
 
+    def loaded(self) -> bool:
+        """Whether :meth:`get` compiled (or loaded) it already: using it costs no more."""
+        return self._compiled is not None
+
     def get(self) -> Callable[..., Any] | None:
         """The compiled function, or None when kernels are unavailable or off."""
         if not available():

@@ -149,6 +149,33 @@ class DocIds:
             raise IndexCorruptError(f"{arr.path}: postings name documents out of range")
         return out
 
+    def layout(self, s: int, e: int) -> tuple[int, int, int, int, int]:
+        """Where the postings ``[s, e)`` of one term (``s`` at a block start) are encoded:
+        ``(width, index of posting s's offset in its width's array, index of its block's
+        base in post.dbase, s, e)``, both ranges verified, for a reader of the raw arrays
+        (:meth:`raw`) that checks every doc number it decodes."""
+        found = self._terms.get(s)
+        if found is None:
+            found = self._term(self._term_of(s))
+        t0, t1, name, dpos, b0 = found
+        size = blocks.BLOCK_SIZE
+        if not (t0 <= s < e <= t1) or (s - t0) % size:
+            raise IndexCorruptError(f"{self._arr.path}: postings offsets are inconsistent")
+        at, first = dpos + s - t0, b0 + (s - t0) // size
+        nblocks = (e - s + size - 1) // size
+        raw = self._arr.range(name, at, at + e - s)
+        bases = self._arr.range("post.dbase", first, first + nblocks)
+        if len(raw) != e - s or len(bases) != nblocks:
+            raise IndexCorruptError(f"{self._arr.path}: postings of term at {t0} are truncated")
+        return int(name[-1]), at, first, s, e
+
+    def raw(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The unverified ``post.d1``, ``post.d2``, ``post.d4`` and ``post.dbase`` (read only
+        where :meth:`layout` verified them)."""
+        arr = self._arr
+        d1, d2, d4 = (arr.unverified(name) for name in OFFSET_ARRAYS.values())
+        return d1, d2, d4, arr.unverified("post.dbase")
+
     def _term_of(self, s: int) -> int:
         tid = int(np.searchsorted(self._offs, s, "right")) - 1
         return max(tid, 0)

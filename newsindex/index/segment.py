@@ -14,7 +14,7 @@ import numpy as np
 from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
-from . import minhash
+from . import blocks, minhash
 from .arrays import ArrayFile
 from .docids import DocIds
 from .docids import problems as docids_problems
@@ -203,6 +203,35 @@ class Segment:
                 title[at] = values[:, 0]
                 body[at] = values[:, 1]
         return docs, [title, body]
+
+    @cached_property
+    def raw_postings(self) -> tuple | None:
+        """For a compiled reader: the raw doc-number arrays (:meth:`DocIds.raw`), the packed
+        frequencies, the large ones' positions and values (int64), the block size and the
+        body's bits; None for a segment without the offsets encoding or packed frequencies.
+        Unverified: read only where :meth:`postings_layout` verified them."""
+        if self._docids is None or not self._packed_tf:
+            return None
+        big = self._big_tfs
+        at = np.zeros(0, np.int64) if big is None else big[0].astype(np.int64)
+        values = np.zeros((0, 2), np.int64) if big is None else big[1].astype(np.int64)
+        return (
+            *self._docids.raw(),
+            self._arrays.unverified("post.tf"),
+            at,
+            values,
+            blocks.BLOCK_SIZE,
+            TF_BODY_BITS,
+        )
+
+    def postings_layout(self, s: int, e: int) -> tuple[int, int, int, int, int]:
+        """:meth:`DocIds.layout` of the postings ``[s, e)`` (one term's, from a block start),
+        their packed frequencies verified too (segments with :attr:`raw_postings` only)."""
+        assert self._docids is not None
+        found = self._docids.layout(s, e)
+        if len(self._arrays.range("post.tf", s, e)) != e - s:
+            raise IndexCorruptError(f"{self._arrays.path}: frequencies are truncated")
+        return found
 
     @cached_property
     def _packed_tf(self) -> bool:

@@ -20,7 +20,7 @@ from ..config import Scoring
 from ..index.segment import Segment
 from ..querylang import plan as P
 from ..schema import NO_DATE, TEXT_FIELDS
-from . import prune
+from . import prune, scan
 from .leaves import (
     ALL_FIELDS,
     PhraseLeaf,
@@ -373,11 +373,33 @@ class Searcher:
         if not self.exhaustive and (k <= 0 or self.max_postings >= prune.SMALL):
             dis = prune.disjunction(node)
         if dis is None:
+            if k > 0 and not self.exhaustive:
+                dis = prune.disjunction(node)
+                if dis is not None:
+                    yield from self._scanned(node, dis, scoring, k, dfs)
+                    return
             yield from self.execute(node, scoring, dfs=dfs)
             return
         ctx = _Context(self, scoring, dfs)
         try:
             yield from prune.run(ctx, node, dis, k)
+        finally:
+            ctx.close()
+
+    def _scanned(
+        self, node: P.Node, dis: prune.Disjunction, scoring: Scoring, k: int, dfs: Dfs | None
+    ) -> Iterator[tuple[int, SegmentMatches]]:
+        """:meth:`top_matches` of a disjunction: each segment's ``k`` best through the
+        compiled :mod:`.scan` where it applies, else the numpy path (what :meth:`execute`
+        does)."""
+        ctx = _Context(self, scoring, dfs)
+        try:
+            use = scan.wanted(ctx, dis)
+            for si in range(len(self.segments)):
+                found = scan.segment_top(ctx, dis, si, k) if use else None
+                if found is None:
+                    found = ctx.evaluate(node, si, self.base_restrict(si))
+                yield si, found
         finally:
             ctx.close()
 

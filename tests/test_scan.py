@@ -1,0 +1,264 @@
+"""The compiled scan of OR-ed words (search/scan.py) answers exactly as the numpy path.
+
+Corpora are generated (several segments, deletions, replacements, skewed words so that
+frequencies, lengths and ties vary, frequencies too large for the packed column), then
+disjunctions of every shape the kernel takes (1-20 words, repeats, boosts, groups, filters,
+negations of filters and of words) and some it does not, with k from 0 to 50 and pages, each
+run with the kernels on and off (:func:`newsindex.compiled.disabled`): the hits (ids, order,
+scores to the bit), totals and facets must be the same. The kernel is forced onto these
+small segments, with small blocks and windows, so each query crosses many of both.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import newsindex
+from newsindex import compiled
+from newsindex.config import Scoring
+from newsindex.errors import IndexCorruptError
+from newsindex.index import blocks
+from newsindex.index.arrays import write_arrays
+from newsindex.search import prune, scan
+
+pytestmark = pytest.mark.skipif(
+    not compiled.available(), reason="numba has no wheel for this Python"
+)
+
+WORDS = ["oil", "gas", "price", "opec", "crude", "bank", "rate", "wheat", "ship", "port"]
+DAYS = ["2016-11-09", "2016-11-10", "2016-12-01", "2017-01-05", None]
+SECTIONS = ["world", "business", None]
+
+
+@pytest.fixture(autouse=True)
+def forced(monkeypatch):
+    """The kernel on every segment, with blocks of 4 postings."""
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 4)
+    monkeypatch.setattr(prune, "BLOCK_SIZE", 4)
+    monkeypatch.setattr(scan, "MIN_POSTINGS", 0)
+
+
+def _text(rng: random.Random, longest: int, skew: float) -> str:
+    n = rng.randint(0, longest)
+    return " ".join(WORDS[min(int(rng.paretovariate(skew)) - 1, 9)] for _ in range(n))
+
+
+@st.composite
+def corpora(draw):
+    """Batches (one segment each) of (documents, ids deleted afterwards), from a seed."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    skew = draw(st.sampled_from([0.7, 1.2, 2.0]))
+    batches = []
+    n = 0
+    for size in draw(st.lists(st.integers(1, 120), min_size=1, max_size=4)):
+        docs = []
+        for _ in range(size):
+            n += 1
+            title, body = _text(rng, 5, skew), _text(rng, 40, skew)
+            if rng.random() < 0.05:  # frequencies past the packed column's bits
+                title += " oil" * rng.randint(3, 9)
+                body += " oil" * rng.randint(60, 80)
+            doc = {"id": f"d{rng.randint(1, n)}", "title": title, "body": body}
+            day = rng.choice(DAYS)
+            if day:
+                doc["date"] = day
+            section = rng.choice(SECTIONS)
+            if section:
+                doc["section"] = section
+            docs.append(doc)
+        gone = [f"d{rng.randint(1, n)}" for _ in range(draw(st.integers(0, 8)))]
+        batches.append((docs, gone))
+    return batches
+
+
+word = st.sampled_from(WORDS)
+boosted = st.tuples(word, st.sampled_from(["", "", "^2", "^0.5", "^3", "^1.7"])).map("".join)
+words = st.lists(boosted, min_size=1, max_size=20).map(" ".join)
+queries = st.one_of(
+    words,
+    st.tuples(words, word).map(lambda t: f"{t[0]} -{t[1]}"),
+    st.tuples(words, word, word).map(lambda t: f'{t[0]} -"{t[1]} {t[2]}"'),
+    st.tuples(words, st.sampled_from(DAYS[:4])).map(lambda t: f"{t[0]} date:>={t[1]}"),
+    st.tuples(words, st.sampled_from(DAYS[:4])).map(lambda t: f"{t[0]} date:<{t[1]}"),
+    st.tuples(words, st.sampled_from(SECTIONS[:2])).map(lambda t: f"{t[0]} section:{t[1]}"),
+    st.tuples(words, st.sampled_from(SECTIONS[:2])).map(lambda t: f"{t[0]} -section:{t[1]}"),
+    st.tuples(words, st.sampled_from(["^2", "^0.3", ""])).map(
+        lambda t: f"({t[0]}){t[1]} date:2016"
+    ),
+    st.tuples(words, word).map(lambda t: f"title:{t[1]} {t[0]}"),  # not a disjunction
+)
+scorings = st.sampled_from(
+    [
+        None,
+        Scoring(k1=0.0),
+        Scoring(k1=0.3, b=1.0),
+        Scoring(weights={"title": 0.0, "body": 1.0}),
+        Scoring(k1=3.0, b=0.0, weights={"title": 5.0, "body": 0.5}),
+    ]
+)
+
+
+def _build(folder: Path, corpus) -> newsindex.Index:
+    ix = newsindex.Index.create(folder)
+    for docs, gone in corpus:
+        with ix.writer() as w:
+            for doc in docs:
+                w.add(doc)
+            for i in gone:
+                w.delete(i)
+    return ix
+
+
+def _answer(ix: newsindex.Index, query: str, **kwargs) -> tuple:
+    r = ix.search(query, **kwargs)
+    return (
+        r.total,
+        [(h.id, h.score, h.rank) for h in r.hits],
+        None if r.facets is None else repr(r.facets),
+    )
+
+
+def _both(ix: newsindex.Index, query: str, **kwargs) -> tuple[tuple, tuple]:
+    got = _answer(ix, query, **kwargs)
+    with compiled.disabled():
+        want = _answer(ix, query, **kwargs)
+    return got, want
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    corpus=corpora(),
+    asked=st.lists(
+        st.tuples(queries, st.integers(0, 50), st.integers(0, 20), st.booleans()),
+        min_size=1,
+        max_size=10,
+    ),
+    scoring=scorings,
+    window=st.sampled_from([1, 3, 8, 1 << 13]),
+)
+def test_compiled_equals_numpy(tmp_path_factory, monkeypatch, corpus, asked, scoring, window):
+    monkeypatch.setattr(scan, "WINDOW", window)
+    ix = _build(tmp_path_factory.mktemp("scan") / "idx", corpus)
+    for query, limit, offset, facets in asked:
+        got, want = _both(
+            ix, query, limit=limit, offset=offset, scoring=scoring, facets=facets and limit < 5
+        )
+        assert got == want, query  # scores compared with ==: to the bit
+
+
+def test_the_kernel_is_taken_where_it_adds_as_numpy_does(tmp_path, sample_docs, monkeypatch):
+    """On real text the kernel is taken (and agrees), unions of more than 8 rare words
+    are left to numpy."""
+    ix = _build(tmp_path / "idx", [(sample_docs[:600], []), (sample_docs[600:1200], ["x"])])
+    taken = []
+    real = scan.segment_top
+
+    def spy(ctx, dis, si, k):
+        found = real(ctx, dis, si, k)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(scan, "segment_top", spy)
+    for query in ["the said", "oil prices opec said", "said -oil", "the year^2 date:1987"]:
+        got, want = _both(ix, query, limit=10)
+        assert got == want
+    assert any(taken)
+    taken.clear()
+    got, want = _both(ix, "opec wheat", limit=10)  # rare words: a sparse union, added too
+    assert got == want and any(taken)
+    taken.clear()
+    rare = "cocoa coffee sugar copper zinc tin rubber gold silver opec wheat"
+    got, want = _both(ix, rare, limit=10)  # more than 8 of them: numpy's pairwise sums
+    assert got == want and not any(taken)
+
+
+def _corrupt_doc_number(folder: Path, term: str) -> None:
+    """Rewrite the one segment so that a posting of ``term`` (not its block's first, nor its
+    last) names a document past the end; the checksums are made for the new bytes."""
+    from newsindex.index.arrays import ArrayFile
+
+    (path,) = folder.glob("seg-*.arr")
+    arr = ArrayFile(path)
+    arrays = {name: np.array(arr[name]) for name in arr.names()}
+    del arr
+    seg = newsindex.Index.open(folder)._current().searcher.segments[0]
+    tid = seg.term_id(term)
+    width = int(arrays["post.dw"][tid])
+    name = {1: "post.d1", 2: "post.d2", 4: "post.d4"}[width]
+    s, e = seg.term_range(term)
+    assert e - s > 6
+    at = int(arrays["post.dpos"][tid]) + 5
+    arrays[name][at] = np.iinfo(arrays[name].dtype).max
+    size = path.stat().st_size
+    path.unlink()
+    write_arrays(path, arrays)
+    assert path.stat().st_size == size  # the manifest's sizes still hold
+
+
+def test_an_out_of_range_doc_number_is_an_error(tmp_path, sample_docs):
+    folder = tmp_path / "idx"
+    _build(folder, [(sample_docs[:200], [])])
+    _corrupt_doc_number(folder, "said")
+    ix = newsindex.Index.open(folder)
+    for query in ["said", "said oil the", "said date:1987"]:
+        with pytest.raises(IndexCorruptError, match="seg-"):
+            ix.search(query, limit=10)
+
+
+def test_threads_share_an_index(tmp_path, sample_docs, monkeypatch):
+    """Eight threads running the kernel at once give each query's serial answer."""
+    monkeypatch.setattr(scan, "WINDOW", 64)
+    ix = _build(tmp_path / "idx", [(sample_docs[:500], []), (sample_docs[500:], [])])
+    rng = random.Random(5)
+    pool = "oil prices opec crude bank rate dollar trade wheat tonnes company shares said".split()
+    qs = [" ".join(rng.choices(pool, k=rng.randint(1, 12))) for _ in range(40)]
+    want = {q: _answer(ix, q, limit=20) for q in qs}
+    with compiled.disabled():
+        assert want == {q: _answer(ix, q, limit=20) for q in qs}
+    errors: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            for q in qs[i:] + qs[:i]:
+                if _answer(ix, q, limit=20) != want[q]:
+                    errors.append(q)
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_small_searches_do_not_load_numba(tmp_path, sample_docs):
+    """A process searching a small index never pays for loading the compiled code."""
+    import os
+    import subprocess
+    import sys
+
+    _build(tmp_path / "idx", [(sample_docs[:300], [])])
+    code = (
+        "import sys, newsindex; ix = newsindex.Index.open(sys.argv[1]); "
+        "[ix.search(q, limit=10) for q in ('oil', 'oil prices said', 'the bank -rate')]; "
+        "print('numba' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "idx")], capture_output=True, text=True, env=env
+    )
+    assert out.stdout.split() == ["False"], out.stderr
