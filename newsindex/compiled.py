@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 _lock = threading.Lock()
-_state = {"available": None, "off": False}
+_state = {"available": None, "off": False, "loaded": False}
 
 
 def available() -> bool:
@@ -43,6 +43,13 @@ def available() -> bool:
                 else:
                     _state["available"] = True
     return bool(_state["available"])
+
+
+def loaded() -> bool:
+    """Whether a kernel was asked for in this process (and kernels are on): numba's import
+    and LLVM, most of a first kernel's cost, are paid, so a caller that keeps small work on
+    its numpy path until then may now compile it too."""
+    return bool(_state["loaded"]) and available()
 
 
 @contextmanager
@@ -80,6 +87,7 @@ class Kernel:
                     # so floating-point operations happen in the written order and results
                     # equal the numpy path's to the bit.
                     self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+                    _state["loaded"] = True
         return self._compiled
 
 

@@ -4,8 +4,15 @@ of a phrase needs a position of its own: Lucene's rule)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
 import random
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +20,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import newsindex
+from newsindex import compiled
 from newsindex.analysis import Analyzer
-from newsindex.errors import QuerySyntaxError
+from newsindex.errors import IndexCorruptError, QuerySyntaxError
+from newsindex.index import manifest as mf
+from newsindex.index.arrays import write_arrays
+from newsindex.index.segment import Segment
 from newsindex.querylang import plan as P
 from newsindex.querylang.planner import _PLAIN_PHRASE, to_plan
+from newsindex.search import phrasekeys
 from newsindex.search.leaves import all_position_keys
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
 from newsindex.search.searcher import _Context
@@ -280,3 +292,234 @@ def test_position_keys_equal_a_posting_by_posting_reading(ix, fields):
             got = all_position_keys(seg, s, e, fields)
             assert got.dtype == np.int64
             assert got.tolist() == sorted(expected), term
+
+
+# -------------------------------------- compiled position keys (search/phrasekeys.py) --------
+needs_kernels = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _kernels_loaded():
+    """Phrases take the compiled way once a kernel is loaded (they never load one)."""
+    if compiled.available():
+        phrasekeys._KEYS.get()
+
+
+def test_phrase_searches_do_not_load_numba(tmp_path):
+    index = newsindex.Index.create(tmp_path / "idx")
+    with index.writer() as w:
+        w.add({"id": "1", "title": "new york", "body": "oil prices in new york"})
+    index.close()
+    code = (
+        "import sys, newsindex; from newsindex import compiled; "
+        f"ix = newsindex.Index.open({str(tmp_path / 'idx')!r}); "
+        "print(ix.search('\"new york\"').total, 'numba' in sys.modules, compiled.loaded())"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["1", "False", "False"], out.stderr
+
+
+@needs_kernels
+@pytest.mark.parametrize("fields", [(0, 1), (0,), (1,)])
+def test_compiled_position_keys_equal_the_numpy_ones(ix, fields):
+    for seg in ix._searcher.segments:
+        offs = seg.post_offs.tolist()
+        for s, e in zip(offs, offs[1:]):
+            fast = phrasekeys.position_keys(seg, s, e, fields)
+            with compiled.disabled():
+                assert phrasekeys.position_keys(seg, s, e, fields) is None
+                slow = all_position_keys(seg, s, e, fields)
+            assert fast is not None and fast.dtype == slow.dtype
+            assert np.array_equal(fast, slow)
+
+
+COMPAT = Path(__file__).parent / "data" / "compat"
+_CORPORA: dict = {}
+
+
+def _corpus(tmp_path_factory, seed: int) -> tuple:
+    """An index of generated stories (repeated words, several segments, deletions) opened
+    twice: one handle searched with kernels, one without (each snapshot caches its keys)."""
+    if seed not in _CORPORA:
+        rng = random.Random(seed)
+        index = newsindex.Index.create(tmp_path_factory.mktemp(f"corpus{seed}") / "idx")
+        n = 0
+        for _ in range(rng.randint(2, 4)):
+            with index.writer() as w:
+                for _ in range(rng.randint(20, 70)):
+                    n += 1
+                    w.add(
+                        {
+                            "id": f"d{n}",
+                            "title": _text(rng, rng.randint(0, 8)),
+                            "body": _text(rng, rng.randint(0, 60)),
+                            "date": f"2016-{rng.randint(1, 3):02d}-{rng.randint(1, 28):02d}",
+                            "section": rng.choice(["world", "sport", "business"]),
+                        }
+                    )
+        with index.writer() as w:
+            for i in rng.sample(range(1, n + 1), n // 6):
+                w.delete(f"d{i}")
+        _CORPORA[seed] = (newsindex.Index.open(index.path), newsindex.Index.open(index.path))
+    return _CORPORA[seed]
+
+
+@needs_kernels
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 3),
+    words=st.lists(st.sampled_from(VOCAB[:6] + ["new", "new", "york"]), min_size=2, max_size=5),
+    slop=st.integers(0, 3),
+    field=st.sampled_from(["", "title:", "body:"]),
+    extra=st.sampled_from(["", " section:world", " date:2016-02", " oil", " -section:sport"]),
+)
+def test_searches_with_compiled_keys_equal_the_numpy_path(
+    tmp_path_factory, seed, words, slop, field, extra
+):
+    """Hits, scores (to the bit) and totals of phrase searches, kernels on and off."""
+    fast_ix, slow_ix = _corpus(tmp_path_factory, seed)
+    query = f'{field}"{" ".join(words)}"' + (f"~{slop}" if slop else "") + extra
+    fast = fast_ix.search(query, limit=1000)
+    with compiled.disabled():
+        slow = slow_ix.search(query, limit=1000)
+        slow_count = slow_ix.count(query)
+    assert fast.total == slow.total == fast_ix.count(query) == slow_count
+    assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
+
+
+def _craft(built: Path, folder: Path, change) -> None:
+    """A copy of the index at ``built`` whose first segment's arrays are ``change``d and
+    written afresh: every checksum is valid, the content is not."""
+    shutil.copytree(built, folder)
+    manifest = mf.read_latest(folder)
+    entry = manifest.segments[0]
+    path = folder / f"{entry.name}.arr"
+    seg = Segment(folder, entry)
+    arrays = {name: np.array(seg._arrays[name]) for name in seg._arrays.names()}
+    change(arrays, seg)
+    seg.close()
+    path.unlink()
+    info = write_arrays(path, arrays)
+    files = {**entry.files, path.name: mf.FileInfo(info["size"], info["crc32"])}
+    entry = dataclasses.replace(entry, files=files)
+    generation = manifest.generation + 1
+    segments = (entry, *manifest.segments[1:])
+    mf.write(folder, dataclasses.replace(manifest, generation=generation, segments=segments))
+    mf.record_generation(folder, generation)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("small") / "idx"
+    index = newsindex.Index.create(folder)
+    with index.writer() as w:
+        for i in range(40):
+            w.add({"id": f"d{i}", "title": "new york", "body": "new york oil " * (i % 3 + 1)})
+    index.close()
+    return folder
+
+
+def _doc_out_of_range(arrays, seg):
+    s, e = seg.term_range("york")
+    assert arrays["post.dw"].tolist() == [1] * len(arrays["post.dw"])
+    at = int(arrays["post.dpos"][0]) + (s + e) // 2  # (one width: the terms' offsets in order)
+    arrays["post.d1"][at] = 250  # past the 40 documents, but not the term's last posting
+
+
+def _position_too_large(arrays, seg):
+    arrays["pos"] = arrays["pos"].astype(np.uint32)
+    arrays["pos"][len(arrays["pos"]) // 2] = 1 << 24
+
+
+def _frequency_past_the_positions(arrays, seg):
+    arrays["post.tf"][-1] = 63  # the last posting's body: more positions than are stored
+
+
+def _negative_frequency(arrays, seg):
+    # An array file says its dtype: frequencies declared signed, one of them negative.
+    arrays["post.tf"] = arrays["post.tf"].astype(np.int8)
+    arrays["post.tf"][len(arrays["post.tf"]) // 2] = -64  # title -1, body 0
+
+
+def _format_1_doc_out_of_range(arrays, seg):
+    # Segments before coded doc numbers store them whole, read without a check: the last
+    # posting of the first term past the segment's documents, the doc numbers still growing.
+    arrays["post.docs"][arrays["post.offs"][1] - 1] = seg.ndocs + 100
+
+
+@needs_kernels
+def test_format_1_doc_numbers_out_of_range_are_index_corrupt(tmp_path):
+    folder = tmp_path / "idx"
+    _craft(COMPAT / "format-1" / "index", folder, _format_1_doc_out_of_range)
+    index = newsindex.Index.open(folder)
+    seg = index._searcher.segments[0]
+    assert "post.docs" in seg._arrays  # the layout of format 1
+    s, e = 0, int(seg.post_offs[1])
+    with pytest.raises(IndexCorruptError, match="seg"):
+        phrasekeys.position_keys(seg, s, e, (0, 1))
+    index.close()
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "change",
+    [_doc_out_of_range, _position_too_large, _frequency_past_the_positions, _negative_frequency],
+)
+@pytest.mark.parametrize("query", ['"new york oil"', 'body:"new york oil"~1'])
+def test_bad_content_with_valid_checksums_is_index_corrupt(small, tmp_path, change, query):
+    """Whole keys or one field's (the kernel's two ways): an error naming the segment."""
+    _craft(small, tmp_path / "idx", change)
+    index = newsindex.Index.open(tmp_path / "idx")
+    with pytest.raises(IndexCorruptError, match="seg-"):
+        index.search(query, limit=10)
+    index.close()
+
+
+@needs_kernels
+def test_threads_sharing_an_index_get_the_same_phrase_results(tmp_path_factory):
+    fast_ix, _ = _corpus(tmp_path_factory, 0)
+    queries = [f'"{a} {b}"' for a in VOCAB[:5] for b in VOCAB[:5]] + ['"new new"~2']
+    fresh = newsindex.Index.open(fast_ix.path)  # a snapshot with no keys made yet
+    want = {q: [(h.id, h.score) for h in fast_ix.search(q, limit=50).hits] for q in queries}
+
+    def run(k: int) -> dict:
+        order = queries[k:] + queries[:k]
+        return {q: [(h.id, h.score) for h in fresh.search(q, limit=50).hits] for q in order}
+
+    with ThreadPoolExecutor(8) as pool:
+        for got in pool.map(run, range(8)):
+            assert got == want
+    fresh.close()
+
+
+def _positions_out_of_order(arrays, seg):
+    # (Read as they are written: a segment never holds them so, but the numpy way sorts
+    # whatever it reads, and the kernel must give the same keys.)
+    # The third story's body holds "oil" three times (after its postings of 1 and 2).
+    (start,) = seg._arrays.range("pos.offs", seg.term_id("oil"), seg.term_id("oil") + 1)
+    run = slice(int(start) + 3, int(start) + 6)
+    arrays["pos"][run] = arrays["pos"][run][::-1].copy()
+
+
+def _docs_out_of_order(arrays, seg):
+    s, e = seg.term_range("oil")
+    at = int(arrays["post.dpos"][seg.term_id("oil")]) + 5
+    arrays["post.d1"][at : at + 2] = arrays["post.d1"][at : at + 2][::-1].copy()
+
+
+@needs_kernels
+@pytest.mark.parametrize("change", [_positions_out_of_order, _docs_out_of_order])
+def test_keys_of_content_out_of_order_are_sorted_as_numpy_sorts_them(small, tmp_path, change):
+    _craft(small, tmp_path / "idx", change)
+    index = newsindex.Index.open(tmp_path / "idx")
+    (seg,) = index._searcher.segments
+    s, e = seg.term_range("oil")
+    fast = phrasekeys.position_keys(seg, s, e, (0, 1))
+    with compiled.disabled():
+        slow = all_position_keys(seg, s, e, (0, 1))
+    assert fast is not None and np.array_equal(fast, slow)
+    assert np.all(np.diff(fast) >= 0)
+    index.close()

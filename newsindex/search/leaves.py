@@ -11,6 +11,7 @@ import numpy as np
 from .. import schema
 from ..index.segment import Segment
 from ..querylang import plan as P
+from . import phrasekeys
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 from .scoring import Explanation, saturate
 
@@ -343,6 +344,9 @@ def all_position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> 
     ``[s, e)`` (one term's), kept to ``fields``."""
     if e <= s:
         return np.zeros(0, dtype=np.int64)
+    keys = phrasekeys.position_keys(seg, s, e, fields)
+    if keys is not None:
+        return keys
     tfs = seg.tfs(s, e)
     nf = len(tfs)
     # Within a posting the title's positions come first, then the body's: one run per

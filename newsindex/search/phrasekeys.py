@@ -1,0 +1,142 @@
+"""A term's sorted position keys (what phrase joins search) made by one compiled pass.
+
+The numpy way (:func:`~newsindex.search.leaves.all_position_keys`) repeats each (posting,
+field)'s ``doc << 32 | field << 24`` prefix once per occurrence, ORs the positions in, keeps
+the wanted fields and checks the result is sorted: several passes and temporaries the size
+of the keys. Here one loop writes each key in place and notes whether they came out sorted.
+The keys are the numpy way's, to the bit (the tests hold the two equal).
+
+Compiled code does not check bounds, and the doc numbers, frequencies and positions come from
+the segment's files: each is checked before use (a doc number within the segment, every
+posting's positions within those read, a position below ``1 << 24``, the width the key gives
+it), and a bad one makes :func:`position_keys` raise IndexCorruptError naming the segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import compiled
+from ..errors import IndexCorruptError
+from ..index.segment import Segment
+
+#: Bits of a key under the field (a position must fit them).
+POSITION_BITS = 24
+
+
+def _keys(docs, title, body, positions, want_title, want_body, ndocs, out):
+    """Writes the keys of the postings into ``out`` (zeros); returns (keys written, sorted,
+    ok)."""
+    npos = len(positions)
+    top = np.int64(1) << POSITION_BITS
+    if want_title and want_body and len(out) == npos:
+        # Every occurrence kept: each run's prefix written where the run starts, then one
+        # pass over the occurrences carries the latest prefix on (prefixes grow with the doc
+        # numbers), without a loop per run (whose short, varying lengths the branch
+        # predictor keeps missing).
+        at = np.int64(0)
+        prev_doc = np.int64(-1)
+        growing = True
+        for p in range(len(docs)):
+            d = np.int64(docs[p])
+            if d < 0 or d >= ndocs:
+                return 0, False, False
+            if d <= prev_doc:
+                growing = False
+            prev_doc = d
+            t = np.int64(title[p])
+            b = np.int64(body[p])
+            if t < 0 or b < 0:  # (a file may declare its frequencies signed)
+                return 0, False, False
+            # (A later run starting at the same place, after an empty one, overwrites it.)
+            if at < npos:
+                out[at] = d << 32
+            if at + t < npos:
+                out[at + t] = d << 32 | np.int64(1) << POSITION_BITS
+            at += t + b
+        if at != npos:  # frequencies that do not add up to the positions read
+            return 0, False, False
+        if growing:
+            prefix = np.int64(0)
+            prev = np.int64(-1)
+            ordered = True
+            inside = True
+            for q in range(npos):
+                prefix = max(prefix, out[q])
+                pos = np.int64(positions[q])
+                if pos < 0 or pos >= top:
+                    inside = False
+                key = prefix | pos
+                if key < prev:
+                    ordered = False
+                prev = key
+                out[q] = key
+            return npos, ordered, inside
+    # Some field left out (or doc numbers that do not grow, which a segment never holds):
+    # run by run.
+    at = np.int64(0)
+    n = np.int64(0)
+    prev = np.int64(-1)
+    ordered = True
+    for p in range(len(docs)):
+        d = np.int64(docs[p])
+        if d < 0 or d >= ndocs:
+            return n, ordered, False
+        for f in range(2):
+            t = np.int64(title[p]) if f == 0 else np.int64(body[p])
+            if t < 0 or at + t > npos:
+                return n, ordered, False
+            if (want_title if f == 0 else want_body) and t:
+                if n + t > len(out):
+                    return n, ordered, False
+                prefix = d << 32 | np.int64(f) << POSITION_BITS
+                for q in range(at, at + t):
+                    pos = np.int64(positions[q])
+                    if pos < 0 or pos >= top:
+                        return n, ordered, False
+                    key = prefix | pos
+                    if key < prev:
+                        ordered = False
+                    prev = key
+                    out[n] = key
+                    n += 1
+            at += t
+    return n, ordered, True
+
+
+_KEYS = compiled.kernel(_keys)
+
+
+def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.ndarray | None:
+    """``all_position_keys(seg, s, e, fields)`` by the compiled pass; None when kernels are
+    off or none is loaded yet (the numpy way answers).
+
+    Phrases never load numba themselves: numba and LLVM cost a process some 0.4 CPU s and
+    120 MB once, more than a fresh process's phrases win back (figures in
+    benchmarks/RESULTS.md, "Compiled position keys"); once another kernel has paid that
+    (the scoring of large OR queries), this one loads in milliseconds.
+    """
+    if not compiled.loaded():
+        return None
+    fn = _KEYS.get()
+    if fn is None:
+        return None
+    tfs = seg.tfs(s, e)
+    if len(tfs) != 2:  # the kernel knows the title and the body
+        return None
+    title, body = tfs
+    total = int(title.sum(dtype=np.int64)) + int(body.sum(dtype=np.int64))
+    positions = seg.positions(s, e, total)
+    size = int(sum(tfs[fi].sum(dtype=np.int64) for fi in fields)) if len(fields) < 2 else total
+    out = np.zeros(size, dtype=np.int64)
+    n, ordered, ok = fn(
+        seg.docs(s, e), title, body, positions, 0 in fields, 1 in fields, seg.ndocs, out
+    )
+    if not ok or n != size:
+        raise IndexCorruptError(
+            f"segment {seg.name}: postings {s}-{e} name a document, frequency or position "
+            "out of range"
+        )
+    if not ordered:  # (as the numpy way: written sorted, sorted here if not)
+        out.sort()
+    return out
