@@ -523,3 +523,24 @@ def test_keys_of_content_out_of_order_are_sorted_as_numpy_sorts_them(small, tmp_
     assert fast is not None and np.array_equal(fast, slow)
     assert np.all(np.diff(fast) >= 0)
     index.close()
+
+
+sorted_keys = st.lists(st.integers(-50, 400), max_size=60).map(
+    lambda v: np.array(sorted(v), dtype=np.int64)
+)
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(anchors=sorted_keys, found=sorted_keys, lo=st.integers(-6, 6), width=st.integers(0, 6))
+def test_compiled_join_equals_the_two_searchsorted(anchors, found, lo, width):
+    """Anchors with a key of ``found`` in ``[a + lo, a + lo + width]``, duplicates and
+    empty arrays included: the galloping kernel against numpy's binary searches."""
+    phrasekeys._JOIN.get()
+    hi = lo + width
+    got = phrasekeys.join(anchors, found, lo, hi)
+    first = found.searchsorted(anchors + lo)
+    last = found.searchsorted(anchors + hi, "right")
+    assert got is not None and got.tolist() == anchors[last > first].tolist()
+    with compiled.disabled():
+        assert phrasekeys.join(anchors, found, lo, hi) is None

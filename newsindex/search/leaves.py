@@ -154,7 +154,10 @@ class PhraseLeaf(_Leaf):
             if i == base or any(i in group for group in repeated):
                 continue
             found = keys[i]
-            if slop == 0:
+            joined = phrasekeys.join(anchors, found, offsets[i] - slop, offsets[i] + slop)
+            if joined is not None:
+                anchors = joined
+            elif slop == 0:
                 want = anchors + offsets[i] if offsets[i] else anchors
                 idx = found.searchsorted(want)
                 np.minimum(idx, len(found) - 1, out=idx)

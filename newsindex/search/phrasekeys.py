@@ -1,4 +1,5 @@
-"""A term's sorted position keys (what phrase joins search) made by one compiled pass.
+"""A term's sorted position keys (what phrase joins search) made by one compiled pass, and
+the joins themselves by a galloping merge.
 
 The numpy way (:func:`~newsindex.search.leaves.all_position_keys`) repeats each (posting,
 field)'s ``doc << 32 | field << 24`` prefix once per occurrence, ORs the positions in, keeps
@@ -140,3 +141,49 @@ def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.n
     if not ordered:  # (as the numpy way: written sorted, sorted here if not)
         out.sort()
     return out
+
+
+def _join(anchors, found, lo, hi, out):
+    """Writes to ``out`` the anchors ``a`` (sorted) for which ``found`` (sorted) holds a key
+    in ``[a + lo, a + hi]``; returns how many. Each search starts where the previous one
+    ended and gallops: the anchors grow, so the answer never moves back."""
+    n = 0
+    j = 0
+    m = len(found)
+    for k in range(len(anchors)):
+        a = anchors[k]
+        want = a + lo
+        if j < m and found[j] < want:
+            # found[j] < want: double the step until past it, then bisect the last step.
+            step = 1
+            while j + step < m and found[j + step] < want:
+                j += step
+                step *= 2
+            end = min(j + step, m)
+            j += 1
+            while j < end:
+                mid = (j + end) >> 1
+                if found[mid] < want:
+                    j = mid + 1
+                else:
+                    end = mid
+        if j < m and found[j] <= a + hi:
+            out[n] = a
+            n += 1
+    return n
+
+
+_JOIN = compiled.kernel(_join)
+
+
+def join(anchors: np.ndarray, found: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
+    """The anchors (sorted keys) for which ``found`` (one word's sorted keys) holds a key
+    within ``[anchor + lo, anchor + hi]``: what the numpy way's two ``searchsorted`` give
+    (one when ``lo == hi``); None when kernels are off or none is loaded yet."""
+    if not compiled.loaded():
+        return None
+    fn = _JOIN.get()
+    if fn is None:
+        return None
+    out = np.empty(len(anchors), dtype=np.int64)
+    return out[: fn(anchors, found, np.int64(lo), np.int64(hi), out)]
