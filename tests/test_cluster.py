@@ -349,7 +349,17 @@ def test_term_tables_hold_one_index_statistics(tmp_path_factory, ops, search_lis
         words = {w for seg in segments for w in (seg.surface_words(field, spec) or [[]])[0]}
         for word in words | {"absent"}:
             expect = next((x for seg in segments if (x := seg.stem_of(field, spec, word))), None)
-            assert table.stems[field].get(word) == expect, (field, word)
+            got = table.stems[field].get(word)
+            if got != expect:
+                # Segments keep the stems of their deleted stories' words until a merge or
+                # the drop of an emptied segment forgets them, so where one index and the
+                # shards lay their segments out differently, a word whose stem no live
+                # story holds may be known on one side only (and answers alike: see below).
+                stem = expect if got is None else got
+                assert got is None or expect is None, (field, word)
+                assert all(
+                    one._searcher.term_stats(stem, fields)[1] == 0 for fields in DF_FIELDS
+                ), (field, word)
     snap.table = table
     snap.shards = _NoStatistics(snap.shards)  # type: ignore[assignment]
     for search in search_list:
