@@ -145,11 +145,26 @@ def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.n
 
 def _join(anchors, found, lo, hi, out):
     """Writes to ``out`` the anchors ``a`` (sorted) for which ``found`` (sorted) holds a key
-    in ``[a + lo, a + hi]``; returns how many. Each search starts where the previous one
-    ended and gallops: the anchors grow, so the answer never moves back."""
+    in ``[a + lo, a + hi]``; returns how many. The anchors grow, so the first key at or
+    above ``a + lo`` never moves back: a merge when the keys are few per anchor, else each
+    search gallops on from where the previous one ended."""
     n = 0
     j = 0
     m = len(found)
+    if m <= 8 * len(anchors):
+        # Dense: one merge step per anchor or key, without a branch on the keys' values
+        # (which of the two moves on is data, not a jump the predictor keeps missing).
+        k = 0
+        na = len(anchors)
+        while k < na and j < m:
+            a = anchors[k]
+            f = found[j]
+            below = f < a + lo
+            out[n] = a
+            n += (not below) & (f <= a + hi)
+            j += below
+            k += not below
+        return n
     for k in range(len(anchors)):
         a = anchors[k]
         want = a + lo
