@@ -108,6 +108,7 @@ class DocIds:
         self._npost = int(self._offs[-1]) if len(self._offs) else 0
         # first posting of a term -> (first, end, offsets array, its first offset, first block)
         self._terms: dict[int, tuple[int, int, str, int, int]] = {}
+        self._layouts: dict[tuple[int, int], tuple[int, int, int, int, int]] = {}
 
     def docs(self, s: int, e: int) -> np.ndarray:
         """Doc numbers (int32, read-only) of the postings ``[s, e)`` (which may span terms)."""
@@ -154,6 +155,9 @@ class DocIds:
         ``(width, index of posting s's offset in its width's array, index of its block's
         base in post.dbase, s, e)``, both ranges verified, for a reader of the raw arrays
         (:meth:`raw`) that checks every doc number it decodes."""
+        known = self._layouts.get((s, e))
+        if known is not None:  # (its ranges verified already: a chunk stays verified)
+            return known
         found = self._terms.get(s)
         if found is None:
             found = self._term(self._term_of(s))
@@ -167,7 +171,11 @@ class DocIds:
         bases = self._arr.range("post.dbase", first, first + nblocks)
         if len(raw) != e - s or len(bases) != nblocks:
             raise IndexCorruptError(f"{self._arr.path}: postings of term at {t0} are truncated")
-        return int(name[-1]), at, first, s, e
+        known = (int(name[-1]), at, first, s, e)
+        if len(self._layouts) >= _CACHE_SIZE:
+            self._layouts.clear()
+        self._layouts[(s, e)] = known
+        return known
 
     def raw(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The unverified ``post.d1``, ``post.d2``, ``post.d4`` and ``post.dbase`` (read only

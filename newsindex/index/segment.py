@@ -28,6 +28,8 @@ _TF_NAMES = tuple(f"post.tf.{f}" for f in TEXT_FIELDS)
 TF_TITLE_BITS, TF_BODY_BITS = 2, 6
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
 _KEYWORD_CODES_CACHE_SIZE = 4096
+#: Terms whose verified frequencies a segment remembers for postings_layout (cleared when full).
+_LAYOUT_CACHE_SIZE = 100_000
 
 
 class Segment:
@@ -83,6 +85,7 @@ class Segment:
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self._day_starts: tuple[list[int], list[int]] | None = None
+        self._tf_verified: dict[int, int] = {}  # postings_layout's: first -> end verified
 
     # -- columns, verified whole on first use ---------------------------------------------------
     @cached_property
@@ -229,8 +232,12 @@ class Segment:
         their packed frequencies verified too (segments with :attr:`raw_postings` only)."""
         assert self._docids is not None
         found = self._docids.layout(s, e)
-        if len(self._arrays.range("post.tf", s, e)) != e - s:
-            raise IndexCorruptError(f"{self._arrays.path}: frequencies are truncated")
+        if e > self._tf_verified.get(s, -1):
+            if len(self._arrays.range("post.tf", s, e)) != e - s:
+                raise IndexCorruptError(f"{self._arrays.path}: frequencies are truncated")
+            if len(self._tf_verified) >= _LAYOUT_CACHE_SIZE:
+                self._tf_verified.clear()
+            self._tf_verified[s] = e
         return found
 
     @cached_property

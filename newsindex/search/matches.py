@@ -27,6 +27,15 @@ class ColumnTest:
             ok = np.isin(values, self.codes)
         return ~ok if self.negate else ok
 
+    def allowed_range(self, lo: int, hi: int) -> np.ndarray:
+        """:meth:`allowed` of the docs ``lo`` to ``hi - 1``."""
+        values = self.column[lo:hi]
+        if len(self.codes) == 1:
+            ok = values == self.codes[0]
+        else:
+            ok = np.isin(values, self.codes)
+        return ~ok if self.negate else ok
+
 
 @dataclass
 class Restrict:

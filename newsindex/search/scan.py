@@ -81,8 +81,8 @@ def _kernel(
 
     ``terms[i]``: (width, first offset's index in its width's array, first block's index in
     ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
-    starts a block of ``1 << shift``. ``mask`` (empty: no mask): per doc, 0 not allowed, 1
-    allowed but taken out after the union (a scored negation), 2 allowed. Returns (status,
+    starts a block of ``1 << shift``. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
+    not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed. Returns (status,
     matches, hits in ``out_*``); ``counts[i]``: term ``i``'s allowed postings.
     """
     nterms = terms.shape[0]
@@ -90,7 +90,7 @@ def _kernel(
     if (
         norm0.shape[0] < n
         or norm1.shape[0] < n
-        or (use_mask and mask.shape[0] < n)
+        or (use_mask and mask.shape[0] < hi - lo)
         or lo < 0
         or hi > n
         or out_docs.shape[0] < k
@@ -115,6 +115,20 @@ def _kernel(
             return _CORRUPT, 0, 0
     total = 0
     nonempty = 0
+    # Where each term's postings may reach lo: the block before the first whose base does
+    # (bases increase), so a date filter's docs are found as numpy's searchsorted finds them.
+    cur = np.zeros(nterms, dtype=np.int64)
+    if lo > 0:
+        for i in range(nterms):
+            b0, cnt = terms[i, 2], terms[i, 4] - terms[i, 3]
+            a, b = 0, ((cnt - 1) >> shift) + 1
+            while a < b:
+                m = (a + b) // 2
+                if dbase[b0 + m] < lo:
+                    a = m + 1
+                else:
+                    b = m
+            cur[i] = max(a - 1, 0) << shift
     if lo == 0 and hi == n and not use_mask:
         for i in range(nterms):  # every posting allowed (pass 2 checks the doc numbers)
             counts[i] = terms[i, 4] - terms[i, 3]
@@ -126,7 +140,8 @@ def _kernel(
             width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
             c = 0
             prev = np.int64(-1)
-            for j in range(e - s):
+            j = cur[i]
+            while j < e - s:
                 base = np.int64(dbase[b0 + (j >> shift)])
                 if width == 1:
                     doc = base + np.int64(d1[dpos + j])
@@ -136,8 +151,11 @@ def _kernel(
                     doc = base + np.int64(d4[dpos + j])
                 if doc <= prev or doc >= n:
                     return _CORRUPT, 0, 0
+                if doc >= hi:
+                    break
                 prev = doc
-                if doc >= lo and doc < hi and (not use_mask or mask[doc] != 0):
+                j += 1
+                if doc >= lo and (not use_mask or mask[doc - lo] != 0):
                     c += 1
             counts[i] = c
             total += c
@@ -152,20 +170,20 @@ def _kernel(
     # cache): each term's scores, computed as term_impacts and TermLeaf.match compute them,
     # added in term order (bincount's order); then the window's matches go through a heap of
     # the k best whose root is the worst kept (lowest score, then lowest doc: topk._best).
+    window = min(window, hi - lo)  # (a narrow date filter needs less to clear)
     acc = np.zeros(window, dtype=np.float64)
     rest = np.zeros(window, dtype=np.float64)  # a sparse union's other scores
     mark = np.zeros(window, dtype=np.uint8)  # scores a doc has (up to 2)
     touched = np.empty(window, dtype=np.int64)
-    cur = np.zeros(nterms, dtype=np.int64)
     prevs = np.full(nterms, -1, dtype=np.int64)
     bigs = np.zeros(nterms, dtype=np.int64)
     nbig = big_at.shape[0]
     for i in range(nterms):
-        # The first large frequency at or after the term's first posting.
+        # The first large frequency at or after the term's first posting read.
         a, b = 0, nbig
         while a < b:
             m = (a + b) // 2
-            if big_at[m] < terms[i, 3]:
+            if big_at[m] < terms[i, 3] + cur[i]:
                 a = m + 1
             else:
                 b = m
@@ -204,7 +222,7 @@ def _kernel(
                     break
                 prev = doc
                 j += 1
-                if doc < w0 or (use_mask and mask[doc] == 0):
+                if doc < w0 or (use_mask and mask[doc - lo] == 0):
                     continue
                 p = s + j - 1
                 packed = tf[p]
@@ -257,7 +275,7 @@ def _kernel(
             rest[at] = 0.0
             doc = w0 + at
             if use_mask:
-                hit &= mask[doc] == 2
+                hit &= mask[doc - lo] == 2
             for g in range(ngroups):
                 score = score * groups[g]
             count += hit
@@ -314,6 +332,8 @@ _KERNEL = compiled.kernel(_kernel)
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
     """Whether to ask :func:`segment_top` (see :data:`MIN_POSTINGS`)."""
     if not _KERNEL.loaded():
+        if ctx.searcher.max_postings < MIN_POSTINGS:
+            return False
         leaves = [ctx.leaf(t) for t in dis.terms]
         most = max(
             (
@@ -369,10 +389,8 @@ def segment_top(ctx: _Context, dis: Disjunction, si: int, k: int) -> SegmentMatc
     lo, hi = r.lo, min(r.hi, n)
     if lo >= hi:
         return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES, 0)
-    mask = _mask(r, lo, hi, n, excluded)
-    terms = np.empty((len(spans), 5), dtype=np.int64)
-    for i, (_leaf, s, e) in enumerate(spans):
-        terms[i] = seg.postings_layout(s, e)
+    mask = _mask(r, lo, hi, excluded)
+    terms = np.array([seg.postings_layout(s, e) for _, s, e in spans], dtype=np.int64)
     idfs = np.array([leaf.idf for leaf, _, _ in spans], dtype=np.float64)
     boosts = np.array([leaf.node.boost for leaf, _, _ in spans], dtype=np.float64)
     # (A group boost of 1 multiplies nothing: _bool skips it.)
@@ -402,16 +420,15 @@ def segment_top(ctx: _Context, dis: Disjunction, si: int, k: int) -> SegmentMatc
 _NO_MASK = np.zeros(0, dtype=np.uint8)
 
 
-def _mask(r: Restrict, lo: int, hi: int, n: int, excluded: np.ndarray | None) -> np.ndarray:
-    """The kernel's per-doc mask (see :func:`_kernel`; empty when every doc is allowed)."""
+def _mask(r: Restrict, lo: int, hi: int, excluded: np.ndarray | None) -> np.ndarray:
+    """The kernel's mask of the docs ``[lo, hi)`` (see :func:`_kernel`; empty when every
+    doc is allowed)."""
     if r.mask is None and not r.tests and excluded is None:
         return _NO_MASK
     ok = np.ones(hi - lo, dtype=bool) if r.mask is None else r.mask[lo:hi].copy()
     for test in r.tests:
-        ok &= test.allowed(np.arange(lo, hi))
-    mask = np.zeros(n, dtype=np.uint8)
-    part = mask[lo:hi]
-    part[ok] = 2
+        ok &= test.allowed_range(lo, hi)
+    mask = ok.view(np.uint8) * np.uint8(2)
     if excluded is not None:
-        part[ok & excluded[lo:hi]] = 1
+        mask[ok & excluded[lo:hi]] = 1
     return mask
