@@ -16,7 +16,8 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -60,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        status = args.func(args) or 0
+        with _one_shot(args.func in _ONE_SHOT):
+            status = args.func(args) or 0
         sys.stdout.flush()  # a closed pipe must show here, not in the interpreter's last flush
         return status
     except BrokenPipeError:  # `newsindex search ... | head`: the reader has all it wants
@@ -80,6 +82,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsindex: interrupted; the last commit is intact", file=sys.stderr)
         return 130
+
+
+#: The environment variable that turns the compiled kernels off (numpy answers alone).
+COMPILED_ENV = "NEWSINDEX_COMPILED"
+
+
+@contextmanager
+def _one_shot(on: bool) -> Iterator[None]:
+    """A command that answers one query runs it on the numpy path: loading the compiled
+    kernels (numba and LLVM) costs a process far more than one query gains from them. A
+    user's own ``NEWSINDEX_COMPILED`` is respected; the setting is restored afterwards (the
+    command may run inside a longer-lived Python process)."""
+    if not on or COMPILED_ENV in os.environ:
+        yield
+        return
+    os.environ[COMPILED_ENV] = "0"
+    try:
+        yield
+    finally:
+        os.environ.pop(COMPILED_ENV, None)
 
 
 def _silence_stdout() -> None:
@@ -1024,3 +1046,8 @@ def _shell_quote(text: str) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+#: Commands that answer one query and end (see :func:`_one_shot`); `similar` and the others
+#: never take a kernel.
+_ONE_SHOT = (cmd_search,)

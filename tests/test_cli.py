@@ -611,3 +611,37 @@ def test_options_go_anywhere_among_a_commands_many_positional_words():
                 assert vars(parser.parse_args(argv)) == expected, argv
             checked += 1
     assert checked >= 5  # `index` has many options; the test must not pass on none
+
+
+_KERNEL_PROBE = """
+import sys
+import newsindex.search.scan as scan
+scan.MIN_POSTINGS = 1  # any disjunction would load the compiled kernel
+from newsindex.cli import main
+{call}
+print("numba" in sys.modules, __import__("os").environ.get("NEWSINDEX_COMPILED"))
+"""
+
+
+@pytest.mark.parametrize(
+    "call, loads",
+    [
+        ("main(['search', sys.argv[1], 'oil prices', '--limit', '3'])", False),
+        ("import newsindex; newsindex.Index.open(sys.argv[1]).search('oil prices')", True),
+    ],
+)
+def test_a_one_query_search_does_not_load_the_compiled_kernels(cli_index, call, loads):
+    """``newsindex search`` answers its one query on the numpy path (loading numba costs
+    more than one query gains) and leaves the environment as it found it; the library,
+    asked the same, loads them (so the probe can tell)."""
+    pytest.importorskip("numba")
+    code = _KERNEL_PROBE.format(call=call)
+    env = {k: v for k, v in os.environ.items() if k != "NEWSINDEX_COMPILED"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(cli_index)],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == [str(loads), "None"]
