@@ -300,24 +300,33 @@ needs_kernels = pytest.mark.skipif(not compiled.available(), reason="numba is no
 
 @pytest.fixture(autouse=True)
 def _kernels_loaded():
-    """Phrases take the compiled way once a kernel is loaded (they never load one)."""
+    """Phrases take the compiled way once a kernel is loaded (small words never load one)."""
     if compiled.available():
         phrasekeys._KEYS.get()
 
 
-def test_phrase_searches_do_not_load_numba(tmp_path):
+@pytest.mark.parametrize("threshold, loads", [(None, False), (1, True)])
+def test_phrase_searches_load_numba_only_for_large_words(tmp_path, threshold, loads):
+    """A phrase whose words have fewer postings in a segment than the kernels' threshold
+    stays on the numpy path in a fresh process (numba unloaded); past it, the phrase
+    loads the kernel itself, as OR-ed words do."""
+    if loads and not compiled.available():
+        pytest.skip("numba is not installed")
     index = newsindex.Index.create(tmp_path / "idx")
     with index.writer() as w:
         w.add({"id": "1", "title": "new york", "body": "oil prices in new york"})
     index.close()
     code = (
         "import sys, newsindex; from newsindex import compiled; "
-        f"ix = newsindex.Index.open({str(tmp_path / 'idx')!r}); "
+        "import newsindex.search.scan as scan; "
+        + (f"scan.MIN_POSTINGS = {threshold}; " if threshold is not None else "")
+        + f"ix = newsindex.Index.open({str(tmp_path / 'idx')!r}); "
         "print(ix.search('\"new york\"').total, 'numba' in sys.modules, compiled.loaded())"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("NEWSINDEX_COMPILED", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.split() == ["1", "False", "False"], out.stderr
+    assert out.stdout.split() == ["1", str(loads), str(loads)], out.stderr
 
 
 @needs_kernels

@@ -20,6 +20,7 @@ import numpy as np
 from .. import compiled
 from ..errors import IndexCorruptError
 from ..index.segment import Segment
+from . import scan
 
 #: Bits of a key under the field (a position must fit them).
 POSITION_BITS = 24
@@ -112,12 +113,13 @@ def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.n
     """``all_position_keys(seg, s, e, fields)`` by the compiled pass; None when kernels are
     off or none is loaded yet (the numpy way answers).
 
-    Phrases never load numba themselves: numba and LLVM cost a process some 0.4 CPU s and
-    120 MB once, more than a fresh process's phrases win back (figures in
-    benchmarks/RESULTS.md, "Compiled position keys"); once another kernel has paid that
-    (the scoring of large OR queries), this one loads in milliseconds.
+    Loading numba and LLVM costs a process some 0.4 CPU s and 120 MB once (figures in
+    benchmarks/RESULTS.md, "Compiled position keys"), so, as for OR-ed words
+    (:data:`.scan.MIN_POSTINGS`), a word with fewer postings in the segment uses the kernel
+    only once some query has paid that; a larger one loads it (a process that meets such a
+    word will meet more; a one-query command turns kernels off).
     """
-    if not compiled.loaded():
+    if not compiled.loaded() and e - s < scan.MIN_POSTINGS:
         return None
     fn = _KEYS.get()
     if fn is None:
