@@ -245,13 +245,16 @@ def _kernel(
                     score = score * boost
                 at = doc - w0
                 c = mark[at]
-                if c == 0:
-                    acc[at] += score  # 0.0 + score: bincount's first, or a run's first
+                if not sparse:  # (no branch on c: whether a doc is new follows no pattern)
+                    acc[at] += score  # bincount's order: 0.0 + each score in term order
+                    touched[ntouched] = at
+                    ntouched += int(c == 0)
+                    mark[at] = 1
+                elif c == 0:
+                    acc[at] += score  # 0.0 + score: a run's first
                     mark[at] = 1
                     touched[ntouched] = at
                     ntouched += 1
-                elif not sparse:
-                    acc[at] += score
                 elif c == 1:
                     rest[at] = -0.0 + score
                     mark[at] = 2
