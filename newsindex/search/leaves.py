@@ -94,7 +94,7 @@ class TermLeaf(_Leaf):
         s, e = self.slices[si]
         if e <= s:
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES)
-        docs = seg.docs(s, e)
+        docs = self.ctx.searcher.term_docs(si, s, e)
         scores = self.ctx.searcher.term_impacts(si, self, s, e) if impacts is None else impacts
         if r.lo > 0 or r.hi < seg.ndocs:
             a, b = r.span(docs)

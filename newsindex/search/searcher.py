@@ -44,8 +44,9 @@ from .matches import (
 )
 from .scoring import Explanation, field_factors, idf, saturate
 
-#: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts") and position
-#: keys for phrase joins, together (the least recently used go first when full).
+#: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts"), their doc
+#: numbers and position keys for phrase joins, together (the least recently used go first
+#: when full).
 TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
@@ -242,6 +243,11 @@ class Searcher:
                 self._term_slices.clear()
             self._term_slices[term] = found
         return found
+
+    def term_docs(self, si: int, s: int, e: int) -> np.ndarray:
+        """Doc numbers of the postings ``[s, e)`` of one term in segment ``si`` (read-only),
+        kept beside its impacts: decoding them is most of a known term's cost in a query."""
+        return self._term_arrays.get(("docs", si, s, e), lambda: self.segments[si].docs(s, e))
 
     def term_impacts(self, si: int, leaf: TermLeaf, s: int, e: int) -> np.ndarray:
         """Unboosted scores of the postings ``[s, e)`` of a whole-document term (read-only)."""
