@@ -38,8 +38,10 @@ if TYPE_CHECKING:
 #: A process loads the kernel (numba, then the compiled code from its cache) for the first
 #: query whose terms have this many postings in one segment; from then on every such query
 #: takes it, however small (it is faster on any size: benchmarks/RESULTS.md, issue 15,
-#: "Compiled OR"), and searches of small indexes never pay for the load.
-MIN_POSTINGS = 1 << 15
+#: "Compiled OR"). Low enough that a long-lived process over a collection of a few
+#: thousand stories loads it with its first long or common-word queries; searches of
+#: tiny indexes, and the command line's one-query search, never pay for the load.
+MIN_POSTINGS = 1 << 12
 #: Largest product of a query's boosts the kernel takes: scores (at most an idf, a few tens)
 #: times it stay finite, so no score is inf or NaN, whose order only numpy's sorts define.
 _MAX_BOOST_PRODUCT = 1e250
