@@ -46,7 +46,9 @@ from .scoring import Explanation, field_factors, idf, saturate
 
 #: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts"), their doc
 #: numbers and position keys for phrase joins, together (the least recently used go first
-#: when full).
+#: when full). At 1M stories a run of phrases' position keys are most of it: a smaller
+#: budget drops them before they are asked for again (benchmarks/RESULTS.md, "The
+#: term-array cache's budget after compiled scoring").
 TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
