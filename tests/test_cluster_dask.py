@@ -329,3 +329,36 @@ def test_a_build_cluster_leaves_workers_cpu_to_the_build(monkeypatch):
     finally:
         client.close()
         cluster.close()
+
+
+def _lost_with_its_worker() -> None:
+    raise OSError("the worker holding this actor was lost")
+
+
+def test_an_actor_lost_while_placed_is_placed_again(tmp_path, client, sample_docs, monkeypatch):
+    """A shard group whose first placement fails (its worker died with the actor, while the
+    scheduler still listed it) is placed again on any worker, and the index answers."""
+    from newsindex.cluster import sharded as sharded_module
+
+    original = sharded_module._DaskShards._place
+    failed: list[int] = []
+
+    def place(self, shards, worker, attempt):
+        if attempt == 0 and not failed:
+            failed.append(shards[0][0])
+            key = f"lost-{shards[0][0]}-{id(self)}"
+            return (
+                key,
+                [i for i, _, _ in shards],
+                self._client.submit(_lost_with_its_worker, key=key),
+            )
+        return original(self, shards, worker, attempt)
+
+    monkeypatch.setattr(sharded_module._DaskShards, "_place", place)
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=2)
+    with sharded.writer() as w:
+        for d in sample_docs[:100]:
+            w.add(d)
+    with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
+        assert failed
+        assert remote.search("oil").total == sharded.search("oil").total

@@ -205,15 +205,10 @@ class _DaskShards:
         self, shards: list[tuple[int, str, int]], worker: Any, attempt: int
     ) -> tuple[str, list[int], Any]:
         key = f"newsindex-{self._folder.name}-{shards[0][0]}-{os.getpid()}-{id(self)}-{attempt}"
-        future = self._client.submit(
-            ShardGroup,
-            shards,
-            actor=True,
-            key=key,
-            # (a preference: a worker lost since the list was made is not waited for)
-            workers=None if worker is None else [worker],
-            allow_other_workers=True,
-        )
+        # A preference, not a pin: a worker lost since the list was made is not waited for.
+        # (Dask refuses allow_other_workers without workers: a re-placement names none.)
+        placement = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
+        future = self._client.submit(ShardGroup, shards, actor=True, key=key, **placement)
         return key, [i for i, _, _ in shards], future
 
     def _wait_placed(self, g: int, shards: list[tuple[int, str, int]]) -> str:
