@@ -27,6 +27,7 @@ from newsindex.errors import IndexCorruptError
 from newsindex.index import blocks
 from newsindex.index.arrays import write_arrays
 from newsindex.search import prune, scan
+from tests.histories import replay
 
 pytestmark = pytest.mark.skipif(
     not compiled.available(), reason="numba has no wheel for this Python"
@@ -106,14 +107,7 @@ scorings = st.sampled_from(
 
 
 def _build(folder: Path, corpus) -> newsindex.Index:
-    ix = newsindex.Index.create(folder)
-    for docs, gone in corpus:
-        with ix.writer() as w:
-            for doc in docs:
-                w.add(doc)
-            for i in gone:
-                w.delete(i)
-    return ix
+    return replay(folder, (corpus, False))
 
 
 def _answer(ix: newsindex.Index, query: str, **kwargs) -> tuple:
