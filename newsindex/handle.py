@@ -437,6 +437,7 @@ class Index:
         recency: str | _dt.timedelta | float | None = None,
         feedback: bool | None = None,
         collapse: bool | float = False,
+        count: bool = True,
     ) -> Results:
         """Search the snapshot.
 
@@ -463,6 +464,10 @@ class Index:
         the threshold given as ``collapse=0.8``, from 0.5 to 1); each hit's ``duplicates``
         lists the ids of the copies it stands for, and ``total`` counts groups, not
         matches (facets still count every match). See docs/news.md.
+        ``count=False`` asks only for the hits: ``Results.total`` may then stop short of the
+        number of matches (``Results.total_exact`` False; at least the hits are counted),
+        and a search of OR-ed words skips more of what cannot rank (tantivy's
+        ``count=False``, Lucene's total hits threshold). The hits are the same either way.
         """
         started = time.perf_counter()
         # Common calls pass one cheap test; anything else gets the checks that name the culprit.
@@ -475,9 +480,11 @@ class Index:
             and sort in SORTS
             and (facets is False or facets is True)
             and date_bucket is None
+            and (count is True or count is False)
         ):
             _check_page(limit, offset, sort)
             check_bool("facets", facets)
+            check_bool("count", count)
             if date_bucket is not None:
                 check_choice("date_bucket", date_bucket, BUCKETS)
         decay = None if recency is None else Recency.of(recency, today)
@@ -494,9 +501,12 @@ class Index:
         # (a pruned first stage that stopped at the page would rescore fewer hits).
         need = limit + offset if prox is None else max(limit + offset, scoring.rescore_window)
         matches: Iterable[tuple[int, SegmentMatches]]
+        inexact: list[int] = []
         if decay is None and not facets and sort == "relevance" and threshold is None:
             # Rank-safe: the best `need` (collapsing needs every match, to find the copies).
-            matches = searcher.top_matches(run, scoring, need)
+            matches = searcher.top_matches(run, scoring, need, count=count)
+            if not count:
+                matches = _noting_inexact(matches, inexact)
         else:
             matches = searcher.execute(run, scoring)
         hits, total, facet_counts = _page(
@@ -526,6 +536,7 @@ class Index:
             facets=facet_counts,
             warnings=[warning] if warning else [],
             expansion=expansion,
+            total_exact=not inexact,
         )
         if not total:  # only an empty answer pays for the suggestions
             res.hints = _value_hints(searcher.segments, node)
@@ -911,6 +922,16 @@ def _page(
         counted = None
     facet_counts = compute_facets(segments, counted, date_bucket) if counted is not None else None
     return hits, total, facet_counts
+
+
+def _noting_inexact(
+    matches: Iterable[tuple[int, SegmentMatches]], inexact: list[int]
+) -> Iterator[tuple[int, SegmentMatches]]:
+    """``matches``, noting in ``inexact`` each segment whose count is only a lower bound."""
+    for si, m in matches:
+        if not m.exact:
+            inexact.append(si)
+        yield si, m
 
 
 def _hits(

@@ -24,6 +24,7 @@ from newsindex.index import blocks
 from newsindex.schema import TEXT_FIELDS
 from newsindex.search import prune
 from newsindex.search.topk import SORTS
+from tests.histories import replay
 
 WORDS = ["oil", "gas", "price", "opec", "crude", "bank", "rate", "wheat", "ship", "port"]
 DAYS = ["2016-11-09", "2016-11-10", "2016-12-01", "2017-01-05", None]
@@ -245,3 +246,79 @@ def test_block_maxima_bound_every_posting(tmp_path, sample_docs):
                 want = int(seg.lengths[fi][docs[has]].min()) if has.any() else 0
                 assert blk_len[fi][b0 + j] == want
     assert np.all(np.diff(blk_offs) >= 0)
+
+
+SCORINGS = [
+    None,  # the index's own: the blocks' tfn bound it
+    newsindex.Scoring(k1=0.0),
+    newsindex.Scoring(k1=0.4, b=1.0),
+    newsindex.Scoring(weights={"title": 0.0, "body": 1.0}),
+    newsindex.Scoring(k1=3.0, b=0.0, weights={"title": 5.0, "body": 0.5}),
+]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(corpus=corpora(), scoring=st.sampled_from(SCORINGS))
+def test_block_bounds_bound_every_score(tmp_path_factory, corpus, scoring):
+    """Every block's bound, tight (the index's scoring: ``blk.tfn``, scaled for the whole
+    index's average lengths, which deletions and other segments move away from the
+    segment's own) or per field (any other scoring), is at least the score of each of its
+    postings, computed as a search computes it."""
+    from newsindex.search.searcher import _Context
+
+    ix = replay(tmp_path_factory.mktemp("bounds") / "idx", (corpus, False))
+    snap = ix._current()
+    searcher = snap.searcher
+    ctx = _Context(searcher, scoring or snap.settings.scoring)
+    tight = checked = 0
+    for word in WORDS:
+        node = _plan(snap, word, "query", "or", None, None, ix._limits())
+        dis = prune.disjunction(node)
+        if dis is None:
+            continue
+        leaf = ctx.leaf(dis.terms[0])
+        for si, seg in enumerate(searcher.segments):
+            s, e = leaf.slices[si]
+            if e <= s:
+                continue
+            checked += 1
+            tight += seg.tfn_params is not None
+            bound = searcher.block_bounds(si, leaf)
+            scores = searcher.term_impacts(si, leaf, s, e)
+            per_block = np.maximum.reduceat(scores, np.arange(0, e - s, blocks.BLOCK_SIZE))
+            assert len(bound) == len(per_block)
+            assert np.all(bound * (1 + 1e-9) >= per_block), (word, si)
+    assert tight == checked  # every segment written now has them
+
+
+def test_tight_bounds_only_for_the_scoring_they_were_made_with():
+    params = np.array([2.0, 0.75, 10.0, 1.0, 0.75, 100.0])
+    same = newsindex.Scoring(weights={"title": 2.0, "body": 1.0}, b=0.75)
+    assert blocks.tfn_ratio(params, same, (10.0, 100.0)) == 1.0
+    assert blocks.tfn_ratio(params, same, (5.0, 50.0)) == 1.0  # shorter averages: no larger
+    assert blocks.tfn_ratio(params, same, (20.0, 150.0)) == 2.0  # the largest growth
+    assert (
+        blocks.tfn_ratio(
+            params, newsindex.Scoring(k1=0.2, b=0.75, weights=same.weights), (10.0, 100.0)
+        )
+        == 1.0
+    )
+    for other in (newsindex.Scoring(b=0.5, weights=same.weights), newsindex.Scoring()):
+        assert blocks.tfn_ratio(params, other, (10.0, 100.0)) == float("inf")
+    assert blocks.tfn_ratio(params[:3], same, (10.0, 100.0)) == float("inf")
+
+
+def test_tfn_bounds_are_rounded_up():
+    values = np.array([0.1, 1 / 3, 2.0, 1e-30, 123456.789, 0.0])
+    factors = [np.array([1.0]), np.array([0.0])]
+    for v in values:
+        got = blocks.block_maxima(
+            np.array([0, 1]),
+            np.array([0]),
+            [np.array([v]), np.array([0.0])],
+            [np.array([1]), np.array([1])],
+            factors,
+        )["blk.tfn"]
+        assert got.dtype == np.float32 and float(got[0]) >= v

@@ -147,6 +147,13 @@ def test_compiled_equals_numpy(tmp_path_factory, monkeypatch, corpus, asked, sco
             ix, query, limit=limit, offset=offset, scoring=scoring, facets=facets and limit < 5
         )
         assert got == want, query  # scores compared with ==: to the bit
+        # Not counting prunes more: the same hits; the total a lower bound, exact when said.
+        quick = ix.search(query, limit=limit, offset=offset, scoring=scoring, count=False)
+        assert [(h.id, h.score, h.rank) for h in quick.hits] == want[1], query
+        assert offset + len(quick.hits) <= quick.total <= want[0] or not quick.hits
+        assert quick.total <= want[0]
+        if quick.total_exact:
+            assert quick.total == want[0]
 
 
 def test_the_kernel_is_taken_where_it_adds_as_numpy_does(tmp_path, sample_docs, monkeypatch):
@@ -156,8 +163,8 @@ def test_the_kernel_is_taken_where_it_adds_as_numpy_does(tmp_path, sample_docs, 
     taken = []
     real = scan.segment_top
 
-    def spy(ctx, dis, si, k):
-        found = real(ctx, dis, si, k)
+    def spy(*args):
+        found = real(*args)
         taken.append(found is not None)
         return found
 
@@ -256,3 +263,18 @@ def test_small_searches_do_not_load_numba(tmp_path, sample_docs):
         [sys.executable, "-c", code, str(tmp_path / "idx")], capture_output=True, text=True, env=env
     )
     assert out.stdout.split() == ["False"], out.stderr
+
+
+def test_not_counting_skips_what_cannot_rank(tmp_path, sample_docs, monkeypatch):
+    """With count=False the kernel leaves matches that cannot rank unread (the total is then
+    a lower bound and says so); the hits are those of a counting search."""
+    monkeypatch.setattr(scan, "WINDOW", 64)
+    ix = _build(tmp_path / "idx", [(sample_docs, [])])
+    skipped = 0
+    for query in ["said", "the said", "oil prices said", "said year^2 date:1987", "said -oil"]:
+        full = ix.search(query, limit=5)
+        quick = ix.search(query, limit=5, count=False)
+        assert [(h.id, h.score) for h in quick.hits] == [(h.id, h.score) for h in full.hits]
+        assert full.total_exact and quick.total <= full.total
+        skipped += not quick.total_exact
+    assert skipped >= 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 import newsindex
-from newsindex.search.scoring import idf
+from newsindex.bm25f import idf
 from tests.histories import histories, replay
 
 

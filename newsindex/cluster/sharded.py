@@ -31,6 +31,7 @@ import numpy as np
 
 from ..analysis import Analyzer
 from ..article import Article
+from ..bm25f import idf
 from ..config import IndexSettings, Scoring
 from ..errors import (
     ArgumentTypeError,
@@ -87,7 +88,7 @@ from ..search.leaves import ALL_FIELDS
 from ..search.matches import SegmentMatches
 from ..search.proximity import query_words
 from ..search.recency import Recency
-from ..search.scoring import Explanation, idf
+from ..search.scoring import Explanation
 from ..search.searcher import Corpus, Dfs, Searcher, scored_terms
 from ..search.similar import DEFAULT_MAX_TERMS, distinctive_terms
 from . import layout
@@ -713,9 +714,12 @@ class ShardedIndex(Index):
         recency: str | _dt.timedelta | float | None = None,
         feedback: bool | None = None,
         collapse: bool | float = False,
+        count: bool = True,
     ) -> Results:
+        # (``count=False`` may skip counting; the shards always count, so totals stay exact.)
         started = time.perf_counter()
         _check_listing(limit, offset, sort, facets, date_bucket)
+        check_bool("count", count)
         decay = None if recency is None else Recency.of(recency, today)
         threshold = None if collapse is False else threshold_of(collapse)
         snap = self._cur()

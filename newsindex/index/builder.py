@@ -19,11 +19,12 @@ import numpy as np
 from ..analysis import Analyzer, AnalyzerSpec
 from ..analysis.vocab import Vocabulary
 from ..article import Article
+from ..config import Scoring
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
 from . import docids, minhash, strtable
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
-from .blocks import block_maxima
+from .blocks import block_maxima, score_factors
 from .docstore import StoreWriter
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
 from .segment import TF_BODY_BITS, TF_TITLE_BITS
@@ -37,9 +38,11 @@ def build_segment(
     vocab: Vocabulary,
     workers: int = 1,
     store_body: bool = True,
+    scoring: Scoring | None = None,
 ) -> SegmentEntry:
     """Write segment ``name`` into ``folder``; return its manifest entry (``store_body``:
-    the index's setting; without it the stored rows hold an empty body)."""
+    the index's setting; without it the stored rows hold an empty body; ``scoring``: the
+    index's, which the blocks' score bounds are made for; None: none made)."""
     days = np.fromiter((day_number(a.date) for a in articles), dtype=np.int64, count=len(articles))
     order = np.argsort(days, kind="stable")  # date order: date filters become doc-id ranges
     articles = [articles[i] for i in order]
@@ -60,13 +63,17 @@ def build_segment(
     for fname, field_len in zip(TEXT_FIELDS, lengths):
         arrays[f"len.{fname}"] = field_len
         field_lengths[fname] = int(field_len.sum(dtype=np.int64))
+    factors = None
+    if scoring is not None:
+        factors, arrays["blk.norm"] = score_factors(lengths, scoring)
     blocks = block_maxima(
         arrays["post.offs"],
         arrays["post.docs"],
         [arrays[f"post.tf.{f}"] for f in TEXT_FIELDS],
         lengths,
+        factors,
     )
-    arrays.update({name: _narrow(a) if name != "blk.offs" else a for name, a in blocks.items()})
+    arrays.update({name: a if name in _WIDE_BLOCKS else _narrow(a) for name, a in blocks.items()})
     arrays.update(docids.encode(arrays["post.offs"], arrays.pop("post.docs")))
     arrays.update(pack_tfs([arrays.pop(f"post.tf.{f}") for f in TEXT_FIELDS]))
     stems = _stem_tables(analyzers, vocab, remap, arrays)
@@ -95,6 +102,8 @@ def build_segment(
     )
 
 
+#: Block arrays kept in the dtype they are made in (offsets; float bounds).
+_WIDE_BLOCKS = ("blk.offs", "blk.tfn")
 #: Width of a posting sort key (a test narrows it to exercise the unpacked path).
 _KEY_BITS = 64
 

@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 
 from ..analysis import Analyzer, AnalyzerSpec
+from ..config import Scoring
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
 from . import docids, minhash, strtable
 from .arrays import write_arrays
-from .blocks import block_maxima
+from .blocks import block_maxima, score_factors
 from .builder import _narrow, narrow_dtype, pack_tfs
 from .check import file_crc32
 from .docstore import BLOCK_DOCS, StoreWriter, compress_encoded, encode_rows
@@ -99,6 +100,7 @@ def merge(
     entries: Sequence[SegmentEntry],
     analyzers: Mapping[str, Analyzer],
     store_body: bool = True,
+    scoring: Scoring | None = None,
 ) -> SegmentEntry:
     """Write segment ``name`` holding the live documents of ``entries``; return its entry.
 
@@ -107,7 +109,8 @@ def merge(
     written without them): a corrupted input raises IndexCorruptError, never gets copied
     under fresh checksums. (``analyzers``, ``store_body``: the index's; the stem tables
     kept are those of these analyzers; the rows of an index that stores no bodies have
-    none, and its bodies' terms are in the postings, which a merge copies.)"""
+    none, and its bodies' terms are in the postings, which a merge copies; ``scoring``: the
+    index's, for the blocks' score bounds, as ``build_segment`` makes them.)"""
     segs: list[Segment] = []
     try:
         for entry in entries:
@@ -115,7 +118,7 @@ def merge(
             segs.append(seg)
             if not seg.store.verified:
                 _verify_whole(folder / f"{entry.name}.doc", entry)
-        return _merge(folder, name, segs, analyzers, store_body)
+        return _merge(folder, name, segs, analyzers, store_body, scoring)
     finally:
         for seg in segs:
             seg.close()
@@ -135,6 +138,7 @@ def _merge(
     segs: Sequence[Segment],
     analyzers: Mapping[str, Analyzer],
     store_body: bool,
+    scoring: Scoring | None,
 ) -> SegmentEntry:
     lives = [
         np.flatnonzero(seg.live) if seg.live is not None else np.arange(seg.ndocs) for seg in segs
@@ -151,7 +155,7 @@ def _merge(
         # mostly releases it: the rows are re-encoded on a thread meanwhile.
         copying = _Copying(store, segs, source)
         try:
-            stems = _columns(segs, lives, order, analyzers, arrays)
+            stems = _columns(segs, lives, order, analyzers, arrays, scoring)
         except BaseException:
             copying.stop()
             raise
@@ -183,6 +187,7 @@ def _columns(
     order: np.ndarray,
     analyzers: Mapping[str, Analyzer],
     arrays: dict[str, np.ndarray],
+    scoring: Scoring | None,
 ) -> dict[str, StemTableInfo]:
     """Every array but the stored fields' into ``arrays``; returns the stem tables' info."""
     n = len(order)
@@ -205,7 +210,10 @@ def _columns(
         )
         for fi in range(len(TEXT_FIELDS))
     ]
-    postings, tmaps = _postings(segs, new_docs, n, lengths)
+    factors = None
+    if scoring is not None:
+        factors, arrays["blk.norm"] = score_factors(lengths, scoring)
+    postings, tmaps = _postings(segs, new_docs, n, lengths, factors)
     del new_docs
     arrays.update(postings)
     for fname, field_len in zip(TEXT_FIELDS, lengths):
@@ -220,7 +228,11 @@ def _columns(
 
 
 def _postings(
-    segs: Sequence[Segment], new_docs: Sequence[np.ndarray], n: int, lengths: list[np.ndarray]
+    segs: Sequence[Segment],
+    new_docs: Sequence[np.ndarray],
+    n: int,
+    lengths: list[np.ndarray],
+    factors: list[np.ndarray] | None,
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """The merged postings, positions, packed frequencies, term table and block maxima; and
     per input, its term numbers -> the merged ones (-1: a term only deleted docs held)."""
@@ -318,7 +330,7 @@ def _postings(
         out_tf[p0:p1] = packed["post.tf"]
         big.append(packed["post.tf.big"] + p0)
         bigv.append(packed["post.tf.bigv"])
-        blocks = block_maxima(post_offs[t0 : t1 + 1] - p0, docs, step_tfs, lengths)
+        blocks = block_maxima(post_offs[t0 : t1 + 1] - p0, docs, step_tfs, lengths, factors)
         offsets = blocks.pop("blk.offs")
         blk.setdefault("blk.offs", []).append(offsets[:-1] + nblocks)
         nblocks += int(offsets[-1])
@@ -336,6 +348,8 @@ def _postings(
         for kind, dtype in (("tf", np.uint8), ("len", np.int64)):
             bname = f"blk.{kind}.{fname}"
             out[bname] = _narrow(np.concatenate(blk.get(bname, [np.zeros(0, dtype)])))
+    if factors is not None:
+        out["blk.tfn"] = np.concatenate([np.zeros(0, np.float32), *blk.get("blk.tfn", [])])
     out["post.tf"] = out_tf
     out["post.tf.big"] = np.concatenate([np.zeros(0, np.int64), *big])
     out["post.tf.bigv"] = np.concatenate([np.zeros((0, 2), np.uint32), *bigv])

@@ -318,6 +318,20 @@ class Segment:
             [arr.range(f"blk.len.{f}", b0, b1) for f in TEXT_FIELDS],
         )
 
+    @cached_property
+    def tfn_params(self) -> np.ndarray | None:
+        """The ``blk.norm`` its ``blk.tfn`` was written with (see blocks.py), or None for a
+        segment written without them."""
+        arr = self._arrays
+        if "blk.tfn" not in arr or "blk.norm" not in arr:
+            return None
+        return np.asarray(arr["blk.norm"], dtype=np.float64)
+
+    def block_tfn(self, b0: int, b1: int) -> np.ndarray:
+        """Each block's largest length-normalised frequency of blocks ``[b0, b1)``, under the
+        scoring of :attr:`tfn_params` (see blocks.py)."""
+        return self._arrays.range("blk.tfn", b0, b1)
+
     def day_starts(self) -> tuple[list[int], list[int]]:
         """The distinct dates of the (date-sorted) documents, and the first doc of each: a date
         range becomes a doc range with two ``bisect`` calls on short lists."""

@@ -98,6 +98,7 @@ class IndexWriter:
             raise
         self._analyzers = {f: Analyzer(spec) for f, spec in settings.analyzers.items()}
         self._store_body = settings.store_body
+        self._scoring = settings.scoring
         self._vocab = Vocabulary()
         self._buffer: dict[str, Article] = {}
         self._buffer_chars = 0
@@ -186,6 +187,7 @@ class IndexWriter:
             self._vocab,
             self._workers,
             self._store_body,
+            self._scoring,
         )
         seg = Segment(self._folder, entry)
         self._new.append(entry)
@@ -309,6 +311,7 @@ class IndexWriter:
                     [segments[i] for i in group],
                     self._analyzers,
                     self._store_body,
+                    self._scoring,
                 )
                 self._new.append(entry)  # so a rollback removes it
                 merged.append(entry)

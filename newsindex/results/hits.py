@@ -122,6 +122,9 @@ class Results:
     hints: list[str] = field(default_factory=list)
     #: With feedback: the RM3 expansion terms and their weights, heaviest first.
     expansion: list[tuple[str, float]] = field(default_factory=list)
+    #: False when the search was asked not to count (``count=False``) and left out matches
+    #: that could not rank: ``total`` is then a lower bound, not the number of matches.
+    total_exact: bool = True
     #: What computes :attr:`suggestion` on its first read (None: no suggestion).
     _suggest: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
     _suggestion: str | None = field(default=None, init=False, repr=False, compare=False)

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import schema
+from ..bm25f import saturate
 from ..index.segment import Segment
 from ..querylang import plan as P
 from . import phrasekeys
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
-from .scoring import Explanation, saturate
+from .scoring import Explanation
 
 if TYPE_CHECKING:
     from .searcher import _Context

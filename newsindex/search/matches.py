@@ -73,12 +73,15 @@ class SegmentMatches:
 
     ``count``, when set, is how many documents match in the segment: a pruned top-k search
     returns only the docs that may rank (every one of them scored exactly) and counts the
-    others without scoring them. None: every match is in ``docs``.
+    others without scoring them. None: every match is in ``docs``. ``exact`` False: a search
+    that did not ask for the total left out matches that cannot rank uncounted, and
+    ``count`` is a lower bound.
     """
 
     docs: np.ndarray
     scores: np.ndarray
     count: int | None = None
+    exact: bool = True
 
 
 def union(matches: list[SegmentMatches], n: int) -> SegmentMatches:

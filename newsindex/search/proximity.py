@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..bm25f import saturate
 from ..querylang import plan as P
 from .leaves import field_indices
-from .scoring import Explanation, saturate
+from .scoring import Explanation
 
 if TYPE_CHECKING:
     from ..config import Scoring

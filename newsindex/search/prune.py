@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..index.blocks import BLOCK_SIZE
+from ..bm25f import field_factors, saturate
+from ..index.blocks import BLOCK_SIZE, tfn_ratio
 from ..querylang import plan as P
 from ..schema import TEXT_FIELDS
 from .leaves import ALL_FIELDS, TermLeaf, field_indices
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
-from .scoring import field_factors, saturate
 
 if TYPE_CHECKING:
     from .searcher import _Context
@@ -105,7 +105,7 @@ def _plain_term(node: P.Term) -> bool:
     return _positive(node.boost) and field_indices(node.fields) == ALL_FIELDS
 
 
-class _Best:
+class Best:
     """The ``k`` best exact scores seen so far: the k-th is a lower bound of the final k-th."""
 
     def __init__(self, k: int):
@@ -147,7 +147,7 @@ def run(
         for si in range(len(searcher.segments)):
             yield si, ctx.evaluate(node, si, searcher.base_restrict(si))
         return
-    best = _Best(k)
+    best = Best(k)
     group = 1.0
     for g in dis.boosts:
         group *= g
@@ -229,7 +229,7 @@ class _Segment:
         self.bound = float(self.total.max())
         return self.bound
 
-    def top(self, best: _Best) -> SegmentMatches:
+    def top(self, best: Best) -> SegmentMatches:
         """The segment's docs that may rank, exactly scored (their scores go into ``best``)."""
         if self.lo >= self.hi or not self.leaves:
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES, 0)
@@ -475,14 +475,23 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - before, lens) + np.arange(int(before[-1] + lens[-1]))
 
 
-def window_bounds(ctx: _Context, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
-    """Per window of segment ``si``, an upper bound of ``leaf``'s unboosted score of any of
-    its documents there (0 where it has none), from the term's block maxima."""
+def block_bounds(ctx: _Context, si: int, leaf: TermLeaf) -> np.ndarray:
+    """Per block of ``leaf``'s postings in segment ``si``, an upper bound of its unboosted
+    score of any of the block's documents, from the term's block maxima."""
     searcher = ctx.searcher
     seg = searcher.segments[si]
     scoring = ctx.scoring
     b0, b1 = seg.term_blocks(leaf.node.term)
-    docs = seg.docs(s, e)
+    params = seg.tfn_params
+    if params is not None:
+        ratio = tfn_ratio(params, scoring, searcher.avg_lengths)
+        if ratio < math.inf:  # the search scores as the blocks' tfn were made: the tight bound
+            tfn = seg.block_tfn(b0, b1).astype(np.float64)
+            if ratio != 1.0:
+                tfn *= ratio
+            bound = saturate(tfn, scoring.k1)
+            bound *= leaf.idf
+            return bound
     top_tf, low_len = seg.block_maxima(b0, b1)
     tfn = np.zeros(b1 - b0)
     for fi, fname in enumerate(TEXT_FIELDS):
@@ -495,10 +504,20 @@ def window_bounds(ctx: _Context, si: int, leaf: TermLeaf, s: int, e: int, nwin: 
         tfn += top_tf[fi] * factor
     bound = saturate(tfn, scoring.k1)
     bound *= leaf.idf
+    return bound
+
+
+def window_bounds(ctx: _Context, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
+    """Per window of segment ``si``, an upper bound of ``leaf``'s unboosted score of any of
+    its documents there (0 where it has none), from the term's block maxima."""
+    seg = ctx.searcher.segments[si]
+    bound = ctx.searcher.block_bounds(si, leaf)
+    nblocks = len(bound)
+    docs = seg.docs(s, e)
     first = docs[::BLOCK_SIZE] >> WINDOW_SHIFT
-    last = docs.take(np.minimum(np.arange(1, b1 - b0 + 1) * BLOCK_SIZE, e - s) - 1)
+    last = docs.take(np.minimum(np.arange(1, nblocks + 1) * BLOCK_SIZE, e - s) - 1)
     span = (last >> WINDOW_SHIFT) - first + 1
-    block = np.repeat(np.arange(b1 - b0), span)
+    block = np.repeat(np.arange(nblocks), span)
     windows = first.take(block) + _ranges(np.zeros(len(span), dtype=np.int64), span)
     values = bound.take(block)
     out = np.zeros(nwin)

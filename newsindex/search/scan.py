@@ -18,10 +18,21 @@ adds them in that order where it is a plain one (at most 8 terms with postings),
 the others to numpy. Segments written before
 the offsets encoding (``post.docs``) or the packed frequencies answer through numpy.
 Impacts are computed on the fly and never enter the snapshot's cache.
+
+Once ``k`` hits are kept (or the segments searched before give a k-th best score), the
+kernel prunes rank-safely with each term's per-block score bounds (``Searcher.block_bounds``:
+tight where the segment stores ``blk.tfn`` for the search's scoring): Lucene's MaxScore per
+window (terms whose bounds add up to less than the k-th best are only looked up, for the
+documents the others make candidates), and blocks whose bound cannot lift any of their
+documents to it are not scored. Every document kept is still scored with the operations and
+order above, so the hits are the exhaustive ones; the matches not scored are counted (their
+doc numbers decoded), unless the search does not ask for the total (``count=False``), when
+they are not read at all and the count is a lower bound.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,6 +61,19 @@ _MAX_BOOST_PRODUCT = 1e250
 WINDOW = 1 << 13
 
 _OK, _SPARSE, _CORRUPT = 0, 1, 2
+#: Relative slack on every bound compared with a threshold: bounds and scores are sums and
+#: quotients rounded in different orders (as in :mod:`.prune`).
+_SLACK = 1.0 + 1e-9
+#: Scores the kernel keeps per window, at most (one per term and document): windows shrink
+#: for long queries so that a window's scores stay in cache.
+_VALUES = 1 << 16
+
+#: A looked-up term seeks its candidates (jumping blocks) when there are fewer than one per
+#: this many doc ids of the window; else it reads on.
+_SEEK_RATIO = 16
+
+# How a term's postings are read in a window (and, for a block, what its bound allows).
+_JUMP, _MARK, _SCORE, _LOOKUP = 0, 1, 2, 3
 
 
 def _kernel(
@@ -78,14 +102,23 @@ def _kernel(
     out_docs,
     out_scores,
     counts,
+    bounds,
+    boffs,
+    theta0,
+    prune,
+    count_all,
 ):
     """Scores, counts and the ``k`` best of one segment (see the module's docstring).
 
     ``terms[i]``: (width, first offset's index in its width's array, first block's index in
     ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
     starts a block of ``1 << shift``. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
-    not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed. Returns (status,
-    matches, hits in ``out_*``); ``counts[i]``: term ``i``'s allowed postings.
+    not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed.
+    With ``prune``: ``bounds[boffs[i] + b]`` bounds term ``i``'s unboosted score in its
+    block ``b``, and ``theta0`` is a score the hits must reach (the k-th best of other
+    segments; -inf when none); without ``count_all`` matches that cannot rank may go
+    uncounted. Returns (status, matches, hits in ``out_*``, whether the matches are all
+    counted); ``counts[i]``: term ``i``'s allowed postings.
     """
     nterms = terms.shape[0]
     use_mask = mask.shape[0] > 0
@@ -97,13 +130,15 @@ def _kernel(
         or hi > n
         or out_docs.shape[0] < k
         or out_scores.shape[0] < k
+        or boffs.shape[0] < nterms
     ):
-        return _CORRUPT, 0, 0
+        return _CORRUPT, 0, 0, False
     body_mask = (1 << body_bits) - 1
     # Every offset into a file's array is checked before use: compiled code has no bounds.
     for i in range(nterms):
         width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
         size = d1.shape[0] if width == 1 else (d2.shape[0] if width == 2 else d4.shape[0])
+        nblk = ((e - s - 1) >> shift) + 1
         if (
             (width != 1 and width != 2 and width != 4)
             or s < 0
@@ -112,9 +147,10 @@ def _kernel(
             or dpos < 0
             or dpos + (e - s) > size
             or b0 < 0
-            or b0 + ((e - s - 1) >> shift) >= dbase.shape[0]
+            or b0 + nblk > dbase.shape[0]
+            or (prune and (boffs[i] < 0 or boffs[i] + nblk > bounds.shape[0]))
         ):
-            return _CORRUPT, 0, 0
+            return _CORRUPT, 0, 0, False
     total = 0
     nonempty = 0
     # Where each term's postings may reach lo: the block before the first whose base does
@@ -152,7 +188,7 @@ def _kernel(
                 else:
                     doc = base + np.int64(d4[dpos + j])
                 if doc <= prev or doc >= n:
-                    return _CORRUPT, 0, 0
+                    return _CORRUPT, 0, 0, False
                 if doc >= hi:
                     break
                 prev = doc
@@ -167,18 +203,34 @@ def _kernel(
     # added from -0.0 one after the other (numpy's pairwise sum, for fewer than 8 of them).
     sparse = nonempty > 1 and total * 2 < n
     if sparse and nonempty > 8:
-        return _SPARSE, 0, 0
-    # Pass 2, window by window of doc numbers (so the accumulator and the norms read stay in
-    # cache): each term's scores, computed as term_impacts and TermLeaf.match compute them,
-    # added in term order (bincount's order); then the window's matches go through a heap of
+        return _SPARSE, 0, 0, False
+    # Pass 2, window by window of doc numbers (so what is written stays in cache). Each
+    # window, each term's bound there (the largest of its blocks'); with a threshold (the
+    # k-th best kept, or theta0), MaxScore: the terms whose bounds add up to less than it
+    # are looked up only (non-essential): a document matching only those cannot rank. The
+    # essential terms are scored in term order, added as the numpy union adds (bincount's
+    # order: 0.0 plus each score; where sparse, reduceat's: the first, plus the others
+    # added from -0.0); a block whose bound cannot lift any of its documents to the
+    # threshold is only counted, or jumped. Then the looked-up terms are scored for the
+    # candidates that can still reach the threshold, and those candidates' sums are made
+    # again from each term's score in term order. Each window's hits go through a heap of
     # the k best whose root is the worst kept (lowest score, then lowest doc: topk._best).
     window = min(window, hi - lo)  # (a narrow date filter needs less to clear)
+    vals = np.empty((window, nterms), dtype=np.float64)  # each term's score (with lookups)
+    nwords = (nterms + 63) >> 6
+    has = np.zeros((window, nwords), dtype=np.uint64)  # the terms in vals, one bit each
     acc = np.zeros(window, dtype=np.float64)
     rest = np.zeros(window, dtype=np.float64)  # a sparse union's other scores
-    mark = np.zeros(window, dtype=np.uint8)  # scores a doc has (up to 2)
-    touched = np.empty(window, dtype=np.int64)
+    scored = np.zeros(window, dtype=np.uint8)  # essential scores a doc has (up to 2)
+    cand = np.zeros(window, dtype=np.uint8)
+    seen = np.zeros(window, dtype=np.uint8)  # matched by a term only counted or looked up
+    touched = np.empty(window, dtype=np.int64)  # docs an essential term scored
+    listed = np.empty(window, dtype=np.int64)  # docs seen
+    sorted_cands = np.empty(window, dtype=np.int64)
     prevs = np.full(nterms, -1, dtype=np.int64)
     bigs = np.zeros(nterms, dtype=np.int64)
+    ub = np.zeros(nterms, dtype=np.float64)
+    mode = np.zeros(nterms, dtype=np.int64)
     nbig = big_at.shape[0]
     for i in range(nterms):
         # The first large frequency at or after the term's first posting read.
@@ -190,102 +242,262 @@ def _kernel(
             else:
                 b = m
         bigs[i] = a
-    ngroups = groups.shape[0]
+    gprod = 1.0
+    for g in range(groups.shape[0]):
+        gprod *= groups[g]
     count = 0
+    exact = True
     size = 0
-    # Below the worst of k kept, a doc cannot enter (-inf until k are kept; never with k 0).
-    thr = -np.inf if k > 0 else np.inf
+    thr = -np.inf  # the worst of k kept (-inf until k are kept)
     thr_doc = n
     w0 = lo
     while w0 < hi:
         w1 = min(w0 + window, hi)
-        ntouched = 0
+        theta = -np.inf
+        if k == 0:
+            theta = np.inf
+        elif prune:
+            theta = max(theta0, thr)
+        cutting = theta > -np.inf
+        # Each term's bound in the window: its blocks from the one being read while they
+        # start before w1 (a block's documents are below the next block's base).
+        tot = 0.0
         for i in range(nterms):
-            if counts[i] == 0:
+            ub[i] = 0.0
+            if counts[i] == 0 or not cutting or k == 0:
                 continue
-            width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
-            idf = idfs[i]
-            boost = boosts[i]
-            j = cur[i]
-            prev = prevs[i]
-            nb = bigs[i]
-            cnt = e - s
-            while j < cnt:
-                base = np.int64(dbase[b0 + (j >> shift)])
-                if width == 1:
-                    doc = base + np.int64(d1[dpos + j])
-                elif width == 2:
-                    doc = base + np.int64(d2[dpos + j])
-                else:
-                    doc = base + np.int64(d4[dpos + j])
-                if doc <= prev or doc >= n:
-                    return _CORRUPT, 0, 0
-                if doc >= w1:
+            b0, cnt = terms[i, 2], terms[i, 4] - terms[i, 3]
+            nblk = ((cnt - 1) >> shift) + 1
+            jb = cur[i] >> shift
+            top = 0.0
+            while jb < nblk and dbase[b0 + jb] < w1:
+                v = bounds[boffs[i] + jb]
+                if v > top:
+                    top = v
+                jb += 1
+            ub[i] = top * boosts[i]
+            tot += ub[i]
+        skip = cutting and tot * gprod * _SLACK < theta
+        bar = 0.0  # the looked-up terms' bounds
+        for i in range(nterms):
+            mode[i] = _SCORE
+        if skip:
+            for i in range(nterms):
+                mode[i] = _MARK if count_all else _JUMP
+        elif cutting and nterms > 1:
+            # Smallest bounds first, while their sum stays under the threshold.
+            while True:
+                best = -1
+                for i in range(nterms):
+                    if mode[i] == _SCORE and counts[i] != 0 and (best < 0 or ub[i] < ub[best]):
+                        best = i
+                if best < 0 or (bar + ub[best]) * gprod * _SLACK >= theta:
                     break
-                prev = doc
-                j += 1
-                if doc < w0 or (use_mask and mask[doc - lo] == 0):
+                bar += ub[best]
+                mode[best] = _LOOKUP
+        lookups = False
+        for i in range(nterms):
+            if mode[i] == _LOOKUP and counts[i] != 0:
+                lookups = True
+        nt = 0
+        ns = 0
+        ncand = 0
+        for phase in range(2):
+            if phase == 1:
+                if not lookups:
+                    break
+                # The candidates: essential scores that, with every looked-up bound, may
+                # reach the threshold.
+                for t in range(nt):
+                    at = touched[t]
+                    if (acc[at] + rest[at] + bar) * gprod * _SLACK >= theta:
+                        cand[at] = 1
+                        ncand += 1
+                if ncand == 0:
+                    for i in range(nterms):
+                        if mode[i] == _LOOKUP:
+                            mode[i] = _MARK if count_all else _JUMP
+                elif not count_all:
+                    # Looked up in doc order: a block before the next candidate is jumped.
+                    c = 0
+                    for t in range(nt):
+                        if cand[touched[t]]:
+                            sorted_cands[c] = touched[t]
+                            c += 1
+                    sorted_cands[:ncand].sort()
+            for i in range(nterms):
+                if counts[i] == 0:
                     continue
-                p = s + j - 1
-                packed = tf[p]
-                t0 = packed >> body_bits
-                t1 = packed & body_mask
-                if nb < nbig:
-                    while nb < nbig and big_at[nb] < p:
-                        nb += 1
-                    if nb < nbig and big_at[nb] == p:
-                        t0 = big_val[nb, 0]
-                        t1 = big_val[nb, 1]
-                tfn = np.float64(t0) * norm0[doc]
-                tfn += np.float64(t1) * norm1[doc]
-                if k1 == 0.0:
-                    score = 1.0 if tfn > 0 else 0.0
-                else:
-                    score = tfn / (tfn + k1)
-                score *= idf
-                if boost != 1.0:
-                    score = score * boost
-                at = doc - w0
-                c = mark[at]
-                if not sparse:  # (no branch on c: whether a doc is new follows no pattern)
-                    acc[at] += score  # bincount's order: 0.0 + each score in term order
-                    touched[ntouched] = at
-                    ntouched += int(c == 0)
-                    mark[at] = 1
-                elif c == 0:
-                    acc[at] += score  # 0.0 + score: a run's first
-                    mark[at] = 1
-                    touched[ntouched] = at
-                    ntouched += 1
-                elif c == 1:
-                    rest[at] = -0.0 + score
-                    mark[at] = 2
-                else:
-                    rest[at] += score
-            cur[i] = j
-            prevs[i] = prev
-            bigs[i] = nb
-        # The window's matches: those touched, or (when they are many) every doc in order,
-        # with branch-free bookkeeping (about half match, in no pattern).
-        listed = ntouched * 4 < w1 - w0
-        for t in range(ntouched if listed else w1 - w0):
-            at = touched[t] if listed else t
-            c = mark[at]
-            hit = c != 0
-            score = acc[at]
-            if c == 2:
-                score = score + rest[at]
-            mark[at] = 0
+                md = mode[i]
+                if (phase == 0) != (md == _SCORE or skip):
+                    continue
+                width, dpos, b0, s, e = (
+                    terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
+                )  # fmt: skip
+                idf = idfs[i]
+                boost = boosts[i]
+                word = i >> 6
+                bit = np.uint64(1) << np.uint64(i & 63)
+                others = tot - ub[i]
+                j = cur[i]
+                prev = prevs[i]
+                nb = bigs[i]
+                cnt = e - s
+                nblk = ((cnt - 1) >> shift) + 1
+                blk_end = np.int64(-1)
+                bm = md
+                ci = 0
+                # Few candidates: seek them (jumping blocks); many: read on.
+                seek = md == _LOOKUP and not count_all and ncand * _SEEK_RATIO < w1 - w0
+                if md == _LOOKUP and not count_all:
+                    exact = False  # (its postings are not counted)
+                while j < cnt:
+                    if seek:
+                        # Jump the blocks whose documents are all before the next candidate.
+                        target = w0 + sorted_cands[ci] if ci < ncand else w1
+                        jb = j >> shift
+                        while jb + 1 < nblk and dbase[b0 + jb + 1] <= target:
+                            jb += 1
+                        if (jb << shift) > j:
+                            j = jb << shift
+                            prev = np.int64(-1)
+                    elif j >= blk_end:
+                        jb = j >> shift
+                        blk_end = (jb + 1) << shift
+                        bm = md
+                        if (
+                            md == _SCORE
+                            and cutting
+                            and (bounds[boffs[i] + jb] * boost + others) * gprod * _SLACK < theta
+                        ):
+                            bm = _MARK if count_all else _JUMP
+                        if bm == _JUMP:
+                            exact = False
+                            if jb + 1 < nblk and dbase[b0 + jb + 1] <= w1:
+                                j = blk_end  # every doc of the block is before w1
+                                prev = np.int64(-1)
+                                continue
+                    base = np.int64(dbase[b0 + (j >> shift)])
+                    if width == 1:
+                        doc = base + np.int64(d1[dpos + j])
+                    elif width == 2:
+                        doc = base + np.int64(d2[dpos + j])
+                    else:
+                        doc = base + np.int64(d4[dpos + j])
+                    if doc <= prev or doc >= n:
+                        return _CORRUPT, 0, 0, False
+                    if doc >= w1:
+                        break
+                    prev = doc
+                    j += 1
+                    if seek:
+                        if doc < target:
+                            continue
+                        while ci < ncand and w0 + sorted_cands[ci] < doc:
+                            ci += 1
+                        if ci == ncand or w0 + sorted_cands[ci] != doc:
+                            continue
+                        ci += 1
+                    elif bm == _JUMP or doc < w0 or (use_mask and mask[doc - lo] == 0):
+                        continue
+                    at = doc - w0
+                    if bm != _SCORE and not seek:
+                        if count_all and scored[at] == 0:
+                            listed[ns] = at
+                            ns += seen[at] == 0
+                            seen[at] = 1
+                        if bm == _MARK or cand[at] == 0:
+                            continue
+                    p = s + j - 1
+                    packed = tf[p]
+                    t0 = packed >> body_bits
+                    t1 = packed & body_mask
+                    if nb < nbig:
+                        while nb < nbig and big_at[nb] < p:
+                            nb += 1
+                        if nb < nbig and big_at[nb] == p:
+                            t0 = big_val[nb, 0]
+                            t1 = big_val[nb, 1]
+                    tfn = np.float64(t0) * norm0[doc]
+                    tfn += np.float64(t1) * norm1[doc]
+                    if k1 == 0.0:
+                        score = 1.0 if tfn > 0 else 0.0
+                    else:
+                        score = tfn / (tfn + k1)
+                    score *= idf
+                    if boost != 1.0:
+                        score = score * boost
+                    if bm == _SCORE:
+                        c = scored[at]
+                        if c == 0:
+                            touched[nt] = at
+                            nt += 1
+                            scored[at] = 1
+                        else:
+                            scored[at] = 2
+                        if not sparse or c == 0:
+                            acc[at] += score
+                        elif c == 1:
+                            rest[at] = -0.0 + score
+                        else:
+                            rest[at] += score
+                    if lookups:
+                        vals[at, i] = score
+                        has[at, word] |= bit
+                cur[i] = j
+                prevs[i] = prev
+                bigs[i] = nb
+        # The window's matches, counted; its candidates, added up and kept if they rank.
+        for t in range(ns):
+            at = listed[t]
+            seen[at] = 0
+            if scored[at] == 0:
+                count += (not use_mask) or mask[at + w0 - lo] == 2
+        for t in range(nt):
+            at = touched[t]
+            doc = w0 + at
+            hit = (not use_mask) or mask[doc - lo] == 2
+            count += hit
+            ok = hit and (cand[at] != 0 or not lookups)
+            if lookups:
+                score = 0.0
+                if ok:
+                    # Each term's score in term order, as the union adds them.
+                    extra = 0.0
+                    c = 0
+                    for i in range(nterms):
+                        if has[at, i >> 6] & (np.uint64(1) << np.uint64(i & 63)):
+                            v = vals[at, i]
+                            if not sparse or c == 0:
+                                score += v
+                                c = 1
+                            elif c == 1:
+                                extra = -0.0 + v
+                                c = 2
+                            else:
+                                extra += v
+                    if c == 2:
+                        score = score + extra
+                for w in range(nwords):
+                    has[at, w] = 0
+            else:
+                score = acc[at]
+                if scored[at] == 2 and sparse:
+                    score = score + rest[at]
             acc[at] = 0.0
             rest[at] = 0.0
-            doc = w0 + at
-            if use_mask:
-                hit &= mask[doc - lo] == 2
-            for g in range(ngroups):
+            scored[at] = 0
+            cand[at] = 0
+            if not ok:
+                continue
+            for g in range(groups.shape[0]):
                 score = score * groups[g]
-            count += hit
+            if score < theta:
+                # Below the threshold: it cannot rank (and a jumped block may have left out
+                # a term of it, so its sum may be short).
+                continue
             # Better than the worst kept: a higher score, or an equal one and a higher doc.
-            if hit & ((score > thr) | ((score == thr) & (doc > thr_doc))):
+            if (score > thr) | ((score == thr) & (doc > thr_doc)):
                 if size < k:
                     pos = size  # sift up
                     size += 1
@@ -328,7 +540,7 @@ def _kernel(
                     thr = out_scores[0]
                     thr_doc = out_docs[0]
         w0 = w1
-    return _OK, count, size
+    return _OK, count, size, exact
 
 
 _KERNEL = compiled.kernel(_kernel)
@@ -352,10 +564,14 @@ def wanted(ctx: _Context, dis: Disjunction) -> bool:
     return compiled.available()
 
 
-def segment_top(ctx: _Context, dis: Disjunction, si: int, k: int) -> SegmentMatches | None:
-    """Segment ``si``'s ``k`` best matches of ``dis`` (all docs when fewer) with ``count``
-    set to its number of matches, exactly as the numpy path would give them to
-    :func:`.topk.select`; None when the numpy path must answer (see the module)."""
+def segment_top(
+    ctx: _Context, dis: Disjunction, si: int, k: int, theta: float = -math.inf, count: bool = True
+) -> SegmentMatches | None:
+    """Segment ``si``'s ``k`` best matches of ``dis`` that score at least ``theta`` (the
+    k-th best score of other segments, if known) with ``count`` set to its number of matches,
+    exactly as the numpy path would give them to :func:`.topk.select`; None when the numpy
+    path must answer (see the module). Without ``count``, matches that cannot rank may go
+    uncounted (``SegmentMatches.exact`` False)."""
     from .searcher import _has_scoring  # (the searcher imports this module)
 
     fn = _KERNEL.get()
@@ -408,10 +624,25 @@ def segment_top(ctx: _Context, dis: Disjunction, si: int, k: int) -> SegmentMatc
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
-    status, count, size = fn(
+    prune = k > 0 and seg.has_blocks
+    if prune:
+        parts = [searcher.block_bounds(si, leaf) for leaf, _, _ in spans]
+        for part, (_, s, e) in zip(parts, spans):
+            if len(part) != ((e - s - 1) >> shift) + 1:
+                raise IndexCorruptError(f"segment {seg.name}: block maxima do not fit postings")
+        boffs = np.zeros(len(parts), dtype=np.int64)
+        np.cumsum([len(p) for p in parts[:-1]], out=boffs[1:])
+        # (A copy even of one: the cached arrays are read-only, a type of its own to numba,
+        # which would compile the kernel once more for it.)
+        bounds = np.concatenate(parts)
+    else:
+        bounds, boffs = _NO_BOUNDS, np.zeros(len(spans), dtype=np.int64)
+    window = max(64, min(WINDOW, _VALUES // len(spans)))
+    status, found, size, exact = fn(
         d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
         float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, groups, k, shift,
-        body_bits, WINDOW, out_docs, out_scores, counts,
+        body_bits, window, out_docs, out_scores, counts, bounds, boffs, float(theta), prune,
+        count,
     )  # fmt: skip
     if status == _CORRUPT:
         raise IndexCorruptError(f"segment {seg.name}: postings name documents out of range")
@@ -419,9 +650,10 @@ def segment_top(ctx: _Context, dis: Disjunction, si: int, k: int) -> SegmentMatc
         return None
     order = np.argsort(out_docs[:size])
     docs = out_docs.take(order).astype(np.int32)
-    return SegmentMatches(docs, out_scores.take(order), count)
+    return SegmentMatches(docs, out_scores.take(order), found, exact)
 
 
+_NO_BOUNDS = np.zeros(0, dtype=np.float64)
 _NO_MASK = np.zeros(0, dtype=np.uint8)
 
 

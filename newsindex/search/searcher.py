@@ -8,6 +8,7 @@ per segment, never per posting or per candidate document.
 
 from __future__ import annotations
 
+import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
@@ -16,6 +17,7 @@ from typing import NamedTuple, overload
 
 import numpy as np
 
+from ..bm25f import field_factors, idf, saturate
 from ..config import Scoring
 from ..index.segment import Segment
 from ..querylang import plan as P
@@ -42,7 +44,7 @@ from .matches import (
     intersect,
     union,
 )
-from .scoring import Explanation, field_factors, idf, saturate
+from .scoring import Explanation
 
 #: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts"), their doc
 #: numbers and position keys for phrase joins, together (the least recently used go first
@@ -306,6 +308,14 @@ class Searcher:
         """:meth:`term_impacts` if some query already made them, else None."""
         return self._term_arrays.peek(self._impacts_key(si, leaf))
 
+    def block_bounds(self, si: int, leaf: TermLeaf) -> np.ndarray:
+        """Per block of ``leaf``'s postings in segment ``si``, a bound of its unboosted scores
+        there (see :mod:`.prune`; read-only)."""
+        return self._term_arrays.get(
+            ("bmax", si, leaf.node.term, leaf.ctx.scoring.key(), leaf.idf),
+            lambda: prune.block_bounds(leaf.ctx, si, leaf),
+        )
+
     def window_bounds(self, si: int, leaf: TermLeaf, s: int, e: int, nwin: int) -> np.ndarray:
         """Per doc-id window of segment ``si``, a bound of ``leaf``'s unboosted scores there
         (see :mod:`.prune`; read-only)."""
@@ -370,12 +380,18 @@ class Searcher:
             ctx.close()
 
     def top_matches(
-        self, node: P.Node, scoring: Scoring, k: int, dfs: Dfs | None = None
+        self,
+        node: P.Node,
+        scoring: Scoring,
+        k: int,
+        dfs: Dfs | None = None,
+        count: bool = True,
     ) -> Iterator[tuple[int, SegmentMatches]]:
         """What :meth:`execute` yields, for a search that wants only the ``k`` best by
         relevance (and the total): a segment's matches may leave out documents that cannot
         rank, counted in ``SegmentMatches.count`` instead (rank-safe, see :mod:`.prune`).
-        ``dfs`` as for :meth:`execute`."""
+        ``dfs`` as for :meth:`execute`. Without ``count`` (and ``k`` > 0), matches that
+        cannot rank may go uncounted (``SegmentMatches.exact`` False)."""
         node = _normalize(node)
         dis = None
         if not self.exhaustive and (k <= 0 or self.max_postings >= prune.SMALL):
@@ -384,7 +400,7 @@ class Searcher:
             if k > 0 and not self.exhaustive:
                 dis = prune.disjunction(node)
                 if dis is not None:
-                    yield from self._scanned(node, dis, scoring, k, dfs)
+                    yield from self._scanned(node, dis, scoring, k, dfs, count)
                     return
             yield from self.execute(node, scoring, dfs=dfs)
             return
@@ -395,18 +411,31 @@ class Searcher:
             ctx.close()
 
     def _scanned(
-        self, node: P.Node, dis: prune.Disjunction, scoring: Scoring, k: int, dfs: Dfs | None
+        self,
+        node: P.Node,
+        dis: prune.Disjunction,
+        scoring: Scoring,
+        k: int,
+        dfs: Dfs | None,
+        count: bool,
     ) -> Iterator[tuple[int, SegmentMatches]]:
         """:meth:`top_matches` of a disjunction: each segment's ``k`` best through the
         compiled :mod:`.scan` where it applies, else the numpy path (what :meth:`execute`
-        does)."""
+        does). The k-th best score of the segments done is the bar the next must reach."""
         ctx = _Context(self, scoring, dfs)
         try:
             use = scan.wanted(ctx, dis)
+            best = prune.Best(k)
             for si in range(len(self.segments)):
-                found = scan.segment_top(ctx, dis, si, k) if use else None
+                found = None
+                if use:
+                    bar = best.threshold() if si else 0.0
+                    bar = bar if bar > 0 else -math.inf  # (0: fewer than k so far)
+                    found = scan.segment_top(ctx, dis, si, k, bar, count)
                 if found is None:
                     found = ctx.evaluate(node, si, self.base_restrict(si))
+                if use:
+                    best.add(found.scores)
                 yield si, found
         finally:
             ctx.close()
