@@ -227,6 +227,8 @@ def _kernel(
     touched = np.empty(window, dtype=np.int64)  # docs an essential term scored
     listed = np.empty(window, dtype=np.int64)  # docs seen
     sorted_cands = np.empty(window, dtype=np.int64)
+    got = np.zeros(window, dtype=np.float64)  # looked-up terms' scores so far (for bounds)
+    order = np.empty(nterms, dtype=np.int64)
     prevs = np.full(nterms, -1, dtype=np.int64)
     bigs = np.zeros(nterms, dtype=np.int64)
     ub = np.zeros(nterms, dtype=np.float64)
@@ -302,22 +304,41 @@ def _kernel(
         nt = 0
         ns = 0
         ncand = 0
-        for phase in range(2):
-            if phase == 1:
-                if not lookups:
-                    break
-                # The candidates: essential scores that, with every looked-up bound, may
-                # reach the threshold.
+        # The essential terms in term order (every term, in a window only counted), then
+        # the looked-up ones, largest bound first: each drops the candidates that can no
+        # longer reach the threshold, so the later (commoner) ones seek fewer.
+        nproc = 0
+        for i in range(nterms):
+            if counts[i] != 0 and (skip or mode[i] == _SCORE):
+                order[nproc] = i
+                nproc += 1
+        first = nproc
+        if lookups:
+            for i in range(nterms):
+                if counts[i] != 0 and mode[i] == _LOOKUP:
+                    p = nproc
+                    while p > first and ub[order[p - 1]] < ub[i]:
+                        order[p] = order[p - 1]
+                        p -= 1
+                    order[p] = i
+                    nproc += 1
+        for oi in range(nproc):
+            i = order[oi]
+            if oi >= first:
+                left = 0.0  # the bounds of the looked-up terms not read yet, this one's too
+                for oj in range(oi, nproc):
+                    left += ub[order[oj]]
+                ncand = 0
                 for t in range(nt):
                     at = touched[t]
-                    if (acc[at] + rest[at] + bar) * gprod * _SLACK >= theta:
-                        cand[at] = 1
-                        ncand += 1
+                    ok = (oi == first or cand[at] != 0) and (
+                        acc[at] + rest[at] + got[at] + left
+                    ) * gprod * _SLACK >= theta
+                    cand[at] = ok
+                    ncand += ok
                 if ncand == 0:
-                    for i in range(nterms):
-                        if mode[i] == _LOOKUP:
-                            mode[i] = _MARK if count_all else _JUMP
-                elif not count_all:
+                    mode[i] = _MARK if count_all else _JUMP
+                elif not count_all and ncand * _SEEK_RATIO < w1 - w0:
                     # Looked up in doc order: a block before the next candidate is jumped.
                     c = 0
                     for t in range(nt):
@@ -325,128 +346,125 @@ def _kernel(
                             sorted_cands[c] = touched[t]
                             c += 1
                     sorted_cands[:ncand].sort()
-            for i in range(nterms):
-                if counts[i] == 0:
-                    continue
-                md = mode[i]
-                if (phase == 0) != (md == _SCORE or skip):
-                    continue
-                width, dpos, b0, s, e = (
-                    terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
-                )  # fmt: skip
-                idf = idfs[i]
-                boost = boosts[i]
-                word = i >> 6
-                bit = np.uint64(1) << np.uint64(i & 63)
-                others = tot - ub[i]
-                j = cur[i]
-                prev = prevs[i]
-                nb = bigs[i]
-                cnt = e - s
-                nblk = ((cnt - 1) >> shift) + 1
-                blk_end = np.int64(-1)
-                bm = md
-                ci = 0
-                # Few candidates: seek them (jumping blocks); many: read on.
-                seek = md == _LOOKUP and not count_all and ncand * _SEEK_RATIO < w1 - w0
-                if md == _LOOKUP and not count_all:
-                    exact = False  # (its postings are not counted)
-                while j < cnt:
-                    if seek:
-                        # Jump the blocks whose documents are all before the next candidate.
-                        target = w0 + sorted_cands[ci] if ci < ncand else w1
-                        jb = j >> shift
-                        while jb + 1 < nblk and dbase[b0 + jb + 1] <= target:
-                            jb += 1
-                        if (jb << shift) > j:
-                            j = jb << shift
+            md = mode[i]
+            width, dpos, b0, s, e = (
+                terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
+            )  # fmt: skip
+            idf = idfs[i]
+            boost = boosts[i]
+            word = i >> 6
+            bit = np.uint64(1) << np.uint64(i & 63)
+            others = tot - ub[i]
+            j = cur[i]
+            prev = prevs[i]
+            nb = bigs[i]
+            cnt = e - s
+            nblk = ((cnt - 1) >> shift) + 1
+            blk_end = np.int64(-1)
+            bm = md
+            ci = 0
+            # Few candidates: seek them (jumping blocks); many: read on.
+            seek = md == _LOOKUP and not count_all and ncand * _SEEK_RATIO < w1 - w0
+            if md == _LOOKUP and not count_all:
+                exact = False  # (its postings are not counted)
+            while j < cnt:
+                if seek:
+                    # Jump the blocks whose documents are all before the next candidate.
+                    target = w0 + sorted_cands[ci] if ci < ncand else w1
+                    jb = j >> shift
+                    while jb + 1 < nblk and dbase[b0 + jb + 1] <= target:
+                        jb += 1
+                    if (jb << shift) > j:
+                        j = jb << shift
+                        prev = np.int64(-1)
+                elif j >= blk_end:
+                    jb = j >> shift
+                    blk_end = (jb + 1) << shift
+                    bm = md
+                    if (
+                        md == _SCORE
+                        and cutting
+                        and (bounds[boffs[i] + jb] * boost + others) * gprod * _SLACK < theta
+                    ):
+                        bm = _MARK if count_all else _JUMP
+                    if bm == _JUMP:
+                        exact = False
+                        if jb + 1 < nblk and dbase[b0 + jb + 1] <= w1:
+                            j = blk_end  # every doc of the block is before w1
                             prev = np.int64(-1)
-                    elif j >= blk_end:
-                        jb = j >> shift
-                        blk_end = (jb + 1) << shift
-                        bm = md
-                        if (
-                            md == _SCORE
-                            and cutting
-                            and (bounds[boffs[i] + jb] * boost + others) * gprod * _SLACK < theta
-                        ):
-                            bm = _MARK if count_all else _JUMP
-                        if bm == _JUMP:
-                            exact = False
-                            if jb + 1 < nblk and dbase[b0 + jb + 1] <= w1:
-                                j = blk_end  # every doc of the block is before w1
-                                prev = np.int64(-1)
-                                continue
-                    base = np.int64(dbase[b0 + (j >> shift)])
-                    if width == 1:
-                        doc = base + np.int64(d1[dpos + j])
-                    elif width == 2:
-                        doc = base + np.int64(d2[dpos + j])
-                    else:
-                        doc = base + np.int64(d4[dpos + j])
-                    if doc <= prev or doc >= n:
-                        return _CORRUPT, 0, 0, False
-                    if doc >= w1:
-                        break
-                    prev = doc
-                    j += 1
-                    if seek:
-                        if doc < target:
                             continue
-                        while ci < ncand and w0 + sorted_cands[ci] < doc:
-                            ci += 1
-                        if ci == ncand or w0 + sorted_cands[ci] != doc:
-                            continue
-                        ci += 1
-                    elif bm == _JUMP or doc < w0 or (use_mask and mask[doc - lo] == 0):
+                base = np.int64(dbase[b0 + (j >> shift)])
+                if width == 1:
+                    doc = base + np.int64(d1[dpos + j])
+                elif width == 2:
+                    doc = base + np.int64(d2[dpos + j])
+                else:
+                    doc = base + np.int64(d4[dpos + j])
+                if doc <= prev or doc >= n:
+                    return _CORRUPT, 0, 0, False
+                if doc >= w1:
+                    break
+                prev = doc
+                j += 1
+                if seek:
+                    if doc < target:
                         continue
-                    at = doc - w0
-                    if bm != _SCORE and not seek:
-                        if count_all and scored[at] == 0:
-                            listed[ns] = at
-                            ns += seen[at] == 0
-                            seen[at] = 1
-                        if bm == _MARK or cand[at] == 0:
-                            continue
-                    p = s + j - 1
-                    packed = tf[p]
-                    t0 = packed >> body_bits
-                    t1 = packed & body_mask
-                    if nb < nbig:
-                        while nb < nbig and big_at[nb] < p:
-                            nb += 1
-                        if nb < nbig and big_at[nb] == p:
-                            t0 = big_val[nb, 0]
-                            t1 = big_val[nb, 1]
-                    tfn = np.float64(t0) * norm0[doc]
-                    tfn += np.float64(t1) * norm1[doc]
-                    if k1 == 0.0:
-                        score = 1.0 if tfn > 0 else 0.0
+                    while ci < ncand and w0 + sorted_cands[ci] < doc:
+                        ci += 1
+                    if ci == ncand or w0 + sorted_cands[ci] != doc:
+                        continue
+                    ci += 1
+                elif bm == _JUMP or doc < w0 or (use_mask and mask[doc - lo] == 0):
+                    continue
+                at = doc - w0
+                if bm != _SCORE and not seek:
+                    if count_all and scored[at] == 0:
+                        listed[ns] = at
+                        ns += seen[at] == 0
+                        seen[at] = 1
+                    if bm == _MARK or cand[at] == 0:
+                        continue
+                p = s + j - 1
+                packed = tf[p]
+                t0 = packed >> body_bits
+                t1 = packed & body_mask
+                if nb < nbig:
+                    while nb < nbig and big_at[nb] < p:
+                        nb += 1
+                    if nb < nbig and big_at[nb] == p:
+                        t0 = big_val[nb, 0]
+                        t1 = big_val[nb, 1]
+                tfn = np.float64(t0) * norm0[doc]
+                tfn += np.float64(t1) * norm1[doc]
+                if k1 == 0.0:
+                    score = 1.0 if tfn > 0 else 0.0
+                else:
+                    score = tfn / (tfn + k1)
+                score *= idf
+                if boost != 1.0:
+                    score = score * boost
+                if bm == _SCORE:
+                    c = scored[at]
+                    if c == 0:
+                        touched[nt] = at
+                        nt += 1
+                        scored[at] = 1
                     else:
-                        score = tfn / (tfn + k1)
-                    score *= idf
-                    if boost != 1.0:
-                        score = score * boost
-                    if bm == _SCORE:
-                        c = scored[at]
-                        if c == 0:
-                            touched[nt] = at
-                            nt += 1
-                            scored[at] = 1
-                        else:
-                            scored[at] = 2
-                        if not sparse or c == 0:
-                            acc[at] += score
-                        elif c == 1:
-                            rest[at] = -0.0 + score
-                        else:
-                            rest[at] += score
-                    if lookups:
-                        vals[at, i] = score
-                        has[at, word] |= bit
-                cur[i] = j
-                prevs[i] = prev
-                bigs[i] = nb
+                        scored[at] = 2
+                    if not sparse or c == 0:
+                        acc[at] += score
+                    elif c == 1:
+                        rest[at] = -0.0 + score
+                    else:
+                        rest[at] += score
+                else:
+                    got[at] += score
+                if lookups:
+                    vals[at, i] = score
+                    has[at, word] |= bit
+            cur[i] = j
+            prevs[i] = prev
+            bigs[i] = nb
         # The window's matches, counted; its candidates, added up and kept if they rank.
         for t in range(ns):
             at = listed[t]
@@ -486,6 +504,7 @@ def _kernel(
                     score = score + rest[at]
             acc[at] = 0.0
             rest[at] = 0.0
+            got[at] = 0.0
             scored[at] = 0
             cand[at] = 0
             if not ok:
