@@ -57,6 +57,19 @@ def client():
             cluster.close()
 
 
+@pytest.fixture(scope="session")
+def scheduled(client):
+    """A second client of the same cluster that sends every message through the scheduler
+    (``direct_to_workers=False``): a sharded index then takes Dask's messages, not ports."""
+    import distributed
+
+    c = distributed.Client(client.scheduler.address, direct_to_workers=False)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
 def _kill_a_worker(client, busy: bool = False) -> None:
     """SIGKILL one worker process (with ``busy``, one running a task, waited for)."""
     deadline = time.monotonic() + 60
@@ -74,9 +87,16 @@ def _restore(client) -> None:
     client.wait_for_workers(2, timeout=120)
 
 
+@pytest.mark.parametrize("route", ["ports", "dask"])
 @FEW
 @given(ops=batches, search_list=st.lists(searches, min_size=1, max_size=5))
-def test_cluster_answers_equal_one_index(tmp_path_factory, client, ops, search_list):
+def test_cluster_answers_equal_one_index(
+    tmp_path_factory, client, scheduled, route, ops, search_list
+):
+    """Differential, over both ways a round travels: the shard groups' own ports (a client
+    that may reach the workers) and Dask's messages through the scheduler."""
+    if route == "dask":
+        client = scheduled
     folder = tmp_path_factory.mktemp("dask-eq")
     one = newsindex.Index.create(folder / "one")
     build(one, ops)
@@ -85,6 +105,8 @@ def test_cluster_answers_equal_one_index(tmp_path_factory, client, ops, search_l
     sharded.close()
     with newsindex.Index.open(folder / "sh", scheduler=client) as remote:
         assert isinstance(remote, newsindex.ShardedIndex)
+        direct = remote._cur().shards._direct  # type: ignore[union-attr]
+        assert all(d is not None for d in direct) == (route == "ports")
         for search in search_list:
             try:
                 one.search(**search)
@@ -362,3 +384,57 @@ def test_an_actor_lost_while_placed_is_placed_again(tmp_path, client, sample_doc
     with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
         assert failed
         assert remote.search("oil").total == sharded.search("oil").total
+
+
+def _listeners(client) -> int:
+    """The shard groups' listening threads on every worker."""
+    count = client.run(lambda: sum(t.name == "newsindex-listener" for t in threading.enumerate()))
+    return sum(count.values())
+
+
+def test_a_port_serves_only_its_token_and_stops_with_the_index(tmp_path, client, sample_docs):
+    """A connection to a shard group's port that does not send the group's token is closed
+    unanswered and the port goes on serving; closing the index stops every listener."""
+    import pickle
+    import socket
+
+    from newsindex.cluster.channel import TOKEN_BYTES, recv_frame, send_frame
+
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=4)
+    with sharded.writer() as w:
+        for d in sample_docs[:200]:
+            w.add(d)
+    before = _listeners(client)
+    remote = newsindex.Index.open(tmp_path / "sh", scheduler=client)
+    assert _listeners(client) == before + 2
+    for direct in remote._cur().shards._direct:
+        host, port = direct._where
+        for token in (b"\0" * TOKEN_BYTES, direct._token[:-1] + b"\0"):
+            with socket.create_connection((host, port), timeout=10) as sock:
+                sock.sendall(token)
+                send_frame(sock, pickle.dumps([(0, "corpus", ())]))
+                with pytest.raises(ConnectionError):
+                    recv_frame(sock)
+    assert remote.search("oil").total == sharded.search("oil").total
+    remote.close()
+    deadline = time.monotonic() + 60
+    while _listeners(client) > before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _listeners(client) <= before
+
+
+def test_a_shard_error_crosses_either_way_as_in_process(tmp_path, client, scheduled, sample_docs):
+    """An exception a shard raises reaches the coordinator as the same exception, over the
+    groups' ports and over Dask's messages."""
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=2)
+    with sharded.writer() as w:
+        for d in sample_docs[:50]:
+            w.add(d)
+    with pytest.raises(Exception) as local:
+        sharded._cur().shards.call(0, "article", 10**6, 0)
+    for c in (client, scheduled):
+        with newsindex.Index.open(tmp_path / "sh", scheduler=c) as remote:
+            with pytest.raises(type(local.value)) as far:
+                remote._cur().shards.call(0, "article", 10**6, 0)
+            assert str(far.value) == str(local.value)
+            assert remote.search("oil").total == sharded.search("oil").total

@@ -25,6 +25,7 @@ import numpy as np
 from ..analysis import Analyzer
 from ..article import Article
 from ..config import IndexSettings, Scoring
+from ..errors import ClusterError
 from ..handle import _without
 from ..index import manifest as mf
 from ..index.segment import Segment
@@ -39,6 +40,7 @@ from ..search.scoring import Explanation
 from ..search.searcher import Corpus, Dfs, Searcher
 from ..search.similar import indexed_terms
 from ..search.topk import select
+from .channel import Listener
 
 #: A shard's best hits as arrays: segment index, doc, score, day; and their ids.
 ShardTop = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]
@@ -386,11 +388,13 @@ class ShardGroup:
 
     ``run`` is a coroutine so the worker runs it on its event loop: a call is short, and
     handing it to the actor thread and back costs more than it does (a thread switch waits
-    for the GIL).
+    for the GIL). Where it can, the coordinator sends its rounds past Dask, to the port
+    :meth:`listen` opens (see :mod:`newsindex.cluster.channel`).
     """
 
     def __init__(self, shards: list[tuple[int, str, int]]):
         self.shards: dict[int, Shard] = {}
+        self._listener: Listener | None = None
         try:
             for i, folder, generation in shards:
                 self.shards[i] = Shard(folder, generation)
@@ -407,7 +411,33 @@ class ShardGroup:
         out = [getattr(self.shards[i], method)(*args) for i, method, args in todo]
         return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
+    async def listen(self, host: str) -> tuple[int, bytes] | None:
+        """Serve rounds on a port of ``host`` (this worker's own) too: the port and the
+        token a connection must send first; None if no port could be opened there."""
+        if self._listener is None:
+            try:
+                self._listener = Listener(self, ShardGroup._answer, host)
+            except OSError:
+                return None
+        return self._listener.port, self._listener.token
+
+    def _answer(self, calls: bytearray) -> bytes:
+        """:meth:`run` for a message that came to the port: ``(True, results)``, or
+        ``(False, the exception)`` that the coordinator raises."""
+        try:
+            todo = pickle.loads(calls)
+            reply = (True, [getattr(self.shards[i], method)(*args) for i, method, args in todo])
+            return pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            try:
+                return pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # (an exception that cannot cross: say what it was)
+                error = ClusterError(f"a shard failed: {type(exc).__name__}: {exc}")
+                return pickle.dumps((False, error), protocol=pickle.HIGHEST_PROTOCOL)
+
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         for shard in self.shards.values():
             shard.close()
         self.shards = {}

@@ -21,6 +21,7 @@ import pickle
 import shutil
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Mapping
 from functools import partial
@@ -92,6 +93,7 @@ from ..search.scoring import Explanation
 from ..search.searcher import Corpus, Dfs, Searcher, scored_terms
 from ..search.similar import DEFAULT_MAX_TERMS, distinctive_terms
 from . import layout
+from .channel import Connections, recv_frame, send_frame
 from .shard import DF_FIELDS, RawFacets, Shard, ShardGroup, ShardTop, TermTable, WordFacts
 from .writer import ShardedWriter
 
@@ -177,10 +179,13 @@ class _DaskShards:
     share of them (the workers must see the index folder at the same path: a shared or
     local file system).
 
-    A round of calls is one message per worker, all sent before any reply is awaited, in one
-    coroutine on the client's event loop. The messages go straight to the workers, as
-    ``Client(direct_to_workers=True)`` sends them, unless the client was made with
-    ``direct_to_workers=False`` (then through the scheduler, as Dask's actor proxies do).
+    A round of calls is one message per worker, all sent before any reply is awaited. Where
+    a worker's Dask address is plain TCP, the messages go from the calling thread over
+    connections of their own to a port its actor opens (:mod:`.channel`); otherwise (TLS,
+    or that port cannot be reached) they are Dask's, sent in one coroutine on the client's
+    event loop, straight to the workers as ``Client(direct_to_workers=True)`` sends them.
+    A client made with ``direct_to_workers=False`` is obeyed: every message then goes
+    through the scheduler, as Dask's actor proxies send them.
     """
 
     def __init__(self, client: Any, folder: Path, refs: tuple[layout.ShardRef, ...]):
@@ -201,6 +206,11 @@ class _DaskShards:
                 self._home[i] = len(self._groups)
             self._groups.append(self._place(shards, worker, 0))
         self._addresses = [self._wait_placed(g, placed[w]) for g, w in enumerate(placed)]
+        #: Per group: connections to its port, or None where rounds take Dask's messages.
+        self._direct: list[Connections | None] = [None] * len(self._groups)
+        if self._client.direct_to_workers is not False:
+            self._direct = self._client.sync(self._open_ports)
+        weakref.finalize(self, _close_all, list(self._direct))
 
     def _place(
         self, shards: list[tuple[int, str, int]], worker: Any, attempt: int
@@ -240,27 +250,92 @@ class _DaskShards:
             return ProxyRPC(self._client.scheduler, address)
         return self._client.rpc(address)
 
-    async def _send(self, g: int, calls: list[tuple[int, str, tuple]]) -> Any:
-        # (pickled here, sent as bytes: see ShardGroup.run; the trust Dask gives its own
-        # messages, between the processes of one cluster: never for index files)
-        payload = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
+    async def _open_ports(self) -> list[Connections | None]:
+        import asyncio
+
+        return list(await asyncio.gather(*(self._open_port(g) for g in range(len(self._groups)))))
+
+    async def _open_port(self, g: int) -> Connections | None:
+        """Connections to group ``g``'s own port, if its worker's address is plain TCP and
+        the port answers (else None: its rounds take Dask's messages)."""
+        from distributed.comm import parse_address, parse_host_port
+
+        scheme, location = parse_address(self._addresses[g])
+        if scheme != "tcp":
+            return None
+        host = parse_host_port(location)[0]
+        reply = await self._execute(g, "listen", host)
+        if isinstance(reply, BaseException) or reply is None:
+            return None
+        port, token = reply
+        direct = Connections(host, port, token)
+        try:  # (reachable from here: workers behind a firewall keep Dask's messages)
+            direct.give_back(direct.take())
+        except OSError:
+            direct.close()
+            return None
+        return direct
+
+    async def _execute(self, g: int, function: str, arg: Any) -> Any:
+        """``function(arg)`` of group ``g``'s actor, through Dask: its result, or the
+        exception to raise."""
         try:
             reply = await self._rpc(self._addresses[g]).actor_execute(
-                function="run", actor=self._groups[g][0], args=[payload], kwargs={}
+                function=function, actor=self._groups[g][0], args=[arg], kwargs={}
             )
         except Exception as exc:  # (a lost worker: the connection fails or is closed)
             return self._lost(g, exc)
         if reply["status"] == "OK":
-            return pickle.loads(reply["result"])
+            return reply["result"]
         error = reply["exception"]
         if isinstance(error, KeyError) and error.args == (self._groups[g][0],):
             return self._lost(g, error)  # the worker lives, but was restarted without it
         return error
 
+    async def _send(self, g: int, calls: list[tuple[int, str, tuple]]) -> Any:
+        # (pickled here, sent as bytes: see ShardGroup.run; the trust Dask gives its own
+        # messages, between the processes of one cluster: never for index files)
+        payload = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
+        reply = await self._execute(g, "run", payload)
+        return reply if isinstance(reply, BaseException) else pickle.loads(reply)
+
     async def _round(self, messages: dict[int, list[tuple[int, str, tuple]]]) -> list[Any]:
         import asyncio
 
         return list(await asyncio.gather(*(self._send(g, c) for g, c in messages.items())))
+
+    def _direct_round(self, messages: dict[int, list[tuple[int, str, tuple]]]) -> list[Any]:
+        """:meth:`_round` over the groups' own ports, from this thread: every message sent,
+        then every reply read (a connection whose reply was not read is closed, not reused)."""
+        sent: dict[int, Any] = {}
+        replies: dict[int, Any] = {}
+        payloads = {
+            g: pickle.dumps(c, protocol=pickle.HIGHEST_PROTOCOL) for g, c in messages.items()
+        }
+        for g, payload in payloads.items():
+            direct = cast(Connections, self._direct[g])
+            try:
+                sock = direct.take()
+            except OSError as exc:
+                replies[g] = self._lost(g, exc)
+                continue
+            try:
+                send_frame(sock, payload)
+            except OSError as exc:
+                sock.close()
+                replies[g] = self._lost(g, exc)
+                continue
+            sent[g] = sock
+        for g, sock in sent.items():
+            try:
+                ok, value = pickle.loads(recv_frame(sock))
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                sock.close()
+                replies[g] = self._lost(g, exc)
+                continue
+            cast(Connections, self._direct[g]).give_back(sock)
+            replies[g] = value
+        return [replies[g] for g in messages]
 
     def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
         messages: dict[int, list[tuple[int, str, tuple]]] = {}
@@ -271,7 +346,10 @@ class _DaskShards:
             mine.append(call)
         if self._client.status in ("closing", "closed"):
             raise ClusterError(f"{self._folder}: the Dask client of this index was closed")
-        replies = dict(zip(messages, self._client.sync(self._round, messages)))
+        if all(self._direct[g] is not None for g in messages):
+            replies = dict(zip(messages, self._direct_round(messages)))
+        else:
+            replies = dict(zip(messages, self._client.sync(self._round, messages)))
         for reply in replies.values():
             if isinstance(reply, BaseException):
                 raise reply
@@ -284,8 +362,15 @@ class _DaskShards:
         return self.run([(i, method, args)])[0]
 
     def close(self) -> None:
+        _close_all(self._direct)
         self._groups = []
         self._addresses = []
+
+
+def _close_all(direct: list[Connections | None]) -> None:
+    for d in direct:
+        if d is not None:
+            d.close()
 
 
 _Shards = _LocalShards | _DaskShards
