@@ -438,3 +438,22 @@ def test_a_shard_error_crosses_either_way_as_in_process(tmp_path, client, schedu
                 remote._cur().shards.call(0, "article", 10**6, 0)
             assert str(far.value) == str(local.value)
             assert remote.search("oil").total == sharded.search("oil").total
+
+
+def test_a_port_out_of_reach_leaves_the_rounds_to_dask(tmp_path, client, sample_docs, monkeypatch):
+    """Where the coordinator cannot connect to the groups' ports (a firewall), the index
+    opens all the same and its rounds take Dask's messages, with the same answers."""
+    from newsindex.cluster import channel
+
+    def refuse(self):
+        raise ConnectionRefusedError("refused")
+
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=3)
+    with sharded.writer() as w:
+        for d in sample_docs[:150]:
+            w.add(d)
+    monkeypatch.setattr(channel.Connections, "take", refuse)
+    with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
+        assert remote._cur().shards._direct == [None, None]
+        for query in ("oil", "bank rates", "title:prices"):
+            assert_same_answers(sharded, remote, {"query": query, "facets": True})

@@ -209,7 +209,8 @@ class _DaskShards:
         #: Per group: connections to its port, or None where rounds take Dask's messages.
         self._direct: list[Connections | None] = [None] * len(self._groups)
         if self._client.direct_to_workers is not False:
-            self._direct = self._client.sync(self._open_ports)
+            ports = self._client.sync(self._open_ports)
+            self._direct = [None if p is None else _reach(*p) for p in ports]
         weakref.finalize(self, _close_all, list(self._direct))
 
     def _place(
@@ -250,31 +251,27 @@ class _DaskShards:
             return ProxyRPC(self._client.scheduler, address)
         return self._client.rpc(address)
 
-    async def _open_ports(self) -> list[Connections | None]:
+    async def _open_ports(self) -> list[tuple[str, int, bytes] | None]:
         import asyncio
 
         return list(await asyncio.gather(*(self._open_port(g) for g in range(len(self._groups)))))
 
-    async def _open_port(self, g: int) -> Connections | None:
-        """Connections to group ``g``'s own port, if its worker's address is plain TCP and
-        the port answers (else None: its rounds take Dask's messages)."""
+    async def _open_port(self, g: int) -> tuple[str, int, bytes] | None:
+        """Host, port and token of group ``g``'s own port, if its worker's address is plain
+        TCP and the group could open one (else None: its rounds take Dask's messages)."""
         from distributed.comm import parse_address, parse_host_port
 
-        scheme, location = parse_address(self._addresses[g])
-        if scheme != "tcp":
+        try:
+            scheme, location = parse_address(self._addresses[g])
+            host = parse_host_port(location)[0] if scheme == "tcp" else None
+        except ValueError:
+            host = None
+        if host is None:
             return None
-        host = parse_host_port(location)[0]
         reply = await self._execute(g, "listen", host)
         if isinstance(reply, BaseException) or reply is None:
             return None
-        port, token = reply
-        direct = Connections(host, port, token)
-        try:  # (reachable from here: workers behind a firewall keep Dask's messages)
-            direct.give_back(direct.take())
-        except OSError:
-            direct.close()
-            return None
-        return direct
+        return host, reply[0], reply[1]
 
     async def _execute(self, g: int, function: str, arg: Any) -> Any:
         """``function(arg)`` of group ``g``'s actor, through Dask: its result, or the
@@ -328,13 +325,20 @@ class _DaskShards:
             sent[g] = sock
         for g, sock in sent.items():
             try:
-                ok, value = pickle.loads(recv_frame(sock))
-            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                reply = recv_frame(sock)
+            except OSError as exc:
                 sock.close()
                 replies[g] = self._lost(g, exc)
                 continue
             cast(Connections, self._direct[g]).give_back(sock)
-            replies[g] = value
+            try:
+                replies[g] = pickle.loads(reply)[1]  # (ok, results) or (not ok, the exception)
+            except Exception as exc:  # (an exception whose class cannot be rebuilt here)
+                names = ", ".join(self.names[i] for i in self._groups[g][1])
+                replies[g] = ClusterError(
+                    f"shard {names} of {self._folder}: its reply could not be read "
+                    f"({type(exc).__name__}: {exc})"
+                )
         return [replies[g] for g in messages]
 
     def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
@@ -365,6 +369,18 @@ class _DaskShards:
         _close_all(self._direct)
         self._groups = []
         self._addresses = []
+
+
+def _reach(host: str, port: int, token: bytes) -> Connections | None:
+    """Connections to a shard group's port, if this process can reach it (workers behind a
+    firewall keep Dask's messages)."""
+    direct = Connections(host, port, token)
+    try:
+        direct.give_back(direct.take())
+    except OSError:
+        direct.close()
+        return None
+    return direct
 
 
 def _close_all(direct: list[Connections | None]) -> None:
