@@ -457,3 +457,33 @@ def test_a_port_out_of_reach_leaves_the_rounds_to_dask(tmp_path, client, sample_
         assert remote._cur().shards._direct == [None, None]
         for query in ("oil", "bank rates", "title:prices"):
             assert_same_answers(sharded, remote, {"query": query, "facets": True})
+
+
+def test_threads_searching_at_once_each_get_their_own_answer(tmp_path, client, sample_docs):
+    """Threads sharing one index on the cluster search at the same time: each round takes a
+    connection no other round holds, so every thread gets its own query's answer (the
+    in-process sharded index's, which holds the same shards)."""
+    sharded = newsindex.ShardedIndex.create(tmp_path / "sh", shards=4)
+    with sharded.writer() as w:
+        for d in sample_docs[:300]:
+            w.add(d)
+    queries = ["oil", "bank rates", "prices", "talks", "title:trade", "wheat OR coffee"]
+    expected = {q: [(h.id, h.score) for h in sharded.search(q, limit=20).hits] for q in queries}
+    errors: list[BaseException] = []
+    with newsindex.Index.open(tmp_path / "sh", scheduler=client) as remote:
+
+        def hammer(offset: int) -> None:
+            try:
+                for n in range(30):
+                    q = queries[(offset + n) % len(queries)]
+                    got = [(h.id, h.score) for h in remote.search(q, limit=20).hits]
+                    assert got == expected[q], q
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors[0]
