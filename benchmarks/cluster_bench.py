@@ -11,7 +11,8 @@ and the segments the index holds in all::
 
 Search: q/s and latency percentiles of one index, the same articles in a sharded index
 searched in this process, and on a LocalCluster (shards held by Dask actors), where the
-same queries then run a second time (their words' statistics known: one round of calls)::
+same queries then run a second time (their words met before: the coordinator knows their
+statistics, the workers have read their postings)::
 
     python3 -m benchmarks.cluster_bench search CORPUS ONE_INDEX SHARDED_INDEX [--queries 300]
 """
@@ -141,7 +142,7 @@ def search(corpus: str, one_path: Path, sharded_path: Path, n: int, workers: int
     try:
         remote = newsindex.Index.open(sharded_path, scheduler=client)
         out["sharded_on_localcluster"] = _time(remote, queries)
-        # The same queries again: every word's stems and dfs are known (one round each).
+        # The same queries again: every word met before, on the coordinator and the workers.
         out["sharded_on_localcluster_again"] = _time(remote, queries)
         out["shards"] = remote.shards  # type: ignore[attr-defined]
         out["workers"] = workers
