@@ -31,6 +31,12 @@ class Term:
     fields: tuple[str, ...] = TEXT_FIELDS
     boost: float = 1.0
 
+    def __hash__(self) -> int:
+        # Equal terms have equal words, so the word's hash (kept by the str) will do: a
+        # query hashes each of its terms several times (merging repeats, its leaves, the
+        # disjunction cache), and the generated hash of all three fields builds a tuple.
+        return hash(self.term)
+
 
 @dataclass(frozen=True)
 class Phrase:

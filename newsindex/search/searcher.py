@@ -661,24 +661,8 @@ def _normalize(node):
         filter_ = _normalized(filter_)
     if must_not or type(must_not) is not tuple:
         must_not = _normalized(must_not)
-    scoring = [c for c in should if isinstance(c, P.SCORING)] if len(should) > 1 else ()
-    # Until none repeats: a merged boost may equal another copy's ("gas gas^0.5 gas^0.5"),
-    # and a plan normalized twice (execute after top_matches) must not change again.
-    while len(scoring) > 1 and len(set(scoring)) < len(scoring):
-        counts = Counter(scoring)
-        merged = []
-        seen = set()
-        for c in should:
-            if isinstance(c, P.SCORING):
-                if c in seen:
-                    continue
-                seen.add(c)
-                k = counts[c]
-                if k > 1:
-                    c = type(c)(**{**c.__dict__, "boost": c.boost * k})
-            merged.append(c)
-        should = tuple(merged)
-        scoring = [c for c in should if isinstance(c, P.SCORING)]
+    if len(should) > 1:
+        should = _merged_repeats(should)
     if (
         must is node.must
         and should is node.should
@@ -687,6 +671,42 @@ def _normalize(node):
     ):
         return node  # most plans need no change: rebuilding them is a few us per query
     return P.Bool(must=must, should=should, filter=filter_, must_not=must_not, boost=node.boost)
+
+
+def _merged_repeats(should: tuple) -> tuple:
+    """``should`` with each repeated scoring leaf merged into its first copy, the boost
+    times the number of copies; the same tuple when nothing repeats."""
+    names = set()
+    for c in should:
+        if type(c) is P.Term:
+            if c.term in names:
+                break
+            names.add(c.term)
+        elif isinstance(c, P.SCORING):
+            break
+    else:
+        # Every scoring clause a term with a word of its own (a long plain query's words
+        # mostly are): nothing repeats, found with the words' cached hashes alone.
+        return should
+    scoring = [c for c in should if isinstance(c, P.SCORING)]
+    # Until none repeats: a merged boost may equal another copy's ("gas gas^0.5 gas^0.5"),
+    # and a plan normalized twice (execute after top_matches) must not change again.
+    while len(scoring) > 1:
+        counts = Counter(scoring)
+        if len(counts) == len(scoring):
+            break
+        merged = []
+        for c in should:
+            if isinstance(c, P.SCORING):
+                k = counts.pop(c, 0)  # the first copy takes the count, later ones nothing
+                if not k:
+                    continue
+                if k > 1:
+                    c = type(c)(**{**c.__dict__, "boost": c.boost * k})
+            merged.append(c)
+        should = tuple(merged)
+        scoring = [c for c in should if isinstance(c, P.SCORING)]
+    return should
 
 
 def _normalized(clauses: tuple) -> tuple:
