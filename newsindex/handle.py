@@ -79,6 +79,8 @@ from .search.topk import SORTS, select
 
 #: Largest ``limit + offset`` a search may ask for.
 MAX_RESULTS = 100_000
+#: Query texts whose plans a snapshot keeps (all forgotten when full).
+PLAN_CACHE_SIZE = 1024
 #: Attempts to open the newest commit when a concurrent commit removes files under us.
 _OPEN_RETRIES = 5
 
@@ -99,6 +101,7 @@ class _Snapshot:
         "life",
         "speller",
         "_near",
+        "plans",
     )
 
     def __init__(
@@ -118,6 +121,8 @@ class _Snapshot:
         self.life: _Life = life
         self.speller = LazySpeller(self.searcher.segments, analyzers[UNFIELDED_ANALYZER])
         self._near: dict[float, NearIndex] = {}
+        #: Plans of query texts this snapshot planned (see :func:`_plan`).
+        self.plans: dict[tuple, P.Node] = {}
 
     def near(self, threshold: float) -> NearIndex:
         """The snapshot's near-duplicates at ``threshold``, found on first use (two threads
@@ -808,11 +813,35 @@ def _plan(
     today: _dt.date | None,
     limits: tuple[int, int],
 ) -> P.Node:
-    """Check the query and its options (callers pass anything), then plan it."""
+    """Check the query and its options (callers pass anything), then plan it.
+
+    A text's plan is kept per snapshot (what it depends on besides the text: the
+    snapshot's analyzers, stems and prefix expansions, and the options, the date included
+    for relative dates): a repeated search or the next page plans nothing. Only calls whose
+    options pass the checks as they stand are kept, so a bad one is still refused.
+    """
+    key = None
+    if (
+        type(query) is str
+        and type(syntax) is str
+        and type(default_operator) is str
+        and (scoring is None or type(scoring) is Scoring)
+        and (today is None or type(today) is _dt.date)
+    ):
+        key = (query, syntax, default_operator, today or _dt.date.today(), limits)
+        found = snap.plans.get(key)
+        if found is not None:
+            return found
     expand = partial(_expand_prefix, snap.searcher.segments, limits[0])
-    return plan_query(
+    node = plan_query(
         snap.analyzers, expand, query, syntax, default_operator, scoring, today, limits
     )
+    # (Not kept if the day turned while planning: the key's day may not be the plan's.)
+    if key is not None and (today is not None or key[3] == _dt.date.today()):
+        if len(snap.plans) >= PLAN_CACHE_SIZE:
+            snap.plans.clear()
+        snap.plans[key] = node
+    return node
 
 
 def plan_query(
