@@ -13,9 +13,9 @@ term order (``bincount``'s order); then count the window's matches and keep the 
 the numpy path's to the bit.
 
 Where the numpy union is sparse (its postings allowed fewer than half the segment's
-documents), it adds each doc's scores with ``np.add.reduceat``, in another order: the kernel
-adds them in that order where it is a plain one (at most 8 terms with postings), and leaves
-the others to numpy. Segments written before
+documents), it adds each doc's scores with ``np.add.reduceat``, in another order: the first
+plus numpy's pairwise sum of the others, which the kernel repeats (up to 129 terms with
+postings; more are left to numpy). Segments written before
 the offsets encoding (``post.docs``) or the packed frequencies answer through numpy.
 Impacts are computed on the fly and never enter the snapshot's cache.
 
@@ -68,6 +68,8 @@ _SLACK = 1.0 + 1e-9
 #: for long queries so that a window's scores stay in cache.
 _VALUES = 1 << 16
 
+#: numpy's pairwise sum adds at most this many numbers in one block (``PW_BLOCKSIZE``).
+_PAIRWISE_BLOCK = 128
 #: A looked-up term seeks its candidates (jumping blocks) when there are fewer than one per
 #: this many doc ids of the window; else it reads on.
 _SEEK_RATIO = 16
@@ -199,11 +201,13 @@ def _kernel(
             total += c
             if c:
                 nonempty += 1
-    # A sparse union adds each doc's scores with np.add.reduceat: the first, plus the others
-    # added from -0.0 one after the other (numpy's pairwise sum, for fewer than 8 of them).
+    # A sparse union adds each doc's scores with np.add.reduceat: the first, plus numpy's
+    # pairwise sum of the others (one after the other from -0.0 when fewer than 8; else 8
+    # running sums, then the rest; halves past 128, which the kernel leaves to numpy).
     sparse = nonempty > 1 and total * 2 < n
-    if sparse and nonempty > 8:
+    if sparse and nonempty > _PAIRWISE_BLOCK + 1:
         return _SPARSE, 0, 0, False
+    wide = sparse and nonempty > 8  # (sums made from each term's score, as with lookups)
     # Pass 2, window by window of doc numbers (so what is written stays in cache). Each
     # window, each term's bound there (the largest of its blocks'); with a threshold (the
     # k-th best kept, or theta0), MaxScore: the terms whose bounds add up to less than it
@@ -229,6 +233,7 @@ def _kernel(
     sorted_cands = np.empty(window, dtype=np.int64)
     got = np.zeros(window, dtype=np.float64)  # looked-up terms' scores so far (for bounds)
     order = np.empty(nterms, dtype=np.int64)
+    buf = np.empty(nterms, dtype=np.float64)
     prevs = np.full(nterms, -1, dtype=np.int64)
     bigs = np.zeros(nterms, dtype=np.int64)
     ub = np.zeros(nterms, dtype=np.float64)
@@ -459,7 +464,7 @@ def _kernel(
                         rest[at] += score
                 else:
                     got[at] += score
-                if lookups:
+                if lookups or wide:
                     vals[at, i] = score
                     has[at, word] |= bit
             cur[i] = j
@@ -477,25 +482,46 @@ def _kernel(
             hit = (not use_mask) or mask[doc - lo] == 2
             count += hit
             ok = hit and (cand[at] != 0 or not lookups)
-            if lookups:
+            if lookups or wide:
                 score = 0.0
                 if ok:
-                    # Each term's score in term order, as the union adds them.
-                    extra = 0.0
-                    c = 0
+                    # Each term's score in term order, added as the union adds them.
+                    m = 0
                     for i in range(nterms):
                         if has[at, i >> 6] & (np.uint64(1) << np.uint64(i & 63)):
-                            v = vals[at, i]
-                            if not sparse or c == 0:
-                                score += v
-                                c = 1
-                            elif c == 1:
-                                extra = -0.0 + v
-                                c = 2
-                            else:
-                                extra += v
-                    if c == 2:
-                        score = score + extra
+                            buf[m] = vals[at, i]
+                            m += 1
+                    if not sparse:
+                        for q in range(m):
+                            score += buf[q]
+                    elif m > 0:
+                        score += buf[0]
+                        r = m - 1
+                        if 0 < r < 8:
+                            extra = -0.0
+                            for q in range(1, m):
+                                extra += buf[q]
+                            score = score + extra
+                        elif r >= 8:
+                            s0, s1, s2, s3 = buf[1], buf[2], buf[3], buf[4]
+                            s4, s5, s6, s7 = buf[5], buf[6], buf[7], buf[8]
+                            q = 9
+                            end = 1 + r - r % 8
+                            while q < end:
+                                s0 += buf[q]
+                                s1 += buf[q + 1]
+                                s2 += buf[q + 2]
+                                s3 += buf[q + 3]
+                                s4 += buf[q + 4]
+                                s5 += buf[q + 5]
+                                s6 += buf[q + 6]
+                                s7 += buf[q + 7]
+                                q += 8
+                            extra = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+                            while q < m:
+                                extra += buf[q]
+                                q += 1
+                            score = score + extra
                 for w in range(nwords):
                     has[at, w] = 0
             else:
@@ -608,7 +634,7 @@ def segment_top(
     if not spans:
         return None
     upper = sum(e - s for _, s, e in spans)
-    if len(spans) > 8 and upper * 2 < n:
+    if len(spans) > _PAIRWISE_BLOCK + 1 and upper * 2 < n:
         return None  # certainly a sparse union the kernel does not add
     product = 1.0
     for g in dis.boosts:
