@@ -44,6 +44,7 @@ def forced(monkeypatch):
     monkeypatch.setattr(blocks, "BLOCK_SIZE", 4)
     monkeypatch.setattr(prune, "BLOCK_SIZE", 4)
     monkeypatch.setattr(scan, "MIN_POSTINGS", 0)
+    monkeypatch.setattr(scan, "PRUNE_MIN", 0)
 
 
 def _text(rng: random.Random, longest: int, skew: float) -> str:
@@ -138,9 +139,13 @@ def _both(ix: newsindex.Index, query: str, **kwargs) -> tuple[tuple, tuple]:
     ),
     scoring=scorings,
     window=st.sampled_from([1, 3, 8, 1 << 13]),
+    prune_min=st.sampled_from([0, 1 << 40]),  # the pruned kernel, or the exhaustive one
 )
-def test_compiled_equals_numpy(tmp_path_factory, monkeypatch, corpus, asked, scoring, window):
+def test_compiled_equals_numpy(
+    tmp_path_factory, monkeypatch, corpus, asked, scoring, window, prune_min
+):
     monkeypatch.setattr(scan, "WINDOW", window)
+    monkeypatch.setattr(scan, "PRUNE_MIN", prune_min)
     ix = _build(tmp_path_factory.mktemp("scan") / "idx", corpus)
     for query, limit, offset, facets in asked:
         got, want = _both(

@@ -27,7 +27,9 @@ documents the others make candidates), and blocks whose bound cannot lift any of
 documents to it are not scored. Every document kept is still scored with the operations and
 order above, so the hits are the exhaustive ones; the matches not scored are counted (their
 doc numbers decoded), unless the search does not ask for the total (``count=False``), when
-they are not read at all and the count is a lower bound.
+they are not read at all and the count is a lower bound. Pruning is for segments where the
+query's words have :data:`PRUNE_MIN` postings or more and whose blocks bound the search's
+scoring tightly; the others are scored by a leaner kernel without bounds (``_exhaustive``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import numpy as np
 
 from .. import compiled
 from ..errors import IndexCorruptError
+from ..index.blocks import tfn_ratio
 from ..schema import TEXT_FIELDS
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 
@@ -53,6 +56,9 @@ if TYPE_CHECKING:
 #: thousand stories loads it with its first long or common-word queries; searches of
 #: tiny indexes, and the command line's one-query search, never pay for the load.
 MIN_POSTINGS = 1 << 12
+#: A segment where the query's words have fewer postings is scored whole (no bounds worked
+#: out): below it pruning saves less than it costs.
+PRUNE_MIN = 1 << 15
 #: Largest product of a query's boosts the kernel takes: scores (at most an idf, a few tens)
 #: times it stay finite, so no score is inf or NaN, whose order only numpy's sorts define.
 _MAX_BOOST_PRODUCT = 1e250
@@ -220,18 +226,22 @@ def _kernel(
     # again from each term's score in term order. Each window's hits go through a heap of
     # the k best whose root is the worst kept (lowest score, then lowest doc: topk._best).
     window = min(window, hi - lo)  # (a narrow date filter needs less to clear)
-    vals = np.empty((window, nterms), dtype=np.float64)  # each term's score (with lookups)
+    # (What only pruning or a wide sparse sum uses is allocated only then: a small
+    # segment's call would otherwise spend more clearing it than scoring.)
+    stored = window if prune or wide else 1
+    marked = window if prune or k == 0 else 1
+    vals = np.empty((stored, nterms), dtype=np.float64)  # each term's score
     nwords = (nterms + 63) >> 6
-    has = np.zeros((window, nwords), dtype=np.uint64)  # the terms in vals, one bit each
+    has = np.zeros((stored, nwords), dtype=np.uint64)  # the terms in vals, one bit each
+    cand = np.zeros(stored, dtype=np.uint8)
+    sorted_cands = np.empty(stored, dtype=np.int64)
+    got = np.zeros(stored, dtype=np.float64)  # looked-up terms' scores so far (for bounds)
+    seen = np.zeros(marked, dtype=np.uint8)  # matched by a term only counted or looked up
+    listed = np.empty(marked, dtype=np.int64)  # docs seen
     acc = np.zeros(window, dtype=np.float64)
     rest = np.zeros(window, dtype=np.float64)  # a sparse union's other scores
     scored = np.zeros(window, dtype=np.uint8)  # essential scores a doc has (up to 2)
-    cand = np.zeros(window, dtype=np.uint8)
-    seen = np.zeros(window, dtype=np.uint8)  # matched by a term only counted or looked up
     touched = np.empty(window, dtype=np.int64)  # docs an essential term scored
-    listed = np.empty(window, dtype=np.int64)  # docs seen
-    sorted_cands = np.empty(window, dtype=np.int64)
-    got = np.zeros(window, dtype=np.float64)  # looked-up terms' scores so far (for bounds)
     order = np.empty(nterms, dtype=np.int64)
     buf = np.empty(nterms, dtype=np.float64)
     prevs = np.full(nterms, -1, dtype=np.int64)
@@ -384,7 +394,8 @@ def _kernel(
                         prev = np.int64(-1)
                 elif j >= blk_end:
                     jb = j >> shift
-                    blk_end = (jb + 1) << shift
+                    # (No threshold: no block is judged, the window is read in one go.)
+                    blk_end = (jb + 1) << shift if cutting else cnt
                     bm = md
                     if (
                         md == _SCORE
@@ -449,13 +460,11 @@ def _kernel(
                 if boost != 1.0:
                     score = score * boost
                 if bm == _SCORE:
+                    # (No branch on c: whether a doc is new follows no pattern.)
                     c = scored[at]
-                    if c == 0:
-                        touched[nt] = at
-                        nt += 1
-                        scored[at] = 1
-                    else:
-                        scored[at] = 2
+                    touched[nt] = at
+                    nt += c == 0
+                    scored[at] = c + (c < 2)
                     if not sparse or c == 0:
                         acc[at] += score
                     elif c == 1:
@@ -481,7 +490,7 @@ def _kernel(
             doc = w0 + at
             hit = (not use_mask) or mask[doc - lo] == 2
             count += hit
-            ok = hit and (cand[at] != 0 or not lookups)
+            ok = hit and (not lookups or cand[at] != 0)
             if lookups or wide:
                 score = 0.0
                 if ok:
@@ -530,9 +539,10 @@ def _kernel(
                     score = score + rest[at]
             acc[at] = 0.0
             rest[at] = 0.0
-            got[at] = 0.0
             scored[at] = 0
-            cand[at] = 0
+            if lookups:
+                got[at] = 0.0
+                cand[at] = 0
             if not ok:
                 continue
             for g in range(groups.shape[0]):
@@ -588,12 +598,294 @@ def _kernel(
     return _OK, count, size, exact
 
 
+def _exhaustive(
+    d1,
+    d2,
+    d4,
+    dbase,
+    tf,
+    big_at,
+    big_val,
+    terms,
+    idfs,
+    boosts,
+    k1,
+    norm0,
+    norm1,
+    n,
+    lo,
+    hi,
+    mask,
+    groups,
+    k,
+    shift,
+    body_bits,
+    window,
+    out_docs,
+    out_scores,
+    counts,
+):
+    """Scores, counts and the ``k`` best of one segment without pruning (what
+    :func:`_kernel` does with no bounds, leaner: a small segment's query is mostly its
+    fixed costs).
+
+    ``terms[i]``: (width, first offset's index in its width's array, first block's index in
+    ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
+    starts a block of ``1 << shift``. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
+    not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed. Returns (status,
+    matches, hits in ``out_*``); ``counts[i]``: term ``i``'s allowed postings.
+    """
+    nterms = terms.shape[0]
+    use_mask = mask.shape[0] > 0
+    if (
+        norm0.shape[0] < n
+        or norm1.shape[0] < n
+        or (use_mask and mask.shape[0] < hi - lo)
+        or lo < 0
+        or hi > n
+        or out_docs.shape[0] < k
+        or out_scores.shape[0] < k
+    ):
+        return _CORRUPT, 0, 0
+    body_mask = (1 << body_bits) - 1
+    # Every offset into a file's array is checked before use: compiled code has no bounds.
+    for i in range(nterms):
+        width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
+        size = d1.shape[0] if width == 1 else (d2.shape[0] if width == 2 else d4.shape[0])
+        if (
+            (width != 1 and width != 2 and width != 4)
+            or s < 0
+            or e <= s
+            or e > tf.shape[0]
+            or dpos < 0
+            or dpos + (e - s) > size
+            or b0 < 0
+            or b0 + ((e - s - 1) >> shift) >= dbase.shape[0]
+        ):
+            return _CORRUPT, 0, 0
+    total = 0
+    nonempty = 0
+    # Where each term's postings may reach lo: the block before the first whose base does
+    # (bases increase), so a date filter's docs are found as numpy's searchsorted finds them.
+    cur = np.zeros(nterms, dtype=np.int64)
+    if lo > 0:
+        for i in range(nterms):
+            b0, cnt = terms[i, 2], terms[i, 4] - terms[i, 3]
+            a, b = 0, ((cnt - 1) >> shift) + 1
+            while a < b:
+                m = (a + b) // 2
+                if dbase[b0 + m] < lo:
+                    a = m + 1
+                else:
+                    b = m
+            cur[i] = max(a - 1, 0) << shift
+    if lo == 0 and hi == n and not use_mask:
+        for i in range(nterms):  # every posting allowed (pass 2 checks the doc numbers)
+            counts[i] = terms[i, 4] - terms[i, 3]
+            total += counts[i]
+            nonempty += 1
+    else:
+        # Pass 1: each term's allowed postings (the numpy union's density test).
+        for i in range(nterms):
+            width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
+            c = 0
+            prev = np.int64(-1)
+            j = cur[i]
+            while j < e - s:
+                base = np.int64(dbase[b0 + (j >> shift)])
+                if width == 1:
+                    doc = base + np.int64(d1[dpos + j])
+                elif width == 2:
+                    doc = base + np.int64(d2[dpos + j])
+                else:
+                    doc = base + np.int64(d4[dpos + j])
+                if doc <= prev or doc >= n:
+                    return _CORRUPT, 0, 0
+                if doc >= hi:
+                    break
+                prev = doc
+                j += 1
+                if doc >= lo and (not use_mask or mask[doc - lo] != 0):
+                    c += 1
+            counts[i] = c
+            total += c
+            if c:
+                nonempty += 1
+    # A sparse union adds each doc's scores with np.add.reduceat: the first, plus the others
+    # added from -0.0 one after the other (numpy's pairwise sum, for fewer than 8 of them).
+    sparse = nonempty > 1 and total * 2 < n
+    if sparse and nonempty > 8:
+        return _SPARSE, 0, 0
+    # Pass 2, window by window of doc numbers (so the accumulator and the norms read stay in
+    # cache): each term's scores, computed as term_impacts and TermLeaf.match compute them,
+    # added in term order (bincount's order); then the window's matches go through a heap of
+    # the k best whose root is the worst kept (lowest score, then lowest doc: topk._best).
+    window = min(window, hi - lo)  # (a narrow date filter needs less to clear)
+    acc = np.zeros(window, dtype=np.float64)
+    rest = np.zeros(window, dtype=np.float64)  # a sparse union's other scores
+    mark = np.zeros(window, dtype=np.uint8)  # scores a doc has (up to 2)
+    touched = np.empty(window, dtype=np.int64)
+    prevs = np.full(nterms, -1, dtype=np.int64)
+    bigs = np.zeros(nterms, dtype=np.int64)
+    nbig = big_at.shape[0]
+    for i in range(nterms):
+        # The first large frequency at or after the term's first posting read.
+        a, b = 0, nbig
+        while a < b:
+            m = (a + b) // 2
+            if big_at[m] < terms[i, 3] + cur[i]:
+                a = m + 1
+            else:
+                b = m
+        bigs[i] = a
+    ngroups = groups.shape[0]
+    count = 0
+    size = 0
+    # Below the worst of k kept, a doc cannot enter (-inf until k are kept; never with k 0).
+    thr = -np.inf if k > 0 else np.inf
+    thr_doc = n
+    w0 = lo
+    while w0 < hi:
+        w1 = min(w0 + window, hi)
+        ntouched = 0
+        for i in range(nterms):
+            if counts[i] == 0:
+                continue
+            width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
+            idf = idfs[i]
+            boost = boosts[i]
+            j = cur[i]
+            prev = prevs[i]
+            nb = bigs[i]
+            cnt = e - s
+            while j < cnt:
+                base = np.int64(dbase[b0 + (j >> shift)])
+                if width == 1:
+                    doc = base + np.int64(d1[dpos + j])
+                elif width == 2:
+                    doc = base + np.int64(d2[dpos + j])
+                else:
+                    doc = base + np.int64(d4[dpos + j])
+                if doc <= prev or doc >= n:
+                    return _CORRUPT, 0, 0
+                if doc >= w1:
+                    break
+                prev = doc
+                j += 1
+                if doc < w0 or (use_mask and mask[doc - lo] == 0):
+                    continue
+                p = s + j - 1
+                packed = tf[p]
+                t0 = packed >> body_bits
+                t1 = packed & body_mask
+                if nb < nbig:
+                    while nb < nbig and big_at[nb] < p:
+                        nb += 1
+                    if nb < nbig and big_at[nb] == p:
+                        t0 = big_val[nb, 0]
+                        t1 = big_val[nb, 1]
+                tfn = np.float64(t0) * norm0[doc]
+                tfn += np.float64(t1) * norm1[doc]
+                if k1 == 0.0:
+                    score = 1.0 if tfn > 0 else 0.0
+                else:
+                    score = tfn / (tfn + k1)
+                score *= idf
+                if boost != 1.0:
+                    score = score * boost
+                at = doc - w0
+                c = mark[at]
+                if not sparse:  # (no branch on c: whether a doc is new follows no pattern)
+                    acc[at] += score  # bincount's order: 0.0 + each score in term order
+                    touched[ntouched] = at
+                    ntouched += int(c == 0)
+                    mark[at] = 1
+                elif c == 0:
+                    acc[at] += score  # 0.0 + score: a run's first
+                    mark[at] = 1
+                    touched[ntouched] = at
+                    ntouched += 1
+                elif c == 1:
+                    rest[at] = -0.0 + score
+                    mark[at] = 2
+                else:
+                    rest[at] += score
+            cur[i] = j
+            prevs[i] = prev
+            bigs[i] = nb
+        # The window's matches: those touched, or (when they are many) every doc in order,
+        # with branch-free bookkeeping (about half match, in no pattern).
+        listed = ntouched * 4 < w1 - w0
+        for t in range(ntouched if listed else w1 - w0):
+            at = touched[t] if listed else t
+            c = mark[at]
+            hit = c != 0
+            score = acc[at]
+            if c == 2:
+                score = score + rest[at]
+            mark[at] = 0
+            acc[at] = 0.0
+            rest[at] = 0.0
+            doc = w0 + at
+            if use_mask:
+                hit &= mask[doc - lo] == 2
+            for g in range(ngroups):
+                score = score * groups[g]
+            count += hit
+            # Better than the worst kept: a higher score, or an equal one and a higher doc.
+            if hit & ((score > thr) | ((score == thr) & (doc > thr_doc))):
+                if size < k:
+                    pos = size  # sift up
+                    size += 1
+                    while pos > 0:
+                        up = (pos - 1) // 2
+                        if out_scores[up] < score or (
+                            out_scores[up] == score and out_docs[up] < doc
+                        ):
+                            break
+                        out_scores[pos] = out_scores[up]
+                        out_docs[pos] = out_docs[up]
+                        pos = up
+                    out_scores[pos] = score
+                    out_docs[pos] = doc
+                else:
+                    pos = 0  # sift down
+                    while True:
+                        child = 2 * pos + 1
+                        if child >= size:
+                            break
+                        other = child + 1
+                        if other < size and (
+                            out_scores[other] < out_scores[child]
+                            or (
+                                out_scores[other] == out_scores[child]
+                                and out_docs[other] < out_docs[child]
+                            )
+                        ):
+                            child = other
+                        if out_scores[child] > score or (
+                            out_scores[child] == score and out_docs[child] > doc
+                        ):
+                            break
+                        out_scores[pos] = out_scores[child]
+                        out_docs[pos] = out_docs[child]
+                        pos = child
+                    out_scores[pos] = score
+                    out_docs[pos] = doc
+                if size == k:
+                    thr = out_scores[0]
+                    thr_doc = out_docs[0]
+        w0 = w1
+    return _OK, count, size
+
+
 _KERNEL = compiled.kernel(_kernel)
+_EXHAUSTIVE = compiled.kernel(_exhaustive)
 
 
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
     """Whether to ask :func:`segment_top` (see :data:`MIN_POSTINGS`)."""
-    if not _KERNEL.loaded():
+    if not compiled.loaded():
         if ctx.searcher.max_postings < MIN_POSTINGS:
             return False
         leaves = [ctx.leaf(t) for t in dis.terms]
@@ -619,8 +911,7 @@ def segment_top(
     uncounted (``SegmentMatches.exact`` False)."""
     from .searcher import _has_scoring  # (the searcher imports this module)
 
-    fn = _KERNEL.get()
-    if fn is None:
+    if not compiled.available():
         return None
     searcher = ctx.searcher
     seg = searcher.segments[si]
@@ -669,7 +960,7 @@ def segment_top(
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
-    prune = k > 0 and seg.has_blocks
+    prune = k > 0 and upper >= PRUNE_MIN and _tight(ctx, si)
     if prune:
         parts = [searcher.block_bounds(si, leaf) for leaf, _, _ in spans]
         for part, (_, s, e) in zip(parts, spans):
@@ -682,13 +973,27 @@ def segment_top(
         bounds = np.concatenate(parts)
     else:
         bounds, boffs = _NO_BOUNDS, np.zeros(len(spans), dtype=np.int64)
-    window = max(64, min(WINDOW, _VALUES // len(spans)))
-    status, found, size, exact = fn(
-        d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
-        float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, groups, k, shift,
-        body_bits, window, out_docs, out_scores, counts, bounds, boffs, float(theta), prune,
-        count,
-    )  # fmt: skip
+    if not prune and len(spans) <= 8:
+        fn = _EXHAUSTIVE.get()
+        if fn is None:
+            return None
+        status, found, size = fn(
+            d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
+            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, groups, k, shift,
+            body_bits, WINDOW, out_docs, out_scores, counts,
+        )  # fmt: skip
+        exact = True
+    else:
+        fn = _KERNEL.get()
+        if fn is None:
+            return None
+        window = max(64, min(WINDOW, _VALUES // len(spans)))
+        status, found, size, exact = fn(
+            d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
+            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, groups, k, shift,
+            body_bits, window, out_docs, out_scores, counts, bounds, boffs, float(theta),
+            prune, count,
+        )  # fmt: skip
     if status == _CORRUPT:
         raise IndexCorruptError(f"segment {seg.name}: postings name documents out of range")
     if status == _SPARSE:
@@ -699,6 +1004,19 @@ def segment_top(
 
 
 _NO_BOUNDS = np.zeros(0, dtype=np.float64)
+
+
+def _tight(ctx: _Context, si: int) -> bool:
+    """Whether segment ``si`` bounds its blocks' scores tightly for this search (its
+    ``blk.tfn`` was made for the search's weights and b): the per-field maxima alone seldom
+    let a block go, and working them out costs a small query more than they save."""
+    seg = ctx.searcher.segments[si]
+    params = seg.tfn_params if seg.has_blocks else None
+    return params is not None and (
+        tfn_ratio(params, ctx.scoring, ctx.searcher.avg_lengths) < math.inf
+    )
+
+
 _NO_MASK = np.zeros(0, dtype=np.uint8)
 
 
