@@ -311,14 +311,22 @@ def test_tight_bounds_only_for_the_scoring_they_were_made_with():
 
 
 def test_tfn_bounds_are_rounded_up():
-    values = np.array([0.1, 1 / 3, 2.0, 1e-30, 123456.789, 0.0])
-    factors = [np.array([1.0]), np.array([0.0])]
-    for v in values:
-        got = blocks.block_maxima(
-            np.array([0, 1]),
-            np.array([0]),
-            [np.array([v]), np.array([0.0])],
-            [np.array([1]), np.array([1])],
-            factors,
-        )["blk.tfn"]
-        assert got.dtype == np.float32 and float(got[0]) >= v
+    """float32 rounds about half of all doubles down: every stored bound must be at least
+    its double, and no more than one float32 step above it."""
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        (rng.random(500) * 10, rng.random(500) * 1e6, [0.7, 1 / 3, 2.0, 1e-30, 0.0])
+    )
+    n = len(values)
+    got = blocks.block_maxima(
+        np.arange(n + 1),
+        np.zeros(n, dtype=np.int64),
+        [values, np.zeros(n)],
+        [np.array([1]), np.array([1])],
+        [np.array([1.0]), np.array([0.0])],
+    )["blk.tfn"]
+    assert got.dtype == np.float32
+    assert np.all(got.astype(np.float64) >= values)
+    assert np.all(
+        np.nextafter(got, np.float32(-np.inf)).astype(np.float64) < values + (values == 0)
+    )
