@@ -24,6 +24,7 @@ from newsindex import compiled
 from newsindex.analysis import Analyzer
 from newsindex.errors import IndexCorruptError, QuerySyntaxError
 from newsindex.index import manifest as mf
+from newsindex.index import positions as positions_format
 from newsindex.index.arrays import write_arrays
 from newsindex.index.segment import Segment
 from newsindex.querylang import plan as P
@@ -438,9 +439,24 @@ def _doc_out_of_range(arrays, seg):
     arrays["post.d1"][at] = 250  # past the 40 documents, but not the term's last posting
 
 
+def _rewrite_positions(arrays, change) -> None:
+    """The positions decoded, ``change``d in place, and encoded again (valid encoding)."""
+    pos = positions_format.decode(arrays["pos.u8"], arrays["pos.esc"]).astype(np.uint32)
+    change(pos)
+    arrays.update(positions_format.encode(pos, arrays["pos.offs"]))
+
+
 def _position_too_large(arrays, seg):
-    arrays["pos"] = arrays["pos"].astype(np.uint32)
-    arrays["pos"][len(arrays["pos"]) // 2] = 1 << 24
+    _rewrite_positions(arrays, lambda pos: pos.__setitem__(len(pos) // 2, 1 << 24))
+
+
+def _escape_without_its_value(arrays, seg):
+    # One more escape byte than the term's escaped values: the kernel would read past them.
+    arrays["pos.u8"][len(arrays["pos.u8"]) // 2] = positions_format.ESCAPE
+
+
+def _escapes_past_their_array(arrays, seg):
+    arrays["pos.escoffs"][-1] += 5
 
 
 def _frequency_past_the_positions(arrays, seg):
@@ -475,7 +491,14 @@ def test_format_1_doc_numbers_out_of_range_are_index_corrupt(tmp_path):
 @needs_kernels
 @pytest.mark.parametrize(
     "change",
-    [_doc_out_of_range, _position_too_large, _frequency_past_the_positions, _negative_frequency],
+    [
+        _doc_out_of_range,
+        _position_too_large,
+        _escape_without_its_value,
+        _escapes_past_their_array,
+        _frequency_past_the_positions,
+        _negative_frequency,
+    ],
 )
 @pytest.mark.parametrize("query", ['"new york oil"', 'body:"new york oil"~1'])
 def test_bad_content_with_valid_checksums_is_index_corrupt(small, tmp_path, change, query):
@@ -510,7 +533,7 @@ def _positions_out_of_order(arrays, seg):
     # The third story's body holds "oil" three times (after its postings of 1 and 2).
     (start,) = seg._arrays.range("pos.offs", seg.term_id("oil"), seg.term_id("oil") + 1)
     run = slice(int(start) + 3, int(start) + 6)
-    arrays["pos"][run] = arrays["pos"][run][::-1].copy()
+    _rewrite_positions(arrays, lambda pos: pos.__setitem__(run, pos[run][::-1].copy()))
 
 
 def _docs_out_of_order(arrays, seg):

@@ -22,6 +22,7 @@ from ..article import Article
 from ..config import Scoring
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, day_number
 from . import docids, minhash, strtable
+from . import positions as positions_format
 from .analyze import Analyzed, analyze
 from .arrays import write_arrays
 from .blocks import block_maxima, score_factors
@@ -196,9 +197,8 @@ def _postings(
     starts = np.flatnonzero(change)
     heads = key[starts] >> np.uint64(doc_shift)
     post_term = (heads >> np.uint64(doc_bits)).astype(np.int64)
-    out = {
+    out: dict[str, np.ndarray] = {
         "post.docs": (heads & np.uint64((1 << doc_bits) - 1)).astype(np.int32),
-        "pos": _narrow(pos),
     }
     # Within a posting, tokens are in field order: the title's tf is its count of field-0
     # tokens, and so on; the last field's is what is left.
@@ -221,6 +221,7 @@ def _postings(
     post_offs = np.concatenate(([0], np.cumsum(np.bincount(post_term, minlength=nterms))))
     out["post.offs"] = post_offs.astype(np.int64)
     out["pos.offs"] = np.append(starts, ntok).astype(np.int64)[post_offs]
+    out.update(positions_format.encode(pos, out["pos.offs"]))
     out.update(strtable.build("terms", terms))
     local = remap[:-1].astype(np.int64)
     local[local == nterms] = -1

@@ -84,7 +84,9 @@ def _structure(seg: Segment, folder: Path) -> list[str]:
     if any(len(tf) != npost for tf in seg.post_tf):
         out.append(f"{where}: term frequency arrays do not match the postings")
     total_tf = sum(int(tf.sum(dtype=np.int64)) for tf in seg.post_tf)
-    if total_tf != len(seg.pos):
+    found = seg.positions_problems()
+    out.extend(found)
+    if not found and total_tf != len(seg.pos):
         out.append(f"{where}: {len(seg.pos)} positions for {total_tf} occurrences")
     if any(len(lengths) != seg.ndocs for lengths in seg.lengths) or len(TEXT_FIELDS) != len(
         seg.lengths

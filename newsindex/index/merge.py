@@ -37,10 +37,10 @@ from ..analysis import Analyzer, AnalyzerSpec
 from ..config import Scoring
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
-from . import docids, minhash, strtable
+from . import docids, minhash, positions, strtable
 from .arrays import write_arrays
 from .blocks import block_maxima, score_factors
-from .builder import _narrow, narrow_dtype, pack_tfs
+from .builder import _narrow, pack_tfs
 from .check import file_crc32
 from .docstore import BLOCK_DOCS, StoreWriter, compress_encoded, encode_rows
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
@@ -272,7 +272,6 @@ def _postings(
     bigv: list[np.ndarray] = []
     blk: dict[str, list[np.ndarray]] = {}
     nblocks = 0
-    top_pos = 0
     for t0, t1 in _steps(post_offs):
         p0, p1 = int(post_offs[t0]), int(post_offs[t1])
         keys, tfs, occ, first, runs = [], [], [], [], []
@@ -320,8 +319,6 @@ def _postings(
         gather += np.repeat(starts - (np.cumsum(per) - per), per)
         pos = np.concatenate(runs)[gather]
         del gather, runs
-        if len(pos):
-            top_pos = max(top_pos, int(pos.max()))
         q0 = int(out_pos_offs[t0])
         out_pos[q0 : q0 + total] = pos
         del pos
@@ -338,7 +335,7 @@ def _postings(
             blk.setdefault(bname, []).append(values)
     out = {
         **docids.concat(doc_parts),
-        "pos": out_pos if out_pos.dtype == narrow_dtype(top_pos) else _narrow(out_pos),
+        **positions.encode(out_pos, out_pos_offs),
         "post.offs": post_offs,
         "pos.offs": out_pos_offs,
     }

@@ -15,6 +15,7 @@ from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from . import blocks, minhash
+from . import positions as positions_format
 from .arrays import ArrayFile
 from .docids import DocIds
 from .docids import problems as docids_problems
@@ -81,6 +82,10 @@ class Segment:
                 )
         # Doc numbers delta-coded (see docids.py), or one int32 per posting (older segments).
         self._docids = DocIds(arr, self.ndocs) if "post.dw" in arr else None
+        # Positions in a byte each (see positions.py), or one uint16/uint32 each (older).
+        self._positions = (
+            positions_format.Positions(arr) if positions_format.NAMES[0] in arr else None
+        )
         self._term_cache: dict[str, int] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -131,7 +136,11 @@ class Segment:
 
     @cached_property
     def pos(self) -> np.ndarray:
-        return self._arrays["pos"]
+        """Every position (decoded whole: for ``check`` and tests; searches read a term's
+        through :meth:`positions`)."""
+        if self._positions is not None:
+            return self._positions.whole()
+        return self._arrays[positions_format.PLAIN]
 
     @cached_property
     def pos_offs(self) -> np.ndarray:
@@ -145,6 +154,12 @@ class Segment:
         if len(docs) and (docs.min() < 0 or docs.max() >= self.ndocs):
             return [f"{self._arrays.path}: postings name documents out of range"]
         return []
+
+    def positions_problems(self) -> list[str]:
+        """What ``newsindex check`` finds wrong with the positions' encoding."""
+        if self._positions is None:
+            return []
+        return positions_format.problems(self._arrays, self.pos_offs)
 
     def docs(self, s: int, e: int) -> np.ndarray:
         """Doc numbers of the postings ``[s, e)``."""
@@ -261,6 +276,25 @@ class Segment:
         """The positions of every occurrence in the postings ``[s, e)``, which must start a
         term's postings: per posting, the title's in order, then the body's (``count``: their
         number, the sum of the postings' frequencies, when the caller has it)."""
+        tid, start, count = self._positions_at(s, e, count)
+        if self._positions is not None:
+            return self._positions.read(tid, start, count)
+        return self._arrays.range(positions_format.PLAIN, start, start + count)
+
+    def raw_positions(self, s: int, e: int, count: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """For a compiled reader: what :meth:`positions` decodes, undecoded: the stored
+        positions, the escaped values they take in order, and the byte that stands for the
+        next one (-1: none, a segment written before the encoding; see positions.py), all
+        verified; the reader checks it never takes more escapes than there are."""
+        tid, start, count = self._positions_at(s, e, count)
+        if self._positions is not None:
+            u8, esc = self._positions.raw(tid, start, count)
+            return u8, esc, positions_format.ESCAPE
+        plain = self._arrays.range(positions_format.PLAIN, start, start + count)
+        return plain, plain[:0], -1
+
+    def _positions_at(self, s: int, e: int, count: int | None) -> tuple[int, int, int]:
+        """(term, its first position, count) of the postings ``[s, e)`` (see positions())."""
         arr = self._arrays
         offs = arr.unverified("post.offs")
         tid = int(np.searchsorted(offs, s, "right")) - 1
@@ -269,14 +303,24 @@ class Segment:
         # was misled (the offsets only grow: one term holds posting s).
         if len(bounds) != 2 or not (int(bounds[0]) == s < int(bounds[1])) or e > bounds[1]:
             raise IndexCorruptError(f"{arr.path}: postings offsets are inconsistent")
-        start = int(arr.range("pos.offs", tid, tid + 1)[0])
+        start = arr.range("pos.offs", tid, tid + 1)
+        if len(start) != 1:
+            raise IndexCorruptError(f"{arr.path}: positions offsets are inconsistent")
         if count is None:
             count = sum(int(tf.sum(dtype=np.int64)) for tf in self.tfs(s, e))
-        return arr.range("pos", start, start + count)
+        return tid, int(start[0]), count
 
     def positions_span(self, s: int, e: int) -> np.ndarray:
-        """Entries ``[s, e)`` of the positions array (a merge reads whole runs of terms)."""
-        return self._arrays.range("pos", s, e)
+        """Entries ``[s, e)`` of the positions (a merge reads whole runs of terms: ``s`` is a
+        term's first)."""
+        if self._positions is None:
+            return self._arrays.range(positions_format.PLAIN, s, e)
+        offs = self._arrays.unverified("pos.offs")
+        tid = int(np.searchsorted(offs, s, "left"))
+        first = self._arrays.range("pos.offs", tid, tid + 1).tolist()
+        if first != [s] and s < e:
+            raise IndexCorruptError(f"{self._arrays.path}: positions offsets are inconsistent")
+        return self._positions.span(tid, s, e) if s < e else np.zeros(0, self._positions.dtype)
 
     @property
     def nlive(self) -> int:

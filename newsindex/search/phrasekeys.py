@@ -9,8 +9,8 @@ The keys are the numpy way's, to the bit (the tests hold the two equal).
 
 Compiled code does not check bounds, and the doc numbers, frequencies and positions come from
 the segment's files: each is checked before use (a doc number within the segment, every
-posting's positions within those read, a position below ``1 << 24``, the width the key gives
-it), and a bad one makes :func:`position_keys` raise IndexCorruptError naming the segment.
+posting's positions within those read, an escaped position's value within its term's
+escapes, a position below ``1 << 24``, the width the key gives it), and a bad one makes :func:`position_keys` raise IndexCorruptError naming the segment.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from . import scan
 POSITION_BITS = 24
 
 
-def _keys(docs, title, body, positions, want_title, want_body, ndocs, out):
+def _keys(docs, title, body, positions, escapes, mark, want_title, want_body, ndocs, out):
     """Writes the keys of the postings into ``out`` (zeros); returns (keys written, sorted,
-    ok)."""
+    ok). A stored position equal to ``mark`` (-1: none) stands for the next of ``escapes``
+    (see index/positions.py)."""
     npos = len(positions)
     top = np.int64(1) << POSITION_BITS
     if want_title and want_body and len(out) == npos:
@@ -63,9 +64,16 @@ def _keys(docs, title, body, positions, want_title, want_body, ndocs, out):
             prev = np.int64(-1)
             ordered = True
             inside = True
+            xi = 0
+            nesc = len(escapes)
             for q in range(npos):
                 prefix = max(prefix, out[q])
                 pos = np.int64(positions[q])
+                if pos == mark:
+                    if xi >= nesc:
+                        return npos, ordered, False
+                    pos = np.int64(escapes[xi])
+                    xi += 1
                 if pos < 0 or pos >= top:
                     inside = False
                 key = prefix | pos
@@ -80,6 +88,8 @@ def _keys(docs, title, body, positions, want_title, want_body, ndocs, out):
     n = np.int64(0)
     prev = np.int64(-1)
     ordered = True
+    xi = 0
+    nesc = len(escapes)
     for p in range(len(docs)):
         d = np.int64(docs[p])
         if d < 0 or d >= ndocs:
@@ -88,20 +98,30 @@ def _keys(docs, title, body, positions, want_title, want_body, ndocs, out):
             t = np.int64(title[p]) if f == 0 else np.int64(body[p])
             if t < 0 or at + t > npos:
                 return n, ordered, False
-            if (want_title if f == 0 else want_body) and t:
-                if n + t > len(out):
-                    return n, ordered, False
-                prefix = d << 32 | np.int64(f) << POSITION_BITS
-                for q in range(at, at + t):
-                    pos = np.int64(positions[q])
-                    if pos < 0 or pos >= top:
+            if not (want_title if f == 0 else want_body) or not t:
+                if mark >= 0:  # the run's escaped positions are not wanted: step over them
+                    for q in range(at, at + t):
+                        xi += np.int64(positions[q]) == mark
+                at += t
+                continue
+            if n + t > len(out):
+                return n, ordered, False
+            prefix = d << 32 | np.int64(f) << POSITION_BITS
+            for q in range(at, at + t):
+                pos = np.int64(positions[q])
+                if pos == mark:
+                    if xi >= nesc:
                         return n, ordered, False
-                    key = prefix | pos
-                    if key < prev:
-                        ordered = False
-                    prev = key
-                    out[n] = key
-                    n += 1
+                    pos = np.int64(escapes[xi])
+                    xi += 1
+                if pos < 0 or pos >= top:
+                    return n, ordered, False
+                key = prefix | pos
+                if key < prev:
+                    ordered = False
+                prev = key
+                out[n] = key
+                n += 1
             at += t
     return n, ordered, True
 
@@ -129,11 +149,20 @@ def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.n
         return None
     title, body = tfs
     total = int(title.sum(dtype=np.int64)) + int(body.sum(dtype=np.int64))
-    positions = seg.positions(s, e, total)
+    stored, escapes, mark = seg.raw_positions(s, e, total)
     size = int(sum(tfs[fi].sum(dtype=np.int64) for fi in fields)) if len(fields) < 2 else total
     out = np.zeros(size, dtype=np.int64)
     n, ordered, ok = fn(
-        seg.docs(s, e), title, body, positions, 0 in fields, 1 in fields, seg.ndocs, out
+        seg.docs(s, e),
+        title,
+        body,
+        stored,
+        escapes,
+        np.int64(mark),
+        0 in fields,
+        1 in fields,
+        seg.ndocs,
+        out,
     )
     if not ok or n != size:
         raise IndexCorruptError(

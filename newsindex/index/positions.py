@@ -1,0 +1,136 @@
+"""Positions in one byte each, the few that do not fit escaped to a list of their own.
+
+A posting's positions (the title's in order, then the body's: see ``builder``) count tokens
+from the start of their field, so in news stories most are below 255 (a body position is
+below its story's length). Each position is stored as one byte, and one of 255 or more as
+the byte ``ESCAPE`` with its value in the next entry of the escapes' list:
+
+- ``pos.u8``: per position, its value, or ``ESCAPE``;
+- ``pos.esc``: the escaped values, in position order (the narrowest unsigned dtype that
+  holds them);
+- ``pos.escoffs``: per term, and one past the last, the index in ``pos.esc`` of its
+  first escaped position (so a term's positions decode without reading any other term's).
+
+``pos.offs`` (per term, its first position) keeps its meaning. Any run of positions that
+starts at a term's first decodes with one widening and one masked assignment, and a compiled
+reader takes the escapes in its loop. Segments written before this encoding hold ``pos``
+(one uint16 or uint32 per position), read as they were.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import IndexCorruptError
+from .arrays import ArrayFile
+
+#: The byte that stands for "the next escaped value".
+ESCAPE = 255
+#: Names of the encoding's arrays (a segment holding ``pos.u8`` holds them all).
+NAMES = ("pos.u8", "pos.esc", "pos.escoffs")
+#: The array of segments written before it (one uint16 or uint32 per position).
+PLAIN = "pos"
+
+
+def encode(pos: np.ndarray, pos_offs: np.ndarray) -> dict[str, np.ndarray]:
+    """The encoding's arrays for positions ``pos`` (non-negative integers) of the terms cut
+    by ``pos_offs`` (from 0, ending at ``len(pos)``)."""
+    pos = np.asarray(pos)
+    pos_offs = np.asarray(pos_offs, dtype=np.int64)
+    if len(pos_offs) == 0 or pos_offs[0] != 0 or pos_offs[-1] != len(pos):
+        raise ValueError("pos_offs must run from 0 to len(pos)")
+    escaped = pos >= ESCAPE
+    u8 = pos.astype(np.uint8)  # (the escaped ones' low byte, overwritten next)
+    u8[escaped] = ESCAPE
+    esc = pos[escaped]
+    before = np.zeros(len(pos) + 1, dtype=np.int64)
+    np.cumsum(escaped, out=before[1:])
+    return {
+        "pos.u8": u8,
+        "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
+        "pos.escoffs": before[pos_offs],
+    }
+
+
+def _narrow_dtype(top: int) -> type[np.unsignedinteger]:
+    return np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32
+
+
+def decode(u8: np.ndarray, esc: np.ndarray) -> np.ndarray:
+    """The positions of the bytes ``u8``, whose escaped ones are ``esc`` in order (exactly as
+    many as ``u8`` holds ``ESCAPE`` bytes: the caller checks)."""
+    out = u8.astype(esc.dtype)
+    out[u8 == ESCAPE] = esc
+    return out
+
+
+class Positions:
+    """The read side: a term's positions, each array verified as read."""
+
+    def __init__(self, arr: ArrayFile):
+        self._arr = arr
+        self.dtype = arr.unverified("pos.esc").dtype
+        if self.dtype.kind != "u" or arr.unverified("pos.u8").dtype != np.uint8:
+            raise IndexCorruptError(f"{arr.path}: positions have the wrong types")
+
+    def raw(self, tid: int, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The bytes of ``count`` positions from ``start`` (term ``tid``'s first, or later
+        when ``start`` is) and the escaped values of that term from its first, verified:
+        every ``ESCAPE`` byte among the bytes has its value among the escapes (a compiled
+        reader consumes them in order and checks it stays within them)."""
+        arr = self._arr
+        u8 = arr.range("pos.u8", start, start + count)
+        bounds = arr.range("pos.escoffs", tid, tid + 2).tolist()
+        if len(u8) != count or len(bounds) != 2 or not 0 <= bounds[0] <= bounds[1]:
+            raise IndexCorruptError(f"{arr.path}: positions of term {tid} are truncated")
+        esc = arr.range("pos.esc", bounds[0], bounds[1])
+        if len(esc) != bounds[1] - bounds[0]:
+            raise IndexCorruptError(f"{arr.path}: escaped positions of term {tid} are truncated")
+        return u8, esc
+
+    def read(self, tid: int, start: int, count: int) -> np.ndarray:
+        """``count`` positions from ``start``, term ``tid``'s first."""
+        u8, esc = self.raw(tid, start, count)
+        where = np.flatnonzero(u8 == ESCAPE)
+        if len(where) > len(esc):
+            raise IndexCorruptError(f"{self._arr.path}: positions of term {tid} are inconsistent")
+        out = u8.astype(self.dtype)
+        out[where] = esc[: len(where)]
+        return out
+
+    def whole(self) -> np.ndarray:
+        """Every position (for ``check`` and old segments' rebuilt signatures)."""
+        u8, esc = self._arr["pos.u8"], self._arr["pos.esc"]
+        if int(np.count_nonzero(u8 == ESCAPE)) != len(esc):
+            raise IndexCorruptError(f"{self._arr.path}: escaped positions are inconsistent")
+        return decode(u8, esc)
+
+    def span(self, tid: int, s: int, e: int) -> np.ndarray:
+        """Positions ``[s, e)``, ``s`` term ``tid``'s first (a merge reads whole runs of terms)."""
+        arr = self._arr
+        u8 = arr.range("pos.u8", s, e)
+        first = arr.range("pos.escoffs", tid, tid + 1).tolist()
+        if len(u8) != e - s or len(first) != 1:
+            raise IndexCorruptError(f"{arr.path}: positions are truncated")
+        where = np.flatnonzero(u8 == ESCAPE)
+        esc = arr.range("pos.esc", first[0], first[0] + len(where))
+        if first[0] < 0 or len(esc) != len(where):
+            raise IndexCorruptError(f"{arr.path}: escaped positions are truncated")
+        out = u8.astype(self.dtype)
+        out[where] = esc
+        return out
+
+
+def problems(arr: ArrayFile, pos_offs: np.ndarray) -> list[str]:
+    """What ``newsindex check`` finds wrong with the encoding's arrays (empty: all good):
+    every term's escapes start where the previous term's escaped bytes end."""
+    u8, esc, escoffs = arr["pos.u8"], arr["pos.esc"], arr["pos.escoffs"]
+    if len(escoffs) != len(pos_offs) or len(u8) != (int(pos_offs[-1]) if len(pos_offs) else 0):
+        return [f"{arr.path}: positions do not match the terms"]
+    before = np.zeros(len(u8) + 1, dtype=np.int64)
+    np.cumsum(u8 == ESCAPE, out=before[1:])
+    if np.any(before[pos_offs.astype(np.int64)] != escoffs) or before[-1] != len(esc):
+        return [f"{arr.path}: escaped positions do not match their terms"]
+    if len(esc) and esc.min() < ESCAPE:
+        return [f"{arr.path}: an escaped position is small enough for its byte"]
+    return []
