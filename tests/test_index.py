@@ -325,6 +325,36 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
         store.close()
 
 
+def test_a_larger_segment_gets_a_larger_dictionary_that_pays(tmp_path, sample_docs):
+    """The dictionary grows with the segment it is trained for, up to its cap: the same
+    first blocks give a large segment's a larger dictionary, which compresses those
+    articles smaller, and every article reads back exactly."""
+    from newsindex.article import Article
+    from newsindex.index import docstore
+
+    articles = [Article.from_dict(d) for d in sample_docs]
+    encoded = docstore._encode_blocks(articles)
+    out = {}
+    for total in (docstore.DICT_MIN_DOCS, 10**7):
+        path = tmp_path / f"{total}.doc"
+        with docstore.StoreWriter(path) as store:
+            trained = store.train_encoded(encoded, total)
+            assert trained is not None
+            store.append_compressed(*docstore.compress_encoded(encoded, trained))
+            offsets, crcs, _ = store.finish()
+        out[total] = (len(trained), int(offsets[-1]))
+        reader = docstore.DocStore(
+            path, offsets, crcs, lambda t=trained: np.frombuffer(t, np.uint8)
+        )
+        try:
+            assert list(reader.iter_articles()) == articles
+        finally:
+            reader.close()
+    small, large = out[docstore.DICT_MIN_DOCS], out[10**7]
+    assert small[0] <= docstore._DICT_BYTES < large[0] <= docstore._DICT_MAX_BYTES
+    assert large[1] < 0.97 * small[1]
+
+
 def test_a_segment_dictionary_stores_every_article_exactly(tmp_path, monkeypatch, sample_docs):
     """Segments large enough get a zstd dictionary: every article reads back as given (ASCII
     and UTF-8 blocks, after deletes and a merge), a flipped bit in the dictionary is an

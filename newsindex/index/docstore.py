@@ -40,8 +40,12 @@ BLOCK_DOCS = 16
 _LEVEL = 3
 #: Segments of fewer articles get no dictionary: it would not pay for its own bytes.
 DICT_MIN_DOCS = 4096
-#: zstd's default dictionary size.
+#: Dictionary size: zstd's default for the smallest segments, growing with a segment's
+#: articles up to a cap (a larger dictionary holds more of the agencies' recurring sentences,
+#: and a large segment amortizes it; compressing with it costs about the same).
 _DICT_BYTES = 112_640
+_DICT_BYTES_PER_DOC = 16
+_DICT_MAX_BYTES = 524_288
 #: Blocks of the first batch the dictionary is trained on; fastCover's ``k``/``d`` fixed, so
 #: training takes one pass (searching them is many times slower for a percent or two).
 _DICT_SAMPLES = 100
@@ -84,7 +88,7 @@ class StoreWriter:
         segment of ``total``."""
         self._started = True
         if total >= DICT_MIN_DOCS:
-            self._sink.train(list(encoded[:_BATCH_BLOCKS]))
+            self._sink.train(list(encoded[:_BATCH_BLOCKS]), total)
         return self._sink.dictionary
 
     @property
@@ -97,10 +101,10 @@ class StoreWriter:
         every call but the last must pass a multiple of BLOCK_DOCS. A first call with at least
         DICT_MIN_DOCS articles trains the segment's dictionary on its first batch."""
         step = BLOCK_DOCS * _BATCH_BLOCKS
-        train = not self._started and len(articles) >= DICT_MIN_DOCS
+        train = len(articles) if not self._started and len(articles) >= DICT_MIN_DOCS else 0
         self._started = True
         for start in range(0, len(articles), step):
-            self._sink.put(articles[start : start + step], train and start == 0)
+            self._sink.put(articles[start : start + step], train if start == 0 else 0)
 
     def append_compressed(self, blob: bytes, lengths: Sequence[int]) -> None:
         """Append blocks made by :func:`compress_blocks` (after everything written so far)."""
@@ -225,18 +229,19 @@ class _BlockSink:
         self._threaded = zstandard.backend == "cext"
         # Unbounded: it holds references to articles already in memory, and the writer must
         # never wait on it while it has numpy work to overlap.
-        self._queue: queue.Queue[tuple[Sequence[Article], bool] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Sequence[Article], int] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
-    def put(self, articles: Sequence[Article], train: bool = False) -> None:
+    def put(self, articles: Sequence[Article], train: int = 0) -> None:
         """Queue ``articles`` (at most _BATCH_BLOCKS blocks) to be encoded and written
-        (``train``: first train the dictionary on them)."""
+        (``train``: first train the dictionary on them, for a segment of that many
+        articles; 0: do not)."""
         if self._error is not None:
             raise self._error
         if not self._threaded:
             encoded = _encode_blocks(articles, self._store_body)
             if train:
-                self.train(encoded)
+                self.train(encoded, train)
             self._write([self._cctx.compress(b) for b in encoded])
             return
         if self._thread is None:
@@ -246,14 +251,14 @@ class _BlockSink:
             self._thread.start()
         self._queue.put((articles, train))
 
-    def train(self, encoded: list[bytes]) -> None:
-        """Train the dictionary on (a sample of) ``encoded`` blocks and compress with it."""
+    def train(self, encoded: list[bytes], total: int) -> None:
+        """Train the dictionary of a segment of ``total`` articles on (a sample of)
+        ``encoded`` blocks and compress with it."""
         step = max(1, len(encoded) // _DICT_SAMPLES)
         samples: list[bytes | bytearray | memoryview] = list(encoded[::step])
+        size = min(_DICT_MAX_BYTES, max(_DICT_BYTES, total * _DICT_BYTES_PER_DOC))
         try:
-            trained = zstandard.train_dictionary(
-                _DICT_BYTES, samples, k=_DICT_K, d=_DICT_D, level=_LEVEL
-            )
+            trained = zstandard.train_dictionary(size, samples, k=_DICT_K, d=_DICT_D, level=_LEVEL)
         except zstandard.ZstdError:  # too little or too uniform text: plain blocks then
             return
         self.dictionary = trained.as_bytes()
@@ -285,7 +290,7 @@ class _BlockSink:
                     articles, train = item
                     encoded = _encode_blocks(articles, self._store_body, yield_gil=True)
                     if train:  # (releases the GIL: the writer's numpy work goes on)
-                        self.train(encoded)
+                        self.train(encoded, train)
                     # zstandard's stub lags its C type: it asks for a List[ByteString] (which
                     # a list[bytes] is not, lists being invariant) and returns a collection
                     # it does not declare iterable, of segments it does not declare buffers.
