@@ -325,6 +325,79 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
         store.close()
 
 
+def test_columns_are_stored_narrow_and_read_as_the_articles_say(tmp_path, sample_docs):
+    """Per-document lengths and keyword codes are stored in the narrowest dtype (string
+    table offsets in uint32), and read back as int32 columns equal to what the articles
+    give, before and after a merge (segments of int32 columns: tests/data/compat)."""
+    docs = sample_docs[:400]
+    ix = Index.create(tmp_path / "idx")
+    for part in (docs[:200], docs[200:]):
+        with ix.writer() as w:
+            for d in part:
+                w.add(d)
+    for merged in (False, True):
+        if merged:
+            ix.optimize()
+            ix.refresh()
+        by_id = {d["id"]: Article.from_dict(d) for d in docs}
+        for seg in ix._current().searcher.segments:
+            arr = seg._arrays
+            for name in ("len.title", "len.body", "kw.source", "kw.section", "kw.author"):
+                assert arr.unverified(name).dtype.itemsize < 4, name
+            for name in ("ids.offs", "terms.offs", "stem.title.offs"):
+                assert arr.unverified(name).dtype == np.uint32, name
+            for doc in range(seg.ndocs):
+                article = by_id[seg.ids[doc]]
+                for fi, field in enumerate(("title", "body")):
+                    want = len(ix.analyzer(field).terms(getattr(article, field)))
+                    assert seg.lengths[fi].dtype == np.int32
+                    assert int(seg.lengths[fi][doc]) == want
+                for kname in ("source", "section", "author"):
+                    code = int(seg.keyword_codes[kname][doc])
+                    assert seg.keyword_codes[kname].dtype == np.int32
+                    value = getattr(article, kname)
+                    assert (
+                        (code == -1) if value is None else seg.keyword_value(kname, code) == value
+                    )
+    assert ix.check() == []
+    ix.close()
+
+
+@pytest.mark.parametrize("body_words", [200, 256, 65_535, 70_000])
+def test_columns_past_the_narrow_dtypes_read_back_exactly(tmp_path, body_words):
+    """Lengths past uint8 and uint16 and keyword codes past int8 take wider dtypes, and read
+    back as the articles say, in a built segment and a merged one."""
+    ix = Index.create(tmp_path / "idx")
+    docs = [
+        {
+            "id": f"d{i}",
+            "title": "oil",
+            "body": "oil",
+            "section": f"section {i}",
+            "date": "2016-01-01",
+        }
+        for i in range(300)
+    ]
+    docs[7]["body"] = " ".join(f"w{k % 50}" for k in range(body_words))
+    for part in (docs[:150], docs[150:]):
+        with ix.writer() as w:
+            for d in part:
+                w.add(d)
+    for merged in (False, True):
+        if merged:
+            ix.optimize()
+            ix.refresh()
+        for seg in ix._current().searcher.segments:
+            for doc in range(seg.ndocs):
+                d = docs[int(seg.ids[doc][1:])]
+                assert int(seg.lengths[1][doc]) == len(d["body"].split())
+                code = int(seg.keyword_codes["section"][doc])
+                assert seg.keyword_value("section", code) == d["section"]
+    assert ix.search("w3", limit=1).total == (body_words > 3)
+    assert ix.check() == []
+    ix.close()
+
+
 def test_a_larger_segment_gets_a_larger_dictionary_that_pays(tmp_path, sample_docs):
     """The dictionary grows with the segment it is trained for, up to its cap: the same
     first blocks give a large segment's a larger dictionary, which compresses those

@@ -62,7 +62,7 @@ def build_segment(
     arrays.update(postings)
     field_lengths = {}
     for fname, field_len in zip(TEXT_FIELDS, lengths):
-        arrays[f"len.{fname}"] = field_len
+        arrays[f"len.{fname}"] = narrow_lengths(field_len)
         field_lengths[fname] = int(field_len.sum(dtype=np.int64))
     factors = None
     if scoring is not None:
@@ -81,7 +81,7 @@ def build_segment(
     arrays.update(strtable.build("ids", [a.id for a in articles]))
     for kname in KEYWORD_FIELDS:
         codes, values = _encode_keyword([getattr(a, kname) for a in articles])
-        arrays[f"kw.{kname}"] = codes
+        arrays[f"kw.{kname}"] = narrow_codes(codes)
         arrays.update(strtable.build(f"kwv.{kname}", values))
 
     arrays["store.offs"] = store_offsets
@@ -358,6 +358,23 @@ def narrow_dtype(top: int) -> type[np.unsignedinteger]:
         if top <= np.iinfo(dtype).max:
             return dtype
     return np.uint32
+
+
+def narrow_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Field lengths in uint8 or uint16 when they fit, else int32 (read back as int32:
+    Segment.lengths)."""
+    top = int(lengths.max()) if len(lengths) else 0
+    return lengths.astype(np.int32) if top > np.iinfo(np.uint16).max else _narrow(lengths)
+
+
+def narrow_codes(codes: np.ndarray) -> np.ndarray:
+    """Keyword codes (-1 = no value) in the smallest signed dtype that holds them (read back
+    as int32: Segment.keyword_codes)."""
+    top = int(codes.max()) if len(codes) else 0
+    for dtype in (np.int8, np.int16):
+        if top <= np.iinfo(dtype).max:
+            return codes.astype(dtype)
+    return codes.astype(np.int32)
 
 
 def _encode_keyword(values):

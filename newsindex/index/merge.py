@@ -40,7 +40,7 @@ from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
 from . import docids, minhash, positions, strtable
 from .arrays import write_arrays
 from .blocks import block_maxima, score_factors
-from .builder import _narrow, pack_tfs
+from .builder import _narrow, narrow_codes, narrow_lengths, pack_tfs
 from .check import file_crc32
 from .docstore import BLOCK_DOCS, StoreWriter, compress_encoded, encode_rows
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
@@ -217,12 +217,12 @@ def _columns(
     del new_docs
     arrays.update(postings)
     for fname, field_len in zip(TEXT_FIELDS, lengths):
-        arrays[f"len.{fname}"] = field_len
+        arrays[f"len.{fname}"] = narrow_lengths(field_len)
     stems = _stem_tables(segs, tmaps, analyzers, arrays)
     arrays.update(strtable.build("ids", _ids(segs, lives, order)))
     for kname in KEYWORD_FIELDS:
         codes, values = _keyword(segs, lives, order, kname)
-        arrays[f"kw.{kname}"] = codes
+        arrays[f"kw.{kname}"] = narrow_codes(codes)
         arrays.update(strtable.build(f"kwv.{kname}", values))
     return stems
 

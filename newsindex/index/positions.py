@@ -9,7 +9,8 @@ the byte ``ESCAPE`` with its value in the next entry of the escapes' list:
 - ``pos.esc``: the escaped values, in position order (the narrowest unsigned dtype that
   holds them);
 - ``pos.escoffs``: per term, and one past the last, the index in ``pos.esc`` of its
-  first escaped position (so a term's positions decode without reading any other term's).
+  first escaped position (so a term's positions decode without reading any other term's;
+  uint32 unless a segment holds more escapes).
 
 ``pos.offs`` (per term, its first position) keeps its meaning. Any run of positions that
 starts at a term's first decodes with one widening and one masked assignment, and a compiled
@@ -45,15 +46,20 @@ def encode(pos: np.ndarray, pos_offs: np.ndarray) -> dict[str, np.ndarray]:
     esc = pos[escaped]
     before = np.zeros(len(pos) + 1, dtype=np.int64)
     np.cumsum(escaped, out=before[1:])
+    escoffs = before[pos_offs]
     return {
         "pos.u8": u8,
         "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
-        "pos.escoffs": before[pos_offs],
+        "pos.escoffs": escoffs.astype(_narrow_dtype(int(escoffs[-1]), np.uint32)),
     }
 
 
-def _narrow_dtype(top: int) -> type[np.unsignedinteger]:
-    return np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32
+def _narrow_dtype(top: int, least: type[np.unsignedinteger] = np.uint16) -> np.dtype:
+    """The narrowest of ``least``, uint32 and uint64 that holds ``0..top``."""
+    for dtype in (least, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
 
 
 def decode(u8: np.ndarray, esc: np.ndarray) -> np.ndarray:

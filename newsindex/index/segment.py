@@ -99,11 +99,13 @@ class Segment:
 
     @cached_property
     def lengths(self) -> tuple[np.ndarray, ...]:
-        return tuple(self._arrays[f"len.{f}"] for f in TEXT_FIELDS)
+        """Per text field, each document's length (int32, stored in the narrowest dtype)."""
+        return tuple(_int32(self._arrays, f"len.{f}") for f in TEXT_FIELDS)
 
     @cached_property
     def keyword_codes(self) -> dict[str, np.ndarray]:
-        return {k: self._arrays[f"kw.{k}"] for k in KEYWORD_FIELDS}
+        """Per keyword field, each document's code (int32, -1: none; stored narrowest)."""
+        return {k: _int32(self._arrays, f"kw.{k}") for k in KEYWORD_FIELDS}
 
     @cached_property
     def _keyword_values(self) -> dict[str, StringTable]:
@@ -473,6 +475,19 @@ class Segment:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _int32(arr: ArrayFile, name: str) -> np.ndarray:
+    """Per-document column ``name`` as int32 (segments written before narrow columns store
+    int32: no copy), read-only as the mapped arrays are."""
+    column = arr[name]
+    if column.dtype == np.int32:
+        return column
+    if column.dtype.kind not in "iu" or column.dtype.itemsize > 4 or column.dtype == np.uint32:
+        raise IndexCorruptError(f"{arr.path}: array {name!r} has dtype {column.dtype}")
+    out = column.astype(np.int32)
+    out.flags.writeable = False
+    return out
 
 
 def _keyword_index(values: list[str], kname: str) -> dict[str, list[int]]:

@@ -42,7 +42,7 @@ def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     order = np.argsort(hashes, kind="stable")
     return {
         f"{prefix}.blob": blob,
-        f"{prefix}.offs": offsets,
+        f"{prefix}.offs": _narrow_offsets(offsets),
         f"{prefix}.crc": hashes[order],
         f"{prefix}.hord": order.astype(np.int32),
     }
@@ -159,8 +159,14 @@ def build_sorted(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
     return {
         f"{prefix}.blob": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-        f"{prefix}.offs": offsets,
+        f"{prefix}.offs": _narrow_offsets(offsets),
     }
+
+
+def _narrow_offsets(offsets: np.ndarray) -> np.ndarray:
+    """Byte offsets as uint32 when the blob is under 4 GiB (always, short of huge
+    segments); readers take any integer dtype (segments written before store int64)."""
+    return offsets.astype(np.uint32) if offsets[-1] < 1 << 32 else offsets
 
 
 class SortedStrings:
@@ -176,7 +182,9 @@ class SortedStrings:
             offs, blob = arrays[f"{prefix}.offs"], arrays[f"{prefix}.blob"]
         self.size = len(offs) - 1
         # Memoryviews: indexing one makes a Python int, not a numpy scalar.
-        self._raw_offs = np.ascontiguousarray(offs, dtype=np.int64).data.cast("B").cast("q")
+        if offs.dtype != np.uint32:  # (int64 in segments written before narrow offsets)
+            offs = np.ascontiguousarray(offs, dtype=np.int64)
+        self._raw_offs = offs.data.cast("B").cast("I" if offs.dtype == np.uint32 else "q")
         self._raw_blob = np.ascontiguousarray(blob, dtype=np.uint8).data.cast("B")
 
     def raw(self, i: int) -> bytes:
