@@ -8,8 +8,10 @@ greedy grouping over every pair, and collapsed results to the plain results they
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+import shutil
 from itertools import combinations
 
 import numpy as np
@@ -19,7 +21,10 @@ from hypothesis import strategies as st
 
 import newsindex
 from newsindex import COLLAPSE_THRESHOLD, Index
+from newsindex.index import manifest as mf
 from newsindex.index import minhash
+from newsindex.index.arrays import write_arrays
+from newsindex.index.segment import Segment
 from newsindex.search import collapse
 
 SETTINGS = settings(
@@ -143,6 +148,60 @@ def test_old_format_index_collapses_from_its_postings(tmp_path):
     assert ix.check() == []
 
 
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(0, 6), seed=st.integers(0, 2**32 - 1))
+def test_packed_signatures_read_back_as_written(n, seed):
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 1 << minhash.BITS, size=(n, minhash.BINS), dtype=minhash.DTYPE)
+    sigs[: n // 3] = (1 << minhash.BITS) - 1  # every bit set
+    packed = minhash.pack(sigs)
+    assert packed.dtype == np.uint8 and packed.shape == (n, minhash.PACKED)
+    assert np.array_equal(minhash.stored(packed), sigs)
+
+
+def test_segments_with_16_bit_signatures_group_as_packed_ones(tmp_path, copies_index):
+    """Segments written when a bin kept 16 bits are read as their low 12 (the minima's low
+    bits, as a bin keeps them now), so old and new segments compare: an index whose
+    segments hold them answers as the one written now."""
+    ix, _, _ = copies_index
+    shutil.copytree(ix.path, tmp_path / "old")
+    manifest = mf.read_latest(tmp_path / "old")
+    rng = np.random.default_rng(1)
+    entry = manifest.segments[0]  # one segment old, the other new
+    seg = Segment(tmp_path / "old", entry)
+    arrays = {name: np.array(seg._arrays[name]) for name in seg._arrays.names()}
+    seg.close()
+    assert arrays[minhash.ARRAY].shape[1] == minhash.PACKED
+    new = minhash.stored(arrays[minhash.ARRAY])
+    high = rng.integers(0, 1 << (16 - minhash.BITS), size=new.shape, dtype=np.uint16)
+    arrays[minhash.ARRAY] = np.where(new.any(axis=1)[:, None], new | high << minhash.BITS, 0)
+    path = tmp_path / "old" / f"{entry.name}.arr"
+    path.unlink()
+    info = write_arrays(path, arrays)
+    files = {**entry.files, path.name: mf.FileInfo(info["size"], info["crc32"])}
+    segments = (dataclasses.replace(entry, files=files), *manifest.segments[1:])
+    generation = manifest.generation + 1
+    mf.write(
+        tmp_path / "old",
+        dataclasses.replace(manifest, generation=generation, segments=segments),
+    )
+    mf.record_generation(tmp_path / "old", generation)
+    old = Index.open(tmp_path / "old")
+    stored = [seg._arrays[minhash.ARRAY].dtype for seg in old._current().searcher.segments]
+    assert stored == [np.uint16, np.uint8]
+    for a, b in zip(ix._current().searcher.segments, old._current().searcher.segments):
+        assert np.array_equal(a.signatures(), b.signatures())
+    for threshold in (0.5, 0.6, 0.75, 0.9, 1.0):
+        want = sorted(ix.duplicates(threshold=threshold))
+        assert want
+        assert sorted(old.duplicates(threshold=threshold)) == want
+    assert (
+        old.search("oil", collapse=True, limit=50).total
+        == ix.search("oil", collapse=True, limit=50).total
+    )
+    old.close()
+
+
 def test_a_story_without_terms_is_no_ones_duplicate(tmp_path):
     ix = Index.create(tmp_path / "idx")
     with ix.writer() as w:
@@ -183,15 +242,19 @@ def test_a_lightly_edited_copy_is_grouped_with_its_original(
 
 
 def reference_groups(sigs: np.ndarray, threshold: float) -> list[int]:
-    """Brute force: in rank order, each story joins the first kept story whose signature
-    agrees with its own in ``threshold`` of the bins (compared with every kept story)."""
+    """Brute force: in rank order, each story joins the first kept story with which its
+    signature estimates a Jaccard similarity of ``threshold`` (the share of equal bins less
+    the chance agreement of ``minhash.BITS``-bit values, Li and König's correction; compared
+    with every kept story)."""
     leader = list(range(len(sigs)))
     kept: list[int] = []
     signed = sigs.any(axis=1)
+    chance = 2.0**-minhash.BITS
     for j in range(len(sigs)):
         if kept and signed[j]:
             same = (sigs[kept] == sigs[j]).sum(axis=1) / minhash.BINS
-            near = np.flatnonzero((same >= threshold - 1e-12) & signed[kept])
+            estimate = (same - chance) / (1 - chance)
+            near = np.flatnonzero((estimate >= threshold - 1e-12) & signed[kept])
             if len(near):
                 leader[j] = kept[near[0]]
                 continue
@@ -210,14 +273,16 @@ def test_banded_grouping_equals_brute_force(seeds, noise, threshold):
     it cannot): the groups equal those of comparing every pair. Signatures are drawn as
     noisy copies of a few base rows, so every similarity level occurs."""
     rng = np.random.default_rng(len(seeds))
-    base = rng.integers(1, 2**16, size=(6, minhash.BINS), dtype=np.uint16)
+    top = 1 << minhash.BITS
+    base = rng.integers(1, top, size=(6, minhash.BINS), dtype=minhash.DTYPE)
     rows = []
     for k, s in enumerate(seeds):
         row = base[s].copy()
         changed = rng.permutation(minhash.BINS)[: noise[k]]
-        row[changed] = rng.integers(1, 2**16, size=len(changed), dtype=np.uint16)
-        rows.append(row if k % 7 else np.zeros(minhash.BINS, dtype=np.uint16))
-    sigs = np.array(rows, dtype=np.uint16).reshape(-1, minhash.BINS)
+        # (a changed bin may take its old value again: chance agreement, as in real ones)
+        row[changed] = rng.integers(1, top, size=len(changed), dtype=minhash.DTYPE)
+        rows.append(row if k % 7 else np.zeros(minhash.BINS, dtype=minhash.DTYPE))
+    sigs = np.array(rows, dtype=minhash.DTYPE).reshape(-1, minhash.BINS)
     kept, leader = collapse.groups(sigs, threshold)
     assert leader.tolist() == reference_groups(sigs, threshold)
     assert kept.tolist() == [k for k, lead in enumerate(leader.tolist()) if lead == k]

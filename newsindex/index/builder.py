@@ -58,7 +58,7 @@ def build_segment(
         signing = _Signing(analyzed, vocab)
         postings, remap, lengths = _postings(analyzed, n, vocab)
         store_offsets, store_crcs, store_file = store.finish()
-        arrays[minhash.ARRAY] = signing.result()
+        arrays[minhash.ARRAY] = minhash.pack(signing.result())
     arrays.update(postings)
     field_lengths = {}
     for fname, field_len in zip(TEXT_FIELDS, lengths):

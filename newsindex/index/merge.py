@@ -201,9 +201,9 @@ def _columns(
         at += len(live)
         new_docs.append(renumber)
     del rank
-    arrays[minhash.ARRAY] = np.concatenate(
-        [seg.signatures()[live] for seg, live in zip(segs, lives)]
-    )[order]
+    arrays[minhash.ARRAY] = minhash.pack(
+        np.concatenate([seg.signatures()[live] for seg, live in zip(segs, lives)])[order]
+    )
     lengths = [
         np.concatenate([seg.lengths[fi][live] for seg, live in zip(segs, lives)])[order].astype(
             np.int32

@@ -9,8 +9,15 @@ It is one-permutation hashing (Li, Owen and Zhang 2012) with rotation densificat
 ``BINS`` bins and each bin keeps its smallest hash; an empty bin borrows from the next
 non-empty one to its right (circularly), offset by the distance. One hash per shingle instead
 of one per shingle and permutation keeps the cost at a few passes over the segment's tokens.
-Each bin stores the low 16 bits of its minimum (b-bit MinHash): two different minima agree by
-chance once in 65,536 bins.
+Each bin keeps the low ``BITS`` (12) bits of its minimum (b-bit MinHash, Li and König
+2010), two bins packed in three bytes: two different minima agree by chance once in 4,096
+bins, so the share ``P`` of equal bins overestimates the Jaccard similarity ``J`` by that
+chance, ``P = J + (1 - J) / 4096``; :func:`estimate` corrects it, ``J = (P - 2^-b) /
+(1 - 2^-b)``, and :func:`needed_bins` is the count of equal bins from which that estimate
+reaches a threshold. (Fewer bits would not do: LSH bands of two bins, which low thresholds
+need so that no pair is missed, must be rare by chance among a million stories.) Segments
+written before stored 16 bits a bin, read as their low 12, so old and new signatures
+compare.
 
 Everything is a function of the terms' UTF-8 bytes (their CRC-32, as the term table stores
 it) and of fixed constants, so a story gets the same signature in every segment, on every
@@ -33,6 +40,11 @@ SHINGLE = 3
 BINS = 64
 #: The segment array holding one signature row per document.
 ARRAY = "dup.sig"
+#: Bits of its minimum a bin keeps, and the dtype holding them in memory.
+BITS = 12
+DTYPE = np.uint16
+#: Bytes of a stored signature (two bins in three bytes).
+PACKED = BINS * BITS // 8
 
 _BIN_SHIFT = np.uint32(32 - (BINS - 1).bit_length())
 _NO_VALUE = np.uint32(2**32 - 1)
@@ -68,7 +80,7 @@ _CHUNK_DOCS = 1024
 def signatures(
     fields: Sequence[tuple[np.ndarray, np.ndarray]], hashes: np.ndarray, n: int
 ) -> np.ndarray:
-    """One ``(n, BINS)`` uint16 signature per document.
+    """One ``(n, BINS)`` signature (``DTYPE``) per document.
 
     ``fields``: per text field, the term id of every token (negative: a dropped token),
     document after document in text order, and how many tokens each document has;
@@ -76,7 +88,7 @@ def signatures(
     that do not cross from one field or document into the next; a field with fewer kept
     terms than a shingle is one shingle of them.
     """
-    sig = np.zeros((n, BINS), dtype=np.uint16)
+    sig = np.zeros((n, BINS), dtype=DTYPE)
     ends = [np.concatenate(([0], np.cumsum(counts, dtype=np.int64))) for _, counts in fields]
     for lo in range(0, n, _CHUNK_DOCS):
         hi = min(lo + _CHUNK_DOCS, n)
@@ -117,7 +129,7 @@ def _sign(fields: Sequence[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray
             h[two] += hashes[starts[two] + 1] * _W2
             hashes_parts.append(h)
             doc_parts.append(short.astype(np.int32))
-    sig = np.zeros((BINS, n), dtype=np.uint16)
+    sig = np.zeros((BINS, n), dtype=DTYPE)
     if not hashes_parts:
         return sig.T
     h = np.concatenate(hashes_parts)
@@ -134,6 +146,7 @@ def _sign(fields: Sequence[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray
         mins[:, partial] = _densify(mins[:, partial], empty[:, partial])
     some = ~empty.all(axis=0)
     sig[:, some] = mins[:, some]  # the low 16 bits
+    sig &= DTYPE((1 << BITS) - 1)
     return sig.T
 
 
@@ -189,12 +202,50 @@ def from_postings(
     return signatures(parts, term_hashes(term_crcs), n)
 
 
+def pack(sig: np.ndarray) -> np.ndarray:
+    """Signatures ``(n, BINS)`` as stored: ``(n, PACKED)`` bytes, each two bins ``a, b`` as
+    ``a & 0xFF, a >> 8 | (b & 0xF) << 4, b >> 4``."""
+    pairs = sig.reshape(len(sig), BINS // 2, 2).astype(np.uint16)
+    a, b = pairs[..., 0], pairs[..., 1]
+    out = np.empty((len(sig), BINS // 2, 3), dtype=np.uint8)
+    out[..., 0] = a & 0xFF
+    out[..., 1] = (a >> 8) | ((b & 0xF) << 4)
+    out[..., 2] = b >> 4
+    return out.reshape(len(sig), PACKED)
+
+
+def stored(sig: np.ndarray) -> np.ndarray:
+    """A segment's stored signatures (:func:`pack`'s bytes, or 16 bits a bin in segments
+    written before) as this version compares them: ``(n, BINS)`` of ``BITS`` bits."""
+    if sig.dtype == np.uint16:
+        return sig & DTYPE((1 << BITS) - 1)
+    raw = sig.reshape(len(sig), BINS // 2, 3).astype(np.uint16)
+    out = np.empty((len(sig), BINS // 2, 2), dtype=DTYPE)
+    out[..., 0] = raw[..., 0] | ((raw[..., 1] & 0xF) << 8)
+    out[..., 1] = (raw[..., 1] >> 4) | (raw[..., 2] << 4)
+    return out.reshape(len(sig), BINS)
+
+
+def estimate(same: np.ndarray | int) -> np.ndarray:
+    """The Jaccard similarity two signatures agreeing in ``same`` of their bins estimate:
+    the share of equal bins less the chance agreement of ``BITS``-bit minima (never below
+    0)."""
+    chance = 2.0**-BITS
+    return np.maximum((np.asarray(same) / BINS - chance) / (1.0 - chance), 0.0)
+
+
+def needed_bins(threshold: float) -> int:
+    """The fewest equal bins whose :func:`estimate` reaches ``threshold`` (0 < it <= 1)."""
+    chance = 2.0**-BITS
+    return int(np.ceil((threshold * (1.0 - chance) + chance) * BINS - 1e-9))
+
+
 def band_rows(threshold: float) -> int:
     """Rows per LSH band for ``threshold``: the most (fewest candidates) such that two
-    signatures agreeing in at least ``threshold`` of their bins always share a whole band
-    (by pigeonhole: ``bands * (rows - 1) + leftover`` agreeing bins can still miss every
+    signatures agreeing in at least :func:`needed_bins` of their bins always share a whole
+    band (by pigeonhole: ``bands * (rows - 1) + leftover`` agreeing bins can still miss every
     band). A pair the estimate would group is never missed."""
-    need = int(np.ceil(threshold * BINS - 1e-9))
+    need = needed_bins(threshold)
     best = 1
     for rows in range(1, BINS + 1):
         bands = BINS // rows

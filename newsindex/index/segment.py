@@ -75,10 +75,12 @@ class Segment:
         self._signatures: np.ndarray | None = None
         if minhash.ARRAY in arr:
             sig = arr.unverified(minhash.ARRAY)  # verified on first use, as the columns
-            if sig.shape != (self.ndocs, minhash.BINS) or sig.dtype != np.uint16:
+            # (uint16, a bin each: segments written before signatures were packed)
+            packed = sig.dtype == np.uint8 and sig.shape == (self.ndocs, minhash.PACKED)
+            if not packed and (sig.dtype != np.uint16 or sig.shape != (self.ndocs, minhash.BINS)):
                 raise IndexCorruptError(
                     f"{arr.path}: array {minhash.ARRAY!r} is {sig.dtype} {sig.shape}, "
-                    f"expected uint16 ({self.ndocs}, {minhash.BINS})"
+                    f"expected uint8 ({self.ndocs}, {minhash.PACKED})"
                 )
         # Doc numbers delta-coded (see docids.py), or one int32 per posting (older segments).
         self._docids = DocIds(arr, self.ndocs) if "post.dw" in arr else None
@@ -411,7 +413,7 @@ class Segment:
         rebuilt once from the postings of a segment written before it stored them."""
         if self._signatures is None:
             if minhash.ARRAY in self._arrays:
-                self._signatures = self._arrays[minhash.ARRAY]
+                self._signatures = minhash.stored(self._arrays[minhash.ARRAY])
             else:
                 self._signatures = self.signatures_from_postings()
         return self._signatures

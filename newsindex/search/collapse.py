@@ -1,11 +1,12 @@
 """Near-duplicate collapsing: of each group of copies of one story (wire copies, re-sent
 corrections) among ranked matches, keep the best-ranked and list the others under it.
 
-Two stories are near-duplicates when their MinHash signatures (:mod:`..index.minhash`)
-agree in at least ``threshold`` of their bins: the estimated Jaccard similarity of their
-sets of word shingles. Candidate pairs come from LSH banding (stories agreeing in a whole
-band of bins), with bands narrow enough that no pair reaching the threshold is missed; each
-candidate is then confirmed on the whole signature.
+Two stories are near-duplicates when the Jaccard similarity of their sets of word shingles
+that their MinHash signatures (:mod:`..index.minhash`) estimate reaches ``threshold``: when
+they agree in at least ``minhash.needed_bins(threshold)`` of their bins. Candidate pairs
+come from LSH banding (stories agreeing in a whole band of bins), with bands narrow enough
+that no pair reaching the threshold is missed; each candidate is then confirmed on the
+whole signature.
 
 Groups are made greedily in rank order: a story joins the best-ranked kept story it is a
 near-duplicate of, otherwise it is kept and leads a group of its own. So no two kept stories
@@ -15,7 +16,6 @@ stories are in the order the plain search gives them.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 
@@ -56,7 +56,7 @@ def signatures_of(
 ) -> np.ndarray:
     """The signature of each (segment index, doc) of ``where``, in that order."""
     where = np.asarray(where, dtype=np.int64).reshape(-1, 2)
-    out = np.zeros((len(where), minhash.BINS), dtype=np.uint16)
+    out = np.zeros((len(where), minhash.BINS), dtype=minhash.DTYPE)
     for si in np.unique(where[:, 0]).tolist():
         rows = np.flatnonzero(where[:, 0] == si)
         out[rows] = segments[si].signatures()[where[rows, 1]]
@@ -66,7 +66,7 @@ def signatures_of(
 def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The estimated Jaccard similarity of signatures ``a`` and ``b`` (rows), 0 for a story
     without a signature."""
-    same = (a == b).sum(axis=-1) / minhash.BINS
+    same = minhash.estimate((a == b).sum(axis=-1))
     return np.where(a.any(axis=-1) & b.any(axis=-1), same, 0.0)
 
 
@@ -83,7 +83,9 @@ def groups(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     signed = np.flatnonzero(sigs.any(axis=1))  # unsigned stories (no words) stay alone
     # Identical signatures first: each joins the best-ranked story with the same one, and
     # only those first ones go through the banding (a story re-sent 500 times is one row).
-    rows = np.ascontiguousarray(sigs[signed]).view(np.dtype((np.void, minhash.BINS * 2)))[:, 0]
+    rows = np.ascontiguousarray(sigs[signed]).view(
+        np.dtype((np.void, sigs.shape[1] * sigs.itemsize))
+    )[:, 0]
     _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
     same_as = signed[first][inverse.reshape(-1)]  # the first story with that signature
     reps = np.sort(signed[first])
@@ -105,17 +107,21 @@ def groups(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
 def _confirmed_pairs(
     sigs: np.ndarray, reps: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of ``reps`` whose signatures agree in ``threshold`` of their bins."""
+    """Pairs (i < j) of ``reps`` whose signatures estimate a similarity of ``threshold``."""
     empty = np.zeros(0, dtype=np.int64)
     if len(reps) < 2:
         return empty, empty
     rows = minhash.band_rows(threshold)
-    need = math.ceil(threshold * minhash.BINS - 1e-9)
+    need = minhash.needed_bins(threshold)
     sub = sigs[reps].astype(np.uint64)
     found = []
-    for band in range(minhash.BINS // rows):
+    nbands = minhash.BINS // rows
+    for band in range(nbands):
         key = np.zeros(len(reps), dtype=np.uint64)
-        for col in range(band * rows, (band + 1) * rows):
+        # A band's bins lie far apart (b, b + nbands, ...): densification fills neighbouring
+        # empty bins of a short story from one minimum, so neighbours agree together by
+        # chance far more often (any partition into bands keeps the pigeonhole bound).
+        for col in range(band, nbands * rows, nbands):
             key *= np.uint64(0x100000001B3)  # FNV's prime: equal bands, equal keys
             key ^= sub[:, col]
         order = np.argsort(key)
@@ -143,7 +149,7 @@ class NearIndex:
 
     Stories are numbered globally (segment base + doc). ``cls``: each story's class of
     identical signatures (-1: no signature); ``pairs``: the classes (a < b) whose
-    signatures agree in ``threshold`` of their bins; ``dupable``: per class, whether it
+    signatures estimate a similarity of ``threshold``; ``dupable``: per class, whether it
     has two stories or a pair.
     """
 
@@ -158,13 +164,15 @@ class NearIndex:
         ]
         sigs = np.concatenate(
             [seg.signatures()[docs] for seg, docs in zip(segments, live)]
-            + [np.zeros((0, minhash.BINS), dtype=np.uint16)]
+            + [np.zeros((0, minhash.BINS), dtype=minhash.DTYPE)]
         )
         where = np.concatenate(
             [self.bases[si] + docs for si, docs in enumerate(live)] + [np.zeros(0, np.int64)]
         )
         signed = sigs.any(axis=1)
-        rows = np.ascontiguousarray(sigs[signed]).view(np.dtype((np.void, minhash.BINS * 2)))
+        rows = np.ascontiguousarray(sigs[signed]).view(
+            np.dtype((np.void, sigs.shape[1] * sigs.itemsize))
+        )
         _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
         self.cls[where[signed]] = inverse.reshape(-1)
         reps = sigs[signed][first]
