@@ -40,13 +40,11 @@ def encode(pos: np.ndarray, pos_offs: np.ndarray) -> dict[str, np.ndarray]:
     pos_offs = np.asarray(pos_offs, dtype=np.int64)
     if len(pos_offs) == 0 or pos_offs[0] != 0 or pos_offs[-1] != len(pos):
         raise ValueError("pos_offs must run from 0 to len(pos)")
-    escaped = pos >= ESCAPE
+    where = np.flatnonzero(pos >= ESCAPE)  # (few: no position-sized temporaries but this)
     u8 = pos.astype(np.uint8)  # (the escaped ones' low byte, overwritten next)
-    u8[escaped] = ESCAPE
-    esc = pos[escaped]
-    before = np.zeros(len(pos) + 1, dtype=np.int64)
-    np.cumsum(escaped, out=before[1:])
-    escoffs = before[pos_offs]
+    u8[where] = ESCAPE
+    esc = pos[where]
+    escoffs = np.searchsorted(where, pos_offs)  # escapes before each term's first position
     return {
         "pos.u8": u8,
         "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
