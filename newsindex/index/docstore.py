@@ -45,7 +45,7 @@ DICT_MIN_DOCS = 4096
 #: and a large segment amortizes it; compressing with it costs about the same).
 _DICT_BYTES = 112_640
 _DICT_BYTES_PER_DOC = 16
-_DICT_MAX_BYTES = 524_288
+_DICT_MAX_BYTES = 1_048_576
 #: Blocks of the first batch the dictionary is trained on; fastCover's ``k``/``d`` fixed, so
 #: training takes one pass (searching them is many times slower for a percent or two).
 _DICT_SAMPLES = 100
