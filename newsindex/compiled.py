@@ -27,6 +27,8 @@ from typing import Any
 
 _lock = threading.Lock()
 _state = {"available": None, "off": False, "loaded": False}
+#: Helpers compiled so far (shared by the kernels that call them).
+_helpers: dict[Callable[..., Any], Any] = {}
 
 
 def available() -> bool:
@@ -64,10 +66,12 @@ def disabled() -> Iterator[None]:
 
 
 class Kernel:
-    """A Python function compiled with numba on its first :meth:`get`."""
+    """A Python function compiled with numba on its first :meth:`get`, with the functions it
+    ``calls`` (module-level functions of its own module, compiled first and inlined)."""
 
-    def __init__(self, fn: Callable[..., Any]):
+    def __init__(self, fn: Callable[..., Any], calls: tuple[Callable[..., Any], ...] = ()):
         self.fn = fn
+        self.calls = calls
         self._compiled: Callable[..., Any] | None = None
 
     def loaded(self) -> bool:
@@ -83,6 +87,16 @@ class Kernel:
                 if self._compiled is None:
                     import numba
 
+                    # A kernel's helpers are looked up by name in its module when it compiles:
+                    # their compiled versions take their names there (no Python caller uses
+                    # them). Inlined, so a helper in a loop costs what its lines do.
+                    for helper in self.calls:
+                        found = _helpers.get(helper)
+                        if found is None:
+                            found = _helpers[helper] = numba.njit(
+                                cache=True, nogil=True, inline="always"
+                            )(helper)
+                        self.fn.__globals__[helper.__name__] = found
                     # nogil: threads sharing an Index run kernels side by side; no fastmath,
                     # so floating-point operations happen in the written order and results
                     # equal the numpy path's to the bit.
@@ -91,6 +105,6 @@ class Kernel:
         return self._compiled
 
 
-def kernel(fn: Callable[..., Any]) -> Kernel:
-    """Decorator: ``fn`` as a :class:`Kernel` (compiled on first use)."""
-    return Kernel(fn)
+def kernel(fn: Callable[..., Any], calls: tuple[Callable[..., Any], ...] = ()) -> Kernel:
+    """``fn`` as a :class:`Kernel` (compiled on first use), calling the helpers ``calls``."""
+    return Kernel(fn, calls)

@@ -54,3 +54,28 @@ def test_disabled_and_environment_turn_kernels_off(monkeypatch):
         assert not compiled.available()
     monkeypatch.setenv("NEWSINDEX_COMPILED", "0")
     assert _KERNEL.get() is None
+
+
+def _halve(x):
+    return x * 0.5
+
+
+def _halved_sum(values):
+    total = 0.0
+    for i in range(values.shape[0]):
+        total += _halve(values[i])
+    return total
+
+
+_WITH_HELPER = compiled.kernel(_halved_sum, calls=(_halve,))
+
+
+@pytest.mark.skipif(not compiled.available(), reason="numba has no wheel for this Python")
+def test_a_kernel_calls_its_compiled_helpers():
+    values = np.random.default_rng(3).random(1000)
+    want = _halved_sum(values)  # plain Python, before anything is compiled
+    fn = _WITH_HELPER.get()
+    assert fn is not None and fn(values) == want
+    # Its helper now answers compiled too, with the same result.
+    assert type(globals()["_halve"]).__name__ == "CPUDispatcher"
+    assert _halve(3.0) == 1.5

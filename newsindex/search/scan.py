@@ -84,6 +84,44 @@ _SEEK_RATIO = 16
 _JUMP, _MARK, _SCORE, _LOOKUP = 0, 1, 2, 3
 
 
+def _keep(out_docs, out_scores, size, k, score, doc):
+    """Add ``(score, doc)`` to the heap of the ``k`` best in ``out_*`` (``size`` kept so
+    far), whose root is the worst kept (lowest score, then lowest doc: topk._best), when it
+    is better than that root or there is room; returns the new size. For the kernels (they
+    compile it with them)."""
+    if size < k:
+        pos = size  # sift up
+        while pos > 0:
+            up = (pos - 1) // 2
+            if out_scores[up] < score or (out_scores[up] == score and out_docs[up] < doc):
+                break
+            out_scores[pos] = out_scores[up]
+            out_docs[pos] = out_docs[up]
+            pos = up
+        out_scores[pos] = score
+        out_docs[pos] = doc
+        return size + 1
+    pos = 0  # sift down
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        other = child + 1
+        if other < size and (
+            out_scores[other] < out_scores[child]
+            or (out_scores[other] == out_scores[child] and out_docs[other] < out_docs[child])
+        ):
+            child = other
+        if out_scores[child] > score or (out_scores[child] == score and out_docs[child] > doc):
+            break
+        out_scores[pos] = out_scores[child]
+        out_docs[pos] = out_docs[child]
+        pos = child
+    out_scores[pos] = score
+    out_docs[pos] = doc
+    return size
+
+
 def _kernel(
     d1,
     d2,
@@ -553,44 +591,7 @@ def _kernel(
                 continue
             # Better than the worst kept: a higher score, or an equal one and a higher doc.
             if (score > thr) | ((score == thr) & (doc > thr_doc)):
-                if size < k:
-                    pos = size  # sift up
-                    size += 1
-                    while pos > 0:
-                        up = (pos - 1) // 2
-                        if out_scores[up] < score or (
-                            out_scores[up] == score and out_docs[up] < doc
-                        ):
-                            break
-                        out_scores[pos] = out_scores[up]
-                        out_docs[pos] = out_docs[up]
-                        pos = up
-                    out_scores[pos] = score
-                    out_docs[pos] = doc
-                else:
-                    pos = 0  # sift down
-                    while True:
-                        child = 2 * pos + 1
-                        if child >= size:
-                            break
-                        other = child + 1
-                        if other < size and (
-                            out_scores[other] < out_scores[child]
-                            or (
-                                out_scores[other] == out_scores[child]
-                                and out_docs[other] < out_docs[child]
-                            )
-                        ):
-                            child = other
-                        if out_scores[child] > score or (
-                            out_scores[child] == score and out_docs[child] > doc
-                        ):
-                            break
-                        out_scores[pos] = out_scores[child]
-                        out_docs[pos] = out_docs[child]
-                        pos = child
-                    out_scores[pos] = score
-                    out_docs[pos] = doc
+                size = _keep(out_docs, out_scores, size, k, score, doc)
                 if size == k:
                     thr = out_scores[0]
                     thr_doc = out_docs[0]
@@ -834,44 +835,7 @@ def _exhaustive(
             count += hit
             # Better than the worst kept: a higher score, or an equal one and a higher doc.
             if hit & ((score > thr) | ((score == thr) & (doc > thr_doc))):
-                if size < k:
-                    pos = size  # sift up
-                    size += 1
-                    while pos > 0:
-                        up = (pos - 1) // 2
-                        if out_scores[up] < score or (
-                            out_scores[up] == score and out_docs[up] < doc
-                        ):
-                            break
-                        out_scores[pos] = out_scores[up]
-                        out_docs[pos] = out_docs[up]
-                        pos = up
-                    out_scores[pos] = score
-                    out_docs[pos] = doc
-                else:
-                    pos = 0  # sift down
-                    while True:
-                        child = 2 * pos + 1
-                        if child >= size:
-                            break
-                        other = child + 1
-                        if other < size and (
-                            out_scores[other] < out_scores[child]
-                            or (
-                                out_scores[other] == out_scores[child]
-                                and out_docs[other] < out_docs[child]
-                            )
-                        ):
-                            child = other
-                        if out_scores[child] > score or (
-                            out_scores[child] == score and out_docs[child] > doc
-                        ):
-                            break
-                        out_scores[pos] = out_scores[child]
-                        out_docs[pos] = out_docs[child]
-                        pos = child
-                    out_scores[pos] = score
-                    out_docs[pos] = doc
+                size = _keep(out_docs, out_scores, size, k, score, doc)
                 if size == k:
                     thr = out_scores[0]
                     thr_doc = out_docs[0]
@@ -879,8 +843,8 @@ def _exhaustive(
     return _OK, count, size
 
 
-_KERNEL = compiled.kernel(_kernel)
-_EXHAUSTIVE = compiled.kernel(_exhaustive)
+_KERNEL = compiled.kernel(_kernel, calls=(_keep,))
+_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep,))
 
 
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
