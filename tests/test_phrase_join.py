@@ -4,11 +4,9 @@ of a phrase needs a position of its own: Lucene's rule)."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import random
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,16 +21,14 @@ import newsindex
 from newsindex import compiled
 from newsindex.analysis import Analyzer
 from newsindex.errors import IndexCorruptError, QuerySyntaxError
-from newsindex.index import manifest as mf
 from newsindex.index import positions as positions_format
-from newsindex.index.arrays import write_arrays
-from newsindex.index.segment import Segment
 from newsindex.querylang import plan as P
 from newsindex.querylang.planner import _PLAIN_PHRASE, to_plan
 from newsindex.search import phrasekeys
 from newsindex.search.leaves import all_position_keys
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
 from newsindex.search.searcher import _Context
+from tests.crafting import craft
 
 # Few distinct words, so that phrases (and repeats such as "new new") match often; the same
 # words in titles and bodies, so that a title's end and a body's start look like a phrase.
@@ -403,22 +399,7 @@ def test_searches_with_compiled_keys_equal_the_numpy_path(
 def _craft(built: Path, folder: Path, change) -> None:
     """A copy of the index at ``built`` whose first segment's arrays are ``change``d and
     written afresh: every checksum is valid, the content is not."""
-    shutil.copytree(built, folder)
-    manifest = mf.read_latest(folder)
-    entry = manifest.segments[0]
-    path = folder / f"{entry.name}.arr"
-    seg = Segment(folder, entry)
-    arrays = {name: np.array(seg._arrays[name]) for name in seg._arrays.names()}
-    change(arrays, seg)
-    seg.close()
-    path.unlink()
-    info = write_arrays(path, arrays)
-    files = {**entry.files, path.name: mf.FileInfo(info["size"], info["crc32"])}
-    entry = dataclasses.replace(entry, files=files)
-    generation = manifest.generation + 1
-    segments = (entry, *manifest.segments[1:])
-    mf.write(folder, dataclasses.replace(manifest, generation=generation, segments=segments))
-    mf.record_generation(folder, generation)
+    craft(built, folder, change)
 
 
 @pytest.fixture(scope="module")

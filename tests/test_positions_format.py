@@ -25,6 +25,7 @@ from newsindex.index import positions as positions_format
 from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.check import check_index
 from newsindex.index.segment import Segment
+from tests.crafting import craft
 
 _EDGES = [0, 1, 254, 255, 256, 511, 65_535, 65_536, (1 << 24) - 1]
 
@@ -177,23 +178,7 @@ def test_answers_equal_those_of_plain_positions(built, tmp_path, kernels):
 
 def _craft(folder: Path, out: Path, change) -> str:
     """A copy with the largest segment's arrays ``change``d, checksums valid; its name."""
-    shutil.copytree(folder, out)
-    manifest = mf.read_latest(out)
-    k, entry = max(enumerate(manifest.segments), key=lambda p: p[1].docs)
-    path = out / f"{entry.name}.arr"
-    seg = Segment(out, entry)
-    arrays = {name: np.array(seg._arrays[name]) for name in seg._arrays.names()}
-    change(arrays, seg)
-    seg.close()
-    path.unlink()
-    info = write_arrays(path, arrays)
-    files = {**entry.files, path.name: mf.FileInfo(info["size"], info["crc32"])}
-    segments = list(manifest.segments)
-    segments[k] = dataclasses.replace(entry, files=files)
-    generation = manifest.generation + 1
-    mf.write(out, dataclasses.replace(manifest, generation=generation, segments=tuple(segments)))
-    mf.record_generation(out, generation)
-    return entry.name
+    return craft(folder, out, change, largest=True)
 
 
 def _one_escape_too_many(arrays, seg):
