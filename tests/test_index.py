@@ -20,6 +20,7 @@ from newsindex import (
     LockError,
     WriterClosedError,
 )
+from tests.histories import replay
 
 SEED = {
     "id": "seed",
@@ -330,11 +331,7 @@ def test_columns_are_stored_narrow_and_read_as_the_articles_say(tmp_path, sample
     table offsets in uint32), and read back as int32 columns equal to what the articles
     give, before and after a merge (segments of int32 columns: tests/data/compat)."""
     docs = sample_docs[:400]
-    ix = Index.create(tmp_path / "idx")
-    for part in (docs[:200], docs[200:]):
-        with ix.writer() as w:
-            for d in part:
-                w.add(d)
+    ix = replay(tmp_path / "idx", ([(docs[:200], []), (docs[200:], [])], False))
     for merged in (False, True):
         if merged:
             ix.optimize()
@@ -367,7 +364,6 @@ def test_columns_are_stored_narrow_and_read_as_the_articles_say(tmp_path, sample
 def test_columns_past_the_narrow_dtypes_read_back_exactly(tmp_path, body_words):
     """Lengths past uint8 and uint16 and keyword codes past int8 take wider dtypes, and read
     back as the articles say, in a built segment and a merged one."""
-    ix = Index.create(tmp_path / "idx")
     docs = [
         {
             "id": f"d{i}",
@@ -379,10 +375,7 @@ def test_columns_past_the_narrow_dtypes_read_back_exactly(tmp_path, body_words):
         for i in range(300)
     ]
     docs[7]["body"] = " ".join(f"w{k % 50}" for k in range(body_words))
-    for part in (docs[:150], docs[150:]):
-        with ix.writer() as w:
-            for d in part:
-                w.add(d)
+    ix = replay(tmp_path / "idx", ([(docs[:150], []), (docs[150:], [])], False))
     for merged in (False, True):
         if merged:
             ix.optimize()
