@@ -307,9 +307,10 @@ if given is not None:
         sizes=st.lists(st.integers(0, 20_000), min_size=1, max_size=4),
     )
     def test_a_read_slice_is_verified_or_refused(tmp_path_factory, data, sizes):
-        """Any bit flipped anywhere in an array file: every slice read (and every whole array)
-        is the written one or an IndexCorruptError, and one covering the flip is always the
-        error (reads check only the chunks they cover, the first time)."""
+        """Any bit flipped anywhere in an array file: every read (a slice, an item, items, a
+        check for a raw reader, a whole array) gives the written values or an
+        IndexCorruptError, and one covering the flip is always the error (reads check only
+        the chunks they cover, the first time); bounds past the array are refused."""
         from newsindex.index.arrays import ArrayFile, write_arrays
 
         rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
@@ -332,14 +333,31 @@ if given is not None:
             want = written[name]
             s = data.draw(st.integers(0, len(want)))
             e = data.draw(st.integers(s, len(want) + 3))
-            whole = data.draw(st.booleans())
+            how = data.draw(st.sampled_from(["whole", "range", "items", "item", "check"]))
+            if how == "item":
+                e = s + 1
             view = arr.unverified(name)
             lo = view.ctypes.data - np.frombuffer(arr._mm, np.uint8).ctypes.data
             covers = lo + s * want.itemsize <= at < lo + min(e, len(want)) * want.itemsize
             try:
-                got = arr[name] if whole else arr.range(name, s, e)
+                if how == "whole":
+                    got = arr[name]
+                elif how == "range":
+                    got = arr.range(name, s, e)
+                elif how == "items":
+                    got = arr.items(name, s, e).tolist()
+                elif how == "item":
+                    got = [arr.item(name, s)]
+                else:
+                    arr.check(name, s, e)
+                    got = view[s:e]  # what a raw reader then reads
             except IndexCorruptError as exc:
                 assert path.name in str(exc)
                 continue
-            assert not (covers or (whole and lo <= at < lo + want.nbytes))
-            assert np.array_equal(got, want if whole else want[s:e])
+            if how == "whole":
+                assert not lo <= at < lo + want.nbytes
+                assert np.array_equal(got, want)
+                continue
+            assert not covers
+            assert how == "range" or e <= len(want)  # (only range takes numpy's bounds)
+            assert np.array_equal(got, want[s:e])

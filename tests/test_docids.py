@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +272,69 @@ def test_consistent_checksums_over_bad_content_are_found_by_check(built, change)
             continue
         assert got.dtype == np.int32 and len(got) == e - s
         assert got.min() >= 0 and got.max() < ndocs
+
+
+def _term_facts(seg: Segment, word: str) -> Iterator:
+    """What a word's first search in a segment reads of its per-term entries, in the order
+    it reads them: its number, postings range and layout, the doc numbers and frequencies
+    read from the raw arrays where the layout points (as the compiled scan reads them: each
+    checked before anything else reads those bytes), its positions and blocks."""
+    tid, (s, e) = seg.term_id(word), seg.term_range(word)
+    yield tid, s, e
+    if e <= s:
+        return
+    layout = seg.postings_layout(s, e)
+    yield layout
+    width, at, first = layout[:3]
+    d1, d2, d4, dbase, tf, *_ = seg.raw_postings
+    rel = {1: d1, 2: d2, 4: d4}[width][at : at + e - s].astype(np.int64)
+    yield rel.tolist()
+    yield np.repeat(dbase[first:].astype(np.int64), blocks.BLOCK_SIZE)[: e - s].tolist()
+    yield tf[s:e].tolist()
+    yield seg.positions(s, e).tolist()
+    yield seg.term_blocks(word)
+
+
+#: The arrays a word's first search in a segment reads single entries or ranges of: its
+#: lookup in the term table, its postings' bounds, layout and blocks, its positions' start.
+_TERM_ARRAYS = [
+    "terms.crc", "terms.hord", "terms.offs", "terms.blob", "post.offs", "post.dw",
+    "post.dpos", "blk.offs", "post.dbase", "post.d1", "post.tf", "pos.offs",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def term_facts(built) -> dict[str, list]:
+    clean = _segment(built)
+    words = [*clean.terms.strings(), "zzznotaword"]
+    found = {word: list(_term_facts(clean, word)) for word in words}
+    clean.close()
+    return found
+
+
+@pytest.mark.parametrize("name", _TERM_ARRAYS)
+@pytest.mark.parametrize("at", [0.1, 0.5, 0.9])
+def test_a_corrupt_term_entry_is_index_corrupt_never_another_answer(
+    built, term_facts, tmp_path, name, at
+):
+    """A flipped byte in any per-term array: every word's entries (looked up in a fresh
+    segment, each read verified as it is taken) are the genuine ones or an IndexCorruptError,
+    and the words whose entries hold the byte are the error (differential: the clean copy)."""
+    want = term_facts
+    words = list(want)
+    folder = tmp_path / "idx"
+    shutil.copytree(built, folder)
+    (entry,) = mf.read_latest(folder).segments
+    slot = ArrayFile(folder / f"{entry.name}.arr")._slots[name]
+    assert slot.nbytes
+    _flip(folder / f"{entry.name}.arr", slot.offset + int(slot.nbytes * at))
+    seg = Segment(folder, entry)
+    failed = 0
+    for word in random.Random(name).sample(words, len(words)):  # any order of first reads
+        try:
+            for i, got in enumerate(_term_facts(seg, word)):
+                assert got == want[word][i], word  # (before any later read checks its bytes)
+        except IndexCorruptError:
+            failed += 1
+    assert failed
+    seg.close()

@@ -6,11 +6,12 @@ CRC-32 of every ``CHUNK`` bytes of its data. Plain data only: no pickle, readabl
 that can parse JSON and raw little-endian arrays.
 
 Nothing is served unverified, and nothing is verified before it is needed: the header is
-checked on open, an array's chunks the first time a read covers them (:meth:`ArrayFile.range`
-checks only the chunks of the slice asked for, ``arr[name]`` the whole array). A cold process
-thus pays for the bytes it reads, not for the whole file, and pages it never reads stay out of
-its memory; a flipped bit is still an IndexCorruptError, never a different answer.
-``newsindex check`` verifies every byte against the manifest's whole-file CRC-32.
+checked on open, an array's chunks the first time a read covers them (:meth:`ArrayFile.range`,
+:meth:`~ArrayFile.item`, :meth:`~ArrayFile.items` and :meth:`~ArrayFile.check` only the chunks
+of the elements asked for, ``arr[name]`` the whole array). A cold process thus pays for the
+bytes it reads, not for the whole file, and pages it never reads stay out of its memory; a
+flipped bit is still an IndexCorruptError, never a different answer. ``newsindex check``
+verifies every byte against the manifest's whole-file CRC-32.
 
 Files of format 1 (``MAGIC_V1``, no chunk checksums) are verified whole on open, as then.
 """
@@ -25,6 +26,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -169,7 +171,11 @@ class ArrayFile:
                 )
             view = np.frombuffer(self._mm, dtype=dtype, count=count, offset=offset).reshape(shape)
             # Format 1: verified with the whole file above (or never, as then, without a CRC).
-            self._slots[name] = _Slot(view, offset, chunk, [] if crcs is None else crcs.tolist())
+            items: memoryview | _NotItems | None = _items(view)
+            if items is None:  # (no reader takes items of these: the header must be wrong)
+                items = _NotItems(f"{path}: array {name!r} is {dtype} {shape}, not 1-D numbers")
+            crcs_list = [] if crcs is None else crcs.tolist()
+            self._slots[name] = _Slot(view, items, offset, chunk, crcs_list)
 
     def names(self) -> list[str]:
         return list(self._slots)
@@ -203,6 +209,53 @@ class ArrayFile:
                     slot.verify(self.path, name, self._mm, first, last)
         return part
 
+    def item(self, name: str, i: int) -> Any:
+        """Element ``i`` of 1-D array ``name`` as a Python number, its chunk verified; an
+        index outside the array is an IndexCorruptError (callers take it from other arrays).
+
+        The cheap way to one entry of a per-term array: no numpy slice, no ``tolist``, which
+        cost a query word several times this in every segment it is looked up in.
+        """
+        slot = self._slots.get(name)
+        if slot is None:
+            raise IndexCorruptError(f"{self.path}: array {name!r} is missing")
+        if not 0 <= i < slot.length:
+            raise IndexCorruptError(f"{self.path}: array {name!r} has no element {i}")
+        if slot.left:
+            at = i * slot.width // slot.chunk
+            if not slot.done[at]:
+                slot.verify(self.path, name, self._mm, at, at)
+        return slot.items[i]
+
+    def items(self, name: str, s: int, e: int) -> Any:
+        """Elements ``[s, e)`` of 1-D array ``name``, verified, as a sequence of Python
+        numbers (a memoryview: unpack it, ``tolist()`` or ``tobytes()`` it); bounds outside
+        the array are an IndexCorruptError."""
+        return self._verified(name, s, e).items[s:e]
+
+    def check(self, name: str, s: int, e: int) -> None:
+        """Verify elements ``[s, e)`` of 1-D array ``name`` for a reader of its raw view
+        (:meth:`unverified`); bounds outside the array are an IndexCorruptError."""
+        self._verified(name, s, e)
+
+    def _verified(self, name: str, s: int, e: int) -> _Slot:
+        """The slot of array ``name``, its elements ``[s, e)`` (within it) verified."""
+        slot = self._slots.get(name)
+        if slot is None:
+            raise IndexCorruptError(f"{self.path}: array {name!r} is missing")
+        if not 0 <= s <= e <= slot.length:
+            raise IndexCorruptError(f"{self.path}: array {name!r} has no elements {s}-{e}")
+        if slot.left and e > s:
+            first = s * slot.width // slot.chunk
+            last = (e * slot.width - 1) // slot.chunk
+            done = slot.done
+            if first == last:
+                if not done[first]:
+                    slot.verify(self.path, name, self._mm, first, first)
+            elif not (done[first] and done[last] and done.find(0, first, last + 1) < 0):
+                slot.verify(self.path, name, self._mm, first, last)
+        return slot
+
     def unverified(self, name: str) -> np.ndarray:
         """The raw view of array ``name``, for a reader that checks through :meth:`range`
         every element it uses (a binary search that reads a few of them, say)."""
@@ -218,10 +271,15 @@ class ArrayFile:
 class _Slot:
     """One array: its view, its chunk checksums, and which chunks this process verified."""
 
-    __slots__ = ("array", "length", "width", "offset", "nbytes", "chunk", "crcs", "done", "left")
+    __slots__ = (
+        "array", "items", "length", "width", "offset", "nbytes", "chunk", "crcs", "done", "left"
+    )  # fmt: skip
 
-    def __init__(self, array: np.ndarray, offset: int, chunk: int, crcs: list[int]):
+    def __init__(self, array: np.ndarray, items: Any, offset: int, chunk: int, crcs: list[int]):
         self.array = array
+        #: What ArrayFile.item(s) index: a memoryview gives Python numbers without numpy's
+        #: per-call cost.
+        self.items: Any = items
         self.length = len(array) if array.ndim else 1
         self.width = array.itemsize
         self.offset = offset
@@ -250,6 +308,29 @@ class _Slot:
                     )
                 done[i] = 1
         self.left = done.count(0)  # counted, not decremented: threads may verify a chunk twice
+
+
+#: memoryview formats of numpy's 1-D arrays that index to Python numbers.
+_MEMORYVIEW_FORMATS = frozenset("?bBhHiIlLqQfd")
+
+
+def _items(array: np.ndarray) -> memoryview | None:
+    """A memoryview of ``array`` if it is 1-D numbers a memoryview holds (float16 is not)."""
+    if array.ndim != 1:
+        return None
+    view = array.data
+    return view if view.format in _MEMORYVIEW_FORMATS else None
+
+
+class _NotItems:
+    """In place of the memoryview of an array that cannot have one: reading it by item is
+    an IndexCorruptError (the per-term arrays read so are 1-D integers)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __getitem__(self, key: object) -> Any:
+        raise IndexCorruptError(self.message)
 
 
 #: The kinds of array a segment holds: booleans, integers, floats (never objects).

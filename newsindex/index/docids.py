@@ -32,6 +32,7 @@ from .arrays import ArrayFile
 
 #: Array of the offsets of each width in bytes.
 OFFSET_ARRAYS = {1: "post.d1", 2: "post.d2", 4: "post.d4"}
+_WIDTHS = {name: width for width, name in OFFSET_ARRAYS.items()}
 _OFFSET_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}
 #: Names of the encoding's arrays (a segment holding ``post.dw`` holds them all).
 NAMES = ("post.dw", "post.dpos", *OFFSET_ARRAYS.values(), "post.dbase")
@@ -108,7 +109,6 @@ class DocIds:
         self._npost = int(self._offs[-1]) if len(self._offs) else 0
         # first posting of a term -> (first, end, offsets array, its first offset, first block)
         self._terms: dict[int, tuple[int, int, str, int, int]] = {}
-        self._layouts: dict[tuple[int, int], tuple[int, int, int, int, int]] = {}
 
     def docs(self, s: int, e: int) -> np.ndarray:
         """Doc numbers (int32, read-only) of the postings ``[s, e)`` (which may span terms)."""
@@ -123,7 +123,7 @@ class DocIds:
     def _decode(self, s: int, e: int) -> np.ndarray:
         found = self._terms.get(s)
         if found is None:
-            found = self._term(self._term_of(s))
+            found = self.term(self._term_of(s))
         t0, t1, name, dpos, b0 = found
         if not t0 <= s < t1:
             raise IndexCorruptError(f"{self._arr.path}: postings offsets are inconsistent")
@@ -155,27 +155,17 @@ class DocIds:
         ``(width, index of posting s's offset in its width's array, index of its block's
         base in post.dbase, s, e)``, both ranges verified, for a reader of the raw arrays
         (:meth:`raw`) that checks every doc number it decodes."""
-        known = self._layouts.get((s, e))
-        if known is not None:  # (its ranges verified already: a chunk stays verified)
-            return known
         found = self._terms.get(s)
         if found is None:
-            found = self._term(self._term_of(s))
+            found = self.term(self._term_of(s))
         t0, t1, name, dpos, b0 = found
         size = blocks.BLOCK_SIZE
         if not (t0 <= s < e <= t1) or (s - t0) % size:
             raise IndexCorruptError(f"{self._arr.path}: postings offsets are inconsistent")
         at, first = dpos + s - t0, b0 + (s - t0) // size
-        nblocks = (e - s + size - 1) // size
-        raw = self._arr.range(name, at, at + e - s)
-        bases = self._arr.range("post.dbase", first, first + nblocks)
-        if len(raw) != e - s or len(bases) != nblocks:
-            raise IndexCorruptError(f"{self._arr.path}: postings of term at {t0} are truncated")
-        known = (int(name[-1]), at, first, s, e)
-        if len(self._layouts) >= _CACHE_SIZE:
-            self._layouts.clear()
-        self._layouts[(s, e)] = known
-        return known
+        self._arr.check(name, at, at + e - s)
+        self._arr.check("post.dbase", first, first + (e - s + size - 1) // size)
+        return _WIDTHS[name], at, first, s, e
 
     def raw(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The unverified ``post.d1``, ``post.d2``, ``post.d4`` and ``post.dbase`` (read only
@@ -188,20 +178,18 @@ class DocIds:
         tid = int(np.searchsorted(self._offs, s, "right")) - 1
         return max(tid, 0)
 
-    def _term(self, tid: int) -> tuple[int, int, str, int, int]:
-        """Term ``tid``'s layout, read through verified ranges (and kept by first posting)."""
+    def term(self, tid: int) -> tuple[int, int, str, int, int]:
+        """Term ``tid``'s ``(first posting, end, offsets array, its first offset there,
+        first block)``, read through verified items (and kept by first posting)."""
         arr = self._arr
-        bounds = arr.range("post.offs", tid, tid + 2).tolist()
-        width = arr.range("post.dw", tid, tid + 1).tolist()
-        dpos = arr.range("post.dpos", tid, tid + 1).tolist()
-        blk = arr.range("blk.offs", tid, tid + 1).tolist()
-        name = OFFSET_ARRAYS.get(width[0]) if width else None
-        if len(bounds) != 2 or name is None or not dpos or not blk or bounds[0] >= bounds[1]:
+        t0, t1 = arr.items("post.offs", tid, tid + 2)
+        name = OFFSET_ARRAYS.get(arr.item("post.dw", tid))
+        if name is None or t0 >= t1:
             raise IndexCorruptError(f"{arr.path}: postings of term {tid} are inconsistent")
-        found = (bounds[0], bounds[1], name, dpos[0], blk[0])
+        found = (t0, t1, name, arr.item("post.dpos", tid), arr.item("blk.offs", tid))
         if len(self._terms) >= _CACHE_SIZE:
             self._terms.clear()
-        self._terms[bounds[0]] = found
+        self._terms[t0] = found
         return found
 
     def _span(self, s: int, e: int) -> np.ndarray:

@@ -29,7 +29,9 @@ _TF_NAMES = tuple(f"post.tf.{f}" for f in TEXT_FIELDS)
 TF_TITLE_BITS, TF_BODY_BITS = 2, 6
 #: Keyword filters (field, keys) whose matching codes a segment keeps (cleared when full).
 _KEYWORD_CODES_CACHE_SIZE = 4096
-#: Terms whose verified frequencies a segment remembers for postings_layout (cleared when full).
+#: Terms whose number and postings a segment remembers (cleared when full).
+_TERM_CACHE_SIZE = 100_000
+#: Postings layouts a segment remembers, verified (cleared when full).
 _LAYOUT_CACHE_SIZE = 100_000
 
 
@@ -88,11 +90,14 @@ class Segment:
         self._positions = (
             positions_format.Positions(arr) if positions_format.NAMES[0] in arr else None
         )
-        self._term_cache: dict[str, int] = {}
+        # term -> (its number or -1, its first posting, end): a word's first search in a
+        # segment reads its entries once, and the postings layout the scan asks for next
+        # (docids) with them.
+        self._term_cache: dict[str, tuple[int, int, int]] = {}
+        self._layouts: dict[tuple[int, int], tuple[int, int, int, int, int]] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self._day_starts: tuple[list[int], list[int]] | None = None
-        self._tf_verified: dict[int, int] = {}  # postings_layout's: first -> end verified
 
     # -- columns, verified whole on first use ---------------------------------------------------
     @cached_property
@@ -249,15 +254,15 @@ class Segment:
     def postings_layout(self, s: int, e: int) -> tuple[int, int, int, int, int]:
         """:meth:`DocIds.layout` of the postings ``[s, e)`` (one term's, from a block start),
         their packed frequencies verified too (segments with :attr:`raw_postings` only)."""
-        assert self._docids is not None
-        found = self._docids.layout(s, e)
-        if e > self._tf_verified.get(s, -1):
-            if len(self._arrays.range("post.tf", s, e)) != e - s:
-                raise IndexCorruptError(f"{self._arrays.path}: frequencies are truncated")
-            if len(self._tf_verified) >= _LAYOUT_CACHE_SIZE:
-                self._tf_verified.clear()
-            self._tf_verified[s] = e
-        return found
+        known = self._layouts.get((s, e))
+        if known is None:  # (verified once: a chunk stays verified)
+            assert self._docids is not None
+            known = self._docids.layout(s, e)
+            self._arrays.check("post.tf", s, e)
+            if len(self._layouts) >= _LAYOUT_CACHE_SIZE:
+                self._layouts.clear()
+            self._layouts[(s, e)] = known
+        return known
 
     @cached_property
     def _packed_tf(self) -> bool:
@@ -302,17 +307,15 @@ class Segment:
         arr = self._arrays
         offs = arr.unverified("post.offs")
         tid = int(np.searchsorted(offs, s, "right")) - 1
-        bounds = arr.range("post.offs", tid, tid + 2)
+        t0, t1 = arr.items("post.offs", tid, tid + 2)
         # Found through unverified entries; the two verified ones must agree, or the search
         # was misled (the offsets only grow: one term holds posting s).
-        if len(bounds) != 2 or not (int(bounds[0]) == s < int(bounds[1])) or e > bounds[1]:
+        if not t0 == s < t1 or e > t1:
             raise IndexCorruptError(f"{arr.path}: postings offsets are inconsistent")
-        start = arr.range("pos.offs", tid, tid + 1)
-        if len(start) != 1:
-            raise IndexCorruptError(f"{arr.path}: positions offsets are inconsistent")
+        start = arr.item("pos.offs", tid)
         if count is None:
             count = sum(int(tf.sum(dtype=np.int64)) for tf in self.tfs(s, e))
-        return tid, int(start[0]), count
+        return tid, start, count
 
     def positions_span(self, s: int, e: int) -> np.ndarray:
         """Entries ``[s, e)`` of the positions (a merge reads whole runs of terms: ``s`` is a
@@ -332,21 +335,33 @@ class Segment:
 
     def term_id(self, term: str) -> int:
         """``term``'s number in this segment, or -1."""
-        tid = self._term_cache.get(term)
-        if tid is None:
-            tid = self.terms.find(term)
-            if len(self._term_cache) > 100_000:
-                self._term_cache.clear()
-            self._term_cache[term] = tid
-        return tid
+        found = self._term_cache.get(term)
+        if found is None:
+            found = self._look_up(term)
+        return found[0]
 
     def term_range(self, term: str) -> tuple[int, int]:
         """``[start, end)`` of ``term``'s postings (empty when absent)."""
-        tid = self.term_id(term)
+        found = self._term_cache.get(term)
+        if found is None:
+            found = self._look_up(term)
+        return found[1], found[2]
+
+    def _look_up(self, term: str) -> tuple[int, int, int]:
+        """``(number or -1, first posting, end)`` of ``term``, read (verified) and kept."""
+        tid = self.terms.find(term)
         if tid < 0:
-            return 0, 0
-        s, e = self._arrays.range("post.offs", tid, tid + 2).tolist()
-        return s, e
+            found = (-1, 0, 0)
+        elif self._docids is not None:  # (its other entries too: a scan asks for them next)
+            t0, t1, *_ = self._docids.term(tid)
+            found = (tid, t0, t1)
+        else:
+            s, e = self._arrays.items("post.offs", tid, tid + 2)
+            found = (tid, s, e)
+        if len(self._term_cache) >= _TERM_CACHE_SIZE:
+            self._term_cache.clear()
+        self._term_cache[term] = found
+        return found
 
     def term_blocks(self, term: str) -> tuple[int, int]:
         """``[first, end)`` of ``term``'s blocks in the ``blk.*`` arrays (empty when absent
@@ -354,7 +369,7 @@ class Segment:
         tid = self.term_id(term)
         if tid < 0 or not self.has_blocks:
             return 0, 0
-        b0, b1 = self._arrays.range("blk.offs", tid, tid + 2).tolist()
+        b0, b1 = self._arrays.items("blk.offs", tid, tid + 2)
         return b0, b1
 
     def block_maxima(self, b0: int, b1: int) -> tuple[list[np.ndarray], list[np.ndarray]]:

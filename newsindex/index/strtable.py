@@ -17,9 +17,11 @@ import functools
 import hashlib
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..errors import IndexCorruptError
 from .arrays import ArrayFile
 
 #: Where a table's arrays come from: a segment file, or the dict :func:`build` returns.
@@ -48,14 +50,25 @@ def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     }
 
 
-def _reader(arrays: Arrays, name: str) -> Callable[[int, int], np.ndarray]:
-    """``f(s, e)``: elements ``[s, e)`` of array ``name``, verified (see arrays.py)."""
+def _reader(arrays: Arrays, name: str) -> Callable[[int, int], Any]:
+    """``f(s, e)``: elements ``[s, e)`` of array ``name``, verified (see arrays.py), to
+    unpack, ``tolist()`` or ``tobytes()``."""
     if isinstance(arrays, ArrayFile):
         if name not in arrays:
             arrays[name]  # raises: the array is missing
-        return functools.partial(arrays.range, name)
+        return functools.partial(arrays.items, name)
     found = arrays[name]
     return lambda s, e: found[s:e]
+
+
+def _item_reader(arrays: Arrays, name: str) -> Callable[[int], int]:
+    """``f(i)``: element ``i`` of integer array ``name`` as an int, verified."""
+    if isinstance(arrays, ArrayFile):
+        if name not in arrays:
+            arrays[name]  # raises: the array is missing
+        return functools.partial(arrays.item, name)
+    found = arrays[name]
+    return lambda i: int(found[i])
 
 
 class StringTable:
@@ -67,13 +80,14 @@ class StringTable:
         self._prefix = prefix
         self._offs = _reader(arrays, f"{prefix}.offs")
         self._blob = _reader(arrays, f"{prefix}.blob")
-        self._hord = _reader(arrays, f"{prefix}.hord")
+        self._hord = _item_reader(arrays, f"{prefix}.hord")
         self._hash_of: Callable[[bytes], int]
         if f"{prefix}.crc" in arrays:
             self._hash_name, self._hash_of = f"{prefix}.crc", zlib.crc32
         else:
             self._hash_name, self._hash_of = f"{prefix}.hash", string_hash
         self._hashes: np.ndarray | None = None
+        self._hash_items: memoryview | None = None  # the same, indexed to ints: find's
         offs = (
             arrays.unverified(f"{prefix}.offs")
             if isinstance(arrays, ArrayFile)
@@ -90,7 +104,7 @@ class StringTable:
     def raw(self, i: int) -> bytes:
         if not 0 <= i < self.size:
             raise IndexError(i)
-        a, b = self._offs(i, i + 2).tolist()
+        a, b = self._offs(i, i + 2)
         return self._blob(a, b).tobytes()
 
     def strings(self) -> list[str]:
@@ -102,13 +116,19 @@ class StringTable:
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""
         data = s.encode("utf-8")
-        hashes = self._hashes
-        if hashes is None:
-            hashes = self._hashes = self._arrays[self._hash_name]
-        h = hashes.dtype.type(self._hash_of(data))
-        i = int(hashes.searchsorted(h))
+        hashes = self._hash_items
+        if hashes is None:  # (bisect on a memoryview: no numpy scalars per word)
+            found = self._hashes
+            if found is None:
+                found = self._hashes = self._arrays[self._hash_name]
+            if found.ndim != 1 or found.dtype not in (np.uint32, np.uint64):
+                where = getattr(self._arrays, "path", "a string table")
+                raise IndexCorruptError(f"{where}: {self._hash_name!r} is {found.dtype}")
+            hashes = self._hash_items = np.ascontiguousarray(found).data
+        h = self._hash_of(data)
+        i = bisect.bisect_left(hashes, h)
         while i < self.size and hashes[i] == h:
-            j = int(self._hord(i, i + 1)[0])
+            j = self._hord(i)
             if 0 <= j < self.size and self.raw(j) == data:
                 return j
             i += 1
@@ -188,7 +208,7 @@ class SortedStrings:
         self._raw_blob = np.ascontiguousarray(blob, dtype=np.uint8).data.cast("B")
 
     def raw(self, i: int) -> bytes:
-        a, b = self._offs(i, i + 2).tolist()
+        a, b = self._offs(i, i + 2)
         return self._blob(a, b).tobytes()
 
     def strings(self) -> list[str]:
