@@ -46,7 +46,7 @@ from ..schema import TEXT_FIELDS
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 
 if TYPE_CHECKING:
-    from .prune import Disjunction
+    from .prune import Best, Disjunction
     from .searcher import _Context
 
 #: A process loads the kernel (numba, then the compiled code from its cache) for the first
@@ -865,57 +865,94 @@ def wanted(ctx: _Context, dis: Disjunction) -> bool:
     return compiled.available()
 
 
+class Prepared:
+    """What :func:`segment_top` needs of a disjunction that is the same in every segment,
+    worked out once per query (a sharded index asks for many small segments)."""
+
+    __slots__ = (
+        "dis", "leaves", "idfs", "boosts", "groups", "too_big", "scored_nots", "plain",
+        "exhaustive", "kernel",
+    )  # fmt: skip
+
+    def __init__(self, ctx: _Context, dis: Disjunction):
+        from .searcher import _has_scoring  # (the searcher imports this module)
+
+        self.dis = dis
+        # The kernels as this query found them: NEWSINDEX_COMPILED is read once a query.
+        self.exhaustive = _EXHAUSTIVE.get()
+        self.kernel = _KERNEL.get()
+        self.leaves = [ctx.leaf(t) for t in dis.terms]
+        self.idfs = np.array([leaf.idf for leaf in self.leaves], dtype=np.float64)
+        self.boosts = np.array([leaf.node.boost for leaf in self.leaves], dtype=np.float64)
+        # (A group boost of 1 multiplies nothing: _bool skips it.)
+        self.groups = np.array([g for g in dis.boosts if g != 1.0], dtype=np.float64)
+        product = 1.0
+        for g in dis.boosts:
+            product *= g
+        too_big = [product * leaf.node.boost > _MAX_BOOST_PRODUCT for leaf in self.leaves]
+        self.too_big = too_big if any(too_big) else None
+        self.scored_nots = tuple(f for f in dis.nots if _has_scoring(f))
+        #: Nothing but the words: every live document of a segment is allowed.
+        self.plain = not dis.filters and not dis.nots
+
+
 def segment_top(
-    ctx: _Context, dis: Disjunction, si: int, k: int, theta: float = -math.inf, count: bool = True
+    ctx: _Context, dis: Disjunction, si: int, k: int, best: Best | None = None, count: bool = True
 ) -> SegmentMatches | None:
-    """Segment ``si``'s ``k`` best matches of ``dis`` that score at least ``theta`` (the
-    k-th best score of other segments, if known) with ``count`` set to its number of matches,
+    """Segment ``si``'s ``k`` best matches of ``dis`` that score at least the k-th best
+    score of the segments searched before (``best``, if any: asked only where the segment
+    is pruned) with ``count`` set to its number of matches,
     exactly as the numpy path would give them to :func:`.topk.select`; None when the numpy
     path must answer (see the module). Without ``count``, matches that cannot rank may go
     uncounted (``SegmentMatches.exact`` False)."""
-    from .searcher import _has_scoring  # (the searcher imports this module)
-
-    if not compiled.available():
-        return None
     searcher = ctx.searcher
     seg = searcher.segments[si]
     raw = seg.raw_postings
     if raw is None or len(TEXT_FIELDS) != 2:
         return None
-    leaves = [ctx.leaf(t) for t in dis.terms]
-    spans = [(leaf, *leaf.slices[si]) for leaf in leaves]
-    spans = [(leaf, s, e) for leaf, s, e in spans if e > s]
-    n = seg.ndocs
+    q = ctx.scan_query(dis)
+    if q.exhaustive is None or q.kernel is None:
+        return None
+    present = []
+    spans = []
+    for i, leaf in enumerate(q.leaves):
+        s, e = leaf.slices[si]
+        if e > s:
+            present.append(i)
+            spans.append((s, e))
     if not spans:
         return None
-    upper = sum(e - s for _, s, e in spans)
+    n = seg.ndocs
+    upper = sum(e - s for s, e in spans)
     if len(spans) > _PAIRWISE_BLOCK + 1 and upper * 2 < n:
         return None  # certainly a sparse union the kernel does not add
-    product = 1.0
-    for g in dis.boosts:
-        product *= g
-    if product * max(leaf.node.boost for leaf, _, _ in spans) > _MAX_BOOST_PRODUCT:
+    if q.too_big and any(q.too_big[i] for i in present):
         return None
-    r = searcher.base_restrict(si)
-    for f in dis.filters:
-        r = ctx.restrict(f, si, r)
-    excluded = None
-    for f in dis.nots:
-        if _has_scoring(f):
-            # Taken out after the union, as _bool's difference does: not in its density test.
-            found = ctx.filter_mask(f, si)
-            excluded = found if excluded is None else (excluded | found)
-        else:
-            r = ctx.restrict(f, si, r, negate=True)
-    lo, hi = r.lo, min(r.hi, n)
-    if lo >= hi:
-        return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES, 0)
-    mask = _mask(r, lo, hi, excluded)
-    terms = np.array([seg.postings_layout(s, e) for _, s, e in spans], dtype=np.int64)
-    idfs = np.array([leaf.idf for leaf, _, _ in spans], dtype=np.float64)
-    boosts = np.array([leaf.node.boost for leaf, _, _ in spans], dtype=np.float64)
-    # (A group boost of 1 multiplies nothing: _bool skips it.)
-    groups = np.array([g for g in dis.boosts if g != 1.0], dtype=np.float64)
+    if q.plain:
+        lo, hi = 0, n
+        mask = _NO_MASK if seg.live is None else seg.live.view(np.uint8) * np.uint8(2)
+    else:
+        r = searcher.base_restrict(si)
+        for f in dis.filters:
+            r = ctx.restrict(f, si, r)
+        excluded = None
+        for f in dis.nots:
+            if f in q.scored_nots:
+                # Taken out after the union, as _bool's difference does: not in its density
+                # test.
+                found = ctx.filter_mask(f, si)
+                excluded = found if excluded is None else (excluded | found)
+            else:
+                r = ctx.restrict(f, si, r, negate=True)
+        lo, hi = r.lo, min(r.hi, n)
+        if lo >= hi:
+            return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES, 0)
+        mask = _mask(r, lo, hi, excluded)
+    terms = np.array([seg.postings_layout(s, e) for s, e in spans], dtype=np.int64)
+    if len(present) == len(q.leaves):
+        idfs, boosts = q.idfs, q.boosts
+    else:
+        idfs, boosts = q.idfs.take(present), q.boosts.take(present)
     norms = ctx.norms(si)
     out_docs = np.empty(max(k, 0), dtype=np.int64)
     out_scores = np.empty(max(k, 0), dtype=np.float64)
@@ -926,8 +963,8 @@ def segment_top(
         return None
     prune = k > 0 and upper >= PRUNE_MIN and _tight(ctx, si)
     if prune:
-        parts = [searcher.block_bounds(si, leaf) for leaf, _, _ in spans]
-        for part, (_, s, e) in zip(parts, spans):
+        parts = [searcher.block_bounds(si, q.leaves[i]) for i in present]
+        for part, (s, e) in zip(parts, spans):
             if len(part) != ((e - s - 1) >> shift) + 1:
                 raise IndexCorruptError(f"segment {seg.name}: block maxima do not fit postings")
         boffs = np.zeros(len(parts), dtype=np.int64)
@@ -938,31 +975,29 @@ def segment_top(
     else:
         bounds, boffs = _NO_BOUNDS, np.zeros(len(spans), dtype=np.int64)
     if not prune and len(spans) <= 8:
-        fn = _EXHAUSTIVE.get()
-        if fn is None:
-            return None
-        status, found, size = fn(
+        status, found, size = q.exhaustive(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
-            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, groups, k, shift,
+            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, q.groups, k, shift,
             body_bits, WINDOW, out_docs, out_scores, counts,
         )  # fmt: skip
         exact = True
     else:
-        fn = _KERNEL.get()
-        if fn is None:
-            return None
         window = max(64, min(WINDOW, _VALUES // len(spans)))
-        status, found, size, exact = fn(
+        theta = -math.inf
+        if prune and best is not None:
+            theta = best.threshold()
+            theta = theta if theta > 0 else -math.inf  # (0: fewer than k so far)
+        status, found, size, exact = q.kernel(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
-            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, groups, k, shift,
-            body_bits, window, out_docs, out_scores, counts, bounds, boffs, float(theta),
-            prune, count,
+            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, q.groups, k, shift,
+            body_bits, window, out_docs, out_scores, counts, bounds, boffs, theta, prune,
+            count,
         )  # fmt: skip
     if status == _CORRUPT:
         raise IndexCorruptError(f"segment {seg.name}: postings name documents out of range")
     if status == _SPARSE:
         return None
-    order = np.argsort(out_docs[:size])
+    order = out_docs[:size].argsort()
     docs = out_docs.take(order).astype(np.int32)
     return SegmentMatches(docs, out_scores.take(order), found, exact)
 

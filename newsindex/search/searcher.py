@@ -8,7 +8,6 @@ per segment, never per posting or per candidate document.
 
 from __future__ import annotations
 
-import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
@@ -429,9 +428,7 @@ class Searcher:
             for si in range(len(self.segments)):
                 found = None
                 if use:
-                    bar = best.threshold() if si else 0.0
-                    bar = bar if bar > 0 else -math.inf  # (0: fewer than k so far)
-                    found = scan.segment_top(ctx, dis, si, k, bar, count)
+                    found = scan.segment_top(ctx, dis, si, k, best if si else None, count)
                 if found is None:
                     found = ctx.evaluate(node, si, self.base_restrict(si))
                 if use:
@@ -467,6 +464,7 @@ class _Context:
         self.dfs = dfs
         self._leaves: dict[P.Term | P.Phrase | P.Prefix, TermLeaf | PhraseLeaf | PrefixLeaf] = {}
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
+        self._scan: dict[int, scan.Prepared] = {}
 
     def close(self) -> None:
         # Leaves point back at their context: without this the pair (and through it the
@@ -474,6 +472,16 @@ class _Context:
         # after a refresh instead of going when the query ends.
         self._leaves.clear()
         self._norms.clear()
+        self._scan.clear()
+
+    def scan_query(self, dis: prune.Disjunction) -> scan.Prepared:
+        """What :func:`.scan.segment_top` works out once per query for ``dis``."""
+        # (By identity: hashing a plan hashes every node in it. A Prepared keeps its
+        # disjunction, so the id is not reused while the entry lives.)
+        found = self._scan.get(id(dis))
+        if found is None or found.dis is not dis:
+            found = self._scan[id(dis)] = scan.Prepared(self, dis)
+        return found
 
     def norms(self, si: int) -> tuple[np.ndarray, ...]:
         found = self._norms.get(si)
