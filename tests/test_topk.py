@@ -88,3 +88,27 @@ def test_select_is_the_head_of_one_total_order(data, k, sort):
     got, total = topk.select(matches, segments, k, sort)
     assert total == len(everything)
     assert [(si, d, day) for si, d, _, day in got] == [(si, d, day) for si, d, _, day in expected]
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=_segments(), k=st.integers(0, 20), sort=st.sampled_from(topk.SORTS))
+def test_the_cut_below_the_kth_score_keeps_the_head(data, k, sort):
+    """Many segments' candidates (more than the Python sort takes) are first cut to those
+    scored at least the k-th best: the page is still the head of the total order."""
+    segments, matches = data
+    if not all(np.isfinite(m.scores).all() for _, m in matches):
+        return
+    everything = [
+        (si, int(d), float(s), int(seg.dates[d]))
+        for (si, m), seg in zip(matches, segments)
+        for d, s in zip(m.docs, m.scores)
+    ]
+    saved = topk._PYTHON_SORT_MAX
+    topk._PYTHON_SORT_MAX = 0  # every candidate set counts as many
+    try:
+        got, total = topk.select(matches, segments, k, sort)
+    finally:
+        topk._PYTHON_SORT_MAX = saved
+    assert total == len(everything)
+    expected = sorted(everything, key=_key(sort))[:k]
+    assert [(si, d, day) for si, d, _, day in got] == [(si, d, day) for si, d, _, day in expected]

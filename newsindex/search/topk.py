@@ -62,11 +62,31 @@ def select(
         cands.append((si, docs, scores, segments[si].dates.take(docs)))
     if not cands:
         return [], total
+    if sort == "relevance" and sum(len(c[1]) for c in cands) > max(k, _PYTHON_SORT_MAX):
+        cands = _above_kth(cands, k)
     if sum(len(c[1]) for c in cands) <= _PYTHON_SORT_MAX:
         picked = _python_order(cands, k, sort)
         if picked is not None:
             return picked, total
     return _numpy_order(cands, k, sort), total
+
+
+def _above_kth(cands: _Cands, k: int) -> _Cands:
+    """``cands`` without the rows scored below the k-th best score of them all: they cannot
+    rank by relevance (many segments each give ``k``). Unchanged when a score is NaN (which
+    the order puts last, where the k-th best would count it first)."""
+    scores = np.concatenate([c[2] for c in cands])
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    if np.isnan(scores.sum()):
+        return cands
+    out: _Cands = []
+    for si, docs, sc, days in cands:
+        keep = sc >= kth
+        if keep.all():
+            out.append((si, docs, sc, days))
+        elif keep.any():
+            out.append((si, docs[keep], sc[keep], days[keep]))
+    return out
 
 
 def _best(docs: np.ndarray, scores: np.ndarray, k: int, newest: bool) -> np.ndarray:
