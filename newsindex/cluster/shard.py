@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +92,8 @@ class Shard:
             self.close()
             raise
         self.searcher = Searcher(self.segments)
+        #: The collection this shard scores as part of (:meth:`use_corpus`), once given.
+        self.scored_as: Corpus | None = None
         self._dupable: dict[float, list[np.ndarray]] = {}
         settings = IndexSettings.from_stored(self.manifest.settings)
         self.store_body = settings.store_body
@@ -111,7 +114,8 @@ class Shard:
 
     def use_corpus(self, corpus: Corpus) -> None:
         """Score as part of ``corpus`` (the sum of every shard's :meth:`corpus`)."""
-        self.searcher = Searcher(self.segments, Corpus(corpus[0], tuple(corpus[1])))
+        self.scored_as = Corpus(corpus[0], tuple(corpus[1]))
+        self.searcher = Searcher(self.segments, self.scored_as)
 
     def settings(self) -> dict:
         return dict(self.manifest.settings)
@@ -382,6 +386,93 @@ class Shard:
         self.segments = []
 
 
+def run_calls(
+    shards: dict[int, Shard], calls: list[tuple[int, str, tuple]], together: dict
+) -> list[Any]:
+    """The results of ``calls`` (``(shard number, method, arguments)``), in order.
+
+    The ``top`` calls of a round that share their arguments (a query sent to every shard:
+    one object, as unpickling keeps it) and ask for the plain top ``k`` by relevance are
+    answered by one search over all those shards' segments, as one index of them
+    (:func:`top_together`): a query pays its fixed costs once, not once per shard, and a
+    shard's segments are pruned with the best scores of the shards searched before.
+    ``together`` keeps that search's :class:`Searcher` between rounds."""
+    out: list[Any] = [None] * len(calls)
+    groups: dict[int, list[int]] = {}
+    for at, (_, method, args) in enumerate(calls):
+        if method == "top" and _plain_top(*args):
+            groups.setdefault(id(args), []).append(at)
+    done = set()
+    for ats in groups.values():
+        if len(ats) < 2:
+            continue
+        mine = [shards[calls[at][0]] for at in ats]
+        found = top_together(mine, calls[ats[0]][2], together)
+        if found is not None:
+            for at, reply in zip(ats, found):
+                out[at] = reply
+                done.add(at)
+    for at, (i, method, args) in enumerate(calls):
+        if at not in done:
+            out[at] = getattr(shards[i], method)(*args)
+    return out
+
+
+def _plain_top(
+    node: P.Node,
+    scoring: Scoring,
+    dfs: Dfs,
+    k: int,
+    sort: str,
+    decay: Recency | None,
+    facets: bool,
+    exclude: tuple[int, int] | None = None,
+) -> bool:
+    return decay is None and not facets and sort == "relevance" and exclude is None
+
+
+def top_together(
+    shards: list[Shard], args: tuple, together: dict
+) -> list[tuple[ShardTop, int, None]] | None:
+    """What :meth:`Shard.top` answers for each of ``shards`` (in shard order, each scoring
+    as part of the same collection) for the plain top ``k`` by relevance ``args`` asks,
+    from one search over all their segments; None when they do not score alike.
+
+    A shard's part holds only its hits among the ``k`` best of them all, which is enough:
+    the coordinator keeps the ``k`` best of every part, in the order :func:`select` gives
+    (shard, then segment, where it gives segment), and each shard's count is its own."""
+    corpus = shards[0].scored_as
+    if corpus is None or any(sh.scored_as != corpus for sh in shards):
+        return None
+    key = tuple(id(sh.searcher) for sh in shards)
+    found = together.get(key)
+    if found is None or any(a is not b.searcher for a, b in zip(found[1], shards)):
+        segments = [seg for sh in shards for seg in sh.segments]
+        found = (Searcher(segments, corpus), [sh.searcher for sh in shards])
+        together.clear()  # (one query shape at a time: a new commit replaces the old)
+        together[key] = found
+    searcher = found[0]
+    node, scoring, dfs, k = args[0], args[1], args[2], args[3]
+    owner: list[int] = []
+    first: list[int] = []
+    for n, sh in enumerate(shards):
+        first.append(len(owner))
+        owner.extend([n] * len(sh.segments))
+    totals = [0] * len(shards)
+
+    def tallied() -> Iterable[tuple[int, SegmentMatches]]:
+        for si, m in searcher.top_matches(node, scoring, k, dfs=dfs):
+            totals[owner[si]] += len(m.docs) if m.count is None else m.count
+            yield si, m
+
+    picked, _ = select(tallied(), searcher.segments, k, "relevance")
+    parts: list[list[tuple[int, int, float, int]]] = [[] for _ in shards]
+    for si, doc, score, day in picked:
+        n = owner[si]
+        parts[n].append((si - first[n], doc, score, day))
+    return [(sh._compact(part), totals[n], None) for n, (sh, part) in enumerate(zip(shards, parts))]
+
+
 class ShardGroup:
     """The shards one Dask worker holds, in one actor: a round of a query is one message
     per worker, not one per shard.
@@ -395,6 +486,7 @@ class ShardGroup:
     def __init__(self, shards: list[tuple[int, str, int]]):
         self.shards: dict[int, Shard] = {}
         self._listener: Listener | None = None
+        self._together: dict = {}  # (see run_calls)
         try:
             for i, folder, generation in shards:
                 self.shards[i] = Shard(folder, generation)
@@ -407,8 +499,7 @@ class ShardGroup:
         order. Both are pickled here, not by Dask: Dask serializes a message's objects one
         by one (every numpy array a frame of its own), which costs more than a small query.
         """
-        todo = pickle.loads(calls)
-        out = [getattr(self.shards[i], method)(*args) for i, method, args in todo]
+        out = run_calls(self.shards, pickle.loads(calls), self._together)
         return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
 
     async def listen(self, host: str) -> tuple[int, bytes] | None:
@@ -425,8 +516,7 @@ class ShardGroup:
         """:meth:`run` for a message that came to the port: ``(True, results)``, or
         ``(False, the exception)`` that the coordinator raises."""
         try:
-            todo = pickle.loads(calls)
-            reply = (True, [getattr(self.shards[i], method)(*args) for i, method, args in todo])
+            reply = (True, run_calls(self.shards, pickle.loads(calls), self._together))
             return pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             try:

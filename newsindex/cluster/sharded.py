@@ -94,7 +94,16 @@ from ..search.searcher import Corpus, Dfs, Searcher, scored_terms
 from ..search.similar import DEFAULT_MAX_TERMS, distinctive_terms
 from . import layout
 from .channel import Connections, recv_frame, send_frame
-from .shard import DF_FIELDS, RawFacets, Shard, ShardGroup, ShardTop, TermTable, WordFacts
+from .shard import (
+    DF_FIELDS,
+    RawFacets,
+    Shard,
+    ShardGroup,
+    ShardTop,
+    TermTable,
+    WordFacts,
+    run_calls,
+)
 from .writer import ShardedWriter
 
 #: Terms whose collection df a snapshot keeps (cleared when full).
@@ -153,6 +162,7 @@ class _LocalShards:
     def __init__(self, folder: Path, refs: tuple[layout.ShardRef, ...]):
         self.names = [r.name for r in refs]
         self._shards: list[Shard] = []
+        self._together: dict = {}  # (see shard.run_calls)
         try:
             for r in refs:
                 self._shards.append(Shard(str(folder / r.name), r.generation))
@@ -161,10 +171,10 @@ class _LocalShards:
             raise
 
     def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
-        return [getattr(self._shards[i], method)(*args) for i, method, args in calls]
+        return run_calls(dict(enumerate(self._shards)), calls, self._together)
 
     def call_all(self, method: str, *args: Any) -> list[Any]:
-        return [getattr(s, method)(*args) for s in self._shards]
+        return self.run([(i, method, args) for i in range(len(self._shards))])
 
     def call(self, i: int, method: str, *args: Any) -> Any:
         return getattr(self._shards[i], method)(*args)
