@@ -219,7 +219,7 @@ class Shard:
         raw facet counts, scored with the collection's statistics (``exclude``: a story
         never to match, (segment index, doc))."""
         matches: Iterable[tuple[int, SegmentMatches]]
-        if decay is None and not facets and sort == "relevance" and exclude is None:
+        if _plain(sort, decay, facets, exclude):
             matches = self.searcher.top_matches(node, scoring, k, dfs=dfs)  # rank-safe
         else:
             matches = self.searcher.execute(node, scoring, dfs=dfs)
@@ -400,7 +400,7 @@ def run_calls(
     out: list[Any] = [None] * len(calls)
     groups: dict[int, list[int]] = {}
     for at, (_, method, args) in enumerate(calls):
-        if method == "top" and _plain_top(*args):
+        if method == "top" and _plain_top(args):
             groups.setdefault(id(args), []).append(at)
     done = set()
     for ats in groups.values():
@@ -418,16 +418,15 @@ def run_calls(
     return out
 
 
-def _plain_top(
-    node: P.Node,
-    scoring: Scoring,
-    dfs: Dfs,
-    k: int,
-    sort: str,
-    decay: Recency | None,
-    facets: bool,
-    exclude: tuple[int, int] | None = None,
-) -> bool:
+def _plain_top(args: tuple) -> bool:
+    """Whether :meth:`Shard.top` with ``args`` asks for the plain top ``k`` by relevance."""
+    exclude = args[7] if len(args) > 7 else None
+    return _plain(args[4], args[5], args[6], exclude)
+
+
+def _plain(sort: str, decay: Recency | None, facets: bool, exclude: tuple[int, int] | None) -> bool:
+    """Whether a top-k asks for nothing but the ``k`` best by relevance (what the rank-safe
+    path answers)."""
     return decay is None and not facets and sort == "relevance" and exclude is None
 
 
