@@ -338,3 +338,34 @@ def test_a_corrupt_term_entry_is_index_corrupt_never_another_answer(
             failed += 1
     assert failed
     seg.close()
+
+
+@pytest.mark.parametrize("part", ["term", "offs", "blob"])
+@pytest.mark.parametrize("at", [0.1, 0.5, 0.9])
+def test_a_corrupt_stem_table_entry_is_index_corrupt_never_another_stem(built, tmp_path, part, at):
+    """A flipped byte in a stem table (words, their offsets, their term numbers, read an
+    item at a time): each stored word's stem is the genuine one or an IndexCorruptError,
+    and some lookup meets the damage."""
+    clean = _segment(built)
+    field, info = next(iter(clean.entry.stems.items()))
+    words, _ = clean.surface_words(field, info.analyzer)
+    want = {word: clean.stem_of(field, info.analyzer, word) for word in words}
+    assert all(want.values())
+    clean.close()
+    folder = tmp_path / "idx"
+    shutil.copytree(built, folder)
+    (entry,) = mf.read_latest(folder).segments
+    slot = ArrayFile(folder / f"{entry.name}.arr")._slots[f"stem.{info.table}.{part}"]
+    low = int(slot.nbytes * at) // slot.width * slot.width  # an entry's low byte: a small change
+    _flip(folder / f"{entry.name}.arr", slot.offset + low)
+    seg = Segment(folder, entry)  # (opening reads none of the table)
+    failed = 0
+    for word in [*words, "zzznotaword"]:
+        try:
+            got = seg.stem_of(field, info.analyzer, word)
+        except IndexCorruptError:
+            failed += 1
+        else:
+            assert got == want.get(word), word
+    assert failed
+    seg.close()

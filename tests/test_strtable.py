@@ -171,3 +171,50 @@ def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(tmp_path
     table = strtable.SortedStrings(ArrayFile(path), "s")
     with pytest.raises(IndexCorruptError):
         table.find(strings[target])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 3),
+    st.lists(
+        st.tuples(st.sampled_from(["t.crc", "t.hord", "t.offs", "t.blob"]), st.floats(0, 0.999)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=30),
+)
+def test_find_on_a_corrupt_table_is_right_or_index_corrupt(tmp_path_factory, seed, flips, picks):
+    """Term and id tables: with bytes flipped anywhere in their arrays, every lookup raises
+    IndexCorruptError or gives the genuine answer, the words whose entries hold a flipped
+    byte (and their neighbours in both orders) among those looked up."""
+    from newsindex.errors import IndexCorruptError
+    from newsindex.index.arrays import ArrayFile, write_arrays
+
+    strings = _big_table(seed)  # (its hashes span two checksum chunks)
+    index = {s: i for i, s in enumerate(strings)}
+    path = tmp_path_factory.mktemp("corrupt") / "t.arr"
+    arrays = strtable.build("t", strings)
+    write_arrays(path, arrays)
+    slots = ArrayFile(path)._slots
+    data = bytearray(path.read_bytes())
+    probes = [strings[p % len(strings)] for p in picks] + [f"{p}" for p in picks]
+    for name, where in flips:
+        at = int(where * slots[name].nbytes)
+        data[slots[name].offset + at] ^= 0xFF
+        # The words whose entries hold the byte, and their neighbours in each order.
+        k = at // arrays[name].itemsize
+        if name == "t.blob":
+            k = int(np.searchsorted(arrays["t.offs"], k, "right")) - 1
+        near = range(max(k - 1, 0), min(k + 2, len(strings)))
+        if name in ("t.crc", "t.hord"):
+            probes += [strings[arrays["t.hord"][j]] for j in near]
+        else:
+            probes += [strings[j] for j in near]
+    path.write_bytes(bytes(data))
+    table = strtable.StringTable(ArrayFile(path), "t")
+    for p in probes:
+        try:
+            found = table.find(p)
+        except IndexCorruptError:
+            continue
+        assert found == index.get(p, -1), p

@@ -409,9 +409,14 @@ class Segment:
         found = self._stems.get(field)
         if found is None or found[0] != analyzer:
             return None
-        _, table, terms = found
+        _, table, numbers = found
         i = table.find(word)
-        return None if i < 0 else self.terms[int(terms[i])]
+        if i < 0:
+            return None
+        term = self._arrays.item(numbers, i)
+        if not 0 <= term < len(self.terms):
+            raise IndexCorruptError(f"{self._arrays.path}: {numbers!r} names no term")
+        return self.terms[term]
 
     def surface_words(self, field: str, analyzer: dict) -> tuple[list[str], np.ndarray] | None:
         """The stemmer inputs of ``field``'s stem table (the words as the index saw them,
@@ -420,8 +425,8 @@ class Segment:
         found = self._stems.get(field)
         if found is None or found[0] != analyzer:
             return None
-        _, table, terms = found
-        return table.strings(), np.asarray(terms)
+        _, table, numbers = found
+        return table.strings(), np.asarray(self._arrays[numbers])
 
     def signatures(self) -> np.ndarray:
         """Each document's MinHash signature (:mod:`.minhash`): stored by the builder, or
@@ -555,16 +560,17 @@ def _load_deletes(
     return deleted.astype(np.int32)
 
 
-#: A field's stem table: (analyzer spec dict, sorted stemmer inputs, their term numbers).
-StemTable = tuple[Mapping[str, Any], SortedStrings, np.ndarray]
+#: A field's stem table: (analyzer spec dict, sorted stemmer inputs, the name of the array
+#: of their term numbers).
+StemTable = tuple[Mapping[str, Any], SortedStrings, str]
 
 
 def _stem_tables(arr: ArrayFile, stems: Mapping[str, StemTableInfo]) -> dict[str, StemTable]:
-    """field -> (analyzer spec dict, sorted stemmer inputs, their term numbers) (segments
-    written before these tables existed have none)."""
+    """field -> (analyzer spec dict, sorted stemmer inputs, the name of the array of their
+    term numbers, read an item at a time) (segments written before these tables have none)."""
     out: dict[str, StemTable] = {}
     for field, info in stems.items():
         prefix = f"stem.{info.table}"
         if f"{prefix}.term" in arr:
-            out[field] = (info.analyzer, SortedStrings(arr, prefix), arr[f"{prefix}.term"])
+            out[field] = (info.analyzer, SortedStrings(arr, prefix), f"{prefix}.term")
     return out

@@ -189,6 +189,10 @@ def _narrow_offsets(offsets: np.ndarray) -> np.ndarray:
     return offsets.astype(np.uint32) if offsets[-1] < 1 << 32 else offsets
 
 
+#: Levels of a sorted table's bisection whose strings its reader keeps (at most 2**10 - 1).
+_TOP_LEVELS = 10
+
+
 class SortedStrings:
     """Read side of :func:`build_sorted` (read and verified a few strings at a time)."""
 
@@ -206,6 +210,10 @@ class SortedStrings:
             offs = np.ascontiguousarray(offs, dtype=np.int64)
         self._raw_offs = offs.data.cast("B").cast("I" if offs.dtype == np.uint32 else "q")
         self._raw_blob = np.ascontiguousarray(blob, dtype=np.uint8).data.cast("B")
+        # The strings at the bisection's first levels, which every lookup visits (raw, as
+        # the bisection reads them all): those it meets in a range longer than this.
+        self._top: dict[int, bytes] = {}
+        self._top_span = self.size >> _TOP_LEVELS
 
     def raw(self, i: int) -> bytes:
         a, b = self._offs(i, i + 2)
@@ -230,11 +238,16 @@ class SortedStrings:
         made the search visit. A corrupt bracket is an IndexCorruptError.
         """
         data = s.encode("utf-8")
-        offs, blob = self._raw_offs, self._raw_blob
+        offs, blob, top, span = self._raw_offs, self._raw_blob, self._top, self._top_span
         lo, hi = 0, self.size
         while lo < hi:  # bisect_left over the raw views
             mid = (lo + hi) // 2
-            if blob[offs[mid] : offs[mid + 1]].tobytes() < data:
+            key = top.get(mid)
+            if key is None:
+                key = blob[offs[mid] : offs[mid + 1]].tobytes()
+                if hi - lo > span:
+                    top[mid] = key
+            if key < data:
                 lo = mid + 1
             else:
                 hi = mid
