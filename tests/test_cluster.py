@@ -319,6 +319,26 @@ def test_build_options_are_checked_before_any_work(tmp_path):
     ),
     search_list=st.lists(searches, min_size=1, max_size=3),
 )
+# A prefix whose only word is a replaced article's: one index still held that article (and
+# expanded oi* to oil), the shard did not (and dropped oi*, leaving "-oil": every article).
+@example(
+    ops=[
+        [{"id": "2", "title": "", "body": ""}, {"id": "0", "title": "", "body": "oil"}],
+        [{"id": "0", "title": "", "body": ""}],
+    ],
+    words=["oil"],
+    search_list=[
+        {
+            "query": "oi* -oil",
+            "sort": "relevance",
+            "limit": 10,
+            "offset": 0,
+            "facets": False,
+            "scoring": None,
+            "collapse": False,
+        }
+    ],
+)
 def test_words_learned_in_one_round_have_one_index_statistics(
     tmp_path_factory, ops, words, search_list
 ):

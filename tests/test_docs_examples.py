@@ -435,6 +435,8 @@ def check_boosts_and_prefixes(ix):
     assert isinstance(prefix, P.Prefix) and prefix.terms == ("aleppan", "aleppo")
     assert {h.score for h in ix.search("alep*").hits} == {1.0}  # a constant score
     assert {h.score for h in ix.search("alep*^2").hits} == {2.0}
+    # A prefix matching no term matches nothing, beside a negation too, as an unknown word.
+    assert ids(ix, "-oil") and ids(ix, "zz* -oil") == ids(ix, "qwzx -oil") == set()
     fails(ix, "aleppo^10001", "10,000")
     same(ix, "co* co* co*", "co*^3")
     why = str(ix.explain("co*", "battle"))

@@ -81,6 +81,10 @@ CASES = [
     ("zzz*", MatchNone()),
     ("aleppo zzz*", Term("aleppo")),
     ("aleppo +zzz*", MatchNone()),
+    # alternatives that match no term leave nothing to match, not a bare negation
+    ("zzz* -aleppo", MatchNone()),
+    ("(zzz* OR yyy*) -aleppo", MatchNone()),
+    ("the zzz* -aleppo", MatchNone()),
     # filters
     ("section:world", Bool(filter=(K("section", "world"),))),
     ('source:"TRT World"', Bool(filter=(K("source", "trtworld"),))),

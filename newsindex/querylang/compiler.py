@@ -247,6 +247,7 @@ class _Compiler:
         must_not: list[plan.Node] = []
         clauses = query.clauses
         merged = _merged_repeats(clauses) if self.merge_repeats else zip(clauses, repeat(1))
+        dropped = False  # an alternative matching no term, left out (see the end)
         for clause, repeats in merged:
             node = self.node(clause.node)
             if node is None:
@@ -269,6 +270,8 @@ class _Compiler:
                 (filters if _filterish(node) else must).append(node)
             elif not nothing:
                 should.append(node)
+            else:
+                dropped = True
         should = _merge_keywords(should)
         must_not = _merge_keywords(must_not)
         if should and filters and not must:
@@ -281,8 +284,15 @@ class _Compiler:
             )
             (filters if _filterish(either) else must).append(either)
             should = []
-        if not (must or should or filters or must_not):
-            return None
+        if not (must or should or filters):
+            if dropped:
+                # Its only alternatives match no term, so it matches nothing: not every
+                # article but the negated ones. (Else "zz* -oil" would match all but oil,
+                # while "oi* -oil", whose prefix names only deleted articles' words, would
+                # match nothing: an answer that changed once a merge dropped them.)
+                return plan.MatchNone()
+            if not must_not:
+                return None
         only = must + should + filters
         if len(only) == 1 and not must_not:
             return _boosted(only[0], query.boost)
