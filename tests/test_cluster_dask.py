@@ -54,7 +54,14 @@ def client():
             yield c
         finally:
             c.close()
-            cluster.close()
+            try:
+                cluster.close()
+            except KeyError as exc:
+                # dask/distributed#5407: the cluster's watcher may read the scheduler's
+                # record of a worker a test killed after the scheduler dropped it. The
+                # cluster is closed by then; what the tests asserted stands.
+                if not str(exc).startswith("'tcp://"):
+                    raise
 
 
 @pytest.fixture(scope="session")
