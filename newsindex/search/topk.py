@@ -62,9 +62,11 @@ def select(
         cands.append((si, docs, scores, segments[si].dates.take(docs)))
     if not cands:
         return [], total
-    if sort == "relevance" and sum(len(c[1]) for c in cands) > max(k, _PYTHON_SORT_MAX):
+    size = sum(len(c[1]) for c in cands)
+    if sort == "relevance" and size > max(k, _PYTHON_SORT_MAX):
         cands = _above_kth(cands, k)
-    if sum(len(c[1]) for c in cands) <= _PYTHON_SORT_MAX:
+        size = sum(len(c[1]) for c in cands)
+    if size <= _PYTHON_SORT_MAX:
         picked = _python_order(cands, k, sort)
         if picked is not None:
             return picked, total
@@ -76,9 +78,9 @@ def _above_kth(cands: _Cands, k: int) -> _Cands:
     rank by relevance (many segments each give ``k``). Unchanged when a score is NaN (which
     the order puts last, where the k-th best would count it first)."""
     scores = np.concatenate([c[2] for c in cands])
-    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
     if np.isnan(scores.sum()):
         return cands
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
     out: _Cands = []
     for si, docs, sc, days in cands:
         keep = sc >= kth
