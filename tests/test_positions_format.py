@@ -67,6 +67,38 @@ def test_every_term_and_prefix_decodes_to_the_plain_positions(tmp_path_factory, 
     assert reader.span(0, 0, 0).tolist() == []
 
 
+@settings(max_examples=150, deadline=None)
+@given(terms=term_positions(), data=st.data())
+def test_encoding_in_runs_of_terms_equals_encoding_at_once(terms, data):
+    """A merge encodes a step's terms at a time: any cut into runs gives the same arrays, and
+    each term's escape offset counts the escapes before it (counted here from the values)."""
+    flat = [p for t in terms for p in t]
+    plain = np.array(flat, dtype=np.uint32 if flat and max(flat) > 65_535 else np.uint16)
+    offs = np.concatenate(([0], np.cumsum([len(t) for t in terms]))).astype(np.int64)
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(terms)), max_size=6))))
+    encoder = positions_format.Encoder(offs)
+    for t0, t1 in zip([0, *cuts], [*cuts, len(terms)]):
+        encoder.add(t0, t1, plain[offs[t0] : offs[t1]])
+    runs = encoder.finish()
+    whole = positions_format.encode(plain, offs)
+    assert runs.keys() == whole.keys()
+    for name in whole:
+        assert runs[name].dtype == whole[name].dtype and runs[name].tolist() == whole[name].tolist()
+    before = [sum(p >= positions_format.ESCAPE for p in flat[: int(o)]) for o in offs]
+    assert runs["pos.escoffs"].tolist() == before
+
+
+def test_runs_out_of_order_or_missing_are_refused():
+    offs = np.array([0, 2, 3], dtype=np.int64)
+    pos = np.array([1, 300, 2], dtype=np.uint16)
+    encoder = positions_format.Encoder(offs)
+    with pytest.raises(ValueError):
+        encoder.add(1, 2, pos[2:])  # term 0 skipped
+    encoder.add(0, 1, pos[:2])
+    with pytest.raises(ValueError):
+        encoder.finish()  # term 1 missing
+
+
 def test_no_positions_encode_to_empty_arrays(tmp_path):
     coded = positions_format.encode(np.zeros(0, np.uint16), np.zeros(1, np.int64))
     assert [len(a) for a in coded.values()] == [0, 0, 1]

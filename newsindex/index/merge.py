@@ -264,10 +264,9 @@ def _postings(
     # Monotone versions of the maps (a dropped term takes the number before it), so each
     # step's run of merged terms is one searchsorted range of each input's terms.
     climbs = [np.maximum.accumulate(t) if len(t) else t for t in tmaps]
-    pos_type = max((seg.positions_span(0, 0).dtype for seg in segs), key=lambda d: d.itemsize)
     doc_parts: list[dict[str, np.ndarray]] = []
     out_tf = np.empty(int(post_offs[-1]), dtype=np.uint8)
-    out_pos = np.empty(int(out_pos_offs[-1]), dtype=pos_type)
+    out_pos = positions.Encoder(out_pos_offs)
     big: list[np.ndarray] = []
     bigv: list[np.ndarray] = []
     blk: dict[str, list[np.ndarray]] = {}
@@ -317,11 +316,8 @@ def _postings(
         total = int(per.sum())
         gather = np.arange(total, dtype=np.int64)
         gather += np.repeat(starts - (np.cumsum(per) - per), per)
-        pos = np.concatenate(runs)[gather]
+        out_pos.add(t0, t1, np.concatenate(runs)[gather])
         del gather, runs
-        q0 = int(out_pos_offs[t0])
-        out_pos[q0 : q0 + total] = pos
-        del pos
         doc_parts.append(docids.encode(post_offs[t0 : t1 + 1] - p0, docs))
         packed = pack_tfs(step_tfs)
         out_tf[p0:p1] = packed["post.tf"]
@@ -335,7 +331,7 @@ def _postings(
             blk.setdefault(bname, []).append(values)
     out = {
         **docids.concat(doc_parts),
-        **positions.encode(out_pos, out_pos_offs),
+        **out_pos.finish(),
         "post.offs": post_offs,
         "pos.offs": out_pos_offs,
     }

@@ -40,16 +40,51 @@ def encode(pos: np.ndarray, pos_offs: np.ndarray) -> dict[str, np.ndarray]:
     pos_offs = np.asarray(pos_offs, dtype=np.int64)
     if len(pos_offs) == 0 or pos_offs[0] != 0 or pos_offs[-1] != len(pos):
         raise ValueError("pos_offs must run from 0 to len(pos)")
-    where = np.flatnonzero(pos >= ESCAPE)  # (few: no position-sized temporaries but this)
-    u8 = pos.astype(np.uint8)  # (the escaped ones' low byte, overwritten next)
-    u8[where] = ESCAPE
-    esc = pos[where]
-    escoffs = np.searchsorted(where, pos_offs)  # escapes before each term's first position
-    return {
-        "pos.u8": u8,
-        "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
-        "pos.escoffs": escoffs.astype(_narrow_dtype(int(escoffs[-1]), np.uint32)),
-    }
+    encoder = Encoder(pos_offs)
+    encoder.add(0, len(pos_offs) - 1, pos)
+    return encoder.finish()
+
+
+class Encoder:
+    """:func:`encode`, a run of terms at a time: a merge encodes each step's positions as it
+    makes them, so the whole segment's positions are never held decoded."""
+
+    def __init__(self, pos_offs: np.ndarray):
+        """``pos_offs``: per term and one past the last, its first position (from 0)."""
+        self._offs = np.asarray(pos_offs, dtype=np.int64)
+        total = int(self._offs[-1]) if len(self._offs) else 0
+        self._u8 = np.empty(total, dtype=np.uint8)
+        self._escoffs = np.empty(len(self._offs), dtype=np.int64)
+        self._esc: list[np.ndarray] = []
+        self._escapes = 0
+        self._terms = 0  # terms encoded so far: runs come in term order
+
+    def add(self, t0: int, t1: int, pos: np.ndarray) -> None:
+        """Encode the positions ``pos`` of terms ``t0..t1-1`` (all of them, in order)."""
+        q0, q1 = int(self._offs[t0]), int(self._offs[t1])
+        if t0 != self._terms or t1 < t0 or len(pos) != q1 - q0:
+            raise ValueError("runs must follow each other and match pos_offs")
+        where = np.flatnonzero(pos >= ESCAPE)  # (few: no position-sized temporaries but this)
+        out = self._u8[q0:q1]
+        np.copyto(out, pos, casting="unsafe")  # (the escaped ones' low byte, overwritten next)
+        out[where] = ESCAPE
+        self._esc.append(pos[where])
+        # Escapes before each term's first position.
+        self._escoffs[t0:t1] = np.searchsorted(where, self._offs[t0:t1] - q0) + self._escapes
+        self._escapes += len(where)
+        self._terms = t1
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """The encoding's arrays, once every term was added."""
+        if self._terms != len(self._offs) - 1:
+            raise ValueError("not every term's positions were added")
+        self._escoffs[-1] = self._escapes
+        esc = np.concatenate(self._esc) if self._esc else np.zeros(0, np.uint16)
+        return {
+            "pos.u8": self._u8,
+            "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
+            "pos.escoffs": self._escoffs.astype(_narrow_dtype(self._escapes, np.uint32)),
+        }
 
 
 def _narrow_dtype(top: int, least: type[np.unsignedinteger] = np.uint16) -> np.dtype:
