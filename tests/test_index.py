@@ -536,3 +536,43 @@ def test_added_minus_replaced_is_what_a_commit_adds(tmp_path_factory, ops):
             before = ix.doc_count
             w = ix.writer(buffer_docs=2)
     w.rollback()
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["add", "add", "add", "delete", "flush", "commit"]),
+            st.integers(0, 7),
+        ),
+        max_size=40,
+    ),
+    buffer_docs=st.integers(1, 4),
+)
+def test_edits_across_flushes_and_commits_match_a_model(tmp_path_factory, ops, buffer_docs):
+    # A writer looks up an added or deleted id in the segments it flushed (through their own
+    # id tables and a filter of the ids it flushed), the buffer and the committed segments:
+    # whatever the interleaving, the index holds the last version of each id not deleted
+    # since.
+    ix = Index.create(tmp_path_factory.mktemp("model") / "idx")
+    model: dict[str, str] = {}
+    w = ix.writer(buffer_docs=buffer_docs)
+    for step, (op, k) in enumerate([*ops, ("commit", 0)]):
+        if op == "add":
+            w.add({"id": f"d{k}", "title": f"version {step}"})
+            model[f"d{k}"] = f"version {step}"
+        elif op == "delete":
+            w.delete(f"d{k}")
+            model.pop(f"d{k}", None)
+        elif op == "flush":
+            w.flush()
+        else:
+            w.commit()
+            assert ix.doc_count == len(model)
+            assert {i: ix.get(i).title for i in model} == model
+            assert all(ix.get(f"d{j}") is None for j in range(8) if f"d{j}" not in model)
+            w = ix.writer(buffer_docs=buffer_docs)
+    w.rollback()
+    ix.close()

@@ -19,6 +19,7 @@ from ..analysis.vocab import Vocabulary
 from ..article import Article
 from ..errors import WriterClosedError, check_int, check_number, check_type
 from . import manifest as mf
+from .arrays import ArrayFile
 from .builder import build_segment
 from .check import file_crc32
 from .files import create_new
@@ -26,6 +27,7 @@ from .lock import WriteLock
 from .manifest import FileInfo, Manifest, SegmentEntry
 from .merge import merge, plan_merges
 from .segment import Segment
+from .strtable import StringTable
 
 if TYPE_CHECKING:
     from ..config import IndexSettings
@@ -46,6 +48,9 @@ BUILD_BYTES_PER_DOC = 2560
 #: A writer's token cache is dropped after a flush once it holds this many terms (each costs
 #: a few hundred bytes), so text made of ever-new words cannot grow it without bound.
 VOCABULARY_LIMIT = 1_000_000
+#: Bits of the filter of ids a writer has flushed (a bit per hash value, 2**28 bits: 32 MiB):
+#: an added id whose bit is clear cannot be in a flushed segment, so most adds look in none.
+_SEEN_BITS = 28
 
 
 class IndexWriter:
@@ -113,9 +118,11 @@ class IndexWriter:
         # the split); figures in benchmarks/RESULTS.md.
         self._workers = workers
         self._removed: set[str] = set()  # ids whose committed versions go away
-        self._new: list[SegmentEntry] = []  # segments flushed by this writer, not yet committed
-        self._new_ids: list[dict[str, int]] = []  # their id -> doc maps
-        self._new_deletes: list[set[int]] = []
+        self._new: list[SegmentEntry] = []  # segments this writer wrote (a rollback removes)
+        self._flushed: list[_Flushed] = []  # those to commit, with the documents deleted since
+        # Which ids the flushed segments may hold. Their own id tables answer exactly: a map
+        # of every id in Python would cost over a hundred bytes an article.
+        self._seen = bytearray(1 << (_SEEN_BITS - 3))
         self._next_segment = self._base.next_segment
         self.added = 0
         self.replaced = 0
@@ -150,13 +157,21 @@ class IndexWriter:
         """Drop the article's versions; True if one was added by this writer (uncommitted)."""
         if self._buffer.pop(article_id, None) is not None:
             return True
-        for ids, deletes in zip(self._new_ids, self._new_deletes):
-            doc = ids.get(article_id)
-            if doc is not None and doc not in deletes:
-                deletes.add(doc)
-                return True
+        if self._flushed:
+            h = hash(article_id) & ((1 << _SEEN_BITS) - 1)
+            if self._seen[h >> 3] >> (h & 7) & 1:
+                for flushed in self._flushed:
+                    if flushed.delete(article_id):
+                        return True
         self._removed.add(article_id)
         return False
+
+    def _remember(self, article_ids: list[str]) -> None:
+        """Set the filter's bits of ids a flushed segment holds."""
+        mask = (1 << _SEEN_BITS) - 1
+        h = np.fromiter(map(hash, article_ids), dtype=np.int64, count=len(article_ids)) & mask
+        seen = np.frombuffer(self._seen, dtype=np.uint8)
+        np.bitwise_or.at(seen, h >> 3, np.left_shift(1, h & 7).astype(np.uint8))
 
     @property
     def buffered_bytes(self) -> int:
@@ -189,11 +204,9 @@ class IndexWriter:
             self._store_body,
             self._scoring,
         )
-        seg = Segment(self._folder, entry)
         self._new.append(entry)
-        self._new_ids.append(dict(zip(seg.ids.strings(), range(seg.ndocs))))
-        self._new_deletes.append(set())
-        seg.close()
+        self._flushed.append(_Flushed(self._folder, entry, set()))
+        self._remember(list(self._buffer))
         self._buffer.clear()
         self._buffer_chars = 0
         if len(self._vocab) > VOCABULARY_LIMIT:  # a cache: later segments re-learn their words
@@ -226,15 +239,14 @@ class IndexWriter:
                 except OSError:  # another file system: a copy
                     shutil.copyfile(Path(folder) / fname, self._folder / new)
                 files[new] = info
-            live = {art_id: doc for doc, art_id in enumerate(ids) if doc not in gone}
+            live = [art_id for doc, art_id in enumerate(ids) if doc not in gone]
             for art_id in live:
                 if self._forget(art_id):
                     self.replaced += 1
-            self._new.append(
-                dataclasses.replace(entry, name=name, files=files, deleted=0, del_file=None)
-            )
-            self._new_ids.append(live)
-            self._new_deletes.append(gone)
+            entry = dataclasses.replace(entry, name=name, files=files, deleted=0, del_file=None)
+            self._new.append(entry)
+            self._flushed.append(_Flushed(self._folder, entry, gone))
+            self._remember(live)
             self.added += len(live)
             adopted += len(live)
         return adopted
@@ -253,9 +265,11 @@ class IndexWriter:
                 gone = seg.find_ids(removed, hashed)
                 self.replaced += len(gone)
                 segments.append(self._with_deletes(seg.entry, seg.deleted, gone, generation))
-            for entry, deletes in zip(self._new, self._new_deletes):
+            for flushed in self._flushed:
                 segments.append(
-                    self._with_deletes(entry, np.zeros(0, np.int32), sorted(deletes), generation)
+                    self._with_deletes(
+                        flushed.entry, np.zeros(0, np.int32), sorted(flushed.deleted), generation
+                    )
                 )
             segments = [s for s in segments if s.live > 0]
             segments = self._merged(segments, everything=self._optimize)
@@ -366,8 +380,11 @@ class IndexWriter:
         self._closed = True
         for seg in self._base_segments:
             seg.close()
+        for flushed in self._flushed:
+            flushed.close()
         # A finished writer may stay referenced (``with ... as w``): keep no mapping alive.
         self._base_segments = []
+        self._flushed = []
         self._lock.release()
 
     def _check_open(self) -> None:
@@ -389,6 +406,29 @@ class IndexWriter:
             self.commit()
         else:
             self.rollback()
+
+
+class _Flushed:
+    """A segment a writer wrote and has not committed yet: its ids, looked up in its own id
+    table, and its documents deleted (or replaced) since."""
+
+    def __init__(self, folder: Path, entry: SegmentEntry, deleted: set[int]):
+        self.entry = entry
+        self.deleted = deleted
+        self._arrays = ArrayFile(folder / f"{entry.name}.arr")
+        self._ids = StringTable(self._arrays, "ids")
+
+    def delete(self, article_id: str) -> bool:
+        """Delete the article's live version here; False if this segment holds none."""
+        doc = self._ids.find(article_id)
+        if doc < 0 or doc in self.deleted:
+            return False
+        self.deleted.add(doc)
+        return True
+
+    def close(self) -> None:
+        # The mapping goes with the last view of it (as a segment's does).
+        del self._ids, self._arrays
 
 
 def _build_cost(chars: int, docs: int) -> int:
