@@ -67,8 +67,9 @@ class IndexWriter:
     estimated ``memory_budget`` bytes (:data:`BUILD_BYTES_PER_CHAR` per character and
     :data:`BUILD_BYTES_PER_DOC` per article), whichever comes first. So whatever the input,
     a build stays within about the budget (768 MiB by default) plus the process's own memory.
-    Merges work on the segments' arrays (see :mod:`.merge`): a merge's memory is about its
-    output segment's arrays, which the merge policy bounds by
+    Flushed segments are merged by the policy as they come (see :mod:`.merge`; those with
+    articles deleted since wait for the commit). Merges work on the segments' arrays: a
+    merge's memory is about its output segment's arrays, which the merge policy bounds by
     :data:`~newsindex.index.merge.MAX_MERGED_DOCS`; :meth:`optimize` is the exception, as it
     makes the whole index one segment.
     """
@@ -211,6 +212,37 @@ class IndexWriter:
         self._buffer_chars = 0
         if len(self._vocab) > VOCABULARY_LIMIT:  # a cache: later segments re-learn their words
             self._vocab = Vocabulary()
+        self._merge_flushed()
+
+    def _merge_flushed(self) -> None:
+        """Apply the merge policy to the flushed segments as they come, as Lucene's writer
+        does: a long build never piles them up for its commit to merge at once. Segments
+        with articles deleted or replaced since wait for the commit, which drops those."""
+        while True:
+            clean = [f for f in self._flushed if not f.deleted]
+            groups = plan_merges([f.entry for f in clean])
+            if not groups:
+                return
+            for group in groups:
+                inputs = [clean[i] for i in group]
+                entry = self._build(
+                    merge,
+                    self._segment_name(),
+                    [f.entry for f in inputs],
+                    self._analyzers,
+                    self._store_body,
+                    self._scoring,
+                )
+                self._new.append(entry)
+                gone = {id(f.entry) for f in inputs}
+                self._flushed = [f for f in self._flushed if id(f.entry) not in gone]
+                self._flushed.append(_Flushed(self._folder, entry, set()))
+                # Never committed, so no reader can hold them: they go now.
+                self._new = [e for e in self._new if id(e) not in gone]
+                for f in inputs:
+                    f.close()
+                    for fname in f.entry.files:
+                        _unlink(self._folder / fname)
 
     def adopt(self, folder: Path) -> int:
         """Add the articles of the index in ``folder`` (made with the same settings, e.g. by a
