@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from newsindex import Index
 from newsindex.index.manifest import SegmentEntry
-from newsindex.index.merge import MAX_MERGED_DOCS, MERGE_FACTOR, plan_merges
+from newsindex.index.merge import BULK_FACTOR, MAX_MERGED_DOCS, MERGE_FACTOR, plan_merges
 
 
 def _scores(ix, q):
@@ -120,6 +120,42 @@ def test_policy_bounds_merged_segments_and_leaves_few(flushes, max_docs):
     assert all(count < MERGE_FACTOR for count in Counter(len(str(n)) for n in small).values())
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(1, 400_000),
+    flushes=st.integers(1, 300),
+    last=st.integers(1, 400_000),
+    max_docs=st.sampled_from([1_000, 100_000, 3_000_000]),
+)
+def test_bulk_policy_merges_a_writers_articles_once(size, flushes, last, max_docs):
+    """A writer's flushed segments (one size, the last one smaller or not), with the bulk
+    policy applied after each flush: no merge makes a segment over ``max_docs``, every
+    segment it may still merge is left fewer than BULK_FACTOR a tier adding up to at most
+    half of ``max_docs``, and where BULK_FACTOR flushes outgrow half of ``max_docs``, no
+    article is merged twice."""
+    segments: list[tuple[SegmentEntry, int]] = []  # (entry, times its articles were merged)
+    for k in range(flushes):
+        segments.append((_entry(last if k == flushes - 1 else size), 0))
+        while groups := plan_merges([e for e, _ in segments], max_docs=max_docs, bulk=True):
+            merged = []
+            for group in groups:
+                live = sum(segments[i][0].live for i in group)
+                assert len(group) == 1 or live <= max_docs
+                assert len(group) <= BULK_FACTOR
+                merged.append((_entry(live), 1 + max(segments[i][1] for i in group)))
+            drop = {i for g in groups for i in g}
+            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+    assert sum(e.live for e, _ in segments) == (flushes - 1) * size + last
+    tiers: dict[int, list[int]] = {}
+    for e, _ in segments:
+        if 2 * e.live <= max_docs:
+            tiers.setdefault(len(str(e.live)), []).append(e.live)
+    for lives in tiers.values():
+        assert len(lives) < BULK_FACTOR and (len(lives) == 1 or 2 * sum(lives) <= max_docs)
+    if 2 * size * BULK_FACTOR > max_docs:
+        assert max(times for _, times in segments) <= 1
+
+
 def _policy_applied(commits: int) -> list[int]:
     """As the CLI builds: a commit every 100,000 stories, flushed in segments of ~38k (the
     default memory budget's) and the policy applied at each commit."""
@@ -141,19 +177,19 @@ def test_big_builds_end_in_a_few_segments():
 
 
 def test_one_long_write_merges_its_segments_as_it_goes(tmp_path, sample_docs):
-    # One writer, one commit, a segment flushed every 5 articles: the tiered policy runs as
-    # segments are flushed, so the folder never holds a full tier of them (the commit does
-    # not find 120 segments to merge at once); the committed index answers what an index
-    # built in one segment answers, and replacements reach versions in merged segments.
+    # One writer, one commit, a segment flushed every 2 articles: the policy runs as
+    # segments are flushed, so the folder never holds a full bulk tier of them (the commit
+    # does not find 300 segments to merge at once); the committed index answers what an
+    # index built in one segment answers, and replacements reach versions in merged segments.
     ix = Index.create(tmp_path / "idx")
     most = 0
-    with ix.writer(buffer_docs=5) as w:
+    with ix.writer(buffer_docs=2) as w:
         for d in sample_docs[:600]:
             w.add(d)
             most = max(most, len(list((tmp_path / "idx").glob("seg-*.arr"))))
         for d in sample_docs[:30]:
             w.add({**d, "title": "replaced " + d["title"]})
-    assert most < 2 * MERGE_FACTOR
+    assert most <= BULK_FACTOR + 2
     one = Index.create(tmp_path / "one")
     with one.writer() as w:
         for d in sample_docs[30:600]:

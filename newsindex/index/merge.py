@@ -7,7 +7,9 @@ may cascade to the next tier). A segment that is mostly deletions is rewritten a
 Lucene's TieredMergePolicy, a merge never makes a segment of more than
 :data:`MAX_MERGED_DOCS` live documents, and segments of more than half that are merged no
 more (unless mostly deleted): a merge's memory is about its output's arrays, so this bounds
-the memory of every merge whatever the size of the index.
+the memory of every merge whatever the size of the index. A writer merges the segments it
+flushes as it goes, in bulk (see :func:`plan_merges`): a long build then merges each
+article about once, as a sort merges its runs, not once per tier.
 
 The merge works on the segments' arrays, never on their text: the live documents of the
 inputs are put in date order (as the builder orders a segment's documents, ties in input
@@ -54,6 +56,10 @@ MAX_DELETED_SHARE = 0.5
 #: output's arrays, its inputs' mapped pages: about 1.7 GB a million news stories) stays
 #: under 6 GiB.
 MAX_MERGED_DOCS = 3_000_000
+#: The most of a writer's flushed segments merged at once (``plan_merges(bulk=True)``): a
+#: merge's cost per article hardly depends on its number of inputs, and this bounds the
+#: segments a writer holds when its buffers are small.
+BULK_FACTOR = 128
 #: Postings merged at a time: the temporaries of one step (keys, order, positions' index).
 _STEP_POSTINGS = 1 << 20
 #: Stored articles re-encoded at a time (a multiple of the store's blocks), or fewer when
@@ -68,8 +74,15 @@ def plan_merges(
     entries: Sequence[SegmentEntry],
     factor: int = MERGE_FACTOR,
     max_docs: int = MAX_MERGED_DOCS,
+    bulk: bool = False,
 ) -> list[list[int]]:
-    """Groups of entry indexes to merge (each group becomes one segment)."""
+    """Groups of entry indexes to merge (each group becomes one segment).
+
+    ``bulk``: the policy for a writer's own flushed segments before its commit. A tier is
+    merged once its segments add up to more than half of ``max_docs`` (a segment merged no
+    more), up to :data:`BULK_FACTOR` of them at once: its buffers make segments of about
+    one size, so a long build merges each article once on its way to a largest segment,
+    where ``factor`` at a time would merge it once per tier."""
     tiers: dict[int, list[int]] = {}
     groups: list[list[int]] = []
     for i, e in enumerate(entries):
@@ -77,9 +90,13 @@ def plan_merges(
             groups.append([i])
         elif 2 * e.live <= max_docs:
             tiers.setdefault(int(math.log10(max(e.live, 1))), []).append(i)
+    if bulk:
+        factor = BULK_FACTOR
     for members in tiers.values():
         members.sort(key=lambda i: entries[i].live)
-        while len(members) >= factor:
+        while len(members) >= factor or (
+            bulk and len(members) > 1 and 2 * sum(entries[i].live for i in members) > max_docs
+        ):
             group: list[int] = []
             total = 0
             for i in members[:factor]:

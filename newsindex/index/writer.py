@@ -220,7 +220,7 @@ class IndexWriter:
         with articles deleted or replaced since wait for the commit, which drops those."""
         while True:
             clean = [f for f in self._flushed if not f.deleted]
-            groups = plan_merges([f.entry for f in clean])
+            groups = plan_merges([f.entry for f in clean], bulk=True)
             if not groups:
                 return
             for group in groups:
