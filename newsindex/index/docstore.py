@@ -1,5 +1,10 @@
 """Stored fields: articles as JSON, grouped in zstd-compressed blocks of a few documents.
 
+Blocks are written by orjson (compact UTF-8), or by the json module (ASCII-escaped, ``", "``
+separators) where orjson would refuse a row or change it (see :func:`_encode_rows`); older
+segments hold json's blocks, ASCII-escaped or UTF-8. Readers decode every kind the same
+(:func:`_loads`), and one index may mix them.
+
 A segment of at least ``DICT_MIN_DOCS`` articles gets a zstd dictionary trained on a sample of
 its first blocks and stored in its array file (``store.dict``): small blocks, which keep
 fetching one hit cheap, then compress about as well as whole files (the field names, the
@@ -16,22 +21,25 @@ checksums have none; a merge verifies such a file whole before copying it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
+import re
 import threading
 import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import compress
+from itertools import chain, compress
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import orjson
 import zstandard
 
 from ..article import Article, parse_date
-from ..errors import IndexCorruptError
+from ..errors import ArticleError, IndexCorruptError
 from .files import create_new
 
 #: Documents per compressed block: small enough that fetching one hit stays cheap.
@@ -51,7 +59,8 @@ _DICT_MAX_BYTES = 1_048_576
 _DICT_SAMPLES = 100
 _DICT_K, _DICT_D = 256, 6
 _FIELDS = ("id", "title", "body", "date", "source", "section", "author", "url", "extra")
-_TITLE, _BODY = _FIELDS.index("title"), _FIELDS.index("body")
+_TITLE, _BODY, _EXTRA = _FIELDS.index("title"), _FIELDS.index("body"), _FIELDS.index("extra")
+_WIDTH = len(_FIELDS)
 
 
 class StoreWriter:
@@ -185,7 +194,6 @@ _BATCH_BLOCKS = 128
 
 # No cycle check: rows are plain lists, strings and the validated extra mapping.
 _ASCII_JSON = json.JSONEncoder(check_circular=False).encode
-_UTF8_JSON = json.JSONEncoder(check_circular=False, ensure_ascii=False).encode
 
 
 def _encode_block(articles: Sequence[Article], store_body: bool = True) -> bytes:
@@ -193,11 +201,90 @@ def _encode_block(articles: Sequence[Article], store_body: bool = True) -> bytes
 
 
 def _encode_rows(rows: Sequence[list[Any]]) -> bytes:
-    # ASCII-escaped JSON encodes faster; a block whose titles or bodies hold non-ASCII
-    # text is written as UTF-8, where \u escapes would bloat it (readers take either).
-    if all(row[_TITLE].isascii() and row[_BODY].isascii() for row in rows):
-        return _ASCII_JSON(rows).encode("ascii")
-    return _UTF8_JSON(rows).encode("utf-8")
+    # orjson writes NaN and infinities as null and refuses ints beyond 64 bits, extra keys
+    # that are str subclasses or hold lone surrogates: all valid in an article. Such a block
+    # is written by json instead, whose (ASCII-escaped) output holds them all, and which
+    # readers tell from orjson's by its separators (_loads).
+    try:
+        if not _has_float(rows, _not_finite):
+            return orjson.dumps(rows)
+    except orjson.JSONEncodeError:
+        pass
+    _check_keys(rows)
+    return _ASCII_JSON(rows).encode("ascii")
+
+
+def _check_keys(rows: Sequence[list[Any]]) -> None:
+    """Refuse an extra key holding a surrogate pair as two code points: json writes it as two
+    escapes, which every JSON reader joins into one character (Article checks the other
+    strings, lone surrogates in keys are read back as written)."""
+    for row in rows:
+        for key in row[_EXTRA] or ():
+            if not key.isascii() and _SURROGATE_PAIR.search(key):
+                raise ArticleError(
+                    f"article {row[0]!r}: the key {key!r} of field 'extra' holds a surrogate "
+                    "pair, not the character it stands for: it cannot be stored as it is",
+                    field="extra",
+                )
+
+
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _not_finite(value: float) -> bool:
+    return not math.isfinite(value)
+
+
+def _beyond_int64(value: float) -> bool:
+    # orjson reads an int outside [-2**63, 2**64) as a float, which lands here (as do floats
+    # as large: json reads those the same).
+    return not -(2.0**63) < value < 2.0**63
+
+
+def _has_float(rows: Sequence[Any], test: Callable[[float], bool]) -> bool:
+    """Whether a row's extra mapping holds a float, alone or in a list, for which ``test`` is
+    true. Extras mostly hold strings and lists of strings: a block's are checked in a few C
+    calls."""
+    extras = [
+        r[_EXTRA] for r in rows if type(r) is list and len(r) == _WIDTH and type(r[_EXTRA]) is dict
+    ]
+    if not extras:
+        return False
+    values = list(chain.from_iterable(map(dict.values, extras)))
+    kinds = set(map(type, values))
+    if float in kinds and any(type(v) is float and test(v) for v in values):
+        return True
+    if list in kinds or tuple in kinds:
+        lists = [v for v in values if type(v) in _SEQUENCES]
+        try:
+            "".join(chain.from_iterable(lists))  # fails on the first item not a string
+        except TypeError:
+            return any(type(v) is float and test(v) for v in chain.from_iterable(lists))
+    return False
+
+
+_SEQUENCES = frozenset({list, tuple})
+
+
+def _loads(text: bytes) -> Any:
+    """A block's rows, decoded by orjson where it reads them as json would."""
+    try:
+        rows = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # NaN, infinities, escaped lone surrogates: what json's blocks may hold.
+        return json.loads(text)
+    if not _compact(text) and type(rows) is list and _has_float(rows, _beyond_int64):
+        return json.loads(text)  # json wrote it, with an int orjson read as a float
+    return rows
+
+
+def _compact(text: bytes) -> bool:
+    """Whether a block was written by orjson: compact, where json writes ``", "`` after
+    the first row's id (a quote after a backslash may be part of the id: not known)."""
+    if not text.startswith(b'[["'):
+        return False
+    end = text.find(b'"', 3)
+    return end > 0 and text[end - 1] != 0x5C and text[end + 1 : end + 3] == b',"'
 
 
 def _compressor(dictionary: bytes | None) -> zstandard.ZstdCompressor:
@@ -428,7 +515,7 @@ class DocStore:
         if self._crcs is not None and zlib.crc32(data) != self._crcs[block]:
             raise IndexCorruptError(f"{self.path}: block {block} fails its checksum")
         try:
-            rows = json.loads(self._decompress(data) if self._dictionary else _decompress(data))
+            rows = _loads(self._decompress(data) if self._dictionary else _decompress(data))
         except (zstandard.ZstdError, ValueError):
             raise IndexCorruptError(f"{self.path}: block {block} is corrupt") from None
         if not isinstance(rows, list) or not rows or len(rows) > BLOCK_DOCS:
