@@ -43,6 +43,10 @@ class Article:
 
     def __post_init__(self) -> None:
         _check_id(self.id)
+        if type(self.id) is not str:
+            # A str subclass may hash or compare its own way: ids are looked up in dicts
+            # and filters by value, so the article keeps the plain string.
+            object.__setattr__(self, "id", str.__str__(self.id))
         values = (self.title, self.body, self.source, self.section, self.author, self.url)
         for name, value in zip(OPTIONAL_STRINGS, values):
             # The common case (ASCII text of sane size) costs three C calls; anything else

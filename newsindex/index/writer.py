@@ -152,7 +152,7 @@ class IndexWriter:
         """Delete the article with this id (no error if there is none)."""
         self._check_open()
         check_type("article_id", article_id, str, "a string")
-        self._forget(article_id)
+        self._forget(str.__str__(article_id))  # (as Article keeps ids: plain strings)
 
     def _forget(self, article_id: str) -> bool:
         """Drop the article's versions; True if one was added by this writer (uncommitted)."""
