@@ -199,6 +199,19 @@ def test_segments_with_16_bit_signatures_group_as_packed_ones(tmp_path, copies_i
         old.search("oil", collapse=True, limit=50).total
         == ix.search("oil", collapse=True, limit=50).total
     )
+    # A merge copies packed signatures as bytes and packs the 16-bit ones: each story keeps
+    # its signature.
+    old.optimize()
+    (merged,) = old._current().searcher.segments
+    assert merged._arrays[minhash.ARRAY].dtype == np.uint8
+    want_by_id = {
+        article_id: seg.signatures()[doc]
+        for seg in ix._current().searcher.segments
+        for doc, article_id in enumerate(seg.ids.strings())
+    }
+    got = merged.signatures()
+    for doc, article_id in enumerate(merged.ids.strings()):
+        assert np.array_equal(got[doc], want_by_id[article_id])
     old.close()
 
 

@@ -53,7 +53,7 @@ MERGE_FACTOR = 10
 MAX_DELETED_SHARE = 0.5
 #: The most live documents a merge makes a segment of (Lucene's max merged segment size, in
 #: documents): a 10M build ends in a handful of segments, and a merge's peak memory (its
-#: output's arrays, its inputs' mapped pages: about 1.7 GB a million news stories) stays
+#: output's arrays, its inputs' mapped pages: about 1.3 GB a million news stories) stays
 #: under 6 GiB.
 MAX_MERGED_DOCS = 3_000_000
 #: The most of a writer's flushed segments merged at once (``plan_merges(bulk=True)``): a
@@ -218,9 +218,9 @@ def _columns(
         at += len(live)
         new_docs.append(renumber)
     del rank
-    arrays[minhash.ARRAY] = minhash.pack(
-        np.concatenate([seg.signatures()[live] for seg, live in zip(segs, lives)])[order]
-    )
+    arrays[minhash.ARRAY] = np.concatenate(
+        [seg.packed_signatures()[live] for seg, live in zip(segs, lives)]
+    )[order]
     lengths = [
         np.concatenate([seg.lengths[fi][live] for seg, live in zip(segs, lives)])[order].astype(
             np.int32

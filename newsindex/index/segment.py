@@ -438,6 +438,15 @@ class Segment:
                 self._signatures = self.signatures_from_postings()
         return self._signatures
 
+    def packed_signatures(self) -> np.ndarray:
+        """The signatures as :func:`minhash.pack` stores them: the stored bytes themselves
+        where they are in that form (a merge copies rows of them), packed here otherwise."""
+        if minhash.ARRAY in self._arrays:
+            found = self._arrays[minhash.ARRAY]
+            if found.dtype == np.uint8 and found.shape == (self.ndocs, minhash.PACKED):
+                return found
+        return minhash.pack(self.signatures())
+
     def signatures_from_postings(self) -> np.ndarray:
         """The signatures the builder gives these documents, rebuilt from the postings."""
         arr = self._arrays
