@@ -164,7 +164,8 @@ class IndexWriter:
                 for flushed in self._flushed:
                     if flushed.delete(article_id):
                         return True
-        self._removed.add(article_id)
+        if self._base_segments:  # (a new index's bulk load would keep every id it adds)
+            self._removed.add(article_id)
         return False
 
     def _remember(self, article_ids: list[str]) -> None:
