@@ -370,6 +370,28 @@ def _plan_clauses():
     )
 
 
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.sampled_from(["oil", "gas", "price", "opec", "a"]), max_size=12))
+def test_plain_words_plan_their_repeats_merged_as_the_executor_merges_them(words):
+    """The planner counts a plain query's repeated words itself: its plan is what merging
+    the repeats of one clause per word gives, boosts to the bit and in the same order, and
+    the executor has nothing left to merge (it returns the same plan)."""
+    from newsindex.querylang import plan as P
+    from newsindex.querylang.planner import _words_plan
+    from newsindex.search.searcher import _normalize
+
+    if not words:
+        assert _words_plan(words, "or") == P.MatchNone()
+        return
+    plan = _words_plan(words, "or")
+    want = _normalize(P.Bool(should=tuple(P.Term(w) for w in words)))
+    assert plan == want
+    assert [c.boost for c in plan.should] == [c.boost for c in want.should]
+    assert _normalize(plan) is plan
+    # Under "and" every word stays a clause of its own (each must match).
+    assert _words_plan(words, "and") == P.Bool(must=tuple(P.Term(w) for w in words))
+
+
 @settings(max_examples=500, deadline=None)
 @given(should=_plan_clauses(), terms_only=st.booleans())
 def test_merging_repeats_matches_the_reference(should, terms_only):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache, partial
 from itertools import islice
@@ -112,8 +113,20 @@ def _phrase_plan(text: str, analyzer: Analyzer) -> P.Node:
 def _words_plan(terms: list[str], default_operator: str) -> P.Node:
     if not terms:
         return P.MatchNone()
-    clauses = tuple(map(_term_node, terms))
-    return P.Bool(must=clauses) if default_operator == "and" else P.Bool(should=clauses)
+    if default_operator == "and":
+        return P.Bool(must=tuple(map(_term_node, terms)))
+    counts = Counter(terms)
+    if len(counts) == len(terms):
+        return P.Bool(should=tuple(map(_term_node, terms)))
+    # A repeated word is one clause boosted by its count, as the executor merges repeated
+    # optional clauses (searcher._normalize): counted here on the words' strings, which
+    # is cheaper than merging the plan's nodes, and the plan then needs no change.
+    return P.Bool(
+        should=tuple(
+            _term_node(t) if n == 1 else P.Term(t, TEXT_FIELDS, float(n))
+            for t, n in counts.items()
+        )
+    )
 
 
 def _simple_plan(
