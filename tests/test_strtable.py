@@ -74,14 +74,44 @@ def _sorted_unique(strings: list[str]) -> list[str]:
     return sorted(set(strings), key=lambda s: s.encode("utf-8"))
 
 
+class _BisectOnly:
+    """Tables built inside it bisect their strings alone (no prefix keys): the path of
+    tables too large for them."""
+
+    def __init__(self, on: bool):
+        self.on = on
+
+    def __enter__(self):
+        self.old = strtable.PREFIX_KEYS_MAX
+        if self.on:
+            strtable.PREFIX_KEYS_MAX = 0
+
+    def __exit__(self, *exc):
+        strtable.PREFIX_KEYS_MAX = self.old
+
+
+# Words over few letters share their first 8 bytes often (the prefix keys' ties), some
+# ending in NUL (zero padding's ties), some not ASCII.
+_CLOSE_WORDS = st.text(alphabet="ab\x00é", max_size=14)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
-    st.lists(st.text(max_size=12), max_size=80),
-    st.lists(st.text(max_size=12), max_size=30),
+    st.lists(st.text(max_size=12), max_size=80) | st.lists(_CLOSE_WORDS, max_size=80),
+    st.lists(st.text(max_size=12) | _CLOSE_WORDS, max_size=30),
+    st.booleans(),
 )
-def test_sorted_find_is_each_strings_index_or_minus_one(tmp_path_factory, strings, probes):
-    """The stem tables' lookup (raw-view bisection, checked bracket) against a plain dict,
-    for present and absent words and the empty table, from memory and from a segment file."""
+def test_sorted_find_is_each_strings_index_or_minus_one(
+    tmp_path_factory, strings, probes, bisect_only
+):
+    """The stem tables' lookup (by prefix keys, or the raw-view bisection with its checked
+    bracket) against a plain dict, for present and absent words and the empty table, from
+    memory and from a segment file."""
+    with _BisectOnly(bisect_only):
+        _check_sorted_find(tmp_path_factory, strings, probes)
+
+
+def _check_sorted_find(tmp_path_factory, strings, probes):
     from newsindex.index.arrays import ArrayFile, write_arrays
 
     strings = _sorted_unique(strings)
@@ -114,13 +144,19 @@ def _big_table(seed: int) -> list[str]:
     st.sampled_from(["s.blob", "s.offs"]),
     st.floats(0.0, 0.999),
     st.lists(st.integers(0, 10**6), min_size=1, max_size=30),
+    st.booleans(),
 )
 def test_sorted_find_on_a_corrupt_table_is_right_or_index_corrupt(
-    tmp_path_factory, seed, name, where, picks
+    tmp_path_factory, seed, name, where, picks, bisect_only
 ):
     """A flipped byte anywhere in the table's arrays: every lookup either raises
     IndexCorruptError or gives the genuine answer, never a wrong one (the bisection reads
     unchecked entries, which a flip may make lie)."""
+    with _BisectOnly(bisect_only):
+        _check_corrupt_sorted_find(tmp_path_factory, seed, name, where, picks)
+
+
+def _check_corrupt_sorted_find(tmp_path_factory, seed, name, where, picks):
     from newsindex.index.arrays import ArrayFile, write_arrays
 
     strings = _big_table(seed)
@@ -138,8 +174,11 @@ def test_sorted_find_on_a_corrupt_table_is_right_or_index_corrupt(
     _right_or_corrupt(table, probes, index)
 
 
+@pytest.mark.parametrize("bisect_only", [False, True])
 @pytest.mark.parametrize("case", ["found", "bracket"])
-def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(tmp_path, case):
+def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(
+    tmp_path, case, bisect_only, monkeypatch
+):
     """``found``: the word's own bytes flipped. ``bracket``: the word is the last to start in
     the blob's first checksum chunk and its first byte is zeroed, so an unchecked bisection
     passes it and ends on the next word, which lies in a sound chunk: only a checked read of
@@ -162,6 +201,8 @@ def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(tmp_path
     at = slot.offset + int(offs[target])
     data[at] = 0 if case == "bracket" else data[at] ^ 0x01
     path.write_bytes(bytes(data))
+    if bisect_only:
+        monkeypatch.setattr(strtable, "PREFIX_KEYS_MAX", 0)
     table = strtable.SortedStrings(ArrayFile(path), "s")
     with pytest.raises(IndexCorruptError):
         table.find(strings[target])

@@ -214,6 +214,7 @@ class SortedStrings:
         # the bisection reads them all): those it meets in a range longer than this.
         self._top: dict[int, bytes] = {}
         self._top_span = self.size >> _TOP_LEVELS
+        self._prefixes: memoryview | None = None
 
     def raw(self, i: int) -> bytes:
         a, b = self._offs(i, i + 2)
@@ -238,6 +239,11 @@ class SortedStrings:
         made the search visit. A corrupt bracket is an IndexCorruptError.
         """
         data = s.encode("utf-8")
+        prefixes = self._prefixes
+        if prefixes is None and 0 < self.size <= PREFIX_KEYS_MAX:
+            prefixes = self._prefixes = self._prefix_keys()
+        if prefixes is not None:
+            return self._find_by_prefix(data, prefixes)
         offs, blob, top, span = self._raw_offs, self._raw_blob, self._top, self._top_span
         lo, hi = 0, self.size
         while lo < hi:  # bisect_left over the raw views
@@ -256,6 +262,51 @@ class SortedStrings:
         if lo > 0:
             self.raw(lo - 1)  # checked: raises unless the bracket's lower end is genuine too
         return -1
+
+    def _find_by_prefix(self, data: bytes, prefixes: memoryview) -> int:
+        """:meth:`find` in a table read whole, checked, for its prefixes: C's bisection of
+        the strings' first bytes leaves the few that share them (most often one or none),
+        and every string read is genuine."""
+        offs, blob = self._raw_offs, self._raw_blob
+        key = int.from_bytes(data[:_PREFIX].ljust(_PREFIX, b"\0"), "big")
+        lo = bisect.bisect_left(prefixes, key)
+        hi = bisect.bisect_right(prefixes, key, lo)
+        if lo == hi:
+            return -1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if blob[offs[mid] : offs[mid + 1]].tobytes() < data:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < self.size and blob[offs[lo] : offs[lo + 1]] == data else -1
+
+    def _prefix_keys(self) -> memoryview:
+        """Each string's first :data:`_PREFIX` bytes (zero-padded) as a big-endian integer,
+        read from the whole table, checked: they ascend as the strings do, so C's bisect
+        narrows a lookup to the strings that share its first bytes."""
+        offs = np.asarray(self._offs(0, self.size + 1), dtype=np.int64)
+        blob = np.frombuffer(self._blob(0, int(offs[-1])).tobytes(), dtype=np.uint8)
+        if len(offs) != self.size + 1 or np.any(np.diff(offs) < 0):
+            raise IndexCorruptError("a sorted string table's offsets go back")
+        out = np.empty(self.size, dtype=np.uint64)
+        step = np.arange(_PREFIX)
+        for a in range(0, self.size, _PREFIX_ROWS):  # (bounded temporaries)
+            b = min(a + _PREFIX_ROWS, self.size)
+            at = offs[a:b, None] + step
+            inside = step < (offs[a + 1 : b + 1] - offs[a:b])[:, None]
+            raw = np.zeros((b - a, _PREFIX), dtype=np.uint8)
+            raw[inside] = blob[at[inside]]
+            out[a:b] = raw.view(">u8").ravel()
+        return out.data.cast("B").cast("Q")
+
+
+#: A sorted table of at most this many strings looks words up by their first bytes (see
+#: ``SortedStrings._prefix_keys``, 8 bytes a string, made on its first lookup); a larger
+#: one bisects its strings alone.
+PREFIX_KEYS_MAX = 1 << 21
+_PREFIX = 8
+_PREFIX_ROWS = 1 << 16
 
 
 class _Keys:
