@@ -123,8 +123,7 @@ def _words_plan(terms: list[str], default_operator: str) -> P.Node:
     # is cheaper than merging the plan's nodes, and the plan then needs no change.
     return P.Bool(
         should=tuple(
-            _term_node(t) if n == 1 else P.Term(t, TEXT_FIELDS, float(n))
-            for t, n in counts.items()
+            _term_node(t) if n == 1 else P.Term(t, TEXT_FIELDS, float(n)) for t, n in counts.items()
         )
     )
 
