@@ -305,3 +305,28 @@ def test_not_counting_skips_what_cannot_rank(tmp_path, sample_docs, monkeypatch)
         assert full.total_exact and quick.total <= full.total
         skipped += not quick.total_exact
     assert skipped >= 3
+
+
+def test_small_segments_after_a_large_one_are_pruned_by_its_bar(tmp_path, sample_docs, monkeypatch):
+    """Segments are searched the largest first; one too small to prune on its own
+    (PRUNE_MIN) still leaves unread the blocks below the k-th best of those searched before
+    it when nothing needs counting. The hits are the counting search's, in every order the
+    segments were written."""
+    monkeypatch.setattr(scan, "WINDOW", 64)
+    monkeypatch.setattr(scan, "PRUNE_MIN", 1 << 40)
+    n = len(sample_docs)
+    cuts = [n // 20, n // 10, n]  # the largest segment written last
+    batches = [(sample_docs[a:b], []) for a, b in zip([0, *cuts], cuts)]
+    ix = _build(tmp_path / "idx", batches)
+    sizes = [seg.ndocs for seg in ix._snap.searcher.segments]
+    assert len(sizes) == 3 and sizes[-1] == max(sizes)
+    inexact = 0
+    for query in ["said", "oil prices said", "the said year", "said year^2 date:1987"]:
+        full = ix.search(query, limit=5)
+        quick = ix.search(query, limit=5, count=False)
+        assert [(h.id, h.score) for h in quick.hits] == [(h.id, h.score) for h in full.hits]
+        with compiled.disabled():
+            want = ix.search(query, limit=5)
+        assert [(h.id, h.score) for h in quick.hits] == [(h.id, h.score) for h in want.hits]
+        inexact += not quick.total_exact
+    assert inexact >= 2

@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 #: tiny indexes, and the command line's one-query search, never pay for the load.
 MIN_POSTINGS = 1 << 12
 #: A segment where the query's words have fewer postings is scored whole (no bounds worked
-#: out): below it pruning saves less than it costs.
+#: out): below it pruning saves less than it costs, unless the segments searched before
+#: (the largest first) set a bar and the search does not count its matches.
 PRUNE_MIN = 1 << 15
 #: Largest product of a query's boosts the kernel takes: scores (at most an idf, a few tens)
 #: times it stay finite, so no score is inf or NaN, whose order only numpy's sorts define.
@@ -900,8 +901,8 @@ def segment_top(
     ctx: _Context, dis: Disjunction, si: int, k: int, best: Best | None = None, count: bool = True
 ) -> SegmentMatches | None:
     """Segment ``si``'s ``k`` best matches of ``dis`` that score at least the k-th best
-    score of the segments searched before (``best``, if any: asked only where the segment
-    is pruned) with ``count`` set to its number of matches,
+    score of the segments searched before (``best``, if any) with ``count`` set to its
+    number of matches,
     exactly as the numpy path would give them to :func:`.topk.select`; None when the numpy
     path must answer (see the module). Without ``count``, matches that cannot rank may go
     uncounted (``SegmentMatches.exact`` False)."""
@@ -961,7 +962,13 @@ def segment_top(
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
-    prune = k > 0 and upper >= PRUNE_MIN and _tight(ctx, si)
+    theta = -math.inf
+    if k > 0 and best is not None:
+        theta = best.threshold()
+        theta = theta if theta > 0 else -math.inf  # (0: fewer than k so far)
+    # Pruning costs each word its block bounds: worth it in a large segment, or where the
+    # segments searched before set a bar and nothing below it needs counting.
+    prune = k > 0 and (upper >= PRUNE_MIN or (not count and theta > -math.inf)) and _tight(ctx, si)
     if prune:
         parts = [searcher.block_bounds(si, q.leaves[i]) for i in present]
         for part, (s, e) in zip(parts, spans):
@@ -983,10 +990,8 @@ def segment_top(
         exact = True
     else:
         window = max(64, min(WINDOW, _VALUES // len(spans)))
-        theta = -math.inf
-        if prune and best is not None:
-            theta = best.threshold()
-            theta = theta if theta > 0 else -math.inf  # (0: fewer than k so far)
+        if not prune:
+            theta = -math.inf
         status, found, size, exact = q.kernel(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, q.groups, k, shift,

@@ -184,6 +184,7 @@ class Searcher:
         self._term_arrays = _ArrayCache(TERM_ARRAYS_CACHE_BYTES)
         self._term_stats: dict[tuple, tuple] = {}
         self._term_slices: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._order: list[int] | None = None
 
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
@@ -425,10 +426,10 @@ class Searcher:
         try:
             use = scan.wanted(ctx, dis)
             best = prune.Best(k)
-            for si in range(len(self.segments)):
+            for n, si in enumerate(self._largest_first()):
                 found = None
                 if use:
-                    found = scan.segment_top(ctx, dis, si, k, best if si else None, count)
+                    found = scan.segment_top(ctx, dis, si, k, best if n else None, count)
                 if found is None:
                     found = ctx.evaluate(node, si, self.base_restrict(si))
                 if use:
@@ -436,6 +437,16 @@ class Searcher:
                 yield si, found
         finally:
             ctx.close()
+
+    def _largest_first(self) -> list[int]:
+        """The segments' indices, the most documents first: a top-k search that takes them
+        in this order knows a high k-th best score early, below which the smaller segments'
+        blocks need no reading."""
+        order = self._order
+        if order is None:
+            sizes = [seg.ndocs for seg in self.segments]
+            order = self._order = sorted(range(len(sizes)), key=lambda si: -sizes[si])
+        return order
 
     def explain(
         self, node: P.Node, scoring: Scoring, si: int, doc: int, dfs: Dfs | None = None
