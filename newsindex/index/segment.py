@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import math
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,18 @@ _KEYWORD_CODES_CACHE_SIZE = 4096
 _TERM_CACHE_SIZE = 100_000
 #: Postings layouts a segment remembers, verified (cleared when full).
 _LAYOUT_CACHE_SIZE = 100_000
+#: A segment whose term dictionary and stem tables hold at most this many entries together
+#: reads them whole into dicts on its first lookup (see :class:`_Vocabulary`): a few
+#: milliseconds and MB at most, once per process.
+READ_AT_ONCE = 1 << 15
+#: Up to this many entries, a segment reads them whole once its lookups would have paid
+#: for it (see ``_LOOKUPS_PER_ENTRY``); a larger one never does.
+WHOLE_VOCABULARY = 1 << 17
+#: Entries read whole per word looked up before it does: reading an entry (checked, into a
+#: dict) costs about a sixteenth of what a dict saves a lookup (benchmarks/RESULTS.md), so
+#: a segment that reads its tables once its lookups would have paid for it never spends
+#: more than about twice what the best choice in hindsight would have (rent or buy).
+_LOOKUPS_PER_ENTRY = 16
 
 
 class Segment:
@@ -94,6 +107,19 @@ class Segment:
         # segment reads its entries once, and the postings layout the scan asks for next
         # (docids) with them.
         self._term_cache: dict[str, tuple[int, int, int]] = {}
+        self._vocabulary: _Vocabulary | None = None
+        self._lookups = 0
+        size = len(self.terms) + sum(
+            table.size for _, table, _ in {t[2]: t for t in self._stems.values()}.values()
+        )
+        # The lookups after which the vocabulary is read whole (see _Vocabulary).
+        self._read_after: float = (
+            0
+            if size <= READ_AT_ONCE
+            else -(-size // _LOOKUPS_PER_ENTRY)
+            if size <= WHOLE_VOCABULARY
+            else math.inf
+        )
         self._layouts: dict[tuple[int, int], tuple[int, int, int, int, int]] = {}
         self._keyword_index: dict[str, dict[str, list[int]]] = {}
         self._keyword_codes: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -349,7 +375,8 @@ class Segment:
 
     def _look_up(self, term: str) -> tuple[int, int, int]:
         """``(number or -1, first posting, end)`` of ``term``, read (verified) and kept."""
-        tid = self.terms.find(term)
+        whole = self._vocabulary or self._read_whole()
+        tid = self.terms.find(term) if whole is None else whole.terms.get(term, -1)
         if tid < 0:
             found = (-1, 0, 0)
         elif self._docids is not None:  # (its other entries too: a scan asks for them next)
@@ -410,6 +437,10 @@ class Segment:
         if found is None or found[0] != analyzer:
             return None
         _, table, numbers = found
+        whole = self._vocabulary or self._read_whole()
+        if whole is not None:
+            term = whole.stems[numbers].get(word, -1)
+            return whole.words[term] if term >= 0 else None
         i = table.find(word)
         if i < 0:
             return None
@@ -417,6 +448,32 @@ class Segment:
         if not 0 <= term < len(self.terms):
             raise IndexCorruptError(f"{self._arrays.path}: {numbers!r} names no term")
         return self.terms[term]
+
+    def _read_whole(self) -> _Vocabulary | None:
+        """The whole vocabulary, read once this segment has been asked about enough words
+        (None until then, and always for the largest segments): counts the lookup."""
+        self._lookups += 1
+        if self._lookups < self._read_after:
+            return None
+        path = self._arrays.path
+        words = self.terms.strings()
+        terms = dict(zip(words, range(len(words))))
+        if len(terms) != len(words):
+            raise IndexCorruptError(f"{path}: the term dictionary holds a term twice")
+        stems: dict[str, dict[str, int]] = {}
+        for _, table, numbers in self._stems.values():
+            if numbers in stems:
+                continue  # (fields analyzed alike share one table)
+            inputs = table.strings()
+            found = self._arrays[numbers]
+            if len(found) != len(inputs) or (
+                len(found) and (int(found.min()) < 0 or int(found.max()) >= len(words))
+            ):
+                raise IndexCorruptError(f"{path}: {numbers!r} names no term")
+            stems[numbers] = dict(zip(inputs, found.tolist()))
+        # (Threads may read it at once: each makes the same, one is kept.)
+        self._vocabulary = _Vocabulary(terms, words, stems)
+        return self._vocabulary
 
     def surface_words(self, field: str, analyzer: dict) -> tuple[list[str], np.ndarray] | None:
         """The stemmer inputs of ``field``'s stem table (the words as the index saw them,
@@ -567,6 +624,28 @@ def _load_deletes(
     ):
         raise IndexCorruptError(f"{path}: deletions out of range for {ndocs} documents")
     return deleted.astype(np.int32)
+
+
+class _Vocabulary(NamedTuple):
+    """A small segment's term dictionary and stem tables as dicts, read whole.
+
+    A word's lookup in the tables as written (a bisection of their hashes or strings, each
+    step a few Python operations, every string read checked) costs a query a few
+    microseconds per word and segment: most of a long query's cost where the postings are
+    short, each time a process meets a word first. A segment of at most ``READ_AT_ONCE``
+    entries reads them all (checked, as a lookup reads its own) on its first lookup and
+    answers from dicts, as an engine that loads its vocabulary when it opens does (the
+    first search pays it, not the open); a larger one only once its lookups would have
+    cost about as much (see ``_LOOKUPS_PER_ENTRY``), and a segment of more than
+    ``WHOLE_VOCABULARY`` never.
+    """
+
+    #: term -> its number
+    terms: dict[str, int]
+    #: number -> term
+    words: list[str]
+    #: per stem table (by the name of its array of term numbers): stemmer input -> term number
+    stems: dict[str, dict[str, int]]
 
 
 #: A field's stem table: (analyzer spec dict, sorted stemmer inputs, the name of the array
