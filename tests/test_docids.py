@@ -20,6 +20,7 @@ import newsindex
 from newsindex.errors import IndexCorruptError
 from newsindex.index import blocks, docids
 from newsindex.index import manifest as mf
+from newsindex.index import segment as segment_module
 from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.segment import Segment
 from tests.histories import histories, replay
@@ -312,10 +313,22 @@ def term_facts(built) -> dict[str, list]:
     return found
 
 
+@pytest.fixture(params=["tables", "whole"])
+def vocabulary(request, monkeypatch):
+    """Segments opened in the test look words up in their tables (as a large segment does),
+    or read their vocabulary whole on the first lookup (as a small one does)."""
+    if request.param == "tables":
+        monkeypatch.setattr(segment_module, "READ_AT_ONCE", 0)
+        monkeypatch.setattr(segment_module, "WHOLE_VOCABULARY", 0)
+    else:
+        monkeypatch.setattr(segment_module, "READ_AT_ONCE", 1 << 40)
+    return request.param
+
+
 @pytest.mark.parametrize("name", _TERM_ARRAYS)
 @pytest.mark.parametrize("at", [0.1, 0.5, 0.9])
 def test_a_corrupt_term_entry_is_index_corrupt_never_another_answer(
-    built, term_facts, tmp_path, name, at
+    built, term_facts, tmp_path, name, at, vocabulary
 ):
     """A flipped byte in any per-term array: every word's entries (looked up in a fresh
     segment, each read verified as it is taken) are the genuine ones or an IndexCorruptError,
@@ -342,7 +355,9 @@ def test_a_corrupt_term_entry_is_index_corrupt_never_another_answer(
 
 @pytest.mark.parametrize("part", ["term", "offs", "blob"])
 @pytest.mark.parametrize("at", [0.1, 0.5, 0.9])
-def test_a_corrupt_stem_table_entry_is_index_corrupt_never_another_stem(built, tmp_path, part, at):
+def test_a_corrupt_stem_table_entry_is_index_corrupt_never_another_stem(
+    built, tmp_path, part, at, vocabulary
+):
     """A flipped byte in a stem table (words, their offsets, their term numbers, read an
     item at a time): each stored word's stem is the genuine one or an IndexCorruptError,
     and some lookup meets the damage."""

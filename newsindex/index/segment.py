@@ -457,6 +457,7 @@ class Segment:
             return None
         path = self._arrays.path
         words = self.terms.strings()
+        self.terms.check()
         terms = dict(zip(words, range(len(words))))
         if len(terms) != len(words):
             raise IndexCorruptError(f"{path}: the term dictionary holds a term twice")

@@ -113,6 +113,13 @@ class StringTable:
         blob = self._blob(0, offs[-1] if offs else 0).tobytes()
         return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
 
+    def check(self) -> None:
+        """Read the table's hash arrays whole, checked (:meth:`strings` checks the rest): a
+        reader that answers from the strings alone still finds a corrupt table corrupt."""
+        if isinstance(self._arrays, ArrayFile):
+            self._arrays[self._hash_name]
+            self._arrays[f"{self._prefix}.hord"]
+
     def find(self, s: str) -> int:
         """The index of ``s``, or -1."""
         data = s.encode("utf-8")
