@@ -74,20 +74,27 @@ def _sorted_unique(strings: list[str]) -> list[str]:
     return sorted(set(strings), key=lambda s: s.encode("utf-8"))
 
 
-class _BisectOnly:
-    """Tables built inside it bisect their strings alone (no prefix keys): the path of
-    tables too large for them."""
+class _Lookups:
+    """Tables built inside it bisect their strings alone (``bisect``: the path of tables
+    too large for prefix keys), make their prefix keys on the first lookup (``prefix``), or
+    switch from one to the other once their lookups pay for the keys (``switch``, as
+    tables do)."""
 
-    def __init__(self, on: bool):
-        self.on = on
+    def __init__(self, mode: str):
+        self.mode = mode
 
     def __enter__(self):
-        self.old = strtable.PREFIX_KEYS_MAX
-        if self.on:
+        self.old = strtable.PREFIX_KEYS_MAX, strtable.PREFIX_KEYS_RATIO
+        if self.mode == "bisect":
             strtable.PREFIX_KEYS_MAX = 0
+        elif self.mode == "prefix":
+            strtable.PREFIX_KEYS_RATIO = 1 << 40
 
     def __exit__(self, *exc):
-        strtable.PREFIX_KEYS_MAX = self.old
+        strtable.PREFIX_KEYS_MAX, strtable.PREFIX_KEYS_RATIO = self.old
+
+
+_MODES = st.sampled_from(["bisect", "prefix", "switch"])
 
 
 # Words over few letters share their first 8 bytes often (the prefix keys' ties), some
@@ -99,15 +106,13 @@ _CLOSE_WORDS = st.text(alphabet="ab\x00é", max_size=14)
 @given(
     st.lists(st.text(max_size=12), max_size=80) | st.lists(_CLOSE_WORDS, max_size=80),
     st.lists(st.text(max_size=12) | _CLOSE_WORDS, max_size=30),
-    st.booleans(),
+    _MODES,
 )
-def test_sorted_find_is_each_strings_index_or_minus_one(
-    tmp_path_factory, strings, probes, bisect_only
-):
+def test_sorted_find_is_each_strings_index_or_minus_one(tmp_path_factory, strings, probes, mode):
     """The stem tables' lookup (by prefix keys, or the raw-view bisection with its checked
     bracket) against a plain dict, for present and absent words and the empty table, from
     memory and from a segment file."""
-    with _BisectOnly(bisect_only):
+    with _Lookups(mode):
         _check_sorted_find(tmp_path_factory, strings, probes)
 
 
@@ -144,15 +149,15 @@ def _big_table(seed: int) -> list[str]:
     st.sampled_from(["s.blob", "s.offs"]),
     st.floats(0.0, 0.999),
     st.lists(st.integers(0, 10**6), min_size=1, max_size=30),
-    st.booleans(),
+    _MODES,
 )
 def test_sorted_find_on_a_corrupt_table_is_right_or_index_corrupt(
-    tmp_path_factory, seed, name, where, picks, bisect_only
+    tmp_path_factory, seed, name, where, picks, mode
 ):
     """A flipped byte anywhere in the table's arrays: every lookup either raises
     IndexCorruptError or gives the genuine answer, never a wrong one (the bisection reads
     unchecked entries, which a flip may make lie)."""
-    with _BisectOnly(bisect_only):
+    with _Lookups(mode):
         _check_corrupt_sorted_find(tmp_path_factory, seed, name, where, picks)
 
 
@@ -174,10 +179,10 @@ def _check_corrupt_sorted_find(tmp_path_factory, seed, name, where, picks):
     _right_or_corrupt(table, probes, index)
 
 
-@pytest.mark.parametrize("bisect_only", [False, True])
+@pytest.mark.parametrize("mode", ["bisect", "prefix"])
 @pytest.mark.parametrize("case", ["found", "bracket"])
 def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(
-    tmp_path, case, bisect_only, monkeypatch
+    tmp_path, case, mode, monkeypatch
 ):
     """``found``: the word's own bytes flipped. ``bracket``: the word is the last to start in
     the blob's first checksum chunk and its first byte is zeroed, so an unchecked bisection
@@ -201,8 +206,10 @@ def test_sorted_find_of_a_word_whose_bytes_are_corrupt_is_index_corrupt(
     at = slot.offset + int(offs[target])
     data[at] = 0 if case == "bracket" else data[at] ^ 0x01
     path.write_bytes(bytes(data))
-    if bisect_only:
+    if mode == "bisect":
         monkeypatch.setattr(strtable, "PREFIX_KEYS_MAX", 0)
+    else:
+        monkeypatch.setattr(strtable, "PREFIX_KEYS_RATIO", 1 << 40)
     table = strtable.SortedStrings(ArrayFile(path), "s")
     with pytest.raises(IndexCorruptError):
         table.find(strings[target])

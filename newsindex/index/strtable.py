@@ -222,6 +222,8 @@ class SortedStrings:
         self._top: dict[int, bytes] = {}
         self._top_span = self.size >> _TOP_LEVELS
         self._prefixes: memoryview | None = None
+        self._lookups = 0
+        self._where = getattr(arrays, "path", "a sorted string table")
 
     def raw(self, i: int) -> bytes:
         a, b = self._offs(i, i + 2)
@@ -248,7 +250,10 @@ class SortedStrings:
         data = s.encode("utf-8")
         prefixes = self._prefixes
         if prefixes is None and 0 < self.size <= PREFIX_KEYS_MAX:
-            prefixes = self._prefixes = self._prefix_keys()
+            # Made once the lookups would have paid for them (rent or buy).
+            self._lookups += 1
+            if self._lookups * PREFIX_KEYS_RATIO >= self.size:
+                prefixes = self._prefixes = self._prefix_keys()
         if prefixes is not None:
             return self._find_by_prefix(data, prefixes)
         offs, blob, top, span = self._raw_offs, self._raw_blob, self._top, self._top_span
@@ -295,7 +300,7 @@ class SortedStrings:
         offs = np.asarray(self._offs(0, self.size + 1), dtype=np.int64)
         blob = np.frombuffer(self._blob(0, int(offs[-1])).tobytes(), dtype=np.uint8)
         if len(offs) != self.size + 1 or np.any(np.diff(offs) < 0):
-            raise IndexCorruptError("a sorted string table's offsets go back")
+            raise IndexCorruptError(f"{self._where}: a sorted string table's offsets go back")
         out = np.empty(self.size, dtype=np.uint64)
         step = np.arange(_PREFIX)
         for a in range(0, self.size, _PREFIX_ROWS):  # (bounded temporaries)
@@ -309,9 +314,13 @@ class SortedStrings:
 
 
 #: A sorted table of at most this many strings looks words up by their first bytes (see
-#: ``SortedStrings._prefix_keys``, 8 bytes a string, made on its first lookup); a larger
-#: one bisects its strings alone.
+#: ``SortedStrings._prefix_keys``, 8 bytes a string); a larger one bisects its strings alone.
 PREFIX_KEYS_MAX = 1 << 21
+#: Strings per lookup before a table makes its prefix keys: making one costs about a
+#: twelfth of what the keys save a lookup, so a table makes them once its lookups would
+#: have paid for them, and never spends more than about twice what the best choice in
+#: hindsight would have.
+PREFIX_KEYS_RATIO = 12
 _PREFIX = 8
 _PREFIX_ROWS = 1 << 16
 
