@@ -962,13 +962,16 @@ def segment_top(
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
+    # Pruning costs each word its block bounds, over all its postings: worth it in a large
+    # segment, or where the segments searched before set a bar, nothing below it needs
+    # counting and no filter narrows what is read of the postings.
+    large = upper >= PRUNE_MIN
+    prune = k > 0 and (large or (not count and q.plain and best is not None)) and _tight(ctx, si)
     theta = -math.inf
-    if k > 0 and best is not None:
+    if prune and best is not None:
         theta = best.threshold()
         theta = theta if theta > 0 else -math.inf  # (0: fewer than k so far)
-    # Pruning costs each word its block bounds: worth it in a large segment, or where the
-    # segments searched before set a bar and nothing below it needs counting.
-    prune = k > 0 and (upper >= PRUNE_MIN or (not count and theta > -math.inf)) and _tight(ctx, si)
+        prune = large or theta > -math.inf
     if prune:
         parts = [searcher.block_bounds(si, q.leaves[i]) for i in present]
         for part, (s, e) in zip(parts, spans):
@@ -990,8 +993,6 @@ def segment_top(
         exact = True
     else:
         window = max(64, min(WINDOW, _VALUES // len(spans)))
-        if not prune:
-            theta = -math.inf
         status, found, size, exact = q.kernel(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, q.groups, k, shift,

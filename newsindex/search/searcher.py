@@ -426,7 +426,12 @@ class Searcher:
         try:
             use = scan.wanted(ctx, dis)
             best = prune.Best(k)
-            for n, si in enumerate(self._largest_first()):
+            # Plain words: the largest segment first (see _largest_first). A filtered search
+            # keeps the index's order: what a filter leaves of a small segment is cheap to
+            # score whole, and the bar it sets lets the large ones prune from their start.
+            plain = not dis.filters and not dis.nots
+            order = self._largest_first() if plain else range(len(self.segments))
+            for n, si in enumerate(order):
                 found = None
                 if use:
                     found = scan.segment_top(ctx, dis, si, k, best if n else None, count)
