@@ -376,7 +376,7 @@ class Segment:
     def _look_up(self, term: str) -> tuple[int, int, int]:
         """``(number or -1, first posting, end)`` of ``term``, read (verified) and kept."""
         whole = self._vocabulary or self._read_whole()
-        tid = self.terms.find(term) if whole is None else whole.terms.get(term, -1)
+        tid = whole.terms.get(term, -1) if whole is not None else self.terms.find(term)
         if tid < 0:
             found = (-1, 0, 0)
         elif self._docids is not None:  # (its other entries too: a scan asks for them next)
@@ -452,8 +452,8 @@ class Segment:
     def _read_whole(self) -> _Vocabulary | None:
         """The whole vocabulary, read once this segment has been asked about enough words
         (None until then, and always for the largest segments): counts the lookup."""
-        self._lookups += 1
-        if self._lookups < self._read_after:
+        self._lookups = lookups = self._lookups + 1
+        if lookups < self._read_after:
             return None
         path = self._arrays.path
         words = self.terms.strings()

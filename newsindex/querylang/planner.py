@@ -115,9 +115,9 @@ def _words_plan(terms: list[str], default_operator: str) -> P.Node:
         return P.MatchNone()
     if default_operator == "and":
         return P.Bool(must=tuple(map(_term_node, terms)))
-    counts = Counter(terms)
-    if len(counts) == len(terms):
+    if len(set(terms)) == len(terms):  # (a set is cheaper than counting: most have no repeat)
         return P.Bool(should=tuple(map(_term_node, terms)))
+    counts = Counter(terms)
     # A repeated word is one clause boosted by its count, as the executor merges repeated
     # optional clauses (searcher._normalize): counted here on the words' strings, which
     # is cheaper than merging the plan's nodes, and the plan then needs no change.
