@@ -71,6 +71,18 @@ def _item_reader(arrays: Arrays, name: str) -> Callable[[int], int]:
     return lambda i: int(found[i])
 
 
+def _all_strings(
+    offs_reader: Callable[[int, int], Any], blob_reader: Callable[[int, int], Any], size: int
+) -> list[str]:
+    """Every string of a table from its readers (see :func:`_reader`), both read whole."""
+    offs = offs_reader(0, size + 1).tolist()
+    blob = blob_reader(0, offs[-1] if offs else 0).tobytes()
+    if blob.isascii():  # byte offsets are character offsets: slice the decoded text
+        text = blob.decode("ascii")
+        return [text[a:b] for a, b in zip(offs, offs[1:])]
+    return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
+
+
 class StringTable:
     """Read side of :func:`build`. Only the hashes, which a lookup bisects, are read whole;
     strings and offsets are read (and verified) a few at a time."""
@@ -109,9 +121,7 @@ class StringTable:
 
     def strings(self) -> list[str]:
         """Every string, in index order (one decode for the whole table)."""
-        offs = self._offs(0, self.size + 1).tolist()
-        blob = self._blob(0, offs[-1] if offs else 0).tobytes()
-        return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
+        return _all_strings(self._offs, self._blob, self.size)
 
     def check(self) -> None:
         """Read the table's hash arrays whole, checked (:meth:`strings` checks the rest): a
@@ -231,12 +241,7 @@ class SortedStrings:
 
     def strings(self) -> list[str]:
         """Every string, in order (one decode for the whole table)."""
-        offs = self._offs(0, self.size + 1).tolist()
-        blob = self._blob(0, offs[-1] if offs else 0).tobytes()
-        if blob.isascii():  # byte offsets are character offsets: slice the decoded text
-            text = blob.decode("ascii")
-            return [text[a:b] for a, b in zip(offs, offs[1:])]
-        return [blob[a:b].decode("utf-8") for a, b in zip(offs, offs[1:])]
+        return _all_strings(self._offs, self._blob, self.size)
 
     def find(self, s: str) -> int:
         """The index of ``s``, or -1.
