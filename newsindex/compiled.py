@@ -47,11 +47,12 @@ def available() -> bool:
     return bool(_state["available"])
 
 
-def loaded() -> bool:
+def loaded(on: bool | None = None) -> bool:
     """Whether a kernel was asked for in this process (and kernels are on): numba's import
     and LLVM, most of a first kernel's cost, are paid, so a caller that keeps small work on
-    its numpy path until then may now compile it too."""
-    return bool(_state["loaded"]) and available()
+    its numpy path until then may now compile it too. ``on``: :func:`available`'s answer,
+    if the caller has it (reading the environment is a cost on every search)."""
+    return bool(_state["loaded"]) and (available() if on is None else on)
 
 
 @contextmanager
@@ -78,9 +79,10 @@ class Kernel:
         """Whether :meth:`get` compiled (or loaded) it already: using it costs no more."""
         return self._compiled is not None
 
-    def get(self) -> Callable[..., Any] | None:
-        """The compiled function, or None when kernels are unavailable or off."""
-        if not available():
+    def get(self, on: bool | None = None) -> Callable[..., Any] | None:
+        """The compiled function, or None when kernels are unavailable or off (``on``:
+        :func:`available`'s answer, if the caller has it)."""
+        if not (available() if on is None else on):
             return None
         if self._compiled is None:
             with _lock:

@@ -46,6 +46,7 @@ from ..schema import TEXT_FIELDS
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 
 if TYPE_CHECKING:
+    from ..querylang import plan as P
     from .prune import Best, Disjunction
     from .searcher import _Context
 
@@ -850,7 +851,9 @@ _EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep,))
 
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
     """Whether to ask :func:`segment_top` (see :data:`MIN_POSTINGS`)."""
-    if not compiled.loaded():
+    # (Whether a kernel was loaded at all, and only then whether kernels are on: asking
+    # that imports numba, which a small search must not pay for.)
+    if not compiled.loaded(on=True):
         if ctx.searcher.max_postings < MIN_POSTINGS:
             return False
         leaves = [ctx.leaf(t) for t in dis.terms]
@@ -876,23 +879,27 @@ class Prepared:
     )  # fmt: skip
 
     def __init__(self, ctx: _Context, dis: Disjunction):
-        from .searcher import _has_scoring  # (the searcher imports this module)
-
         self.dis = dis
-        # The kernels as this query found them: NEWSINDEX_COMPILED is read once a query.
-        self.exhaustive = _EXHAUSTIVE.get()
-        self.kernel = _KERNEL.get()
+        # The kernels as this query found them: NEWSINDEX_COMPILED is read once here.
+        on = compiled.available()
+        self.exhaustive = _EXHAUSTIVE.get(on)
+        self.kernel = _KERNEL.get(on)
         self.leaves = [ctx.leaf(t) for t in dis.terms]
         self.idfs = np.array([leaf.idf for leaf in self.leaves], dtype=np.float64)
         self.boosts = np.array([leaf.node.boost for leaf in self.leaves], dtype=np.float64)
         # (A group boost of 1 multiplies nothing: _bool skips it.)
-        self.groups = np.array([g for g in dis.boosts if g != 1.0], dtype=np.float64)
+        groups = [g for g in dis.boosts if g != 1.0]
+        self.groups = np.array(groups, dtype=np.float64) if groups else _NO_GROUPS
         product = 1.0
         for g in dis.boosts:
             product *= g
         too_big = [product * leaf.node.boost > _MAX_BOOST_PRODUCT for leaf in self.leaves]
         self.too_big = too_big if any(too_big) else None
-        self.scored_nots = tuple(f for f in dis.nots if _has_scoring(f))
+        self.scored_nots: tuple[P.Node, ...] = ()
+        if dis.nots:
+            from .searcher import _has_scoring  # (the searcher imports this module)
+
+            self.scored_nots = tuple(f for f in dis.nots if _has_scoring(f))
         #: Nothing but the words: every live document of a segment is allowed.
         self.plain = not dis.filters and not dis.nots
 
@@ -1009,6 +1016,7 @@ def segment_top(
 
 
 _NO_BOUNDS = np.zeros(0, dtype=np.float64)
+_NO_GROUPS = np.zeros(0, dtype=np.float64)
 
 
 def _tight(ctx: _Context, si: int) -> bool:
