@@ -330,3 +330,29 @@ def test_small_segments_after_a_large_one_are_pruned_by_its_bar(tmp_path, sample
         assert [(h.id, h.score) for h in quick.hits] == [(h.id, h.score) for h in want.hits]
         inexact += not quick.total_exact
     assert inexact >= 2
+
+
+@pytest.mark.parametrize("prune_min", [0, 1 << 40])  # the pruned kernel, the exhaustive one
+def test_the_kernels_give_their_hits_in_doc_order(tmp_path, sample_docs, monkeypatch, prune_min):
+    """What a kernel keeps is a heap; SegmentMatches holds its docs sorted and unique (what
+    the kernels now sort themselves), for a page of a few hits and for more (k past 32)."""
+    monkeypatch.setattr(scan, "WINDOW", 64)
+    monkeypatch.setattr(scan, "PRUNE_MIN", prune_min)
+    ix = _build(tmp_path / "idx", [(sample_docs, [])])
+    seen: list[np.ndarray] = []
+    top = scan.segment_top
+
+    def recorded(*args, **kwargs):
+        found = top(*args, **kwargs)
+        if found is not None:
+            seen.append(found.docs)
+        return found
+
+    monkeypatch.setattr(scan, "segment_top", recorded)
+    for limit in (3, 10, 50):
+        for query in ["said", "oil prices said", "the said year", "said -oil"]:
+            for count in (True, False):
+                ix.search(query, limit=limit, count=count)
+    assert len(seen) == 3 * 4 * 2 and sum(len(d) == 50 for d in seen) >= 4
+    for docs in seen:
+        assert docs.dtype == np.int32 and bool(np.all(np.diff(docs) > 0))

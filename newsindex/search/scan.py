@@ -124,6 +124,30 @@ def _keep(out_docs, out_scores, size, k, score, doc):
     return size
 
 
+def _by_doc(out_docs, out_scores, size):
+    """Order the ``size`` kept in ``out_*`` by doc (unique in a segment), as
+    SegmentMatches holds them: in the kernel, where a page's few cost less than the numpy
+    calls that would sort them after it."""
+    if size > 32:
+        order = np.argsort(out_docs[:size])
+        docs = out_docs[:size].copy()
+        scores = out_scores[:size].copy()
+        for i in range(size):
+            out_docs[i] = docs[order[i]]
+            out_scores[i] = scores[order[i]]
+        return
+    for i in range(1, size):  # insertion sort: a page of hits
+        doc = out_docs[i]
+        score = out_scores[i]
+        j = i - 1
+        while j >= 0 and out_docs[j] > doc:
+            out_docs[j + 1] = out_docs[j]
+            out_scores[j + 1] = out_scores[j]
+            j -= 1
+        out_docs[j + 1] = doc
+        out_scores[j + 1] = score
+
+
 def _kernel(
     d1,
     d2,
@@ -598,6 +622,7 @@ def _kernel(
                     thr = out_scores[0]
                     thr_doc = out_docs[0]
         w0 = w1
+    _by_doc(out_docs, out_scores, size)
     return _OK, count, size, exact
 
 
@@ -716,7 +741,8 @@ def _exhaustive(
                 nonempty += 1
     # A sparse union adds each doc's scores with np.add.reduceat: the first, plus the others
     # added from -0.0 one after the other (numpy's pairwise sum, for fewer than 8 of them).
-    sparse = nonempty > 1 and total * 2 < n
+    # With two terms that is the dense sum: a + (-0.0 + b) == (0.0 + a) + b to the bit.
+    sparse = nonempty > 2 and total * 2 < n
     if sparse and nonempty > 8:
         return _SPARSE, 0, 0
     # Pass 2, window by window of doc numbers (so the accumulator and the norms read stay in
@@ -816,22 +842,18 @@ def _exhaustive(
             cur[i] = j
             prevs[i] = prev
             bigs[i] = nb
-        # The window's matches: those touched, or (when they are many) every doc in order,
-        # with branch-free bookkeeping (about half match, in no pattern).
-        listed = ntouched * 4 < w1 - w0
-        for t in range(ntouched if listed else w1 - w0):
-            at = touched[t] if listed else t
-            c = mark[at]
-            hit = c != 0
+        # The window's matches: those touched (cheaper than every doc of the window in
+        # order, branch-free, even where most of them match).
+        for t in range(ntouched):
+            at = touched[t]
             score = acc[at]
-            if c == 2:
+            if mark[at] == 2:
                 score = score + rest[at]
             mark[at] = 0
             acc[at] = 0.0
             rest[at] = 0.0
             doc = w0 + at
-            if use_mask:
-                hit &= mask[doc - lo] == 2
+            hit = (not use_mask) or mask[doc - lo] == 2
             for g in range(ngroups):
                 score = score * groups[g]
             count += hit
@@ -842,11 +864,12 @@ def _exhaustive(
                     thr = out_scores[0]
                     thr_doc = out_docs[0]
         w0 = w1
+    _by_doc(out_docs, out_scores, size)
     return _OK, count, size
 
 
-_KERNEL = compiled.kernel(_kernel, calls=(_keep,))
-_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep,))
+_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc))
+_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc))
 
 
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
@@ -1010,9 +1033,8 @@ def segment_top(
         raise IndexCorruptError(f"segment {seg.name}: postings name documents out of range")
     if status == _SPARSE:
         return None
-    order = out_docs[:size].argsort()
-    docs = out_docs.take(order).astype(np.int32)
-    return SegmentMatches(docs, out_scores.take(order), found, exact)
+    # (The kernels leave their hits in doc order.)
+    return SegmentMatches(out_docs[:size].astype(np.int32), out_scores[:size], found, exact)
 
 
 _NO_BOUNDS = np.zeros(0, dtype=np.float64)
