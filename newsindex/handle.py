@@ -75,7 +75,7 @@ from .search.scoring import Explanation
 from .search.searcher import Searcher
 from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, indexed_terms, like_plan
 from .search.suggest import LazySpeller, suggest
-from .search.topk import SORTS, select
+from .search.topk import SORTS, article_ids, select
 
 #: Largest ``limit + offset`` a search may ask for.
 MAX_RESULTS = 100_000
@@ -969,12 +969,12 @@ def _hits(
     offset: int,
     highlighter: LazyHighlighter,
 ) -> list[Hit]:
-    ids = [seg.ids for seg in snap.searcher.segments]
+    names = article_ids(snap.searcher.segments, picked)
     article = snap.article  # each hit keeps its snapshot: it loads from where it was found
     # Positional arguments: a page of hits is built on every search.
     return [
-        Hit(ids[si][doc], score, rank, day, partial(article, si, doc), highlighter)
-        for rank, (si, doc, score, day) in enumerate(picked, start=offset + 1)
+        Hit(name, score, rank, day, partial(article, si, doc), highlighter)
+        for rank, (name, (si, doc, score, day)) in enumerate(zip(names, picked), offset + 1)
     ]
 
 

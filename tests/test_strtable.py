@@ -267,3 +267,52 @@ def _right_or_corrupt(table, probes: list[str], index: dict[str, int]) -> None:
         except IndexCorruptError:
             continue
         assert found == index.get(p, -1), p
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 3),
+    st.lists(st.integers(0, 10**6), max_size=40),
+    st.lists(st.tuples(st.sampled_from(["t.offs", "t.blob"]), st.floats(0, 0.999)), max_size=2),
+)
+def test_many_is_each_string_or_index_corrupt(tmp_path_factory, seed, picks, flips):
+    """A page of ids read in one call (StringTable.many, ArrayFile.slices) is the strings at
+    those indices, in their order, repeats kept, on a table read from a file and on the
+    arrays in memory; with bytes flipped in the offsets or the strings, it is that or
+    IndexCorruptError (never other strings: the flipped entries are among those read)."""
+    from newsindex.errors import IndexCorruptError
+    from newsindex.index.arrays import ArrayFile, write_arrays
+
+    strings = _big_table(seed)  # (its strings span two checksum chunks)
+    path = tmp_path_factory.mktemp("many") / "t.arr"
+    arrays = strtable.build("t", strings)
+    write_arrays(path, arrays)
+    indices = [p % len(strings) for p in picks]
+    want = [strings[i] for i in indices]
+    assert strtable.StringTable(arrays, "t").many(indices) == want
+    assert strtable.StringTable(ArrayFile(path), "t").many(indices) == want
+    slots = ArrayFile(path)._slots
+    data = bytearray(path.read_bytes())
+    for name, where in flips:
+        at = int(where * slots[name].nbytes)
+        data[slots[name].offset + at] ^= 0xFF
+        k = at // arrays[name].itemsize
+        if name == "t.blob":
+            k = int(np.searchsorted(arrays["t.offs"], k, "right")) - 1
+        indices.append(min(k, len(strings) - 1))
+        want.append(strings[indices[-1]])
+    path.write_bytes(bytes(data))
+    table = strtable.StringTable(ArrayFile(path), "t")
+    try:
+        got = table.many(indices)
+    except IndexCorruptError:
+        assert flips
+    else:
+        assert got == want
+
+
+def test_many_refuses_an_index_outside_the_table():
+    table = strtable.StringTable(strtable.build("t", ["a", "b"]), "t")
+    for bad in ([2], [0, -1]):
+        with pytest.raises(IndexError):
+            table.many(bad)

@@ -40,7 +40,7 @@ from ..search.recency import Recency
 from ..search.scoring import Explanation
 from ..search.searcher import Corpus, Dfs, Searcher
 from ..search.similar import indexed_terms
-from ..search.topk import select
+from ..search.topk import article_ids, select
 from .channel import Listener
 
 #: A shard's best hits as arrays: segment index, doc, score, day; and their ids.
@@ -335,7 +335,7 @@ class Shard:
         docs = np.array([p[1] for p in picked], dtype=np.int64)
         scores = np.array([p[2] for p in picked], dtype=np.float64)
         days = np.array([p[3] for p in picked], dtype=np.int64)
-        ids = [self.segments[si].ids[doc] for si, doc, _, _ in picked]
+        ids = article_ids(self.segments, picked)
         return segs, docs, scores, days, ids
 
     def count(self, node: P.Node, scoring: Scoring) -> int:

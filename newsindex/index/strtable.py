@@ -119,6 +119,17 @@ class StringTable:
         a, b = self._offs(i, i + 2)
         return self._blob(a, b).tobytes()
 
+    def many(self, indices: Sequence[int]) -> list[str]:
+        """The strings at ``indices`` (a page of hits' ids in one call)."""
+        for i in indices:
+            if not 0 <= i < self.size:
+                raise IndexError(i)
+        if isinstance(self._arrays, ArrayFile):
+            found = self._arrays.slices(f"{self._prefix}.offs", f"{self._prefix}.blob", indices)
+        else:
+            found = [self.raw(i) for i in indices]
+        return [str(b, "utf-8") for b in found]
+
     def strings(self) -> list[str]:
         """Every string, in index order (one decode for the whole table)."""
         return _all_strings(self._offs, self._blob, self.size)

@@ -185,3 +185,15 @@ def _numpy_order(cands: _Cands, k: int, sort: str) -> list[Pick]:
     return list(
         zip(seg[order].tolist(), doc[order].tolist(), score[order].tolist(), day[order].tolist())
     )
+
+
+def article_ids(segments: Sequence[Segment], picked: Sequence[Pick]) -> list[str]:
+    """The article id of each pick, read a segment at a time (StringTable.many)."""
+    sis = {p[0] for p in picked}
+    if len(sis) == 1:
+        return segments[picked[0][0]].ids.many([p[1] for p in picked])
+    found: dict[tuple[int, int], str] = {}
+    for si in sis:
+        docs = [p[1] for p in picked if p[0] == si]
+        found.update(zip([(si, doc) for doc in docs], segments[si].ids.many(docs)))
+    return [found[p[0], p[1]] for p in picked]
