@@ -828,7 +828,7 @@ def _plan(
         and (scoring is None or type(scoring) is Scoring)
         and (today is None or type(today) is _dt.date)
     ):
-        key = (query, syntax, default_operator, today or _dt.date.today(), limits)
+        key = (query, syntax, default_operator, today or _local_today(), limits)
         found = snap.plans.get(key)
         if found is not None:
             return found
@@ -837,11 +837,35 @@ def _plan(
         snap.analyzers, expand, query, syntax, default_operator, scoring, today, limits
     )
     # (Not kept if the day turned while planning: the key's day may not be the plan's.)
-    if key is not None and (today is not None or key[3] == _dt.date.today()):
+    if key is not None and (today is not None or key[3] == _local_today()):
         if len(snap.plans) >= PLAN_CACHE_SIZE:
             snap.plans.clear()
         snap.plans[key] = node
     return node
+
+
+#: The local date and the span of clock times it covers (see :func:`_local_today`).
+_today_span: tuple[_dt.date, float, float] = (_dt.date.min, 0.0, 0.0)
+
+
+def _local_today() -> _dt.date:
+    """``date.today()``, read from the clock alone while the day lasts: every search's plan
+    key holds the date, and ``date.today()`` converts the time to local time each call. A
+    clock set back or past the day's span reads the date again."""
+    now = time.time()
+    day, start, end = _today_span
+    if start <= now < end:
+        return day
+    return _new_day(now)
+
+
+def _new_day(now: float) -> _dt.date:
+    global _today_span
+    day = _dt.date.fromtimestamp(now)
+    start = _dt.datetime.combine(day, _dt.time.min).timestamp()
+    end = _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time.min).timestamp()
+    _today_span = (day, start, end)
+    return day
 
 
 def plan_query(

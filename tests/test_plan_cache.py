@@ -154,3 +154,29 @@ def test_the_kept_plans_are_bounded(ix, monkeypatch):
     for i in range(40):
         ix.search(f"oil {i}")
         assert len(snap.plans) <= 8
+
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(0, 4e9),  # anywhere from 1970 to 2096, in any order (clocks set back)
+            st.integers(0, 40).map(lambda d: 1.7e9 + d * 43200.0 - 0.0005),  # near midnights
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_the_plan_keys_date_is_the_local_date_at_every_moment(moments):
+    """The date in a kept plan's key (handle._local_today, read from the clock alone while
+    the day lasts) is ``date.today()``'s at every moment, across midnights, daylight-saving
+    changes and a clock set back or forward."""
+    import time
+
+    from newsindex import handle
+
+    with pytest.MonkeyPatch.context() as mp:
+        for t in moments:
+            mp.setattr(time, "time", lambda t=t: t)
+            assert handle._local_today() == dt.date.fromtimestamp(t), t
