@@ -356,3 +356,87 @@ def test_the_kernels_give_their_hits_in_doc_order(tmp_path, sample_docs, monkeyp
     assert len(seen) == 3 * 4 * 2 and sum(len(d) == 50 for d in seen) >= 4
     for docs in seen:
         assert docs.dtype == np.int32 and bool(np.all(np.diff(docs) > 0))
+
+
+lengths_pairs = st.lists(
+    st.tuples(
+        st.one_of(st.integers(0, 40), st.integers(-2, 2**17)),
+        st.one_of(st.integers(0, 3000), st.integers(-2, 2**31 - 1)),
+    ),
+    min_size=1,
+    max_size=50,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=lengths_pairs, ndocs=st.sampled_from([0, 2**24]))
+def test_length_codes_hold_both_lengths_or_are_none(pairs, ndocs):
+    """Segment.length_codes packs each document's two lengths in one uint32 that gives both
+    back, or is None where they cannot be packed so (a negative length, more than 32 bits
+    together, or tables by length larger than the norms of every document plus 64k)."""
+    from types import SimpleNamespace
+
+    from newsindex.index.segment import Segment
+
+    first = np.array([p[0] for p in pairs], dtype=np.int32)
+    second = np.array([p[1] for p in pairs], dtype=np.int32)
+    ndocs = ndocs or len(pairs)  # (or as many as make any table small enough)
+    fake = SimpleNamespace(lengths=(first, second), ndocs=ndocs)
+    coded = Segment.length_codes.func(fake)  # type: ignore[attr-defined]
+    top0, top1 = int(first.max()), int(second.max())
+    bits = max(top1.bit_length(), 1)
+    fits = (
+        min(first.min(), second.min()) >= 0
+        and top0.bit_length() + bits <= 32
+        and top0 + top1 + 2 <= 2 * ndocs + (1 << 16)
+    )
+    assert (coded is not None) == fits
+    if coded is not None:
+        codes = coded.codes.astype(np.int64)
+        assert coded.codes.dtype == np.uint32 and coded.tops == (top0, top1)
+        assert np.array_equal(codes >> coded.bits, first)
+        assert np.array_equal(codes & ((1 << coded.bits) - 1), second)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(corpus=corpora(), scoring=scorings)
+def test_norms_by_length_are_each_documents_norms_to_the_bit(tmp_path_factory, corpus, scoring):
+    """What the kernels read, a field's norm by length at each document's length, is the
+    float64 norm the numpy path reads for that document, bit for bit."""
+    ix = _build(tmp_path_factory.mktemp("norms") / "idx", corpus)
+    searcher = ix._snap.searcher
+    scoring = scoring or ix._snap.settings.scoring
+    for si, seg in enumerate(searcher.segments):
+        coded = seg.length_codes
+        assert coded is not None  # (short stories: always packed)
+        tables = searcher.length_tables(si, scoring)
+        norms = searcher.weighted_norms(si, scoring)
+        for table, lengths, want in zip(tables, seg.lengths, norms):
+            assert table.dtype == want.dtype == np.float64
+            assert np.array_equal(table.take(lengths).view(np.uint64), want.view(np.uint64))
+
+
+def test_a_segment_whose_lengths_are_not_packed_answers_through_numpy(
+    tmp_path, sample_docs, monkeypatch
+):
+    """A segment without length codes is left to the numpy path; the hits are the same."""
+    n = len(sample_docs)
+    ix = _build(tmp_path / "idx", [(sample_docs[: n // 2], []), (sample_docs[n // 2 :], [])])
+    segments = ix._snap.searcher.segments
+    assert len(segments) == 2
+    segments[0].__dict__["length_codes"] = None  # (what a cached_property holds)
+    answered: list[tuple[int, bool]] = []
+    top = scan.segment_top
+
+    def recorded(ctx, dis, si, *args, **kwargs):
+        found = top(ctx, dis, si, *args, **kwargs)
+        answered.append((si, found is not None))
+        return found
+
+    monkeypatch.setattr(scan, "segment_top", recorded)
+    for query in ["said", "oil prices said", "the said year -oil", "said date:1987"]:
+        got, want = _both(ix, query, limit=10)
+        assert got == want, query
+    assert set(answered) == {(0, False), (1, True)}

@@ -17,7 +17,13 @@ documents), it adds each doc's scores with ``np.add.reduceat``, in another order
 plus numpy's pairwise sum of the others, which the kernel repeats (up to 129 terms with
 postings; more are left to numpy). Segments written before
 the offsets encoding (``post.docs``) or the packed frequencies answer through numpy.
-Impacts are computed on the fly and never enter the snapshot's cache.
+Impacts are computed on the fly and never enter the snapshot's cache. A document's field
+norms are found by its lengths (``Segment.length_codes``, both in one uint32) in tables
+by length (``Searcher.length_tables``), not in the two float64 norms per document the
+numpy path reads: in a large segment those reads miss the cache on most postings. Both
+are made in this process from the same checked lengths, so every code indexes both
+tables (compiled code does not check bounds); a segment whose lengths do not code so
+answers through numpy.
 
 Once ``k`` hits are kept (or the segments searched before give a k-th best score), the
 kernel prunes rank-safely with each term's per-block score bounds (``Searcher.block_bounds``:
@@ -160,6 +166,8 @@ def _kernel(
     idfs,
     boosts,
     k1,
+    lens,
+    bits,
     norm0,
     norm1,
     n,
@@ -184,7 +192,9 @@ def _kernel(
 
     ``terms[i]``: (width, first offset's index in its width's array, first block's index in
     ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
-    starts a block of ``1 << shift``. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
+    starts a block of ``1 << shift``. ``lens[doc]``: the doc's lengths, ``title << bits |
+    body``; ``norm0``, ``norm1``: each field's norm by length (see the module's docstring).
+    ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
     not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed.
     With ``prune``: ``bounds[boffs[i] + b]`` bounds term ``i``'s unboosted score in its
     block ``b``, and ``theta0`` is a score the hits must reach (the k-th best of other
@@ -195,8 +205,7 @@ def _kernel(
     nterms = terms.shape[0]
     use_mask = mask.shape[0] > 0
     if (
-        norm0.shape[0] < n
-        or norm1.shape[0] < n
+        lens.shape[0] < n
         or (use_mask and mask.shape[0] < hi - lo)
         or lo < 0
         or hi > n
@@ -206,6 +215,7 @@ def _kernel(
     ):
         return _CORRUPT, 0, 0, False
     body_mask = (1 << body_bits) - 1
+    len_mask = (np.int64(1) << bits) - 1
     # Every offset into a file's array is checked before use: compiled code has no bounds.
     for i in range(nterms):
         width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
@@ -514,8 +524,9 @@ def _kernel(
                     if nb < nbig and big_at[nb] == p:
                         t0 = big_val[nb, 0]
                         t1 = big_val[nb, 1]
-                tfn = np.float64(t0) * norm0[doc]
-                tfn += np.float64(t1) * norm1[doc]
+                lc = np.int64(lens[doc])
+                tfn = np.float64(t0) * norm0[lc >> bits]
+                tfn += np.float64(t1) * norm1[lc & len_mask]
                 if k1 == 0.0:
                     score = 1.0 if tfn > 0 else 0.0
                 else:
@@ -638,6 +649,8 @@ def _exhaustive(
     idfs,
     boosts,
     k1,
+    lens,
+    bits,
     norm0,
     norm1,
     n,
@@ -659,15 +672,15 @@ def _exhaustive(
 
     ``terms[i]``: (width, first offset's index in its width's array, first block's index in
     ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
-    starts a block of ``1 << shift``. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
+    starts a block of ``1 << shift``. ``lens``, ``bits``, ``norm0``, ``norm1`` as for
+    :func:`_kernel`. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
     not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed. Returns (status,
     matches, hits in ``out_*``); ``counts[i]``: term ``i``'s allowed postings.
     """
     nterms = terms.shape[0]
     use_mask = mask.shape[0] > 0
     if (
-        norm0.shape[0] < n
-        or norm1.shape[0] < n
+        lens.shape[0] < n
         or (use_mask and mask.shape[0] < hi - lo)
         or lo < 0
         or hi > n
@@ -676,6 +689,7 @@ def _exhaustive(
     ):
         return _CORRUPT, 0, 0
     body_mask = (1 << body_bits) - 1
+    len_mask = (np.int64(1) << bits) - 1
     # Every offset into a file's array is checked before use: compiled code has no bounds.
     for i in range(nterms):
         width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
@@ -813,8 +827,9 @@ def _exhaustive(
                     if nb < nbig and big_at[nb] == p:
                         t0 = big_val[nb, 0]
                         t1 = big_val[nb, 1]
-                tfn = np.float64(t0) * norm0[doc]
-                tfn += np.float64(t1) * norm1[doc]
+                lc = np.int64(lens[doc])
+                tfn = np.float64(t0) * norm0[lc >> bits]
+                tfn += np.float64(t1) * norm1[lc & len_mask]
                 if k1 == 0.0:
                     score = 1.0 if tfn > 0 else 0.0
                 else:
@@ -984,7 +999,10 @@ def segment_top(
         idfs, boosts = q.idfs, q.boosts
     else:
         idfs, boosts = q.idfs.take(present), q.boosts.take(present)
-    norms = ctx.norms(si)
+    coded = seg.length_codes
+    if coded is None:
+        return None
+    norms = ctx.length_tables(si)
     out_docs = np.empty(max(k, 0), dtype=np.int64)
     out_scores = np.empty(max(k, 0), dtype=np.float64)
     counts = np.zeros(len(spans), dtype=np.int64)
@@ -1017,17 +1035,17 @@ def segment_top(
     if not prune and len(spans) <= 8:
         status, found, size = q.exhaustive(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
-            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, q.groups, k, shift,
-            body_bits, WINDOW, out_docs, out_scores, counts,
+            float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
+            mask, q.groups, k, shift, body_bits, WINDOW, out_docs, out_scores, counts,
         )  # fmt: skip
         exact = True
     else:
         window = max(64, min(WINDOW, _VALUES // len(spans)))
         status, found, size, exact = q.kernel(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
-            float(ctx.scoring.k1), norms[0], norms[1], n, lo, hi, mask, q.groups, k, shift,
-            body_bits, window, out_docs, out_scores, counts, bounds, boffs, theta, prune,
-            count,
+            float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
+            mask, q.groups, k, shift, body_bits, window, out_docs, out_scores, counts, bounds,
+            boffs, theta, prune, count,
         )  # fmt: skip
     if status == _CORRUPT:
         raise IndexCorruptError(f"segment {seg.name}: postings name documents out of range")

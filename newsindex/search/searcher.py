@@ -204,6 +204,29 @@ class Searcher:
             self._norms[key] = cached
         return cached
 
+    def length_tables(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
+        """Per field, :meth:`weighted_norms`' value for each length from 0 to segment
+        ``si``'s longest (its ``length_codes`` must be set): the same elementwise
+        operations, so ``table[length] == norm`` of every document to the bit."""
+        key = (si, scoring.key(), "by length")
+        cached = self._norms.get(key)
+        if cached is None:
+            coded = self.segments[si].length_codes
+            assert coded is not None
+            cached = tuple(
+                field_factors(
+                    np.arange(top + 1, dtype=np.int32),
+                    self.avg_lengths[fi],
+                    scoring.b_for(f),
+                    scoring.weight(f),
+                )
+                for fi, (f, top) in enumerate(zip(TEXT_FIELDS, coded.tops))
+            )
+            if len(self._norms) > 64:
+                self._norms.clear()
+            self._norms[key] = cached
+        return cached
+
     def term_stats(
         self, term: str, fields: tuple[int, ...], dfs: Dfs | None = None
     ) -> tuple[tuple, int, float]:
@@ -480,6 +503,7 @@ class _Context:
         self.dfs = dfs
         self._leaves: dict[P.Term | P.Phrase | P.Prefix, TermLeaf | PhraseLeaf | PrefixLeaf] = {}
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
+        self._tables: dict[int, tuple[np.ndarray, ...]] = {}
         self._scan: dict[int, scan.Prepared] = {}
 
     def close(self) -> None:
@@ -488,6 +512,7 @@ class _Context:
         # after a refresh instead of going when the query ends.
         self._leaves.clear()
         self._norms.clear()
+        self._tables.clear()
         self._scan.clear()
 
     def scan_query(self, dis: prune.Disjunction) -> scan.Prepared:
@@ -503,6 +528,12 @@ class _Context:
         found = self._norms.get(si)
         if found is None:
             found = self._norms[si] = self.searcher.weighted_norms(si, self.scoring)
+        return found
+
+    def length_tables(self, si: int) -> tuple[np.ndarray, ...]:
+        found = self._tables.get(si)
+        if found is None:
+            found = self._tables[si] = self.searcher.length_tables(si, self.scoring)
         return found
 
     @overload
