@@ -156,7 +156,6 @@ def test_the_kept_plans_are_bounded(ix, monkeypatch):
         assert len(snap.plans) <= 8
 
 
-
 @settings(max_examples=50, deadline=None)
 @given(
     st.lists(
