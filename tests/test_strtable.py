@@ -240,12 +240,8 @@ def test_find_on_a_corrupt_table_is_right_or_index_corrupt(tmp_path_factory, see
     data = bytearray(path.read_bytes())
     probes = [strings[p % len(strings)] for p in picks] + [f"{p}" for p in picks]
     for name, where in flips:
-        at = int(where * slots[name].nbytes)
-        data[slots[name].offset + at] ^= 0xFF
         # The words whose entries hold the byte, and their neighbours in each order.
-        k = at // arrays[name].itemsize
-        if name == "t.blob":
-            k = int(np.searchsorted(arrays["t.offs"], k, "right")) - 1
+        k = _flip(data, slots, arrays, name, where)
         near = range(max(k - 1, 0), min(k + 2, len(strings)))
         if name in ("t.crc", "t.hord"):
             probes += [strings[arrays["t.hord"][j]] for j in near]
@@ -254,6 +250,17 @@ def test_find_on_a_corrupt_table_is_right_or_index_corrupt(tmp_path_factory, see
     path.write_bytes(bytes(data))
     table = strtable.StringTable(ArrayFile(path), "t")
     _right_or_corrupt(table, probes, index)
+
+
+def _flip(data: bytearray, slots, arrays, name: str, where: float) -> int:
+    """Flip the byte at ``where`` (0-1) of array ``name`` of a table's file ``data``; the
+    entry it belongs to (for ``t.blob``, the string whose bytes hold it)."""
+    at = int(where * slots[name].nbytes)
+    data[slots[name].offset + at] ^= 0xFF
+    k = at // arrays[name].itemsize
+    if name == "t.blob":
+        k = int(np.searchsorted(arrays["t.offs"], k, "right")) - 1
+    return k
 
 
 def _right_or_corrupt(table, probes: list[str], index: dict[str, int]) -> None:
@@ -294,11 +301,7 @@ def test_many_is_each_string_or_index_corrupt(tmp_path_factory, seed, picks, fli
     slots = ArrayFile(path)._slots
     data = bytearray(path.read_bytes())
     for name, where in flips:
-        at = int(where * slots[name].nbytes)
-        data[slots[name].offset + at] ^= 0xFF
-        k = at // arrays[name].itemsize
-        if name == "t.blob":
-            k = int(np.searchsorted(arrays["t.offs"], k, "right")) - 1
+        k = _flip(data, slots, arrays, name, where)
         indices.append(min(k, len(strings) - 1))
         want.append(strings[indices[-1]])
     path.write_bytes(bytes(data))
