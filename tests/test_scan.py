@@ -440,3 +440,43 @@ def test_a_segment_whose_lengths_are_not_packed_answers_through_numpy(
         got, want = _both(ix, query, limit=10)
         assert got == want, query
     assert set(answered) == {(0, False), (1, True)}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(corpus=corpora(), scoring=scorings)
+def test_the_kernels_block_bounds_are_the_searchers_to_the_bit(tmp_path_factory, corpus, scoring):
+    """The pruned kernel makes each block's bound from blk.tfn as it reads it (scan._bound);
+    for every word, segment and block it equals Searcher.block_bounds' (what the numpy path
+    prunes with), bit for bit, under every scoring whose bounds are tight."""
+    from newsindex.querylang.plan import Term
+    from newsindex.search.searcher import _Context
+
+    ix = _build(tmp_path_factory.mktemp("bounds") / "idx", corpus)
+    searcher = ix._snap.searcher
+    scoring = scoring or ix._snap.settings.scoring
+    ctx = _Context(searcher, scoring)
+    compared = 0
+    for si, seg in enumerate(searcher.segments):
+        ratio = scan._tight_ratio(ctx, si)
+        if ratio == float("inf"):
+            continue
+        for word in seg.terms.strings():
+            leaf = ctx.leaf(Term(word))
+            s, e = leaf.slices[si]
+            first, nblk = seg.postings_layout(s, e)[2], ((e - s - 1) >> 2) + 1
+            btfn = seg.raw_block_tfn([(first, nblk)])
+            got = np.array(
+                [
+                    scan._bound(btfn, first + b, ratio, float(scoring.k1), leaf.idf)
+                    for b in range(nblk)
+                ]
+            )
+            want = searcher.block_bounds(si, leaf)
+            assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), word
+            compared += nblk
+    # (Other weights or b than the blocks were made with leave no segment tight; the
+    # index's own scoring always does.)
+    assert compared or scoring.key() != ix._snap.settings.scoring.key()
+    assert scan._tight_ratio(_Context(searcher, ix._snap.settings.scoring), 0) < float("inf")

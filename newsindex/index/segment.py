@@ -445,6 +445,14 @@ class Segment:
         scoring of :attr:`tfn_params` (see blocks.py)."""
         return self._arrays.range("blk.tfn", b0, b1)
 
+    def raw_block_tfn(self, blocks: Iterable[tuple[int, int]]) -> np.ndarray:
+        """``blk.tfn`` unverified, for a reader that reads only the blocks ``(first, count)``
+        of ``blocks`` (verified here, as :meth:`block_tfn` verifies what it reads)."""
+        arr = self._arrays
+        for first, count in blocks:
+            arr.check("blk.tfn", first, first + count)
+        return arr.unverified("blk.tfn")
+
     def day_starts(self) -> tuple[list[int], list[int]]:
         """The distinct dates of the (date-sorted) documents, and the first doc of each: a date
         range becomes a doc range with two ``bisect`` calls on short lists."""

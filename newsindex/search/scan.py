@@ -154,6 +154,19 @@ def _by_doc(out_docs, out_scores, size):
         out_scores[j + 1] = score
 
 
+def _bound(btfn, at, ratio, k1, idf):
+    """Block ``at``'s bound of a term's unboosted score: as ``prune.block_bounds`` makes it
+    from the block's ``blk.tfn`` (the same operations, so the same value)."""
+    tfn = np.float64(btfn[at])
+    if ratio != 1.0:
+        tfn = tfn * ratio
+    if k1 == 0.0:
+        bound = 1.0 if tfn > 0 else 0.0
+    else:
+        bound = tfn / (tfn + k1)
+    return bound * idf
+
+
 def _kernel(
     d1,
     d2,
@@ -182,8 +195,8 @@ def _kernel(
     out_docs,
     out_scores,
     counts,
-    bounds,
-    boffs,
+    btfn,
+    ratio,
     theta0,
     prune,
     count_all,
@@ -196,8 +209,9 @@ def _kernel(
     body``; ``norm0``, ``norm1``: each field's norm by length (see the module's docstring).
     ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
     not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed.
-    With ``prune``: ``bounds[boffs[i] + b]`` bounds term ``i``'s unboosted score in its
-    block ``b``, and ``theta0`` is a score the hits must reach (the k-th best of other
+    With ``prune``: term ``i``'s unboosted score in its block ``b`` is bounded by
+    :func:`_bound` of ``btfn[terms[i, 2] + b]`` (the segment's ``blk.tfn``, whose blocks
+    are numbered as ``dbase``'s; ``ratio``: :func:`.blocks.tfn_ratio`), and ``theta0`` is a score the hits must reach (the k-th best of other
     segments; -inf when none); without ``count_all`` matches that cannot rank may go
     uncounted. Returns (status, matches, hits in ``out_*``, whether the matches are all
     counted); ``counts[i]``: term ``i``'s allowed postings.
@@ -211,7 +225,6 @@ def _kernel(
         or hi > n
         or out_docs.shape[0] < k
         or out_scores.shape[0] < k
-        or boffs.shape[0] < nterms
     ):
         return _CORRUPT, 0, 0, False
     body_mask = (1 << body_bits) - 1
@@ -230,7 +243,7 @@ def _kernel(
             or dpos + (e - s) > size
             or b0 < 0
             or b0 + nblk > dbase.shape[0]
-            or (prune and (boffs[i] < 0 or boffs[i] + nblk > bounds.shape[0]))
+            or (prune and b0 + nblk > btfn.shape[0])
         ):
             return _CORRUPT, 0, 0, False
     total = 0
@@ -361,8 +374,9 @@ def _kernel(
             nblk = ((cnt - 1) >> shift) + 1
             jb = cur[i] >> shift
             top = 0.0
+            idf = idfs[i]
             while jb < nblk and dbase[b0 + jb] < w1:
-                v = bounds[boffs[i] + jb]
+                v = _bound(btfn, b0 + jb, ratio, k1, idf)
                 if v > top:
                     top = v
                 jb += 1
@@ -474,7 +488,10 @@ def _kernel(
                     if (
                         md == _SCORE
                         and cutting
-                        and (bounds[boffs[i] + jb] * boost + others) * gprod * _SLACK < theta
+                        and (_bound(btfn, b0 + jb, ratio, k1, idf) * boost + others)
+                        * gprod
+                        * _SLACK
+                        < theta
                     ):
                         bm = _MARK if count_all else _JUMP
                     if bm == _JUMP:
@@ -883,7 +900,7 @@ def _exhaustive(
     return _OK, count, size
 
 
-_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc))
+_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound))
 _EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc))
 
 
@@ -1014,24 +1031,21 @@ def segment_top(
     # segment, or where the segments searched before set a bar, nothing below it needs
     # counting and no filter narrows what is read of the postings.
     large = upper >= PRUNE_MIN
-    prune = k > 0 and (large or (not count and q.plain and best is not None)) and _tight(ctx, si)
+    ratio = math.inf
+    if k > 0 and (large or (not count and q.plain and best is not None)):
+        ratio = _tight_ratio(ctx, si)
+    prune = ratio < math.inf
     theta = -math.inf
     if prune and best is not None:
         theta = best.threshold()
         theta = theta if theta > 0 else -math.inf  # (0: fewer than k so far)
         prune = large or theta > -math.inf
     if prune:
-        parts = [searcher.block_bounds(si, q.leaves[i]) for i in present]
-        for part, (s, e) in zip(parts, spans):
-            if len(part) != ((e - s - 1) >> shift) + 1:
-                raise IndexCorruptError(f"segment {seg.name}: block maxima do not fit postings")
-        boffs = np.zeros(len(parts), dtype=np.int64)
-        np.cumsum([len(p) for p in parts[:-1]], out=boffs[1:])
-        # (A copy even of one: the cached arrays are read-only, a type of its own to numba,
-        # which would compile the kernel once more for it.)
-        bounds = np.concatenate(parts)
+        # The kernel makes each block's bound from blk.tfn as it needs it (see _bound):
+        # the blocks of these postings, verified.
+        btfn = seg.raw_block_tfn((int(t[2]), ((int(t[4] - t[3]) - 1) >> shift) + 1) for t in terms)
     else:
-        bounds, boffs = _NO_BOUNDS, np.zeros(len(spans), dtype=np.int64)
+        btfn, ratio = _NO_TFN, 1.0
     if not prune and len(spans) <= 8:
         status, found, size = q.exhaustive(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
@@ -1044,8 +1058,8 @@ def segment_top(
         status, found, size, exact = q.kernel(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
-            mask, q.groups, k, shift, body_bits, window, out_docs, out_scores, counts, bounds,
-            boffs, theta, prune, count,
+            mask, q.groups, k, shift, body_bits, window, out_docs, out_scores, counts, btfn,
+            ratio, theta, prune, count,
         )  # fmt: skip
     if status == _CORRUPT:
         raise IndexCorruptError(f"segment {seg.name}: postings name documents out of range")
@@ -1055,19 +1069,21 @@ def segment_top(
     return SegmentMatches(out_docs[:size].astype(np.int32), out_scores[:size], found, exact)
 
 
-_NO_BOUNDS = np.zeros(0, dtype=np.float64)
+_NO_TFN = np.zeros(0, dtype=np.float32)
+_NO_TFN.flags.writeable = False  # (the type of a segment's mapped blk.tfn to numba)
 _NO_GROUPS = np.zeros(0, dtype=np.float64)
 
 
-def _tight(ctx: _Context, si: int) -> bool:
-    """Whether segment ``si`` bounds its blocks' scores tightly for this search (its
-    ``blk.tfn`` was made for the search's weights and b): the per-field maxima alone seldom
-    let a block go, and working them out costs a small query more than they save."""
+def _tight_ratio(ctx: _Context, si: int) -> float:
+    """:func:`.blocks.tfn_ratio` of segment ``si`` for this search, or inf when its blocks'
+    scores are not bounded tightly (no ``blk.tfn``, or one made for other weights or b): the
+    per-field maxima alone seldom let a block go, and working them out costs a small query
+    more than they save."""
     seg = ctx.searcher.segments[si]
     params = seg.tfn_params if seg.has_blocks else None
-    return params is not None and (
-        tfn_ratio(params, ctx.scoring, ctx.searcher.avg_lengths) < math.inf
-    )
+    if params is None:
+        return math.inf
+    return tfn_ratio(params, ctx.scoring, ctx.searcher.avg_lengths)
 
 
 _NO_MASK = np.zeros(0, dtype=np.uint8)
