@@ -26,8 +26,10 @@ tables (compiled code does not check bounds); a segment whose lengths do not cod
 answers through numpy.
 
 Once ``k`` hits are kept (or the segments searched before give a k-th best score), the
-kernel prunes rank-safely with each term's per-block score bounds (``Searcher.block_bounds``:
-tight where the segment stores ``blk.tfn`` for the search's scoring): Lucene's MaxScore per
+kernel prunes rank-safely with each term's per-block score bounds, made from the segment's
+``blk.tfn`` as it reads the blocks (:func:`_bound`: the values ``Searcher.block_bounds``
+gives the numpy path; used where ``blk.tfn`` was made for the search's weights and b, so
+the bounds are tight): Lucene's MaxScore per
 window (terms whose bounds add up to less than the k-th best are only looked up, for the
 documents the others make candidates), and blocks whose bound cannot lift any of their
 documents to it are not scored. Every document kept is still scored with the operations and
@@ -1027,9 +1029,9 @@ def segment_top(
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
-    # Pruning costs each word its block bounds, over all its postings: worth it in a large
-    # segment, or where the segments searched before set a bar, nothing below it needs
-    # counting and no filter narrows what is read of the postings.
+    # Pruning costs each word its blocks' blk.tfn (verified) and a bound per block read:
+    # worth it in a large segment, or where the segments searched before set a bar,
+    # nothing below it needs counting and no filter narrows what is read of the postings.
     large = upper >= PRUNE_MIN
     ratio = math.inf
     if k > 0 and (large or (not count and q.plain and best is not None)):
