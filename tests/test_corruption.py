@@ -361,3 +361,43 @@ if given is not None:
             assert not covers
             assert how == "range" or e <= len(want)  # (only range takes numpy's bounds)
             assert np.array_equal(got, want[s:e])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_threads_reading_new_chunks_keep_the_count_left_exact(tmp_path, seed):
+    """Threads reading overlapping ranges of an array verify its chunks as they go: the
+    count of chunks left to verify (which lets reads of a fully verified array skip the
+    checks) stays the number of chunks not marked, so it reaches 0 exactly when every chunk
+    is verified, never before; and what every thread read is what was written."""
+    import threading
+
+    from newsindex.index.arrays import CHUNK, ArrayFile, write_arrays
+
+    rng = np.random.default_rng(seed)
+    want = rng.integers(0, 1 << 40, (CHUNK // 8) * 57 + 13).astype("<i8")
+    path = tmp_path / "x.arr"
+    write_arrays(path, {"a": want})
+    arr = ArrayFile(path)
+    slot = arr._slots["a"]
+    assert slot.left == len(slot.done) == 58
+    # (Reads end before the last chunks: those stay for the whole-array check below.)
+    starts = rng.integers(0, 50 * CHUNK // 8, (8, 40))
+    widths = rng.integers(1, 3 * CHUNK // 8, (8, 40))
+    bad: list[str] = []
+
+    def read(t: int) -> None:
+        for s, w in zip(starts[t].tolist(), widths[t].tolist()):
+            e = min(s + w, len(want))
+            if not np.array_equal(arr.range("a", s, e), want[s:e]):
+                bad.append(f"{s}-{e}")
+
+    threads = [threading.Thread(target=read, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+    assert slot.left == slot.done.count(0)
+    assert 0 < slot.left < 58
+    arr.check("a", 0, len(want))
+    assert slot.left == 0 == slot.done.count(0)

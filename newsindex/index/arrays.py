@@ -23,6 +23,7 @@ import json
 import mmap
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -332,9 +333,17 @@ class _Slot:
                     raise IndexCorruptError(
                         f"{path}: array {name!r} fails its checksum (bytes {a}-{b})"
                     )
-                done[i] = 1
-        self.left = done.count(0)  # counted, not decremented: threads may verify a chunk twice
+                # Marked and counted as one step: two threads may check the same chunk, and
+                # only the first to mark it counts it (a recount of every chunk instead
+                # would cost a pass over the whole array's flags per read of a new chunk).
+                with _MARKING:
+                    if not done[i]:
+                        done[i] = 1
+                        self.left -= 1
 
+
+#: Held while a verified chunk is marked and counted (see :meth:`_Slot.verify`).
+_MARKING = threading.Lock()
 
 #: memoryview formats of numpy's 1-D arrays that index to Python numbers.
 _MEMORYVIEW_FORMATS = frozenset("?bBhHiIlLqQfd")
