@@ -194,3 +194,38 @@ def test_targets_table_gives_each_ratio_from_the_run(tmp_path):
 
         png = speed_chart([result, result], tmp_path / "cpu.png", cpu=True)
         assert png.stat().st_size > 1000
+
+
+@pytest.mark.skipif(not Path("/proc/self/pagemap").exists(), reason="reads Linux's /proc")
+def test_memory_split_accounts_a_search_process(newsindex_ready, tmp_path):
+    """benchmarks.memory_split answers a kind of a kept run's queries in a fresh process and
+    splits its memory: every index array's resident bytes within its size, the arrays of
+    the index present, what the phrases left in the term-array cache."""
+    import re
+    import subprocess
+
+    corpus = _corpus(tmp_path / "tiny.jsonl.gz")
+    kw = dict(n_queries=30, seed=1, repeat=1, in_process=True, keep_index=True)
+    run_benchmark(corpus, ["newsindex"], out_dir=tmp_path / "a", **kw)
+    (workdir,) = (tmp_path / "a" / "index").glob("*/newsindex")
+    (queries,) = (tmp_path / "a" / "queries").glob("*.jsonl")
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory_split", str(workdir), str(queries), "phrase"]
+        + ["--warmup", "2"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    held = float(re.search(r"term-array cache ([\d.]+) MiB", out).group(1))
+    assert 0 < held <= 256, out  # (phrases keep their words' position keys)
+    arrays = {
+        m.group(3): (float(m.group(1)), float(m.group(2)))
+        for m in re.finditer(r"^\s+([\d.]+) /\s+([\d.]+)\s+(\S+)$", out, re.M)
+    }
+    assert {"post.tf", "pos.u8", "date"} <= set(arrays), out
+    # (Whole pages: an array's resident part passes its size by less than two pages, the
+    # corpus being one segment.)
+    assert all(res <= size + 0.0085 for res, size in arrays.values()), out
+    assert arrays["pos.u8"][0] > 0, out  # the phrases read positions
+    assert re.search(r"phrase: \d+ queries after 2, \d+ per CPU s", out), out
