@@ -330,3 +330,24 @@ def test_tfn_bounds_are_rounded_up():
     assert np.all(
         np.nextafter(got, np.float32(-np.inf)).astype(np.float64) < values + (values == 0)
     )
+
+
+_scores = st.one_of(st.floats(-5.0, 50.0, allow_nan=False), st.sampled_from([0.0, 1.5, 2.25, 7.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    k=st.integers(1, 80),
+    adds=st.lists(st.lists(_scores, max_size=400), max_size=12),
+)
+def test_the_running_kth_best_is_the_kth_of_every_score_added(k, adds):
+    """Best's threshold after each segment's scores is the k-th best of all added so far
+    (ties counted, 0 before k are seen): a heap of floats for a small k, numpy's partition
+    for a larger one, and many scores at once cut to their k best first."""
+    best = prune.Best(k)
+    seen: list[float] = []
+    for scores in adds:
+        best.add(np.array(scores, dtype=np.float64))
+        seen += scores
+        want = sorted(seen, reverse=True)[k - 1] if len(seen) >= k else 0.0
+        assert best.threshold() == want

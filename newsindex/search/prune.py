@@ -22,6 +22,7 @@ with at least :data:`SMALL` postings of the query's terms (see there why none, f
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,6 +106,12 @@ def _plain_term(node: P.Term) -> bool:
     return _positive(node.boost) and field_indices(node.fields) == ALL_FIELDS
 
 
+#: Up to this ``k``, :class:`Best` keeps its scores in a heap of Python floats: a top-k
+#: search asks for a threshold in every segment, and numpy's calls on a few numbers cost
+#: more than the heap's steps.
+HEAP_K = 64
+
+
 class Best:
     """The ``k`` best exact scores seen so far: the k-th is a lower bound of the final k-th."""
 
@@ -112,12 +119,28 @@ class Best:
         self.k = k
         self.scores = EMPTY_SCORES
         self._pending: list[np.ndarray] = []  # merged when a threshold is asked for
+        self._heap: list[float] | None = [] if 0 < k <= HEAP_K else None  # its root the k-th
 
     def add(self, scores: np.ndarray) -> None:
-        if self.k > 0 and len(scores):
+        if self.k <= 0 or not len(scores):
+            return
+        heap = self._heap
+        if heap is None:
             self._pending.append(scores)
+            return
+        k = self.k
+        if len(scores) > 4 * k:  # many: numpy cuts them to their k best first
+            scores = np.partition(scores, len(scores) - k)[len(scores) - k :]
+        for x in scores.tolist():
+            if len(heap) < k:
+                heapq.heappush(heap, x)
+            elif x > heap[0]:
+                heapq.heapreplace(heap, x)
 
     def threshold(self) -> float:
+        heap = self._heap
+        if heap is not None:
+            return heap[0] if len(heap) >= self.k else 0.0
         if self._pending:
             both = np.concatenate([self.scores, *self._pending])
             self._pending.clear()
