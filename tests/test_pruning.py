@@ -351,3 +351,27 @@ def test_the_running_kth_best_is_the_kth_of_every_score_added(k, adds):
         seen += scores
         want = sorted(seen, reverse=True)[k - 1] if len(seen) >= k else 0.0
         assert best.threshold() == want
+
+
+def test_block_bound_ratios_are_kept_per_scoring(tmp_path, sample_docs):
+    """A search's tfn ratio in each segment is tfn_ratio's under its own scoring, whatever
+    scorings searched before (the searcher keeps one list per scoring)."""
+    from newsindex.config import Scoring
+    from newsindex.search.searcher import _Context
+
+    ix = newsindex.Index.create(tmp_path / "idx")
+    for part in (sample_docs[:300], sample_docs[300:700], sample_docs[700:]):
+        with ix.writer() as w:
+            for d in part:
+                w.add(d)
+    searcher = ix._searcher
+    default = ix.settings.scoring
+    scorings = [default, Scoring(b=0.3), default, Scoring(k1=0.5), Scoring(b=0.3), default]
+    seen = set()
+    for scoring in scorings:
+        ctx = _Context(searcher, scoring)
+        for si, seg in enumerate(searcher.segments):
+            want = blocks.tfn_ratio(seg.tfn_params, scoring, searcher.avg_lengths)
+            assert ctx.tight_ratio(si) == want == ctx.tight_ratio(si)
+            seen.add(want == float("inf"))
+    assert seen == {True, False}  # (a scoring bounded tightly and one not)

@@ -54,9 +54,10 @@ from ..schema import TEXT_FIELDS
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 
 if TYPE_CHECKING:
+    from ..config import Scoring
     from ..querylang import plan as P
     from .prune import Best, Disjunction
-    from .searcher import _Context
+    from .searcher import Searcher, _Context
 
 #: A process loads the kernel (numba, then the compiled code from its cache) for the first
 #: query whose terms have this many postings in one segment; from then on every such query
@@ -1081,11 +1082,16 @@ def _tight_ratio(ctx: _Context, si: int) -> float:
     scores are not bounded tightly (no ``blk.tfn``, or one made for other weights or b): the
     per-field maxima alone seldom let a block go, and working them out costs a small query
     more than they save."""
-    seg = ctx.searcher.segments[si]
+    return ctx.tight_ratio(si)
+
+
+def tight_ratio(searcher: Searcher, si: int, scoring: Scoring) -> float:
+    """:func:`_tight_ratio` worked out (the searcher keeps it per segment and scoring)."""
+    seg = searcher.segments[si]
     params = seg.tfn_params if seg.has_blocks else None
     if params is None:
         return math.inf
-    return tfn_ratio(params, ctx.scoring, ctx.searcher.avg_lengths)
+    return tfn_ratio(params, scoring, searcher.avg_lengths)
 
 
 _NO_MASK = np.zeros(0, dtype=np.uint8)

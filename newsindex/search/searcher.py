@@ -184,6 +184,7 @@ class Searcher:
         self._term_arrays = _ArrayCache(TERM_ARRAYS_CACHE_BYTES)
         self._term_stats: dict[tuple, tuple] = {}
         self._term_slices: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._ratios: dict[tuple, list[float | None]] = {}
         self._order: list[int] | None = None
 
     # -- per-segment helpers ----------------------------------------------------------------
@@ -226,6 +227,17 @@ class Searcher:
                 self._norms.clear()
             self._norms[key] = cached
         return cached
+
+    def tight_ratios(self, scoring: Scoring) -> list[float | None]:
+        """Per segment, :func:`.scan.tight_ratio` under ``scoring`` once worked out (None:
+        not yet): a search asks for it in every segment, and it depends on nothing else."""
+        key = scoring.key()
+        found = self._ratios.get(key)
+        if found is None:
+            if len(self._ratios) > 64:
+                self._ratios.clear()
+            found = self._ratios[key] = [None] * len(self.segments)
+        return found
 
     def term_stats(
         self, term: str, fields: tuple[int, ...], dfs: Dfs | None = None
@@ -505,6 +517,7 @@ class _Context:
         self._norms: dict[int, tuple[np.ndarray, ...]] = {}
         self._tables: dict[int, tuple[np.ndarray, ...]] = {}
         self._scan: dict[int, scan.Prepared] = {}
+        self._ratios: list[float | None] | None = None
 
     def close(self) -> None:
         # Leaves point back at their context: without this the pair (and through it the
@@ -528,6 +541,16 @@ class _Context:
         found = self._norms.get(si)
         if found is None:
             found = self._norms[si] = self.searcher.weighted_norms(si, self.scoring)
+        return found
+
+    def tight_ratio(self, si: int) -> float:
+        """:func:`.scan._tight_ratio` of segment ``si`` for this query's scoring."""
+        ratios = self._ratios
+        if ratios is None:
+            ratios = self._ratios = self.searcher.tight_ratios(self.scoring)
+        found = ratios[si]
+        if found is None:
+            found = ratios[si] = scan.tight_ratio(self.searcher, si, self.scoring)
         return found
 
     def length_tables(self, si: int) -> tuple[np.ndarray, ...]:
