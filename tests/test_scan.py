@@ -479,10 +479,46 @@ def _compare_bounds(ix: newsindex.Index, scoring: Scoring) -> int:
             leaf = ctx.leaf(Term(word))
             s, e = leaf.slices[si]
             first, nblk = seg.postings_layout(s, e)[2], (e - s - 1) // blocks.BLOCK_SIZE + 1
-            btfn = seg.raw_block_tfn([(first, nblk)])
+            btfn = seg.laid_block_tfn  # (those blocks verified by the layout)
             k1 = float(scoring.k1)
             got = np.array([scan._bound(btfn, first + b, ratio, k1, leaf.idf) for b in range(nblk)])
             want = searcher.block_bounds(si, leaf)
             assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), word
             compared += nblk
     return compared
+
+
+def test_a_layout_verifies_the_block_bounds_the_kernel_reads(tmp_path):
+    """The pruned kernel reads a word's blk.tfn raw (compiled code): the word's postings
+    layout verifies those blocks first, so a flipped byte among them is an
+    IndexCorruptError there, and a layout leaves every one of its blocks verified."""
+    folder = tmp_path / "idx"
+    ix = newsindex.Index.create(folder)
+    with ix.writer() as w:
+        for i in range(700):
+            w.add({"id": f"d{i}", "title": "oil", "body": "oil " * (1 + i % 5) + f"w{i % 40}"})
+    ix.close()
+    ix = newsindex.Index.open(folder)
+    (seg,) = ix._searcher.segments
+    s, e = seg.term_range("oil")
+    first = seg.postings_layout(s, e)[2]
+    nblk = (e - s - 1) // blocks.BLOCK_SIZE + 1
+    assert nblk >= 5
+    slot = seg._arrays._slots["blk.tfn"]
+    at = first * slot.width // slot.chunk
+    last = ((first + nblk) * slot.width - 1) // slot.chunk
+    assert all(slot.done[at : last + 1])
+    # The bytes of the word's last block in the file, flipped (its chunk's checksum kept).
+    where = (
+        seg.laid_block_tfn[first + nblk - 1 :].ctypes.data
+        - np.frombuffer(seg._arrays._mm, np.uint8).ctypes.data
+    )
+    path = seg._arrays.path
+    ix.close()
+    raw = bytearray(path.read_bytes())
+    raw[where] ^= 0x40
+    path.write_bytes(bytes(raw))
+    with pytest.raises(IndexCorruptError, match="blk.tfn"):
+        ix = newsindex.Index.open(folder)
+        (seg,) = ix._searcher.segments
+        seg.postings_layout(*seg.term_range("oil"))

@@ -302,12 +302,16 @@ class Segment:
 
     def postings_layout(self, s: int, e: int) -> tuple[int, int, int, int, int]:
         """:meth:`DocIds.layout` of the postings ``[s, e)`` (one term's, from a block start),
-        their packed frequencies verified too (segments with :attr:`raw_postings` only)."""
+        their packed frequencies verified too (segments with :attr:`raw_postings` only), and
+        their blocks' ``blk.tfn`` where the segment has it (:attr:`laid_block_tfn`)."""
         known = self._layouts.get((s, e))
         if known is None:  # (verified once: a chunk stays verified)
             assert self._docids is not None
             known = self._docids.layout(s, e)
             self._arrays.check("post.tf", s, e)
+            if self._has_tfn:  # (blk.tfn's blocks are numbered as post.dbase's)
+                first = known[2]
+                self._arrays.check("blk.tfn", first, first + (e - s - 1) // blocks.BLOCK_SIZE + 1)
             if len(self._layouts) >= _LAYOUT_CACHE_SIZE:
                 self._layouts.clear()
             self._layouts[(s, e)] = known
@@ -316,6 +320,16 @@ class Segment:
     @cached_property
     def _packed_tf(self) -> bool:
         return "post.tf" in self._arrays
+
+    @cached_property
+    def _has_tfn(self) -> bool:
+        return "blk.tfn" in self._arrays
+
+    @cached_property
+    def laid_block_tfn(self) -> np.ndarray:
+        """``blk.tfn`` unverified, for a reader of the blocks of postings whose
+        :meth:`postings_layout` it has (which verified them)."""
+        return self._arrays.unverified("blk.tfn")
 
     @cached_property
     def _big_tfs(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -444,14 +458,6 @@ class Segment:
         """Each block's largest length-normalised frequency of blocks ``[b0, b1)``, under the
         scoring of :attr:`tfn_params` (see blocks.py)."""
         return self._arrays.range("blk.tfn", b0, b1)
-
-    def raw_block_tfn(self, blocks: Iterable[tuple[int, int]]) -> np.ndarray:
-        """``blk.tfn`` unverified, for a reader that reads only the blocks ``(first, count)``
-        of ``blocks`` (verified here, as :meth:`block_tfn` verifies what it reads)."""
-        arr = self._arrays
-        for first, count in blocks:
-            arr.check("blk.tfn", first, first + count)
-        return arr.unverified("blk.tfn")
 
     def day_starts(self) -> tuple[list[int], list[int]]:
         """The distinct dates of the (date-sorted) documents, and the first doc of each: a date

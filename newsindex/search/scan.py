@@ -1045,8 +1045,8 @@ def segment_top(
         prune = large or theta > -math.inf
     if prune:
         # The kernel makes each block's bound from blk.tfn as it needs it (see _bound):
-        # the blocks of these postings, verified.
-        btfn = seg.raw_block_tfn((int(t[2]), ((int(t[4] - t[3]) - 1) >> shift) + 1) for t in terms)
+        # the blocks of these postings, which their layouts verified.
+        btfn = seg.laid_block_tfn
     else:
         btfn, ratio = _NO_TFN, 1.0
     if not prune and len(spans) <= 8:
