@@ -401,3 +401,27 @@ def test_threads_reading_new_chunks_keep_the_count_left_exact(tmp_path, seed):
     assert 0 < slot.left < 58
     arr.check("a", 0, len(want))
     assert slot.left == 0 == slot.done.count(0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_checksum_is_zlibs_crc32_whatever_computes_it(tmp_path, seed):
+    """Index files record zlib's CRC-32 (old ones too): index/checksum.py's, from zlib-ng
+    where installed, gives the same value for any bytes, in one call or running on, from
+    bytes, memoryview slices and an mmap."""
+    import mmap
+
+    from newsindex.index import checksum
+
+    rng = np.random.default_rng(seed)
+    for size in [0, 1, 7, 64, 4095, 16384, 16385, 100_003, 1 << 20]:
+        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        assert checksum.crc32(data) == zlib.crc32(data)
+        cut = size // 3
+        running = checksum.crc32(data[cut:], checksum.crc32(data[:cut]))
+        assert running == zlib.crc32(data) == zlib.crc32(data[cut:], zlib.crc32(data[:cut]))
+        view = memoryview(data)[cut : size - cut]
+        assert checksum.crc32(view) == zlib.crc32(view)
+    path = tmp_path / "x.bin"
+    path.write_bytes(data)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        assert checksum.crc32(mm) == zlib.crc32(data)

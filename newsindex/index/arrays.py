@@ -24,7 +24,6 @@ import mmap
 import os
 import struct
 import threading
-import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexCorruptError
+from . import checksum
 from .files import create_new
 
 MAGIC_V1 = b"NIXARR1\n"
@@ -63,16 +63,16 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
     crc = 0
     with open(create_new(path), "wb") as fh:
         head = MAGIC + struct.pack("<Q", len(header)) + header
-        head += struct.pack("<I", zlib.crc32(head))
+        head += struct.pack("<I", checksum.crc32(head))
         head += b"\0" * (start - len(head))
         fh.write(head)
-        crc = zlib.crc32(head, crc)
+        crc = checksum.crc32(head, crc)
         for arr in prepared:
             data = arr.reshape(-1).view(np.uint8).data  # no copy: a merge writes GBs
             pad = b"\0" * (_aligned(len(data)) - len(data))
             fh.write(data)
             fh.write(pad)
-            crc = zlib.crc32(pad, zlib.crc32(data, crc))
+            crc = checksum.crc32(pad, checksum.crc32(data, crc))
         fh.flush()
         os.fsync(fh.fileno())
         size = fh.tell()
@@ -83,7 +83,7 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
 def _chunk_crcs(data: memoryview) -> str:
     """The CRC-32 of each CHUNK bytes of ``data``, as base64 of little-endian uint32s."""
     crcs = np.fromiter(
-        (zlib.crc32(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)),
+        (checksum.crc32(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)),
         dtype="<u4",
         count=-(-len(data) // CHUNK),
     )
@@ -127,7 +127,7 @@ class ArrayFile:
             raise IndexCorruptError(f"{path}: not a newsindex array file (bad magic)")
         chunked = magic == MAGIC
         if not chunked and crc32 is not None and _VERIFIED.get(_identity(st)) != crc32:
-            if zlib.crc32(self._mm) != crc32:
+            if checksum.crc32(self._mm) != crc32:
                 self._mm.close()
                 raise IndexCorruptError(f"{path}: checksum mismatch (the file's content changed)")
             _remember(st, crc32)
@@ -137,7 +137,7 @@ class ArrayFile:
             raise IndexCorruptError(f"{path}: unreadable header (length {hlen})")
         if chunked:
             (head_crc,) = struct.unpack_from("<I", self._mm, head_end)
-            if zlib.crc32(self._mm[:head_end]) != head_crc:
+            if checksum.crc32(self._mm[:head_end]) != head_crc:
                 raise IndexCorruptError(f"{path}: the header fails its checksum")
         try:
             header = json.loads(self._mm[len(MAGIC) + 8 : head_end])
@@ -329,7 +329,7 @@ class _Slot:
                     continue
                 a = self.offset + i * self.chunk
                 b = self.offset + min((i + 1) * self.chunk, self.nbytes)
-                if zlib.crc32(view[a:b]) != self.crcs[i]:
+                if checksum.crc32(view[a:b]) != self.crcs[i]:
                     raise IndexCorruptError(
                         f"{path}: array {name!r} fails its checksum (bytes {a}-{b})"
                     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from ..errors import NewsIndexError
 from ..schema import TEXT_FIELDS
 from . import manifest as mf
+from .checksum import crc32
 from .segment import Segment
 
 _CHUNK = 1 << 20
@@ -19,7 +19,7 @@ def file_crc32(path: Path) -> int:
     crc = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
     return crc
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
 from . import blocks, minhash
 from . import positions as positions_format
 from .arrays import ArrayFile
+from .checksum import crc32
 from .docids import DocIds
 from .docids import problems as docids_problems
 from .docstore import DocStore
@@ -658,7 +658,7 @@ def _load_deletes(
         raw = path.read_bytes()
     except FileNotFoundError:
         raise IndexCorruptError(f"{path}: deletions file is missing") from None
-    if info is not None and info.crc32 is not None and zlib.crc32(raw) != info.crc32:
+    if info is not None and info.crc32 is not None and crc32(raw) != info.crc32:
         raise IndexCorruptError(f"{path}: checksum mismatch (the file's content changed)")
     try:
         deleted = np.load(io.BytesIO(raw), allow_pickle=False)
