@@ -324,6 +324,7 @@ def _kernel(
     nwords = (nterms + 63) >> 6
     has = np.zeros((stored, nwords), dtype=np.uint64)  # the terms in vals, one bit each
     cand = np.zeros(stored, dtype=np.uint8)
+    cands = np.empty(stored, dtype=np.int64)  # the candidates, in touched order
     sorted_cands = np.empty(stored, dtype=np.int64)
     got = np.zeros(stored, dtype=np.float64)  # looked-up terms' scores so far (for bounds)
     seen = np.zeros(marked, dtype=np.uint8)  # matched by a term only counted or looked up
@@ -434,23 +435,32 @@ def _kernel(
                 left = 0.0  # the bounds of the looked-up terms not read yet, this one's too
                 for oj in range(oi, nproc):
                     left += ub[order[oj]]
-                ncand = 0
-                for t in range(nt):
-                    at = touched[t]
-                    ok = (oi == first or cand[at] != 0) and (
-                        acc[at] + rest[at] + got[at] + left
-                    ) * gprod * _SLACK >= theta
-                    cand[at] = ok
-                    ncand += ok
+                # The first looked-up term's candidates are the touched documents that
+                # can reach the threshold; each later one's, those of the candidates left
+                # that still can (a document dropped is never a candidate again): the
+                # list shrinks as the terms are read.
+                if oi == first:
+                    ncand = 0
+                    for t in range(nt):
+                        at = touched[t]
+                        ok = (acc[at] + rest[at] + got[at] + left) * gprod * _SLACK >= theta
+                        cand[at] = ok
+                        cands[ncand] = at
+                        ncand += ok
+                else:
+                    kept = 0
+                    for t in range(ncand):
+                        at = cands[t]
+                        ok = (acc[at] + rest[at] + got[at] + left) * gprod * _SLACK >= theta
+                        cand[at] = ok
+                        cands[kept] = at
+                        kept += ok
+                    ncand = kept
                 if ncand == 0:
                     mode[i] = _MARK if count_all else _JUMP
                 elif not count_all and ncand * _SEEK_RATIO < w1 - w0:
                     # Looked up in doc order: a block before the next candidate is jumped.
-                    c = 0
-                    for t in range(nt):
-                        if cand[touched[t]]:
-                            sorted_cands[c] = touched[t]
-                            c += 1
+                    sorted_cands[:ncand] = cands[:ncand]
                     sorted_cands[:ncand].sort()
             md = mode[i]
             width, dpos, b0, s, e = (
