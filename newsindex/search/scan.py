@@ -439,23 +439,14 @@ def _kernel(
                 # can reach the threshold; each later one's, those of the candidates left
                 # that still can (a document dropped is never a candidate again): the
                 # list shrinks as the terms are read.
-                if oi == first:
-                    ncand = 0
-                    for t in range(nt):
-                        at = touched[t]
-                        ok = (acc[at] + rest[at] + got[at] + left) * gprod * _SLACK >= theta
-                        cand[at] = ok
-                        cands[ncand] = at
-                        ncand += ok
-                else:
-                    kept = 0
-                    for t in range(ncand):
-                        at = cands[t]
-                        ok = (acc[at] + rest[at] + got[at] + left) * gprod * _SLACK >= theta
-                        cand[at] = ok
-                        cands[kept] = at
-                        kept += ok
-                    ncand = kept
+                src, nsrc = (touched, nt) if oi == first else (cands, ncand)
+                ncand = 0
+                for t in range(nsrc):
+                    at = src[t]
+                    ok = (acc[at] + rest[at] + got[at] + left) * gprod * _SLACK >= theta
+                    cand[at] = ok
+                    cands[ncand] = at  # (at or before t: the list is compacted in place)
+                    ncand += ok
                 if ncand == 0:
                     mode[i] = _MARK if count_all else _JUMP
                 elif not count_all and ncand * _SEEK_RATIO < w1 - w0:
