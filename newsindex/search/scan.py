@@ -1031,7 +1031,7 @@ def segment_top(
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
-    # Pruning costs each word its blocks' blk.tfn (verified) and a bound per block read:
+    # Pruning costs a bound per block read (from blk.tfn, which the layouts verified):
     # worth it in a large segment, or where the segments searched before set a bar,
     # nothing below it needs counting and no filter narrows what is read of the postings.
     large = upper >= PRUNE_MIN
