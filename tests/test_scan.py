@@ -472,7 +472,7 @@ def _compare_bounds(ix: newsindex.Index, scoring: Scoring) -> int:
     ctx = _Context(searcher, scoring)
     compared = 0
     for si, seg in enumerate(searcher.segments):
-        ratio = scan._tight_ratio(ctx, si)
+        ratio = ctx.tight_ratio(si)
         if ratio == float("inf"):
             continue
         for word in seg.terms.strings():

@@ -1037,7 +1037,7 @@ def segment_top(
     large = upper >= PRUNE_MIN
     ratio = math.inf
     if k > 0 and (large or (not count and q.plain and best is not None)):
-        ratio = _tight_ratio(ctx, si)
+        ratio = ctx.tight_ratio(si)
     prune = ratio < math.inf
     theta = -math.inf
     if prune and best is not None:
@@ -1078,16 +1078,11 @@ _NO_TFN.flags.writeable = False  # (the type of a segment's mapped blk.tfn to nu
 _NO_GROUPS = np.zeros(0, dtype=np.float64)
 
 
-def _tight_ratio(ctx: _Context, si: int) -> float:
-    """:func:`.blocks.tfn_ratio` of segment ``si`` for this search, or inf when its blocks'
+def tight_ratio(searcher: Searcher, si: int, scoring: Scoring) -> float:
+    """:func:`.blocks.tfn_ratio` of segment ``si`` under ``scoring``, or inf when its blocks'
     scores are not bounded tightly (no ``blk.tfn``, or one made for other weights or b): the
     per-field maxima alone seldom let a block go, and working them out costs a small query
-    more than they save."""
-    return ctx.tight_ratio(si)
-
-
-def tight_ratio(searcher: Searcher, si: int, scoring: Scoring) -> float:
-    """:func:`_tight_ratio` worked out (the searcher keeps it per segment and scoring)."""
+    more than they save. (A search asks ``_Context.tight_ratio``, which keeps it.)"""
     seg = searcher.segments[si]
     params = seg.tfn_params if seg.has_blocks else None
     if params is None:

@@ -544,7 +544,7 @@ class _Context:
         return found
 
     def tight_ratio(self, si: int) -> float:
-        """:func:`.scan._tight_ratio` of segment ``si`` for this query's scoring."""
+        """:func:`.scan.tight_ratio` of segment ``si`` for this query's scoring."""
         ratios = self._ratios
         if ratios is None:
             ratios = self._ratios = self.searcher.tight_ratios(self.scoring)
