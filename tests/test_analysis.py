@@ -185,3 +185,71 @@ def test_terms_for_a_batch_of_tokens():
     ]
     assert Analyzer("english").terms_for(tokens) == expected
     assert [Analyzer("english").normalize(t) for t in tokens] == expected
+
+
+_SAMPLE_WORDS = st.sampled_from(
+    ["The", "regime's", "markets", "café", "1070", "a", "o'neill", "U.S.", "f-16", "AT&T",
+     "rebels'", "x" * 70, "Ölpreis", "said", "oil", "OIL", "prices,", "—", "İstanbul", "of"]
+)  # fmt: skip
+_TEXTS = st.lists(
+    st.one_of(_SAMPLE_WORDS, st.text(min_size=1, max_size=8)), min_size=0, max_size=30
+).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(_TEXTS, min_size=1, max_size=6),
+    limit=st.sampled_from([1, 3, 10, 1_000_000]),
+    spec=st.sampled_from(
+        [AnalyzerSpec(), AnalyzerSpec(tokenizer=1), AnalyzerSpec(stemmer="porter", min_length=1)]
+    ),
+)
+def test_terms_of_a_text_are_its_tokens_normalized_one_by_one(texts, limit, spec):
+    """``terms`` looks a text's new tokens up at once; the terms are those of each token
+    normalized alone, in order, whatever the cache holds (cleared when full at ``limit``)."""
+    from newsindex.analysis import analyzer as analyzer_module
+
+    old = analyzer_module.CACHE_LIMIT
+    analyzer_module.CACHE_LIMIT = limit
+    try:
+        batch = Analyzer(spec)
+        most = limit  # (the cache is cleared before a text's new tokens would pass the limit)
+        for text in texts:
+            alone = Analyzer(spec)
+            want = [t for t in map(alone.normalize, batch.raw_tokens(text)) if t is not None]
+            assert batch.terms(text) == want
+            most = max(most, len(set(batch.raw_tokens(text))))
+            assert len(batch._cache) <= most
+            assert [batch.normalize(t) for t in batch.raw_tokens(text)] == list(
+                map(alone.normalize, batch.raw_tokens(text))
+            )
+    finally:
+        analyzer_module.CACHE_LIMIT = old
+
+
+def test_threads_share_an_analyzer_whose_cache_is_cleared_under_them(monkeypatch, sample_docs):
+    """Threads analyzing at once while the cache fills and clears get each text's terms."""
+    import threading
+
+    from newsindex.analysis import analyzer as analyzer_module
+
+    texts = [d["body"][:400] for d in sample_docs[:200]]
+    want = [Analyzer("english").terms(t) for t in texts]
+    monkeypatch.setattr(analyzer_module, "CACHE_LIMIT", 50)
+    shared = Analyzer("english")
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(len(texts)):
+                j = (i * 7 + seed) % len(texts)
+                assert shared.terms(texts[j]) == want[j]
+        except BaseException as exc:  # (reported by the main thread)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -104,7 +104,8 @@ class Analyzer:
         self.spec = spec
         self._stop = ENGLISH_STOP_WORDS if spec.stop_words == "english" else frozenset()
         self._stem = make_stemmer(spec.stemmer)
-        self._cache: dict[str, str | None] = {}
+        #: surface token -> its term, "" for a dropped one
+        self._cache: dict[str, str] = {}
         #: Where an index remembers the stems of the words it holds (see ``Index``): consulted
         #: before the stemmer, so words the index has seen need no stemmer (nor its import).
         self.lexicon: Callable[[str], str | None] | None = None
@@ -114,13 +115,12 @@ class Analyzer:
 
     def normalize(self, token: str) -> str | None:
         """The index term for one lowercased surface token, or None for a stop word."""
-        term = self._cache.get(token, "")
-        if term != "":
-            return term
-        if len(self._cache) >= CACHE_LIMIT:
-            self._cache.clear()
-        term = self._cache[token] = self.terms_for([token])[0]
-        return term
+        term = self._cache.get(token)
+        if term is None:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            term = self._cache[token] = self.terms_for([token])[0] or ""
+        return term or None
 
     def stem_input(self, token: str) -> str | None:
         """What the stemmer gets for a lowercased surface token (possessive stripped, accents
@@ -179,8 +179,17 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text`` in order, stop words dropped."""
-        normalize = self.normalize
-        return [t for t in map(normalize, raw_tokens(text, self.spec.tokenizer)) if t is not None]
+        cache = self._cache
+        tokens = raw_tokens(text, self.spec.tokenizer)
+        found = list(map(cache.get, tokens))
+        if None in found:  # the new tokens at once (a long query meets many)
+            new = list(dict.fromkeys(t for t, term in zip(tokens, found) if term is None))
+            fresh = dict(zip(new, [term or "" for term in self.terms_for(new)]))
+            if len(cache) + len(fresh) > CACHE_LIMIT:
+                cache.clear()
+            cache.update(fresh)  # (another thread may clear it: this call reads `fresh`)
+            found = [fresh[t] if term is None else term for t, term in zip(tokens, found)]
+        return list(filter(None, found))
 
     def terms_with_positions(self, text: str) -> list[tuple[str, int]]:
         """``(term, position)`` pairs; positions count stop words, as the index does."""
