@@ -37,7 +37,7 @@ from .index import manifest as mf
 from .index.check import check_index
 from .index.lock import WriteLock
 from .index.manifest import Manifest
-from .index.segment import Segment
+from .index.segment import Segment, stem_lookup
 from .index.writer import (
     DEFAULT_BUFFER_CHARS,
     DEFAULT_BUFFER_DOCS,
@@ -305,7 +305,7 @@ class Index:
             else:
                 analyzer = Analyzer(settings.analyzers[field])
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
-            analyzer.lexicon = partial(_stored_stem, segments, field, spec)
+            analyzer.lexicon = stem_lookup(segments, field, spec)
             analyzers[field] = analyzer
         # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
         # anything (a Results object loading articles) still holding its Segment.
@@ -1227,15 +1227,6 @@ def _suggestion(snap: _Snapshot, text: str, syntax: str) -> str | None:
 def _iso_day(number: int | None) -> str | None:
     day = day_from_number(number) if number is not None else None
     return day.isoformat() if day is not None else None
-
-
-def _stored_stem(segments: list[Segment], field: str, spec: dict, word: str) -> str | None:
-    """The stem the index gave ``word`` when it indexed it (None: no segment holds it)."""
-    for seg in segments:
-        term = seg.stem_of(field, spec, word)
-        if term is not None:
-            return term
-    return None
 
 
 def _folder(path: object) -> Path:

@@ -275,6 +275,98 @@ def test_consistent_checksums_over_bad_content_are_found_by_check(built, change)
         assert got.min() >= 0 and got.max() < ndocs
 
 
+def _in_place(folder: Path, change) -> None:
+    """The segment's arrays rewritten in place with ``change`` applied (valid checksums)."""
+    (path,) = folder.glob("seg-*.arr")
+    arr = ArrayFile(path)
+    arrays = {name: np.array(arr[name]) for name in arr.names()}
+    del arr
+    change(arrays)
+    size = path.stat().st_size
+    path.unlink()
+    write_arrays(path, arrays)
+    assert path.stat().st_size == size  # the manifest's sizes still hold
+
+
+def _later_offs(arrays):
+    arrays["post.offs"][len(arrays["post.offs"]) // 2] += 1
+
+
+def _no_postings(arrays):
+    at = len(arrays["post.offs"]) // 3
+    arrays["post.offs"][at] = arrays["post.offs"][at + 1]
+
+
+def _far_dpos(arrays):
+    arrays["post.dpos"][-1] = 1 << 40
+
+
+def _far_block(arrays):
+    arrays["blk.offs"][len(arrays["blk.offs"]) // 2] = 1 << 40
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_widen, _shift, _base, _offsets, _past_end, _later_offs, _no_postings, _far_dpos, _far_block],
+)
+def test_a_laid_out_segment_answers_as_its_lookups_do_over_bad_content(
+    built, tmp_path, monkeypatch, change
+):
+    """A small segment lays out every term at once on its first lookup (``_Laid``): over
+    per-term entries damaged before their checksums were made, each word's postings
+    range and layout are the word-by-word lookup's, or both are an IndexCorruptError
+    (differential: the same segment opened with no table)."""
+    folder = tmp_path / "idx"
+    shutil.copytree(built, folder)
+    _in_place(folder, change)
+    monkeypatch.setattr(segment_module, "READ_AT_ONCE", 1 << 40)
+    laid = _segment(folder)
+    words = [*laid.terms.strings(), "zzznotaword"]
+    laid.term_range("zzznotaword")  # (the first lookup: the table is made, or refused)
+    monkeypatch.setattr(segment_module, "LAY_OUT_BYTES", 0)
+    alone = _segment(folder)
+
+    def facts(seg: Segment, word: str) -> object:
+        try:
+            s, e = seg.term_range(word)
+            return s, e, seg.postings_layouts([(s, e)]).tolist() if e > s else None
+        except IndexCorruptError:
+            return "corrupt"
+
+    got = [facts(laid, w) for w in words]
+    assert alone._laid is None
+    if change in (_base, _offsets, _past_end):  # (doc numbers: the kernels check those)
+        assert laid._laid is not None
+    assert got == [facts(alone, w) for w in words]
+    laid.close()
+    alone.close()
+
+
+def test_a_small_segment_lays_out_every_term_as_its_lookups_do(built, monkeypatch):
+    """The table of a clean small segment: every term's range and layout are the lookups',
+    for any set and order of spans; a span that is not a whole term's is laid out alone."""
+    monkeypatch.setattr(segment_module, "READ_AT_ONCE", 1 << 40)
+    laid = _segment(built)
+    words = laid.terms.strings()
+    spans = [laid.term_range(w) for w in words]
+    assert laid._laid is not None
+    monkeypatch.setattr(segment_module, "LAY_OUT_BYTES", 0)
+    alone = _segment(built)
+    assert spans == [alone.term_range(w) for w in words] and alone._laid is None
+    want = [alone.postings_layout(s, e) for s, e in spans]
+    rng = random.Random(7)
+    for _ in range(20):
+        picked = rng.sample(range(len(spans)), rng.randint(0, 60))
+        got = laid.postings_layouts([spans[i] for i in picked])
+        assert got.dtype == np.int64 and got.shape == (len(picked), 5)
+        assert [tuple(row) for row in got.tolist()] == [want[i] for i in picked]
+    s, e = next(span for span in spans if span[1] - span[0] > blocks.BLOCK_SIZE)
+    part = (s + blocks.BLOCK_SIZE, e)  # from a block start inside the term
+    assert laid.postings_layouts([part]).tolist() == [list(alone.postings_layout(*part))]
+    laid.close()
+    alone.close()
+
+
 def _term_facts(seg: Segment, word: str) -> Iterator:
     """What a word's first search in a segment reads of its per-term entries, in the order
     it reads them: its number, postings range and layout, the doc numbers and frequencies
@@ -286,6 +378,8 @@ def _term_facts(seg: Segment, word: str) -> Iterator:
         return
     layout = seg.postings_layout(s, e)
     yield layout
+    # (A small segment's table of every term's layout gives the same, or none is made.)
+    yield tuple(seg.postings_layouts([(s, e)])[0].tolist())
     width, at, first = layout[:3]
     d1, d2, d4, dbase, tf, *_ = seg.raw_postings
     rel = {1: d1, 2: d2, 4: d4}[width][at : at + e - s].astype(np.int64)

@@ -106,3 +106,36 @@ def test_a_segment_reads_its_vocabulary_once_its_lookups_pay_for_it(folder, monk
     assert seg._vocabulary is not None
     assert [seg.term_range(t) for t in terms[need:]] == [seg._look_up(t)[1:] for t in terms[need:]]
     ix.close()
+
+
+def test_an_index_stems_a_word_as_the_first_segment_holding_it(folder):
+    """An analyzer's lexicon (``stem_lookup``: each segment's table matched to the analyzer
+    once) answers every word as asking each segment in turn does; tables made by another
+    analyzer answer nothing."""
+    import json
+
+    from newsindex.index.segment import stem_lookup
+    from newsindex.schema import TEXT_FIELDS
+
+    for on in (False, True):
+        ix = _open(folder, on)
+        snap = ix._current()
+        segs = snap.searcher.segments
+        _, inputs = _probes(segs)
+        for field in TEXT_FIELDS:
+            spec = json.loads(json.dumps(snap.analyzers[field].spec.to_dict()))
+
+            def first(word: str, spec: dict = spec, field: str = field, segs=segs) -> str | None:
+                found = (seg.stem_of(field, spec, word) for seg in segs)
+                return next((t for t in found if t is not None), None)
+
+            want = [first(w) for w in inputs]
+            assert any(want) and not all(want)
+            assert [snap.analyzers[field].lexicon(w) for w in inputs] == want
+            assert [stem_lookup(segs[::-1], field, spec)(w) for w in inputs] == want
+            other = dict(spec, stemmer="porter")
+            assert not any(map(stem_lookup(segs, field, other), inputs))
+            assert [stem_lookup(segs[:1], field, spec)(w) for w in inputs] == [
+                segs[0].stem_of(field, spec, w) for w in inputs
+            ]
+        ix.close()

@@ -17,7 +17,6 @@ import json
 import pickle
 from collections import Counter
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..config import IndexSettings, Scoring
 from ..errors import ClusterError
 from ..handle import _without
 from ..index import manifest as mf
-from ..index.segment import Segment
+from ..index.segment import Segment, stem_lookup
 from ..querylang import plan as P
 from ..results.facets import count_facets
 from ..schema import TEXT_FIELDS, UNFIELDED_ANALYZER
@@ -101,7 +100,7 @@ class Shard:
         for field in TEXT_FIELDS:
             analyzer = Analyzer(settings.analyzers[field])
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
-            analyzer.lexicon = partial(self.stem_of, field, spec)
+            analyzer.lexicon = stem_lookup(self.segments, field, spec)
             self.analyzers[field] = analyzer
 
     def corpus(self) -> Corpus:
@@ -129,11 +128,7 @@ class Shard:
         return sorted(found)
 
     def stem_of(self, field: str, spec: dict, word: str) -> str | None:
-        for seg in self.segments:
-            term = seg.stem_of(field, spec, word)
-            if term is not None:
-                return term
-        return None
+        return stem_lookup(self.segments, field, spec)(word)
 
     def keyword_values(self, kname: str) -> list[str]:
         return sorted({v for seg in self.segments for v in seg.keyword_values(kname)})

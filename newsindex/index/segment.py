@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -18,7 +18,7 @@ from . import blocks, minhash
 from . import positions as positions_format
 from .arrays import ArrayFile
 from .checksum import crc32
-from .docids import DocIds
+from .docids import OFFSET_ARRAYS, DocIds
 from .docids import problems as docids_problems
 from .docstore import DocStore
 from .manifest import FileInfo, SegmentEntry, StemTableInfo
@@ -46,6 +46,13 @@ WHOLE_VOCABULARY = 1 << 17
 #: a segment that reads its tables once its lookups would have paid for it never spends
 #: more than about twice what the best choice in hindsight would have (rent or buy).
 _LOOKUPS_PER_ENTRY = 16
+#: A segment that reads its vocabulary whole and whose postings (what a scan reads of them
+#: and their per-term entries) take at most this many bytes verifies them whole then and
+#: lays out every term at once (see :class:`_Laid`).
+LAY_OUT_BYTES = 1 << 23
+#: The arrays a scan reads of every term it lays out (blk.tfn where the segment has it).
+_LAID_ARRAYS = ("post.offs", "post.dw", "post.dpos", "blk.offs", "post.d1", "post.d2", "post.d4",
+                "post.dbase", "post.tf")  # fmt: skip
 
 
 class Segment:
@@ -108,6 +115,7 @@ class Segment:
         # (docids) with them.
         self._term_cache: dict[str, tuple[int, int, int]] = {}
         self._vocabulary: _Vocabulary | None = None
+        self._laid: _Laid | None = None
         self._lookups = 0
         size = len(self.terms) + sum(
             table.size for _, table, _ in {t[2]: t for t in self._stems.values()}.values()
@@ -317,6 +325,22 @@ class Segment:
             self._layouts[(s, e)] = known
         return known
 
+    def postings_layouts(self, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """:meth:`postings_layout` of each of ``spans`` (each a term's whole postings), as
+        the rows of an int64 array."""
+        laid = self._laid
+        if laid is not None:
+            term_at, offs = laid.term_at, laid.offs
+            tids = []
+            for s, e in spans:
+                tid = term_at.get(s)
+                if tid is None or offs[tid + 1] != e:
+                    break
+                tids.append(tid)
+            else:
+                return laid.layouts.take(tids, axis=0)
+        return np.array([self.postings_layout(s, e) for s, e in spans], dtype=np.int64)
+
     @cached_property
     def _packed_tf(self) -> bool:
         return "post.tf" in self._arrays
@@ -414,8 +438,11 @@ class Segment:
         """``(number or -1, first posting, end)`` of ``term``, read (verified) and kept."""
         whole = self._vocabulary or self._read_whole()
         tid = whole.terms.get(term, -1) if whole is not None else self.terms.find(term)
+        laid = self._laid
         if tid < 0:
             found = (-1, 0, 0)
+        elif laid is not None:
+            found = (tid, laid.offs[tid], laid.offs[tid + 1])
         elif self._docids is not None:  # (its other entries too: a scan asks for them next)
             t0, t1, *_ = self._docids.term(tid)
             found = (tid, t0, t1)
@@ -470,14 +497,21 @@ class Segment:
     def stem_of(self, field: str, analyzer: dict, word: str) -> str | None:
         """The stem ``field``'s analyzer (``analyzer``: its spec as a dict) gave ``word`` (a
         stemmer input) when this segment was written, if the segment holds that word."""
+        read = self.stem_reader(field, analyzer)
+        return None if read is None else read(word)
+
+    def stem_reader(self, field: str, analyzer: dict) -> Callable[[str], str | None] | None:
+        """:meth:`stem_of` of ``field`` and ``analyzer`` as a call of the word alone (the
+        analyzers compared once), or None where it answers None to every word."""
         found = self._stems.get(field)
         if found is None or found[0] != analyzer:
             return None
-        _, table, numbers = found
+        return partial(self._stem, found[1], found[2])
+
+    def _stem(self, table: SortedStrings, numbers: str, word: str) -> str | None:
         whole = self._vocabulary or self._read_whole()
         if whole is not None:
-            term = whole.stems[numbers].get(word, -1)
-            return whole.words[term] if term >= 0 else None
+            return whole.stems[numbers].get(word)
         i = table.find(word)
         if i < 0:
             return None
@@ -498,7 +532,7 @@ class Segment:
         terms = dict(zip(words, range(len(words))))
         if len(terms) != len(words):
             raise IndexCorruptError(f"{path}: the term dictionary holds a term twice")
-        stems: dict[str, dict[str, int]] = {}
+        stems: dict[str, dict[str, str]] = {}
         for _, table, numbers in self._stems.values():
             if numbers in stems:
                 continue  # (fields analyzed alike share one table)
@@ -508,10 +542,51 @@ class Segment:
                 len(found) and (int(found.min()) < 0 or int(found.max()) >= len(words))
             ):
                 raise IndexCorruptError(f"{path}: {numbers!r} names no term")
-            stems[numbers] = dict(zip(inputs, found.tolist()))
+            stems[numbers] = dict(zip(inputs, map(words.__getitem__, found.tolist())))
         # (Threads may read it at once: each makes the same, one is kept.)
+        self._laid = self._lay_out()
         self._vocabulary = _Vocabulary(terms, words, stems)
         return self._vocabulary
+
+    def _lay_out(self) -> _Laid | None:
+        """Every term's entries and postings layout, the arrays a scan reads verified whole,
+        for a segment small enough (``LAY_OUT_BYTES``) with the offsets encoding and packed
+        frequencies; None otherwise, and where anything fails a check: each term is then
+        read, and any fault found, as a lookup finds it."""
+        arr = self._arrays
+        names = (*_LAID_ARRAYS, "blk.tfn") if self._has_tfn else _LAID_ARRAYS
+        if self._docids is None or not self._packed_tf or not all(n in arr for n in names):
+            return None
+        views = {name: arr.unverified(name) for name in names}
+        if sum(v.nbytes for v in views.values()) > LAY_OUT_BYTES:
+            return None
+        try:
+            for name in names:
+                arr.check(name, 0, len(views[name]))
+        except IndexCorruptError:
+            return None
+        n = len(self.terms)
+        offs = views["post.offs"].astype(np.int64)
+        widths = views["post.dw"].astype(np.int64)
+        dpos = views["post.dpos"].astype(np.int64)
+        first = views["blk.offs"].astype(np.int64)
+        if len(offs) != n + 1 or len(widths) != n or len(dpos) != n or len(first) < n:
+            return None
+        first = first[:n]
+        counts = np.diff(offs)
+        nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+        # What DocIds.term, DocIds.layout and postings_layout check of each term.
+        ok = (counts > 0) & (dpos >= 0) & (first >= 0) & np.isin(widths, tuple(OFFSET_ARRAYS))
+        for width, name in OFFSET_ARRAYS.items():
+            ok &= (widths != width) | (dpos + counts <= len(views[name]))
+        ok &= first + nblocks <= len(views["post.dbase"])
+        if self._has_tfn:
+            ok &= first + nblocks <= len(views["blk.tfn"])
+        if not ok.all() or offs[0] < 0 or offs[-1] > len(views["post.tf"]):
+            return None
+        layouts = np.stack((widths, dpos, first, offs[:-1], offs[1:]), axis=1)
+        starts = offs.tolist()
+        return _Laid(starts, dict(zip(starts[:-1], range(n))), layouts)
 
     def surface_words(self, field: str, analyzer: dict) -> tuple[list[str], np.ndarray] | None:
         """The stemmer inputs of ``field``'s stem table (the words as the index saw them,
@@ -673,6 +748,26 @@ def _load_deletes(
     return deleted.astype(np.int32)
 
 
+def stem_lookup(
+    segments: Sequence[Segment], field: str, analyzer: dict
+) -> Callable[[str], str | None]:
+    """The stem the first of ``segments`` holding a word gave it (:meth:`Segment.stem_of`),
+    each segment's table matched to ``analyzer`` once, here: an analyzer asks for every
+    word a query meets first."""
+    readers = [r for seg in segments if (r := seg.stem_reader(field, analyzer)) is not None]
+    if len(readers) == 1:
+        return readers[0]
+
+    def look_up(word: str) -> str | None:
+        for read in readers:
+            term = read(word)
+            if term is not None:
+                return term
+        return None
+
+    return look_up
+
+
 class _Vocabulary(NamedTuple):
     """A small segment's term dictionary and stem tables as dicts, read whole.
 
@@ -691,8 +786,21 @@ class _Vocabulary(NamedTuple):
     terms: dict[str, int]
     #: number -> term
     words: list[str]
-    #: per stem table (by the name of its array of term numbers): stemmer input -> term number
-    stems: dict[str, dict[str, int]]
+    #: per stem table (by the name of its array of term numbers): stemmer input -> term
+    stems: dict[str, dict[str, str]]
+
+
+class _Laid(NamedTuple):
+    """A small segment's per-term entries read whole, and every term's
+    :meth:`Segment.postings_layout` (its postings verified): a word met first in a long
+    query costs a dict lookup there, not a few verified reads of each array."""
+
+    #: ``post.offs`` (each term's first posting, then the end)
+    offs: list[int]
+    #: first posting -> term number
+    term_at: dict[int, int]
+    #: each term's layout of its whole postings: (width, offset, first block, start, end)
+    layouts: np.ndarray
 
 
 #: A field's stem table: (analyzer spec dict, sorted stemmer inputs, the name of the array

@@ -1015,7 +1015,7 @@ def segment_top(
         if lo >= hi:
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES, 0)
         mask = _mask(r, lo, hi, excluded)
-    terms = np.array([seg.postings_layout(s, e) for s, e in spans], dtype=np.int64)
+    terms = seg.postings_layouts(spans)
     if len(present) == len(q.leaves):
         idfs, boosts = q.idfs, q.boosts
     else:
