@@ -103,7 +103,8 @@ def _positive(boost: float) -> bool:
 
 
 def _plain_term(node: P.Term) -> bool:
-    return _positive(node.boost) and field_indices(node.fields) == ALL_FIELDS
+    fields = node.fields
+    return _positive(node.boost) and (fields is TEXT_FIELDS or field_indices(fields) == ALL_FIELDS)
 
 
 #: Up to this ``k``, :class:`Best` keeps its scores in a heap of Python floats: a top-k

@@ -925,7 +925,8 @@ def wanted(ctx: _Context, dis: Disjunction) -> bool:
         )
         if most < MIN_POSTINGS:
             return False
-    return compiled.available()
+    # (What segment_top asks first: Prepared reads the environment for the kernels once.)
+    return ctx.scan_query(dis).kernel is not None
 
 
 class Prepared:
@@ -933,7 +934,7 @@ class Prepared:
     worked out once per query (a sharded index asks for many small segments)."""
 
     __slots__ = (
-        "dis", "leaves", "idfs", "boosts", "groups", "too_big", "scored_nots", "plain",
+        "dis", "slices", "idfs", "boosts", "groups", "too_big", "scored_nots", "plain",
         "exhaustive", "kernel",
     )  # fmt: skip
 
@@ -943,16 +944,21 @@ class Prepared:
         on = compiled.available()
         self.exhaustive = _EXHAUSTIVE.get(on)
         self.kernel = _KERNEL.get(on)
-        self.leaves = [ctx.leaf(t) for t in dis.terms]
-        self.idfs = np.array([leaf.idf for leaf in self.leaves], dtype=np.float64)
-        self.boosts = np.array([leaf.node.boost for leaf in self.leaves], dtype=np.float64)
+        # What each word's TermLeaf would hold (a disjunction's words are in every field),
+        # without the leaves: a long query meets many words once.
+        term_stats, dfs = ctx.searcher.term_stats, ctx.dfs
+        stats = [term_stats(t.term, _ALL_FIELDS, dfs) for t in dis.terms]
+        #: per word, its postings slice in each segment
+        self.slices = [found[0] for found in stats]
+        self.idfs = np.array([found[2] for found in stats], dtype=np.float64)
+        self.boosts = np.array([t.boost for t in dis.terms], dtype=np.float64)
         # (A group boost of 1 multiplies nothing: _bool skips it.)
         groups = [g for g in dis.boosts if g != 1.0]
         self.groups = np.array(groups, dtype=np.float64) if groups else _NO_GROUPS
         product = 1.0
         for g in dis.boosts:
             product *= g
-        too_big = [product * leaf.node.boost > _MAX_BOOST_PRODUCT for leaf in self.leaves]
+        too_big = [product * t.boost > _MAX_BOOST_PRODUCT for t in dis.terms]
         self.too_big = too_big if any(too_big) else None
         self.scored_nots: tuple[P.Node, ...] = ()
         if dis.nots:
@@ -982,8 +988,8 @@ def segment_top(
         return None
     present = []
     spans = []
-    for i, leaf in enumerate(q.leaves):
-        s, e = leaf.slices[si]
+    for i, slices in enumerate(q.slices):
+        s, e = slices[si]
         if e > s:
             present.append(i)
             spans.append((s, e))
@@ -1016,7 +1022,7 @@ def segment_top(
             return SegmentMatches(EMPTY_DOCS, EMPTY_SCORES, 0)
         mask = _mask(r, lo, hi, excluded)
     terms = seg.postings_layouts(spans)
-    if len(present) == len(q.leaves):
+    if len(present) == len(q.slices):
         idfs, boosts = q.idfs, q.boosts
     else:
         idfs, boosts = q.idfs.take(present), q.boosts.take(present)
@@ -1073,6 +1079,8 @@ def segment_top(
     return SegmentMatches(out_docs[:size].astype(np.int32), out_scores[:size], found, exact)
 
 
+#: leaves.ALL_FIELDS (leaves imports this module)
+_ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
 _NO_TFN = np.zeros(0, dtype=np.float32)
 _NO_TFN.flags.writeable = False  # (the type of a segment's mapped blk.tfn to numba)
 _NO_GROUPS = np.zeros(0, dtype=np.float64)
