@@ -522,3 +522,34 @@ def test_a_layout_verifies_the_block_bounds_the_kernel_reads(tmp_path):
         ix = newsindex.Index.open(folder)
         (seg,) = ix._searcher.segments
         seg.postings_layout(*seg.term_range("oil"))
+
+
+def test_dense_unions_of_many_words_take_the_lean_kernel(tmp_path, sample_docs, monkeypatch):
+    """Unpruned, the lean kernel scores a union of any length unless it is sparse and of
+    more than 8 words (numpy's pairwise sums, which the general kernel repeats): each is
+    asked where it applies, and the hits are numpy's to the bit."""
+    monkeypatch.setattr(scan, "PRUNE_MIN", 1 << 40)
+    ix = _build(tmp_path / "idx", [(sample_docs[:800], [])])
+    asked: list[str] = []
+    for name in ("_EXHAUSTIVE", "_KERNEL"):
+        kernel = getattr(scan, name)
+
+        def get(on=None, real=kernel.get, name=name):
+            found = real(on)
+            if found is None:
+                return None
+
+            def spy(*args):
+                asked.append(name)
+                return found(*args)
+
+            return spy
+
+        monkeypatch.setattr(kernel, "get", get)
+    common = "said year would also market prices oil trade bank government company"
+    got, want = _both(ix, common, limit=10)
+    assert got == want and asked == ["_EXHAUSTIVE"]
+    asked.clear()
+    rare = "cocoa coffee sugar copper zinc tin rubber gold silver opec wheat"
+    got, want = _both(ix, rare, limit=10)
+    assert got == want and asked == ["_EXHAUSTIVE", "_KERNEL"]

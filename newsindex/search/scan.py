@@ -37,7 +37,8 @@ order above, so the hits are the exhaustive ones; the matches not scored are cou
 doc numbers decoded), unless the search does not ask for the total (``count=False``), when
 they are not read at all and the count is a lower bound. Pruning is for segments where the
 query's words have :data:`PRUNE_MIN` postings or more and whose blocks bound the search's
-scoring tightly; the others are scored by a leaner kernel without bounds (``_exhaustive``).
+scoring tightly; the others are scored by a leaner kernel without bounds (``_exhaustive``;
+the general one where their union is sparse and of more than 8 words).
 """
 
 from __future__ import annotations
@@ -1056,16 +1057,19 @@ def segment_top(
         btfn = seg.laid_block_tfn
     else:
         btfn, ratio = _NO_TFN, 1.0
-    if not prune and len(spans) <= 8:
-        status, found, size = q.exhaustive(
+    status = _SPARSE
+    if not prune:
+        # The lean kernel, unless the union is sparse and of more than 8 words: then only
+        # the general one adds each document's scores in numpy's pairwise order.
+        status, matched, size = q.exhaustive(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
             mask, q.groups, k, shift, body_bits, WINDOW, out_docs, out_scores, counts,
         )  # fmt: skip
         exact = True
-    else:
+    if status == _SPARSE and (prune or len(spans) > 8):
         window = max(64, min(WINDOW, _VALUES // len(spans)))
-        status, found, size, exact = q.kernel(
+        status, matched, size, exact = q.kernel(
             d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
             mask, q.groups, k, shift, body_bits, window, out_docs, out_scores, counts, btfn,
@@ -1076,7 +1080,7 @@ def segment_top(
     if status == _SPARSE:
         return None
     # (The kernels leave their hits in doc order.)
-    return SegmentMatches(out_docs[:size].astype(np.int32), out_scores[:size], found, exact)
+    return SegmentMatches(out_docs[:size].astype(np.int32), out_scores[:size], matched, exact)
 
 
 #: leaves.ALL_FIELDS (leaves imports this module)
