@@ -52,6 +52,7 @@ from .. import compiled
 from ..errors import IndexCorruptError
 from ..index.blocks import tfn_ratio
 from ..schema import TEXT_FIELDS
+from . import leaves  # (leaves imports this module: read at call time)
 from .matches import EMPTY_DOCS, EMPTY_SCORES, Restrict, SegmentMatches
 
 if TYPE_CHECKING:
@@ -948,7 +949,8 @@ class Prepared:
         # What each word's TermLeaf would hold (a disjunction's words are in every field),
         # without the leaves: a long query meets many words once.
         term_stats, dfs = ctx.searcher.term_stats, ctx.dfs
-        stats = [term_stats(t.term, _ALL_FIELDS, dfs) for t in dis.terms]
+        every = leaves.ALL_FIELDS
+        stats = [term_stats(t.term, every, dfs) for t in dis.terms]
         #: per word, its postings slice in each segment
         self.slices = [found[0] for found in stats]
         self.idfs = np.array([found[2] for found in stats], dtype=np.float64)
@@ -1083,8 +1085,6 @@ def segment_top(
     return SegmentMatches(out_docs[:size].astype(np.int32), out_scores[:size], matched, exact)
 
 
-#: leaves.ALL_FIELDS (leaves imports this module)
-_ALL_FIELDS = tuple(range(len(TEXT_FIELDS)))
 _NO_TFN = np.zeros(0, dtype=np.float32)
 _NO_TFN.flags.writeable = False  # (the type of a segment's mapped blk.tfn to numba)
 _NO_GROUPS = np.zeros(0, dtype=np.float64)

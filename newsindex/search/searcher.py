@@ -754,10 +754,6 @@ def _normalize(node):
 def _merged_repeats(should: tuple) -> tuple:
     """``should`` with each repeated scoring leaf merged into its first copy, the boost
     times the number of copies; the same tuple when nothing repeats."""
-    # Every clause a term with a word of its own (a long plain query's words mostly are):
-    # nothing repeats, found with the words' cached hashes alone.
-    if len({c.term for c in should if type(c) is P.Term}) == len(should):
-        return should
     names = set()
     for c in should:
         if type(c) is P.Term:
@@ -767,7 +763,9 @@ def _merged_repeats(should: tuple) -> tuple:
         elif isinstance(c, P.SCORING):
             break
     else:
-        return should  # (every scoring clause a term with a word of its own)
+        # Every scoring clause a term with a word of its own (a long plain query's words
+        # mostly are): nothing repeats, found with the words' cached hashes alone.
+        return should
     scoring = [c for c in should if isinstance(c, P.SCORING)]
     # Until none repeats: a merged boost may equal another copy's ("gas gas^0.5 gas^0.5"),
     # and a plan normalized twice (execute after top_matches) must not change again.
