@@ -19,6 +19,15 @@ def _common(ap: argparse.ArgumentParser) -> None:
     )
 
 
+def _newsindex_params(a) -> dict:
+    """The newsindex engine's constructor arguments from the command line (the cache's only
+    when asked for: a run without it describes the engine as before)."""
+    params: dict = {"workers": a.newsindex_workers}
+    if a.newsindex_cache_mb is not None:
+        params["cache_mb"] = a.newsindex_cache_mb
+    return params
+
+
 def cmd_run(a) -> int:
     from .corpus import resolve_corpus
     from .report import save_speed
@@ -41,7 +50,7 @@ def cmd_run(a) -> int:
         in_process=a.in_process,
         keep_index=a.keep_index,
         kinds=kinds,
-        params={"newsindex": {"workers": a.newsindex_workers}},
+        params={"newsindex": _newsindex_params(a)},
         build_repeat=a.build_repeat,
         passes=tuple(x for x in a.passes.split(",") if x),
         cold_warmup=a.cold_warmup,
@@ -212,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="newsindex writer processes (default 1, like every peer's single indexing thread)",
+    )
+    p.add_argument(
+        "--newsindex-cache-mb",
+        type=int,
+        default=None,
+        help="newsindex's term-array cache, MiB (Index.open(cache_mb=...); default its own)",
     )
     _common(p)
     p.set_defaults(fn=cmd_run)

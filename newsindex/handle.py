@@ -72,7 +72,7 @@ from .search.matches import SegmentMatches
 from .search.proximity import Proximity, in_window, rescore
 from .search.recency import Recency
 from .search.scoring import Explanation
-from .search.searcher import Searcher
+from .search.searcher import TERM_ARRAYS_CACHE_BYTES, Searcher
 from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, indexed_terms, like_plan
 from .search.suggest import LazySpeller, suggest
 from .search.topk import SORTS, article_ids, select
@@ -111,11 +111,12 @@ class _Snapshot:
         settings: IndexSettings,
         analyzers: dict[str, Analyzer],
         life: _Life,
+        cache_bytes: int | None,
     ):
         self.manifest = manifest
         self.generation = manifest.generation
         self.segments: dict[tuple, Segment] = segments
-        self.searcher = Searcher(list(segments.values()))
+        self.searcher = Searcher(list(segments.values()), cache_bytes=cache_bytes)
         self.settings: IndexSettings = settings
         self.analyzers: dict[str, Analyzer] = analyzers
         self.life: _Life = life
@@ -169,8 +170,9 @@ class Index:
     :class:`IndexWriter` belongs to one thread at a time (see :meth:`writer`).
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, cache_mb: int | None = None):
         self.path = _folder(path)
+        self._cache_bytes = cache_budget(cache_mb)
         self._life = _Life(self.path)
         # Serializes refresh and close (searches never take it): two refreshes racing must
         # not install an older snapshot over a newer one.
@@ -233,13 +235,22 @@ class Index:
         return cls(folder)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, scheduler: Any = None) -> Index:
+    def open(
+        cls, path: str | os.PathLike[str], *, scheduler: Any = None, cache_mb: int | None = None
+    ) -> Index:
         """Open the index in ``path`` on its latest commit.
 
         A sharded index (see :class:`ShardedIndex`) opens as one: its shards searched in this
         process, or, with ``scheduler`` (a Dask scheduler address or a
         ``dask.distributed.Client``), each held open by an actor on the cluster's workers.
+
+        ``cache_mb``: the memory (MiB, default :data:`DEFAULT_CACHE_MB`) each open commit
+        may keep of per-word arrays later searches reuse: the position keys of phrases'
+        words, the scores of words searched without the compiled kernels. 0 keeps none:
+        less memory, repeated phrases slower (figures in benchmarks/RESULTS.md). Per shard
+        for a sharded index.
         """
+        cache_budget(cache_mb)  # (refused before anything is opened)
         folder = _folder(path)
         if not folder.is_dir():
             raise IndexNotFoundError(f"{folder}: no such index folder")
@@ -253,8 +264,8 @@ class Index:
                 raise ConfigError(
                     f"{folder}: scheduler applies to a sharded index; this one is not sharded"
                 )
-            return ShardedIndex(folder, scheduler=scheduler)
-        return cls(folder)
+            return ShardedIndex(folder, scheduler=scheduler, cache_mb=cache_mb)
+        return cls(folder, cache_mb=cache_mb)
 
     def refresh(self) -> bool:
         """Move to the newest commit; return whether anything changed.
@@ -309,7 +320,7 @@ class Index:
             analyzers[field] = analyzer
         # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
         # anything (a Results object loading articles) still holding its Segment.
-        return _Snapshot(manifest, opened, settings, analyzers, self._life)
+        return _Snapshot(manifest, opened, settings, analyzers, self._life, self._cache_bytes)
 
     def close(self) -> None:
         """Release the index's files. Afterwards this Index and the hits of its searches
@@ -1178,6 +1189,19 @@ def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, 
         raise ConfigError(f"more_like_this: no article with id {article_id!r} in the index")
     weighted = distinctive_terms(snap.searcher, _story_terms(snap, *where), max_terms)
     return where, like_query_of(weighted, snap.analyzers, snap.settings.store_body)
+
+
+#: Memory (MiB) an open commit may keep of per-word arrays, unless ``Index.open`` says.
+DEFAULT_CACHE_MB = TERM_ARRAYS_CACHE_BYTES >> 20
+#: Largest ``cache_mb`` accepted (1 TiB): a larger one is a typo.
+MAX_CACHE_MB = 1 << 20
+
+
+def cache_budget(cache_mb: object) -> int | None:
+    """The cache budget in bytes of ``Index.open``'s ``cache_mb`` (None: the default)."""
+    if cache_mb is None:
+        return None
+    return check_int("cache_mb", cache_mb, 0, MAX_CACHE_MB) << 20
 
 
 def check_max_terms(max_terms: object) -> None:

@@ -234,3 +234,81 @@ def test_threads_share_a_small_cache(tmp_path, monkeypatch, budget):
         _check(cache, budget)
     finally:
         ix.close()
+
+
+# -- the budget a user sets: Index.open(..., cache_mb=...) ----------------------------------
+PHRASES = ['"oil gas"', '"price opec" crude', '"bank rate"~2', "oil gas price", '"gold corn"']
+
+
+def _held(searchers) -> int:
+    return sum(s._term_arrays.nbytes for s in searchers)
+
+
+def _shard_searchers(ix) -> list:
+    """Each shard's searcher, and the one over all their segments plain top-k searches use."""
+    shards = ix._csnap.shards
+    return [sh.searcher for sh in shards._shards] + [t[0] for t in shards._together.values()]
+
+
+@pytest.mark.parametrize("sharded", [False, True])
+def test_cache_mb_bounds_every_commit_and_never_changes_an_answer(tmp_path, sharded):
+    """cache_mb=0 keeps nothing, in a fresh commit too (refresh) and in every shard; the
+    default keeps the phrases' arrays (the check can fail); both answer alike."""
+    path = tmp_path / "idx"
+    if sharded:
+        newsindex.ShardedIndex.create(path, shards=3).close()
+    else:
+        newsindex.Index.create(path).close()
+    _build_into(path, 11)
+    asked = PHRASES + [f"{a} {b}" for a in WORDS[:4] for b in WORDS[4:8]]
+    kept = newsindex.Index.open(path)
+    bare = newsindex.Index.open(path, cache_mb=0)
+    small = newsindex.Index.open(path, cache_mb=1)
+    searchers = _shard_searchers if sharded else (lambda ix: [ix._current().searcher])
+
+    def answers(ix) -> list:  # (by relevance, and by date: a sharded index's two ways)
+        dated = [[h.id for h in ix.search(q, limit=20, sort="date").hits] for q in asked]
+        return [_answers(ix, asked), dated, [ix.count(q) for q in asked]]
+
+    try:
+        assert answers(bare) == answers(kept) == answers(small)
+        assert _held(searchers(bare)) == 0
+        assert _held(searchers(kept)) > 0
+        assert all(s._term_arrays.nbytes <= 1 << 20 for s in searchers(small))
+        with bare.writer() as w:  # a new commit: the new snapshot has the same budget
+            w.add({"id": "new", "title": "oil gas", "body": "oil gas price opec"})
+        kept.refresh()
+        assert answers(bare) == answers(kept)
+        assert bare.search('"oil gas"', limit=50).total == kept.search('"oil gas"').total
+        assert _held(searchers(bare)) == 0
+    finally:
+        for ix in (kept, bare, small):
+            ix.close()
+
+
+def _build_into(path, seed: int) -> None:
+    """:func:`_build`'s stories, into an index (sharded or not) that exists already."""
+    rng = random.Random(seed)
+    ix = newsindex.Index.open(path)
+    with ix.writer() as w:
+        for n in range(120):
+            words = [WORDS[min(int(rng.paretovariate(0.8)) - 1, 9)] for _ in range(40)]
+            w.add({"id": f"d{n}", "title": " ".join(rng.sample(WORDS, 3)), "body": " ".join(words)})
+    ix.close()
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (-1, newsindex.ConfigError),
+        ((1 << 20) + 1, newsindex.ConfigError),
+        (1.5, newsindex.ArgumentTypeError),
+        (True, newsindex.ArgumentTypeError),
+        ("64", newsindex.ArgumentTypeError),
+    ],
+)
+def test_a_bad_cache_mb_is_refused_before_anything_opens(tmp_path, bad, error):
+    newsindex.Index.create(tmp_path / "idx").close()
+    for path in (tmp_path / "idx", tmp_path / "missing"):
+        with pytest.raises(error, match="cache_mb"):
+            newsindex.Index.open(path, cache_mb=bad)

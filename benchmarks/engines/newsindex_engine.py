@@ -28,13 +28,23 @@ class NewsindexEngine(Engine):
     search_requires = ("newsindex",)
     supports_phrase = True
 
-    def __init__(self, k1=None, b=None, title_weight=None, scoring=None, workers: int = 1):
+    def __init__(
+        self,
+        k1=None,
+        b=None,
+        title_weight=None,
+        scoring=None,
+        workers: int = 1,
+        cache_mb: int | None = None,
+    ):
         # None means "newsindex's own defaults": the point of the benchmark is to measure what a
         # user gets out of the box. Explicit values become a newsindex.Scoring (used by tune.py).
         # workers=1, the writer's default (every peer indexes with one thread);
         # ``--newsindex-workers`` measures the opt-in forked writer.
         super().__init__(k1, b, title_weight)
         self.workers = workers
+        # None: newsindex's default term-array cache; ``--newsindex-cache-mb`` measures others.
+        self.cache_mb = cache_mb
         self.scoring = scoring
         if scoring is None and any(v is not None for v in (k1, b, title_weight)):
             import newsindex
@@ -63,6 +73,8 @@ class NewsindexEngine(Engine):
             "stored fields (as tantivy's store writer compresses on its own thread); "
             "single-threaded search; count=False (top-k only, as tantivy's)",
         }
+        if self.cache_mb is not None:
+            info["cache"] = f"Index.open(cache_mb={self.cache_mb})"
         if self.ix is not None:
             d = self.ix.settings.to_dict()
             info["analysis"] = f"analyzers {d.get('analyzers')}; fields title + body"
@@ -87,7 +99,7 @@ class NewsindexEngine(Engine):
         import newsindex
 
         self.workdir = Path(workdir)
-        self.ix = newsindex.Index.open(str(self.workdir / SUBDIR))
+        self.ix = newsindex.Index.open(str(self.workdir / SUBDIR), cache_mb=self.cache_mb)
 
     def _search(self, text: str, k: int, plain: bool):
         # Only the hits are asked for, as the tantivy engine asks (count=False): the harness

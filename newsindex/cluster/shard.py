@@ -79,9 +79,10 @@ def _segment_dfs(seg: Segment) -> np.ndarray:
 class Shard:
     """Shard ``folder`` at commit ``generation`` (what a cluster manifest names)."""
 
-    def __init__(self, folder: str, generation: int):
+    def __init__(self, folder: str, generation: int, cache_bytes: int | None = None):
         self.folder = Path(folder)
         self.generation = generation
+        self.cache_bytes = cache_bytes
         self.manifest = mf.read(self.folder, generation)
         self.segments: list[Segment] = []
         try:
@@ -90,7 +91,7 @@ class Shard:
         except BaseException:
             self.close()
             raise
-        self.searcher = Searcher(self.segments)
+        self.searcher = Searcher(self.segments, cache_bytes=cache_bytes)
         #: The collection this shard scores as part of (:meth:`use_corpus`), once given.
         self.scored_as: Corpus | None = None
         self._dupable: dict[float, list[np.ndarray]] = {}
@@ -114,7 +115,7 @@ class Shard:
     def use_corpus(self, corpus: Corpus) -> None:
         """Score as part of ``corpus`` (the sum of every shard's :meth:`corpus`)."""
         self.scored_as = Corpus(corpus[0], tuple(corpus[1]))
-        self.searcher = Searcher(self.segments, self.scored_as)
+        self.searcher = Searcher(self.segments, self.scored_as, self.cache_bytes)
 
     def settings(self) -> dict:
         return dict(self.manifest.settings)
@@ -442,7 +443,7 @@ def top_together(
     found = together.get(key)
     if found is None or any(a is not b.searcher for a, b in zip(found[1], shards)):
         segments = [seg for sh in shards for seg in sh.segments]
-        found = (Searcher(segments, corpus), [sh.searcher for sh in shards])
+        found = (Searcher(segments, corpus, shards[0].cache_bytes), [sh.searcher for sh in shards])
         together.clear()  # (one query shape at a time: a new commit replaces the old)
         together[key] = found
     searcher = found[0]
@@ -477,13 +478,13 @@ class ShardGroup:
     :meth:`listen` opens (see :mod:`newsindex.cluster.channel`).
     """
 
-    def __init__(self, shards: list[tuple[int, str, int]]):
+    def __init__(self, shards: list[tuple[int, str, int]], cache_bytes: int | None):
         self.shards: dict[int, Shard] = {}
         self._listener: Listener | None = None
         self._together: dict = {}  # (see run_calls)
         try:
             for i, folder, generation in shards:
-                self.shards[i] = Shard(folder, generation)
+                self.shards[i] = Shard(folder, generation, cache_bytes)
         except BaseException:
             self.close()
             raise

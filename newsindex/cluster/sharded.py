@@ -60,6 +60,7 @@ from ..handle import (
     _value_hints,
     _with_feedback,
     _with_recency,
+    cache_budget,
     check_max_terms,
     collapse_note,
     like_query_of,
@@ -159,13 +160,13 @@ class _TermTable:
 class _LocalShards:
     """Shards held in this process."""
 
-    def __init__(self, folder: Path, refs: tuple[layout.ShardRef, ...]):
+    def __init__(self, folder: Path, refs: tuple[layout.ShardRef, ...], cache_bytes: int | None):
         self.names = [r.name for r in refs]
         self._shards: list[Shard] = []
         self._together: dict = {}  # (see shard.run_calls)
         try:
             for r in refs:
-                self._shards.append(Shard(str(folder / r.name), r.generation))
+                self._shards.append(Shard(str(folder / r.name), r.generation, cache_bytes))
         except BaseException:
             self.close()
             raise
@@ -198,10 +199,17 @@ class _DaskShards:
     through the scheduler, as Dask's actor proxies send them.
     """
 
-    def __init__(self, client: Any, folder: Path, refs: tuple[layout.ShardRef, ...]):
+    def __init__(
+        self,
+        client: Any,
+        folder: Path,
+        refs: tuple[layout.ShardRef, ...],
+        cache_bytes: int | None,
+    ):
         self.names = [r.name for r in refs]
         self._client = client
         self._folder = folder
+        self._cache_bytes = cache_bytes
         workers = sorted(client.scheduler_info()["workers"]) or [None]
         placed: dict[Any, list[tuple[int, str, int]]] = {}
         for i, r in enumerate(refs):
@@ -230,7 +238,9 @@ class _DaskShards:
         # A preference, not a pin: a worker lost since the list was made is not waited for.
         # (Dask refuses allow_other_workers without workers: a re-placement names none.)
         placement = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
-        future = self._client.submit(ShardGroup, shards, actor=True, key=key, **placement)
+        future = self._client.submit(
+            ShardGroup, shards, self._cache_bytes, actor=True, key=key, **placement
+        )
         return key, [i for i, _, _ in shards], future
 
     def _wait_placed(self, g: int, shards: list[tuple[int, str, int]]) -> str:
@@ -493,11 +503,15 @@ class ShardedIndex(Index):
     It answers as an :class:`Index` holding the same articles would (the same hits, scores,
     totals and facets; ties of score and day list by shard). ``scheduler`` (a Dask scheduler
     address or a ``dask.distributed.Client``) holds each shard open in an actor on the
-    cluster's workers; without it the shards are searched in this process.
+    cluster's workers; without it the shards are searched in this process. ``cache_mb``:
+    as for :meth:`Index.open`, each shard's.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, scheduler: Any = None):
+    def __init__(
+        self, path: str | os.PathLike[str], *, scheduler: Any = None, cache_mb: int | None = None
+    ):
         self.path = _folder(path)
+        self._cache_bytes = cache_budget(cache_mb)
         self._life = _Life(self.path)
         self._swap = threading.Lock()
         self._snap = None
@@ -570,9 +584,9 @@ class ShardedIndex(Index):
     def _open(self, manifest: layout.ClusterManifest) -> _ClusterSnapshot:
         shards: _Shards
         if self._client is not None:
-            shards = _DaskShards(self._client, self.path, manifest.shards)
+            shards = _DaskShards(self._client, self.path, manifest.shards, self._cache_bytes)
         else:
-            shards = _LocalShards(self.path, manifest.shards)
+            shards = _LocalShards(self.path, manifest.shards, self._cache_bytes)
         n = len(manifest.shards)
         try:
             first = shards.run(

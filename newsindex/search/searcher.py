@@ -85,13 +85,14 @@ class _ArrayCache:
         found = self.peek(key)
         if found is None:
             found = make()  # outside the lock: threads may make the same array; one is kept
+            if found.nbytes > self._budget:
+                found.flags.writeable = False  # (read-only as a held one is)
+                return found  # used by this query, never held
             if not found.flags.owndata:
                 # A view would keep its whole base alive past its own eviction: the budget
                 # counts what the cache holds only if every entry owns its memory.
                 found = found.copy()
             found.flags.writeable = False  # shared by every query that slices it
-            if found.nbytes > self._budget:
-                return found  # used by this query, never held
             with self._lock:
                 kept = self._protected.get(key)
                 if kept is None:
@@ -163,7 +164,12 @@ class Searcher:
     #: tested against).
     exhaustive = False
 
-    def __init__(self, segments: Sequence[Segment], corpus: Corpus | None = None):
+    def __init__(
+        self,
+        segments: Sequence[Segment],
+        corpus: Corpus | None = None,
+        cache_bytes: int | None = None,
+    ):
         self.segments = list(segments)
         self.doc_count = sum(s.nlive for s in self.segments)
         self.max_postings = max((s.entry.postings for s in self.segments), default=0)
@@ -181,7 +187,11 @@ class Searcher:
         n = max(self.doc_count, 1)
         self.avg_lengths = tuple(float(t) / n for t in totals)
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
-        self._term_arrays = _ArrayCache(TERM_ARRAYS_CACHE_BYTES)
+        #: The term-array cache's budget (None: TERM_ARRAYS_CACHE_BYTES, read now).
+        self.cache_bytes = cache_bytes
+        self._term_arrays = _ArrayCache(
+            TERM_ARRAYS_CACHE_BYTES if cache_bytes is None else cache_bytes
+        )
         self._term_stats: dict[tuple, tuple] = {}
         self._term_slices: dict[str, tuple[tuple[int, int], ...]] = {}
         self._ratios: dict[tuple, list[float | None]] = {}
