@@ -72,7 +72,7 @@ from .search.matches import SegmentMatches
 from .search.proximity import Proximity, in_window, rescore
 from .search.recency import Recency
 from .search.scoring import Explanation
-from .search.searcher import TERM_ARRAYS_CACHE_BYTES, Searcher
+from .search.searcher import Searcher
 from .search.similar import DEFAULT_MAX_TERMS, distinctive_terms, indexed_terms, like_plan
 from .search.suggest import LazySpeller, suggest
 from .search.topk import SORTS, article_ids, select
@@ -244,11 +244,10 @@ class Index:
         process, or, with ``scheduler`` (a Dask scheduler address or a
         ``dask.distributed.Client``), each held open by an actor on the cluster's workers.
 
-        ``cache_mb``: the memory (MiB, default :data:`DEFAULT_CACHE_MB`) each open commit
-        may keep of per-word arrays later searches reuse: the position keys of phrases'
-        words, the scores of words searched without the compiled kernels. 0 keeps none:
-        less memory, repeated phrases slower (figures in benchmarks/RESULTS.md). Per shard
-        for a sharded index.
+        ``cache_mb``: the memory (MiB; 256 unless set) each open commit may keep of per-word
+        arrays later searches reuse: the position keys of phrases' words, the scores of
+        words searched without the compiled kernels. 0 keeps none: less memory, repeated
+        phrases slower (figures in benchmarks/RESULTS.md). Per shard for a sharded index.
         """
         cache_budget(cache_mb)  # (refused before anything is opened)
         folder = _folder(path)
@@ -1191,8 +1190,6 @@ def _like(snap: _Snapshot, article_id: str, max_terms: int) -> tuple[tuple[int, 
     return where, like_query_of(weighted, snap.analyzers, snap.settings.store_body)
 
 
-#: Memory (MiB) an open commit may keep of per-word arrays, unless ``Index.open`` says.
-DEFAULT_CACHE_MB = TERM_ARRAYS_CACHE_BYTES >> 20
 #: Largest ``cache_mb`` accepted (1 TiB): a larger one is a typo.
 MAX_CACHE_MB = 1 << 20
 
