@@ -229,3 +229,30 @@ def test_memory_split_accounts_a_search_process(newsindex_ready, tmp_path):
     assert all(res <= size + 0.0085 for res, size in arrays.values()), out
     assert arrays["pos.u8"][0] > 0, out  # the phrases read positions
     assert re.search(r"phrase: \d+ queries after 2, \d+ per CPU s", out), out
+
+
+def test_newsindex_cache_budget_reaches_the_engine(newsindex_ready, tmp_path):
+    """``--newsindex-cache-mb`` becomes the engine's ``cache_mb``: the run says so and
+    answers as the default budget's run does (the cache never changes an answer)."""
+    from benchmarks.cli import _newsindex_params, build_parser
+
+    args = build_parser().parse_args(["run", "--corpus", "x", "--newsindex-cache-mb", "0"])
+    assert _newsindex_params(args) == {"workers": 1, "cache_mb": 0}
+    plain = build_parser().parse_args(["run", "--corpus", "x"])
+    assert _newsindex_params(plain) == {"workers": 1}
+    corpus = _corpus(tmp_path / "tiny.jsonl.gz")
+    kw = dict(n_queries=30, seed=1, repeat=1, in_process=True, passes=("warm",))
+    default = run_benchmark(corpus, ["newsindex"], out_dir=tmp_path / "a", **kw)
+    bare = run_benchmark(
+        corpus,
+        ["newsindex"],
+        out_dir=tmp_path / "b",
+        params={"newsindex": _newsindex_params(args)},
+        **kw,
+    )
+    a, b = default["engines"]["newsindex"], bare["engines"]["newsindex"]
+    assert b["describe"]["cache"] == "Index.open(cache_mb=0)" and "cache" not in a["describe"]
+    for kind in ("terms", "phrase"):
+        assert (
+            open(a["kinds"][kind]["run_file"]).read() == open(b["kinds"][kind]["run_file"]).read()
+        )
