@@ -407,6 +407,14 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("shell", help="search an index interactively (snippets, facets, explain)")
     s.add_argument("index_dir", type=Path, help=_INDEX_HELP)
+    s.add_argument(
+        "--cache-mb",
+        type=int,
+        default=None,
+        metavar="MIB",
+        help="memory the session keeps of per-word arrays for later searches (default 256; "
+        "0: none, repeated phrases slower)",
+    )
     s.set_defaults(func=cmd_shell)
 
     s = sub.add_parser(
@@ -690,7 +698,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_shell(args: argparse.Namespace) -> int:
     from .shell import run  # rich and readline only load for the shell
 
-    return run(args.index_dir)
+    return run(args.index_dir, cache_mb=args.cache_mb)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -378,3 +379,38 @@ def test_feedback_command_shows_the_expansion_terms(session):
     assert shell.handle(":feedback maybe") and shell.handle(":set fb_docs=2.5")
     out = console.file.getvalue()
     assert "feedback must be one of on, off" in out and "not a whole number" in out
+
+
+def test_shell_with_a_cache_budget(index_dir):
+    """``--cache-mb`` reaches the session's index (0: the phrase's keys are not kept, the
+    answers are the same); a bad budget is a one-line error naming the option."""
+    script = '"strategic district"\n"strategic district"\n:quit\n'
+    env = dict(os.environ, COLUMNS="100")
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "newsindex", "shell", str(index_dir), *extra],
+            input=script,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        for extra in ([], ["--cache-mb", "0"])
+    ]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stderr
+        assert "1 matching article for '\"strategic district\"'" in proc.stdout
+    strip = [re.sub(r"\(\d+\.\d+ ms\)|· [\d.]+ ms", "", p.stdout) for p in runs]
+    assert strip[0] == strip[1]
+    bad = subprocess.run(
+        [sys.executable, "-m", "newsindex", "shell", str(index_dir), "--cache-mb", "-1"],
+        input=":quit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode != 0 and "cache_mb" in bad.stderr
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

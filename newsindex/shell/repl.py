@@ -148,11 +148,16 @@ def read_lines(stream: TextIO, *, interactive: bool, console: Console) -> Iterat
 
 
 def run(
-    index_dir: str | Path, *, stdin: TextIO | None = None, console: Console | None = None
+    index_dir: str | Path,
+    *,
+    stdin: TextIO | None = None,
+    console: Console | None = None,
+    cache_mb: int | None = None,
 ) -> int:
-    """Run the shell on the index in ``index_dir`` until :quit or end of input; exit code."""
+    """Run the shell on the index in ``index_dir`` until :quit or end of input; exit code.
+    ``cache_mb``: as for :meth:`Index.open`."""
     stdin = stdin or sys.stdin
-    index = Index.open(index_dir)
+    index = Index.open(index_dir, cache_mb=cache_mb)
     interactive = stdin is sys.stdin and stdin.isatty()
     console = console or ShellConsole(highlight=False, emoji=False, markup=False)
     session = Session(index)
