@@ -338,18 +338,21 @@ def test_shell_in_a_terminal(index_dir, tmp_path):
     assert history[-3:] == [":explain 1", "aleppo AND", ":quit"]
 
 
-def test_shell_in_a_pipe(index_dir):
-    script = "aleppo\n:explain 1\n:open 1\n:quit\nnever run\n"
-    env = dict(os.environ, COLUMNS="100")
-    proc = subprocess.run(
-        [sys.executable, "-m", "newsindex", "shell", str(index_dir)],
+def _shell_in_a_pipe(index_dir, script: str, *options: str) -> subprocess.CompletedProcess:
+    """``newsindex shell INDEX OPTIONS`` reading ``script`` from a pipe."""
+    return subprocess.run(
+        [sys.executable, "-m", "newsindex", "shell", str(index_dir), *options],
         input=script,
         capture_output=True,
         text=True,
-        env=env,
+        env=dict(os.environ, COLUMNS="100"),
         timeout=60,
         check=False,
     )
+
+
+def test_shell_in_a_pipe(index_dir):
+    proc = _shell_in_a_pipe(index_dir, "aleppo\n:explain 1\n:open 1\n:quit\nnever run\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.startswith("1 matching article for 'aleppo' · 1-1 · page 1 of 1 · ")
@@ -385,32 +388,12 @@ def test_shell_with_a_cache_budget(index_dir):
     """``--cache-mb`` reaches the session's index (0: the phrase's keys are not kept, the
     answers are the same); a bad budget is a one-line error naming the option."""
     script = '"strategic district"\n"strategic district"\n:quit\n'
-    env = dict(os.environ, COLUMNS="100")
-    runs = [
-        subprocess.run(
-            [sys.executable, "-m", "newsindex", "shell", str(index_dir), *extra],
-            input=script,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
-        for extra in ([], ["--cache-mb", "0"])
-    ]
+    runs = [_shell_in_a_pipe(index_dir, script, *extra) for extra in ([], ["--cache-mb", "0"])]
     for proc in runs:
         assert proc.returncode == 0, proc.stderr
         assert "1 matching article for '\"strategic district\"'" in proc.stdout
     strip = [re.sub(r"\(\d+\.\d+ ms\)|· [\d.]+ ms", "", p.stdout) for p in runs]
     assert strip[0] == strip[1]
-    bad = subprocess.run(
-        [sys.executable, "-m", "newsindex", "shell", str(index_dir), "--cache-mb", "-1"],
-        input=":quit\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    bad = _shell_in_a_pipe(index_dir, ":quit\n", "--cache-mb", "-1")
     assert bad.returncode != 0 and "cache_mb" in bad.stderr
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

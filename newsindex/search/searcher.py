@@ -187,8 +187,7 @@ class Searcher:
         n = max(self.doc_count, 1)
         self.avg_lengths = tuple(float(t) / n for t in totals)
         self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
-        #: The term-array cache's budget (None: TERM_ARRAYS_CACHE_BYTES, read now).
-        self.cache_bytes = cache_bytes
+        # (cache_bytes None: TERM_ARRAYS_CACHE_BYTES, read now.)
         self._term_arrays = _ArrayCache(
             TERM_ARRAYS_CACHE_BYTES if cache_bytes is None else cache_bytes
         )
