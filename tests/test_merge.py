@@ -1,3 +1,4 @@
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -5,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsindex import Index
-from newsindex.index.manifest import SegmentEntry
+from newsindex.index.manifest import FileInfo, SegmentEntry
 from newsindex.index.merge import BULK_FACTOR, MAX_MERGED_DOCS, MERGE_FACTOR, plan_merges
 
 
@@ -156,6 +157,70 @@ def test_bulk_policy_merges_a_writers_articles_once(size, flushes, last, max_doc
         assert max(times for _, times in segments) <= 1
 
 
+def _sized(docs: int) -> SegmentEntry:
+    """A segment entry whose array file takes 700 bytes an article."""
+    return dataclasses.replace(
+        _entry(docs),
+        files={f"seg-{docs}.arr": FileInfo(700 * docs), f"seg-{docs}.doc": FileInfo(1)},
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tier=st.integers(0, 5),
+    sizes=st.lists(st.floats(0, 1, exclude_max=True), max_size=BULK_FACTOR - 1),
+    others=st.lists(st.integers(1, 999), max_size=MERGE_FACTOR - 1),
+    max_docs=st.sampled_from([1_000, 100_000, 3_000_000]),
+    commit_bytes=st.sampled_from([1, 10_000, 10**6, 10**8, 10**12]),
+)
+def test_commit_policy_merges_a_full_tier_of_flushes_whole(
+    tier, sizes, others, max_docs, commit_bytes
+):
+    """At a writer's commit, a tier of at least ``MERGE_FACTOR`` flushed segments is merged,
+    whole where it fits ``max_docs`` and ``commit_bytes`` of arrays, each article once and
+    no merge over either; of a tier short of that, it merges only what the bulk policy
+    would."""
+    lives = [int(10**tier * 10**f) for f in sizes]
+    smaller = [n for n in others if len(str(n)) < tier + 1]
+    segments = [_sized(n) for n in lives + smaller]
+    groups = plan_merges(segments, max_docs=max_docs, bulk=True, commit_bytes=commit_bytes)
+    bulk = plan_merges(segments, max_docs=max_docs, bulk=True)
+    merged = sorted(i for g in groups for i in g)
+    assert len(merged) == len(set(merged))
+    for g in groups:
+        assert 2 <= len(g) <= BULK_FACTOR
+        assert sum(segments[i].live for i in g) <= max_docs
+        assert 700 * sum(segments[i].live for i in g) <= commit_bytes
+    mergeable = [i for i, n in enumerate(lives) if 2 * n <= max_docs]
+    if len(mergeable) < MERGE_FACTOR:  # nothing the bulk policy would not merge
+        assert set(merged) <= {i for g in bulk for i in g}
+    else:
+        whole = sum(lives[i] for i in mergeable)
+        if whole <= max_docs and 700 * whole <= commit_bytes:  # room for the whole tier
+            assert [sorted(g) for g in groups] == [mergeable]
+        elif 700 * 2 * max(lives[i] for i in mergeable) <= commit_bytes:
+            left = [i for i in mergeable if i not in merged]
+            assert len(left) < MERGE_FACTOR
+
+
+def test_one_long_write_commits_few_segments(tmp_path, sample_docs):
+    # 26 flushes of 10 articles in one writer: its commit merges the tier of 26 whole (it
+    # made two segments of ten and left six before), and the index answers as one built
+    # in one segment does.
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer(buffer_docs=10) as w:
+        for d in sample_docs[:260]:
+            w.add(d)
+    assert ix.doc_count == 260 and ix.stats()["segments"] == 1
+    one = Index.create(tmp_path / "one")
+    with one.writer() as w:
+        for d in sample_docs[:260]:
+            w.add(d)
+    for q in ["oil prices", "bank rate cut", "trade deficit japan", "shares stake"]:
+        # (other segments sum the same statistics in another order: the last bit may differ)
+        assert _scores(ix, q) == pytest.approx(_scores(one, q), rel=1e-12)
+
+
 def _policy_applied(commits: int) -> list[int]:
     """As the CLI builds: a commit every 100,000 stories, flushed in segments of ~38k (the
     default memory budget's) and the policy applied at each commit."""
@@ -173,6 +238,35 @@ def test_big_builds_end_in_a_few_segments():
     one_million, ten_million = _policy_applied(10), _policy_applied(100)
     assert sum(one_million) == 1_000_000 and len(one_million) <= 3
     assert sum(ten_million) == 10_000_000 and len(ten_million) <= 6
+    assert max(ten_million) <= MAX_MERGED_DOCS
+
+
+def _one_write(docs: int) -> list[int]:
+    """As one writer builds: flushes of ~38k (the default memory budget's; news stories'
+    arrays take ~600 bytes each), the bulk policy applied after each flush, the commit's
+    bulk pass and the policy at the commit."""
+    segments: list[SegmentEntry] = []
+    for start in range(0, docs, 38_400):
+        segments.append(_sized(min(38_400, docs - start)))
+        while groups := plan_merges(segments, bulk=True):
+            drop = {i for g in groups for i in g}
+            merged = [_sized(sum(segments[i].live for i in g)) for g in groups]
+            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+    for final in (True, False):
+        budget = 768 << 20 if final else None  # the default memory budget's
+        while groups := plan_merges(segments, bulk=final, commit_bytes=budget):
+            drop = {i for g in groups for i in g}
+            merged = [_sized(sum(segments[i].live for i in g)) for g in groups]
+            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+    return sorted(s.live for s in segments)
+
+
+def test_one_writers_big_builds_end_in_a_few_segments():
+    # (Before tiers found full were merged whole, a million stories in one writer ended in
+    # nine segments, six of ~38k that every search visited.)
+    one_million, ten_million = _one_write(1_000_000), _one_write(10_000_000)
+    assert sum(one_million) == 1_000_000 and len(one_million) <= 2
+    assert sum(ten_million) == 10_000_000 and len(ten_million) <= 7
     assert max(ten_million) <= MAX_MERGED_DOCS
 
 

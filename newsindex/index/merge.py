@@ -3,8 +3,9 @@
 Each commit may add a segment; searching many small segments costs a fixed overhead per
 segment, so the writer folds them. Segments are grouped into tiers by the order of magnitude
 of their live documents; when a tier holds ``MERGE_FACTOR`` segments, they become one (which
-may cascade to the next tier). A segment that is mostly deletions is rewritten alone. As with
-Lucene's TieredMergePolicy, a merge never makes a segment of more than
+may cascade to the next tier); at its commit, a writer merges a tier of that many segments
+it flushed itself whole, however many. A segment that is mostly deletions is rewritten
+alone. As with Lucene's TieredMergePolicy, a merge never makes a segment of more than
 :data:`MAX_MERGED_DOCS` live documents, and segments of more than half that are merged no
 more (unless mostly deleted): a merge's memory is about its output's arrays, so this bounds
 the memory of every merge whatever the size of the index. A writer merges the segments it
@@ -75,6 +76,7 @@ def plan_merges(
     factor: int = MERGE_FACTOR,
     max_docs: int = MAX_MERGED_DOCS,
     bulk: bool = False,
+    commit_bytes: int | None = None,
 ) -> list[list[int]]:
     """Groups of entry indexes to merge (each group becomes one segment).
 
@@ -82,7 +84,14 @@ def plan_merges(
     merged once its segments add up to more than half of ``max_docs`` (a segment merged no
     more), up to :data:`BULK_FACTOR` of them at once: its buffers make segments of about
     one size, so a long build merges each article once on its way to a largest segment,
-    where ``factor`` at a time would merge it once per tier."""
+    where ``factor`` at a time would merge it once per tier.
+
+    ``commit_bytes`` (with ``bulk``): the pass at a writer's commit. A tier of at least
+    ``factor`` flushed segments is merged whole as well, whatever it adds up to, in groups
+    whose inputs' arrays take at most ``commit_bytes`` (the writer's memory budget, so a
+    smaller budget makes smaller merges; a merge's memory is a few times its inputs'
+    arrays): the buffers cut a long write into them, and left so, every search would visit
+    each (a million stories in one write ended in nine segments, six of them small)."""
     tiers: dict[int, list[int]] = {}
     groups: list[list[int]] = []
     for i, e in enumerate(entries):
@@ -90,25 +99,36 @@ def plan_merges(
             groups.append([i])
         elif 2 * e.live <= max_docs:
             tiers.setdefault(int(math.log10(max(e.live, 1))), []).append(i)
+    full = factor  # the segments that fill a tier
     if bulk:
         factor = BULK_FACTOR
+        full = full if commit_bytes is not None else factor
     for members in tiers.values():
         members.sort(key=lambda i: entries[i].live)
-        while len(members) >= factor or (
+        while len(members) >= full or (
             bulk and len(members) > 1 and 2 * sum(entries[i].live for i in members) > max_docs
         ):
             group: list[int] = []
-            total = 0
+            total = size = 0
             for i in members[:factor]:
                 if total + entries[i].live > max_docs:
                     break
+                grown = size + _array_bytes(entries[i])
+                if commit_bytes is not None and group and grown > commit_bytes:
+                    break
                 group.append(i)
                 total += entries[i].live
+                size = grown
             if len(group) < 2:
                 break
             groups.append(group)
             members = members[len(group) :]
     return groups
+
+
+def _array_bytes(entry: SegmentEntry) -> int:
+    """The size of a segment's array file (what a merge of it maps and makes again)."""
+    return sum(info.size for name, info in entry.files.items() if name.endswith(".arr"))
 
 
 def merge(

@@ -68,8 +68,10 @@ class IndexWriter:
     :data:`BUILD_BYTES_PER_DOC` per article), whichever comes first. So whatever the input,
     a build stays within about the budget (768 MiB by default) plus the process's own memory.
     Flushed segments are merged by the policy as they come (see :mod:`.merge`; those with
-    articles deleted since wait for the commit). Merges work on the segments' arrays: a
-    merge's memory is about its output segment's arrays, which the merge policy bounds by
+    articles deleted since wait for the commit), and at the commit a tier of
+    ``MERGE_FACTOR`` or more of them is merged whole, in merges of at most ``memory_budget``
+    bytes of arrays. Merges work on the segments' arrays: a merge's memory is about its
+    output segment's arrays, which the merge policy bounds by
     :data:`~newsindex.index.merge.MAX_MERGED_DOCS`; :meth:`optimize` is the exception, as it
     makes the whole index one segment.
     """
@@ -215,13 +217,16 @@ class IndexWriter:
             self._vocab = Vocabulary()
         self._merge_flushed()
 
-    def _merge_flushed(self) -> None:
+    def _merge_flushed(self, final: bool = False) -> None:
         """Apply the merge policy to the flushed segments as they come, as Lucene's writer
         does: a long build never piles them up for its commit to merge at once. Segments
-        with articles deleted or replaced since wait for the commit, which drops those."""
+        with articles deleted or replaced since wait for the commit, which drops those.
+        ``final``: the commit's pass, which also merges a full tier of them whole, in
+        merges of at most the memory budget's bytes of arrays."""
+        budget = self._memory_budget if final else None
         while True:
             clean = [f for f in self._flushed if not f.deleted]
-            groups = plan_merges([f.entry for f in clean], bulk=True)
+            groups = plan_merges([f.entry for f in clean], bulk=True, commit_bytes=budget)
             if not groups:
                 return
             for group in groups:
@@ -290,6 +295,7 @@ class IndexWriter:
         self._check_open()
         try:
             self.flush()
+            self._merge_flushed(final=True)
             generation = self._base.generation + 1
             segments = []
             removed = list(self._removed)
