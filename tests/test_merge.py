@@ -1,5 +1,7 @@
 import dataclasses
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -165,6 +167,18 @@ def _sized(docs: int) -> SegmentEntry:
     )
 
 
+def _settled(
+    segments: list[SegmentEntry], make: Callable[[int], SegmentEntry] = _entry, **policy: Any
+) -> list[SegmentEntry]:
+    """``segments`` once the policy, applied until it plans nothing (as the writer applies
+    it), has merged what it plans (each merge made by ``make``)."""
+    while groups := plan_merges(segments, **policy):
+        drop = {i for g in groups for i in g}
+        merged = [make(sum(segments[i].live for i in g)) for g in groups]
+        segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+    return segments
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     tier=st.integers(0, 5),
@@ -226,11 +240,7 @@ def _policy_applied(commits: int) -> list[int]:
     default memory budget's) and the policy applied at each commit."""
     segments: list[SegmentEntry] = []
     for _ in range(commits):
-        segments += [_entry(38_400), _entry(38_400), _entry(23_200)]
-        while groups := plan_merges(segments):
-            drop = {i for g in groups for i in g}
-            merged = [_entry(sum(segments[i].live for i in g)) for g in groups]
-            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
+        segments = _settled(segments + [_entry(38_400), _entry(38_400), _entry(23_200)])
     return sorted(s.live for s in segments)
 
 
@@ -247,18 +257,10 @@ def _one_write(docs: int) -> list[int]:
     bulk pass and the policy at the commit."""
     segments: list[SegmentEntry] = []
     for start in range(0, docs, 38_400):
-        segments.append(_sized(min(38_400, docs - start)))
-        while groups := plan_merges(segments, bulk=True):
-            drop = {i for g in groups for i in g}
-            merged = [_sized(sum(segments[i].live for i in g)) for g in groups]
-            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
-    for final in (True, False):
-        budget = 768 << 20 if final else None  # the default memory budget's
-        while groups := plan_merges(segments, bulk=final, commit_bytes=budget):
-            drop = {i for g in groups for i in g}
-            merged = [_sized(sum(segments[i].live for i in g)) for g in groups]
-            segments = [s for i, s in enumerate(segments) if i not in drop] + merged
-    return sorted(s.live for s in segments)
+        segments = _settled(segments + [_sized(min(38_400, docs - start))], _sized, bulk=True)
+    # (768 MiB: the default memory budget)
+    segments = _settled(segments, _sized, bulk=True, commit_bytes=768 << 20)
+    return sorted(s.live for s in _settled(segments, _sized))
 
 
 def test_one_writers_big_builds_end_in_a_few_segments():
