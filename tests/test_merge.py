@@ -235,6 +235,27 @@ def test_one_long_write_commits_few_segments(tmp_path, sample_docs):
         assert _scores(ix, q) == pytest.approx(_scores(one, q), rel=1e-12)
 
 
+def test_an_optimizing_commit_merges_each_article_once(tmp_path, sample_docs, monkeypatch):
+    # 25 flushes of 10 and one of 5: the commit's pass would merge the 25 and optimize then
+    # merge them again with the 5; optimize alone merges the 255 once.
+    import newsindex.index.writer as writer_module
+
+    merged: list[int] = []
+    real = writer_module.merge
+
+    def counted(folder, name, entries, *args):
+        merged.append(sum(e.live for e in entries))
+        return real(folder, name, entries, *args)
+
+    monkeypatch.setattr(writer_module, "merge", counted)
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer(buffer_docs=10) as w:
+        for d in sample_docs[:255]:
+            w.add(d)
+        w.optimize()
+    assert merged == [255] and ix.stats()["segments"] == 1
+
+
 def _policy_applied(commits: int) -> list[int]:
     """As the CLI builds: a commit every 100,000 stories, flushed in segments of ~38k (the
     default memory budget's) and the policy applied at each commit."""

@@ -295,7 +295,8 @@ class IndexWriter:
         self._check_open()
         try:
             self.flush()
-            self._merge_flushed(final=True)
+            if not self._optimize:  # (which merges everything once)
+                self._merge_flushed(final=True)
             generation = self._base.generation + 1
             segments = []
             removed = list(self._removed)
