@@ -414,6 +414,45 @@ def test_term_tables_hold_one_index_statistics(tmp_path_factory, ops, search_lis
     one.close()
 
 
+def test_a_shard_matches_its_stem_tables_once_per_analyzer(tmp_path, monkeypatch, sample_docs):
+    # What a coordinator without a term table asks a shard for each word a query meets
+    # first: the stem its segments stored, from lookups made once per field and analyzer.
+    from newsindex.cluster import shard as shard_module
+    from newsindex.index.segment import stem_lookup
+
+    ix = newsindex.Index.create(tmp_path / "idx")
+    for batch in (sample_docs[:40], sample_docs[40:80]):  # two segments
+        with ix.writer() as w:
+            for d in batch:
+                w.add(d)
+    made = []
+
+    def counted(*args):
+        made.append(args[1])
+        return stem_lookup(*args)
+
+    monkeypatch.setattr(shard_module, "stem_lookup", counted)
+    shard = shard_module.Shard(str(tmp_path / "idx"), ix.generation)
+    try:
+        made.clear()  # (the shard's own analyzers' lookups)
+        segments = shard.segments
+        assert len(segments) == 2
+        for field in ("title", "body"):
+            spec = json.loads(json.dumps(ix.analyzer(field).spec.to_dict()))
+            words = sorted(
+                {w for seg in segments for w in (seg.surface_words(field, spec) or [[]])[0]}
+            )
+            assert words
+            for word in [*words, "absent"]:
+                expect = next(
+                    (x for seg in segments if (x := seg.stem_of(field, spec, word))), None
+                )
+                assert shard.stem_of(field, dict(reversed(spec.items())), word) == expect
+        assert made == ["title", "body"]
+    finally:
+        shard.close()
+
+
 class _NoStatistics:
     """Shards that fail a test asking them for statistics a term table holds."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import pickle
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ class Shard:
         settings = IndexSettings.from_stored(self.manifest.settings)
         self.store_body = settings.store_body
         self.analyzers: dict[str, Analyzer] = {}
+        self._stem_lookups: dict[tuple[str, str], Callable[[str], str | None]] = {}
         for field in TEXT_FIELDS:
             analyzer = Analyzer(settings.analyzers[field])
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
@@ -129,7 +130,13 @@ class Shard:
         return sorted(found)
 
     def stem_of(self, field: str, spec: dict, word: str) -> str | None:
-        return stem_lookup(self.segments, field, spec)(word)
+        key = (field, json.dumps(spec, sort_keys=True))
+        look_up = self._stem_lookups.get(key)
+        if look_up is None:
+            # Each segment's table matched to the analyzer once, not once a word: a
+            # coordinator without a term table asks for every word a query meets first.
+            look_up = self._stem_lookups[key] = stem_lookup(self.segments, field, spec)
+        return look_up(word)
 
     def keyword_values(self, kname: str) -> list[str]:
         return sorted({v for seg in self.segments for v in seg.keyword_values(kname)})
