@@ -416,7 +416,8 @@ def test_term_tables_hold_one_index_statistics(tmp_path_factory, ops, search_lis
 
 def test_a_shard_matches_its_stem_tables_once_per_analyzer(tmp_path, monkeypatch, sample_docs):
     # What a coordinator without a term table asks a shard for each word a query meets
-    # first: the stem its segments stored, from lookups made once per field and analyzer.
+    # first: the stem its segments stored, from lookups made once per field and analyzer
+    # (the shard's own analyzers' among them).
     from newsindex.cluster import shard as shard_module
     from newsindex.index.segment import stem_lookup
 
@@ -433,8 +434,7 @@ def test_a_shard_matches_its_stem_tables_once_per_analyzer(tmp_path, monkeypatch
 
     monkeypatch.setattr(shard_module, "stem_lookup", counted)
     shard = shard_module.Shard(str(tmp_path / "idx"), ix.generation)
-    try:
-        made.clear()  # (the shard's own analyzers' lookups)
+    try:  # (the shard's own analyzers share the lookups: none made again below)
         segments = shard.segments
         assert len(segments) == 2
         for field in ("title", "body"):

@@ -102,7 +102,7 @@ class Shard:
         for field in TEXT_FIELDS:
             analyzer = Analyzer(settings.analyzers[field])
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
-            analyzer.lexicon = stem_lookup(self.segments, field, spec)
+            analyzer.lexicon = self._stem_lookup(field, spec)
             self.analyzers[field] = analyzer
 
     def corpus(self) -> Corpus:
@@ -130,13 +130,17 @@ class Shard:
         return sorted(found)
 
     def stem_of(self, field: str, spec: dict, word: str) -> str | None:
+        return self._stem_lookup(field, spec)(word)
+
+    def _stem_lookup(self, field: str, spec: dict) -> Callable[[str], str | None]:
+        """The segments' stems of ``field`` for analyzer ``spec``, each segment's table
+        matched to it once, not once a word (a coordinator without a term table asks for
+        every word a query meets first); the shard's own analyzers share them."""
         key = (field, json.dumps(spec, sort_keys=True))
         look_up = self._stem_lookups.get(key)
         if look_up is None:
-            # Each segment's table matched to the analyzer once, not once a word: a
-            # coordinator without a term table asks for every word a query meets first.
             look_up = self._stem_lookups[key] = stem_lookup(self.segments, field, spec)
-        return look_up(word)
+        return look_up
 
     def keyword_values(self, kname: str) -> list[str]:
         return sorted({v for seg in self.segments for v in seg.keyword_values(kname)})
