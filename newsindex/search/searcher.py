@@ -96,15 +96,19 @@ class _ArrayCache:
             with self._lock:
                 kept = self._protected.get(key)
                 if kept is None:
-                    kept = self._probation.setdefault(key, found)
-                if kept is found:
+                    kept = self._probation.get(key)
+                if kept is None:
+                    # Room is made before the array is counted: the count is never over
+                    # the budget, not even for a moment a reader of ``nbytes`` could see.
+                    self._evict(self._budget - found.nbytes)
+                    self._probation[key] = found
                     self._bytes += found.nbytes
-                    self._evict()
+                    kept = found
                 found = kept
         return found
 
-    def _evict(self) -> None:
-        while self._bytes > self._budget:
+    def _evict(self, room: int) -> None:
+        while self._bytes > room:
             if self._probation:
                 self._bytes -= self._probation.popitem(last=False)[1].nbytes
             else:
@@ -132,7 +136,8 @@ class _ArrayCache:
     @property
     def nbytes(self) -> int:
         """Bytes of the arrays held (never more than the budget)."""
-        return self._bytes
+        with self._lock:
+            return self._bytes
 
     def held(self) -> list[np.ndarray]:
         """The arrays held now, least recently used first."""
