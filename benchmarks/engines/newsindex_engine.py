@@ -19,12 +19,12 @@ def _quote(value: str) -> str:
 
 class NewsindexEngine(Engine):
     name = "newsindex"
-    # newsindex imports nltk's stemmer on first use (so opening an index stays ~1 ms); like the
+    # newsindex imports its stemmer on first use (so opening an index stays ~1 ms); like the
     # peers' stemmer libraries, that import is start-up cost when indexing and timed as
     # import_s. A search process needs it only for words no indexed story contains (segments
     # keep what analysis made of every word they hold), so it is not imported up front there:
     # if a query needs it, the warm-up pass pays for it.
-    requires = ("newsindex", "nltk.stem.snowball")
+    requires = ("newsindex", "newsindex.analysis.snowball")
     search_requires = ("newsindex",)
     supports_phrase = True
 

@@ -47,8 +47,9 @@ STEMMERS = ("snowball", "porter", "none")
 def make_stemmer(name: str) -> Callable[[str], str]:
     """A stemming function by name: ``snowball`` (English Porter2), ``porter`` or ``none``.
 
-    nltk is imported on the first call, not here: importing it pulls in much of nltk (and
-    scipy when installed), close to a second, which opening an index must not pay.
+    ``snowball`` is nltk's English stemmer as copied into :mod:`.snowball` (importing nltk's
+    own module imports its whole package, and scipy.stats where installed); ``porter`` is
+    nltk's, imported on the first call, not here, which opening an index must not pay.
     """
     if name == "none":
         return lambda token: token
@@ -69,9 +70,9 @@ def make_stemmer(name: str) -> Callable[[str], str]:
             return token
         if stem is None:
             if name == "snowball":
-                from nltk.stem.snowball import EnglishStemmer
+                from .snowball import stem as snowball_stem
 
-                stem = EnglishStemmer().stem
+                stem = snowball_stem
             else:
                 from nltk.stem.porter import PorterStemmer
 
