@@ -1,4 +1,5 @@
-"""What an install ships: the typing marker (PEP 561) and the bundled data."""
+"""What an install ships: the typing marker (PEP 561), the bundled data, and the licence
+of the code copied from nltk (Apache-2.0 asks that its text go with it)."""
 
 import subprocess
 import sys
@@ -20,3 +21,7 @@ def test_build_ships_py_typed_and_data(tmp_path):
     assert (built / "py.typed").is_file()
     assert (built / "data" / "reuters-sample.jsonl.gz").is_file()
     assert (built / "results" / "hits.py").is_file()
+    licence = built / "analysis" / "NLTK-LICENSE.txt"
+    assert (
+        "Apache License" in licence.read_text() and (built / "analysis" / "snowball.py").is_file()
+    )

@@ -13,7 +13,7 @@ used instead.
 
 Copyright (C) 2001-2026 NLTK Project. Authors: Peter Michael Stahl, Peter Ljunglof
 (revisions); algorithm: Dr Martin Porter. Licensed under the Apache License, Version 2.0
-(https://www.apache.org/licenses/LICENSE-2.0), as nltk is; this file is a modified copy
+(its text beside this file, NLTK-LICENSE.txt), as nltk is; this file is a modified copy
 (docstrings removed, types annotated, the class made standalone).
 """
 
