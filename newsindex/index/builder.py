@@ -255,7 +255,7 @@ def _stem_tables(
     """The stems of the segment's words: for every stemmer input (a word after possessive
     stripping and accent folding) whose stem is a term of the segment, that term's number,
     sorted by input. Queries look there before the stemmer, so words the index has seen need
-    no stemmer (nor nltk's import, most of a search process's memory).
+    no stemmer.
 
     One table per distinct analyzer, named by the first field using it; returns, per field,
     the table's name and the analyzer it was made with (a reader with other settings skips it).
