@@ -120,42 +120,6 @@ def test_min_length_is_a_setting():
         IndexSettings.from_dict({"analyzer": {"min_length": 0}})
 
 
-# Words ending in no Porter2 suffix, with the traps around them: a "y" after a vowel (marked
-# "Y" inside the algorithm), apostrophes, curly ones (nltk rewrites them), special words.
-UNTOUCHED_TRAPS = """playa yahoo bayou d'italia o'neill bahia tokyo ohio stock bank cocoa
-    drought week jab chef sarajevo iraq menu kiev bow tax quiz beijing yyyy ya abu q1 g7
-    market first against percent year inc d\u2019italia caf\u00e9 news howe atlas skis sky
-    exceed proceeds dying herring early only andes""".split()
-
-
-def test_snowball_words_no_rule_can_change_skip_nltk_with_the_same_stem(sample_docs):
-    from nltk.stem.snowball import EnglishStemmer
-
-    from newsindex.analysis.filters import make_stemmer
-
-    ours, nltk_stem = make_stemmer("snowball"), EnglishStemmer().stem
-    analyzer = Analyzer("simple")
-    words = set(UNTOUCHED_TRAPS)
-    for d in sample_docs:
-        words.update(analyzer.terms(d.get("title") or "") + analyzer.terms(d.get("body") or ""))
-    assert len(words) > 10_000
-    assert [w for w in sorted(words) if ours(w) != nltk_stem(w)] == []
-
-
-def test_the_porter2_suffixes_are_nltks():
-    from nltk.stem.snowball import EnglishStemmer
-
-    from newsindex.analysis.filters import PORTER2_SUFFIXES
-
-    tables = vars(EnglishStemmer)
-    suffixes = {s for name, value in tables.items() if "suffixes" in name for s in value}
-    special = next((v for name, v in tables.items() if "special_words" in name), None)
-    if not suffixes or special is None:
-        pytest.skip("nltk's EnglishStemmer no longer exposes its rule tables")
-    assert sorted(PORTER2_SUFFIXES) == sorted(suffixes | {"y"})  # step 1c tests "y" inline
-    assert all(word.endswith(PORTER2_SUFFIXES) for word in special)
-
-
 def test_terms_for_a_batch_of_tokens():
     tokens = [
         "regime's",
