@@ -1052,10 +1052,10 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 #: Commands that answer one query and end (see :func:`_one_shot`); `similar` and the others
 #: never take a kernel.
 _ONE_SHOT = (cmd_search,)
+
+
+if __name__ == "__main__":  # (last: ``python -m newsindex.cli`` runs main() right here)
+    sys.exit(main())

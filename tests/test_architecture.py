@@ -340,3 +340,23 @@ def test_the_block_must_be_there_once():
         parse_layers("no block here")
     with pytest.raises(ValueError, match="found 2"):
         parse_layers(FAKE_LAYERS + FAKE_LAYERS)
+
+
+def test_a_main_block_is_the_last_statement_of_its_module():
+    """``python -m package.module`` runs the ``if __name__ == "__main__":`` block where it
+    stands: a name the module defines below it does not exist yet (``newsindex.cli`` once
+    raised NameError for every command so), so the block comes last."""
+    late = []
+    for folder in ("newsindex", "benchmarks", "examples"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            body = ast.parse(path.read_text(encoding="utf-8")).body
+            for i, node in enumerate(body):
+                test = node.test if isinstance(node, ast.If) else None
+                if (
+                    isinstance(test, ast.Compare)
+                    and isinstance(test.left, ast.Name)
+                    and test.left.id == "__name__"
+                    and i != len(body) - 1
+                ):
+                    late.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert late == []

@@ -36,6 +36,25 @@ def cli_index(tmp_path_factory):
 HIT_KEYS = {"rank", "id", "score", "title", "date", "source", "section", "author", "url"}
 
 
+def test_every_way_to_run_the_command_answers_alike(cli_index):
+    """``python -m newsindex``, ``python -m newsindex.cli`` and the installed ``newsindex``
+    script run the same main(): ``-m newsindex.cli`` once met a name its module defined
+    after its ``__main__`` block (a NameError for every command)."""
+    args = ["search", str(cli_index), "oil prices", "--jsonl", "--limit", "3"]
+    ways = [[sys.executable, "-m", "newsindex"], [sys.executable, "-m", "newsindex.cli"]]
+    script = Path(sys.executable).with_name("newsindex")
+    if script.exists():  # (an install in this interpreter's environment)
+        ways.append([str(script)])
+    root = str(Path(__file__).resolve().parents[1])  # (each way runs this checkout's code)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    outs = []
+    for way in ways:
+        proc = subprocess.run(way + args, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0 and not proc.stderr, (way, proc.stderr)
+        outs.append([json.loads(line)["id"] for line in proc.stdout.splitlines()])
+    assert outs[0] and all(out == outs[0] for out in outs)
+
+
 def test_search_json_lines(cli_index):
     out = run("search", cli_index, "aleppo battle", "--jsonl", "--limit", "3").stdout
     rows = [json.loads(line) for line in out.splitlines()]
