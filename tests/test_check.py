@@ -96,3 +96,41 @@ def test_a_garbled_manifest_is_named(built):
     manifest.write_text("{not json")
     with pytest.raises(IndexCorruptError, match=manifest.name):
         Index.open(built)
+
+
+def test_a_checks_memory_does_not_grow_with_the_postings(tmp_path, monkeypatch):
+    """``newsindex check`` over a segment of a million stories held 2.7 GB (an int64 array
+    per posting, several at once; every position decoded to be counted): it reads postings,
+    frequencies and positions a run at a time, so its peak is a run's, not the segment's."""
+    import random
+    import tracemalloc
+
+    from newsindex.index import check as check_module
+    from newsindex.index import docids
+    from newsindex.index import positions as positions_format
+    from newsindex.index.check import check_index
+
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(300)]
+    ix = Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        for i in range(4000):
+            w.add({"id": f"d{i}", "body": " ".join(rng.choices(words, k=40))})
+    (entry,) = mf.read_latest(tmp_path / "idx").segments
+    ix.close()
+    for module, name in (
+        (docids, "_STEP"),
+        (positions_format, "_STEP"),
+        (check_module, "_STEP_POSTINGS"),
+    ):
+        monkeypatch.setattr(module, name, 1024)
+    tracemalloc.start()
+    try:
+        assert check_index(tmp_path / "idx") == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert entry.postings > 100_000
+    # One int64 a posting would be 8 bytes each; the file reads' 1 MiB chunks and a block of
+    # stored stories come on top, whatever the segment's size.
+    assert peak < 4 * entry.postings + (2 << 20), (peak, entry.postings)

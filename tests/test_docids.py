@@ -478,3 +478,48 @@ def test_a_corrupt_stem_table_entry_is_index_corrupt_never_another_stem(
             assert got == want.get(word), word
     assert failed
     seg.close()
+
+
+@pytest.mark.parametrize(
+    "change", [None, _widen, _shift, _base, _offsets, _first_offset, _past_end]
+)
+@pytest.mark.parametrize("step", [1, 7, 300])
+def test_check_finds_the_same_a_run_of_terms_at_a_time(built, monkeypatch, change, step):
+    """``problems`` reads the postings a run of terms at a time: whatever the runs' size,
+    it finds what reading them all at once finds."""
+    arr, ndocs = _rewrite(built, change or (lambda arrays: None))
+    monkeypatch.setattr(docids, "_STEP", 1 << 40)
+    whole = docids.problems(arr, ndocs)
+    monkeypatch.setattr(docids, "_STEP", step)
+    assert sorted(docids.problems(arr, ndocs)) == sorted(whole)
+    assert bool(whole) == (change is not None)
+
+
+def test_checking_postings_takes_memory_by_the_run_not_by_the_segment(tmp_path, monkeypatch):
+    """A segment of millions of stories holds hundreds of millions of postings: ``check``
+    must not hold an int64 per posting (it held several, 2.7 GB for a million stories)."""
+    import tracemalloc
+
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(300)]
+    ix = newsindex.Index.create(tmp_path / "idx")
+    with ix.writer() as w:
+        for i in range(4000):
+            w.add({"id": f"d{i}", "body": " ".join(rng.choices(words, k=40))})
+    ix.close()
+    seg = _segment(tmp_path / "idx")
+    arr, ndocs, npost = seg._arrays, seg.ndocs, seg.npostings
+    monkeypatch.setattr(docids, "_STEP", 256)
+    try:
+        for name in ("post.offs", "post.dw", "post.dpos", "blk.offs", "post.dbase"):
+            arr[name]  # (verified before: a check reads them whole either way)
+        tracemalloc.start()
+        try:
+            assert docids.problems(arr, ndocs) == []
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    finally:
+        seg.close()
+    assert npost > 100_000
+    assert peak < 4 * npost, (peak, npost)  # not even half of one int64 a posting

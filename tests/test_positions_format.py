@@ -246,3 +246,39 @@ def test_escapes_that_do_not_add_up_are_index_corrupt(built, tmp_path, change, k
                         ix.search(q, limit=10)
     finally:
         ix.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(terms=term_positions(), data=st.data())
+def test_check_finds_the_same_a_run_of_terms_at_a_time(tmp_path_factory, terms, data):
+    """``problems`` reads the bytes a run of terms at a time (its memory does not grow with
+    the segment's): whatever the runs' size, and whatever was damaged, it finds what
+    reading them all at once finds."""
+    flat = [p for t in terms for p in t]
+    plain = np.array(flat, dtype=np.uint32)
+    offs = np.concatenate(([0], np.cumsum([len(t) for t in terms]))).astype(np.int64)
+    arrays = {"pos.offs": offs, **positions_format.encode(plain, offs)}
+    damage = data.draw(st.sampled_from(["none", "byte", "escoffs", "offs"]))
+    u8 = arrays["pos.u8"]
+    if damage == "byte" and len(u8):
+        at = data.draw(st.integers(0, len(u8) - 1))
+        u8[at] = positions_format.ESCAPE if u8[at] != positions_format.ESCAPE else 7
+    elif damage == "escoffs":
+        at = data.draw(st.integers(0, len(arrays["pos.escoffs"]) - 1))
+        arrays["pos.escoffs"][at] += data.draw(st.sampled_from([1, 1000]))
+    elif damage == "offs" and len(offs) > 2:
+        at = data.draw(st.integers(1, len(offs) - 2))
+        offs[at] = data.draw(st.integers(0, int(offs[-1])))
+    path = tmp_path_factory.mktemp("runs") / "a.arr"
+    write_arrays(path, arrays)
+    arr = ArrayFile(path)
+    step = positions_format._STEP
+    try:
+        positions_format._STEP = 1 << 40
+        whole = positions_format.problems(arr, offs)
+        positions_format._STEP = data.draw(st.integers(1, 50))
+        assert positions_format.problems(arr, offs) == whole
+    finally:
+        positions_format._STEP = step
+    if damage == "none":
+        assert whole == []

@@ -13,6 +13,8 @@ from .checksum import crc32
 from .segment import Segment
 
 _CHUNK = 1 << 20
+#: Postings whose frequencies are summed at a time.
+_STEP_POSTINGS = 1 << 22
 
 
 def file_crc32(path: Path) -> int:
@@ -81,13 +83,21 @@ def _structure(seg: Segment, folder: Path) -> list[str]:
         out.append(f"{where}: postings offsets are inconsistent")
         return out  # the doc numbers and frequencies are read by them
     out.extend(seg.docs_problems())
-    if any(len(tf) != npost for tf in seg.post_tf):
-        out.append(f"{where}: term frequency arrays do not match the postings")
-    total_tf = sum(int(tf.sum(dtype=np.int64)) for tf in seg.post_tf)
+    # Frequencies a step at a time, and the positions counted, not decoded: a check's
+    # memory must not grow with a segment's postings (hundreds of millions of them).
+    total_tf, counted = 0, True
+    for s in range(0, npost, _STEP_POSTINGS):
+        e = min(s + _STEP_POSTINGS, npost)
+        tfs = seg.tfs(s, e)
+        if any(len(tf) != e - s for tf in tfs):
+            out.append(f"{where}: term frequency arrays do not match the postings")
+            counted = False
+            break
+        total_tf += sum(int(tf.sum(dtype=np.int64)) for tf in tfs)
     found = seg.positions_problems()
     out.extend(found)
-    if not found and total_tf != len(seg.pos):
-        out.append(f"{where}: {len(seg.pos)} positions for {total_tf} occurrences")
+    if not found and counted and total_tf != seg.npositions:
+        out.append(f"{where}: {seg.npositions} positions for {total_tf} occurrences")
     if any(len(lengths) != seg.ndocs for lengths in seg.lengths) or len(TEXT_FIELDS) != len(
         seg.lengths
     ):

@@ -202,48 +202,11 @@ class DocIds:
 
     def terms(self, ta: int, tb: int) -> np.ndarray:
         """Doc numbers (int32) of every posting of terms ``[ta, tb)``, vectorized."""
-        arr = self._arr
-        path = arr.path
-        offs = arr.range("post.offs", ta, tb + 1).astype(np.int64)
-        if len(offs) != tb - ta + 1:
-            raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
-        counts = np.diff(offs)
-        if np.any(counts <= 0):
-            raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
-        n = int(offs[-1] - offs[0])
-        widths = arr.range("post.dw", ta, tb)
-        dpos = arr.range("post.dpos", ta, tb).astype(np.int64)
-        if len(widths) != tb - ta or len(dpos) != tb - ta:
-            raise IndexCorruptError(f"{path}: postings widths do not match the terms")
-        rel = np.empty(n, dtype=np.int64)
-        seen = 0
-        for width, name in OFFSET_ARRAYS.items():
-            sel = widths == width
-            mine = np.flatnonzero(sel)
-            if not len(mine):
-                continue
-            seen += len(mine)
-            lo = int(dpos[mine[0]])
-            want = counts[mine]
-            part = arr.range(name, lo, lo + int(want.sum()))
-            # The terms of one width follow each other in its array.
-            if len(part) != int(want.sum()) or np.any(dpos[mine] - lo != np.cumsum(want) - want):
-                raise IndexCorruptError(f"{path}: {name!r} does not match its terms")
-            rel[np.repeat(sel, counts)] = part
-        if seen != tb - ta:
-            raise IndexCorruptError(f"{path}: postings widths are invalid")
-        nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
-        b = arr.range("blk.offs", ta, tb + 1).astype(np.int64)
-        if len(b) != tb - ta + 1 or np.any(np.diff(b) != nblocks):
-            raise IndexCorruptError(f"{path}: postings blocks do not match the terms")
-        bases = arr.range("post.dbase", int(b[0]), int(b[-1]))
-        if len(bases) != int(b[-1] - b[0]):
-            raise IndexCorruptError(f"{path}: 'post.dbase' is shorter than its blocks need")
-        starts = _block_starts(offs - offs[0], nblocks)
-        rel += np.repeat(bases, np.diff(np.append(starts, n)))
-        if n and (rel.min() < 0 or rel.max() >= self._ndocs):
-            raise IndexCorruptError(f"{path}: postings name documents out of range")
-        return rel.astype(np.int32)
+        rel, _, docs = _run(self._arr, ta, tb)
+        del rel
+        if len(docs) and (docs.min() < 0 or docs.max() >= self._ndocs):
+            raise IndexCorruptError(f"{self._arr.path}: postings name documents out of range")
+        return docs.astype(np.int32)
 
     def runs(self) -> Iterator[tuple[int, int, np.ndarray]]:
         """``(first term, end term, doc numbers of their postings)`` over all terms, in runs
@@ -263,10 +226,59 @@ class DocIds:
         return np.concatenate([np.zeros(0, np.int32), *parts])
 
 
+def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For terms ``[ta, tb)``: each posting's stored offset from its block's first doc
+    number, the first posting of each block (counted from the run's first), and the doc
+    numbers (all int64); an IndexCorruptError where the arrays do not fit together."""
+    path = arr.path
+    offs = arr.range("post.offs", ta, tb + 1).astype(np.int64)
+    if len(offs) != tb - ta + 1:
+        raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
+    counts = np.diff(offs)
+    if np.any(counts <= 0):
+        raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
+    n = int(offs[-1] - offs[0])
+    widths = arr.range("post.dw", ta, tb)
+    dpos = arr.range("post.dpos", ta, tb).astype(np.int64)
+    if len(widths) != tb - ta or len(dpos) != tb - ta:
+        raise IndexCorruptError(f"{path}: postings widths do not match the terms")
+    rel = np.empty(n, dtype=np.int64)
+    seen = 0
+    for width, name in OFFSET_ARRAYS.items():
+        sel = widths == width
+        mine = np.flatnonzero(sel)
+        if not len(mine):
+            continue
+        seen += len(mine)
+        lo = int(dpos[mine[0]])
+        want = counts[mine]
+        part = arr.range(name, lo, lo + int(want.sum()))
+        # The terms of one width follow each other in its array.
+        if len(part) != int(want.sum()) or np.any(dpos[mine] - lo != np.cumsum(want) - want):
+            raise IndexCorruptError(f"{path}: {name!r} does not match its terms")
+        rel[np.repeat(sel, counts)] = part
+    if seen != tb - ta:
+        raise IndexCorruptError(f"{path}: postings widths are invalid")
+    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    b = arr.range("blk.offs", ta, tb + 1).astype(np.int64)
+    if len(b) != tb - ta + 1 or np.any(np.diff(b) != nblocks):
+        raise IndexCorruptError(f"{path}: postings blocks do not match the terms")
+    bases = arr.range("post.dbase", int(b[0]), int(b[-1]))
+    if len(bases) != int(b[-1] - b[0]):
+        raise IndexCorruptError(f"{path}: 'post.dbase' is shorter than its blocks need")
+    starts = _block_starts(offs - offs[0], nblocks)
+    docs = rel + np.repeat(bases.astype(np.int64), np.diff(np.append(starts, n)))
+    return rel, starts, docs
+
+
 def problems(arr: ArrayFile, ndocs: int) -> list[str]:
     """What ``newsindex check`` finds wrong with the encoding's arrays (empty: all good):
     widths, the layout of each width's array, each block's first offset 0, and strictly
-    increasing doc numbers within each term, below ``ndocs``."""
+    increasing doc numbers within each term, below ``ndocs``.
+
+    The per-term arrays are read whole, the postings a run of terms at a time (about
+    :data:`_STEP` postings): a check's memory does not grow with the segment's postings,
+    which a segment of millions of stories holds hundreds of millions of."""
     path = arr.path
     offs = arr["post.offs"].astype(np.int64)
     counts = np.diff(offs)
@@ -279,30 +291,40 @@ def problems(arr: ArrayFile, ndocs: int) -> list[str]:
     if np.any(~np.isin(widths, list(OFFSET_ARRAYS))):
         return [f"{path}: postings widths are invalid"]
     out = []
-    rel = np.empty(int(offs[-1]) if len(offs) else 0, dtype=np.int64)
     for width, name in OFFSET_ARRAYS.items():
         sel = widths == width
         mine = counts[sel]
-        data = arr[name]
-        if len(data) != int(mine.sum()) or np.any(dpos[sel] != np.cumsum(mine) - mine):
+        if len(arr.unverified(name)) != int(mine.sum()) or np.any(
+            dpos[sel] != np.cumsum(mine) - mine
+        ):
             out.append(f"{path}: {name!r} does not match its terms")
-            continue
-        rel[np.repeat(sel, counts)] = data
     if out:
         return out
     nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
     blk = arr["blk.offs"].astype(np.int64)
-    bases = arr["post.dbase"].astype(np.int64)
-    if len(blk) != len(offs) or np.any(np.diff(blk) != nblocks) or len(bases) != blk[-1]:
+    if len(blk) != len(offs) or np.any(np.diff(blk) != nblocks):
         return [f"{path}: postings blocks do not match the terms"]
-    starts = _block_starts(offs, nblocks)
-    if np.any(rel[starts] != 0):
-        out.append(f"{path}: a block's first posting is not its base")
-    docs = rel + np.repeat(bases, np.diff(np.append(starts, len(rel))))
-    later = np.ones(len(docs), dtype=bool)
-    later[offs[:-1]] = False
-    if np.any(np.diff(docs)[later[1:]] <= 0):
-        out.append(f"{path}: postings doc numbers are not increasing within a term")
-    if len(docs) and (docs.min() < 0 or docs.max() >= ndocs):
-        out.append(f"{path}: postings name documents out of range")
-    return out
+    if len(arr.unverified("post.dbase")) != blk[-1]:
+        return [f"{path}: postings blocks do not match the terms"]
+    found: dict[str, None] = {}  # (each problem once, in the order met)
+    nterms = len(counts)
+    ta = 0
+    while ta < nterms:
+        tb = int(np.searchsorted(offs, offs[ta] + _STEP, "right")) - 1
+        tb = min(max(tb, ta + 1), nterms)
+        try:
+            rel, starts, docs = _run(arr, ta, tb)
+        except IndexCorruptError as exc:
+            found[str(exc)] = None
+            ta = tb
+            continue
+        if np.any(rel[starts] != 0):
+            found[f"{path}: a block's first posting is not its base"] = None
+        later = np.ones(len(docs), dtype=bool)
+        later[offs[ta:tb] - offs[ta]] = False
+        if np.any(np.diff(docs)[later[1:]] <= 0):
+            found[f"{path}: postings doc numbers are not increasing within a term"] = None
+        if len(docs) and (docs.min() < 0 or docs.max() >= ndocs):
+            found[f"{path}: postings name documents out of range"] = None
+        ta = tb
+    return list(found)

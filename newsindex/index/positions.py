@@ -160,15 +160,35 @@ class Positions:
         return out
 
 
+#: Positions read at a time by :func:`problems` (its memory does not grow with a segment's).
+_STEP = 1 << 22
+
+
 def problems(arr: ArrayFile, pos_offs: np.ndarray) -> list[str]:
     """What ``newsindex check`` finds wrong with the encoding's arrays (empty: all good):
-    every term's escapes start where the previous term's escaped bytes end."""
+    every term's escapes start where the previous term's escaped bytes end. The bytes are
+    read about :data:`_STEP` at a time, from one term's first to another's."""
     u8, esc, escoffs = arr["pos.u8"], arr["pos.esc"], arr["pos.escoffs"]
     if len(escoffs) != len(pos_offs) or len(u8) != (int(pos_offs[-1]) if len(pos_offs) else 0):
         return [f"{arr.path}: positions do not match the terms"]
-    before = np.zeros(len(u8) + 1, dtype=np.int64)
-    np.cumsum(u8 == ESCAPE, out=before[1:])
-    if np.any(before[pos_offs.astype(np.int64)] != escoffs) or before[-1] != len(esc):
+    starts = pos_offs.astype(np.int64)
+    wanted = escoffs.astype(np.int64)
+    if len(starts) and (starts[0] != 0 or np.any(np.diff(starts) < 0)):
+        return [f"{arr.path}: positions do not match the terms"]
+    nterms = len(starts) - 1
+    seen = 0  # escape bytes before the run
+    ta = 0
+    while ta < nterms:
+        tb = int(np.searchsorted(starts, starts[ta] + _STEP, "right")) - 1
+        tb = min(max(tb, ta + 1), nterms)
+        a, b = int(starts[ta]), int(starts[tb])
+        before = np.zeros(b - a + 1, dtype=np.int64)
+        np.cumsum(u8[a:b] == ESCAPE, out=before[1:])
+        if np.any(seen + before[starts[ta:tb] - a] != wanted[ta:tb]):
+            return [f"{arr.path}: escaped positions do not match their terms"]
+        seen += int(before[-1])
+        ta = tb
+    if (len(wanted) and seen != wanted[-1]) or seen != len(esc):
         return [f"{arr.path}: escaped positions do not match their terms"]
     if len(esc) and esc.min() < ESCAPE:
         return [f"{arr.path}: an escaped position is small enough for its byte"]

@@ -208,6 +208,12 @@ class Segment:
             return self._positions.whole()
         return self._arrays[positions_format.PLAIN]
 
+    @property
+    def npositions(self) -> int:
+        """How many positions the segment holds (the length of an array: nothing decoded)."""
+        name = positions_format.PLAIN if self._positions is None else "pos.u8"
+        return len(self._arrays.unverified(name))
+
     @cached_property
     def pos_offs(self) -> np.ndarray:
         return self._arrays["pos.offs"]
