@@ -104,42 +104,62 @@ def groups(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(is_kept), leader
 
 
+#: Candidate pairs whose signatures are compared at a time (two rows of bins each): the
+#: comparison's memory stays a few tens of MB however many candidates the bands make.
+_CONFIRM_PAIRS = 1 << 18
+
+
 def _confirmed_pairs(
     sigs: np.ndarray, reps: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of ``reps`` whose signatures estimate a similarity of ``threshold``."""
+    """Pairs (i < j) of ``reps`` whose signatures estimate a similarity of ``threshold``.
+
+    Each band's candidates (the pairs of each run of equal band keys) are confirmed as
+    they are found, a slice at a time, and only the confirmed kept: over a million stories
+    the bands make tens of millions of candidates, and comparing them all at once held
+    their rows of bins, gigabytes of them. A run of ``m`` equal keys gives its pairs in
+    ``m - 1`` steps over that run alone, not over the whole band."""
     empty = np.zeros(0, dtype=np.int64)
-    if len(reps) < 2:
+    n = len(reps)
+    if n < 2:
         return empty, empty
     rows = minhash.band_rows(threshold)
     need = minhash.needed_bins(threshold)
-    sub = sigs[reps].astype(np.uint64)
+    sub = sigs[reps]
     found = []
     nbands = minhash.BINS // rows
     for band in range(nbands):
-        key = np.zeros(len(reps), dtype=np.uint64)
+        key = np.zeros(n, dtype=np.uint64)
         # A band's bins lie far apart (b, b + nbands, ...): densification fills neighbouring
         # empty bins of a short story from one minimum, so neighbours agree together by
         # chance far more often (any partition into bands keeps the pigeonhole bound).
         for col in range(band, nbands * rows, nbands):
             key *= np.uint64(0x100000001B3)  # FNV's prime: equal bands, equal keys
-            key ^= sub[:, col]
+            key ^= sub[:, col].astype(np.uint64)
         order = np.argsort(key)
         skey = key[order]
+        cut = np.flatnonzero(skey[1:] != skey[:-1]) + 1
+        sizes = np.diff(np.concatenate(([0], cut, [n])))
+        run_end = np.repeat(np.concatenate((cut, [n])), sizes)  # per sorted place
+        active = np.flatnonzero(np.repeat(sizes > 1, sizes))
         step = 1
         while True:
-            same = np.flatnonzero(skey[step:] == skey[:-step])
-            if not len(same):
+            active = active[active + step < run_end[active]]
+            if not len(active):
                 break
-            a, b = order[same], order[same + step]
-            found.append(np.minimum(a, b) * len(reps) + np.maximum(a, b))
+            a, b = order[active], order[active + step]
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            for c in range(0, len(lo), _CONFIRM_PAIRS):
+                x, y = lo[c : c + _CONFIRM_PAIRS], hi[c : c + _CONFIRM_PAIRS]
+                ok = (sub[x] == sub[y]).sum(axis=1) >= need
+                if ok.any():
+                    found.append(x[ok] * n + y[ok])
             step += 1
     if not found:
         return empty, empty
-    pairs = np.unique(np.concatenate(found))
-    a, b = np.divmod(pairs, len(reps))
-    ok = (sigs[reps[a]] == sigs[reps[b]]).sum(axis=1) >= need
-    return reps[a[ok]], reps[b[ok]]
+    pairs = np.unique(np.concatenate(found))  # (a pair of near copies shares most bands)
+    a, b = np.divmod(pairs, n)
+    return reps[a], reps[b]
 
 
 class NearIndex:
