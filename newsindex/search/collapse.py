@@ -125,7 +125,9 @@ def _confirmed_pairs(
         return empty, empty
     rows = minhash.band_rows(threshold)
     need = minhash.needed_bins(threshold)
-    sub = sigs[reps]
+    # (All the rows in order, as NearIndex asks: no copy of them.)
+    whole = len(reps) == len(sigs) and bool(np.all(reps == np.arange(len(sigs))))
+    sub = sigs if whole else sigs[reps]
     found = []
     nbands = minhash.BINS // rows
     for band in range(nbands):
@@ -195,7 +197,10 @@ class NearIndex:
         )
         _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
         self.cls[where[signed]] = inverse.reshape(-1)
-        reps = sigs[signed][first]
+        # Only the representatives' rows go on (a copy of every story's signature, and of
+        # the signed ones, would be held through the banding for nothing).
+        reps = rows[first].view(minhash.DTYPE).reshape(len(first), minhash.BINS)
+        del rows, sigs, where
         a, b = _confirmed_pairs(reps, np.arange(len(reps)), threshold)
         self.pairs = (a, b)
         dupable = np.bincount(inverse.reshape(-1), minlength=len(reps)) > 1
