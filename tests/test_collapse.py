@@ -496,15 +496,18 @@ def test_a_sharded_index_collapses_as_one_index(tmp_path, sample_docs, copies_in
     values=st.integers(1, 6),
     threshold=st.sampled_from([0.5, 0.6, 0.75, 0.9, 1.0]),
     chunk=st.sampled_from([1, 3, 1 << 18]),
+    every_row=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_confirmed_pairs_equal_every_pair_compared(n, values, threshold, chunk, seed):
+def test_confirmed_pairs_equal_every_pair_compared(n, values, threshold, chunk, every_row, seed):
     """The bands' candidates, confirmed a slice at a time, are exactly the pairs that
     reach the threshold when every pair is compared: bins drawn from a few values make
-    runs of equal band keys long and candidates many, the case that held gigabytes."""
+    runs of equal band keys long and candidates many, the case that held gigabytes. Over
+    every row (``reps`` None, as NearIndex asks) or some of them (as ``groups`` asks)."""
     rng = np.random.default_rng(seed)
     sigs = rng.integers(1, values + 1, size=(n, minhash.BINS), dtype=minhash.DTYPE)
-    reps = np.arange(n)
+    rows = np.arange(n) if every_row else np.flatnonzero(rng.random(n) < 0.7)
+    reps = None if every_row else rows
     old = collapse._CONFIRM_PAIRS
     collapse._CONFIRM_PAIRS = chunk
     try:
@@ -513,7 +516,7 @@ def test_confirmed_pairs_equal_every_pair_compared(n, values, threshold, chunk, 
         collapse._CONFIRM_PAIRS = old
     need = minhash.needed_bins(threshold)
     same = (sigs[:, None, :] == sigs[None, :, :]).sum(axis=2)
-    want = [(i, j) for i in range(n) for j in range(i + 1, n) if same[i, j] >= need]
+    want = [(i, j) for i in rows.tolist() for j in rows.tolist() if i < j and same[i, j] >= need]
     assert list(zip(a.tolist(), b.tolist())) == want
 
 
@@ -530,7 +533,7 @@ def test_finding_near_duplicates_takes_memory_by_the_slice_not_by_the_candidates
     sigs[:, list(range(0, nbands * rows, nbands))] = 7  # band 0's bins, the same for all
     tracemalloc.start()
     try:
-        a, b = collapse._confirmed_pairs(sigs, np.arange(len(sigs)), 0.6)
+        a, b = collapse._confirmed_pairs(sigs, None, 0.6)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -202,8 +202,7 @@ class DocIds:
 
     def terms(self, ta: int, tb: int) -> np.ndarray:
         """Doc numbers (int32) of every posting of terms ``[ta, tb)``, vectorized."""
-        rel, _, docs = _run(self._arr, ta, tb)
-        del rel
+        docs, _, _ = _run(self._arr, ta, tb)
         if len(docs) and (docs.min() < 0 or docs.max() >= self._ndocs):
             raise IndexCorruptError(f"{self._arr.path}: postings name documents out of range")
         return docs.astype(np.int32)
@@ -227,9 +226,10 @@ class DocIds:
 
 
 def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For terms ``[ta, tb)``: each posting's stored offset from its block's first doc
-    number, the first posting of each block (counted from the run's first), and the doc
-    numbers (all int64); an IndexCorruptError where the arrays do not fit together."""
+    """For terms ``[ta, tb)``: the doc numbers of their postings, the first posting of each
+    block (counted from the run's first) and each block's base (what its first posting's
+    doc number must be), all int64; an IndexCorruptError where the arrays do not fit
+    together."""
     path = arr.path
     offs = arr.range("post.offs", ta, tb + 1).astype(np.int64)
     if len(offs) != tb - ta + 1:
@@ -267,8 +267,9 @@ def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.n
     if len(bases) != int(b[-1] - b[0]):
         raise IndexCorruptError(f"{path}: 'post.dbase' is shorter than its blocks need")
     starts = _block_starts(offs - offs[0], nblocks)
-    docs = rel + np.repeat(bases.astype(np.int64), np.diff(np.append(starts, n)))
-    return rel, starts, docs
+    bases = bases.astype(np.int64)
+    rel += np.repeat(bases, np.diff(np.append(starts, n)))  # (in place: a merge reads all)
+    return rel, starts, bases
 
 
 def problems(arr: ArrayFile, ndocs: int) -> list[str]:
@@ -313,12 +314,12 @@ def problems(arr: ArrayFile, ndocs: int) -> list[str]:
         tb = int(np.searchsorted(offs, offs[ta] + _STEP, "right")) - 1
         tb = min(max(tb, ta + 1), nterms)
         try:
-            rel, starts, docs = _run(arr, ta, tb)
+            docs, starts, bases = _run(arr, ta, tb)
         except IndexCorruptError as exc:
             found[str(exc)] = None
             ta = tb
             continue
-        if np.any(rel[starts] != 0):
+        if np.any(docs[starts] != bases):
             found[f"{path}: a block's first posting is not its base"] = None
         later = np.ones(len(docs), dtype=bool)
         later[offs[ta:tb] - offs[ta]] = False

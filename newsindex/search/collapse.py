@@ -110,9 +110,10 @@ _CONFIRM_PAIRS = 1 << 18
 
 
 def _confirmed_pairs(
-    sigs: np.ndarray, reps: np.ndarray, threshold: float
+    sigs: np.ndarray, reps: np.ndarray | None, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of ``reps`` whose signatures estimate a similarity of ``threshold``.
+    """Pairs (i < j) of ``reps`` (rows of ``sigs``; None: every row, as they are, no copy)
+    whose signatures estimate a similarity of ``threshold``.
 
     Each band's candidates (the pairs of each run of equal band keys) are confirmed as
     they are found, a slice at a time, and only the confirmed kept: over a million stories
@@ -120,14 +121,12 @@ def _confirmed_pairs(
     their rows of bins, gigabytes of them. A run of ``m`` equal keys gives its pairs in
     ``m - 1`` steps over that run alone, not over the whole band."""
     empty = np.zeros(0, dtype=np.int64)
-    n = len(reps)
+    sub = sigs if reps is None else sigs[reps]
+    n = len(sub)
     if n < 2:
         return empty, empty
     rows = minhash.band_rows(threshold)
     need = minhash.needed_bins(threshold)
-    # (All the rows in order, as NearIndex asks: no copy of them.)
-    whole = len(reps) == len(sigs) and bool(np.all(reps == np.arange(len(sigs))))
-    sub = sigs if whole else sigs[reps]
     found = []
     nbands = minhash.BINS // rows
     for band in range(nbands):
@@ -161,7 +160,7 @@ def _confirmed_pairs(
         return empty, empty
     pairs = np.unique(np.concatenate(found))  # (a pair of near copies shares most bands)
     a, b = np.divmod(pairs, n)
-    return reps[a], reps[b]
+    return (a, b) if reps is None else (reps[a], reps[b])
 
 
 class NearIndex:
@@ -201,7 +200,7 @@ class NearIndex:
         # the signed ones, would be held through the banding for nothing).
         reps = rows[first].view(minhash.DTYPE).reshape(len(first), minhash.BINS)
         del rows, sigs, where
-        a, b = _confirmed_pairs(reps, np.arange(len(reps)), threshold)
+        a, b = _confirmed_pairs(reps, None, threshold)
         self.pairs = (a, b)
         dupable = np.bincount(inverse.reshape(-1), minlength=len(reps)) > 1
         dupable[a] = True
