@@ -425,3 +425,58 @@ def test_the_checksum_is_zlibs_crc32_whatever_computes_it(tmp_path, seed):
     path.write_bytes(data)
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         assert checksum.crc32(mm) == zlib.crc32(data)
+
+
+# -- spilled arrays (a merge's largest) write the file in-memory ones write ---------------
+if given is not None:
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        sizes=st.lists(st.integers(0, 3 * 16384 + 5), min_size=1, max_size=4),
+        spilled=st.lists(st.booleans(), min_size=4, max_size=4),
+        parts=st.integers(1, 5),
+        piece_chunks=st.integers(1, 3),
+        seed=st.integers(0, 2**32 - 1),
+    )
+    def test_spilled_arrays_write_the_file_in_memory_arrays_write(
+        tmp_path_factory, sizes, spilled, parts, piece_chunks, seed
+    ):
+        """A merge's largest arrays go to scratch files (Spill) a part at a time and are copied
+        into the segment's file a piece at a time: the file must be byte for byte the one the
+        same arrays in memory give (headers, chunk checksums, whole-file CRC), and the scratch
+        files gone once closed."""
+        from newsindex.index.arrays import CHUNK, ArrayFile, Spill, write_arrays
+
+        rng = np.random.default_rng(seed)
+        folder = tmp_path_factory.mktemp("spill")
+        arrays = {}
+        for i, n in enumerate(sizes):
+            row = (3,) if i == 1 else ()
+            dtype = np.dtype(_ARRAY_DTYPES[i % len(_ARRAY_DTYPES)])
+            arrays[f"a{i}"] = rng.integers(0, 100, (n, *row)).astype(dtype)
+        mixed: dict = {}
+        spills = []
+        old_piece = Spill.PIECE
+        Spill.PIECE = piece_chunks * CHUNK
+        try:
+            for (name, arr), spill in zip(arrays.items(), spilled):
+                if not spill:
+                    mixed[name] = arr
+                    continue
+                s = Spill(folder / f"{name}.spill", arr.dtype, arr.shape[1:])
+                spills.append(s)
+                for part in np.array_split(arr, parts):
+                    s.append(part)
+                mixed[name] = s
+            a = write_arrays(folder / "mixed.arr", mixed)
+        finally:
+            Spill.PIECE = old_piece
+            for s in spills:
+                s.close()
+        b = write_arrays(folder / "plain.arr", arrays)
+        assert a == b
+        assert (folder / "mixed.arr").read_bytes() == (folder / "plain.arr").read_bytes()
+        assert sorted(p.name for p in folder.iterdir()) == ["mixed.arr", "plain.arr"]
+        got = ArrayFile(folder / "mixed.arr")
+        for name, arr in arrays.items():
+            assert np.array_equal(got[name], arr)

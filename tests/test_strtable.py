@@ -319,3 +319,40 @@ def test_many_refuses_an_index_outside_the_table():
     for bad in ([2], [0, -1]):
         with pytest.raises(IndexError):
             table.many(bad)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.text(max_size=10), unique=True, max_size=30), min_size=1, max_size=4),
+    st.data(),
+)
+def test_gather_is_build_of_the_picked_strings(tables, data):
+    """A merge's id table is gathered from its inputs' tables as bytes and CRC-32s: it must
+    be exactly the table ``build`` makes of the same strings (every array, every dtype)."""
+    found = [strtable.StringTable(strtable.build("ids", t), "ids") for t in tables]
+    picks = [(i, j) for i, t in enumerate(tables) for j in range(len(t))]
+    picks = data.draw(st.permutations(picks)) if picks else []
+    picks = picks[: data.draw(st.integers(0, len(picks)))]
+    source = np.array([i for i, _ in picks], dtype=np.int64)
+    rows = np.array([j for _, j in picks], dtype=np.int64)
+    got = strtable.gather("ids", found, source, rows)
+    want = strtable.build("ids", [tables[i][j] for i, j in picks])
+    assert got is not None and list(got) == list(want)
+    for name in want:
+        assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name])
+
+
+def test_gather_refuses_a_table_whose_hash_order_is_not_a_permutation():
+    from newsindex.errors import IndexCorruptError
+
+    arrays = strtable.build("ids", ["a", "b", "c"])
+    arrays["ids.hord"] = np.array([0, 0, 2], dtype=np.int32)  # (as a bad writer could)
+    table = strtable.StringTable(arrays, "ids")
+    with pytest.raises(IndexCorruptError, match="not a permutation"):
+        strtable.gather("ids", [table], np.zeros(3, np.int64), np.arange(3))
+    older = strtable.build("ids", ["a"])
+    older["ids.hash"] = older.pop("ids.crc").astype(np.uint64)
+    assert (
+        strtable.gather("ids", [strtable.StringTable(older, "ids")], np.zeros(1), np.zeros(1))
+        is None
+    )

@@ -24,7 +24,7 @@ import mmap
 import os
 import struct
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from . import checksum
-from .files import create_new
+from .files import create_new, create_scratch
 
 MAGIC_V1 = b"NIXARR1\n"
 MAGIC = b"NIXARR2\n"
@@ -41,20 +41,22 @@ ALIGN = 64
 CHUNK = 16384
 
 
-def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
-    """Write ``arrays`` to ``path`` (fsynced); return ``{"size", "crc32"}`` for the manifest."""
+def write_arrays(path: Path, arrays: Mapping[str, np.ndarray | Spill]) -> dict:
+    """Write ``arrays`` to ``path`` (fsynced); return ``{"size", "crc32"}`` for the manifest.
+    A :class:`Spill` is copied from its file a few MiB at a time."""
     entries = {}
-    prepared = []
+    prepared: list[np.ndarray | Spill] = []
     offset = 0
     for name, arr in arrays.items():
-        arr = np.ascontiguousarray(arr)
+        if not isinstance(arr, Spill):
+            arr = np.ascontiguousarray(arr)
         if arr.dtype.byteorder == ">" or arr.dtype == object:
             raise ValueError(f"array {name!r}: unsupported dtype {arr.dtype}")
         entries[name] = {
             "dtype": arr.dtype.str,
             "shape": list(arr.shape),
             "offset": offset,
-            "crcs": _chunk_crcs(arr.reshape(-1).view(np.uint8).data),
+            "crcs": _chunk_crcs(_pieces(arr)),
         }
         prepared.append(arr)
         offset += _aligned(arr.nbytes)
@@ -68,11 +70,12 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
         fh.write(head)
         crc = checksum.crc32(head, crc)
         for arr in prepared:
-            data = arr.reshape(-1).view(np.uint8).data  # no copy: a merge writes GBs
-            pad = b"\0" * (_aligned(len(data)) - len(data))
-            fh.write(data)
+            for data in _pieces(arr):
+                fh.write(data)
+                crc = checksum.crc32(data, crc)
+            pad = b"\0" * (_aligned(arr.nbytes) - arr.nbytes)
             fh.write(pad)
-            crc = checksum.crc32(pad, checksum.crc32(data, crc))
+            crc = checksum.crc32(pad, crc)
         fh.flush()
         os.fsync(fh.fileno())
         size = fh.tell()
@@ -80,14 +83,84 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict:
     return {"size": size, "crc32": crc}
 
 
-def _chunk_crcs(data: memoryview) -> str:
-    """The CRC-32 of each CHUNK bytes of ``data``, as base64 of little-endian uint32s."""
-    crcs = np.fromiter(
-        (checksum.crc32(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)),
-        dtype="<u4",
-        count=-(-len(data) // CHUNK),
-    )
-    return base64.b64encode(crcs.tobytes()).decode("ascii")
+def _chunk_crcs(pieces: Iterable[memoryview]) -> str:
+    """The CRC-32 of each CHUNK bytes of the data cut in ``pieces`` (each but the last a
+    multiple of CHUNK bytes), as base64 of little-endian uint32s."""
+    crcs = [
+        checksum.crc32(data[i : i + CHUNK]) for data in pieces for i in range(0, len(data), CHUNK)
+    ]
+    return base64.b64encode(np.array(crcs, dtype="<u4").tobytes()).decode("ascii")
+
+
+def _pieces(arr: np.ndarray | Spill) -> Iterator[memoryview]:
+    """An array's bytes: an array's whole (no copy: a merge writes GBs), a spill's a few
+    MiB at a time."""
+    if isinstance(arr, Spill):
+        yield from arr.pieces()
+    else:
+        yield arr.reshape(-1).view(np.uint8).data
+
+
+class Spill:
+    """An array written to a scratch file as it is made, a part at a time, for
+    :func:`write_arrays` to copy into a segment's file: the largest arrays of a merge (of
+    ``optimize``: of the whole index) are never held in memory whole. ``path``: beside the
+    segment being written (named like its files, so a killed writer's are collected as
+    theirs are); removed on :meth:`close`. ``row``: the shape of each row (``()``: a 1-D
+    array)."""
+
+    #: Bytes copied at a time (a multiple of CHUNK: each piece's chunk checksums are whole).
+    PIECE = 256 * CHUNK
+
+    def __init__(self, path: Path, dtype: np.dtype | type, row: tuple[int, ...] = ()):
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.row = row
+        self.rows = 0
+        self._fh = os.fdopen(create_scratch(path), "w+b")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.rows, *self.row)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def append(self, values: np.ndarray) -> None:
+        """Add rows (``values`` cast to the spill's dtype, as numpy's same-kind casts)."""
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if values.shape[1:] != self.row:
+            raise ValueError(f"{self.path.name}: rows of shape {values.shape[1:]}, not {self.row}")
+        self._fh.write(values.reshape(-1).view(np.uint8).data)
+        self.rows += len(values)
+
+    def pieces(self) -> Iterator[memoryview]:
+        """Its bytes from the start, :attr:`PIECE` at a time (one buffer, reused: each piece
+        is valid until the next is asked for)."""
+        self._fh.flush()
+        self._fh.seek(0)
+        buf = bytearray(self.PIECE)
+        view = memoryview(buf)
+        left = self.nbytes
+        while left:
+            size = min(left, self.PIECE)
+            got = 0
+            while got < size:  # (whole pieces: their chunks' checksums must be whole)
+                n = self._fh.readinto(view[got:size])
+                if not n:
+                    raise OSError(f"{self.path}: scratch file ends early")
+                got += n
+            left -= size
+            yield view[:size]
+
+    def close(self) -> None:
+        """Close and remove the scratch file."""
+        self._fh.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 #: (device, inode, size, mtime) of files whose CRC-32 this process has verified (or written).

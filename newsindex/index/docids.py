@@ -22,7 +22,8 @@ this encoding hold ``post.docs`` (one int32 per posting), read as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from .arrays import ArrayFile
 #: Array of the offsets of each width in bytes.
 OFFSET_ARRAYS = {1: "post.d1", 2: "post.d2", 4: "post.d4"}
 _WIDTHS = {name: width for width, name in OFFSET_ARRAYS.items()}
-_OFFSET_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+OFFSET_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}
 #: Names of the encoding's arrays (a segment holding ``post.dw`` holds them all).
 NAMES = ("post.dw", "post.dpos", *OFFSET_ARRAYS.values(), "post.dbase")
 #: Postings decoded at a time when a reader wants many terms (merge, check).
@@ -66,29 +67,60 @@ def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
         sel = widths == width
         mine = counts[sel]
         dpos[sel] = np.cumsum(mine) - mine
-        out[name] = rel[np.repeat(sel, counts)].astype(_OFFSET_DTYPES[width])
+        out[name] = rel[np.repeat(sel, counts)].astype(OFFSET_DTYPES[width])
     out["post.dbase"] = bases.astype(np.int32)
     return out
 
 
-def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The arrays of consecutive runs of terms (each :func:`encode`'s) as one."""
-    out: dict[str, np.ndarray] = {}
-    shifted = []
-    sizes = dict.fromkeys(OFFSET_ARRAYS, 0)
-    for part in parts:
+class Sink(Protocol):
+    """Where :class:`Concat` appends an offsets array's parts (an :class:`.arrays.Spill`, or
+    a list of parts in memory)."""
+
+    def append(self, values: np.ndarray, /) -> None: ...
+
+
+class Concat:
+    """:func:`concat`, a part at a time: each part's offsets arrays go to their ``sinks``
+    (by name) as it comes, so a merge never holds them whole; the per-term and per-block
+    arrays, small, are kept and returned by :meth:`finish`."""
+
+    def __init__(self, sinks: Mapping[str, Sink]):
+        self._sinks = sinks
+        self._sizes = dict.fromkeys(OFFSET_ARRAYS, 0)
+        self._kept: dict[str, list[np.ndarray]] = {"post.dw": [], "post.dpos": [], "post.dbase": []}
+
+    def add(self, part: Mapping[str, np.ndarray]) -> None:
+        """The next run of terms (an :func:`encode`'s arrays)."""
         dpos = part["post.dpos"].copy()
         for width, name in OFFSET_ARRAYS.items():
-            dpos[part["post.dw"] == width] += sizes[width]
-            sizes[width] += len(part[name])
-        shifted.append(dpos)
-    out["post.dw"] = np.concatenate([np.zeros(0, np.uint8)] + [p["post.dw"] for p in parts])
-    out["post.dpos"] = np.concatenate([np.zeros(0, np.int64), *shifted])
-    for width, name in OFFSET_ARRAYS.items():
-        empty = np.zeros(0, _OFFSET_DTYPES[width])
-        out[name] = np.concatenate([empty] + [p[name] for p in parts])
-    out["post.dbase"] = np.concatenate([np.zeros(0, np.int32)] + [p["post.dbase"] for p in parts])
-    return out
+            dpos[part["post.dw"] == width] += self._sizes[width]
+            self._sizes[width] += len(part[name])
+            self._sinks[name].append(part[name])
+        self._kept["post.dw"].append(part["post.dw"])
+        self._kept["post.dpos"].append(dpos)
+        self._kept["post.dbase"].append(part["post.dbase"])
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """``post.dw``, ``post.dpos`` and ``post.dbase`` of every part added."""
+        empty = {"post.dw": np.uint8, "post.dpos": np.int64, "post.dbase": np.int32}
+        return {
+            name: np.concatenate([np.zeros(0, empty[name]), *parts])
+            for name, parts in self._kept.items()
+        }
+
+
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays of consecutive runs of terms (each :func:`encode`'s) as one."""
+    held: dict[str, list[np.ndarray]] = {name: [] for name in OFFSET_ARRAYS.values()}
+    joined = Concat({name: found for name, found in held.items()})  # (a list is a Sink)
+    for part in parts:
+        joined.add(part)
+    small = joined.finish()
+    offsets = {
+        name: np.concatenate([np.zeros(0, OFFSET_DTYPES[width]), *held[name]])
+        for width, name in OFFSET_ARRAYS.items()
+    }
+    return {name: small[name] if name in small else offsets[name] for name in NAMES}
 
 
 def _block_starts(offs: np.ndarray, nblocks: np.ndarray) -> np.ndarray:

@@ -27,3 +27,14 @@ def create_new(path: Path, mode: int = 0o644) -> int:
     except FileExistsError:
         os.unlink(path)
         return os.open(path, _NEW, mode)
+
+
+def create_scratch(path: Path) -> int:
+    """A read-write descriptor on a file just created at ``path``, with :func:`create_new`'s
+    care: for scratch data a writer writes and reads back itself."""
+    flags = (_NEW & ~os.O_WRONLY) | os.O_RDWR
+    try:
+        return os.open(path, flags, 0o600)
+    except FileExistsError:
+        os.unlink(path)
+        return os.open(path, flags, 0o600)

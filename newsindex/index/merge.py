@@ -21,7 +21,11 @@ zstd dictionary trained for the new segment (as rows: parsed from their blocks a
 back as JSON, never made articles, which would cost as much again). So a merged segment is what building the same
 live articles in the same order gives (``tests/test_merge_arrays.py`` holds the two equal),
 and, as corpus statistics count live documents only, scores are identical before and after.
-Its memory is the output's arrays plus one step of :data:`_STEP_POSTINGS` postings.
+Its largest output arrays (doc numbers, frequencies, position bytes, signatures: most of a
+segment) go to scratch files beside it as they are made (:class:`.arrays.Spill`) and are
+copied into the segment's file at the end, so its memory is its per-document and per-term
+arrays plus one step of :data:`_STEP_POSTINGS` postings, not the output's arrays: ``optimize``
+of a whole archive fits where its build did.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from itertools import compress
 from pathlib import Path
 from typing import Any
@@ -41,7 +46,7 @@ from ..config import Scoring
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS
 from . import docids, minhash, positions, strtable
-from .arrays import write_arrays
+from .arrays import Spill, write_arrays
 from .blocks import block_maxima, score_factors
 from .builder import _narrow, narrow_codes, narrow_lengths, pack_tfs
 from .check import file_crc32
@@ -69,6 +74,11 @@ _STEP_POSTINGS = 1 << 20
 #: articles), so both train alike.
 _STORE_STEP = 4096
 _STORE_CHARS = 32 << 20
+#: Signature rows gathered at a time.
+_SIGNATURE_ROWS = 1 << 16
+
+#: Makes a spill for an array: (array name, dtype, row shape) -> the spill.
+_SpillMaker = Callable[[str, Any, tuple[int, ...]], Spill]
 
 
 def plan_merges(
@@ -187,22 +197,30 @@ def _merge(
     source = np.repeat(np.arange(len(segs)), [len(live) for live in lives])[order]
     arrays: dict[str, np.ndarray] = {"date": days[order].astype(np.int32)}
     del days
-    with StoreWriter(folder / f"{name}.doc", store_body) as store:
-        # The stored rows are JSON work that holds the GIL; the postings are numpy work that
-        # mostly releases it: the rows are re-encoded on a thread meanwhile.
-        copying = _Copying(store, segs, source)
-        try:
-            stems = _columns(segs, lives, order, analyzers, arrays, scoring)
-        except BaseException:
-            copying.stop()
-            raise
-        copying.join()
-        store_offsets, store_crcs, store_file = store.finish()
-    arrays["store.offs"] = store_offsets
-    arrays["store.crc"] = store_crcs
-    if store.dictionary is not None:
-        arrays["store.dict"] = np.frombuffer(store.dictionary, dtype=np.uint8)
-    arr_file = write_arrays(folder / f"{name}.arr", arrays)
+    with ExitStack() as scratch:
+        spilled: dict[str, Spill] = {}
+
+        def spill(array: str, dtype: Any, row: tuple[int, ...] = ()) -> Spill:
+            made = spilled[array] = Spill(folder / f"{name}.{array}.spill", dtype, row)
+            scratch.callback(made.close)  # removed however the merge ends
+            return made
+
+        with StoreWriter(folder / f"{name}.doc", store_body) as store:
+            # The stored rows are JSON work that holds the GIL; the postings are numpy work
+            # that mostly releases it: the rows are re-encoded on a thread meanwhile.
+            copying = _Copying(store, segs, source)
+            try:
+                stems = _columns(segs, lives, order, analyzers, arrays, scoring, spill)
+            except BaseException:
+                copying.stop()
+                raise
+            copying.join()
+            store_offsets, store_crcs, store_file = store.finish()
+        arrays["store.offs"] = store_offsets
+        arrays["store.crc"] = store_crcs
+        if store.dictionary is not None:
+            arrays["store.dict"] = np.frombuffer(store.dictionary, dtype=np.uint8)
+        arr_file = write_arrays(folder / f"{name}.arr", {**arrays, **spilled})
     dates = arrays["date"]
     dated = dates[dates != np.iinfo(np.int32).min]
     return SegmentEntry(
@@ -225,8 +243,10 @@ def _columns(
     analyzers: Mapping[str, Analyzer],
     arrays: dict[str, np.ndarray],
     scoring: Scoring | None,
+    spill: _SpillMaker,
 ) -> dict[str, StemTableInfo]:
-    """Every array but the stored fields' into ``arrays``; returns the stem tables' info."""
+    """Every array but the stored fields' into ``arrays`` (the largest into spills made by
+    ``spill``); returns the stem tables' info."""
     n = len(order)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
@@ -238,9 +258,7 @@ def _columns(
         at += len(live)
         new_docs.append(renumber)
     del rank
-    arrays[minhash.ARRAY] = np.concatenate(
-        [seg.packed_signatures()[live] for seg, live in zip(segs, lives)]
-    )[order]
+    _signatures(segs, lives, order, spill(minhash.ARRAY, np.uint8, (minhash.PACKED,)))
     lengths = [
         np.concatenate([seg.lengths[fi][live] for seg, live in zip(segs, lives)])[order].astype(
             np.int32
@@ -250,13 +268,15 @@ def _columns(
     factors = None
     if scoring is not None:
         factors, arrays["blk.norm"] = score_factors(lengths, scoring)
-    postings, tmaps = _postings(segs, new_docs, n, lengths, factors)
+    postings, tmaps = _postings(segs, new_docs, n, lengths, factors, spill)
     del new_docs
     arrays.update(postings)
     for fname, field_len in zip(TEXT_FIELDS, lengths):
         arrays[f"len.{fname}"] = narrow_lengths(field_len)
     stems = _stem_tables(segs, tmaps, analyzers, arrays)
-    arrays.update(strtable.build("ids", _ids(segs, lives, order)))
+    source = np.repeat(np.arange(len(segs)), [len(live) for live in lives])[order]
+    ids = strtable.gather("ids", [seg.ids for seg in segs], source, np.concatenate(lives)[order])
+    arrays.update(ids if ids is not None else strtable.build("ids", _ids(segs, lives, order)))
     for kname in KEYWORD_FIELDS:
         codes, values = _keyword(segs, lives, order, kname)
         arrays[f"kw.{kname}"] = narrow_codes(codes)
@@ -270,9 +290,11 @@ def _postings(
     n: int,
     lengths: list[np.ndarray],
     factors: list[np.ndarray] | None,
+    spill: _SpillMaker,
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """The merged postings, positions, packed frequencies, term table and block maxima; and
-    per input, its term numbers -> the merged ones (-1: a term only deleted docs held)."""
+    """The merged postings, positions, packed frequencies, term table and block maxima (the
+    doc numbers' offsets, the frequencies and the position bytes into spills); and per
+    input, its term numbers -> the merged ones (-1: a term only deleted docs held)."""
     offs = [seg.post_offs.astype(np.int64) for seg in segs]
     pos_offs = [seg.pos_offs.astype(np.int64) for seg in segs]
     counts = [_live_counts(seg, o, p) for seg, o, p in zip(segs, offs, pos_offs)]
@@ -301,9 +323,14 @@ def _postings(
     # Monotone versions of the maps (a dropped term takes the number before it), so each
     # step's run of merged terms is one searchsorted range of each input's terms.
     climbs = [np.maximum.accumulate(t) if len(t) else t for t in tmaps]
-    doc_parts: list[dict[str, np.ndarray]] = []
-    out_tf = np.empty(int(post_offs[-1]), dtype=np.uint8)
-    out_pos = positions.Encoder(out_pos_offs)
+    joined = docids.Concat(
+        {
+            name: spill(name, docids.OFFSET_DTYPES[width], ())
+            for width, name in docids.OFFSET_ARRAYS.items()
+        }
+    )
+    out_tf = spill("post.tf", np.uint8, ())
+    out_pos = positions.Encoder(out_pos_offs, spill("pos.u8", np.uint8, ()))
     big: list[np.ndarray] = []
     bigv: list[np.ndarray] = []
     blk: dict[str, list[np.ndarray]] = {}
@@ -355,9 +382,9 @@ def _postings(
         gather += np.repeat(starts - (np.cumsum(per) - per), per)
         out_pos.add(t0, t1, np.concatenate(runs)[gather])
         del gather, runs
-        doc_parts.append(docids.encode(post_offs[t0 : t1 + 1] - p0, docs))
+        joined.add(docids.encode(post_offs[t0 : t1 + 1] - p0, docs))
         packed = pack_tfs(step_tfs)
-        out_tf[p0:p1] = packed["post.tf"]
+        out_tf.append(packed["post.tf"])
         big.append(packed["post.tf.big"] + p0)
         bigv.append(packed["post.tf.bigv"])
         blocks = block_maxima(post_offs[t0 : t1 + 1] - p0, docs, step_tfs, lengths, factors)
@@ -367,7 +394,7 @@ def _postings(
         for bname, values in blocks.items():
             blk.setdefault(bname, []).append(values)
     out = {
-        **docids.concat(doc_parts),
+        **joined.finish(),
         **out_pos.finish(),
         "post.offs": post_offs,
         "pos.offs": out_pos_offs,
@@ -380,10 +407,26 @@ def _postings(
             out[bname] = _narrow(np.concatenate(blk.get(bname, [np.zeros(0, dtype)])))
     if factors is not None:
         out["blk.tfn"] = np.concatenate([np.zeros(0, np.float32), *blk.get("blk.tfn", [])])
-    out["post.tf"] = out_tf
     out["post.tf.big"] = np.concatenate([np.zeros(0, np.int64), *big])
     out["post.tf.bigv"] = np.concatenate([np.zeros((0, 2), np.uint32), *bigv])
     return out, tmaps
+
+
+def _signatures(
+    segs: Sequence[Segment], lives: Sequence[np.ndarray], order: np.ndarray, out: Spill
+) -> None:
+    """The live documents' signature rows, in the merged order, into ``out``."""
+    found = [seg.packed_signatures() for seg in segs]
+    firsts = np.cumsum([0] + [len(live) for live in lives])
+    for a in range(0, len(order), _SIGNATURE_ROWS):
+        rows = order[a : a + _SIGNATURE_ROWS]  # (numbers among all inputs' live documents)
+        source = np.searchsorted(firsts, rows, side="right") - 1
+        part = np.empty((len(rows), minhash.PACKED), dtype=np.uint8)
+        for i, (sigs, live) in enumerate(zip(found, lives)):
+            mine = np.flatnonzero(source == i)
+            if len(mine):
+                part[mine] = sigs[live[rows[mine] - firsts[i]]]
+        out.append(part)
 
 
 def _steps(offs: np.ndarray) -> Iterator[tuple[int, int]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import IndexCorruptError
-from .arrays import ArrayFile
+from .arrays import ArrayFile, Spill
 
 #: The byte that stands for "the next escaped value".
 ESCAPE = 255
@@ -49,11 +49,13 @@ class Encoder:
     """:func:`encode`, a run of terms at a time: a merge encodes each step's positions as it
     makes them, so the whole segment's positions are never held decoded."""
 
-    def __init__(self, pos_offs: np.ndarray):
-        """``pos_offs``: per term and one past the last, its first position (from 0)."""
+    def __init__(self, pos_offs: np.ndarray, u8: Spill | None = None):
+        """``pos_offs``: per term and one past the last, its first position (from 0);
+        ``u8``: where the position bytes go as they are made (else they are kept)."""
         self._offs = np.asarray(pos_offs, dtype=np.int64)
         total = int(self._offs[-1]) if len(self._offs) else 0
-        self._u8 = np.empty(total, dtype=np.uint8)
+        self._spill = u8
+        self._u8 = np.empty(0 if u8 is not None else total, dtype=np.uint8)
         self._escoffs = np.empty(len(self._offs), dtype=np.int64)
         self._esc: list[np.ndarray] = []
         self._escapes = 0
@@ -65,9 +67,11 @@ class Encoder:
         if t0 != self._terms or t1 < t0 or len(pos) != q1 - q0:
             raise ValueError("runs must follow each other and match pos_offs")
         where = np.flatnonzero(pos >= ESCAPE)  # (few: no position-sized temporaries but this)
-        out = self._u8[q0:q1]
+        out = self._u8[q0:q1] if self._spill is None else np.empty(q1 - q0, dtype=np.uint8)
         np.copyto(out, pos, casting="unsafe")  # (the escaped ones' low byte, overwritten next)
         out[where] = ESCAPE
+        if self._spill is not None:
+            self._spill.append(out)
         self._esc.append(pos[where])
         # Escapes before each term's first position.
         self._escoffs[t0:t1] = np.searchsorted(where, self._offs[t0:t1] - q0) + self._escapes
@@ -75,13 +79,15 @@ class Encoder:
         self._terms = t1
 
     def finish(self) -> dict[str, np.ndarray]:
-        """The encoding's arrays, once every term was added."""
+        """The encoding's arrays, once every term was added (but ``pos.u8`` when it went to
+        a spill: the caller holds that)."""
         if self._terms != len(self._offs) - 1:
             raise ValueError("not every term's positions were added")
         self._escoffs[-1] = self._escapes
         esc = np.concatenate(self._esc) if self._esc else np.zeros(0, np.uint16)
+        kept = {"pos.u8": self._u8} if self._spill is None else {}
         return {
-            "pos.u8": self._u8,
+            **kept,
             "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
             "pos.escoffs": self._escoffs.astype(_narrow_dtype(self._escapes, np.uint32)),
         }

@@ -50,6 +50,65 @@ def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     }
 
 
+def gather(
+    prefix: str, tables: Sequence[StringTable], source: np.ndarray, rows: np.ndarray
+) -> dict[str, np.ndarray] | None:
+    """:func:`build`'s arrays for the strings ``tables[source[j]][rows[j]]`` (j = 0, 1, ...),
+    their bytes and CRC-32s copied, no string made: a merge's table of ids, one per article,
+    is too many strings to hold as Python's. None when a table predates CRC-32 tables."""
+    if any(t._hash_name != f"{t._prefix}.crc" for t in tables):
+        return None
+    offs, blobs, crcs = [], [], []
+    for t in tables:
+        found = t._arrays
+        o = np.asarray(found[f"{t._prefix}.offs"], dtype=np.int64)
+        hord = np.asarray(found[f"{t._prefix}.hord"], dtype=np.int64)
+        if len(o) != t.size + 1 or len(hord) != t.size or np.any(np.diff(o) < 0):
+            raise IndexCorruptError(f"{t._prefix}: table offsets do not fit its strings")
+        if t.size and (hord.min() < 0 or hord.max() >= t.size):
+            raise IndexCorruptError(f"{t._prefix}: table hash order points outside it")
+        by_index = np.zeros(t.size, dtype=np.uint32)
+        by_index[hord] = found[f"{t._prefix}.crc"]
+        seen = np.zeros(t.size, dtype=bool)
+        seen[hord] = True
+        if not seen.all():
+            raise IndexCorruptError(f"{t._prefix}: table hash order is not a permutation")
+        blob = found[f"{t._prefix}.blob"]
+        if len(blob) < o[-1]:
+            raise IndexCorruptError(f"{t._prefix}: table strings end past its bytes")
+        offs.append(o)
+        blobs.append(blob[: o[-1]])
+        crcs.append(by_index)
+    base = np.cumsum([0] + [len(b) for b in blobs])
+    blob_all = np.concatenate([np.zeros(0, np.uint8), *blobs])
+    starts = np.empty(len(rows), dtype=np.int64)
+    lengths = np.empty(len(rows), dtype=np.int64)
+    hashes = np.empty(len(rows), dtype=np.uint32)
+    for i, o in enumerate(offs):
+        mine = np.flatnonzero(source == i)
+        picked = rows[mine]
+        starts[mine] = o[picked] + base[i]
+        lengths[mine] = o[picked + 1] - o[picked]
+        hashes[mine] = crcs[i][picked]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    out_blob = np.empty(int(offsets[-1]), dtype=np.uint8)
+    step = 1 << 16
+    for a in range(0, len(rows), step):  # (a byte index per string's byte: a step at a time)
+        b = min(a + step, len(rows))
+        lens = lengths[a:b]
+        first = offsets[a:b] - offsets[a]
+        where = np.repeat(starts[a:b] - first, lens) + np.arange(int(offsets[b] - offsets[a]))
+        out_blob[offsets[a] : offsets[b]] = blob_all[where]
+    order = np.argsort(hashes, kind="stable")
+    return {
+        f"{prefix}.blob": out_blob,
+        f"{prefix}.offs": _narrow_offsets(offsets),
+        f"{prefix}.crc": hashes[order],
+        f"{prefix}.hord": order.astype(np.int32),
+    }
+
+
 def _reader(arrays: Arrays, name: str) -> Callable[[int, int], Any]:
     """``f(s, e)``: elements ``[s, e)`` of array ``name``, verified (see arrays.py), to
     unpack, ``tolist()`` or ``tobytes()``."""
