@@ -128,10 +128,13 @@ class Spill:
         return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
     def append(self, values: np.ndarray) -> None:
-        """Add rows (``values`` cast to the spill's dtype, as numpy's same-kind casts)."""
-        values = np.ascontiguousarray(values, dtype=self.dtype)
-        if values.shape[1:] != self.row:
-            raise ValueError(f"{self.path.name}: rows of shape {values.shape[1:]}, not {self.row}")
+        """Add rows, of the spill's dtype and row shape (never cast: a cast could wrap)."""
+        if values.dtype != self.dtype or values.shape[1:] != self.row:
+            raise ValueError(
+                f"{self.path.name}: rows {values.dtype} {values.shape[1:]}, "
+                f"not {self.dtype} {self.row}"
+            )
+        values = np.ascontiguousarray(values)
         self._fh.write(values.reshape(-1).view(np.uint8).data)
         self.rows += len(values)
 

@@ -7,10 +7,10 @@ may cascade to the next tier); at its commit, a writer merges a tier of that man
 it flushed itself whole, however many. A segment that is mostly deletions is rewritten
 alone. As with Lucene's TieredMergePolicy, a merge never makes a segment of more than
 :data:`MAX_MERGED_DOCS` live documents, and segments of more than half that are merged no
-more (unless mostly deleted): a merge's memory is about its output's arrays, so this bounds
-the memory of every merge whatever the size of the index. A writer merges the segments it
-flushes as it goes, in bulk (see :func:`plan_merges`): a long build then merges each
-article about once, as a sort merges its runs, not once per tier.
+more (unless mostly deleted): this bounds the time and disk of every merge whatever the size
+of the index (its memory grows with its documents, not its postings: see below). A writer
+merges the segments it flushes as it goes, in bulk (see :func:`plan_merges`): a long build
+then merges each article about once, as a sort merges its runs, not once per tier.
 
 The merge works on the segments' arrays, never on their text: the live documents of the
 inputs are put in date order (as the builder orders a segment's documents, ties in input
@@ -58,9 +58,9 @@ MERGE_FACTOR = 10
 #: A segment with more than this share of deleted documents is rewritten to drop them.
 MAX_DELETED_SHARE = 0.5
 #: The most live documents a merge makes a segment of (Lucene's max merged segment size, in
-#: documents): a 10M build ends in a handful of segments, and a merge's peak memory (its
-#: output's arrays, its inputs' mapped pages: about 1.3 GB a million news stories) stays
-#: under 6 GiB.
+#: documents): a 10M build ends in a handful of segments, each merge rewriting at most this
+#: many. (Its memory, its per-document columns and a step of postings, is a few hundred MB a
+#: million stories: benchmarks/RESULTS.md, "Tenth run".)
 MAX_MERGED_DOCS = 3_000_000
 #: The most of a writer's flushed segments merged at once (``plan_merges(bulk=True)``): a
 #: merge's cost per article hardly depends on its number of inputs, and this bounds the

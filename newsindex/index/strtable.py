@@ -41,6 +41,13 @@ def build(prefix: str, strings: Sequence[str]) -> dict[str, np.ndarray]:
     np.cumsum(lengths, out=offsets[1:])
     blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     hashes = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
+    return _table(prefix, blob, offsets, hashes)
+
+
+def _table(
+    prefix: str, blob: np.ndarray, offsets: np.ndarray, hashes: np.ndarray
+) -> dict[str, np.ndarray]:
+    """A table's arrays from its strings' bytes, offsets and CRC-32s (in index order)."""
     order = np.argsort(hashes, kind="stable")
     return {
         f"{prefix}.blob": blob,
@@ -100,13 +107,7 @@ def gather(
         first = offsets[a:b] - offsets[a]
         where = np.repeat(starts[a:b] - first, lens) + np.arange(int(offsets[b] - offsets[a]))
         out_blob[offsets[a] : offsets[b]] = blob_all[where]
-    order = np.argsort(hashes, kind="stable")
-    return {
-        f"{prefix}.blob": out_blob,
-        f"{prefix}.offs": _narrow_offsets(offsets),
-        f"{prefix}.crc": hashes[order],
-        f"{prefix}.hord": order.astype(np.int32),
-    }
+    return _table(prefix, out_blob, offsets, hashes)
 
 
 def _reader(arrays: Arrays, name: str) -> Callable[[int, int], Any]:

@@ -70,10 +70,11 @@ class IndexWriter:
     Flushed segments are merged by the policy as they come (see :mod:`.merge`; those with
     articles deleted since wait for the commit), and at the commit a tier of
     ``MERGE_FACTOR`` or more of them is merged whole, in merges of at most ``memory_budget``
-    bytes of arrays. Merges work on the segments' arrays: a merge's memory is about its
-    output segment's arrays, which the merge policy bounds by
-    :data:`~newsindex.index.merge.MAX_MERGED_DOCS`; :meth:`optimize` is the exception, as it
-    makes the whole index one segment.
+    bytes of arrays. Merges work on the segments' arrays, their largest output arrays
+    written to scratch files as they are made: a merge's memory grows with its documents
+    (their columns), not its postings, so :meth:`optimize`, which makes the whole index one
+    segment, fits where the build did; the merge policy bounds the other merges by
+    :data:`~newsindex.index.merge.MAX_MERGED_DOCS`.
     """
 
     def __init__(
