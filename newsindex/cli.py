@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with _one_shot(args.func in _ONE_SHOT):
+        with _one_shot(args.func in _ONE_SHOT and not getattr(args, "collapse", False)):
             status = args.func(args) or 0
         sys.stdout.flush()  # a closed pipe must show here, not in the interpreter's last flush
         return status
@@ -1053,7 +1053,9 @@ def _shell_quote(text: str) -> str:
 
 
 #: Commands that answer one query and end (see :func:`_one_shot`); `similar` and the others
-#: never take a kernel.
+#: never take a kernel. A collapsed search is not one query: its process first finds every
+#: group of near-duplicates in the index, where the kernel that compares them pays (on an
+#: index too small for it to pay, collapse.py keeps to numpy and numba stays unloaded).
 _ONE_SHOT = (cmd_search,)
 
 

@@ -664,3 +664,29 @@ def test_a_one_query_search_does_not_load_the_compiled_kernels(cli_index, call, 
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-2:] == [str(loads), "None"]
+
+
+@pytest.mark.parametrize("small, loads", [(False, False), (True, True)])
+def test_a_collapsed_search_loads_the_kernel_where_finding_copies_pays(cli_index, small, loads):
+    """A collapsed search is not one query: its process first finds every pair of
+    near-duplicates in the index, so the command leaves the kernels on, and collapse.py
+    loads numba for an index large enough for its kernel to pay (here the small test index
+    is made to count as one), not otherwise."""
+    pytest.importorskip("numba")
+    code = (
+        "import sys\n"
+        "import newsindex.search.collapse as collapse\n"
+        + ("collapse._COMPILED_ROWS = 0\n" if small else "")
+        + "from newsindex.cli import main\n"
+        "main(['search', sys.argv[1], 'oil prices', '--limit', '3', '--collapse'])\n"
+        "print('numba' in sys.modules, __import__('os').environ.get('NEWSINDEX_COMPILED'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NEWSINDEX_COMPILED"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(cli_index)],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == [str(loads), "None"]

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import newsindex
-from newsindex import COLLAPSE_THRESHOLD, Index
+from newsindex import COLLAPSE_THRESHOLD, Index, compiled
 from newsindex.index import manifest as mf
 from newsindex.index import minhash
 from newsindex.index.arrays import write_arrays
@@ -497,23 +497,34 @@ def test_a_sharded_index_collapses_as_one_index(tmp_path, sample_docs, copies_in
     threshold=st.sampled_from([0.5, 0.6, 0.75, 0.9, 1.0]),
     chunk=st.sampled_from([1, 3, 1 << 18]),
     every_row=st.booleans(),
+    kernel=st.booleans() if compiled.available() else st.just(False),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_confirmed_pairs_equal_every_pair_compared(n, values, threshold, chunk, every_row, seed):
-    """The bands' candidates, confirmed a slice at a time, are exactly the pairs that
-    reach the threshold when every pair is compared: bins drawn from a few values make
-    runs of equal band keys long and candidates many, the case that held gigabytes. Over
-    every row (``reps`` None, as NearIndex asks) or some of them (as ``groups`` asks)."""
+def test_confirmed_pairs_equal_every_pair_compared(
+    n, values, threshold, chunk, every_row, kernel, seed
+):
+    """The bands' candidates, confirmed a slice at a time (numpy) or in place (the compiled
+    kernel, stopping a pair's comparison once it cannot reach the threshold), are exactly
+    the pairs that reach the threshold when every pair is compared: bins drawn from a few
+    values make runs of equal band keys long and candidates many, the case that held
+    gigabytes. Over every row (``reps`` None, as NearIndex asks) or some of them (as
+    ``groups`` asks)."""
     rng = np.random.default_rng(seed)
     sigs = rng.integers(1, values + 1, size=(n, minhash.BINS), dtype=minhash.DTYPE)
     rows = np.arange(n) if every_row else np.flatnonzero(rng.random(n) < 0.7)
     reps = None if every_row else rows
-    old = collapse._CONFIRM_PAIRS
+    old = collapse._CONFIRM_PAIRS, collapse._COMPILED_ROWS
     collapse._CONFIRM_PAIRS = chunk
+    collapse._COMPILED_ROWS = 0  # (the kernel at any size, when on)
     try:
-        a, b = collapse._confirmed_pairs(sigs, reps, threshold)
+        if kernel:
+            assert collapse._CONFIRM.get() is not None
+            a, b = collapse._confirmed_pairs(sigs, reps, threshold)
+        else:
+            with compiled.disabled():
+                a, b = collapse._confirmed_pairs(sigs, reps, threshold)
     finally:
-        collapse._CONFIRM_PAIRS = old
+        collapse._CONFIRM_PAIRS, collapse._COMPILED_ROWS = old
     need = minhash.needed_bins(threshold)
     same = (sigs[:, None, :] == sigs[None, :, :]).sum(axis=2)
     want = [(i, j) for i in rows.tolist() for j in rows.tolist() if i < j and same[i, j] >= need]

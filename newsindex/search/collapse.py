@@ -17,10 +17,11 @@ stories are in the order the plain search gives them.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .. import compiled
 from ..errors import ArgumentTypeError, check_number
 from ..index import minhash
 from ..index.segment import Segment
@@ -129,6 +130,9 @@ def _confirmed_pairs(
     need = minhash.needed_bins(threshold)
     found = []
     nbands = minhash.BINS // rows
+    # Compiled, each candidate's bins are compared in place, stopping once it cannot reach
+    # ``need``; numpy gathers both rows of every candidate first.
+    kernel = _CONFIRM.get() if n >= _COMPILED_ROWS or compiled.loaded() else None
     for band in range(nbands):
         key = np.zeros(n, dtype=np.uint64)
         # A band's bins lie far apart (b, b + nbands, ...): densification fills neighbouring
@@ -141,6 +145,13 @@ def _confirmed_pairs(
         skey = key[order]
         cut = np.flatnonzero(skey[1:] != skey[:-1]) + 1
         sizes = np.diff(np.concatenate(([0], cut, [n])))
+        if kernel is not None:
+            ends = np.concatenate((cut, [n]))
+            runs = np.flatnonzero(sizes > 1)
+            pairs = _band_pairs(kernel, sub, order, ends[runs] - sizes[runs], ends[runs], need)
+            if len(pairs):
+                found.append(pairs[:, 0] * n + pairs[:, 1])
+            continue
         run_end = np.repeat(np.concatenate((cut, [n])), sizes)  # per sorted place
         active = np.flatnonzero(np.repeat(sizes > 1, sizes))
         step = 1
@@ -161,6 +172,69 @@ def _confirmed_pairs(
     pairs = np.unique(np.concatenate(found))  # (a pair of near copies shares most bands)
     a, b = np.divmod(pairs, n)
     return (a, b) if reps is None else (reps[a], reps[b])
+
+
+#: Below this many signatures, a kernel is not loaded just to confirm their candidates.
+_COMPILED_ROWS = 20_000
+
+
+def _same(rows, i, j):
+    """How many bins rows ``i`` and ``j`` share (no early exit: the loop vectorizes)."""
+    same = 0
+    for col in range(rows.shape[1]):
+        same += rows[i, col] == rows[j, col]
+    return same
+
+
+def _confirm(sub, order, starts, ends, need, out):
+    """Writes the pairs (lo, hi) of rows of ``sub`` that agree in at least ``need`` bins,
+    among the pairs of each run ``order[starts[r]:ends[r]]``, into ``out``; returns how
+    many, or -1 when ``out`` is too small (the caller grows it and asks again)."""
+    found = 0
+    longest = 0
+    for r in range(len(starts)):
+        longest = max(longest, ends[r] - starts[r])
+    # A run's rows copied together first: its m rows are read once each, not once per
+    # pair (m * (m - 1) / 2 of them), and then compared where the cache holds them.
+    rows = np.empty((longest, sub.shape[1]), dtype=sub.dtype)
+    for r in range(len(starts)):
+        s, m = starts[r], ends[r] - starts[r]
+        copied = m > 2  # (a pair is read once either way)
+        if copied:
+            for i in range(m):
+                rows[i] = sub[order[s + i]]
+        for i in range(m - 1):
+            for j in range(i + 1, m):
+                a, b = order[s + i], order[s + j]
+                same = _same(rows, i, j) if copied else _same(sub, a, b)
+                if same >= need:
+                    if found == out.shape[0]:
+                        return -1
+                    out[found, 0] = min(a, b)
+                    out[found, 1] = max(a, b)
+                    found += 1
+    return found
+
+
+_CONFIRM = compiled.kernel(_confirm, calls=(_same,))
+
+
+def _band_pairs(
+    kernel: Callable[..., int],
+    sub: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    need: int,
+) -> np.ndarray:
+    """The confirmed pairs of one band's runs, by the compiled :func:`_confirm`."""
+    size = 1 << 12
+    while True:
+        out = np.empty((size, 2), dtype=np.int64)
+        got = kernel(sub, order, starts, ends, np.int64(need), out)
+        if got >= 0:
+            return out[:got]
+        size *= 4
 
 
 class NearIndex:
