@@ -58,6 +58,7 @@ class Encoder:
         self._u8 = np.empty(0 if u8 is not None else total, dtype=np.uint8)
         self._escoffs = np.empty(len(self._offs), dtype=np.int64)
         self._esc: list[np.ndarray] = []
+        self._top = 0  # the largest escaped position so far
         self._escapes = 0
         self._terms = 0  # terms encoded so far: runs come in term order
 
@@ -72,7 +73,10 @@ class Encoder:
         out[where] = ESCAPE
         if self._spill is not None:
             self._spill.append(out)
-        self._esc.append(pos[where])
+        escaped = pos[where]
+        if len(escaped):
+            self._top = max(self._top, int(escaped.max()))
+        self._esc.append(escaped)
         # Escapes before each term's first position.
         self._escoffs[t0:t1] = np.searchsorted(where, self._offs[t0:t1] - q0) + self._escapes
         self._escapes += len(where)
@@ -84,11 +88,15 @@ class Encoder:
         if self._terms != len(self._offs) - 1:
             raise ValueError("not every term's positions were added")
         self._escoffs[-1] = self._escapes
-        esc = np.concatenate(self._esc) if self._esc else np.zeros(0, np.uint16)
+        # Joined straight into their narrow type (every part is at most ``_top``): a merge's
+        # escapes, held as parts, are not copied twice more.
+        dtype = _narrow_dtype(self._top)
+        esc = np.concatenate([np.zeros(0, dtype), *self._esc], dtype=dtype, casting="unsafe")
+        self._esc = []
         kept = {"pos.u8": self._u8} if self._spill is None else {}
         return {
             **kept,
-            "pos.esc": esc.astype(_narrow_dtype(int(esc.max()) if len(esc) else 0)),
+            "pos.esc": esc,
             "pos.escoffs": self._escoffs.astype(_narrow_dtype(self._escapes, np.uint32)),
         }
 
