@@ -552,3 +552,79 @@ def test_finding_near_duplicates_takes_memory_by_the_slice_not_by_the_candidates
     candidates = len(sigs) * (len(sigs) - 1) // 2
     # Comparing them at once: two rows of 64 two-byte bins a pair, 800 MB.
     assert peak < 150 << 20, (peak, candidates)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n=st.integers(0, 300),
+    values=st.integers(1, 3),
+    collide=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_classes_of_identical_signatures_are_numpys(n, values, collide, seed):
+    """NearIndex groups identical signatures by a hash of their bins, then checks every
+    row against its group's first: the classes must be those numpy's unique of the rows'
+    bytes makes (numbered by first row), also when different rows share a hash (forced
+    here by a prime of 0, which leaves only the last bin in the key)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, values, size=(n, minhash.BINS), dtype=minhash.DTYPE)
+    rows[:, : minhash.BINS - 2] = rows[:, :1]  # few distinct rows, many copies
+    old = collapse._FNV_PRIME, collapse._SIGNATURE_ROWS
+    collapse._SIGNATURE_ROWS = 7  # (several slices of the check)
+    if collide:
+        collapse._FNV_PRIME = np.uint64(0)
+    try:
+        first, inverse = collapse._classes(rows)
+    finally:
+        collapse._FNV_PRIME, collapse._SIGNATURE_ROWS = old
+    view = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1] * rows.itemsize)))
+    want_first = np.sort(np.unique(view[:, 0], return_index=True)[1]) if n else first
+    assert first.tolist() == want_first.tolist()
+    assert len(inverse) == n
+    assert all(inverse[f] == c for c, f in enumerate(first.tolist()))
+    for i in range(n):
+        assert np.array_equal(rows[i], rows[first[inverse[i]]])
+
+
+class _Stories:
+    """A segment as NearIndex reads it: its size, live stories and their signatures."""
+
+    def __init__(self, sigs: np.ndarray, live: np.ndarray | None):
+        self.ndocs = len(sigs)
+        self.live = live
+        self._sigs = sigs
+
+    def signatures(self, docs=None):
+        return self._sigs if docs is None else self._sigs[docs]
+
+
+def test_near_index_holds_each_signature_about_once():
+    """A whole archive's table of near-duplicates held every unpacked signature several
+    times (the concatenation of each segment's, the signed ones', numpy's sorted copy to
+    find identical ones, the representatives'): 8.7 GB over 10M stories. Now the
+    signatures are one array, filled a slice at a time and compacted in place: here 566
+    bytes a story before, 188 now (a row of bins is 128)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    n = 60_000
+    sigs = rng.integers(1, 1 << minhash.BITS, size=(n, minhash.BINS), dtype=minhash.DTYPE)
+    sigs[::7] = sigs[1::7][: len(sigs[::7])]  # copies
+    sigs[5::97] = 0  # stories without words
+    live = np.ones(n // 2, dtype=bool)
+    live[::3] = False
+    segments = [_Stories(sigs[: n // 2], live), _Stories(sigs[n // 2 :], None)]
+    old = collapse._SIGNATURE_ROWS
+    collapse._SIGNATURE_ROWS = 4096
+    collapse.NearIndex(segments, 0.6)  # (numba loading its kernel is not what is measured)
+    tracemalloc.start()
+    try:
+        near = collapse.NearIndex(segments, 0.6)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        collapse._SIGNATURE_ROWS = old
+    row = minhash.BINS * 2
+    assert near.dupable.sum() > 1000
+    # One row of bins a story, and a band's keys, order and runs (int64s) a story.
+    assert peak < n * (row + 120) + (4 << 20), (peak, n * row)

@@ -1343,8 +1343,9 @@ class _Signed:
         self._sigs = np.zeros((ndocs, sigs.shape[1] if sigs.ndim == 2 else 0), dtype=sigs.dtype)
         self._sigs[live] = sigs
 
-    def signatures(self) -> np.ndarray:
-        return self._sigs
+    def signatures(self, docs: np.ndarray | None = None) -> np.ndarray:
+        """As :meth:`Segment.signatures`."""
+        return self._sigs if docs is None else self._sigs[docs]
 
 
 class _Near:

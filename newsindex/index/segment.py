@@ -604,15 +604,17 @@ class Segment:
         _, table, numbers = found
         return table.strings(), np.asarray(self._arrays[numbers])
 
-    def signatures(self) -> np.ndarray:
-        """Each document's MinHash signature (:mod:`.minhash`): stored by the builder, or
-        rebuilt once from the postings of a segment written before it stored them."""
+    def signatures(self, docs: np.ndarray | None = None) -> np.ndarray:
+        """The MinHash signatures (:mod:`.minhash`) of ``docs`` (None: every document), read
+        from the builder's stored bytes each time (unpacked, 128 bytes a story: a whole
+        archive's would not be kept), or rebuilt once from the postings of a segment written
+        before it stored them (and kept: that costs a scan of the postings)."""
+        if minhash.ARRAY in self._arrays:
+            packed = self._arrays[minhash.ARRAY]
+            return minhash.stored(packed if docs is None else packed[docs])
         if self._signatures is None:
-            if minhash.ARRAY in self._arrays:
-                self._signatures = minhash.stored(self._arrays[minhash.ARRAY])
-            else:
-                self._signatures = self.signatures_from_postings()
-        return self._signatures
+            self._signatures = self.signatures_from_postings()
+        return self._signatures if docs is None else self._signatures[docs]
 
     def packed_signatures(self) -> np.ndarray:
         """The signatures as :func:`minhash.pack` stores them: the stored bytes themselves

@@ -60,7 +60,7 @@ def signatures_of(
     out = np.zeros((len(where), minhash.BINS), dtype=minhash.DTYPE)
     for si in np.unique(where[:, 0]).tolist():
         rows = np.flatnonzero(where[:, 0] == si)
-        out[rows] = segments[si].signatures()[where[rows, 1]]
+        out[rows] = segments[si].signatures(where[rows, 1])
     return out
 
 
@@ -105,6 +105,9 @@ def groups(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(is_kept), leader
 
 
+#: FNV's 64-bit prime: rows of bins hashed to one key (equal rows, equal keys).
+_FNV_PRIME = np.uint64(0x100000001B3)
+
 #: Candidate pairs whose signatures are compared at a time (two rows of bins each): the
 #: comparison's memory stays a few tens of MB however many candidates the bands make.
 _CONFIRM_PAIRS = 1 << 18
@@ -139,7 +142,7 @@ def _confirmed_pairs(
         # empty bins of a short story from one minimum, so neighbours agree together by
         # chance far more often (any partition into bands keeps the pigeonhole bound).
         for col in range(band, nbands * rows, nbands):
-            key *= np.uint64(0x100000001B3)  # FNV's prime: equal bands, equal keys
+            key *= _FNV_PRIME  # equal bands, equal keys
             key ^= sub[:, col].astype(np.uint64)
         order = np.argsort(key)
         skey = key[order]
@@ -257,29 +260,85 @@ class NearIndex:
             np.arange(seg.ndocs) if seg.live is None else np.flatnonzero(seg.live)
             for seg in segments
         ]
-        sigs = np.concatenate(
-            [seg.signatures()[docs] for seg, docs in zip(segments, live)]
-            + [np.zeros((0, minhash.BINS), dtype=minhash.DTYPE)]
-        )
         where = np.concatenate(
             [self.bases[si] + docs for si, docs in enumerate(live)] + [np.zeros(0, np.int64)]
         )
-        signed = sigs.any(axis=1)
-        rows = np.ascontiguousarray(sigs[signed]).view(
-            np.dtype((np.void, sigs.shape[1] * sigs.itemsize))
-        )
-        _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
-        self.cls[where[signed]] = inverse.reshape(-1)
-        # Only the representatives' rows go on (a copy of every story's signature, and of
-        # the signed ones, would be held through the banding for nothing).
-        reps = rows[first].view(minhash.DTYPE).reshape(len(first), minhash.BINS)
-        del rows, sigs, where
+        # One array of every live story's signature, filled a slice at a time (a whole
+        # archive's, unpacked, is the largest thing here: never copied whole).
+        sigs = np.empty((len(where), minhash.BINS), dtype=minhash.DTYPE)
+        at = 0
+        for seg, docs in zip(segments, live):
+            for c in range(0, len(docs), _SIGNATURE_ROWS):
+                part = docs[c : c + _SIGNATURE_ROWS]
+                sigs[at : at + len(part)] = seg.signatures(part)
+                at += len(part)
+        signed = np.flatnonzero(sigs.any(axis=1))
+        if len(signed) < len(sigs):
+            _compact(sigs, signed)
+        first, inverse = _classes(sigs[: len(signed)])
+        self.cls[where[signed]] = inverse
+        del where
+        # Only the representatives' rows go on, moved to the front in place.
+        _compact(sigs, first)
+        reps = sigs[: len(first)]
         a, b = _confirmed_pairs(reps, None, threshold)
         self.pairs = (a, b)
-        dupable = np.bincount(inverse.reshape(-1), minlength=len(reps)) > 1
+        dupable = np.bincount(inverse, minlength=len(reps)) > 1
         dupable[a] = True
         dupable[b] = True
         self.dupable = dupable
+
+
+#: Signatures unpacked, compared or moved at a time.
+_SIGNATURE_ROWS = 1 << 18
+
+
+def _compact(rows: np.ndarray, keep: np.ndarray) -> None:
+    """Move ``rows[keep]`` (``keep`` ascending) to the front of ``rows``, in place, a slice
+    at a time: each row goes to a place at or before its own, so no row is overwritten
+    before it is moved."""
+    for c in range(0, len(keep), _SIGNATURE_ROWS):
+        part = keep[c : c + _SIGNATURE_ROWS]
+        rows[c : c + len(part)] = rows[part]
+
+
+def _classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Classes of identical rows: each class's first row (ascending, so classes are
+    numbered in the order their first rows come), and each row's class. Rows are grouped
+    by a 64-bit hash, then every row is compared with its group's first: where two
+    different rows share a hash (all but never), numpy's unique of the rows' bytes
+    decides instead. (Sorting the rows themselves, as unique does, copies them twice.)"""
+    n = len(rows)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = np.zeros(n, dtype=np.uint64)
+    for col in range(rows.shape[1]):
+        key *= _FNV_PRIME
+        key ^= rows[:, col].astype(np.uint64)
+    order = np.argsort(key, kind="stable")  # equal keys in row order: a group's first first
+    skey = key.take(order)
+    del key
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(skey[1:], skey[:-1], out=starts[1:])
+    del skey
+    group = np.cumsum(starts) - 1  # per sorted place
+    lead = order[starts]  # each group's first row
+    for c in range(0, n, _SIGNATURE_ROWS):
+        mine = order[c : c + _SIGNATURE_ROWS]
+        if not np.array_equal(rows[mine], rows[lead[group[c : c + _SIGNATURE_ROWS]]]):
+            view = np.ascontiguousarray(rows).view(
+                np.dtype((np.void, rows.shape[1] * rows.itemsize))
+            )
+            _, first, inverse = np.unique(view[:, 0], return_index=True, return_inverse=True)
+            renumber = np.empty(len(first), dtype=np.int64)
+            renumber[np.argsort(first)] = np.arange(len(first))
+            return np.sort(first), renumber[inverse.reshape(-1)]
+    rank = np.empty(len(lead), dtype=np.int64)
+    rank[np.argsort(lead)] = np.arange(len(lead))
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = rank[group]
+    return np.sort(lead), inverse
 
 
 #: A story of a search: (segment index, doc).
