@@ -283,9 +283,7 @@ def test_a_merge_holds_a_step_of_postings_not_its_output(tmp_path, monkeypatch):
     monkeypatch.setattr(Spill, "PIECE", 4 * CHUNK)
     tracemalloc.start()
     try:
-        merged = merge.merge(
-            folder, "seg-999999-merged", entries, analyzers, store_body=False
-        )
+        merged = merge.merge(folder, "seg-999999-merged", entries, analyzers, store_body=False)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

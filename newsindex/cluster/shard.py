@@ -253,7 +253,7 @@ class Shard:
         out = []
         for seg in self.segments:
             live = np.arange(seg.ndocs) if seg.live is None else np.flatnonzero(seg.live)
-            out.append((seg.ndocs, live, seg.signatures()[live], np.asarray(seg.dates)))
+            out.append((seg.ndocs, live, seg.signatures(live), np.asarray(seg.dates)))
         return out
 
     def use_dupable(self, threshold: float, masks: list[np.ndarray]) -> None:
