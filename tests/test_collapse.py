@@ -628,3 +628,40 @@ def test_near_index_holds_each_signature_about_once():
     assert near.dupable.sum() > 1000
     # One row of bins a story, and a band's keys, order and runs (int64s) a story.
     assert peak < n * (row + 120) + (4 << 20), (peak, n * row)
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_a_near_pair_is_kept_once_not_once_a_band(kernel):
+    """Near copies share most bands, and each band found their pair again: the pairs were
+    kept once a band until the end (over 10M stories, gigabytes). A band now keeps only
+    the pairs no earlier band holds whole. 600 near copies: 179,700 pairs, each sharing
+    dozens of bands."""
+    import tracemalloc
+
+    if kernel and not compiled.available():
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(11)
+    n = 600
+    sigs = np.tile(rng.integers(1, 1 << minhash.BITS, minhash.BINS, dtype=minhash.DTYPE), (n, 1))
+    for i in range(n):  # each copy differs in 3 bins: every pair agrees in 58 or more
+        sigs[i, rng.choice(minhash.BINS, 3, replace=False)] = rng.integers(1, 1 << minhash.BITS, 3)
+    old = collapse._CONFIRM_PAIRS, collapse._COMPILED_ROWS
+    collapse._CONFIRM_PAIRS = 4096  # (numpy's slice of candidates: not what is measured)
+    collapse._COMPILED_ROWS = 0
+    try:
+        if kernel:
+            collapse._confirmed_pairs(sigs[:50], None, 0.6)  # (numba loads its kernel first)
+            tracemalloc.start()
+            a, b = collapse._confirmed_pairs(sigs, None, 0.6)
+        else:
+            with compiled.disabled():
+                tracemalloc.start()
+                a, b = collapse._confirmed_pairs(sigs, None, 0.6)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        collapse._CONFIRM_PAIRS, collapse._COMPILED_ROWS = old
+    pairs = n * (n - 1) // 2
+    assert len(a) == pairs
+    # Codes of the pairs, their sorted copy and both halves: a few int64s a pair.
+    assert peak < 6 * 8 * pairs + (2 << 20), (peak, pairs)

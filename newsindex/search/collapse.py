@@ -133,8 +133,10 @@ def _confirmed_pairs(
     need = minhash.needed_bins(threshold)
     found = []
     nbands = minhash.BINS // rows
-    # Compiled, each candidate's bins are compared in place, stopping once it cannot reach
-    # ``need``; numpy gathers both rows of every candidate first.
+    # Compiled, each run's rows are gathered once and its pairs compared in place; numpy
+    # gathers both rows of every candidate. A near pair shares most bands: each band keeps
+    # only the pairs no earlier band holds whole (those were confirmed there), so the
+    # pairs kept are each pair once, not once a band.
     kernel = _CONFIRM.get() if n >= _COMPILED_ROWS or compiled.loaded() else None
     for band in range(nbands):
         key = np.zeros(n, dtype=np.uint64)
@@ -151,7 +153,9 @@ def _confirmed_pairs(
         if kernel is not None:
             ends = np.concatenate((cut, [n]))
             runs = np.flatnonzero(sizes > 1)
-            pairs = _band_pairs(kernel, sub, order, ends[runs] - sizes[runs], ends[runs], need)
+            pairs = _band_pairs(
+                kernel, sub, order, ends[runs] - sizes[runs], ends[runs], need, band, nbands, rows
+            )
             if len(pairs):
                 found.append(pairs[:, 0] * n + pairs[:, 1])
             continue
@@ -166,13 +170,18 @@ def _confirmed_pairs(
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             for c in range(0, len(lo), _CONFIRM_PAIRS):
                 x, y = lo[c : c + _CONFIRM_PAIRS], hi[c : c + _CONFIRM_PAIRS]
-                ok = (sub[x] == sub[y]).sum(axis=1) >= need
+                same = sub[x] == sub[y]
+                ok = same.sum(axis=1) >= need
+                if band and ok.any():
+                    # Per pair and band (bins b, b + nbands, ...): whether it agrees in all.
+                    whole = same[ok][:, : nbands * rows].reshape(-1, rows, nbands).all(axis=1)
+                    ok[ok] = ~whole[:, :band].any(axis=1)
                 if ok.any():
                     found.append(x[ok] * n + y[ok])
             step += 1
     if not found:
         return empty, empty
-    pairs = np.unique(np.concatenate(found))  # (a pair of near copies shares most bands)
+    pairs = np.unique(np.concatenate(found))  # (sorted; two bands' keys may collide)
     a, b = np.divmod(pairs, n)
     return (a, b) if reps is None else (reps[a], reps[b])
 
@@ -189,10 +198,25 @@ def _same(rows, i, j):
     return same
 
 
-def _confirm(sub, order, starts, ends, need, out):
+def _in_earlier_band(rows, i, j, band, nbands, per_band):
+    """Whether rows ``i`` and ``j`` agree in every bin of a band before ``band``."""
+    for t in range(band):
+        whole = True
+        for k in range(per_band):
+            if rows[i, t + k * nbands] != rows[j, t + k * nbands]:
+                whole = False
+                break
+        if whole:
+            return True
+    return False
+
+
+def _confirm(sub, order, starts, ends, need, band, nbands, per_band, out):
     """Writes the pairs (lo, hi) of rows of ``sub`` that agree in at least ``need`` bins,
-    among the pairs of each run ``order[starts[r]:ends[r]]``, into ``out``; returns how
-    many, or -1 when ``out`` is too small (the caller grows it and asks again)."""
+    among the pairs of each run ``order[starts[r]:ends[r]]``, into ``out``, but those
+    that agree in a whole band before ``band`` (of ``nbands`` of ``per_band`` bins: found
+    there); returns how many, or -1 when ``out`` is too small (the caller grows it and
+    asks again)."""
     found = 0
     longest = 0
     for r in range(len(starts)):
@@ -210,7 +234,11 @@ def _confirm(sub, order, starts, ends, need, out):
             for j in range(i + 1, m):
                 a, b = order[s + i], order[s + j]
                 same = _same(rows, i, j) if copied else _same(sub, a, b)
-                if same >= need:
+                if same >= need and not (
+                    _in_earlier_band(rows, i, j, band, nbands, per_band)
+                    if copied
+                    else _in_earlier_band(sub, a, b, band, nbands, per_band)
+                ):
                     if found == out.shape[0]:
                         return -1
                     out[found, 0] = min(a, b)
@@ -219,7 +247,7 @@ def _confirm(sub, order, starts, ends, need, out):
     return found
 
 
-_CONFIRM = compiled.kernel(_confirm, calls=(_same,))
+_CONFIRM = compiled.kernel(_confirm, calls=(_same, _in_earlier_band))
 
 
 def _band_pairs(
@@ -229,12 +257,17 @@ def _band_pairs(
     starts: np.ndarray,
     ends: np.ndarray,
     need: int,
+    band: int,
+    nbands: int,
+    per_band: int,
 ) -> np.ndarray:
-    """The confirmed pairs of one band's runs, by the compiled :func:`_confirm`."""
+    """The confirmed pairs of one band's runs that no earlier band holds, by the compiled
+    :func:`_confirm`."""
     size = 1 << 12
     while True:
         out = np.empty((size, 2), dtype=np.int64)
-        got = kernel(sub, order, starts, ends, np.int64(need), out)
+        args = (np.int64(need), np.int64(band), np.int64(nbands), np.int64(per_band))
+        got = kernel(sub, order, starts, ends, *args, out)
         if got >= 0:
             return out[:got]
         size *= 4
