@@ -642,6 +642,20 @@ print("numba" in sys.modules, __import__("os").environ.get("NEWSINDEX_COMPILED")
 """
 
 
+def _numba_loaded_by(code: str, index: Path) -> list[str]:
+    """Run ``code`` (which prints whether numba was imported, then NEWSINDEX_COMPILED) in
+    a fresh process with ``index`` as its argument and no NEWSINDEX_COMPILED of ours."""
+    env = {k: v for k, v in os.environ.items() if k != "NEWSINDEX_COMPILED"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(index)],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()[-2:]
+
+
 @pytest.mark.parametrize(
     "call, loads",
     [
@@ -655,15 +669,7 @@ def test_a_one_query_search_does_not_load_the_compiled_kernels(cli_index, call, 
     asked the same, loads them (so the probe can tell)."""
     pytest.importorskip("numba")
     code = _KERNEL_PROBE.format(call=call)
-    env = {k: v for k, v in os.environ.items() if k != "NEWSINDEX_COMPILED"}
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(cli_index)],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-2:] == [str(loads), "None"]
+    assert _numba_loaded_by(code, cli_index) == [str(loads), "None"]
 
 
 @pytest.mark.parametrize("small, loads", [(False, False), (True, True)])
@@ -681,12 +687,4 @@ def test_a_collapsed_search_loads_the_kernel_where_finding_copies_pays(cli_index
         "main(['search', sys.argv[1], 'oil prices', '--limit', '3', '--collapse'])\n"
         "print('numba' in sys.modules, __import__('os').environ.get('NEWSINDEX_COMPILED'))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "NEWSINDEX_COMPILED"}
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(cli_index)],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-2:] == [str(loads), "None"]
+    assert _numba_loaded_by(code, cli_index) == [str(loads), "None"]

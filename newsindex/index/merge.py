@@ -210,7 +210,7 @@ def _merge(
             # that mostly releases it: the rows are re-encoded on a thread meanwhile.
             copying = _Copying(store, segs, source)
             try:
-                stems = _columns(segs, lives, order, analyzers, arrays, scoring, spill)
+                stems = _columns(segs, lives, order, source, analyzers, arrays, scoring, spill)
             except BaseException:
                 copying.stop()
                 raise
@@ -240,13 +240,15 @@ def _columns(
     segs: Sequence[Segment],
     lives: Sequence[np.ndarray],
     order: np.ndarray,
+    source: np.ndarray,
     analyzers: Mapping[str, Analyzer],
     arrays: dict[str, np.ndarray],
     scoring: Scoring | None,
     spill: _SpillMaker,
 ) -> dict[str, StemTableInfo]:
     """Every array but the stored fields' into ``arrays`` (the largest into spills made by
-    ``spill``); returns the stem tables' info."""
+    ``spill``); returns the stem tables' info. Merged doc ``j`` is doc ``docs[j]`` of input
+    ``source[j]``."""
     n = len(order)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
@@ -258,7 +260,8 @@ def _columns(
         at += len(live)
         new_docs.append(renumber)
     del rank
-    _signatures(segs, lives, order, spill(minhash.ARRAY, np.uint8, (minhash.PACKED,)))
+    docs = np.concatenate(lives)[order]
+    _signatures(segs, source, docs, spill(minhash.ARRAY, np.uint8, (minhash.PACKED,)))
     lengths = [
         np.concatenate([seg.lengths[fi][live] for seg, live in zip(segs, lives)])[order].astype(
             np.int32
@@ -274,8 +277,7 @@ def _columns(
     for fname, field_len in zip(TEXT_FIELDS, lengths):
         arrays[f"len.{fname}"] = narrow_lengths(field_len)
     stems = _stem_tables(segs, tmaps, analyzers, arrays)
-    source = np.repeat(np.arange(len(segs)), [len(live) for live in lives])[order]
-    ids = strtable.gather("ids", [seg.ids for seg in segs], source, np.concatenate(lives)[order])
+    ids = strtable.gather("ids", [seg.ids for seg in segs], source, docs)
     arrays.update(ids if ids is not None else strtable.build("ids", _ids(segs, lives, order)))
     for kname in KEYWORD_FIELDS:
         codes, values = _keyword(segs, lives, order, kname)
@@ -412,20 +414,16 @@ def _postings(
     return out, tmaps
 
 
-def _signatures(
-    segs: Sequence[Segment], lives: Sequence[np.ndarray], order: np.ndarray, out: Spill
-) -> None:
-    """The live documents' signature rows, in the merged order, into ``out``."""
+def _signatures(segs: Sequence[Segment], source: np.ndarray, docs: np.ndarray, out: Spill) -> None:
+    """The signature rows of doc ``docs[j]`` of input ``source[j]``, in order, into ``out``."""
     found = [seg.packed_signatures() for seg in segs]
-    firsts = np.cumsum([0] + [len(live) for live in lives])
-    for a in range(0, len(order), _SIGNATURE_ROWS):
-        rows = order[a : a + _SIGNATURE_ROWS]  # (numbers among all inputs' live documents)
-        source = np.searchsorted(firsts, rows, side="right") - 1
+    for a in range(0, len(docs), _SIGNATURE_ROWS):
+        inputs, rows = source[a : a + _SIGNATURE_ROWS], docs[a : a + _SIGNATURE_ROWS]
         part = np.empty((len(rows), minhash.PACKED), dtype=np.uint8)
-        for i, (sigs, live) in enumerate(zip(found, lives)):
-            mine = np.flatnonzero(source == i)
+        for i, sigs in enumerate(found):
+            mine = np.flatnonzero(inputs == i)
             if len(mine):
-                part[mine] = sigs[live[rows[mine] - firsts[i]]]
+                part[mine] = sigs[rows[mine]]
         out.append(part)
 
 
