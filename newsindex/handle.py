@@ -37,7 +37,7 @@ from .index import manifest as mf
 from .index.check import check_index
 from .index.lock import WriteLock
 from .index.manifest import Manifest
-from .index.segment import Segment, stem_lookup
+from .index.segment import Segment, known_stems, stem_lookup
 from .index.writer import (
     DEFAULT_BUFFER_CHARS,
     DEFAULT_BUFFER_DOCS,
@@ -316,6 +316,7 @@ class Index:
                 analyzer = Analyzer(settings.analyzers[field])
             spec = json.loads(json.dumps(analyzer.spec.to_dict()))
             analyzer.lexicon = stem_lookup(segments, field, spec)
+            analyzer.known_stems = known_stems(segments, field, spec)
             analyzers[field] = analyzer
         # Segments no longer in the snapshot are dropped; an mmap'd file stays readable for
         # anything (a Results object loading articles) still holding its Segment.

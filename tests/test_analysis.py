@@ -217,3 +217,37 @@ def test_threads_share_an_analyzer_whose_cache_is_cleared_under_them(monkeypatch
     for t in threads:
         t.join()
     assert not errors
+
+
+_WORDS = st.text(alphabet="abcz09'.-&éAİ", min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stems=st.dictionaries(_WORDS, st.text(alphabet="abz9", min_size=1, max_size=4), max_size=12),
+    extra=st.lists(_WORDS, max_size=6),
+    spec=st.sampled_from(
+        [AnalyzerSpec(), AnalyzerSpec(tokenizer=1), AnalyzerSpec(stop_words="none", min_length=3)]
+    ),
+)
+def test_words_learned_from_a_stem_table_analyze_as_the_table_answers(stems, extra, spec):
+    """Analyzer.learn takes from an index's stem table only what terms() would find there:
+    an analyzer that learned a table (any table: made-up stems, short ones, keys no token
+    is) analyzes every text as one that only looks words up in it."""
+    stems = {**stems, "the": "thx", "of": "o"}  # stop words (in two of the specs)
+    words = [*stems, *extra, "Running", "1987", "don't", "u.s."]
+    text = " ".join(words + words[::-1])
+    plain, learned = Analyzer(spec), Analyzer(spec)
+    plain.lexicon = learned.lexicon = stems.get
+    learned.learn(stems)
+    assert learned.terms(text) == plain.terms(text)
+    assert [learned.normalize(t) for t in raw_tokens(text, spec.tokenizer)] == [
+        plain.normalize(t) for t in raw_tokens(text, spec.tokenizer)
+    ]
+    calls = []
+    learned.known_stems = lambda: (
+        calls.append(1) or [("s1", {"zq9": "kkk"}), ("s2", {"zq9": "jjj"})]
+    )
+    assert learned.terms(text + " zq9")[-1] == "kkk"  # the first table's term
+    assert calls == [1] and learned.known_stems is None  # asked once, at the first new word
+    assert learned._learned == {"s1", "s2"}

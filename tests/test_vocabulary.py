@@ -139,3 +139,75 @@ def test_an_index_stems_a_word_as_the_first_segment_holding_it(folder):
                 segs[0].stem_of(field, spec, w) for w in inputs
             ]
         ix.close()
+
+
+def test_an_index_gives_its_known_stems_as_its_lexicon_answers(folder, sample_docs):
+    """``known_stems`` (what an analyzer learns at its first new word) holds every word the
+    lexicon knows, with the lexicon's stem, once every segment holds its vocabulary whole;
+    nothing before that. Searches are the same whether the analyzers learned or not."""
+    import json
+
+    from newsindex.index.segment import known_stems
+    from newsindex.schema import TEXT_FIELDS
+
+    on, off = _open(folder, True), _open(folder, False)
+    for ix, whole in ((on, True), (off, False)):
+        snap = ix._current()
+        segs = snap.searcher.segments
+        _, inputs = _probes(segs)
+        for field in TEXT_FIELDS:
+            spec = json.loads(json.dumps(snap.analyzers[field].spec.to_dict()))
+            tables = known_stems(segs, field, spec)()
+            if not whole:
+                assert tables is None
+                continue
+            assert [name for name, _ in tables] == [seg.name for seg in segs]
+            first: dict[str, str] = {}
+            for _, table in tables:
+                first.update((w, t) for w, t in table.items() if w not in first)
+            lexicon = snap.analyzers[field].lexicon
+            assert {w: t for w in inputs if (t := lexicon(w)) is not None} == first
+            assert known_stems(segs, field, dict(spec, stemmer="porter"))() == []
+    asked = [d["title"] for d in sample_docs[::61]] + [d["body"][:300] for d in sample_docs[::89]]
+    plain = _open(folder, True)
+    for analyzer in plain._current().analyzers.values():
+        analyzer.known_stems = None
+    for q in asked:
+        a, b = on.search(q, syntax="plain", limit=10), plain.search(q, syntax="plain", limit=10)
+        assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b], q
+    body = on._current().analyzers["body"]
+    assert body.known_stems is None and len(body._cache) > len(
+        plain._current().analyzers["body"]._cache
+    )
+    for ix in (on, off, plain):
+        ix.close()
+
+
+def test_a_refresh_learns_only_the_new_segments_tables(tmp_path, sample_docs):
+    """The token cache outlives snapshots, so after a commit an analyzer learns the stem
+    tables of the segments it has not met, not the whole index again."""
+    with _Vocabulary(True):
+        ix = newsindex.Index.create(tmp_path / "idx")
+        for part in (sample_docs[:40], sample_docs[40:80]):
+            with ix.writer() as w:
+                for d in part:
+                    w.add(d)
+        ix.refresh()
+        ix.search("zzqx oil", syntax="plain")
+        body = ix._current().analyzers["body"]
+        first = {seg.name for seg in ix._current().searcher.segments}
+        assert body._learned == first and len(first) == 2
+        with ix.writer() as w:
+            for d in sample_docs[80:120]:
+                w.add(d)
+        ix.refresh()
+        segs = ix._current().searcher.segments
+        new = {seg.name for seg in segs} - first
+        assert len(new) == 1
+        body = ix._current().analyzers["body"]
+        assert body.known_stems is not None  # nothing learned until a new word comes
+        ix.search("zzqy oil", syntax="plain")
+        assert body._learned == first | new
+        (table,) = [seg.stem_table("body", seg._stems["body"][0]) for seg in segs if seg.name in new]
+        assert all(w in body._cache for w in table if w.isalpha() and w.isascii() and len(w) > 3)
+        ix.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,10 @@ _OPTIONS = ("fold", "stop_words", "stemmer", "min_length", "tokenizer")
 
 #: Distinct surface tokens remembered per analyzer before the cache starts over.
 CACHE_LIMIT = 1_000_000
+
+#: An index's stem tables, each with its segment's name (None while it does not hold them
+#: whole): see ``Analyzer.known_stems``.
+KnownStems = Callable[[], Sequence[tuple[str, Mapping[str, str]]] | None]
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,11 @@ class Analyzer:
         #: Where an index remembers the stems of the words it holds (see ``Index``): consulted
         #: before the stemmer, so words the index has seen need no stemmer (nor its import).
         self.lexicon: Callable[[str], str | None] | None = None
+        #: Where an index can give all of those at once, a table per segment in its order
+        #: (None until it holds them whole): asked when a text meets words this analyzer has
+        #: not seen, and each table not learned before is learned (:meth:`learn`).
+        self.known_stems: KnownStems | None = None
+        self._learned: set[str] = set()  # (shared, like the cache, by copies of this analyzer)
 
     def __repr__(self) -> str:
         return f"Analyzer({self.spec!r})"
@@ -177,11 +186,53 @@ class Analyzer:
             token = token.translate(_NO_JOINERS)
         return fold_accents(token) if self.spec.fold else token
 
+    def learn(self, stems: Mapping[str, str]) -> None:
+        """Remember the terms of the words in ``stems`` (stemmer input -> its term, as an
+        index's stem table holds them) that are their own surface token: ASCII letters and
+        digits, not all digits, not a stop word (:meth:`stem_input` leaves those as they
+        are), so every term remembered is the one :meth:`terms_for` gives the word with a
+        ``lexicon`` answering from ``stems``. Words already known keep their term. A
+        process's first queries then look their words up as later ones do, as an engine
+        that loads its vocabulary on opening does."""
+        cache = self._cache
+        if len(cache) + len(stems) > CACHE_LIMIT:
+            return
+        stop, shortest = self._stop, self.spec.min_length
+        cache.update(
+            {
+                word: term if len(term) >= shortest else ""
+                for word, term in stems.items()
+                if word not in cache
+                and word.isalnum()
+                and word.isascii()
+                and not word.isdigit()
+                and len(word) <= MAX_TOKEN_CHARS
+                and word not in stop
+            }
+        )
+
+    def _learn_known(self) -> None:
+        """Learn the index's stem tables not learned before, once it holds them whole (the
+        first segment's first, so a word in several keeps the first's term, as ``lexicon``
+        answers)."""
+        assert self.known_stems is not None
+        tables = self.known_stems()
+        if tables is None:
+            return
+        self.known_stems = None  # (this analyzer's index holds no other words)
+        for name, stems in tables:
+            if name not in self._learned:
+                self._learned.add(name)
+                self.learn(stems)
+
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text`` in order, stop words dropped."""
         cache = self._cache
         tokens = raw_tokens(text, self.spec.tokenizer)
         found = list(map(cache.get, tokens))
+        if None in found and self.known_stems is not None:
+            self._learn_known()
+            found = list(map(cache.get, tokens))
         if None in found:  # the new tokens at once (a long query meets many)
             new = list(dict.fromkeys(t for t, term in zip(tokens, found) if term is None))
             fresh = dict(zip(new, [term or "" for term in self.terms_for(new)]))

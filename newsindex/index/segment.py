@@ -514,6 +514,18 @@ class Segment:
             return None
         return partial(self._stem, found[1], found[2])
 
+    def stem_table(self, field: str, analyzer: dict) -> dict[str, str] | None:
+        """Every word of :meth:`stem_of`'s table with its stem, where this segment holds its
+        vocabulary whole (reading it now if it reads it at its first lookup); None otherwise,
+        and where another analyzer made the table (read-only)."""
+        found = self._stems.get(field)
+        if found is None or found[0] != analyzer:
+            return None
+        whole = self._vocabulary
+        if whole is None and self._read_after == 0:
+            whole = self._read_whole()
+        return None if whole is None else whole.stems[found[2]]
+
     def _stem(self, table: SortedStrings, numbers: str, word: str) -> str | None:
         whole = self._vocabulary or self._read_whole()
         if whole is not None:
@@ -774,6 +786,27 @@ def stem_lookup(
         return None
 
     return look_up
+
+
+def known_stems(
+    segments: Sequence[Segment], field: str, analyzer: dict
+) -> Callable[[], list[tuple[str, dict[str, str]]] | None]:
+    """A call giving, in the order of ``segments``, the name and stem table
+    (:meth:`Segment.stem_table`) of each segment :func:`stem_lookup` asks, once every one of
+    them holds its vocabulary whole; None before that."""
+
+    def known() -> list[tuple[str, dict[str, str]]] | None:
+        tables = []
+        for seg in segments:
+            if seg.stem_reader(field, analyzer) is None:
+                continue
+            table = seg.stem_table(field, analyzer)
+            if table is None:
+                return None
+            tables.append((seg.name, table))
+        return tables
+
+    return known
 
 
 class _Vocabulary(NamedTuple):
