@@ -44,4 +44,19 @@ def test_every_terms_df_counts_the_live_stories_holding_it(tmp_path_factory, his
             given_df = df + 7
             shard = searcher.term_stats(term, fields, dfs={(term, fields): given_df})
             assert shard == (slices, given_df, idf(given_df, searcher.doc_count))
+    # Many at once (a long query's words, repeats and absent ones among them), on snapshots
+    # that have kept nothing yet: segments answering by lookups, or from dicts read whole.
+    listed = [*sorted(terms), "absent", min(terms), "zzz"]
+    for whole in (False, True):
+        fresh = newsindex.Index.open(ix.path)
+        other = fresh._snap.searcher
+        if whole:
+            for seg in other.segments:
+                seg.term_range("absent")
+                assert seg._vocabulary is not None and seg._laid is not None
+        for fields in ((0,), (1,), (0, 1)):
+            want_all = [searcher.term_stats(t, fields) for t in listed]
+            assert other.terms_stats(listed, fields) == want_all
+            assert other.terms_stats(listed, fields) == want_all  # (kept)
+        fresh.close()
     ix.close()

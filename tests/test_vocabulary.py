@@ -208,6 +208,8 @@ def test_a_refresh_learns_only_the_new_segments_tables(tmp_path, sample_docs):
         assert body.known_stems is not None  # nothing learned until a new word comes
         ix.search("zzqy oil", syntax="plain")
         assert body._learned == first | new
-        (table,) = [seg.stem_table("body", seg._stems["body"][0]) for seg in segs if seg.name in new]
+        (table,) = [
+            seg.stem_table("body", seg._stems["body"][0]) for seg in segs if seg.name in new
+        ]
         assert all(w in body._cache for w in table if w.isalpha() and w.isascii() and len(w) > 3)
         ix.close()

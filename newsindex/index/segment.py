@@ -440,6 +440,15 @@ class Segment:
             found = self._look_up(term)
         return found[1], found[2]
 
+    def term_ranges(self, terms: Sequence[str]) -> list[tuple[int, int]]:
+        """:meth:`term_range` of each of ``terms``: from the vocabulary's dicts where the
+        segment holds them (none of the per-word calls and caches a lookup makes)."""
+        whole, laid = self._vocabulary, self._laid
+        if whole is None or laid is None:
+            return [self.term_range(t) for t in terms]
+        get, offs = whole.terms.get, laid.offs
+        return [(offs[tid], offs[tid + 1]) if (tid := get(t, -1)) >= 0 else (0, 0) for t in terms]
+
     def _look_up(self, term: str) -> tuple[int, int, int]:
         """``(number or -1, first posting, end)`` of ``term``, read (verified) and kept."""
         whole = self._vocabulary or self._read_whole()

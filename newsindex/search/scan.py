@@ -948,9 +948,7 @@ class Prepared:
         self.kernel = _KERNEL.get(on)
         # What each word's TermLeaf would hold (a disjunction's words are in every field),
         # without the leaves: a long query meets many words once.
-        term_stats, dfs = ctx.searcher.term_stats, ctx.dfs
-        every = leaves.ALL_FIELDS
-        stats = [term_stats(t.term, every, dfs) for t in dis.terms]
+        stats = ctx.searcher.terms_stats([t.term for t in dis.terms], leaves.ALL_FIELDS, ctx.dfs)
         #: per word, its postings slice in each segment
         self.slices = [found[0] for found in stats]
         self.idfs = np.array([found[2] for found in stats], dtype=np.float64)

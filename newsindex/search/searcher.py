@@ -268,23 +268,46 @@ class Searcher:
         key = (term, fields)
         found = self._term_stats.get(key)
         if found is None:
-            slices = self.term_slices(term)
-            df = 0
-            for seg, (s, e) in zip(self.segments, slices):
-                if e <= s:
-                    continue
-                sel = field_filter(seg, fields, s, e)
-                if sel is None and seg.live is None:
-                    df += e - s  # every posting counts: no need to read its doc number
-                    continue
-                docs = seg.docs(s, e)
-                if sel is not None:
-                    docs = docs[sel]
-                df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live.take(docs)))
-            found = (slices, df, idf(df, self.doc_count) if df else 0.0)
-            if len(self._term_stats) >= TERM_STATS_CACHE_SIZE:
-                self._term_stats.clear()
-            self._term_stats[key] = found
+            found = self._keep_stats(term, fields, self.term_slices(term))
+        return found
+
+    def terms_stats(
+        self, terms: Sequence[str], fields: tuple[int, ...], dfs: Dfs | None = None
+    ) -> list[tuple[tuple, int, float]]:
+        """:meth:`term_stats` of each of ``terms``, the words new to this snapshot looked up
+        together in each segment (:meth:`Segment.term_ranges`): a long request meets many."""
+        if dfs is not None:
+            return [self.term_stats(t, fields, dfs) for t in terms]
+        cache = self._term_stats
+        found = [cache.get((t, fields)) for t in terms]
+        if None in found:
+            new = [t for t in dict.fromkeys(terms) if (t, fields) not in cache]
+            ranges = [seg.term_ranges(new) for seg in self.segments]
+            per_term = zip(*ranges) if ranges else [()] * len(new)  # (no segment: no slices)
+            made = {t: self._keep_stats(t, fields, sl) for t, sl in zip(new, per_term)}
+            found = [made[t] if f is None else f for t, f in zip(terms, found)]
+        return found  # type: ignore[return-value]
+
+    def _keep_stats(
+        self, term: str, fields: tuple[int, ...], slices: tuple[tuple[int, int], ...]
+    ) -> tuple[tuple, int, float]:
+        """:meth:`term_stats` of a term not yet kept, from its postings slices; kept."""
+        df = 0
+        for seg, (s, e) in zip(self.segments, slices):
+            if e <= s:
+                continue
+            sel = field_filter(seg, fields, s, e)
+            if sel is None and seg.live is None:
+                df += e - s  # every posting counts: no need to read its doc number
+                continue
+            docs = seg.docs(s, e)
+            if sel is not None:
+                docs = docs[sel]
+            df += len(docs) if seg.live is None else int(np.count_nonzero(seg.live.take(docs)))
+        found = (slices, df, idf(df, self.doc_count) if df else 0.0)
+        if len(self._term_stats) >= TERM_STATS_CACHE_SIZE:
+            self._term_stats.clear()
+        self._term_stats[(term, fields)] = found
         return found
 
     def term_slices(self, term: str) -> tuple[tuple[int, int], ...]:
