@@ -90,14 +90,14 @@ COMPILED_ENV = "NEWSINDEX_COMPILED"
 
 @contextmanager
 def _one_shot(on: bool) -> Iterator[None]:
-    """A command that answers one query runs it on the numpy path: loading the compiled
-    kernels (numba and LLVM) costs a process far more than one query gains from them. A
-    user's own ``NEWSINDEX_COMPILED`` is respected; the setting is restored afterwards (the
-    command may run inside a longer-lived Python process)."""
+    """A command that answers one query loads the compiled kernels (numba and LLVM) only
+    for a query large enough to repay their load (``NEWSINDEX_COMPILED=large``); others run
+    on the numpy path. A user's own ``NEWSINDEX_COMPILED`` is respected; the setting is
+    restored afterwards (the command may run inside a longer-lived Python process)."""
     if not on or COMPILED_ENV in os.environ:
         yield
         return
-    os.environ[COMPILED_ENV] = "0"
+    os.environ[COMPILED_ENV] = "large"
     try:
         yield
     finally:

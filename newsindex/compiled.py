@@ -14,7 +14,8 @@ caller, which raises :class:`~newsindex.errors.IndexCorruptError`: checksums say
 the ones written, not that what was written is sound.
 
 ``NEWSINDEX_COMPILED=0`` in the environment turns every kernel off (the numpy path answers);
-the tests use :func:`disabled` to hold both paths to the same results.
+the tests use :func:`disabled` to hold both paths to the same results. ``=large`` loads them
+only for a query large enough to repay the load by itself (a process answering one query).
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def loaded(on: bool | None = None) -> bool:
     its numpy path until then may now compile it too. ``on``: :func:`available`'s answer,
     if the caller has it (reading the environment is a cost on every search)."""
     return bool(_state["loaded"]) and (available() if on is None else on)
+
+
+def one_query_only() -> bool:
+    """Whether the process answers one query (``NEWSINDEX_COMPILED=large``, as the command
+    line's search sets it): a caller then loads a kernel only for work large enough to repay
+    numba's import and load in that query; one already loaded is used as always."""
+    return os.environ.get("NEWSINDEX_COMPILED") == "large"
 
 
 @contextmanager

@@ -636,6 +636,7 @@ _KERNEL_PROBE = """
 import sys
 import newsindex.search.scan as scan
 scan.MIN_POSTINGS = 1  # any disjunction would load the compiled kernel
+scan.ONE_QUERY_POSTINGS = {one_query}  # (the command line's bar)
 from newsindex.cli import main
 {call}
 print("numba" in sys.modules, __import__("os").environ.get("NEWSINDEX_COMPILED"))
@@ -657,18 +658,23 @@ def _numba_loaded_by(code: str, index: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "call, loads",
+    "call, one_query, loads",
     [
-        ("main(['search', sys.argv[1], 'oil prices', '--limit', '3'])", False),
-        ("import newsindex; newsindex.Index.open(sys.argv[1]).search('oil prices')", True),
+        ("main(['search', sys.argv[1], 'oil prices', '--limit', '3'])", 10**9, False),
+        ("main(['search', sys.argv[1], 'oil prices', '--limit', '3'])", 1, True),
+        ("main(['search', sys.argv[1], '\"crude oil\"', '--limit', '3'])", 1, False),
+        ("import newsindex; newsindex.Index.open(sys.argv[1]).search('oil prices')", 10**9, True),
     ],
 )
-def test_a_one_query_search_does_not_load_the_compiled_kernels(cli_index, call, loads):
-    """``newsindex search`` answers its one query on the numpy path (loading numba costs
-    more than one query gains) and leaves the environment as it found it; the library,
-    asked the same, loads them (so the probe can tell)."""
+def test_a_one_query_search_loads_the_compiled_kernels_only_where_they_pay(
+    cli_index, call, one_query, loads
+):
+    """``newsindex search`` answers its one query on the numpy path unless its words' postings
+    reach ``ONE_QUERY_POSTINGS`` (loading numba costs more than a smaller query gains; a
+    phrase never pays) and leaves the environment as it found it; the library, asked the
+    same, loads them at MIN_POSTINGS (so the probe can tell)."""
     pytest.importorskip("numba")
-    code = _KERNEL_PROBE.format(call=call)
+    code = _KERNEL_PROBE.format(call=call, one_query=one_query)
     assert _numba_loaded_by(code, cli_index) == [str(loads), "None"]
 
 

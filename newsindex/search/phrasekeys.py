@@ -137,9 +137,10 @@ def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.n
     benchmarks/RESULTS.md, "Compiled position keys"), so, as for OR-ed words
     (:data:`.scan.MIN_POSTINGS`), a word with fewer postings in the segment uses the kernel
     only once some query has paid that; a larger one loads it (a process that meets such a
-    word will meet more; a one-query command turns kernels off).
+    word will meet more), except in a process answering one query (the numpy path answers
+    a phrase sooner than numba loads, at any size measured).
     """
-    if not compiled.loaded() and e - s < scan.MIN_POSTINGS:
+    if not compiled.loaded() and (e - s < scan.MIN_POSTINGS or compiled.one_query_only()):
         return None
     fn = _KEYS.get()
     if fn is None:

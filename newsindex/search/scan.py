@@ -66,8 +66,13 @@ if TYPE_CHECKING:
 #: takes it, however small (it is faster on any size: benchmarks/RESULTS.md, issue 15,
 #: "Compiled OR"). Low enough that a long-lived process over a collection of a few
 #: thousand stories loads it with its first long or common-word queries; searches of
-#: tiny indexes, and the command line's one-query search, never pay for the load.
+#: tiny indexes never pay for the load.
 MIN_POSTINGS = 1 << 12
+#: A process answering one query (``NEWSINDEX_COMPILED=large``: the command line's search)
+#: loads the kernel only for a query whose terms have this many postings in all segments
+#: together: below, the numpy path answers sooner than numba loads (benchmarks/RESULTS.md,
+#: issue 15, "Eleventh run").
+ONE_QUERY_POSTINGS = 20_000_000
 #: A segment where the query's words have fewer postings is scored whole (no bounds worked
 #: out): below it pruning saves less than it costs, unless the segments searched before
 #: (the largest first) set a bar and the search does not count its matches.
@@ -918,14 +923,14 @@ def wanted(ctx: _Context, dis: Disjunction) -> bool:
         if ctx.searcher.max_postings < MIN_POSTINGS:
             return False
         leaves = [ctx.leaf(t) for t in dis.terms]
-        most = max(
-            (
-                sum(e - s for s, e in (leaf.slices[si] for leaf in leaves))
-                for si in range(len(ctx.searcher.segments))
-            ),
-            default=0,
-        )
-        if most < MIN_POSTINGS:
+        per_segment = [
+            sum(e - s for s, e in (leaf.slices[si] for leaf in leaves))
+            for si in range(len(ctx.searcher.segments))
+        ]
+        if compiled.one_query_only():
+            if sum(per_segment) < ONE_QUERY_POSTINGS:
+                return False
+        elif max(per_segment, default=0) < MIN_POSTINGS:
             return False
     # (What segment_top asks first: Prepared reads the environment for the kernels once.)
     return ctx.scan_query(dis).kernel is not None
