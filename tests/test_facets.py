@@ -112,3 +112,55 @@ def test_facet_values_are_filter_keys_in_their_most_common_spelling(tmp_path):
     assert f.sections == [("World", 10)]
     assert f.authors == [("JULIE VORMAN", 9)]
     assert ix.count('aleppo section:"World"') == 10
+
+
+def _date_facets_by_sorting(days, date_bucket):
+    """The date facet as facets.py made it before it counted days: every match's stamp in
+    its bucket, sorted by numpy's unique."""
+    import numpy as np
+
+    from newsindex.schema import NO_DATE
+
+    dated = days[days != NO_DATE].astype(np.int64)
+    if not len(dated):
+        return None, []
+    from newsindex.results.facets import _bucket_for_span
+
+    bucket = date_bucket or _bucket_for_span(int(dated.max() - dated.min()))
+    unit = {"day": "D", "month": "M", "year": "Y"}[bucket]
+    epoch = np.datetime64("1970-01-01", "D")
+    stamps = (epoch + dated.astype("timedelta64[D]")).astype(f"datetime64[{unit}]")
+    values, counts = np.unique(stamps, return_counts=True)
+    return bucket, [(str(v), int(c)) for v, c in zip(values, counts)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    days=st.lists(
+        st.one_of(
+            st.integers(-800_000, 2_900_000),  # years 0-9909
+            st.integers(-400, 400),  # around 1970 (day 0), pre-1970 included
+            st.integers(17_000, 17_500),  # a few hundred days of 2016-2017
+            st.just(-(2**31)),  # undated
+        ),
+        max_size=300,
+    ),
+    bucket=st.sampled_from([None, "day", "month", "year"]),
+)
+def test_date_facets_count_every_match_in_its_bucket(days, bucket):
+    """The date facet counts each match's day once and groups the days into buckets: the
+    same buckets and counts as sorting every match's stamp (the way before), over any
+    days, spans and buckets, undated matches apart."""
+    import numpy as np
+
+    from newsindex.results.facets import facets_from_counts
+
+    arr = np.array(days, dtype=np.int32)
+    got = facets_from_counts(
+        {"source": Counter(), "section": Counter(), "author": Counter()}, arr, bucket
+    )
+    want_bucket, want = _date_facets_by_sorting(arr, bucket)
+    assert got.dates == want
+    assert got.undated == days.count(-(2**31))
+    if want:
+        assert got.date_bucket == want_bucket
