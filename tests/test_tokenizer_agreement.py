@@ -273,3 +273,22 @@ def test_batch_and_raw_tokens_agree_on_the_sample_under_both_versions(sample_doc
         got = batch_tokens(texts, version)
         assert got == [raw_tokens(t, version) for t in texts]
         assert np.sum([len(g) for g in got]) > 10_000
+
+
+def test_the_shipped_combining_marks_are_this_pythons_unicode_tables():
+    """The tokenizer's combining marks, shipped for one Unicode version so a process need
+    not walk every code point, are the ones the walk finds (on another version, the walk
+    answers)."""
+    import unicodedata
+
+    from newsindex.analysis import tokenizer
+
+    walked = "".join(
+        re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "")
+        for a, b in tokenizer._mark_ranges()
+    )
+    tokenizer._marks.cache_clear()
+    assert tokenizer._marks() == walked
+    assert walked.count("-") > 200  # (the walk found the marks of many scripts)
+    if unicodedata.unidata_version == tokenizer._MARKS_UNICODE:
+        assert len(tokenizer._MARKS.split()) == len(tokenizer._mark_ranges())
