@@ -292,3 +292,15 @@ def test_the_shipped_combining_marks_are_this_pythons_unicode_tables():
     assert walked.count("-") > 200  # (the walk found the marks of many scripts)
     if unicodedata.unidata_version == tokenizer._MARKS_UNICODE:
         assert len(tokenizer._MARKS.split()) == len(tokenizer._mark_ranges())
+
+
+def test_a_version_2_word_character_is_an_ascii_letter_digit_apostrophe_or_non_ascii():
+    """Version 2's word class (written as what it is not, for re's compiler) holds exactly
+    the characters its tokens are made of in prepared text, over every code point."""
+    from newsindex.analysis import tokenizer
+
+    word = re.compile(tokenizer._W)
+    for cp in range(0x110000):
+        c = chr(cp)
+        want = cp >= 0x80 or c.isdigit() or ("a" <= c <= "z") or c == "'"
+        assert (word.fullmatch(c) is not None) == want, hex(cp)

@@ -142,7 +142,9 @@ def _separators() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
 
 # Version 2 tokens, in text prepared by _prepare: there every non-ASCII character left is part
 # of a word, so a word character is an ASCII letter or digit, an apostrophe, or non-ASCII.
-_W = "[0-9a-z'\u0080-\U0010ffff]"
+# (Written as what it is not: a class ranging to U+10FFFF takes re's compiler milliseconds to
+# chart each time it appears, paid by every process that imports the tokenizer.)
+_W = "[^\x00-\x26\x28-\x2f\x3a-\x60\x7b-\x7f]"
 _SINGLE_BEFORE = rf"(?<=[a-z])(?<!{_W}[a-z])"  # a one-letter piece ends here
 _SINGLE_AFTER = rf"(?=[a-z](?!{_W}))"  # a one-letter piece starts here
 TOKEN_PATTERN_2 = re.compile(
