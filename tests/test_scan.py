@@ -404,7 +404,8 @@ def test_length_codes_hold_both_lengths_or_are_none(pairs, ndocs):
 @given(corpus=corpora(), scoring=scorings)
 def test_norms_by_length_are_each_documents_norms_to_the_bit(tmp_path_factory, corpus, scoring):
     """What the kernels read, a field's norm by length at each document's length, is the
-    float64 norm the numpy path reads for that document, bit for bit."""
+    float64 norm of that document computed on its own, bit for bit; and so is what the
+    numpy path reads (``weighted_norms``: the same tables), for any documents taken."""
     ix = _build(tmp_path_factory.mktemp("norms") / "idx", corpus)
     searcher = ix._snap.searcher
     scoring = scoring or ix._snap.settings.scoring
@@ -412,10 +413,16 @@ def test_norms_by_length_are_each_documents_norms_to_the_bit(tmp_path_factory, c
         coded = seg.length_codes
         assert coded is not None  # (short stories: always packed)
         tables = searcher.length_tables(si, scoring)
+        per_doc = searcher.document_norms(si, scoring)
         norms = searcher.weighted_norms(si, scoring)
-        for table, lengths, want in zip(tables, seg.lengths, norms):
+        docs = np.random.default_rng(si).integers(0, seg.ndocs, 50).astype(np.int32)
+        for table, lengths, want, got in zip(tables, seg.lengths, per_doc, norms):
             assert table.dtype == want.dtype == np.float64
             assert np.array_equal(table.take(lengths).view(np.uint64), want.view(np.uint64))
+            taken = got.take(docs)
+            assert taken.dtype == np.float64 and len(got) == seg.ndocs
+            assert np.array_equal(taken.view(np.uint64), want.take(docs).view(np.uint64))
+            assert [got[d] for d in docs.tolist()] == want.take(docs).tolist()
 
 
 def test_a_segment_whose_lengths_are_not_packed_answers_through_numpy(

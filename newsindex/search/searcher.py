@@ -157,6 +157,33 @@ class Corpus(NamedTuple):
 Dfs = Mapping[tuple[str, tuple[int, ...]], int]
 
 
+class FieldNorms:
+    """A text field's ``w_f / norm`` of every document of a segment, found by the document's
+    length in the field's table by length (:meth:`Searcher.length_tables`, made by the same
+    operations, so the values are the per-document ones to the bit): no float64 per document,
+    which over an archive's segments is a gigabyte made before a query's first answer.
+    ``take`` and indexing answer as on the per-document array."""
+
+    __slots__ = ("table", "lengths")
+
+    def __init__(self, table: np.ndarray, lengths: np.ndarray):
+        self.table = table
+        self.lengths = lengths
+
+    def take(self, docs: np.ndarray) -> np.ndarray:
+        return self.table.take(self.lengths.take(docs))
+
+    def __getitem__(self, doc: int) -> np.float64:
+        return self.table[self.lengths[doc]]
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+#: A field's norms of a segment's documents, by length or one per document.
+Norms = FieldNorms | np.ndarray
+
+
 class Searcher:
     """A consistent view of one commit's segments, with corpus statistics for scoring.
 
@@ -191,7 +218,7 @@ class Searcher:
             totals = np.array(corpus.field_totals, dtype=np.float64)
         n = max(self.doc_count, 1)
         self.avg_lengths = tuple(float(t) / n for t in totals)
-        self._norms: dict[tuple, tuple[np.ndarray, ...]] = {}
+        self._norms: dict[tuple, tuple] = {}
         # (cache_bytes None: TERM_ARRAYS_CACHE_BYTES, read now.)
         self._term_arrays = _ArrayCache(
             TERM_ARRAYS_CACHE_BYTES if cache_bytes is None else cache_bytes
@@ -202,22 +229,33 @@ class Searcher:
         self._order: list[int] | None = None
 
     # -- per-segment helpers ----------------------------------------------------------------
-    def weighted_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
-        """Per field, ``w_f / (1 - b_f + b_f * len / avglen)`` for every doc of segment ``si``."""
-        key = (si, scoring.key())
+    def weighted_norms(self, si: int, scoring: Scoring) -> tuple[Norms, ...]:
+        """Per field, ``w_f / (1 - b_f + b_f * len / avglen)`` of every doc of segment ``si``:
+        found by length (:class:`FieldNorms`) where the segment's lengths are coded, a float64
+        per document (:meth:`document_norms`) otherwise."""
+        key = (si, scoring.key(), "per document")
         cached = self._norms.get(key)
         if cached is None:
             seg = self.segments[si]
-            cached = tuple(
-                field_factors(
-                    seg.lengths[fi], self.avg_lengths[fi], scoring.b_for(f), scoring.weight(f)
-                )
-                for fi, f in enumerate(TEXT_FIELDS)
-            )
+            if seg.length_codes is not None:
+                tables = self.length_tables(si, scoring)
+                cached = tuple(map(FieldNorms, tables, seg.lengths))
+            else:
+                cached = self.document_norms(si, scoring)
             if len(self._norms) > 64:
                 self._norms.clear()
             self._norms[key] = cached
         return cached
+
+    def document_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
+        """:meth:`weighted_norms` as a float64 per document of segment ``si`` (not kept)."""
+        seg = self.segments[si]
+        return tuple(
+            field_factors(
+                seg.lengths[fi], self.avg_lengths[fi], scoring.b_for(f), scoring.weight(f)
+            )
+            for fi, f in enumerate(TEXT_FIELDS)
+        )
 
     def length_tables(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
         """Per field, :meth:`weighted_norms`' value for each length from 0 to segment
@@ -551,7 +589,7 @@ class _Context:
         self.scoring = scoring
         self.dfs = dfs
         self._leaves: dict[P.Term | P.Phrase | P.Prefix, TermLeaf | PhraseLeaf | PrefixLeaf] = {}
-        self._norms: dict[int, tuple[np.ndarray, ...]] = {}
+        self._norms: dict[int, tuple[Norms, ...]] = {}
         self._tables: dict[int, tuple[np.ndarray, ...]] = {}
         self._scan: dict[int, scan.Prepared] = {}
         self._ratios: list[float | None] | None = None
@@ -574,7 +612,7 @@ class _Context:
             found = self._scan[id(dis)] = scan.Prepared(self, dis)
         return found
 
-    def norms(self, si: int) -> tuple[np.ndarray, ...]:
+    def norms(self, si: int) -> tuple[Norms, ...]:
         found = self._norms.get(si)
         if found is None:
             found = self._norms[si] = self.searcher.weighted_norms(si, self.scoring)
