@@ -328,8 +328,9 @@ def test_stored_fields_are_the_same_bytes_with_or_without_the_compression_thread
 
 def test_columns_are_stored_narrow_and_read_as_the_articles_say(tmp_path, sample_docs):
     """Per-document lengths and keyword codes are stored in the narrowest dtype (string
-    table offsets in uint32), and read back as int32 columns equal to what the articles
-    give, before and after a merge (segments of int32 columns: tests/data/compat)."""
+    table offsets in uint32), and read as stored (no int32 copy of every story's column),
+    equal to what the articles give, before and after a merge (segments of int32 columns:
+    tests/data/compat)."""
     docs = sample_docs[:400]
     ix = replay(tmp_path / "idx", ([(docs[:200], []), (docs[200:], [])], False))
     for merged in (False, True):
@@ -347,11 +348,11 @@ def test_columns_are_stored_narrow_and_read_as_the_articles_say(tmp_path, sample
                 article = by_id[seg.ids[doc]]
                 for fi, field in enumerate(("title", "body")):
                     want = len(ix.analyzer(field).terms(getattr(article, field)))
-                    assert seg.lengths[fi].dtype == np.int32
+                    assert seg.lengths[fi].dtype == arr.unverified(f"len.{field}").dtype
                     assert int(seg.lengths[fi][doc]) == want
                 for kname in ("source", "section", "author"):
                     code = int(seg.keyword_codes[kname][doc])
-                    assert seg.keyword_codes[kname].dtype == np.int32
+                    assert seg.keyword_codes[kname].dtype == arr.unverified(f"kw.{kname}").dtype
                     value = getattr(article, kname)
                     assert (
                         (code == -1) if value is None else seg.keyword_value(kname, code) == value
@@ -388,6 +389,35 @@ def test_columns_past_the_narrow_dtypes_read_back_exactly(tmp_path, body_words):
                 assert seg.keyword_value("section", code) == d["section"]
     assert ix.search("w3", limit=1).total == (body_words > 3)
     assert ix.check() == []
+    ix.close()
+
+
+def test_int8_keyword_codes_count_and_filter_to_their_last_code(tmp_path):
+    """A segment of 128 sections stores codes 0..127 in int8, read as stored: facets count
+    the last code (one past it overflows int8) and the story without a section apart,
+    filters find every section, and a merged segment keeps them all."""
+
+    def part(tag: str) -> list[dict]:  # s0..s127 (codes 0..127), then s127 again
+        sections = [f"s{k}" for k in range(128)] + ["s127"] * 4
+        return [
+            {"id": f"{tag}{i}", "title": "oil", "body": "oil", "section": section}
+            for i, section in enumerate(sections)
+        ]
+
+    docs = part("a") + part("b") + [{"id": "none", "title": "oil", "body": "oil"}]
+    ix = replay(tmp_path / "idx", ([(docs[:132], []), (docs[132:], [])], False))
+    for merged in (False, True):
+        if merged:
+            ix.optimize()
+            ix.refresh()
+        segments = ix._current().searcher.segments
+        assert {seg.keyword_codes["section"].dtype for seg in segments} == {np.dtype(np.int8)}
+        res = ix.search("oil", facets=True, limit=1)
+        assert res.total == 265
+        assert res.facets.sections[:2] == [("s127", 10), ("s0", 2)]
+        for k, n in ((0, 2), (126, 2), (127, 10)):
+            assert ix.search(f'oil section:"s{k}"', limit=5).total == n
+        assert ix.search("oil -section:s127", limit=1).total == 255
     ix.close()
 
 

@@ -361,15 +361,15 @@ def narrow_dtype(top: int) -> type[np.unsignedinteger]:
 
 
 def narrow_lengths(lengths: np.ndarray) -> np.ndarray:
-    """Field lengths in uint8 or uint16 when they fit, else int32 (read back as int32:
+    """Field lengths in uint8 or uint16 when they fit, else int32 (read as stored:
     Segment.lengths)."""
     top = int(lengths.max()) if len(lengths) else 0
     return lengths.astype(np.int32) if top > np.iinfo(np.uint16).max else _narrow(lengths)
 
 
 def narrow_codes(codes: np.ndarray) -> np.ndarray:
-    """Keyword codes (-1 = no value) in the smallest signed dtype that holds them (read back
-    as int32: Segment.keyword_codes)."""
+    """Keyword codes (-1 = no value) in the smallest signed dtype that holds them (read as
+    stored: Segment.keyword_codes)."""
     top = int(codes.max()) if len(codes) else 0
     for dtype in (np.int8, np.int16):
         if top <= np.iinfo(dtype).max:

@@ -140,8 +140,10 @@ class Segment:
 
     @cached_property
     def lengths(self) -> tuple[np.ndarray, ...]:
-        """Per text field, each document's length (int32, stored in the narrowest dtype)."""
-        return tuple(_int32(self._arrays, f"len.{f}") for f in TEXT_FIELDS)
+        """Per text field, each document's length, as stored (uint8 or uint16 where they
+        fit, else int32; read-only): an archive's segments would hold int32 copies of
+        every story's lengths for the process's life."""
+        return tuple(_column(self._arrays, f"len.{f}") for f in TEXT_FIELDS)
 
     @cached_property
     def length_codes(self) -> LengthCodes | None:
@@ -168,8 +170,9 @@ class Segment:
 
     @cached_property
     def keyword_codes(self) -> dict[str, np.ndarray]:
-        """Per keyword field, each document's code (int32, -1: none; stored narrowest)."""
-        return {k: _int32(self._arrays, f"kw.{k}") for k in KEYWORD_FIELDS}
+        """Per keyword field, each document's code (-1: none), as stored (int8, int16 or
+        int32, read-only, as :attr:`lengths`)."""
+        return {k: _column(self._arrays, f"kw.{k}") for k in KEYWORD_FIELDS}
 
     @cached_property
     def _keyword_values(self) -> dict[str, StringTable]:
@@ -716,17 +719,14 @@ class LengthCodes(NamedTuple):
     tops: tuple[int, int]
 
 
-def _int32(arr: ArrayFile, name: str) -> np.ndarray:
-    """Per-document column ``name`` as int32 (segments written before narrow columns store
-    int32: no copy), read-only as the mapped arrays are."""
+def _column(arr: ArrayFile, name: str) -> np.ndarray:
+    """Per-document column ``name`` as stored: integers of at most 32 bits, which every
+    reader takes, indexes or widens as it goes (segments written before narrow columns
+    store int32)."""
     column = arr[name]
-    if column.dtype == np.int32:
-        return column
     if column.dtype.kind not in "iu" or column.dtype.itemsize > 4 or column.dtype == np.uint32:
         raise IndexCorruptError(f"{arr.path}: array {name!r} has dtype {column.dtype}")
-    out = column.astype(np.int32)
-    out.flags.writeable = False
-    return out
+    return column
 
 
 def _keyword_index(values: list[str], kname: str) -> dict[str, list[int]]:

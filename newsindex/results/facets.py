@@ -102,9 +102,9 @@ def count_facets(
             continue
         seg = segments[si]
         for kname, counter in keyword.items():
-            codes = seg.keyword_codes[kname].take(m.docs)  # (take: faster than [] here)
-            codes += 1  # (-1, no value, counts at 0)
-            counts = np.bincount(codes)
+            # (take: faster than [] here; +1 in int32, as the column may be int8: -1, no
+            # value, counts at 0)
+            counts = np.bincount(np.add(seg.keyword_codes[kname].take(m.docs), 1, dtype=np.int32))
             for code in np.flatnonzero(counts[1:]).tolist():
                 counter[seg.keyword_value(kname, code)] += int(counts[code + 1])
         day_chunks.append(seg.dates.take(m.docs))
