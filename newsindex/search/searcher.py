@@ -160,8 +160,8 @@ Dfs = Mapping[tuple[str, tuple[int, ...]], int]
 class FieldNorms:
     """A text field's ``w_f / norm`` of every document of a segment, found by the document's
     length in the field's table by length (:meth:`Searcher.length_tables`, made by the same
-    operations, so the values are the per-document ones to the bit): no float64 per document,
-    which over an archive's segments is a gigabyte made before a query's first answer.
+    operations, so the values are the per-document ones to the bit): no float64 per document
+    and field (16 bytes a story, all made before a query's first answer over an archive).
     ``take`` and indexing answer as on the per-document array."""
 
     __slots__ = ("table", "lengths")
