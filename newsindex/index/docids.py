@@ -112,7 +112,7 @@ class Concat:
 def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The arrays of consecutive runs of terms (each :func:`encode`'s) as one."""
     held: dict[str, list[np.ndarray]] = {name: [] for name in OFFSET_ARRAYS.values()}
-    joined = Concat({name: found for name, found in held.items()})  # (a list is a Sink)
+    joined = Concat(held)  # (a list is a Sink)
     for part in parts:
         joined.add(part)
     small = joined.finish()

@@ -131,7 +131,7 @@ def facets_from_counts(
         # Matches per day (a count, not a sort: an archive's matches are millions, its days
         # thousands), then the days' buckets: they follow the days' order, so each bucket's
         # days are one run.
-        per_day = np.bincount(dated - np.int32(first) if first else dated)
+        per_day = np.bincount(dated - np.int32(first))
         present = np.flatnonzero(per_day)
         day_stamps = _EPOCH + (present + first).astype("timedelta64[D]")
         stamps = day_stamps.astype(f"datetime64[{unit}]")

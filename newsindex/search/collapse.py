@@ -108,6 +108,16 @@ def groups(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
 #: FNV's 64-bit prime: rows of bins hashed to one key (equal rows, equal keys).
 _FNV_PRIME = np.uint64(0x100000001B3)
 
+
+def _row_keys(rows: np.ndarray, cols: Sequence[int]) -> np.ndarray:
+    """A 64-bit FNV-style key per row of its bins ``cols`` (equal bins, equal keys)."""
+    key = np.zeros(len(rows), dtype=np.uint64)
+    for col in cols:
+        key *= _FNV_PRIME
+        key ^= rows[:, col].astype(np.uint64)
+    return key
+
+
 #: Candidate pairs whose signatures are compared at a time (two rows of bins each): the
 #: comparison's memory stays a few tens of MB however many candidates the bands make.
 _CONFIRM_PAIRS = 1 << 18
@@ -139,13 +149,10 @@ def _confirmed_pairs(
     # pairs kept are each pair once, not once a band.
     kernel = _CONFIRM.get() if n >= _COMPILED_ROWS or compiled.loaded() else None
     for band in range(nbands):
-        key = np.zeros(n, dtype=np.uint64)
         # A band's bins lie far apart (b, b + nbands, ...): densification fills neighbouring
         # empty bins of a short story from one minimum, so neighbours agree together by
         # chance far more often (any partition into bands keeps the pigeonhole bound).
-        for col in range(band, nbands * rows, nbands):
-            key *= _FNV_PRIME  # equal bands, equal keys
-            key ^= sub[:, col].astype(np.uint64)
+        key = _row_keys(sub, range(band, nbands * rows, nbands))
         order = np.argsort(key)
         skey = key[order]
         cut = np.flatnonzero(skey[1:] != skey[:-1]) + 1
@@ -344,10 +351,7 @@ def _classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(rows)
     if not n:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    key = np.zeros(n, dtype=np.uint64)
-    for col in range(rows.shape[1]):
-        key *= _FNV_PRIME
-        key ^= rows[:, col].astype(np.uint64)
+    key = _row_keys(rows, range(rows.shape[1]))
     order = np.argsort(key, kind="stable")  # equal keys in row order: a group's first first
     skey = key.take(order)
     del key

@@ -922,9 +922,10 @@ def wanted(ctx: _Context, dis: Disjunction) -> bool:
     if not compiled.loaded(on=True):
         if ctx.searcher.max_postings < MIN_POSTINGS:
             return False
-        leaves = [ctx.leaf(t) for t in dis.terms]
+        # (Looked up as Prepared will, together: Prepared itself would load the kernels.)
+        stats = ctx.searcher.terms_stats([t.term for t in dis.terms], leaves.ALL_FIELDS, ctx.dfs)
         per_segment = [
-            sum(e - s for s, e in (leaf.slices[si] for leaf in leaves))
+            sum(e - s for s, e in (found[0][si] for found in stats))
             for si in range(len(ctx.searcher.segments))
         ]
         if compiled.one_query_only():

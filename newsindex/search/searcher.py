@@ -231,24 +231,22 @@ class Searcher:
     # -- per-segment helpers ----------------------------------------------------------------
     def weighted_norms(self, si: int, scoring: Scoring) -> tuple[Norms, ...]:
         """Per field, ``w_f / (1 - b_f + b_f * len / avglen)`` of every doc of segment ``si``:
-        found by length (:class:`FieldNorms`) where the segment's lengths are coded, a float64
-        per document (:meth:`document_norms`) otherwise."""
-        key = (si, scoring.key(), "per document")
+        found by length (:class:`FieldNorms`, over :meth:`length_tables`) where the segment's
+        lengths are coded, a float64 per document (:meth:`document_norms`, kept) otherwise."""
+        seg = self.segments[si]
+        if seg.length_codes is not None:
+            return tuple(map(FieldNorms, self.length_tables(si, scoring), seg.lengths))
+        key = (si, scoring.key())
         cached = self._norms.get(key)
         if cached is None:
-            seg = self.segments[si]
-            if seg.length_codes is not None:
-                tables = self.length_tables(si, scoring)
-                cached = tuple(map(FieldNorms, tables, seg.lengths))
-            else:
-                cached = self.document_norms(si, scoring)
+            cached = self.document_norms(si, scoring)
             if len(self._norms) > 64:
                 self._norms.clear()
             self._norms[key] = cached
         return cached
 
     def document_norms(self, si: int, scoring: Scoring) -> tuple[np.ndarray, ...]:
-        """:meth:`weighted_norms` as a float64 per document of segment ``si`` (not kept)."""
+        """:meth:`weighted_norms` as a float64 per document of segment ``si``."""
         seg = self.segments[si]
         return tuple(
             field_factors(
