@@ -419,6 +419,8 @@ class _Segment:
             cand, part = parts_d[0], parts_s[0]
         else:
             d = np.concatenate(parts_d)
+            if not len(d):  # (every window's postings outside the filter's range)
+                return EMPTY_DOCS, EMPTY_SCORES
             order = np.argsort(d, kind="stable")
             d = d.take(order)
             first = np.empty(len(d), dtype=bool)
