@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Callable
+import tempfile
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from newsindex.index import builder, docids
 from newsindex.index import manifest as mf
-from newsindex.index.arrays import write_arrays
+from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.segment import Segment
 
 
@@ -41,3 +46,28 @@ def craft(
     mf.write(dst, dataclasses.replace(manifest, generation=generation, segments=tuple(segments)))
     mf.record_generation(dst, generation)
     return entry.name
+
+
+def recode_docs(arrays: dict[str, np.ndarray], change: Callable[[np.ndarray], None]) -> None:
+    """A gap-coded segment's doc numbers decoded, ``change``d in place and encoded again: a
+    valid encoding of whatever doc numbers ``change`` leaves (increasing within each term:
+    gaps hold no other order)."""
+    offs = arrays["post.offs"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "docs.arr"
+        names = ("post.offs", "blk.offs", *docids.NAMES)
+        write_arrays(path, {name: arrays[name] for name in names})
+        docs = docids.DocIds(ArrayFile(path), 1 << 30).whole().astype(np.int64)
+    change(docs)
+    arrays.update(docids.encode(offs, docs))
+
+
+@contextmanager
+def offsets_format() -> Iterator[None]:
+    """Segments a writer builds inside hold format 3's doc numbers (offsets from each
+    block's first), as versions before gaps wrote them: their readers, and what they read
+    of bad content, stay tested. (Merges write gaps, as they do of any old segment.)"""
+    written_as_format_3 = types.SimpleNamespace(encode=docids.encode_offsets)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(builder, "docids", written_as_format_3)
+        yield

@@ -6,6 +6,7 @@ read or a problem for ``check``, never a crash."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from newsindex.index import manifest as mf
 from newsindex.index import segment as segment_module
 from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.segment import Segment
+from tests.crafting import offsets_format
 from tests.histories import histories, replay
 
 
@@ -53,25 +55,35 @@ def _write(path: Path, offs: np.ndarray, arrays: dict) -> ArrayFile:
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=postings(), block=st.sampled_from([1, 3, 128]), cuts=st.data())
+@given(
+    data=postings(),
+    block=st.sampled_from([1, 3, 128]),
+    coding=st.sampled_from(["gaps", "offsets"]),
+    cuts=st.data(),
+)
 def test_every_range_decodes_to_the_int32_doc_numbers(
-    tmp_path_factory, monkeypatch, data, block, cuts
+    tmp_path_factory, monkeypatch, data, block, coding, cuts
 ):
     offs, want, ndocs = data
     monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
     nterms = len(offs) - 1
-    # In runs of terms (as a merge writes them), or whole (as the builder does): the same.
-    splits = sorted(set(cuts.draw(st.lists(st.integers(0, nterms), max_size=3)) + [0, nterms]))
-    parts = [
-        docids.encode(offs[a : b + 1] - offs[a], want[offs[a] : offs[b]])
-        for a, b in zip(splits, splits[1:])
-    ]
-    arrays = docids.concat(parts)
-    whole = docids.encode(offs, want)
-    assert arrays.keys() == whole.keys()
-    for name in arrays:
-        assert arrays[name].dtype == whole[name].dtype
-        assert np.array_equal(arrays[name], whole[name]), name
+    if coding == "gaps":
+        # In runs of terms (as a merge writes them), or whole (as the builder does): the same.
+        splits = sorted(set(cuts.draw(st.lists(st.integers(0, nterms), max_size=3)) + [0, nterms]))
+        runs = [offs[a : b + 1] - offs[a] for a, b in zip(splits, splits[1:])]
+        parts = [
+            (run, docids.encode(run, want[offs[a] : offs[b]]))
+            for run, a, b in zip(runs, splits, splits[1:])
+        ]
+        arrays = docids.concat(parts)
+        whole = docids.encode(offs, want)
+        assert arrays.keys() == whole.keys() == set(docids.NAMES)
+        for name in arrays:
+            assert arrays[name].dtype == whole[name].dtype
+            assert np.array_equal(arrays[name], whole[name]), name
+    else:
+        arrays = docids.encode_offsets(offs, want)
+        assert arrays.keys() == set(docids.OFFSET_NAMES)
     arr = _write(tmp_path_factory.mktemp("codec") / "a.arr", offs, arrays)
     coded = docids.DocIds(arr, ndocs)
     n = int(offs[-1])
@@ -125,15 +137,25 @@ def test_every_terms_docs_are_the_stored_texts_holding_it(
     ix.close()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, sample_docs) -> Path:
+@pytest.fixture(scope="module", params=["gaps", "offsets"])
+def built(request, tmp_path_factory, sample_docs) -> Path:
+    """One segment of 300 stories, its doc numbers as gaps or (as format 3 wrote them)
+    offsets."""
     folder = tmp_path_factory.mktemp("coded") / "idx"
-    ix = newsindex.Index.create(folder)
-    with ix.writer() as w:
-        for doc in sample_docs[:300]:
-            w.add(doc)
-    ix.close()
+    with offsets_format() if request.param == "offsets" else contextlib.nullcontext():
+        ix = newsindex.Index.create(folder)
+        with ix.writer() as w:
+            for doc in sample_docs[:300]:
+                w.add(doc)
+        ix.close()
+    assert (request.param == "gaps") == ("post.gaps" in ArrayFile(next(folder.glob("*.arr"))))
     return folder
+
+
+def _names(folder: Path) -> tuple[str, ...]:
+    """The doc-number arrays of the built segment's encoding."""
+    gaps = "post.gaps" in ArrayFile(next(folder.glob("*.arr")))
+    return docids.NAMES if gaps else docids.OFFSET_NAMES
 
 
 def _segment(folder: Path) -> Segment:
@@ -182,8 +204,10 @@ def _flip(path: Path, at: int) -> None:
 
 
 # (No sample segment has rel of 65536 documents: the test above flips post.d4.)
-@pytest.mark.parametrize("name", [n for n in docids.NAMES if n != "post.d4"])
+@pytest.mark.parametrize("name", sorted({*docids.NAMES, *docids.OFFSET_NAMES} - {"post.d4"}))
 def test_a_flipped_byte_in_each_array_is_index_corrupt(built, tmp_path, name):
+    if name not in _names(built):
+        pytest.skip(f"{name} is not an array of this encoding")
     clean = _segment(built)
     want = _every_term(clean)
     clean.close()
@@ -231,12 +255,22 @@ def _rewrite(folder: Path, change) -> tuple[ArrayFile, int]:
     return ArrayFile(out), ndocs
 
 
+def _gaps(arrays) -> bool:
+    return "post.gaps" in arrays
+
+
 def _widen(arrays):
-    arrays["post.dw"][0] = 3
+    if _gaps(arrays):
+        arrays["post.gapw"][0] = 40
+    else:
+        arrays["post.dw"][0] = 3
 
 
 def _shift(arrays):
-    arrays["post.dpos"][-1] += 1
+    if _gaps(arrays):  # over the gaps of the block before
+        arrays["post.gapbit"][-1] = arrays["post.gapbit"][-2] - 1
+    else:
+        arrays["post.dpos"][-1] += 1
 
 
 def _base(arrays):
@@ -247,11 +281,18 @@ def _base(arrays):
 
 
 def _offsets(arrays):
-    arrays["post.d1"][1:] = 0
+    if _gaps(arrays):  # every gap its block's largest
+        arrays["post.gaps"][:] = np.uint64(2**64 - 1)
+    else:
+        arrays["post.d1"][1:] = 0
 
 
 def _first_offset(arrays):
-    arrays["post.d1"][0] = 7
+    if _gaps(arrays):  # (gaps have no first offset) a block's width too large for its bits
+        wide = np.flatnonzero(arrays["post.gapw"][:-1])[0]
+        arrays["post.gapw"][wide] = 32
+    else:
+        arrays["post.d1"][0] = 7
 
 
 def _past_end(arrays):
@@ -298,7 +339,7 @@ def _no_postings(arrays):
 
 
 def _far_dpos(arrays):
-    arrays["post.dpos"][-1] = 1 << 40
+    arrays["post.gapbit" if _gaps(arrays) else "post.dpos"][-1] = 1 << 40
 
 
 def _far_block(arrays):
@@ -381,10 +422,18 @@ def _term_facts(seg: Segment, word: str) -> Iterator:
     # (A small segment's table of every term's layout gives the same, or none is made.)
     yield tuple(seg.postings_layouts([(s, e)])[0].tolist())
     width, at, first = layout[:3]
-    d1, d2, d4, dbase, tf, *_ = seg.raw_postings
-    rel = {1: d1, 2: d2, 4: d4}[width][at : at + e - s].astype(np.int64)
-    yield rel.tolist()
-    yield np.repeat(dbase[first:].astype(np.int64), blocks.BLOCK_SIZE)[: e - s].tolist()
+    d1, d2, d4, dbase, gapw, gapbit, gaps, tf, *_ = seg.raw_postings
+    nblocks = (e - s + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    if width == docids.GAPS:
+        # (Each gap as the kernel reads it: a shift and a mask of its words.)
+        bits = gapbit[first : first + nblocks].astype(np.int64)
+        widths = gapw[first : first + nblocks].astype(np.int64)
+        end = int((bits + (blocks.BLOCK_SIZE - 1) * widths).max())
+        yield gaps[bits.min() >> 6 : min((end + 63) >> 6, len(gaps))].tolist()
+    else:
+        rel = {1: d1, 2: d2, 4: d4}[width][at : at + e - s].astype(np.int64)
+        yield rel.tolist()
+    yield dbase[first : first + nblocks].tolist()
     yield tf[s:e].tolist()
     yield seg.positions(s, e).tolist()
     yield seg.term_blocks(word)
@@ -394,7 +443,8 @@ def _term_facts(seg: Segment, word: str) -> Iterator:
 #: lookup in the term table, its postings' bounds, layout and blocks, its positions' start.
 _TERM_ARRAYS = [
     "terms.crc", "terms.hord", "terms.offs", "terms.blob", "post.offs", "post.dw",
-    "post.dpos", "blk.offs", "post.dbase", "post.d1", "post.tf", "pos.offs",
+    "post.dpos", "blk.offs", "post.dbase", "post.d1", "post.gapw", "post.gapbit",
+    "post.gaps", "post.tf", "pos.offs",
 ]  # fmt: skip
 
 
@@ -427,6 +477,8 @@ def test_a_corrupt_term_entry_is_index_corrupt_never_another_answer(
     """A flipped byte in any per-term array: every word's entries (looked up in a fresh
     segment, each read verified as it is taken) are the genuine ones or an IndexCorruptError,
     and the words whose entries hold the byte are the error (differential: the clean copy)."""
+    if name.startswith("post.") and name not in {"post.offs", "post.tf", *_names(built)}:
+        pytest.skip(f"{name} is not an array of this encoding")
     want = term_facts
     words = list(want)
     folder = tmp_path / "idx"
@@ -511,7 +563,7 @@ def test_checking_postings_takes_memory_by_the_run_not_by_the_segment(tmp_path, 
     arr, ndocs, npost = seg._arrays, seg.ndocs, seg.npostings
     monkeypatch.setattr(docids, "_STEP", 256)
     try:
-        for name in ("post.offs", "post.dw", "post.dpos", "blk.offs", "post.dbase"):
+        for name in ("post.offs", "blk.offs", "post.dbase", "post.gapw", "post.gapbit"):
             arr[name]  # (verified before: a check reads them whole either way)
         tracemalloc.start()
         try:

@@ -11,6 +11,7 @@ small segments, with small blocks and windows, so each query crosses many of bot
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from pathlib import Path
@@ -25,8 +26,8 @@ from newsindex import compiled
 from newsindex.config import Scoring
 from newsindex.errors import IndexCorruptError
 from newsindex.index import blocks
-from newsindex.index.arrays import write_arrays
 from newsindex.search import prune, scan
+from tests.crafting import craft, offsets_format, recode_docs
 from tests.histories import replay
 
 pytestmark = pytest.mark.skipif(
@@ -140,13 +141,17 @@ def _both(ix: newsindex.Index, query: str, **kwargs) -> tuple[tuple, tuple]:
     scoring=scorings,
     window=st.sampled_from([1, 3, 8, 1 << 13]),
     prune_min=st.sampled_from([0, 1 << 40]),  # the pruned kernel, or the exhaustive one
+    coding=st.sampled_from(["gaps", "offsets"]),  # doc numbers as written now, or by format 3
 )
 def test_compiled_equals_numpy(
-    tmp_path_factory, monkeypatch, corpus, asked, scoring, window, prune_min
+    tmp_path_factory, monkeypatch, corpus, asked, scoring, window, prune_min, coding
 ):
     monkeypatch.setattr(scan, "WINDOW", window)
     monkeypatch.setattr(scan, "PRUNE_MIN", prune_min)
-    ix = _build(tmp_path_factory.mktemp("scan") / "idx", corpus)
+    with offsets_format() if coding == "offsets" else contextlib.nullcontext():
+        ix = _build(tmp_path_factory.mktemp("scan") / "idx", corpus)
+    gaps = ["post.gaps" in seg._arrays for seg in ix._searcher.segments]
+    assert not gaps or (any(gaps) if coding == "gaps" else not all(gaps))  # (merges: gaps)
     for query, limit, offset, facets in asked:
         got, want = _both(
             ix, query, limit=limit, offset=offset, scoring=scoring, facets=facets and limit < 5
@@ -209,34 +214,33 @@ def test_long_sparse_unions_add_as_numpy_does(tmp_path_factory, seed, width, lim
     assert got == want
 
 
-def _corrupt_doc_number(folder: Path, term: str) -> None:
-    """Rewrite the one segment so that a posting of ``term`` (not its block's first, nor its
-    last) names a document past the end; the checksums are made for the new bytes."""
-    from newsindex.index.arrays import ArrayFile
-
-    (path,) = folder.glob("seg-*.arr")
-    arr = ArrayFile(path)
-    arrays = {name: np.array(arr[name]) for name in arr.names()}
-    del arr
-    seg = newsindex.Index.open(folder)._current().searcher.segments[0]
+def _corrupt_doc_number(arrays, seg, term: str) -> None:
+    """A posting of ``term`` (not its block's first, nor its last) and the ones after it
+    name documents past the end, in either encoding of doc numbers."""
     tid = seg.term_id(term)
-    width = int(arrays["post.dw"][tid])
-    name = {1: "post.d1", 2: "post.d2", 4: "post.d4"}[width]
     s, e = seg.term_range(term)
     assert e - s > 6
-    at = int(arrays["post.dpos"][tid]) + 5
-    arrays[name][at] = np.iinfo(arrays[name].dtype).max
-    size = path.stat().st_size
-    path.unlink()
-    write_arrays(path, arrays)
-    assert path.stat().st_size == size  # the manifest's sizes still hold
+    if "post.gaps" not in arrays:
+        width = int(arrays["post.dw"][tid])
+        name = {1: "post.d1", 2: "post.d2", 4: "post.d4"}[width]
+        at = int(arrays["post.dpos"][tid]) + 5
+        arrays[name][at] = np.iinfo(arrays[name].dtype).max
+        return
+
+    def past(docs):
+        docs[s + 5 : e] += seg.ndocs
+
+    recode_docs(arrays, past)
 
 
-def test_an_out_of_range_doc_number_is_an_error(tmp_path, sample_docs):
+@pytest.mark.parametrize("coding", ["gaps", "offsets"])
+def test_an_out_of_range_doc_number_is_an_error(tmp_path, sample_docs, coding):
     folder = tmp_path / "idx"
-    _build(folder, [(sample_docs[:200], [])])
-    _corrupt_doc_number(folder, "said")
-    ix = newsindex.Index.open(folder)
+    with offsets_format() if coding == "offsets" else contextlib.nullcontext():
+        _build(folder, [(sample_docs[:200], [])])
+    craft(folder, tmp_path / "bad", lambda arrays, seg: _corrupt_doc_number(arrays, seg, "said"))
+    ix = newsindex.Index.open(tmp_path / "bad")
+    assert ("post.gaps" in ix._searcher.segments[0]._arrays) == (coding == "gaps")
     for query in ["said", "said oil the", "said date:1987"]:
         with pytest.raises(IndexCorruptError, match="seg-"):
             ix.search(query, limit=10)
@@ -272,12 +276,13 @@ def test_threads_share_an_index(tmp_path, sample_docs, monkeypatch):
     assert not errors
 
 
-def test_small_searches_do_not_load_numba(tmp_path, sample_docs):
+def test_small_searches_do_not_load_numba(tmp_path, sample_docs, monkeypatch):
     """A process searching a small index never pays for loading the compiled code."""
     import os
     import subprocess
     import sys
 
+    monkeypatch.undo()  # (written with the blocks the other process reads)
     _build(tmp_path / "idx", [(sample_docs[:300], [])])
     code = (
         "import sys, newsindex; ix = newsindex.Index.open(sys.argv[1]); "

@@ -1,23 +1,31 @@
-"""Postings doc numbers as offsets from a base per block, one byte width per term.
+"""Postings doc numbers: bit-packed gaps per block (format 4), or offsets from each
+block's first (format 3, still read).
 
 A term's postings name its documents in increasing order, cut into the blocks of
 :mod:`.blocks` (``BLOCK_SIZE`` postings, numbered by ``blk.offs``). Each block stores the
-doc number of its first posting, and each posting its distance from that one: small (in news,
-most blocks of a frequent word span a few thousand documents), so each term stores its
-distances in the narrowest of ``post.d1`` (uint8), ``post.d2`` (uint16) and ``post.d4``
-(uint32) that holds its largest:
+doc number of its first posting (``post.dbase``, int32), and the others as gaps:
 
-- ``post.dw``: per term, its width in bytes (1, 2 or 4);
-- ``post.dpos``: per term, where its distances start in its width's array (the terms of one
+- ``post.gaps``: uint64 words of the blocks' gaps bit-packed (:mod:`.bitpack`), a
+  posting's gap being its doc number less the posting before's, less 1 (0 for neighbours);
+  a block's first posting has none;
+- ``post.gapw``: per block, the bits of each of its gaps (0 to 32; the largest gap's);
+- ``post.gapbit``: per block, the bit of ``post.gaps`` where its gaps start.
+
+Any gap reads alone, so a reader starting at a block (after jumping blocks) decodes on from
+its base with a running sum, and a range of blocks decodes vectorized. Gaps take about half
+the bytes of format 3's offsets (news words' gaps are small; offsets from a block's first
+grow across it), which is most of what a search process keeps of an archive's postings.
+
+Format 3, which older segments hold (``post.dw`` present):
+
+- ``post.dw``: per term, its offsets' width in bytes (1, 2 or 4);
+- ``post.dpos``: per term, where its offsets start in its width's array (the terms of one
   width follow each other there, in term order);
 - ``post.d1`` / ``post.d2`` / ``post.d4``: per posting, its doc number less its block's
   first (0 for a block's first posting);
-- ``post.dbase``: per block, the doc number of its first posting.
+- ``post.dbase`` as above.
 
-Any range of postings decodes from the start of its block with one widening and one
-addition of each block's base: no running sum, which costs a search several times more (delta
-coding of the gaps would make the arrays about a third smaller). Segments written before
-this encoding hold ``post.docs`` (one int32 per posting), read as they were.
+Segments written before either hold ``post.docs`` (one int32 per posting), read as they were.
 """
 
 from __future__ import annotations
@@ -28,15 +36,30 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import IndexCorruptError
-from . import blocks
+from . import bitpack, blocks
 from .arrays import ArrayFile
 
-#: Array of the offsets of each width in bytes.
+#: Names of the gaps encoding's arrays (a segment holding ``post.gaps`` holds them all).
+NAMES = ("post.dbase", "post.gapw", "post.gapbit", "post.gaps")
+#: The arrays a merge writes a run of terms at a time (the rest are per block, kept).
+SPILLED = {"post.gaps": np.uint64}
+#: The width in a compiled reader's layout (:meth:`DocIds.layout`) of gap-coded postings.
+GAPS = 0
+#: Format 3: array of the offsets of each width in bytes.
 OFFSET_ARRAYS = {1: "post.d1", 2: "post.d2", 4: "post.d4"}
 _WIDTHS = {name: width for width, name in OFFSET_ARRAYS.items()}
 OFFSET_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}
-#: Names of the encoding's arrays (a segment holding ``post.dw`` holds them all).
-NAMES = ("post.dw", "post.dpos", *OFFSET_ARRAYS.values(), "post.dbase")
+#: Names of format 3's arrays (a segment holding ``post.dw`` holds them all).
+OFFSET_NAMES = ("post.dw", "post.dpos", *OFFSET_ARRAYS.values(), "post.dbase")
+_NO_GAPS = np.zeros(0, dtype=np.uint64)
+_NO_GAPS.flags.writeable = False  # (the type of a segment's mapped arrays, to numba)
+_NO_GAPW = np.zeros(0, dtype=np.uint8)
+_NO_GAPW.flags.writeable = False
+_NO_GAPBIT = np.zeros(0, dtype=np.int64)
+_NO_GAPBIT.flags.writeable = False
+_NO_OFFSETS = tuple(np.zeros(0, dtype=dtype) for dtype in OFFSET_DTYPES.values())
+for _empty in _NO_OFFSETS:
+    _empty.flags.writeable = False
 #: Postings decoded at a time when a reader wants many terms (merge, check).
 _STEP = 1 << 22
 #: Terms whose layout a reader keeps (cleared when full).
@@ -44,9 +67,37 @@ _CACHE_SIZE = 100_000
 
 
 def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
-    """The encoding's arrays for postings ``docs`` (increasing within each term) of terms
-    cut by ``offs`` (from 0; no term without postings); ``post.dpos`` counts from 0 in
-    each width's array, as :func:`concat` expects of its parts."""
+    """The gaps encoding's arrays for postings ``docs`` (increasing within each term) of
+    terms cut by ``offs`` (from 0; no term without postings); ``post.gapbit`` counts from
+    0, as :class:`Concat` expects of its parts."""
+    offs = np.asarray(offs, dtype=np.int64)
+    counts = np.diff(offs)
+    if np.any(counts <= 0):
+        raise ValueError("every term needs postings")
+    n = int(offs[-1]) if len(offs) else 0
+    docs = np.asarray(docs)
+    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    starts = _block_starts(offs, nblocks)
+    later = np.ones(n, dtype=bool)
+    later[starts] = False  # (every term starts a block: no gap crosses terms)
+    gaps = np.diff(docs.astype(np.int64))[later[1:]]
+    gaps -= 1
+    if len(gaps) and int(gaps.min()) < 0:
+        raise ValueError("doc numbers must increase within each term")
+    per_block = np.diff(np.append(starts, n)) - 1
+    widths = bitpack.widths_of(gaps, per_block)
+    words, first_bits = bitpack.pack(gaps, widths, per_block)
+    return {
+        "post.dbase": docs[starts].astype(np.int32),
+        "post.gapw": widths,
+        "post.gapbit": first_bits,
+        "post.gaps": words,
+    }
+
+
+def encode_offsets(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
+    """Format 3's arrays for postings ``docs`` of terms cut by ``offs``, as versions before
+    the gaps wrote them (kept so that tests can make such segments)."""
     offs = np.asarray(offs, dtype=np.int64)
     counts = np.diff(offs)
     if np.any(counts <= 0):
@@ -73,54 +124,76 @@ def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 class Sink(Protocol):
-    """Where :class:`Concat` appends an offsets array's parts (an :class:`.arrays.Spill`, or
-    a list of parts in memory)."""
+    """Where :class:`Concat` appends ``post.gaps``'s parts (an :class:`.arrays.Spill`, or a
+    list of parts in memory)."""
 
     def append(self, values: np.ndarray, /) -> None: ...
 
 
 class Concat:
-    """:func:`concat`, a part at a time: each part's offsets arrays go to their ``sinks``
-    (by name) as it comes, so a merge never holds them whole; the per-term and per-block
-    arrays, small, are kept and returned by :meth:`finish`."""
+    """:func:`concat`, a part at a time: each part's ``post.gaps`` goes to ``sinks`` (by
+    name, :data:`SPILLED`) as it comes, joined bit to bit to the parts before (the result
+    is what one :func:`encode` of all of them gives), so a merge never holds them whole;
+    the per-block arrays, small, are kept and returned by :meth:`finish`."""
 
     def __init__(self, sinks: Mapping[str, Sink]):
         self._sinks = sinks
-        self._sizes = dict.fromkeys(OFFSET_ARRAYS, 0)
-        self._kept: dict[str, list[np.ndarray]] = {"post.dw": [], "post.dpos": [], "post.dbase": []}
+        self._bits = 0  # bits so far
+        self._carry = np.zeros(0, dtype=np.uint64)  # the last word, while it is partial
+        self._kept: dict[str, list[np.ndarray]] = {
+            "post.dbase": [],
+            "post.gapw": [],
+            "post.gapbit": [],
+        }
 
-    def add(self, part: Mapping[str, np.ndarray]) -> None:
-        """The next run of terms (an :func:`encode`'s arrays)."""
-        dpos = part["post.dpos"].copy()
-        for width, name in OFFSET_ARRAYS.items():
-            dpos[part["post.dw"] == width] += self._sizes[width]
-            self._sizes[width] += len(part[name])
-            self._sinks[name].append(part[name])
-        self._kept["post.dw"].append(part["post.dw"])
-        self._kept["post.dpos"].append(dpos)
+    def add(self, offs: np.ndarray, part: Mapping[str, np.ndarray]) -> None:
+        """The next run of terms, cut by ``offs`` (from 0): :func:`encode`'s arrays."""
+        offs = np.asarray(offs, dtype=np.int64)
+        nblocks = (np.diff(offs) + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+        blk = np.concatenate(([0], np.cumsum(nblocks)))
+        ends = gap_ends(offs, blk, part["post.gapw"], part["post.gapbit"])
+        nbits = int(ends.max()) if len(ends) else 0
+        shift = self._bits & 63
+        words = np.asarray(part["post.gaps"], dtype=np.uint64)[: (nbits + 63) >> 6]
+        if shift:  # (the part's words moved up by shift bits, into the partial last word)
+            moved = np.zeros(len(words) + 1, dtype=np.uint64)
+            moved[:-1] = words << np.uint64(shift)
+            moved[1:] |= words >> np.uint64(64 - shift)
+            moved[0] |= self._carry[0]
+            words = moved
+        elif len(self._carry):
+            raise AssertionError("a partial word at a word boundary")
+        total = self._bits + nbits
+        done = (total >> 6) - (self._bits >> 6)  # the words this part completes
+        self._sinks["post.gaps"].append(words[:done])
+        self._carry = words[done : done + 1] if total & 63 else words[:0]
+        self._kept["post.gapbit"].append(part["post.gapbit"] + self._bits)
         self._kept["post.dbase"].append(part["post.dbase"])
+        self._kept["post.gapw"].append(part["post.gapw"])
+        self._bits = total
 
     def finish(self) -> dict[str, np.ndarray]:
-        """``post.dw``, ``post.dpos`` and ``post.dbase`` of every part added."""
-        empty = {"post.dw": np.uint8, "post.dpos": np.int64, "post.dbase": np.int32}
+        """``post.dbase``, ``post.gapw`` and ``post.gapbit`` of every part added (the last
+        partial word of ``post.gaps`` goes to its sink)."""
+        if len(self._carry):
+            self._sinks["post.gaps"].append(self._carry)
+            self._carry = self._carry[:0]
+        empty = {"post.dbase": np.int32, "post.gapw": np.uint8, "post.gapbit": np.int64}
         return {
             name: np.concatenate([np.zeros(0, empty[name]), *parts])
             for name, parts in self._kept.items()
         }
 
 
-def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The arrays of consecutive runs of terms (each :func:`encode`'s) as one."""
-    held: dict[str, list[np.ndarray]] = {name: [] for name in OFFSET_ARRAYS.values()}
-    joined = Concat(held)  # (a list is a Sink)
-    for part in parts:
-        joined.add(part)
+def concat(parts: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """The arrays of consecutive runs of terms (each its ``offs`` from 0 and
+    :func:`encode`'s arrays) as one."""
+    held: list[np.ndarray] = []
+    joined = Concat({"post.gaps": held})  # (a list is a Sink)
+    for offs, part in parts:
+        joined.add(offs, part)
     small = joined.finish()
-    offsets = {
-        name: np.concatenate([np.zeros(0, OFFSET_DTYPES[width]), *held[name]])
-        for width, name in OFFSET_ARRAYS.items()
-    }
-    return {name: small[name] if name in small else offsets[name] for name in NAMES}
+    return {**small, "post.gaps": np.concatenate([np.zeros(0, np.uint64), *held])}
 
 
 def _block_starts(offs: np.ndarray, nblocks: np.ndarray) -> np.ndarray:
@@ -139,7 +212,10 @@ class DocIds:
         self._ndocs = ndocs
         self._offs = arr.unverified("post.offs")
         self._npost = int(self._offs[-1]) if len(self._offs) else 0
-        # first posting of a term -> (first, end, offsets array, its first offset, first block)
+        #: gap-coded (format 4), or offsets (format 3)
+        self.gaps = "post.gaps" in arr
+        # first posting of a term -> (first, end, offsets array, its first offset, first
+        # block); gap-coded: ("post.gaps", 0) for the array and offset
         self._terms: dict[int, tuple[int, int, str, int, int]] = {}
 
     def docs(self, s: int, e: int) -> np.ndarray:
@@ -164,6 +240,17 @@ class DocIds:
         arr = self._arr
         k = (s - t0) // blocks.BLOCK_SIZE
         bs = t0 + k * blocks.BLOCK_SIZE
+        if self.gaps:
+            full, tail = divmod(e - bs, blocks.BLOCK_SIZE)
+            sizes = np.full(full + (tail > 0), blocks.BLOCK_SIZE, dtype=np.int64)
+            if tail:
+                sizes[-1] = tail
+            out = _gap_docs(arr, b0 + k, sizes).astype(np.int32)
+            if bs < s:
+                out = out[s - bs :]
+            if out.min() < 0 or out.max() >= self._ndocs:
+                raise IndexCorruptError(f"{arr.path}: postings name documents out of range")
+            return out
         raw = arr.range(name, dpos + bs - t0, dpos + e - t0)
         size = blocks.BLOCK_SIZE
         full, tail = divmod(e - bs, size)
@@ -194,17 +281,42 @@ class DocIds:
         size = blocks.BLOCK_SIZE
         if not (t0 <= s < e <= t1) or (s - t0) % size:
             raise IndexCorruptError(f"{self._arr.path}: postings offsets are inconsistent")
-        at, first = dpos + s - t0, b0 + (s - t0) // size
+        first = b0 + (s - t0) // size
+        if self.gaps:
+            end = first + (e - s + size - 1) // size
+            arr = self._arr
+            arr.check("post.dbase", first, end)
+            widths = arr.range("post.gapw", first, end).astype(np.int64)
+            bits = arr.range("post.gapbit", first, end)
+            if len(widths) != end - first or len(bits) != end - first:
+                raise IndexCorruptError(f"{arr.path}: postings blocks are truncated")
+            # The words its gaps take (the kernel checks each gap's bits against the array).
+            nvals = np.full(end - first, size - 1, dtype=np.int64)
+            nvals[-1] = e - s - 1 - (end - first - 1) * size
+            lo, hi = int(bits.min()), int((bits + nvals * widths).max())
+            if (
+                int(widths.max()) > bitpack.MAX_WIDTH
+                or lo < 0
+                or hi > 64 * len(arr.unverified("post.gaps"))
+            ):
+                raise IndexCorruptError(f"{arr.path}: 'post.gaps' does not match its blocks")
+            arr.check("post.gaps", lo >> 6, (hi + 63) >> 6)
+            return GAPS, 0, first, s, e
+        at = dpos + s - t0
         self._arr.check(name, at, at + e - s)
         self._arr.check("post.dbase", first, first + (e - s + size - 1) // size)
         return _WIDTHS[name], at, first, s, e
 
-    def raw(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The unverified ``post.d1``, ``post.d2``, ``post.d4`` and ``post.dbase`` (read only
-        where :meth:`layout` verified them)."""
+    def raw(self) -> tuple[np.ndarray, ...]:
+        """The unverified ``post.d1``, ``post.d2``, ``post.d4``, ``post.dbase``,
+        ``post.gapw``, ``post.gapbit`` and ``post.gaps`` (read only where :meth:`layout`
+        verified them; empty where the segment's format has none)."""
         arr = self._arr
+        if self.gaps:
+            gaps = tuple(arr.unverified(name) for name in ("post.gapw", "post.gapbit", "post.gaps"))
+            return (*_NO_OFFSETS, arr.unverified("post.dbase"), *gaps)
         d1, d2, d4 = (arr.unverified(name) for name in OFFSET_ARRAYS.values())
-        return d1, d2, d4, arr.unverified("post.dbase")
+        return d1, d2, d4, arr.unverified("post.dbase"), _NO_GAPW, _NO_GAPBIT, _NO_GAPS
 
     def _term_of(self, s: int) -> int:
         tid = int(np.searchsorted(self._offs, s, "right")) - 1
@@ -215,10 +327,15 @@ class DocIds:
         first block)``, read through verified items (and kept by first posting)."""
         arr = self._arr
         t0, t1 = arr.items("post.offs", tid, tid + 2)
-        name = OFFSET_ARRAYS.get(arr.item("post.dw", tid))
+        if self.gaps:
+            name: str | None = "post.gaps"
+            dpos = 0
+        else:
+            name = OFFSET_ARRAYS.get(arr.item("post.dw", tid))
+            dpos = arr.item("post.dpos", tid)
         if name is None or t0 >= t1:
             raise IndexCorruptError(f"{arr.path}: postings of term {tid} are inconsistent")
-        found = (t0, t1, name, arr.item("post.dpos", tid), arr.item("blk.offs", tid))
+        found = (t0, t1, name, dpos, arr.item("blk.offs", tid))
         if len(self._terms) >= _CACHE_SIZE:
             self._terms.clear()
         self._terms[t0] = found
@@ -257,6 +374,40 @@ class DocIds:
         return np.concatenate([np.zeros(0, np.int32), *parts])
 
 
+def _gap_docs(arr: ArrayFile, b0: int, sizes: np.ndarray) -> np.ndarray:
+    """The doc numbers (int64) of the first ``sizes[i]`` postings of each of the gap-coded
+    blocks from ``b0`` on; an IndexCorruptError where the arrays do not fit together."""
+    path = arr.path
+    nb = len(sizes)
+    bases = arr.range("post.dbase", b0, b0 + nb)
+    widths = arr.range("post.gapw", b0, b0 + nb)
+    bits = arr.range("post.gapbit", b0, b0 + nb)
+    if len(bases) != nb or len(widths) != nb or len(bits) != nb:
+        raise IndexCorruptError(f"{path}: postings blocks are truncated")
+    nvals = sizes - 1
+    if nb:
+        lo = max(int(bits.min()), 0) >> 6
+        hi = (int((bits + nvals * widths).max()) + 63) >> 6
+    else:
+        lo = hi = 0
+    words = arr.range("post.gaps", lo, hi)
+    try:
+        gaps = bitpack.unpack(words, bits - 64 * lo, widths, nvals)
+    except ValueError as exc:
+        raise IndexCorruptError(f"{path}: 'post.gaps' does not match its blocks ({exc})") from None
+    # A running sum from each block's base: base, then each posting's gap plus 1.
+    steps = np.empty(int(sizes.sum()), dtype=np.int64)
+    first = np.cumsum(sizes) - sizes
+    later = np.ones(len(steps), dtype=bool)
+    later[first] = False
+    steps[later] = gaps
+    steps[later] += 1
+    steps[first] = bases
+    docs = np.cumsum(steps)
+    docs -= np.repeat(docs[first] - bases, sizes)
+    return docs
+
+
 def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For terms ``[ta, tb)``: the doc numbers of their postings, the first posting of each
     block (counted from the run's first) and each block's base (what its first posting's
@@ -269,6 +420,24 @@ def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.n
     counts = np.diff(offs)
     if np.any(counts <= 0):
         raise IndexCorruptError(f"{path}: postings offsets are inconsistent")
+    n = int(offs[-1] - offs[0])
+    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
+    b = arr.range("blk.offs", ta, tb + 1).astype(np.int64)
+    if len(b) != tb - ta + 1 or np.any(np.diff(b) != nblocks):
+        raise IndexCorruptError(f"{path}: postings blocks do not match the terms")
+    starts = _block_starts(offs - offs[0], nblocks)
+    if "post.gaps" in arr:
+        docs = _gap_docs(arr, int(b[0]), np.diff(np.append(starts, n)))
+        return docs, starts, docs[starts]
+    return _offsets_run(arr, ta, tb, offs, starts, b)
+
+
+def _offsets_run(
+    arr: ArrayFile, ta: int, tb: int, offs: np.ndarray, starts: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_run` of format 3."""
+    path = arr.path
+    counts = np.diff(offs)
     n = int(offs[-1] - offs[0])
     widths = arr.range("post.dw", ta, tb)
     dpos = arr.range("post.dpos", ta, tb).astype(np.int64)
@@ -291,14 +460,9 @@ def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.n
         rel[np.repeat(sel, counts)] = part
     if seen != tb - ta:
         raise IndexCorruptError(f"{path}: postings widths are invalid")
-    nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
-    b = arr.range("blk.offs", ta, tb + 1).astype(np.int64)
-    if len(b) != tb - ta + 1 or np.any(np.diff(b) != nblocks):
-        raise IndexCorruptError(f"{path}: postings blocks do not match the terms")
     bases = arr.range("post.dbase", int(b[0]), int(b[-1]))
     if len(bases) != int(b[-1] - b[0]):
         raise IndexCorruptError(f"{path}: 'post.dbase' is shorter than its blocks need")
-    starts = _block_starts(offs - offs[0], nblocks)
     bases = bases.astype(np.int64)
     rel += np.repeat(bases, np.diff(np.append(starts, n)))  # (in place: a merge reads all)
     return rel, starts, bases
@@ -306,37 +470,25 @@ def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 def problems(arr: ArrayFile, ndocs: int) -> list[str]:
     """What ``newsindex check`` finds wrong with the encoding's arrays (empty: all good):
-    widths, the layout of each width's array, each block's first offset 0, and strictly
+    the per-term and per-block arrays' layout (gap widths and where each block's gaps are;
+    format 3: offset widths, each width's array, each block's first offset 0), and strictly
     increasing doc numbers within each term, below ``ndocs``.
 
-    The per-term arrays are read whole, the postings a run of terms at a time (about
-    :data:`_STEP` postings): a check's memory does not grow with the segment's postings,
-    which a segment of millions of stories holds hundreds of millions of."""
+    The per-term and per-block arrays are read whole, the postings a run of terms at a time
+    (about :data:`_STEP` postings): a check's memory does not grow with the segment's
+    postings, which a segment of millions of stories holds hundreds of millions of."""
     path = arr.path
     offs = arr["post.offs"].astype(np.int64)
     counts = np.diff(offs)
     if np.any(counts <= 0):
         return [f"{path}: a term has no postings"]
-    widths = arr["post.dw"]
-    dpos = arr["post.dpos"].astype(np.int64)
-    if len(widths) != len(counts) or len(dpos) != len(counts):
-        return [f"{path}: postings widths do not match the terms"]
-    if np.any(~np.isin(widths, list(OFFSET_ARRAYS))):
-        return [f"{path}: postings widths are invalid"]
-    out = []
-    for width, name in OFFSET_ARRAYS.items():
-        sel = widths == width
-        mine = counts[sel]
-        if len(arr.unverified(name)) != int(mine.sum()) or np.any(
-            dpos[sel] != np.cumsum(mine) - mine
-        ):
-            out.append(f"{path}: {name!r} does not match its terms")
-    if out:
-        return out
     nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
     blk = arr["blk.offs"].astype(np.int64)
     if len(blk) != len(offs) or np.any(np.diff(blk) != nblocks):
         return [f"{path}: postings blocks do not match the terms"]
+    out = _gaps_problems(arr, offs, blk) if "post.gaps" in arr else _offsets_problems(arr, counts)
+    if out:
+        return out
     if len(arr.unverified("post.dbase")) != blk[-1]:
         return [f"{path}: postings blocks do not match the terms"]
     found: dict[str, None] = {}  # (each problem once, in the order met)
@@ -361,3 +513,53 @@ def problems(arr: ArrayFile, ndocs: int) -> list[str]:
             found[f"{path}: postings name documents out of range"] = None
         ta = tb
     return list(found)
+
+
+def _gaps_problems(arr: ArrayFile, offs: np.ndarray, blk: np.ndarray) -> list[str]:
+    """:func:`problems` of the gaps encoding's per-block arrays: widths, and each block's
+    gaps within ``post.gaps``, in block order, none over another's."""
+    path = arr.path
+    widths = arr["post.gapw"].astype(np.int64)
+    bits = arr["post.gapbit"]
+    if len(widths) != blk[-1] or len(bits) != blk[-1]:
+        return [f"{path}: postings blocks do not match the terms"]
+    if len(widths) and int(widths.max()) > bitpack.MAX_WIDTH:
+        return [f"{path}: postings gap widths are invalid"]
+    ends = gap_ends(offs, blk, widths, bits)
+    if len(bits) and (
+        int(bits[0]) < 0
+        or np.any(bits[1:] < ends[:-1])
+        or int(ends[-1]) > 64 * len(arr.unverified("post.gaps"))
+    ):
+        return [f"{path}: 'post.gaps' does not match its blocks"]
+    return []
+
+
+def gap_ends(offs: np.ndarray, blk: np.ndarray, widths: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Where each block's gaps end (int64, bits), for terms cut by ``offs`` whose blocks
+    ``blk`` numbers, at ``widths`` from ``bits``: a block holds a gap for each of its
+    postings but the first (a term's last block may be short)."""
+    sizes = np.full(len(widths), blocks.BLOCK_SIZE, dtype=np.int64)
+    if len(blk) > 1:
+        sizes[blk[1:] - 1] = np.diff(offs) - (np.diff(blk) - 1) * blocks.BLOCK_SIZE
+    return bits + (sizes - 1) * widths.astype(np.int64)
+
+
+def _offsets_problems(arr: ArrayFile, counts: np.ndarray) -> list[str]:
+    """:func:`problems` of format 3's per-term arrays."""
+    path = arr.path
+    widths = arr["post.dw"]
+    dpos = arr["post.dpos"].astype(np.int64)
+    if len(widths) != len(counts) or len(dpos) != len(counts):
+        return [f"{path}: postings widths do not match the terms"]
+    if np.any(~np.isin(widths, list(OFFSET_ARRAYS))):
+        return [f"{path}: postings widths are invalid"]
+    out = []
+    for width, name in OFFSET_ARRAYS.items():
+        sel = widths == width
+        mine = counts[sel]
+        if len(arr.unverified(name)) != int(mine.sum()) or np.any(
+            dpos[sel] != np.cumsum(mine) - mine
+        ):
+            out.append(f"{path}: {name!r} does not match its terms")
+    return out

@@ -31,8 +31,9 @@ from .files import create_new
 
 #: 2: the manifest holds its own checksum. Format 1 (no checksum) is still read.
 #: 3: new segments hold delta-coded doc numbers (see docids.py), which older readers lack.
-FORMAT_VERSION = 3
-_READABLE = (1, 2, 3)
+#: 4: new segments hold them as bit-packed gaps (docids.py again).
+FORMAT_VERSION = 4
+_READABLE = (1, 2, 3, 4)
 _CHECKSUM = "checksum"
 #: The generation of the last commit, kept beside the manifests to detect a deleted newest one.
 RECORD_NAME = "latest-generation"

@@ -14,7 +14,8 @@ import numpy as np
 from ..article import Article
 from ..errors import IndexCorruptError
 from ..schema import KEYWORD_FIELDS, TEXT_FIELDS, keyword_keys
-from . import blocks, minhash
+from . import bitpack, blocks, minhash
+from . import docids as docids_format
 from . import positions as positions_format
 from .arrays import ArrayFile
 from .checksum import crc32
@@ -50,9 +51,12 @@ _LOOKUPS_PER_ENTRY = 16
 #: and their per-term entries) take at most this many bytes verifies them whole then and
 #: lays out every term at once (see :class:`_Laid`).
 LAY_OUT_BYTES = 1 << 23
-#: The arrays a scan reads of every term it lays out (blk.tfn where the segment has it).
-_LAID_ARRAYS = ("post.offs", "post.dw", "post.dpos", "blk.offs", "post.d1", "post.d2", "post.d4",
-                "post.dbase", "post.tf")  # fmt: skip
+#: The arrays a scan reads of every term it lays out (blk.tfn where the segment has it),
+#: by the doc numbers' encoding: gaps, or format 3's offsets.
+_LAID_ARRAYS = {
+    True: ("post.offs", "blk.offs", *docids_format.NAMES, "post.tf"),
+    False: ("post.offs", "blk.offs", *docids_format.OFFSET_NAMES, "post.tf"),
+}
 
 
 class Segment:
@@ -104,8 +108,10 @@ class Segment:
                     f"{arr.path}: array {minhash.ARRAY!r} is {sig.dtype} {sig.shape}, "
                     f"expected uint8 ({self.ndocs}, {minhash.PACKED})"
                 )
-        # Doc numbers delta-coded (see docids.py), or one int32 per posting (older segments).
-        self._docids = DocIds(arr, self.ndocs) if "post.dw" in arr else None
+        # Doc numbers as gaps or offsets per block (see docids.py), or one int32 per posting
+        # (older segments).
+        coded = "post.gaps" in arr or "post.dw" in arr
+        self._docids = DocIds(arr, self.ndocs) if coded else None
         # Positions in a byte each (see positions.py), or one uint16/uint32 each (older).
         self._positions = (
             positions_format.Positions(arr) if positions_format.NAMES[0] in arr else None
@@ -580,12 +586,16 @@ class Segment:
 
     def _lay_out(self) -> _Laid | None:
         """Every term's entries and postings layout, the arrays a scan reads verified whole,
-        for a segment small enough (``LAY_OUT_BYTES``) with the offsets encoding and packed
+        for a segment small enough (``LAY_OUT_BYTES``) with coded doc numbers and packed
         frequencies; None otherwise, and where anything fails a check: each term is then
         read, and any fault found, as a lookup finds it."""
         arr = self._arrays
-        names = (*_LAID_ARRAYS, "blk.tfn") if self._has_tfn else _LAID_ARRAYS
-        if self._docids is None or not self._packed_tf or not all(n in arr for n in names):
+        if self._docids is None or not self._packed_tf:
+            return None
+        gaps = self._docids.gaps
+        laid = _LAID_ARRAYS[gaps]
+        names = (*laid, "blk.tfn") if self._has_tfn else laid
+        if not all(n in arr for n in names):
             return None
         views = {name: arr.unverified(name) for name in names}
         if sum(v.nbytes for v in views.values()) > LAY_OUT_BYTES:
@@ -597,18 +607,43 @@ class Segment:
             return None
         n = len(self.terms)
         offs = views["post.offs"].astype(np.int64)
-        widths = views["post.dw"].astype(np.int64)
-        dpos = views["post.dpos"].astype(np.int64)
         first = views["blk.offs"].astype(np.int64)
-        if len(offs) != n + 1 or len(widths) != n or len(dpos) != n or len(first) < n:
+        if len(offs) != n + 1 or len(first) < n:
             return None
         first = first[:n]
         counts = np.diff(offs)
         nblocks = (counts + blocks.BLOCK_SIZE - 1) // blocks.BLOCK_SIZE
         # What DocIds.term, DocIds.layout and postings_layout check of each term.
-        ok = (counts > 0) & (dpos >= 0) & (first >= 0) & np.isin(widths, tuple(OFFSET_ARRAYS))
-        for width, name in OFFSET_ARRAYS.items():
-            ok &= (widths != width) | (dpos + counts <= len(views[name]))
+        ok = (counts > 0) & (first >= 0)
+        if gaps:
+            # (As DocIds.layout checks each term's: the blocks' widths and bits.)
+            gapw, gapbit = views["post.gapw"], views["post.gapbit"]
+            whole = views["blk.offs"].astype(np.int64)
+            if (
+                len(whole) != n + 1
+                or whole[0] != 0
+                or np.any(np.diff(whole) != nblocks)
+                or len(gapw) != whole[-1]
+                or len(gapbit) != whole[-1]
+            ):
+                return None
+            ends = docids_format.gap_ends(offs, whole, gapw, gapbit)
+            if len(gapw) and (
+                int(gapw.max()) > bitpack.MAX_WIDTH
+                or int(gapbit.min()) < 0
+                or int(ends.max()) > 64 * len(views["post.gaps"])
+            ):
+                return None
+            widths = np.full(n, docids_format.GAPS, dtype=np.int64)
+            dpos = np.zeros(n, dtype=np.int64)
+        else:
+            widths = views["post.dw"].astype(np.int64)
+            dpos = views["post.dpos"].astype(np.int64)
+            if len(widths) != n or len(dpos) != n:
+                return None
+            ok &= (dpos >= 0) & np.isin(widths, tuple(OFFSET_ARRAYS))
+            for width, name in OFFSET_ARRAYS.items():
+                ok &= (widths != width) | (dpos + counts <= len(views[name]))
         ok &= first + nblocks <= len(views["post.dbase"])
         if self._has_tfn:
             ok &= first + nblocks <= len(views["blk.tfn"])

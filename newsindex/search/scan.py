@@ -177,11 +177,66 @@ def _bound(btfn, at, ratio, k1, idf):
     return bound * idf
 
 
+def _fits(d1, d2, d4, dbase, gapw, gapbit, width, dpos, b0, nblk, cnt):
+    """Whether a term's layout (``width``, ``dpos``, ``b0``; ``nblk`` blocks of ``cnt``
+    postings) lies within the arrays it names (:func:`_gap_doc` checks each gap's bits)."""
+    if b0 < 0 or b0 + nblk > dbase.shape[0]:
+        return False
+    if width == 0:
+        return b0 + nblk <= gapw.shape[0] and b0 + nblk <= gapbit.shape[0]
+    if width == 1:
+        size = d1.shape[0]
+    elif width == 2:
+        size = d2.shape[0]
+    elif width == 4:
+        size = d4.shape[0]
+    else:
+        return False
+    return dpos >= 0 and dpos + cnt <= size
+
+
+def _gap_doc(dbase, gapw, gapbit, gaps, b0, j, shift, prev):
+    """The doc number of posting ``j`` of a term whose gap-coded blocks start at ``b0``
+    (see docids.py), ``prev`` being posting ``j - 1``'s (unused at a block's start); -1
+    where its bits lie outside ``gaps`` (a caller's order check then fails)."""
+    b = b0 + (j >> shift)
+    r = j & ((np.int64(1) << shift) - 1)
+    if r == 0:
+        return np.int64(dbase[b])
+    w = np.int64(gapw[b])
+    q = gapbit[b] + (r - 1) * w
+    if prev < 0 or w > 32 or q < 0 or q + w > gaps.shape[0] * 64:
+        return np.int64(-1)
+    at = q >> 6
+    sh = q & 63
+    v = gaps[at] >> np.uint64(sh)
+    if sh + w > 64:
+        v |= gaps[at + 1] << np.uint64(64 - sh)
+    v &= (np.uint64(1) << np.uint64(w)) - np.uint64(1)
+    return prev + 1 + np.int64(v)
+
+
+def _doc_at(d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev):
+    """The doc number of posting ``j`` of a term laid out as ``width``, ``dpos``, ``b0``
+    (see :func:`_kernel`), ``prev`` being posting ``j - 1``'s."""
+    if width == 0:
+        return _gap_doc(dbase, gapw, gapbit, gaps, b0, j, shift, prev)
+    base = np.int64(dbase[b0 + (j >> shift)])
+    if width == 1:
+        return base + np.int64(d1[dpos + j])
+    if width == 2:
+        return base + np.int64(d2[dpos + j])
+    return base + np.int64(d4[dpos + j])
+
+
 def _kernel(
     d1,
     d2,
     d4,
     dbase,
+    gapw,
+    gapbit,
+    gaps,
     tf,
     big_at,
     big_val,
@@ -213,9 +268,10 @@ def _kernel(
 ):
     """Scores, counts and the ``k`` best of one segment (see the module's docstring).
 
-    ``terms[i]``: (width, first offset's index in its width's array, first block's index in
-    ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
-    starts a block of ``1 << shift``. ``lens[doc]``: the doc's lengths, ``title << bits |
+    ``terms[i]``: (width (0: gap-coded, :func:`_gap_doc`), first offset's index in its
+    width's array, first block's index in ``dbase`` (and ``gapw``, ``gapbit``), first
+    posting, end posting) of term ``i``'s postings, whose first posting starts a block of
+    ``1 << shift``. ``lens[doc]``: the doc's lengths, ``title << bits |
     body``; ``norm0``, ``norm1``: each field's norm by length (see the module's docstring).
     ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
     not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed.
@@ -242,17 +298,12 @@ def _kernel(
     # Every offset into a file's array is checked before use: compiled code has no bounds.
     for i in range(nterms):
         width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
-        size = d1.shape[0] if width == 1 else (d2.shape[0] if width == 2 else d4.shape[0])
         nblk = ((e - s - 1) >> shift) + 1
         if (
-            (width != 1 and width != 2 and width != 4)
+            not _fits(d1, d2, d4, dbase, gapw, gapbit, width, dpos, b0, nblk, e - s)
             or s < 0
             or e <= s
             or e > tf.shape[0]
-            or dpos < 0
-            or dpos + (e - s) > size
-            or b0 < 0
-            or b0 + nblk > dbase.shape[0]
             or (prune and b0 + nblk > btfn.shape[0])
         ):
             return _CORRUPT, 0, 0, False
@@ -285,13 +336,9 @@ def _kernel(
             prev = np.int64(-1)
             j = cur[i]
             while j < e - s:
-                base = np.int64(dbase[b0 + (j >> shift)])
-                if width == 1:
-                    doc = base + np.int64(d1[dpos + j])
-                elif width == 2:
-                    doc = base + np.int64(d2[dpos + j])
-                else:
-                    doc = base + np.int64(d4[dpos + j])
+                doc = _doc_at(
+                    d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev
+                )
                 if doc <= prev or doc >= n:
                     return _CORRUPT, 0, 0, False
                 if doc >= hi:
@@ -511,13 +558,9 @@ def _kernel(
                             j = blk_end  # every doc of the block is before w1
                             prev = np.int64(-1)
                             continue
-                base = np.int64(dbase[b0 + (j >> shift)])
-                if width == 1:
-                    doc = base + np.int64(d1[dpos + j])
-                elif width == 2:
-                    doc = base + np.int64(d2[dpos + j])
-                else:
-                    doc = base + np.int64(d4[dpos + j])
+                doc = _doc_at(
+                    d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev
+                )
                 if doc <= prev or doc >= n:
                     return _CORRUPT, 0, 0, False
                 if doc >= w1:
@@ -670,6 +713,9 @@ def _exhaustive(
     d2,
     d4,
     dbase,
+    gapw,
+    gapbit,
+    gaps,
     tf,
     big_at,
     big_val,
@@ -698,9 +744,10 @@ def _exhaustive(
     :func:`_kernel` does with no bounds, leaner: a small segment's query is mostly its
     fixed costs).
 
-    ``terms[i]``: (width, first offset's index in its width's array, first block's index in
-    ``dbase``, first posting, end posting) of term ``i``'s postings, whose first posting
-    starts a block of ``1 << shift``. ``lens``, ``bits``, ``norm0``, ``norm1`` as for
+    ``terms[i]``: (width (0: gap-coded, :func:`_gap_doc`), first offset's index in its
+    width's array, first block's index in ``dbase`` (and ``gapw``, ``gapbit``), first
+    posting, end posting) of term ``i``'s postings, whose first posting starts a block of
+    ``1 << shift``. ``lens``, ``bits``, ``norm0``, ``norm1`` as for
     :func:`_kernel`. ``mask`` (empty: no mask): per doc of ``[lo, hi)``, 0
     not allowed, 1 allowed but taken out after the union (a scored negation), 2 allowed. Returns (status,
     matches, hits in ``out_*``); ``counts[i]``: term ``i``'s allowed postings.
@@ -721,16 +768,12 @@ def _exhaustive(
     # Every offset into a file's array is checked before use: compiled code has no bounds.
     for i in range(nterms):
         width, dpos, b0, s, e = terms[i, 0], terms[i, 1], terms[i, 2], terms[i, 3], terms[i, 4]
-        size = d1.shape[0] if width == 1 else (d2.shape[0] if width == 2 else d4.shape[0])
+        nblk = ((e - s - 1) >> shift) + 1
         if (
-            (width != 1 and width != 2 and width != 4)
+            not _fits(d1, d2, d4, dbase, gapw, gapbit, width, dpos, b0, nblk, e - s)
             or s < 0
             or e <= s
             or e > tf.shape[0]
-            or dpos < 0
-            or dpos + (e - s) > size
-            or b0 < 0
-            or b0 + ((e - s - 1) >> shift) >= dbase.shape[0]
         ):
             return _CORRUPT, 0, 0
     total = 0
@@ -762,13 +805,9 @@ def _exhaustive(
             prev = np.int64(-1)
             j = cur[i]
             while j < e - s:
-                base = np.int64(dbase[b0 + (j >> shift)])
-                if width == 1:
-                    doc = base + np.int64(d1[dpos + j])
-                elif width == 2:
-                    doc = base + np.int64(d2[dpos + j])
-                else:
-                    doc = base + np.int64(d4[dpos + j])
+                doc = _doc_at(
+                    d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev
+                )
                 if doc <= prev or doc >= n:
                     return _CORRUPT, 0, 0
                 if doc >= hi:
@@ -830,13 +869,9 @@ def _exhaustive(
             nb = bigs[i]
             cnt = e - s
             while j < cnt:
-                base = np.int64(dbase[b0 + (j >> shift)])
-                if width == 1:
-                    doc = base + np.int64(d1[dpos + j])
-                elif width == 2:
-                    doc = base + np.int64(d2[dpos + j])
-                else:
-                    doc = base + np.int64(d4[dpos + j])
+                doc = _doc_at(
+                    d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev
+                )
                 if doc <= prev or doc >= n:
                     return _CORRUPT, 0, 0
                 if doc >= w1:
@@ -911,8 +946,8 @@ def _exhaustive(
     return _OK, count, size
 
 
-_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound))
-_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc))
+_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound, _fits, _gap_doc, _doc_at))
+_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc, _fits, _gap_doc, _doc_at))
 
 
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
@@ -1040,7 +1075,7 @@ def segment_top(
     out_docs = np.empty(max(k, 0), dtype=np.int64)
     out_scores = np.empty(max(k, 0), dtype=np.float64)
     counts = np.zeros(len(spans), dtype=np.int64)
-    d1, d2, d4, dbase, tf, big_at, big_val, block, body_bits = raw
+    d1, d2, d4, dbase, gapw, gapbit, gaps, tf, big_at, big_val, block, body_bits = raw
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
@@ -1068,7 +1103,7 @@ def segment_top(
         # The lean kernel, unless the union is sparse and of more than 8 words: then only
         # the general one adds each document's scores in numpy's pairwise order.
         status, matched, size = q.exhaustive(
-            d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
+            d1, d2, d4, dbase, gapw, gapbit, gaps, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
             mask, q.groups, k, shift, body_bits, WINDOW, out_docs, out_scores, counts,
         )  # fmt: skip
@@ -1076,7 +1111,7 @@ def segment_top(
     if status == _SPARSE and (prune or len(spans) > 8):
         window = max(64, min(WINDOW, _VALUES // len(spans)))
         status, matched, size, exact = q.kernel(
-            d1, d2, d4, dbase, tf, big_at, big_val, terms, idfs, boosts,
+            d1, d2, d4, dbase, gapw, gapbit, gaps, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
             mask, q.groups, k, shift, body_bits, window, out_docs, out_scores, counts, btfn,
             ratio, theta, prune, count,
