@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -76,11 +77,30 @@ def disabled() -> Iterator[None]:
 
 class Kernel:
     """A Python function compiled with numba on its first :meth:`get`, with the functions it
-    ``calls`` (module-level functions of its own module, compiled first and inlined)."""
+    ``calls`` (module-level functions of its own module, compiled first and inlined).
 
-    def __init__(self, fn: Callable[..., Any], calls: tuple[Callable[..., Any], ...] = ()):
+    ``using`` makes a variant: a copy of ``fn`` named ``name`` (numba caches it apart) that
+    calls the helper given for a name instead of the module's one of that name. A loop
+    that would pick between two ways on every element (a branch numba compiles into a far
+    slower loop once both ways are inlined) is compiled once for each way."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        calls: tuple[Callable[..., Any], ...] = (),
+        name: str | None = None,
+        using: dict[str, Callable[..., Any]] | None = None,
+    ):
+        self.calls = {helper.__name__: helper for helper in calls}
+        if using:
+            # (Its own globals, so that its helpers' compiled versions are its own.)
+            variant = types.FunctionType(fn.__code__, dict(fn.__globals__), name or fn.__name__)
+            variant.__qualname__ = variant.__name__
+            variant.__module__ = fn.__module__
+            variant.__doc__ = fn.__doc__
+            fn = variant
+            self.calls.update(using)
         self.fn = fn
-        self.calls = calls
         self._compiled: Callable[..., Any] | None = None
 
     def loaded(self) -> bool:
@@ -100,13 +120,13 @@ class Kernel:
                     # A kernel's helpers are looked up by name in its module when it compiles:
                     # their compiled versions take their names there (no Python caller uses
                     # them). Inlined, so a helper in a loop costs what its lines do.
-                    for helper in self.calls:
+                    for called, helper in self.calls.items():
                         found = _helpers.get(helper)
                         if found is None:
                             found = _helpers[helper] = numba.njit(
                                 cache=True, nogil=True, inline="always"
                             )(helper)
-                        self.fn.__globals__[helper.__name__] = found
+                        self.fn.__globals__[called] = found
                     # nogil: threads sharing an Index run kernels side by side; no fastmath,
                     # so floating-point operations happen in the written order and results
                     # equal the numpy path's to the bit.
@@ -115,6 +135,12 @@ class Kernel:
         return self._compiled
 
 
-def kernel(fn: Callable[..., Any], calls: tuple[Callable[..., Any], ...] = ()) -> Kernel:
-    """``fn`` as a :class:`Kernel` (compiled on first use), calling the helpers ``calls``."""
-    return Kernel(fn, calls)
+def kernel(
+    fn: Callable[..., Any],
+    calls: tuple[Callable[..., Any], ...] = (),
+    name: str | None = None,
+    using: dict[str, Callable[..., Any]] | None = None,
+) -> Kernel:
+    """``fn`` as a :class:`Kernel` (compiled on first use), calling the helpers ``calls``
+    (a variant named ``name`` calling the helpers ``using`` in place of those names)."""
+    return Kernel(fn, calls, name, using)

@@ -79,3 +79,24 @@ def test_a_kernel_calls_its_compiled_helpers():
     # Its helper now answers compiled too, with the same result.
     assert type(globals()["_halve"]).__name__ == "CPUDispatcher"
     assert _halve(3.0) == 1.5
+
+
+def _quarter(x):
+    return x * 0.25
+
+
+_QUARTERED = compiled.kernel(_halved_sum, name="_quartered_sum", using={"_halve": _quarter})
+
+
+@pytest.mark.skipif(not compiled.available(), reason="numba has no wheel for this Python")
+def test_a_variant_calls_its_own_helpers_and_leaves_the_kernel_alone():
+    """A variant (the scan's loops over gap-coded doc numbers) is the same code calling
+    other helpers: each kernel keeps its own, whichever is compiled first."""
+    values = np.random.default_rng(5).random(1000)
+    quarter = sum(x * 0.25 for x in values.tolist())
+    fn = _QUARTERED.get()
+    assert fn is not None and fn(values) == pytest.approx(quarter, rel=1e-12)
+    assert fn.__name__ == "_quartered_sum"
+    halved = _WITH_HELPER.get()
+    assert halved is not None and halved(values) == pytest.approx(2 * quarter, rel=1e-12)
+    assert fn(values) == pytest.approx(quarter, rel=1e-12)

@@ -543,7 +543,7 @@ def test_dense_unions_of_many_words_take_the_lean_kernel(tmp_path, sample_docs, 
     monkeypatch.setattr(scan, "PRUNE_MIN", 1 << 40)
     ix = _build(tmp_path / "idx", [(sample_docs[:800], [])])
     asked: list[str] = []
-    for name in ("_EXHAUSTIVE", "_KERNEL"):
+    for name in ("_EXHAUSTIVE", "_KERNEL", "_EXHAUSTIVE_GAPS", "_KERNEL_GAPS"):
         kernel = getattr(scan, name)
 
         def get(on=None, real=kernel.get, name=name):
@@ -560,8 +560,8 @@ def test_dense_unions_of_many_words_take_the_lean_kernel(tmp_path, sample_docs, 
         monkeypatch.setattr(kernel, "get", get)
     common = "said year would also market prices oil trade bank government company"
     got, want = _both(ix, common, limit=10)
-    assert got == want and asked == ["_EXHAUSTIVE"]
+    assert got == want and asked == ["_EXHAUSTIVE_GAPS"]  # (the segment's doc numbers: gaps)
     asked.clear()
     rare = "cocoa coffee sugar copper zinc tin rubber gold silver opec wheat"
     got, want = _both(ix, rare, limit=10)
-    assert got == want and asked == ["_EXHAUSTIVE", "_KERNEL"]
+    assert got == want and asked == ["_EXHAUSTIVE_GAPS", "_KERNEL_GAPS"]

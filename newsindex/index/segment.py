@@ -323,6 +323,12 @@ class Segment:
             TF_BODY_BITS,
         )
 
+    @property
+    def gap_coded(self) -> bool:
+        """Whether its doc numbers are bit-packed gaps (docids.py): a compiled reader of
+        :attr:`raw_postings` reads those with loops of their own."""
+        return self._docids is not None and self._docids.gaps
+
     def postings_layout(self, s: int, e: int) -> tuple[int, int, int, int, int]:
         """:meth:`DocIds.layout` of the postings ``[s, e)`` (one term's, from a block start),
         their packed frequencies verified too (segments with :attr:`raw_postings` only), and

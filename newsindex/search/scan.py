@@ -44,7 +44,7 @@ the general one where their union is sparse and of more than 8 words).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -177,56 +177,63 @@ def _bound(btfn, at, ratio, k1, idf):
     return bound * idf
 
 
+# (Each helper below returns once: numba inlines a helper of several returns into a shape
+# that made the kernels' loops several times slower.)
+
+
 def _fits(d1, d2, d4, dbase, gapw, gapbit, width, dpos, b0, nblk, cnt):
     """Whether a term's layout (``width``, ``dpos``, ``b0``; ``nblk`` blocks of ``cnt``
     postings) lies within the arrays it names (:func:`_gap_doc` checks each gap's bits)."""
-    if b0 < 0 or b0 + nblk > dbase.shape[0]:
-        return False
+    ok = b0 >= 0 and b0 + nblk <= dbase.shape[0]
     if width == 0:
-        return b0 + nblk <= gapw.shape[0] and b0 + nblk <= gapbit.shape[0]
-    if width == 1:
-        size = d1.shape[0]
+        ok = ok and b0 + nblk <= gapw.shape[0] and b0 + nblk <= gapbit.shape[0]
+    elif width == 1:
+        ok = ok and dpos >= 0 and dpos + cnt <= d1.shape[0]
     elif width == 2:
-        size = d2.shape[0]
+        ok = ok and dpos >= 0 and dpos + cnt <= d2.shape[0]
     elif width == 4:
-        size = d4.shape[0]
+        ok = ok and dpos >= 0 and dpos + cnt <= d4.shape[0]
     else:
-        return False
-    return dpos >= 0 and dpos + cnt <= size
-
-
-def _gap_doc(dbase, gapw, gapbit, gaps, b0, j, shift, prev):
-    """The doc number of posting ``j`` of a term whose gap-coded blocks start at ``b0``
-    (see docids.py), ``prev`` being posting ``j - 1``'s (unused at a block's start); -1
-    where its bits lie outside ``gaps`` (a caller's order check then fails)."""
-    b = b0 + (j >> shift)
-    r = j & ((np.int64(1) << shift) - 1)
-    if r == 0:
-        return np.int64(dbase[b])
-    w = np.int64(gapw[b])
-    q = gapbit[b] + (r - 1) * w
-    if prev < 0 or w > 32 or q < 0 or q + w > gaps.shape[0] * 64:
-        return np.int64(-1)
-    at = q >> 6
-    sh = q & 63
-    v = gaps[at] >> np.uint64(sh)
-    if sh + w > 64:
-        v |= gaps[at + 1] << np.uint64(64 - sh)
-    v &= (np.uint64(1) << np.uint64(w)) - np.uint64(1)
-    return prev + 1 + np.int64(v)
+        ok = False
+    return ok
 
 
 def _doc_at(d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev):
     """The doc number of posting ``j`` of a term laid out as ``width``, ``dpos``, ``b0``
-    (see :func:`_kernel`), ``prev`` being posting ``j - 1``'s."""
-    if width == 0:
-        return _gap_doc(dbase, gapw, gapbit, gaps, b0, j, shift, prev)
+    (see :func:`_kernel`) in format 3: its offset from its block's base."""
     base = np.int64(dbase[b0 + (j >> shift)])
     if width == 1:
-        return base + np.int64(d1[dpos + j])
-    if width == 2:
-        return base + np.int64(d2[dpos + j])
-    return base + np.int64(d4[dpos + j])
+        doc = base + np.int64(d1[dpos + j])
+    elif width == 2:
+        doc = base + np.int64(d2[dpos + j])
+    else:
+        doc = base + np.int64(d4[dpos + j])
+    return doc
+
+
+def _gap_doc(d1, d2, d4, dbase, gapw, gapbit, gaps, width, dpos, b0, j, shift, prev):
+    """:func:`_doc_at` of gap-coded postings (see docids.py), ``prev`` being posting ``j -
+    1``'s: a running sum from each block's base, a shift, a mask and an add a posting; -1
+    where a gap's bits lie outside ``gaps`` (a caller's order check then fails)."""
+    b = b0 + (j >> shift)
+    r = j & ((np.int64(1) << shift) - 1)
+    if r == 0:
+        doc = np.int64(dbase[b])
+    else:
+        w = np.int64(gapw[b])
+        q = gapbit[b] + (r - 1) * w
+        if prev < 0 or w > 32 or q < 0 or q + w > gaps.shape[0] * 64:
+            doc = np.int64(-1)
+        elif w == 0:
+            doc = prev + 1
+        else:
+            at = q >> 6
+            sh = np.uint64(q & 63)
+            nxt = gaps[min(at + 1, gaps.shape[0] - 1)]
+            # The gap's bits in this word and the next (two shifts: one of 64 is undefined).
+            v = (gaps[at] >> sh) | ((nxt << (np.uint64(63) - sh)) << np.uint64(1))
+            doc = prev + 1 + np.int64(v & ((np.uint64(1) << np.uint64(w)) - np.uint64(1)))
+    return doc
 
 
 def _kernel(
@@ -946,8 +953,17 @@ def _exhaustive(
     return _OK, count, size
 
 
-_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound, _fits, _gap_doc, _doc_at))
-_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc, _fits, _gap_doc, _doc_at))
+_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound, _fits, _doc_at))
+_EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc, _fits, _doc_at))
+# Gap-coded segments' kernels: the same loops reading gaps. (One kernel that picked the way
+# per posting, though the choice is the term's, ran every search several times slower.)
+_GAPS = {"_doc_at": _gap_doc}
+_KERNEL_GAPS = compiled.kernel(
+    _kernel, calls=(_keep, _by_doc, _bound, _fits), name="_kernel_gaps", using=_GAPS
+)
+_EXHAUSTIVE_GAPS = compiled.kernel(
+    _exhaustive, calls=(_keep, _by_doc, _fits), name="_exhaustive_gaps", using=_GAPS
+)
 
 
 def wanted(ctx: _Context, dis: Disjunction) -> bool:
@@ -969,7 +985,7 @@ def wanted(ctx: _Context, dis: Disjunction) -> bool:
         elif max(per_segment, default=0) < MIN_POSTINGS:
             return False
     # (What segment_top asks first: Prepared reads the environment for the kernels once.)
-    return ctx.scan_query(dis).kernel is not None
+    return ctx.scan_query(dis).on
 
 
 class Prepared:
@@ -977,16 +993,13 @@ class Prepared:
     worked out once per query (a sharded index asks for many small segments)."""
 
     __slots__ = (
-        "dis", "slices", "idfs", "boosts", "groups", "too_big", "scored_nots", "plain",
-        "exhaustive", "kernel",
+        "dis", "slices", "idfs", "boosts", "groups", "too_big", "scored_nots", "plain", "on",
     )  # fmt: skip
 
     def __init__(self, ctx: _Context, dis: Disjunction):
         self.dis = dis
         # The kernels as this query found them: NEWSINDEX_COMPILED is read once here.
-        on = compiled.available()
-        self.exhaustive = _EXHAUSTIVE.get(on)
-        self.kernel = _KERNEL.get(on)
+        self.on = compiled.available()
         # What each word's TermLeaf would hold (a disjunction's words are in every field),
         # without the leaves: a long query meets many words once.
         stats = ctx.searcher.terms_stats([t.term for t in dis.terms], leaves.ALL_FIELDS, ctx.dfs)
@@ -1010,6 +1023,13 @@ class Prepared:
         #: Nothing but the words: every live document of a segment is allowed.
         self.plain = not dis.filters and not dis.nots
 
+    def kernels(self, gaps: bool) -> tuple[Any, Any]:
+        """The exhaustive and the pruning kernel of segments whose doc numbers are gaps (or
+        format 3's offsets), loaded on first use; None when kernels are off."""
+        if gaps:
+            return _EXHAUSTIVE_GAPS.get(self.on), _KERNEL_GAPS.get(self.on)
+        return _EXHAUSTIVE.get(self.on), _KERNEL.get(self.on)
+
 
 def segment_top(
     ctx: _Context, dis: Disjunction, si: int, k: int, best: Best | None = None, count: bool = True
@@ -1026,7 +1046,7 @@ def segment_top(
     if raw is None or len(TEXT_FIELDS) != 2:
         return None
     q = ctx.scan_query(dis)
-    if q.exhaustive is None or q.kernel is None:
+    if not q.on:
         return None
     present = []
     spans = []
@@ -1076,6 +1096,9 @@ def segment_top(
     out_scores = np.empty(max(k, 0), dtype=np.float64)
     counts = np.zeros(len(spans), dtype=np.int64)
     d1, d2, d4, dbase, gapw, gapbit, gaps, tf, big_at, big_val, block, body_bits = raw
+    exhaustive, kernel = q.kernels(seg.gap_coded)
+    if exhaustive is None or kernel is None:
+        return None
     shift = block.bit_length() - 1
     if block != 1 << shift:
         return None
@@ -1102,7 +1125,7 @@ def segment_top(
     if not prune:
         # The lean kernel, unless the union is sparse and of more than 8 words: then only
         # the general one adds each document's scores in numpy's pairwise order.
-        status, matched, size = q.exhaustive(
+        status, matched, size = exhaustive(
             d1, d2, d4, dbase, gapw, gapbit, gaps, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
             mask, q.groups, k, shift, body_bits, WINDOW, out_docs, out_scores, counts,
@@ -1110,7 +1133,7 @@ def segment_top(
         exact = True
     if status == _SPARSE and (prune or len(spans) > 8):
         window = max(64, min(WINDOW, _VALUES // len(spans)))
-        status, matched, size, exact = q.kernel(
+        status, matched, size, exact = kernel(
             d1, d2, d4, dbase, gapw, gapbit, gaps, tf, big_at, big_val, terms, idfs, boosts,
             float(ctx.scoring.k1), coded.codes, coded.bits, norms[0], norms[1], n, lo, hi,
             mask, q.groups, k, shift, body_bits, window, out_docs, out_scores, counts, btfn,
