@@ -55,7 +55,7 @@ def recode_docs(arrays: dict[str, np.ndarray], change: Callable[[np.ndarray], No
     offs = arrays["post.offs"]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.arr"
-        names = ("post.offs", "blk.offs", *docids.NAMES)
+        names = ("post.offs", "blk.offs", *docids.GAP_NAMES)
         write_arrays(path, {name: arrays[name] for name in names})
         docs = docids.DocIds(ArrayFile(path), 1 << 30).whole().astype(np.int64)
     change(docs)

@@ -77,7 +77,7 @@ def test_every_range_decodes_to_the_int32_doc_numbers(
         ]
         arrays = docids.concat(parts)
         whole = docids.encode(offs, want)
-        assert arrays.keys() == whole.keys() == set(docids.NAMES)
+        assert arrays.keys() == whole.keys() == set(docids.GAP_NAMES)
         for name in arrays:
             assert arrays[name].dtype == whole[name].dtype
             assert np.array_equal(arrays[name], whole[name]), name
@@ -155,7 +155,7 @@ def built(request, tmp_path_factory, sample_docs) -> Path:
 def _names(folder: Path) -> tuple[str, ...]:
     """The doc-number arrays of the built segment's encoding."""
     gaps = "post.gaps" in ArrayFile(next(folder.glob("*.arr")))
-    return docids.NAMES if gaps else docids.OFFSET_NAMES
+    return docids.GAP_NAMES if gaps else docids.OFFSET_NAMES
 
 
 def _segment(folder: Path) -> Segment:
@@ -171,7 +171,7 @@ def _every_term(seg: Segment) -> list[list[int]]:
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=postings(), name=st.sampled_from(docids.NAMES), at=st.floats(0, 1))
+@given(data=postings(), name=st.sampled_from(docids.GAP_NAMES), at=st.floats(0, 1))
 def test_a_flipped_byte_in_any_coded_array_is_index_corrupt_on_read(
     tmp_path_factory, data, name, at
 ):
@@ -204,7 +204,7 @@ def _flip(path: Path, at: int) -> None:
 
 
 # (No sample segment has rel of 65536 documents: the test above flips post.d4.)
-@pytest.mark.parametrize("name", sorted({*docids.NAMES, *docids.OFFSET_NAMES} - {"post.d4"}))
+@pytest.mark.parametrize("name", sorted({*docids.GAP_NAMES, *docids.OFFSET_NAMES} - {"post.d4"}))
 def test_a_flipped_byte_in_each_array_is_index_corrupt(built, tmp_path, name):
     if name not in _names(built):
         pytest.skip(f"{name} is not an array of this encoding")

@@ -40,7 +40,7 @@ from . import bitpack, blocks
 from .arrays import ArrayFile
 
 #: Names of the gaps encoding's arrays (a segment holding ``post.gaps`` holds them all).
-NAMES = ("post.dbase", "post.gapw", "post.gapbit", "post.gaps")
+GAP_NAMES = ("post.dbase", "post.gapw", "post.gapbit", "post.gaps")
 #: The arrays a merge writes a run of terms at a time (the rest are per block, kept).
 SPILLED = {"post.gaps": np.uint64}
 #: The width in a compiled reader's layout (:meth:`DocIds.layout`) of gap-coded postings.

@@ -54,7 +54,7 @@ LAY_OUT_BYTES = 1 << 23
 #: The arrays a scan reads of every term it lays out (blk.tfn where the segment has it),
 #: by the doc numbers' encoding: gaps, or format 3's offsets.
 _LAID_ARRAYS = {
-    True: ("post.offs", "blk.offs", *docids_format.NAMES, "post.tf"),
+    True: ("post.offs", "blk.offs", *docids_format.GAP_NAMES, "post.tf"),
     False: ("post.offs", "blk.offs", *docids_format.OFFSET_NAMES, "post.tf"),
 }
 
