@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
-import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newsindex.index import builder, docids
+from newsindex.index import docids
 from newsindex.index import manifest as mf
 from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.segment import Segment
@@ -59,15 +58,13 @@ def recode_docs(arrays: dict[str, np.ndarray], change: Callable[[np.ndarray], No
         write_arrays(path, {name: arrays[name] for name in names})
         docs = docids.DocIds(ArrayFile(path), 1 << 30).whole().astype(np.int64)
     change(docs)
-    arrays.update(docids.encode(offs, docs))
+    arrays.update(docids.encode_gaps(offs, docs))
 
 
 @contextmanager
-def offsets_format() -> Iterator[None]:
-    """Segments a writer builds inside hold format 3's doc numbers (offsets from each
-    block's first), as versions before gaps wrote them: their readers, and what they read
-    of bad content, stay tested. (Merges write gaps, as they do of any old segment.)"""
-    written_as_format_3 = types.SimpleNamespace(encode=docids.encode_offsets)
+def doc_coding(coding: str) -> Iterator[None]:
+    """Segments written inside (built or merged) hold their doc numbers as ``coding`` says,
+    whatever their size: "gaps", or "offsets" (format 3's, which small segments keep)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(builder, "docids", written_as_format_3)
+        patch.setattr(docids, "GAPS_FROM", 0 if coding == "gaps" else 1 << 62)
         yield

@@ -6,7 +6,6 @@ read or a problem for ``check``, never a crash."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import shutil
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from newsindex.index import manifest as mf
 from newsindex.index import segment as segment_module
 from newsindex.index.arrays import ArrayFile, write_arrays
 from newsindex.index.segment import Segment
-from tests.crafting import offsets_format
+from tests.crafting import doc_coding
 from tests.histories import histories, replay
 
 
@@ -72,11 +71,11 @@ def test_every_range_decodes_to_the_int32_doc_numbers(
         splits = sorted(set(cuts.draw(st.lists(st.integers(0, nterms), max_size=3)) + [0, nterms]))
         runs = [offs[a : b + 1] - offs[a] for a, b in zip(splits, splits[1:])]
         parts = [
-            (run, docids.encode(run, want[offs[a] : offs[b]]))
+            (run, docids.encode_gaps(run, want[offs[a] : offs[b]]))
             for run, a, b in zip(runs, splits, splits[1:])
         ]
         arrays = docids.concat(parts)
-        whole = docids.encode(offs, want)
+        whole = docids.encode_gaps(offs, want)
         assert arrays.keys() == whole.keys() == set(docids.GAP_NAMES)
         for name in arrays:
             assert arrays[name].dtype == whole[name].dtype
@@ -142,7 +141,7 @@ def built(request, tmp_path_factory, sample_docs) -> Path:
     """One segment of 300 stories, its doc numbers as gaps or (as format 3 wrote them)
     offsets."""
     folder = tmp_path_factory.mktemp("coded") / "idx"
-    with offsets_format() if request.param == "offsets" else contextlib.nullcontext():
+    with doc_coding(request.param):
         ix = newsindex.Index.create(folder)
         with ix.writer() as w:
             for doc in sample_docs[:300]:
@@ -177,7 +176,7 @@ def test_a_flipped_byte_in_any_coded_array_is_index_corrupt_on_read(
 ):
     offs, want, ndocs = data
     path = tmp_path_factory.mktemp("flip") / "a.arr"
-    arr = _write(path, offs, docids.encode(offs, want))
+    arr = _write(path, offs, docids.encode_gaps(offs, want))
     slot = arr._slots[name]
     if not slot.nbytes:
         return
@@ -554,11 +553,12 @@ def test_checking_postings_takes_memory_by_the_run_not_by_the_segment(tmp_path, 
 
     rng = random.Random(5)
     words = [f"w{i}" for i in range(300)]
-    ix = newsindex.Index.create(tmp_path / "idx")
-    with ix.writer() as w:
-        for i in range(4000):
-            w.add({"id": f"d{i}", "body": " ".join(rng.choices(words, k=40))})
-    ix.close()
+    with doc_coding("gaps"):
+        ix = newsindex.Index.create(tmp_path / "idx")
+        with ix.writer() as w:
+            for i in range(4000):
+                w.add({"id": f"d{i}", "body": " ".join(rng.choices(words, k=40))})
+        ix.close()
     seg = _segment(tmp_path / "idx")
     arr, ndocs, npost = seg._arrays, seg.ndocs, seg.npostings
     monkeypatch.setattr(docids, "_STEP", 256)

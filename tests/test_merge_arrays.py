@@ -28,6 +28,7 @@ from newsindex.index.builder import build_segment
 from newsindex.index.segment import Segment
 from newsindex.schema import normalize_keyword
 from newsindex.search.topk import SORTS
+from tests.crafting import doc_coding
 
 # Stop words, possessives, accents, digits, acronyms: what the analyzers treat apart.
 WORDS = (
@@ -170,8 +171,13 @@ def small_blocks(monkeypatch):
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(history=commits())
-def test_merge_equals_a_fresh_build(tmp_path_factory, small_blocks, history):
+@given(history=commits(), coding=st.sampled_from(["gaps", "offsets"]))
+def test_merge_equals_a_fresh_build(tmp_path_factory, small_blocks, history, coding):
+    with doc_coding(coding):  # (merges join each encoding's runs of terms their own way)
+        _merge_and_build(tmp_path_factory, history)
+
+
+def _merge_and_build(tmp_path_factory, history) -> None:
     root = tmp_path_factory.mktemp("merge")
     ix = newsindex.Index.create(root / "merged")
     for docs, gone in history:

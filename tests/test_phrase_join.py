@@ -4,7 +4,6 @@ of a phrase needs a position of its own: Lucene's rule)."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import random
@@ -29,7 +28,7 @@ from newsindex.search import phrasekeys
 from newsindex.search.leaves import all_position_keys
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
 from newsindex.search.searcher import _Context
-from tests.crafting import craft, offsets_format, recode_docs
+from tests.crafting import craft, doc_coding, recode_docs
 
 # Few distinct words, so that phrases (and repeats such as "new new") match often; the same
 # words in titles and bodies, so that a title's end and a body's start look like a phrase.
@@ -407,7 +406,7 @@ def _craft(built: Path, folder: Path, change) -> None:
 def small(request, tmp_path_factory) -> Path:
     """40 stories, their doc numbers as gaps or (as format 3 wrote them) offsets."""
     folder = tmp_path_factory.mktemp("small") / "idx"
-    with offsets_format() if request.param == "offsets" else contextlib.nullcontext():
+    with doc_coding(request.param):
         index = newsindex.Index.create(folder)
         with index.writer() as w:
             for i in range(40):

@@ -11,7 +11,6 @@ small segments, with small blocks and windows, so each query crosses many of bot
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 from pathlib import Path
@@ -27,7 +26,7 @@ from newsindex.config import Scoring
 from newsindex.errors import IndexCorruptError
 from newsindex.index import blocks
 from newsindex.search import prune, scan
-from tests.crafting import craft, offsets_format, recode_docs
+from tests.crafting import craft, doc_coding, recode_docs
 from tests.histories import replay
 
 pytestmark = pytest.mark.skipif(
@@ -148,7 +147,7 @@ def test_compiled_equals_numpy(
 ):
     monkeypatch.setattr(scan, "WINDOW", window)
     monkeypatch.setattr(scan, "PRUNE_MIN", prune_min)
-    with offsets_format() if coding == "offsets" else contextlib.nullcontext():
+    with doc_coding(coding):
         ix = _build(tmp_path_factory.mktemp("scan") / "idx", corpus)
     gaps = ["post.gaps" in seg._arrays for seg in ix._searcher.segments]
     assert not gaps or (any(gaps) if coding == "gaps" else not all(gaps))  # (merges: gaps)
@@ -236,7 +235,7 @@ def _corrupt_doc_number(arrays, seg, term: str) -> None:
 @pytest.mark.parametrize("coding", ["gaps", "offsets"])
 def test_an_out_of_range_doc_number_is_an_error(tmp_path, sample_docs, coding):
     folder = tmp_path / "idx"
-    with offsets_format() if coding == "offsets" else contextlib.nullcontext():
+    with doc_coding(coding):
         _build(folder, [(sample_docs[:200], [])])
     craft(folder, tmp_path / "bad", lambda arrays, seg: _corrupt_doc_number(arrays, seg, "said"))
     ix = newsindex.Index.open(tmp_path / "bad")
@@ -536,12 +535,18 @@ def test_a_layout_verifies_the_block_bounds_the_kernel_reads(tmp_path):
         seg.postings_layout(*seg.term_range("oil"))
 
 
-def test_dense_unions_of_many_words_take_the_lean_kernel(tmp_path, sample_docs, monkeypatch):
+@pytest.mark.parametrize("coding", ["gaps", "offsets"])
+def test_dense_unions_of_many_words_take_the_lean_kernel(
+    tmp_path, sample_docs, monkeypatch, coding
+):
     """Unpruned, the lean kernel scores a union of any length unless it is sparse and of
     more than 8 words (numpy's pairwise sums, which the general kernel repeats): each is
-    asked where it applies, and the hits are numpy's to the bit."""
+    asked where it applies (the pair compiled for the segment's doc numbers), and the hits
+    are numpy's to the bit."""
     monkeypatch.setattr(scan, "PRUNE_MIN", 1 << 40)
-    ix = _build(tmp_path / "idx", [(sample_docs[:800], [])])
+    with doc_coding(coding):
+        ix = _build(tmp_path / "idx", [(sample_docs[:800], [])])
+    own = "_GAPS" if coding == "gaps" else ""
     asked: list[str] = []
     for name in ("_EXHAUSTIVE", "_KERNEL", "_EXHAUSTIVE_GAPS", "_KERNEL_GAPS"):
         kernel = getattr(scan, name)
@@ -560,8 +565,8 @@ def test_dense_unions_of_many_words_take_the_lean_kernel(tmp_path, sample_docs, 
         monkeypatch.setattr(kernel, "get", get)
     common = "said year would also market prices oil trade bank government company"
     got, want = _both(ix, common, limit=10)
-    assert got == want and asked == ["_EXHAUSTIVE_GAPS"]  # (the segment's doc numbers: gaps)
+    assert got == want and asked == [f"_EXHAUSTIVE{own}"]
     asked.clear()
     rare = "cocoa coffee sugar copper zinc tin rubber gold silver opec wheat"
     got, want = _both(ix, rare, limit=10)
-    assert got == want and asked == ["_EXHAUSTIVE_GAPS", "_KERNEL_GAPS"]
+    assert got == want and asked == [f"_EXHAUSTIVE{own}", f"_KERNEL{own}"]

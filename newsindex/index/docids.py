@@ -1,9 +1,10 @@
-"""Postings doc numbers: bit-packed gaps per block (format 4), or offsets from each
-block's first (format 3, still read).
+"""Postings doc numbers: bit-packed gaps per block, or offsets from each block's first
+(format 3's encoding, which small segments keep).
 
 A term's postings name its documents in increasing order, cut into the blocks of
 :mod:`.blocks` (``BLOCK_SIZE`` postings, numbered by ``blk.offs``). Each block stores the
-doc number of its first posting (``post.dbase``, int32), and the others as gaps:
+doc number of its first posting (``post.dbase``, int32). A segment of at least
+:data:`GAPS_FROM` postings stores the others as gaps:
 
 - ``post.gaps``: uint64 words of the blocks' gaps bit-packed (:mod:`.bitpack`), a
   posting's gap being its doc number less the posting before's, less 1 (0 for neighbours);
@@ -12,11 +13,12 @@ doc number of its first posting (``post.dbase``, int32), and the others as gaps:
 - ``post.gapbit``: per block, the bit of ``post.gaps`` where its gaps start.
 
 Any gap reads alone, so a reader starting at a block (after jumping blocks) decodes on from
-its base with a running sum, and a range of blocks decodes vectorized. Gaps take about half
-the bytes of format 3's offsets (news words' gaps are small; offsets from a block's first
-grow across it), which is most of what a search process keeps of an archive's postings.
+its base with a running sum, and a range of blocks decodes vectorized. Gaps take half the
+bytes of offsets (news words' gaps are small; offsets from a block's first grow across it),
+which is most of what a search process keeps of an archive's postings; offsets decode with
+one widening and one addition, which a small segment's searches feel more.
 
-Format 3, which older segments hold (``post.dw`` present):
+Offsets (format 3; a segment holding ``post.dw`` holds them all):
 
 - ``post.dw``: per term, its offsets' width in bytes (1, 2 or 4);
 - ``post.dpos``: per term, where its offsets start in its width's array (the terms of one
@@ -41,8 +43,10 @@ from .arrays import ArrayFile
 
 #: Names of the gaps encoding's arrays (a segment holding ``post.gaps`` holds them all).
 GAP_NAMES = ("post.dbase", "post.gapw", "post.gapbit", "post.gaps")
-#: The arrays a merge writes a run of terms at a time (the rest are per block, kept).
-SPILLED = {"post.gaps": np.uint64}
+#: Segments of this many postings or more store their doc numbers as gaps: half the bytes
+#: of offsets, which count once an archive's postings outgrow memory. Smaller segments keep
+#: format 3's offsets, which the kernels read faster (a few MB either way).
+GAPS_FROM = 1 << 22
 #: The width in a compiled reader's layout (:meth:`DocIds.layout`) of gap-coded postings.
 GAPS = 0
 #: Format 3: array of the offsets of each width in bytes.
@@ -66,10 +70,23 @@ _STEP = 1 << 22
 _CACHE_SIZE = 100_000
 
 
-def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
-    """The gaps encoding's arrays for postings ``docs`` (increasing within each term) of
-    terms cut by ``offs`` (from 0; no term without postings); ``post.gapbit`` counts from
-    0, as :class:`Concat` expects of its parts."""
+def use_gaps(npostings: int) -> bool:
+    """Whether a segment of ``npostings`` postings stores its doc numbers as gaps."""
+    return npostings >= GAPS_FROM
+
+
+def encode(offs: np.ndarray, docs: np.ndarray, gaps: bool | None = None) -> dict[str, np.ndarray]:
+    """The arrays for postings ``docs`` (increasing within each term) of terms cut by
+    ``offs`` (from 0; no term without postings): gaps where ``gaps`` (by default where
+    :func:`use_gaps` says so for these postings), else format 3's offsets. Positions in the
+    arrays count from 0, as :func:`joiner` expects of its parts."""
+    if gaps is None:
+        gaps = use_gaps(len(docs))
+    return encode_gaps(offs, docs) if gaps else encode_offsets(offs, docs)
+
+
+def encode_gaps(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
+    """The gaps encoding's arrays (see :func:`encode`)."""
     offs = np.asarray(offs, dtype=np.int64)
     counts = np.diff(offs)
     if np.any(counts <= 0):
@@ -96,8 +113,7 @@ def encode(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def encode_offsets(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
-    """Format 3's arrays for postings ``docs`` of terms cut by ``offs``, as versions before
-    the gaps wrote them (kept so that tests can make such segments)."""
+    """Format 3's arrays (see :func:`encode`)."""
     offs = np.asarray(offs, dtype=np.int64)
     counts = np.diff(offs)
     if np.any(counts <= 0):
@@ -124,15 +140,14 @@ def encode_offsets(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 class Sink(Protocol):
-    """Where :class:`Concat` appends ``post.gaps``'s parts (an :class:`.arrays.Spill`, or a
+    """Where :func:`joiner` appends ``post.gaps``'s parts (an :class:`.arrays.Spill`, or a
     list of parts in memory)."""
 
     def append(self, values: np.ndarray, /) -> None: ...
 
 
-class Concat:
-    """:func:`concat`, a part at a time: each part's ``post.gaps`` goes to ``sinks`` (by
-    name, :data:`SPILLED`) as it comes, joined bit to bit to the parts before (the result
+class _GapConcat:
+    """:func:`joiner` of gaps: each part's ``post.gaps`` goes to its sink as it comes, joined bit to bit to the parts before (the result
     is what one :func:`encode` of all of them gives), so a merge never holds them whole;
     the per-block arrays, small, are kept and returned by :meth:`finish`."""
 
@@ -185,15 +200,62 @@ class Concat:
         }
 
 
+class _OffsetConcat:
+    """:func:`joiner` of format 3's offsets: each part's offsets arrays go to their sinks
+    as they come; the per-term and per-block arrays, small, are kept."""
+
+    def __init__(self, sinks: Mapping[str, Sink]):
+        self._sinks = sinks
+        self._sizes = dict.fromkeys(OFFSET_ARRAYS, 0)
+        self._kept: dict[str, list[np.ndarray]] = {"post.dw": [], "post.dpos": [], "post.dbase": []}
+
+    def add(self, offs: np.ndarray, part: Mapping[str, np.ndarray]) -> None:
+        """The next run of terms, cut by ``offs`` (from 0): :func:`encode`'s arrays."""
+        dpos = part["post.dpos"].copy()
+        for width, name in OFFSET_ARRAYS.items():
+            dpos[part["post.dw"] == width] += self._sizes[width]
+            self._sizes[width] += len(part[name])
+            self._sinks[name].append(part[name])
+        self._kept["post.dw"].append(part["post.dw"])
+        self._kept["post.dpos"].append(dpos)
+        self._kept["post.dbase"].append(part["post.dbase"])
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """``post.dw``, ``post.dpos`` and ``post.dbase`` of every part added."""
+        empty = {"post.dw": np.uint8, "post.dpos": np.int64, "post.dbase": np.int32}
+        return {
+            name: np.concatenate([np.zeros(0, empty[name]), *parts])
+            for name, parts in self._kept.items()
+        }
+
+
+def spilled(gaps: bool) -> dict[str, type]:
+    """The arrays a merge writes a run of terms at a time, with their dtypes (the rest, per
+    term or per block, are kept): ``post.gaps``, or format 3's offsets arrays."""
+    if gaps:
+        return {"post.gaps": np.uint64}
+    return {name: OFFSET_DTYPES[width] for width, name in OFFSET_ARRAYS.items()}
+
+
+def joiner(gaps: bool, sinks: Mapping[str, Sink]) -> _GapConcat | _OffsetConcat:
+    """:func:`concat`, a part at a time, for a merge: each part's largest arrays
+    (:func:`spilled`) go to ``sinks`` (by name) as they come, so a merge never holds them
+    whole; ``finish()`` gives the others."""
+    return _GapConcat(sinks) if gaps else _OffsetConcat(sinks)
+
+
 def concat(parts: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
     """The arrays of consecutive runs of terms (each its ``offs`` from 0 and
-    :func:`encode`'s arrays) as one."""
-    held: list[np.ndarray] = []
-    joined = Concat({"post.gaps": held})  # (a list is a Sink)
+    :func:`encode`'s arrays, all of one encoding) as one."""
+    gaps = not parts or "post.gaps" in parts[0][1]
+    held: dict[str, list[np.ndarray]] = {name: [] for name in spilled(gaps)}
+    joined = joiner(gaps, held)  # (a list is a Sink)
     for offs, part in parts:
         joined.add(offs, part)
     small = joined.finish()
-    return {**small, "post.gaps": np.concatenate([np.zeros(0, np.uint64), *held])}
+    for name, dtype in spilled(gaps).items():
+        small[name] = np.concatenate([np.zeros(0, dtype), *held[name]])
+    return small
 
 
 def _block_starts(offs: np.ndarray, nblocks: np.ndarray) -> np.ndarray:
@@ -285,20 +347,15 @@ class DocIds:
         if self.gaps:
             end = first + (e - s + size - 1) // size
             arr = self._arr
-            arr.check("post.dbase", first, end)
-            widths = arr.range("post.gapw", first, end).astype(np.int64)
-            bits = arr.range("post.gapbit", first, end)
-            if len(widths) != end - first or len(bits) != end - first:
-                raise IndexCorruptError(f"{arr.path}: postings blocks are truncated")
-            # The words its gaps take (the kernel checks each gap's bits against the array).
-            nvals = np.full(end - first, size - 1, dtype=np.int64)
-            nvals[-1] = e - s - 1 - (end - first - 1) * size
-            lo, hi = int(bits.min()), int((bits + nvals * widths).max())
-            if (
-                int(widths.max()) > bitpack.MAX_WIDTH
-                or lo < 0
-                or hi > 64 * len(arr.unverified("post.gaps"))
-            ):
+            for name in ("post.dbase", "post.gapw", "post.gapbit"):
+                arr.check(name, first, end)
+            # The words its gaps take, from its first block's bit to its last block's end
+            # (blocks lie in order, as check verifies; the kernel checks each gap's bits
+            # against the array, and each block's width).
+            lo = arr.item("post.gapbit", first)
+            tail = e - s - 1 - (end - first - 1) * size
+            hi = arr.item("post.gapbit", end - 1) + tail * arr.item("post.gapw", end - 1)
+            if not 0 <= lo <= hi <= 64 * len(arr.unverified("post.gaps")):
                 raise IndexCorruptError(f"{arr.path}: 'post.gaps' does not match its blocks")
             arr.check("post.gaps", lo >> 6, (hi + 63) >> 6)
             return GAPS, 0, first, s, e

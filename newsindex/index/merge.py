@@ -325,7 +325,10 @@ def _postings(
     # Monotone versions of the maps (a dropped term takes the number before it), so each
     # step's run of merged terms is one searchsorted range of each input's terms.
     climbs = [np.maximum.accumulate(t) if len(t) else t for t in tmaps]
-    joined = docids.Concat({name: spill(name, dtype, ()) for name, dtype in docids.SPILLED.items()})
+    gaps = docids.use_gaps(int(post_offs[-1]))
+    joined = docids.joiner(
+        gaps, {name: spill(name, dtype, ()) for name, dtype in docids.spilled(gaps).items()}
+    )
     out_tf = spill("post.tf", np.uint8, ())
     out_pos = positions.Encoder(out_pos_offs, spill("pos.u8", np.uint8, ()))
     big: list[np.ndarray] = []
@@ -380,7 +383,7 @@ def _postings(
         out_pos.add(t0, t1, np.concatenate(runs)[gather])
         del gather, runs
         run = post_offs[t0 : t1 + 1] - p0
-        joined.add(run, docids.encode(run, docs))
+        joined.add(run, docids.encode(run, docs, gaps))
         packed = pack_tfs(step_tfs)
         out_tf.append(packed["post.tf"])
         big.append(packed["post.tf.big"] + p0)
