@@ -58,13 +58,15 @@ def _write(path: Path, offs: np.ndarray, arrays: dict) -> ArrayFile:
     data=postings(),
     block=st.sampled_from([1, 3, 128]),
     coding=st.sampled_from(["gaps", "offsets"]),
+    compiled_from=st.sampled_from([0, 1 << 62]),  # gaps decoded by the compiled loop, or numpy
     cuts=st.data(),
 )
 def test_every_range_decodes_to_the_int32_doc_numbers(
-    tmp_path_factory, monkeypatch, data, block, coding, cuts
+    tmp_path_factory, monkeypatch, data, block, coding, compiled_from, cuts
 ):
     offs, want, ndocs = data
     monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
+    monkeypatch.setattr(docids, "_COMPILED_FROM", compiled_from)
     nterms = len(offs) - 1
     if coding == "gaps":
         # In runs of terms (as a merge writes them), or whole (as the builder does): the same.

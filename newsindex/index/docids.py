@@ -37,6 +37,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .. import compiled
 from ..errors import IndexCorruptError
 from . import bitpack, blocks
 from .arrays import ArrayFile
@@ -448,12 +449,19 @@ def _gap_docs(arr: ArrayFile, b0: int, sizes: np.ndarray) -> np.ndarray:
     else:
         lo = hi = 0
     words = arr.range("post.gaps", lo, hi)
+    n = int(sizes.sum())
+    unpack = _UNPACK.get() if n >= _COMPILED_FROM and _compiled_decode() else None
+    if unpack is not None:
+        docs = np.empty(n, dtype=np.int64)
+        if not unpack(bases, widths, bits - 64 * lo, words, sizes, docs):
+            raise IndexCorruptError(f"{path}: 'post.gaps' does not match its blocks")
+        return docs
     try:
         gaps = bitpack.unpack(words, bits - 64 * lo, widths, nvals)
     except ValueError as exc:
         raise IndexCorruptError(f"{path}: 'post.gaps' does not match its blocks ({exc})") from None
     # A running sum from each block's base: base, then each posting's gap plus 1.
-    steps = np.empty(int(sizes.sum()), dtype=np.int64)
+    steps = np.empty(n, dtype=np.int64)
     first = np.cumsum(sizes) - sizes
     later = np.ones(len(steps), dtype=bool)
     later[first] = False
@@ -463,6 +471,55 @@ def _gap_docs(arr: ArrayFile, b0: int, sizes: np.ndarray) -> np.ndarray:
     docs = np.cumsum(steps)
     docs -= np.repeat(docs[first] - bases, sizes)
     return docs
+
+
+def _unpack_docs(bases, widths, bits, words, sizes, out):
+    """``out``: the doc numbers of the first ``sizes[b]`` postings of each block ``b`` (its
+    base, then a running sum of its gaps plus 1: :func:`_gap_docs` compiled, without its
+    int64 arrays a posting); False where a block's width is over 32 or its bits lie
+    outside ``words``."""
+    nwords = words.shape[0]
+    at = 0
+    ok = True
+    for b in range(sizes.shape[0]):
+        size = sizes[b]
+        w = np.int64(widths[b])
+        q = bits[b]
+        if size < 1 or w > 32 or q < 0 or q + (size - 1) * w > nwords * 64:
+            ok = False
+            break
+        doc = np.int64(bases[b])
+        out[at] = doc
+        if w == 0:
+            for r in range(1, size):
+                doc += 1
+                out[at + r] = doc
+        else:
+            mask = (np.uint64(1) << np.uint64(w)) - np.uint64(1)
+            last = nwords - 1
+            for r in range(1, size):
+                i = q >> 6
+                sh = np.uint64(q & 63)
+                # The gap's bits in this word and the next (two shifts: one of 64 is undefined).
+                v = (words[i] >> sh) | (
+                    (words[min(i + 1, last)] << (np.uint64(63) - sh)) << np.uint64(1)
+                )
+                doc += np.int64(v & mask) + 1
+                out[at + r] = doc
+                q += w
+        at += size
+    return ok
+
+
+_UNPACK = compiled.kernel(_unpack_docs)
+#: Postings decoded at once from which :func:`_gap_docs` uses the compiled loop (where
+#: kernels may load: not in a one-query process that has not loaded them).
+_COMPILED_FROM = 1 << 14
+
+
+def _compiled_decode() -> bool:
+    """Whether a large decode may use (and load) the compiled loop."""
+    return compiled.available() and (compiled.loaded() or not compiled.one_query_only())
 
 
 def _run(arr: ArrayFile, ta: int, tb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
