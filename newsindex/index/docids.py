@@ -141,16 +141,16 @@ def encode_offsets(offs: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 class Sink(Protocol):
-    """Where :func:`joiner` appends ``post.gaps``'s parts (an :class:`.arrays.Spill`, or a
-    list of parts in memory)."""
+    """Where :func:`joiner` appends the parts of an array it spills (an
+    :class:`.arrays.Spill`, or a list of parts in memory)."""
 
     def append(self, values: np.ndarray, /) -> None: ...
 
 
 class _GapConcat:
-    """:func:`joiner` of gaps: each part's ``post.gaps`` goes to its sink as it comes, joined bit to bit to the parts before (the result
-    is what one :func:`encode` of all of them gives), so a merge never holds them whole;
-    the per-block arrays, small, are kept and returned by :meth:`finish`."""
+    """:func:`joiner` of gaps: each part's ``post.gaps`` goes to its sink as it comes,
+    joined bit to bit to the parts before (the result is what one :func:`encode` of all of
+    them gives); the per-block arrays, small, are kept and returned by :meth:`finish`."""
 
     def __init__(self, sinks: Mapping[str, Sink]):
         self._sinks = sinks
