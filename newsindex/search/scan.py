@@ -177,8 +177,8 @@ def _bound(btfn, at, ratio, k1, idf):
     return bound * idf
 
 
-# (Each helper below returns once: numba inlines a helper of several returns into a shape
-# that made the kernels' loops several times slower.)
+# (A doc-number helper that chose between encodings per posting made numba's loops several
+# times slower, each way; so each kernel is compiled once per encoding, see _GAPS.)
 
 
 def _fits(d1, d2, d4, dbase, gapw, gapbit, width, dpos, b0, nblk, cnt):
