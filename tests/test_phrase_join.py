@@ -11,6 +11,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -25,8 +26,10 @@ from newsindex.index import positions as positions_format
 from newsindex.querylang import plan as P
 from newsindex.querylang.planner import _PLAIN_PHRASE, to_plan
 from newsindex.search import phrasekeys
+from newsindex.search import searcher as searcher_module
 from newsindex.search.leaves import all_position_keys
 from newsindex.search.matches import EMPTY_DOCS, ColumnTest, Restrict
+from newsindex.search.phrasekeys import keys_in_docs
 from newsindex.search.searcher import _Context
 from tests.crafting import craft, doc_coding, recode_docs
 
@@ -340,6 +343,61 @@ def test_compiled_position_keys_equal_the_numpy_ones(ix, fields):
             assert np.array_equal(fast, slow)
 
 
+@pytest.fixture(scope="module", params=["gaps", "offsets"])
+def long_ix(request, tmp_path_factory):
+    """Stories long enough for escaped positions (255 and past), in two segments."""
+    rng = random.Random(11)
+    with doc_coding(request.param):
+        index = newsindex.Index.create(tmp_path_factory.mktemp("long") / "idx")
+        for part in range(2):
+            with index.writer() as w:
+                for i in range(25):
+                    w.add(
+                        {
+                            "id": f"d{part}-{i}",
+                            "title": _text(rng, rng.randint(0, 8)),
+                            "body": _text(rng, rng.randint(0, 700)),
+                        }
+                    )
+    yield index
+    index.close()
+
+
+@needs_kernels
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.data(),
+    fields=st.sampled_from([(0, 1), (0,), (1,)]),
+    which=st.sampled_from(["ix", "long_ix"]),
+)
+def test_compiled_keys_within_documents_equal_the_numpy_ones(ix, long_ix, data, fields, which):
+    """A term's keys kept to some documents (its own, others, none, past the segment's),
+    made without the others' keys, equal all its keys kept to them: the escapes of the
+    postings stepped over are counted, not lost."""
+    index = {"ix": ix, "long_ix": long_ix}[which]
+    seg = data.draw(st.sampled_from(index._searcher.segments))
+    offs = seg.post_offs.tolist()
+    t = data.draw(st.integers(0, len(offs) - 2))
+    s, e = offs[t], offs[t + 1]
+    docs = seg.docs(s, e).tolist()
+    picked = data.draw(st.lists(st.sampled_from(docs), max_size=12))
+    other = data.draw(st.lists(st.integers(0, seg.ndocs + 3), max_size=8))
+    within = np.array(sorted(set(picked + other)), dtype=np.int64)
+    fast = phrasekeys.position_keys_within(seg, s, e, fields, within)
+    with compiled.disabled():
+        assert phrasekeys.position_keys_within(seg, s, e, fields, within) is None
+        slow = keys_in_docs(all_position_keys(seg, s, e, fields), within)
+    assert fast is not None and fast.dtype == slow.dtype
+    assert np.array_equal(fast, slow)
+
+
+def test_long_stories_hold_escaped_positions(long_ix):
+    """(What the test above needs to mean anything for escapes.)"""
+    assert all(len(seg._arrays["pos.esc"]) > 100 for seg in long_ix._searcher.segments)
+
+
 COMPAT = Path(__file__).parent / "data" / "compat"
 _CORPORA: dict = {}
 
@@ -381,14 +439,23 @@ def _corpus(tmp_path_factory, seed: int) -> tuple:
     slop=st.integers(0, 3),
     field=st.sampled_from(["", "title:", "body:"]),
     extra=st.sampled_from(["", " section:world", " date:2016-02", " oil", " -section:sport"]),
+    within=st.sampled_from([None, 0, 10**9]),
 )
 def test_searches_with_compiled_keys_equal_the_numpy_path(
-    tmp_path_factory, seed, words, slop, field, extra
+    tmp_path_factory, seed, words, slop, field, extra, within
 ):
-    """Hits, scores (to the bit) and totals of phrase searches, kernels on and off."""
+    """Hits, scores (to the bit) and totals of phrase searches, kernels on and off, a
+    phrase's common words' keys made whole and kept or only in its rarer words' documents
+    (a fresh snapshot: one holding a word's keys whole reads them)."""
     fast_ix, slow_ix = _corpus(tmp_path_factory, seed)
     query = f'{field}"{" ".join(words)}"' + (f"~{slop}" if slop else "") + extra
-    fast = fast_ix.search(query, limit=1000)
+    if within is None:
+        fast = fast_ix.search(query, limit=1000)
+    else:
+        with mock.patch.object(searcher_module, "WITHIN_SHARE", within):
+            fresh = newsindex.Index.open(fast_ix.path)
+            fast = fresh.search(query, limit=1000)
+            fresh.close()
     with compiled.disabled():
         slow = slow_ix.search(query, limit=1000)
         slow_count = slow_ix.count(query)
@@ -501,6 +568,30 @@ def test_bad_content_with_valid_checksums_is_index_corrupt(small, tmp_path, chan
 
 
 @needs_kernels
+@pytest.mark.parametrize(
+    "change",
+    [
+        _doc_out_of_range,
+        _position_too_large,
+        _escape_without_its_value,
+        _frequency_past_the_positions,
+        _negative_frequency,
+    ],
+)
+def test_bad_content_in_keys_within_documents_is_index_corrupt(small, tmp_path, change):
+    """The keys of a common word kept to its phrase's documents: an error naming the
+    segment whichever term holds the bad content."""
+    _craft(small, tmp_path / "idx", change)
+    index = newsindex.Index.open(tmp_path / "idx")
+    (seg,) = index._searcher.segments
+    within = np.arange(seg.ndocs, dtype=np.int64)
+    with pytest.raises(IndexCorruptError, match="seg-"):
+        for term in ("new", "york", "oil"):
+            phrasekeys.position_keys_within(seg, *seg.term_range(term), (0, 1), within)
+    index.close()
+
+
+@needs_kernels
 def test_threads_sharing_an_index_get_the_same_phrase_results(tmp_path_factory):
     fast_ix, _ = _corpus(tmp_path_factory, 0)
     queries = [f'"{a} {b}"' for a in VOCAB[:5] for b in VOCAB[:5]] + ['"new new"~2']
@@ -546,6 +637,9 @@ def test_keys_of_content_out_of_order_are_sorted_as_numpy_sorts_them(small, tmp_
         slow = all_position_keys(seg, s, e, (0, 1))
     assert fast is not None and np.array_equal(fast, slow)
     assert np.all(np.diff(fast) >= 0)
+    for within in (np.arange(seg.ndocs), np.arange(1, seg.ndocs, 2)):
+        got = phrasekeys.position_keys_within(seg, s, e, (0, 1), within)
+        assert got is not None and np.array_equal(got, keys_in_docs(slow, within))
     index.close()
 
 

@@ -129,35 +129,43 @@ class PhraseLeaf(_Leaf):
 
     def postings(self, si: int, r: Restrict) -> Postings:
         """(docs, [phrase frequency per field]) of the docs ``r`` allows."""
-        keys = [self.ctx.searcher.position_keys(si, t) for t in self.terms]
+        searcher = self.ctx.searcher
+        terms = self.terms
         offsets = self.node.offsets
         slop = self.node.slop
-        # Fewest occurrences first: anchors come from the rarest term, and the other terms are
-        # only searched for, so common words cost a binary search per candidate, not a scan.
-        order = sorted(range(len(keys)), key=lambda i: len(keys[i]))
-        if not len(keys[order[0]]):
+        # Fewest postings first: the rarest term's keys are made whole (and kept for later
+        # queries); every other term's only in the documents still in the running, so a
+        # common word costs a pass over its doc numbers, not all its positions as keys.
+        order = sorted(range(len(terms)), key=lambda i: _count(terms[i], si))
+        seg = searcher.segments[si]
+        rare = _allowed_keys(seg, searcher.position_keys(si, terms[order[0]]), r)
+        if not len(rare):
             return EMPTY_DOCS, []
-        if slop == 0:
+        if slop == 0 or order[0] == 0:
             # Exact offsets: an anchor (phrase start) is the same whichever term gives it.
             base = order[0]
+            anchors = rare
         else:
             # Within slop, the first term's occurrences are the anchors (each counts once).
             base = 0
-        anchors = _allowed_keys(self.ctx.searcher.segments[si], keys[base], r)
-        if slop and len(anchors) and base != order[0]:
-            anchors = _in_docs_of(anchors, keys[order[0]])
-        if not len(anchors):
-            return EMPTY_DOCS, []
+            # (The keys of other documents may come too: kept to those ``r`` allows.)
+            anchors = _allowed_keys(seg, searcher.position_keys(si, terms[0], rare >> 32), r)
+            if not len(anchors):
+                return EMPTY_DOCS, []
         if offsets[base]:
             anchors = anchors - offsets[base]
         repeated = _repeated_terms(self.node.terms) if slop else ()
         for i in order:
             if i == base or any(i in group for group in repeated):
                 continue
-            found = keys[i]
+            # (A true match's start is in its own document: an anchor shifted out of it
+            # before its field's first position matches nothing there either.)
+            found = searcher.position_keys(si, terms[i], anchors >> 32)
             joined = phrasekeys.join(anchors, found, offsets[i] - slop, offsets[i] + slop)
             if joined is not None:
                 anchors = joined
+            elif not len(found):
+                return EMPTY_DOCS, []
             elif slop == 0:
                 want = anchors + offsets[i] if offsets[i] else anchors
                 idx = found.searchsorted(want)
@@ -170,7 +178,10 @@ class PhraseLeaf(_Leaf):
             if not len(anchors):
                 return EMPTY_DOCS, []
         for group in repeated:
-            anchors = _distinct_positions(anchors, keys[group[0]], group, offsets, slop)
+            found = searcher.position_keys(si, terms[group[0]], anchors >> 32)
+            if not len(found):
+                return EMPTY_DOCS, []
+            anchors = _distinct_positions(anchors, found, group, offsets, slop)
             if not len(anchors):
                 return EMPTY_DOCS, []
         # anchors: sorted (doc << 32 | field << 24 | position of the phrase start).
@@ -381,13 +392,10 @@ def _allowed_keys(seg: Segment, keys: np.ndarray, r: Restrict) -> np.ndarray:
     return keys if keep is None else keys[keep]
 
 
-def _in_docs_of(anchors: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """The anchors whose doc has one of ``keys``: a phrase needs all its terms in a doc."""
-    docs = keys >> 32
-    docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
-    want = anchors >> 32
-    idx = np.minimum(docs.searchsorted(want), len(docs) - 1)
-    return anchors[docs.take(idx) == want]
+def _count(leaf: TermLeaf, si: int) -> int:
+    """How many postings ``leaf``'s term has in segment ``si``."""
+    s, e = leaf.slices[si]
+    return e - s
 
 
 @lru_cache(maxsize=64)

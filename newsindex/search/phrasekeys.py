@@ -26,6 +26,22 @@ from . import scan
 POSITION_BITS = 24
 
 
+def keys_in_docs(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The position ``keys`` (sorted) of the documents ``docs`` (sorted, repeats allowed)."""
+    wide = docs.astype(np.int64)
+    if len(wide) > 1:
+        wide = wide[np.concatenate(([True], wide[1:] != wide[:-1]))]
+    lo = keys.searchsorted(wide << 32)
+    hi = keys.searchsorted((wide + 1) << 32)
+    counts = hi - lo
+    total = int(counts.sum())
+    if not total:
+        return keys[:0]
+    # The concatenated ranges [lo, hi): a run index plus each run's start.
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return keys.take(np.arange(total, dtype=np.int64) + starts)
+
+
 def _keys(docs, title, body, positions, escapes, mark, want_title, want_body, ndocs, out):
     """Writes the keys of the postings into ``out`` (zeros); returns (keys written, sorted,
     ok). A stored position equal to ``mark`` (-1: none) stands for the next of ``escapes``
@@ -127,6 +143,190 @@ def _keys(docs, title, body, positions, escapes, mark, want_title, want_body, nd
 
 
 _KEYS = compiled.kernel(_keys)
+
+
+def _hits(docs, title, body, within, want_title, want_body, ndocs, hits, starts):
+    """Finds the postings whose doc is one of ``within`` (sorted, repeats allowed): their
+    indices into ``hits`` and the index of their first position into ``starts``; returns
+    (postings found, keys they hold in the wanted fields, positions of all the postings,
+    ok). Doc numbers that do not grow (never written so) stop it: (0, -1, 0, True).
+
+    Each wanted doc is found by galloping from the last, and the frequencies between two
+    found are only added up: the passes over every posting have no branch on its values."""
+    m = len(docs)
+    growing = True
+    for p in range(1, m):
+        growing &= docs[p] > docs[p - 1]
+    if not growing:
+        return 0, -1, np.int64(0), True
+    if m and (np.int64(docs[0]) < 0 or np.int64(docs[m - 1]) >= ndocs):
+        return 0, 0, np.int64(0), False
+    n = 0
+    lo = 0
+    nw = len(within)
+    for k in range(nw):
+        w = within[k]
+        if k and w == within[k - 1]:
+            continue
+        if lo < m and docs[lo] < w:
+            # Galloping from the last one found: a step per wanted doc when they are dense,
+            # a binary search's when they are far apart.
+            step = 1
+            while lo + step < m and docs[lo + step] < w:
+                lo += step
+                step *= 2
+            hi = min(lo + step, m)
+            lo += 1
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if docs[mid] < w:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        if lo < m and docs[lo] == w and n < len(hits):
+            hits[n] = lo
+            n += 1
+    at = np.int64(0)
+    size = np.int64(0)
+    p = 0
+    for h in range(n + 1):
+        q = hits[h] if h < n else m
+        # (Loops over slices from 0: numba vectorizes those, not ones from a variable start.)
+        run = np.int64(0)
+        ts = title[p:q]
+        bs = body[p:q]
+        for r in range(len(ts)):
+            run += np.int64(ts[r]) + np.int64(bs[r])
+        at += run
+        if h < n:
+            starts[h] = at
+            t = np.int64(title[q])
+            b = np.int64(body[q])
+            if want_title:
+                size += t
+            if want_body:
+                size += b
+            at += t + b
+            p = q + 1
+    return n, size, at, True
+
+
+def _keys_at(
+    hits, starts, n, docs, title, body, positions, escapes, mark, want_title, want_body, out
+):
+    """Writes the keys of the postings ``hits[:n]`` (found by :func:`_hits`) into ``out``;
+    returns (keys written, sorted, ok). The escapes of the positions between two of them are
+    counted, not read: each posting takes the escapes that follow those before it."""
+    top = np.int64(1) << POSITION_BITS
+    npos = len(positions)
+    nesc = len(escapes)
+    xi = 0
+    done = np.int64(0)  # positions whose escapes are counted
+    k = 0
+    prev = np.int64(-1)
+    ordered = True
+    for h in range(n):
+        p = hits[h]
+        at = starts[h]
+        d = np.int64(docs[p])
+        t = np.int64(title[p])
+        end = at + t + np.int64(body[p])
+        if at < done or end > npos:
+            return k, ordered, False
+        if mark >= 0:
+            skipped = 0
+            between = positions[done:at]
+            for q in range(len(between)):
+                skipped += between[q] == mark
+            xi += skipped
+        for q in range(at, end):
+            pos = np.int64(positions[q])
+            if pos == mark:
+                if xi >= nesc:
+                    return k, ordered, False
+                pos = np.int64(escapes[xi])
+                xi += 1
+            if pos < 0 or pos >= top:
+                return k, ordered, False
+            f = np.int64(0) if q < at + t else np.int64(1)
+            if want_title if f == 0 else want_body:
+                if k >= len(out):
+                    return k, ordered, False
+                key = d << 32 | f << POSITION_BITS | pos
+                if key < prev:
+                    ordered = False
+                prev = key
+                out[k] = key
+                k += 1
+        done = end
+    return k, ordered, True
+
+
+_HITS = compiled.kernel(_hits)
+_KEYS_AT = compiled.kernel(_keys_at)
+
+
+def position_keys_within(
+    seg: Segment, s: int, e: int, fields: tuple[int, ...], within: np.ndarray
+) -> np.ndarray | None:
+    """``all_position_keys(seg, s, e, fields)`` kept to the documents ``within`` (sorted
+    int64, repeats allowed: a phrase's anchors' ``keys >> 32``), made without the others'
+    keys: a phrase's common word costs a pass over its doc numbers and frequencies and a
+    count of the escapes among its positions, and keys only where its rarer words are.
+    None when kernels are off or none is loaded yet (as :func:`position_keys`)."""
+    if not compiled.loaded() and (e - s < scan.MIN_POSTINGS or compiled.one_query_only()):
+        return None
+    find = _HITS.get()
+    write = _KEYS_AT.get()
+    if find is None or write is None:
+        return None
+    tfs = seg.tfs(s, e)
+    if len(tfs) != 2:  # the kernels know the title and the body
+        return None
+    title, body = tfs
+    if title.dtype.kind == "i" and len(title) and min(int(title.min()), int(body.min())) < 0:
+        # (A file may declare its frequencies signed: the kernel adds those it steps over
+        # without a look at each.)
+        raise IndexCorruptError(f"segment {seg.name}: postings {s}-{e} hold a negative frequency")
+    docs = seg.docs(s, e)
+    room = min(len(within), e - s)
+    hits = np.empty(room, dtype=np.int64)
+    starts = np.empty(room, dtype=np.int64)
+    n, size, total, ok = find(
+        docs, title, body, within, 0 in fields, 1 in fields, seg.ndocs, hits, starts
+    )
+    if not ok:
+        raise IndexCorruptError(
+            f"segment {seg.name}: postings {s}-{e} name a document or frequency out of range"
+        )
+    if size < 0:  # (doc numbers out of order: the keys are sorted whole, as numpy's way does)
+        keys = position_keys(seg, s, e, fields)
+        return None if keys is None else keys_in_docs(keys, within)
+    out = np.empty(size, dtype=np.int64)
+    if not n:
+        return out
+    stored, escapes, mark = seg.raw_positions(s, e, int(total))
+    written, ordered, ok = write(
+        hits,
+        starts,
+        n,
+        docs,
+        title,
+        body,
+        stored,
+        escapes,
+        np.int64(mark),
+        0 in fields,
+        1 in fields,
+        out,
+    )
+    if not ok or written != size:
+        raise IndexCorruptError(
+            f"segment {seg.name}: postings {s}-{e} name a frequency or position out of range"
+        )
+    if not ordered:
+        out.sort()
+    return out
 
 
 def position_keys(seg: Segment, s: int, e: int, fields: tuple[int, ...]) -> np.ndarray | None:

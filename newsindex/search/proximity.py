@@ -29,6 +29,7 @@ import numpy as np
 from ..bm25f import saturate
 from ..querylang import plan as P
 from .leaves import field_indices
+from .phrasekeys import keys_in_docs
 from .scoring import Explanation
 
 if TYPE_CHECKING:
@@ -91,17 +92,9 @@ class Proximity:
 
     def _keys(self, si: int, word: _Word, stats: tuple, docs: np.ndarray) -> np.ndarray:
         """Sorted position keys of ``word`` in the (sorted) ``docs`` of segment ``si``."""
-        keys = self.searcher.position_keys(si, _KeyLeaf(word.term, word.fields, stats[0]))  # type: ignore[arg-type]
+        leaf = _KeyLeaf(word.term, word.fields, stats[0])
         wide = docs.astype(np.int64)
-        lo = keys.searchsorted(wide << 32)
-        hi = keys.searchsorted((wide + 1) << 32)
-        counts = hi - lo
-        total = int(counts.sum())
-        if not total:
-            return keys[:0]
-        # The concatenated ranges [lo, hi): a run index plus each run's start.
-        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        return keys.take(np.arange(total, dtype=np.int64) + starts)
+        return keys_in_docs(self.searcher.position_keys(si, leaf, wide), wide)  # type: ignore[arg-type]
 
     def accumulations(self, si: int, docs: np.ndarray) -> list[np.ndarray]:
         """Per pair, ``acc`` of each of ``docs`` (sorted, unique) of segment ``si``."""

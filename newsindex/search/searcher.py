@@ -43,6 +43,7 @@ from .matches import (
     intersect,
     union,
 )
+from .phrasekeys import position_keys_within
 from .scoring import Explanation
 
 #: Memory for the per-term arrays a snapshot keeps: score arrays ("impacts"), their doc
@@ -51,6 +52,11 @@ from .scoring import Explanation
 #: budget drops them before they are asked for again (benchmarks/RESULTS.md, "The
 #: term-array cache's budget after compiled scoring").
 TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
+#: A phrase word's keys are made only in the documents its rarer words left (and not kept)
+#: when those are fewer than its postings divided by this; else all of them (and kept):
+#: past that share, made for the query they cost about as much as all of them, made again
+#: by each query (benchmarks/RESULTS.md, "Phrase keys within the rarer words' documents").
+WITHIN_SHARE = 4
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
 
@@ -439,17 +445,29 @@ class Searcher:
             lambda: prune.window_edges(self.segments[si].docs(s, e), nwin),
         )
 
-    def position_keys(self, si: int, leaf: TermLeaf) -> np.ndarray:
+    def position_keys(
+        self, si: int, leaf: TermLeaf, within: np.ndarray | None = None
+    ) -> np.ndarray:
         """Sorted ``doc << 32 | field << 24 | position`` of every occurrence of ``leaf``'s term
-        (in its fields) in segment ``si``, over all its postings (read-only).
+        (in its fields) in segment ``si`` (read-only); given ``within`` (doc numbers, sorted
+        int64, repeats allowed), those of other documents may be left out.
 
-        Kept per snapshot like the impacts: unpacking a term's positions is most of the cost
-        of a phrase, and a phrase join then needs only ``searchsorted`` on these arrays.
+        All of a term's are kept per snapshot like the impacts (a phrase's rarest word's,
+        read again by the next phrase that has it). Those within some documents (a phrase's
+        more common word's, where its rarer words are) are made for the query and not kept:
+        a common word's keys are large, and a query's documents seldom come again. When
+        the documents are many for the term's postings, all its keys are made (and kept):
+        kept to those, they would cost as much and be made again by the next query.
         """
         s, e = leaf.slices[si]
+        key = ("positions", si, leaf.node.term, leaf.fields)
+        if within is not None and len(within) * WITHIN_SHARE < e - s:
+            if self._term_arrays.peek(key) is None:
+                made = position_keys_within(self.segments[si], s, e, leaf.fields, within)
+                if made is not None:
+                    return made
         return self._term_arrays.get(
-            ("positions", si, leaf.node.term, leaf.fields),
-            lambda: all_position_keys(self.segments[si], s, e, leaf.fields),
+            key, lambda: all_position_keys(self.segments[si], s, e, leaf.fields)
         )
 
     def base_restrict(self, si: int) -> Restrict:
