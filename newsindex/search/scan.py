@@ -98,6 +98,9 @@ _PAIRWISE_BLOCK = 128
 #: this many doc ids of the window; else it reads on.
 _SEEK_RATIO = 16
 
+#: Past every posting (no large frequency left to look for).
+_PAST = np.int64(1) << 62
+
 # How a term's postings are read in a window (and, for a block, what its bound allows).
 _JUMP, _MARK, _SCORE, _LOOKUP = 0, 1, 2, 3
 
@@ -175,6 +178,31 @@ def _bound(btfn, at, ratio, k1, idf):
     else:
         bound = tfn / (tfn + k1)
     return bound * idf
+
+
+def _others_at(dbase, terms, counts, btfn, i, lo_doc, hi_doc, oc, shift, near):
+    """For each term other than ``i``, ``near[t]``: the block (its index into ``btfn``)
+    with the largest ``blk.tfn``, so the largest bound (:func:`_bound` grows with it),
+    among the term's blocks that reach into documents ``[lo_doc, hi_doc)``; -1 where none
+    does. ``oc[t]``: term ``t``'s first block that may, moved on as ``lo_doc`` grows."""
+    for t in range(terms.shape[0]):
+        near[t] = -1
+        if t == i or counts[t] == 0:
+            continue
+        b0 = terms[t, 2]
+        nblk = ((terms[t, 4] - terms[t, 3] - 1) >> shift) + 1
+        b = oc[t]
+        # (A block's documents lie below the next block's first.)
+        while b + 1 < nblk and dbase[b0 + b + 1] <= lo_doc:
+            b += 1
+        oc[t] = b
+        top = -1.0
+        while b < nblk and dbase[b0 + b] < hi_doc:
+            v = np.float64(btfn[b0 + b])
+            if v > top:
+                top = v
+                near[t] = b0 + b
+            b += 1
 
 
 # (A doc-number helper that chose between encodings per posting made numba's loops several
@@ -400,6 +428,9 @@ def _kernel(
     bigs = np.zeros(nterms, dtype=np.int64)
     ub = np.zeros(nterms, dtype=np.float64)
     mode = np.zeros(nterms, dtype=np.int64)
+    wb = np.zeros(nterms, dtype=np.int64)  # each term's block where the window starts
+    oc = np.zeros(nterms, dtype=np.int64)  # (for _others_at)
+    near = np.zeros(nterms, dtype=np.int64)
     nbig = big_at.shape[0]
     for i in range(nterms):
         # The first large frequency at or after the term's first posting read.
@@ -433,6 +464,7 @@ def _kernel(
         tot = 0.0
         for i in range(nterms):
             ub[i] = 0.0
+            wb[i] = cur[i] >> shift
             if counts[i] == 0 or not cutting or k == 0:
                 continue
             b0, cnt = terms[i, 2], terms[i, 4] - terms[i, 3]
@@ -523,9 +555,13 @@ def _kernel(
             word = i >> 6
             bit = np.uint64(1) << np.uint64(i & 63)
             others = tot - ub[i]
+            for t in range(nterms):
+                oc[t] = wb[t]
             j = cur[i]
             prev = prevs[i]
             nb = bigs[i]
+            # The next posting with a large frequency (stored apart) to look for.
+            next_big = np.int64(big_at[nb]) if nb < nbig else _PAST
             cnt = e - s
             nblk = ((cnt - 1) >> shift) + 1
             blk_end = np.int64(-1)
@@ -550,15 +586,28 @@ def _kernel(
                     # (No threshold: no block is judged, the window is read in one go.)
                     blk_end = (jb + 1) << shift if cutting else cnt
                     bm = md
-                    if (
-                        md == _SCORE
-                        and cutting
-                        and (_bound(btfn, b0 + jb, ratio, k1, idf) * boost + others)
-                        * gprod
-                        * _SLACK
-                        < theta
-                    ):
-                        bm = _MARK if count_all else _JUMP
+                    if md == _SCORE and cutting:
+                        here = _bound(btfn, b0 + jb, ratio, k1, idf) * boost
+                        if (here + others) * gprod * _SLACK < theta:
+                            bm = _MARK if count_all else _JUMP
+                        elif nterms == 2:
+                            # The other's bound where this block's documents are, not in
+                            # the whole window: tighter where its blocks vary. (With more
+                            # terms the sum of their nearby bounds seldom drops under the
+                            # bar and working it out costs more than it saves: RESULTS,
+                            # "Fourteenth run".)
+                            lo_doc = np.int64(dbase[b0 + jb])
+                            hi_doc = np.int64(dbase[b0 + jb + 1]) if jb + 1 < nblk else n
+                            _others_at(
+                                dbase, terms, counts, btfn, i, lo_doc, hi_doc, oc, shift, near
+                            )
+                            tight = 0.0
+                            for t in range(nterms):
+                                if near[t] >= 0:
+                                    v = _bound(btfn, near[t], ratio, k1, idfs[t])
+                                    tight += v * boosts[t]
+                            if (here + min(tight, others)) * gprod * _SLACK < theta:
+                                bm = _MARK if count_all else _JUMP
                     if bm == _JUMP:
                         exact = False
                         if jb + 1 < nblk and dbase[b0 + jb + 1] <= w1:
@@ -596,12 +645,13 @@ def _kernel(
                 packed = tf[p]
                 t0 = packed >> body_bits
                 t1 = packed & body_mask
-                if nb < nbig:
+                if p >= next_big:  # (rare: one compare a posting, not a load and two)
                     while nb < nbig and big_at[nb] < p:
                         nb += 1
                     if nb < nbig and big_at[nb] == p:
                         t0 = big_val[nb, 0]
                         t1 = big_val[nb, 1]
+                    next_big = np.int64(big_at[nb]) if nb < nbig else _PAST
                 lc = np.int64(lens[doc])
                 tfn = np.float64(t0) * norm0[lc >> bits]
                 tfn += np.float64(t1) * norm1[lc & len_mask]
@@ -874,6 +924,8 @@ def _exhaustive(
             j = cur[i]
             prev = prevs[i]
             nb = bigs[i]
+            # The next posting with a large frequency (stored apart) to look for.
+            next_big = np.int64(big_at[nb]) if nb < nbig else _PAST
             cnt = e - s
             while j < cnt:
                 doc = _doc_at(
@@ -891,12 +943,13 @@ def _exhaustive(
                 packed = tf[p]
                 t0 = packed >> body_bits
                 t1 = packed & body_mask
-                if nb < nbig:
+                if p >= next_big:  # (rare: one compare a posting, not a load and two)
                     while nb < nbig and big_at[nb] < p:
                         nb += 1
                     if nb < nbig and big_at[nb] == p:
                         t0 = big_val[nb, 0]
                         t1 = big_val[nb, 1]
+                    next_big = np.int64(big_at[nb]) if nb < nbig else _PAST
                 lc = np.int64(lens[doc])
                 tfn = np.float64(t0) * norm0[lc >> bits]
                 tfn += np.float64(t1) * norm1[lc & len_mask]
@@ -953,13 +1006,13 @@ def _exhaustive(
     return _OK, count, size
 
 
-_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound, _fits, _doc_at))
+_KERNEL = compiled.kernel(_kernel, calls=(_keep, _by_doc, _bound, _fits, _doc_at, _others_at))
 _EXHAUSTIVE = compiled.kernel(_exhaustive, calls=(_keep, _by_doc, _fits, _doc_at))
 # Gap-coded segments' kernels: the same loops reading gaps. (One kernel that picked the way
 # per posting, though the choice is the term's, ran every search several times slower.)
 _GAPS = {"_doc_at": _gap_doc}
 _KERNEL_GAPS = compiled.kernel(
-    _kernel, calls=(_keep, _by_doc, _bound, _fits), name="_kernel_gaps", using=_GAPS
+    _kernel, calls=(_keep, _by_doc, _bound, _fits, _others_at), name="_kernel_gaps", using=_GAPS
 )
 _EXHAUSTIVE_GAPS = compiled.kernel(
     _exhaustive, calls=(_keep, _by_doc, _fits), name="_exhaustive_gaps", using=_GAPS
