@@ -526,6 +526,17 @@ def _negative_frequency(arrays, seg):
     arrays["post.tf"][len(arrays["post.tf"]) // 2] = -64  # title -1, body 0
 
 
+#: Content a crafted file may hold with valid checksums, each an IndexCorruptError to read.
+_BAD_CONTENT = [
+    _doc_out_of_range,
+    _position_too_large,
+    _escape_without_its_value,
+    _escapes_past_their_array,
+    _frequency_past_the_positions,
+    _negative_frequency,
+]
+
+
 def _format_1_doc_out_of_range(arrays, seg):
     # Segments before coded doc numbers store them whole, read without a check: the last
     # posting of the first term past the segment's documents, the doc numbers still growing.
@@ -548,14 +559,7 @@ def test_format_1_doc_numbers_out_of_range_are_index_corrupt(tmp_path):
 @needs_kernels
 @pytest.mark.parametrize(
     "change",
-    [
-        _doc_out_of_range,
-        _position_too_large,
-        _escape_without_its_value,
-        _escapes_past_their_array,
-        _frequency_past_the_positions,
-        _negative_frequency,
-    ],
+    _BAD_CONTENT,
 )
 @pytest.mark.parametrize("query", ['"new york oil"', 'body:"new york oil"~1'])
 def test_bad_content_with_valid_checksums_is_index_corrupt(small, tmp_path, change, query):
@@ -568,16 +572,7 @@ def test_bad_content_with_valid_checksums_is_index_corrupt(small, tmp_path, chan
 
 
 @needs_kernels
-@pytest.mark.parametrize(
-    "change",
-    [
-        _doc_out_of_range,
-        _position_too_large,
-        _escape_without_its_value,
-        _frequency_past_the_positions,
-        _negative_frequency,
-    ],
-)
+@pytest.mark.parametrize("change", _BAD_CONTENT)
 def test_bad_content_in_keys_within_documents_is_index_corrupt(small, tmp_path, change):
     """The keys of a common word kept to its phrase's documents: an error naming the
     segment whichever term holds the bad content."""

@@ -42,6 +42,27 @@ def keys_in_docs(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
     return keys.take(np.arange(total, dtype=np.int64) + starts)
 
 
+def _gallop(values, j, want):
+    """The first index from ``j`` on where ``values`` (sorted) is at least ``want``: the step
+    doubled until past it, then the last step bisected (a step when it is near, a binary
+    search's when it is far)."""
+    m = len(values)
+    if j < m and values[j] < want:
+        step = 1
+        while j + step < m and values[j + step] < want:
+            j += step
+            step *= 2
+        end = min(j + step, m)
+        j += 1
+        while j < end:
+            mid = (j + end) >> 1
+            if values[mid] < want:
+                j = mid + 1
+            else:
+                end = mid
+    return j
+
+
 def _keys(docs, title, body, positions, escapes, mark, want_title, want_body, ndocs, out):
     """Writes the keys of the postings into ``out`` (zeros); returns (keys written, sorted,
     ok). A stored position equal to ``mark`` (-1: none) stands for the next of ``escapes``
@@ -168,21 +189,9 @@ def _hits(docs, title, body, within, want_title, want_body, ndocs, hits, starts)
         w = within[k]
         if k and w == within[k - 1]:
             continue
-        if lo < m and docs[lo] < w:
-            # Galloping from the last one found: a step per wanted doc when they are dense,
-            # a binary search's when they are far apart.
-            step = 1
-            while lo + step < m and docs[lo + step] < w:
-                lo += step
-                step *= 2
-            hi = min(lo + step, m)
-            lo += 1
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if docs[mid] < w:
-                    lo = mid + 1
-                else:
-                    hi = mid
+        # Galloping from the last one found: a step per wanted doc when they are dense, a
+        # binary search's when they are far apart.
+        lo = _gallop(docs, lo, w)
         if lo < m and docs[lo] == w and n < len(hits):
             hits[n] = lo
             n += 1
@@ -262,7 +271,7 @@ def _keys_at(
     return k, ordered, True
 
 
-_HITS = compiled.kernel(_hits)
+_HITS = compiled.kernel(_hits, calls=(_gallop,))
 _KEYS_AT = compiled.kernel(_keys_at)
 
 
@@ -399,28 +408,14 @@ def _join(anchors, found, lo, hi, out):
         return n
     for k in range(len(anchors)):
         a = anchors[k]
-        want = a + lo
-        if j < m and found[j] < want:
-            # found[j] < want: double the step until past it, then bisect the last step.
-            step = 1
-            while j + step < m and found[j + step] < want:
-                j += step
-                step *= 2
-            end = min(j + step, m)
-            j += 1
-            while j < end:
-                mid = (j + end) >> 1
-                if found[mid] < want:
-                    j = mid + 1
-                else:
-                    end = mid
+        j = _gallop(found, j, a + lo)
         if j < m and found[j] <= a + hi:
             out[n] = a
             n += 1
     return n
 
 
-_JOIN = compiled.kernel(_join)
+_JOIN = compiled.kernel(_join, calls=(_gallop,))
 
 
 def join(anchors: np.ndarray, found: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
