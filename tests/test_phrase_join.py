@@ -463,6 +463,44 @@ def test_searches_with_compiled_keys_equal_the_numpy_path(
     assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in slow.hits]
 
 
+_KEPT: dict = {}
+
+
+@needs_kernels
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 3),
+    queries=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(VOCAB[:5] + ["new", "york"]), min_size=2, max_size=4),
+            st.integers(0, 2),
+            st.sampled_from(["", "title:", "body:"]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_phrases_kept_by_the_snapshot_equal_phrases_made_afresh(tmp_path_factory, seed, queries):
+    """A snapshot keeps each phrase's matches over every live document: asked again, in
+    any order, beside other phrases of the same words (another slop, field, order or
+    repetition), each answer equals that of a handle that keeps nothing."""
+    fast_ix, _ = _corpus(tmp_path_factory, seed)
+    if seed not in _KEPT:
+        _KEPT[seed] = (
+            newsindex.Index.open(fast_ix.path),
+            newsindex.Index.open(fast_ix.path, cache_mb=0),
+        )
+    kept, afresh = _KEPT[seed]
+    for words, slop, field in queries + queries[::-1]:
+        query = f'{field}"{" ".join(words)}"' + (f"~{slop}" if slop else "")
+        got = kept.search(query, limit=1000)
+        want = afresh.search(query, limit=1000)
+        assert got.total == want.total
+        assert [(h.id, h.score) for h in got.hits] == [(h.id, h.score) for h in want.hits]
+
+
 def _craft(built: Path, folder: Path, change) -> None:
     """A copy of the index at ``built`` whose first segment's arrays are ``change``d and
     written afresh: every checksum is valid, the content is not."""

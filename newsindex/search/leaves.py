@@ -129,6 +129,24 @@ class PhraseLeaf(_Leaf):
 
     def postings(self, si: int, r: Restrict) -> Postings:
         """(docs, [phrase frequency per field]) of the docs ``r`` allows."""
+        seg = self.ctx.searcher.segments[si]
+        if r.lo == 0 and r.hi == seg.ndocs and r.mask is seg.live and not r.tests:
+            # Every live document: the snapshot keeps the matches (docs, then each field's
+            # frequencies, as float64 columns: doc numbers below 2**31 are exact there).
+            node = self.node
+            packed = self.ctx.searcher.phrase_postings(
+                si,
+                (node.terms, node.offsets, node.slop, self.fields),
+                lambda: _pack(*self._postings(si, r), len(self.fields)),
+            )
+            if not len(packed):
+                return EMPTY_DOCS, []
+            return packed[:, 0].astype(np.int32), [
+                packed[:, 1 + f].copy() for f in range(len(self.fields))
+            ]
+        return self._postings(si, r)
+
+    def _postings(self, si: int, r: Restrict) -> Postings:
         searcher = self.ctx.searcher
         terms = self.terms
         offsets = self.node.offsets
@@ -390,6 +408,16 @@ def _allowed_keys(seg: Segment, keys: np.ndarray, r: Restrict) -> np.ndarray:
         return keys
     keep = r.allowed(keys >> 32)
     return keys if keep is None else keys[keep]
+
+
+def _pack(docs: np.ndarray, tfs: list[np.ndarray], nfields: int) -> np.ndarray:
+    """A phrase's postings as one array: a row per doc, its number then its frequencies."""
+    out = np.empty((len(docs), 1 + nfields), dtype=np.float64)
+    if len(docs):
+        out[:, 0] = docs
+        for f, tf in enumerate(tfs):
+            out[:, 1 + f] = tf
+    return out
 
 
 def _count(leaf: TermLeaf, si: int) -> int:

@@ -470,6 +470,13 @@ class Searcher:
             key, lambda: all_position_keys(self.segments[si], s, e, leaf.fields)
         )
 
+    def phrase_postings(self, si: int, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """A phrase's matches in segment ``si`` over every live document, packed by
+        :class:`~.leaves.PhraseLeaf` (read-only): kept per snapshot, as a word's impacts are.
+        Its common words' keys are not kept (see :meth:`position_keys`), so a phrase asked
+        again would make them again; its matches are few bytes a document."""
+        return self._term_arrays.get(("phrase", si, *key), make)
+
     def base_restrict(self, si: int) -> Restrict:
         seg = self.segments[si]
         return Restrict(0, seg.ndocs, seg.live)
