@@ -452,7 +452,10 @@ def test_searches_with_compiled_keys_equal_the_numpy_path(
     if within is None:
         fast = fast_ix.search(query, limit=1000)
     else:
-        with mock.patch.object(searcher_module, "WITHIN_SHARE", within):
+        with (
+            mock.patch.object(searcher_module, "WITHIN_SHARE", within),
+            mock.patch.object(searcher_module, "WITHIN_FROM", 0),
+        ):
             fresh = newsindex.Index.open(fast_ix.path)
             fast = fresh.search(query, limit=1000)
             fresh.close()

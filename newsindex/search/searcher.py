@@ -57,6 +57,9 @@ TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
 #: past that share, made for the query they cost about as much as all of them, made again
 #: by each query (benchmarks/RESULTS.md, "Phrase keys within the rarer words' documents").
 WITHIN_SHARE = 4
+#: ... and only for a word of this many postings or more in the segment: a rarer word's keys
+#: are small, kept whole, and read again by later phrases at no cost.
+WITHIN_FROM = 1 << 15
 #: Terms whose postings slices and df a snapshot keeps (cleared when full).
 TERM_STATS_CACHE_SIZE = 100_000
 
@@ -461,7 +464,7 @@ class Searcher:
         """
         s, e = leaf.slices[si]
         key = ("positions", si, leaf.node.term, leaf.fields)
-        if within is not None and len(within) * WITHIN_SHARE < e - s:
+        if within is not None and e - s >= WITHIN_FROM and len(within) * WITHIN_SHARE < e - s:
             if self._term_arrays.peek(key) is None:
                 made = position_keys_within(self.segments[si], s, e, leaf.fields, within)
                 if made is not None:
