@@ -55,7 +55,7 @@ TERM_ARRAYS_CACHE_BYTES = 256 * 1024 * 1024
 #: A phrase word's keys are made only in the documents its rarer words left (and not kept)
 #: when those are fewer than its postings divided by this; else all of them (and kept):
 #: past that share, made for the query they cost about as much as all of them, made again
-#: by each query (benchmarks/RESULTS.md, "Phrase keys within the rarer words' documents").
+#: by each query (benchmarks/RESULTS.md, issue 15, "Thirteenth run").
 WITHIN_SHARE = 4
 #: ... and only for a word of this many postings or more in the segment: a rarer word's keys
 #: are small, kept whole, and read again by later phrases at no cost.
