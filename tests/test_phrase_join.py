@@ -331,8 +331,8 @@ def test_phrase_searches_load_numba_only_for_large_words(tmp_path, threshold, lo
 
 @needs_kernels
 @pytest.mark.parametrize("fields", [(0, 1), (0,), (1,)])
-def test_compiled_position_keys_equal_the_numpy_ones(ix, fields):
-    for seg in ix._searcher.segments:
+def test_compiled_position_keys_equal_the_numpy_ones(ix, long_ix, fields):
+    for seg in ix._searcher.segments + long_ix._searcher.segments:
         offs = seg.post_offs.tolist()
         for s, e in zip(offs, offs[1:]):
             fast = phrasekeys.position_keys(seg, s, e, fields)
@@ -385,9 +385,12 @@ def test_compiled_keys_within_documents_equal_the_numpy_ones(ix, long_ix, data, 
     picked = data.draw(st.lists(st.sampled_from(docs), max_size=12))
     other = data.draw(st.lists(st.integers(0, seg.ndocs + 3), max_size=8))
     within = np.array(sorted(set(picked + other)), dtype=np.int64)
-    fast = phrasekeys.position_keys_within(seg, s, e, fields, within)
+    # Asked by position keys, as a phrase's anchors ask: several a document, any position.
+    low = data.draw(st.lists(st.integers(0, (1 << 32) - 1), min_size=1, max_size=3))
+    anchors = np.sort((within[:, None] << 32 | np.array(low, dtype=np.int64)).ravel())
+    fast = phrasekeys.position_keys_within(seg, s, e, fields, anchors)
     with compiled.disabled():
-        assert phrasekeys.position_keys_within(seg, s, e, fields, within) is None
+        assert phrasekeys.position_keys_within(seg, s, e, fields, anchors) is None
         slow = keys_in_docs(all_position_keys(seg, s, e, fields), within)
     assert fast is not None and fast.dtype == slow.dtype
     assert np.array_equal(fast, slow)
@@ -620,7 +623,7 @@ def test_bad_content_in_keys_within_documents_is_index_corrupt(small, tmp_path, 
     _craft(small, tmp_path / "idx", change)
     index = newsindex.Index.open(tmp_path / "idx")
     (seg,) = index._searcher.segments
-    within = np.arange(seg.ndocs, dtype=np.int64)
+    within = np.arange(seg.ndocs, dtype=np.int64) << 32
     with pytest.raises(IndexCorruptError, match="seg-"):
         for term in ("new", "york", "oil"):
             phrasekeys.position_keys_within(seg, *seg.term_range(term), (0, 1), within)
@@ -674,7 +677,7 @@ def test_keys_of_content_out_of_order_are_sorted_as_numpy_sorts_them(small, tmp_
     assert fast is not None and np.array_equal(fast, slow)
     assert np.all(np.diff(fast) >= 0)
     for within in (np.arange(seg.ndocs), np.arange(1, seg.ndocs, 2)):
-        got = phrasekeys.position_keys_within(seg, s, e, (0, 1), within)
+        got = phrasekeys.position_keys_within(seg, s, e, (0, 1), within.astype(np.int64) << 32)
         assert got is not None and np.array_equal(got, keys_in_docs(slow, within))
     index.close()
 

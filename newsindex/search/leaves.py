@@ -147,6 +147,7 @@ class PhraseLeaf(_Leaf):
         return self._postings(si, r)
 
     def _postings(self, si: int, r: Restrict) -> Postings:
+        """:meth:`postings`, made from the terms' position keys."""
         searcher = self.ctx.searcher
         terms = self.terms
         offsets = self.node.offsets
@@ -167,7 +168,7 @@ class PhraseLeaf(_Leaf):
             # Within slop, the first term's occurrences are the anchors (each counts once).
             base = 0
             # (The keys of other documents may come too: kept to those ``r`` allows.)
-            anchors = _allowed_keys(seg, searcher.position_keys(si, terms[0], rare >> 32), r)
+            anchors = _allowed_keys(seg, searcher.position_keys(si, terms[0], rare), r)
             if not len(anchors):
                 return EMPTY_DOCS, []
         if offsets[base]:
@@ -178,7 +179,7 @@ class PhraseLeaf(_Leaf):
                 continue
             # (A true match's start is in its own document: an anchor shifted out of it
             # before its field's first position matches nothing there either.)
-            found = searcher.position_keys(si, terms[i], anchors >> 32)
+            found = searcher.position_keys(si, terms[i], anchors)
             joined = phrasekeys.join(anchors, found, offsets[i] - slop, offsets[i] + slop)
             if joined is not None:
                 anchors = joined
@@ -196,7 +197,7 @@ class PhraseLeaf(_Leaf):
             if not len(anchors):
                 return EMPTY_DOCS, []
         for group in repeated:
-            found = searcher.position_keys(si, terms[group[0]], anchors >> 32)
+            found = searcher.position_keys(si, terms[group[0]], anchors)
             if not len(found):
                 return EMPTY_DOCS, []
             anchors = _distinct_positions(anchors, found, group, offsets, slop)

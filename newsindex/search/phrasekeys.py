@@ -167,7 +167,7 @@ _KEYS = compiled.kernel(_keys)
 
 
 def _hits(docs, title, body, within, want_title, want_body, ndocs, hits, starts):
-    """Finds the postings whose doc is one of ``within`` (sorted, repeats allowed): their
+    """Finds the postings whose doc is that of one of the keys ``within`` (sorted): their
     indices into ``hits`` and the index of their first position into ``starts``; returns
     (postings found, keys they hold in the wanted fields, positions of all the postings,
     ok). Doc numbers that do not grow (never written so) stop it: (0, -1, 0, True).
@@ -185,10 +185,12 @@ def _hits(docs, title, body, within, want_title, want_body, ndocs, hits, starts)
     n = 0
     lo = 0
     nw = len(within)
+    last = np.int64(-1)
     for k in range(nw):
-        w = within[k]
-        if k and w == within[k - 1]:
+        w = within[k] >> 32
+        if w == last:
             continue
+        last = w
         # Galloping from the last one found: a step per wanted doc when they are dense, a
         # binary search's when they are far apart.
         lo = _gallop(docs, lo, w)
@@ -278,9 +280,8 @@ _KEYS_AT = compiled.kernel(_keys_at)
 def position_keys_within(
     seg: Segment, s: int, e: int, fields: tuple[int, ...], within: np.ndarray
 ) -> np.ndarray | None:
-    """``all_position_keys(seg, s, e, fields)`` kept to the documents ``within`` (sorted
-    int64, repeats allowed: a phrase's anchors' ``keys >> 32``), made without the others'
-    keys: a phrase's common word costs a pass over its doc numbers and frequencies and a
+    """``all_position_keys(seg, s, e, fields)`` kept to the documents of the position keys
+    ``within`` (sorted: a phrase's anchors), made without the others' keys: a phrase's common word costs a pass over its doc numbers and frequencies and a
     count of the escapes among its positions, and keys only where its rarer words are.
     None when kernels are off or none is loaded yet (as :func:`position_keys`)."""
     if not compiled.loaded() and (e - s < scan.MIN_POSTINGS or compiled.one_query_only()):
@@ -310,7 +311,7 @@ def position_keys_within(
         )
     if size < 0:  # (doc numbers out of order: the keys are sorted whole, as numpy's way does)
         keys = position_keys(seg, s, e, fields)
-        return None if keys is None else keys_in_docs(keys, within)
+        return None if keys is None else keys_in_docs(keys, within >> 32)
     out = np.empty(size, dtype=np.int64)
     if not n:
         return out

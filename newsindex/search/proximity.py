@@ -94,7 +94,7 @@ class Proximity:
         """Sorted position keys of ``word`` in the (sorted) ``docs`` of segment ``si``."""
         leaf = _KeyLeaf(word.term, word.fields, stats[0])
         wide = docs.astype(np.int64)
-        return keys_in_docs(self.searcher.position_keys(si, leaf, wide), wide)  # type: ignore[arg-type]
+        return keys_in_docs(self.searcher.position_keys(si, leaf, wide << 32), wide)  # type: ignore[arg-type]
 
     def accumulations(self, si: int, docs: np.ndarray) -> list[np.ndarray]:
         """Per pair, ``acc`` of each of ``docs`` (sorted, unique) of segment ``si``."""

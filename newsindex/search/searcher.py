@@ -452,8 +452,8 @@ class Searcher:
         self, si: int, leaf: TermLeaf, within: np.ndarray | None = None
     ) -> np.ndarray:
         """Sorted ``doc << 32 | field << 24 | position`` of every occurrence of ``leaf``'s term
-        (in its fields) in segment ``si`` (read-only); given ``within`` (doc numbers, sorted
-        int64, repeats allowed), those of other documents may be left out.
+        (in its fields) in segment ``si`` (read-only); given ``within`` (sorted keys, a
+        phrase's anchors), those of documents none of them is in may be left out.
 
         All of a term's are kept per snapshot like the impacts (a phrase's rarest word's,
         read again by the next phrase that has it). Those within some documents (a phrase's
